@@ -1,0 +1,226 @@
+"""One error hierarchy for every layer: structured diagnostics, rendered once at the edge.
+
+Leaf checks produce bare messages; the walkers above them attach the file, the
+span and the document path (`$.rules[3].when`). Rendering happens last, in one place.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A 1-based line and column in a file."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a diagnostic points: a file and a range inside it (end may equal start)."""
+
+    file: str
+    start: Position
+    end: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding: what is wrong, where, and how to fix it."""
+
+    message: str
+    location: Location | None = None
+    hint: str | None = None
+    path: str | None = None
+    severity: Severity = "error"
+    code: str = "error"
+
+    def at(self, location: Location | None) -> Diagnostic:
+        """The same diagnostic placed at `location`, unless it already has a place."""
+        return self if self.location is not None or location is None else replace(self, location=location)
+
+    def under(self, path: str) -> Diagnostic:
+        """The same diagnostic with its document path prefixed by `path`."""
+        return replace(self, path=path + (self.path or ""))
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form, the same for the CLI, the API and the HTTP service."""
+        out: dict[str, object] = {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+        }
+        if self.location is not None:
+            out["file"] = self.location.file
+            out["line"] = self.location.start.line
+            out["column"] = self.location.start.column
+            if self.location.end is not None:
+                out["end_line"] = self.location.end.line
+                out["end_column"] = self.location.end.column
+        if self.path:
+            out["path"] = self.path
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+
+class ArrearsError(Exception):
+    """Base of every error a user can cause; carries one or more diagnostics."""
+
+    exit_code = 1
+
+    def __init__(self, diagnostics: Diagnostic | Iterable[Diagnostic]) -> None:
+        items = (diagnostics,) if isinstance(diagnostics, Diagnostic) else tuple(diagnostics)
+        self.diagnostics: tuple[Diagnostic, ...] = items
+        super().__init__("; ".join(d.message for d in items))
+
+
+class PolicyError(ArrearsError):
+    """The policy does not compile: syntax, names, types, structure."""
+
+
+class InputError(ArrearsError):
+    """Input that cannot be read or is malformed (snapshot, test file, arguments)."""
+
+    exit_code = 2
+
+
+class EvaluationError(ArrearsError):
+    """An expression failed while evaluating one invoice (division by zero...)."""
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects diagnostics so a whole file is checked before anything is reported."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        self.items.append(diagnostic)
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.items.extend(diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+    def __iter__(self) -> Iterator[Diagnostic]:
+        return iter(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str | None:
+    """The closest candidate to a misspelt word, or None when nothing is close."""
+    pool = sorted(set(candidates))
+    lowered = {c.lower(): c for c in pool}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    matches = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A 'did you mean' hint, or None."""
+    best = suggest(word, candidates)
+    return f"did you mean `{best}`?" if best else None
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    loc = d.location
+    if loc is None:
+        return ("", 0, 0, d.message)
+    return (loc.file, loc.start.line, loc.start.column, d.message)
+
+
+class SourceCache:
+    """File texts for rendering source lines; reads a file at most once."""
+
+    def __init__(self, sources: Mapping[str, str] | None = None) -> None:
+        self._texts: dict[str, list[str] | None] = {
+            name: text.splitlines() for name, text in (sources or {}).items()
+        }
+
+    def line(self, file: str, number: int) -> str | None:
+        if file not in self._texts:
+            try:
+                self._texts[file] = Path(file).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                self._texts[file] = None
+        lines = self._texts[file]
+        if lines is None or not 1 <= number <= len(lines):
+            return None
+        return lines[number - 1]
+
+
+def render_text(diagnostics: Sequence[Diagnostic], sources: SourceCache | None = None) -> str:
+    """Compiler-style text: `file:line:col: error: message`, the line, a caret, a hint."""
+    cache = sources or SourceCache()
+    blocks: list[str] = []
+    for d in diagnostics:
+        lines: list[str] = []
+        where = ""
+        if d.location is not None:
+            loc = d.location
+            where = f"{loc.file}:{loc.start.line}:{loc.start.column}: "
+        elif d.path:
+            where = f"{d.path}: "
+        lines.append(f"{where}{d.severity}: {d.message}")
+        if d.location is not None:
+            source = cache.line(d.location.file, d.location.start.line)
+            if source is not None:
+                lines.append(f"  {source.expandtabs(1)}")
+                lines.append("  " + " " * (d.location.start.column - 1) + "^" * _caret_width(d, source))
+        if d.hint:
+            lines.append(f"  hint: {d.hint}")
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
+
+
+def _caret_width(d: Diagnostic, source: str) -> int:
+    loc = d.location
+    assert loc is not None
+    if loc.end is None or loc.end.line != loc.start.line:
+        return 1
+    room = max(1, len(source) - loc.start.column + 1)
+    return max(1, min(loc.end.column - loc.start.column, room))
+
+
+def render_json(diagnostics: Sequence[Diagnostic]) -> str:
+    return json.dumps([d.to_dict() for d in diagnostics], indent=2, ensure_ascii=False)
+
+
+def _escape_github(text: str, *, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(diagnostics: Sequence[Diagnostic]) -> str:
+    """GitHub Actions workflow commands: one annotation per diagnostic."""
+    out: list[str] = []
+    for d in diagnostics:
+        props: list[str] = []
+        if d.location is not None:
+            loc = d.location
+            props.append(f"file={_escape_github(loc.file, prop=True)}")
+            props.append(f"line={loc.start.line}")
+            props.append(f"col={loc.start.column}")
+            if loc.end is not None and loc.end.line == loc.start.line:
+                props.append(f"endColumn={loc.end.column}")
+        props.append(f"title={_escape_github('arrears ' + d.code, prop=True)}")
+        message = d.message + (f" ({d.hint})" if d.hint else "")
+        out.append(f"::{d.severity} {','.join(props)}::{_escape_github(message)}")
+    return "\n".join(out)

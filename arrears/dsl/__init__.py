@@ -1,0 +1,1 @@
+"""The expression language: grammar, parser facade, AST, types, checker and compiler."""

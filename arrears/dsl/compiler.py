@@ -1,0 +1,369 @@
+"""Compile a checked expression into a Python closure, once; constants are folded here.
+
+The closure takes a runtime (`Runtime`): the values of names, the invoice's history
+and its customer's invoices. With `trace=True` every sub-expression records its
+value, which is how `explain` shows the value of each side of every and/or.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import operator
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Protocol
+
+from arrears.dsl import ast
+from arrears.dsl.checker import TypeTable
+from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
+from arrears.dsl.values import CONTEXT, Value, round_half_away
+
+Fn = Callable[["Runtime"], Value]
+
+
+class Runtime(Protocol):
+    """What a compiled expression reads while it runs."""
+
+    def __getitem__(self, name: str, /) -> Value: ...
+
+    def count_of(self, action: str, filters: Mapping[str, Value]) -> int: ...
+
+    def days_since(self, action: str, filters: Mapping[str, Value]) -> int | None: ...
+
+    def aggregate(self, kind: str, value: Fn | None, where: Fn | None) -> Value: ...
+
+    def record(self, node: ast.Expr, value: Value) -> None: ...
+
+
+class _Const:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Value) -> None:
+        self.value = value
+
+
+class _Folded(Exception):
+    pass
+
+
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+class Compiler:
+    """Turns checked nodes into closures, reading types and names from the TypeTable."""
+
+    def __init__(self, table: TypeTable, *, trace: bool = False) -> None:
+        self.table = table
+        self.trace = trace
+
+    def compile(self, node: ast.Expr) -> Fn:
+        fn, const = self._compile(node)
+        if const is not None:
+            value = const.value
+            return lambda env: value
+        return fn
+
+    def constant(self, node: ast.Expr) -> _Const | None:
+        """The folded value of a node, when it does not depend on any input."""
+        return self._compile(node)[1]
+
+    # Each node compiles to a closure, and to a constant when all its parts are constant.
+    def _compile(self, node: ast.Expr) -> tuple[Fn, _Const | None]:
+        fn, const = self._compile_plain(node)
+        if const is not None or not self.trace:
+            return fn, const
+        inner = fn
+
+        def traced(env: Runtime) -> Value:
+            value = inner(env)
+            env.record(node, value)
+            return value
+
+        return traced, None
+
+    def _fold(self, node: ast.Expr, fn: Fn, parts: list[_Const | None]) -> tuple[Fn, _Const | None]:
+        if any(p is None for p in parts):
+            return fn, None
+        try:
+            return fn, _Const(fn(_NO_RUNTIME))
+        except EvalFailure as failure:
+            raise ExpressionError([Problem(failure.message, failure.span or node.span, None, "eval-error")]) from None
+
+    def _compile_plain(self, node: ast.Expr) -> tuple[Fn, _Const | None]:
+        match node:
+            case ast.Literal(value=value):
+                return (lambda env: value), _Const(value)
+            case ast.Name() | ast.Attribute():
+                if node in self.table.enum_values:
+                    member = self.table.enum_values[node]
+                    return (lambda env: member), _Const(member)
+                name = self.table.names[node]
+                return (lambda env: env[name]), None
+            case ast.Not(operand=operand):
+                inner, c = self._compile(operand)
+                return self._fold(node, lambda env: not inner(env), [c])
+            case ast.BoolOp(op=op, left=left, right=right):
+                lf, lc = self._compile(left)
+                rf, rc = self._compile(right)
+                if op == "and":
+                    return self._fold(node, lambda env: bool(lf(env)) and bool(rf(env)), [lc, rc])
+                return self._fold(node, lambda env: bool(lf(env)) or bool(rf(env)), [lc, rc])
+            case ast.IsNull(operand=operand, negated=negated):
+                inner, c = self._compile(operand)
+                if negated:
+                    return self._fold(node, lambda env: inner(env) is not None, [c])
+                return self._fold(node, lambda env: inner(env) is None, [c])
+            case ast.Compare():
+                return self._compare(node)
+            case ast.Binary():
+                return self._binary(node)
+            case ast.Negate(operand=operand):
+                inner, c = self._compile(operand)
+
+                def negate(env: Runtime) -> Value:
+                    value = inner(env)
+                    return None if value is None else -value  # type: ignore[operator]
+
+                return self._fold(node, negate, [c])
+            case ast.ListExpr(items=items):
+                compiled = [self._compile(i) for i in items]
+                fns = [f for f, _ in compiled]
+                return self._fold(node, lambda env: tuple(f(env) for f in fns), [c for _, c in compiled])
+            case ast.Call():
+                return self._call(node)
+        raise AssertionError(f"cannot compile {node!r}")  # pragma: no cover
+
+    def _compare(self, node: ast.Compare) -> tuple[Fn, _Const | None]:
+        op = node.op
+        if op in ("==", "!=") and _is_null_literal(node.right) != _is_null_literal(node.left):
+            operand = node.left if _is_null_literal(node.right) else node.right
+            return self._compile_plain(ast.IsNull(node.span, operand, negated=op == "!="))
+        lf, lc = self._compile(node.left)
+        rf, rc = self._compile(node.right)
+        lt, rt = self.table.type_of(node.left), self.table.type_of(node.right)
+        if op in ("in", "not in"):
+            want = op == "in"
+
+            def member(env: Runtime) -> Value:
+                left, right = lf(env), rf(env)
+                if left is None or right is None:
+                    return False
+                return (left in right) == want  # type: ignore[operator]
+
+            return self._fold(node, member, [lc, rc])
+        if op in ("==", "!="):
+            want = op == "=="
+            if lt.kind == "null" and rt.kind == "null":
+                return self._fold(node, lambda env: want, [])
+
+            def equal(env: Runtime) -> Value:
+                left, right = lf(env), rf(env)
+                if left is None or right is None:
+                    return False
+                return (left == right) == want
+
+            return self._fold(node, equal, [lc, rc])
+        compare = _ORDER[op]
+        if lt.kind == "enum" and rt.kind == "enum":
+            rank = {m: i for i, m in enumerate(lt.members)}
+
+            def ordered_enum(env: Runtime) -> Value:
+                left, right = lf(env), rf(env)
+                if left is None or right is None:
+                    return False
+                return bool(compare(rank[left], rank[right]))  # type: ignore[index]
+
+            return self._fold(node, ordered_enum, [lc, rc])
+
+        def ordered(env: Runtime) -> Value:
+            left, right = lf(env), rf(env)
+            if left is None or right is None:
+                return False
+            return bool(compare(left, right))
+
+        return self._fold(node, ordered, [lc, rc])
+
+    def _binary(self, node: ast.Binary) -> tuple[Fn, _Const | None]:
+        lf, lc = self._compile(node.left)
+        rf, rc = self._compile(node.right)
+        lt, rt = self.table.type_of(node.left).kind, self.table.type_of(node.right).kind
+        apply = _arithmetic(node.op, lt, rt, node.span)
+
+        def binary(env: Runtime) -> Value:
+            left = lf(env)
+            if left is None:
+                return None
+            right = rf(env)
+            if right is None:
+                return None
+            return apply(left, right)
+
+        return self._fold(node, binary, [lc, rc])
+
+    def _call(self, node: ast.Call) -> tuple[Fn, _Const | None]:
+        name = node.function
+        if name == "date":
+            arg = node.args[0]
+            assert isinstance(arg, ast.Literal)
+            value = dt.date.fromisoformat(str(arg.value))
+            return (lambda env: value), _Const(value)
+        if name in ("count_of", "days_since"):
+            return self._history(node)
+        if name in ("count_invoices", "sum_of", "max_of", "min_of"):
+            return self._aggregate(node)
+        compiled = [self._compile(a) for a in node.args]
+        fns = [f for f, _ in compiled]
+        consts = [c for _, c in compiled]
+        result_kind = self.table.type_of(node).kind
+        if name == "coalesce":
+
+            def coalesce(env: Runtime) -> Value:
+                for f in fns:
+                    value = f(env)
+                    if value is not None:
+                        return _widen(value, result_kind)
+                return None
+
+            return self._fold(node, coalesce, consts)
+        implementation = _function(name, result_kind, node.span)
+
+        def call(env: Runtime) -> Value:
+            return implementation([f(env) for f in fns])
+
+        return self._fold(node, call, consts)
+
+    def _history(self, node: ast.Call) -> tuple[Fn, _Const | None]:
+        action = self.table.history_actions.get(node)
+        filters = [(k.name, self.compile(k.value)) for k in node.keywords]
+        if node.function == "count_of":
+
+            def count_of(env: Runtime) -> Value:
+                return env.count_of(str(action), {k: f(env) for k, f in filters})
+
+            return count_of, None
+
+        def days_since(env: Runtime) -> Value:
+            return env.days_since(str(action), {k: f(env) for k, f in filters})
+
+        return days_since, None
+
+    def _aggregate(self, node: ast.Call) -> tuple[Fn, _Const | None]:
+        kind = node.function
+        args = list(node.args)
+        where_node = next((k.value for k in node.keywords if k.name == "where"), None)
+        takes_value = kind != "count_invoices"
+        if where_node is None and len(args) == (2 if takes_value else 1):
+            where_node = args.pop()
+        value_fn = self.compile(args[0]) if takes_value else None
+        where_fn = self.compile(where_node) if where_node is not None else None
+        result_kind = self.table.type_of(node).kind
+
+        def aggregate(env: Runtime) -> Value:
+            return _widen(env.aggregate(kind, value_fn, where_fn), result_kind)
+
+        return aggregate, None
+
+
+def _is_null_literal(node: ast.Expr) -> bool:
+    return isinstance(node, ast.Literal) and node.kind == "null"
+
+
+def _widen(value: Value, kind: str) -> Value:
+    if kind in ("decimal", "percent") and isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
+
+
+def _decimal_op(op: Callable[[Any, Any], Decimal], span: ast.Span) -> Callable[[Any, Any], Value]:
+    def apply(left: Any, right: Any) -> Value:
+        try:
+            return op(left, right)
+        except (decimal.DivisionByZero, decimal.DivisionUndefined, ZeroDivisionError):
+            raise EvalFailure("division by zero", span) from None
+        except decimal.InvalidOperation:
+            raise EvalFailure("division by zero", span) from None
+        except decimal.Overflow:
+            raise EvalFailure("number too large", span) from None
+
+    return apply
+
+
+def _arithmetic(op: str, lt: str, rt: str, span: ast.Span) -> Callable[[Any, Any], Value]:
+    if op == "/":
+        if lt == "duration" and rt == "duration":
+            return _decimal_op(lambda a, b: CONTEXT.divide(Decimal(a.days), Decimal(b.days)), span)
+        return _decimal_op(CONTEXT.divide, span)
+    if lt == rt == "int":
+        return {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+    if lt in ("date", "duration") or rt in ("date", "duration"):
+        if op == "-" and lt == rt == "date":
+            return lambda a, b: (a - b).days
+        return {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+    if lt in ("string", "enum"):
+        return operator.add
+    decimal_ops = {"+": CONTEXT.add, "-": CONTEXT.subtract, "*": CONTEXT.multiply}
+    return _decimal_op(decimal_ops[op], span)
+
+
+def _function(name: str, result_kind: str, span: ast.Span) -> Callable[[list[Value]], Value]:
+    def nullsafe(f: Callable[..., Value], null_result: Value = None) -> Callable[[list[Value]], Value]:
+        def apply(args: list[Value]) -> Value:
+            if any(a is None for a in args):
+                return null_result
+            return f(*args)
+
+        return apply
+
+    match name:
+        case "min":
+            return nullsafe(lambda *a: _widen(min(a), result_kind))  # type: ignore[type-var]
+        case "max":
+            return nullsafe(lambda *a: _widen(max(a), result_kind))  # type: ignore[type-var]
+        case "abs":
+            return nullsafe(abs)
+        case "round":
+            return nullsafe(lambda x, places=0: round_half_away(x, places))
+        case "days_between":
+            return nullsafe(lambda a, b: (b - a).days)
+        case "lower":
+            return nullsafe(str.lower)
+        case "upper":
+            return nullsafe(str.upper)
+        case "starts_with":
+            return nullsafe(str.startswith, False)
+        case "contains":
+            return nullsafe(lambda text, part: part in text, False)
+        case "len":
+            return nullsafe(len)
+    raise AssertionError(name)  # pragma: no cover
+
+
+class _NoRuntime:
+    """Stands in while folding constants: any read means the node was not constant."""
+
+    def __getitem__(self, name: str) -> Value:
+        raise _Folded(name)
+
+    def count_of(self, action: str, filters: Mapping[str, Value]) -> int:
+        raise _Folded(action)
+
+    def days_since(self, action: str, filters: Mapping[str, Value]) -> int | None:
+        raise _Folded(action)
+
+    def aggregate(self, kind: str, value: Fn | None, where: Fn | None) -> Value:
+        raise _Folded(kind)
+
+    def record(self, node: ast.Expr, value: Value) -> None:
+        return None
+
+
+_NO_RUNTIME = _NoRuntime()
+
+
+def compile_expression(node: ast.Expr, table: TypeTable, *, trace: bool = False) -> Fn:
+    """Compile one checked expression."""
+    return Compiler(table, trace=trace).compile(node)
+
+
+__all__ = ["Compiler", "Fn", "Runtime", "compile_expression"]

@@ -1,0 +1,60 @@
+"""What the checker knows about names and actions: the static environment of an expression."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from arrears.dsl import ast
+from arrears.dsl.types import Type
+
+ScopeKind = Literal["invoice", "customer", "free"]
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """A name an expression may use. `per_invoice`: needs one invoice to have a value."""
+
+    name: str
+    type: Type
+    kind: str
+    per_invoice: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    type: Type
+    default: ast.Expr | None = None
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSignature:
+    """An action's typed parameters; `one_of` lists parameters of which exactly one is given."""
+
+    name: str
+    params: tuple[Param, ...]
+    one_of: tuple[str, ...] = ()
+    doc: str = ""
+    builtin: bool = True
+
+    def param(self, name: str) -> Param | None:
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """Symbols by canonical name (`open_amount`, `customer.segment`, a let, `as_of`)."""
+
+    symbols: Mapping[str, Symbol]
+    actions: Mapping[str, ActionSignature] = field(default_factory=dict)
+    scope: ScopeKind = "invoice"
+
+    def in_scope(self, scope: ScopeKind) -> Environment:
+        return replace(self, scope=scope)

@@ -1,0 +1,112 @@
+"""The built-in fields and actions of SPEC sections 1.4 and 3."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from arrears.dsl import ast, types
+from arrears.dsl.env import ActionSignature, Param, Symbol
+from arrears.dsl.types import BOOL, DATE, DECIMAL, DURATION, INT, PERCENT, STRING, Type
+
+_NOWHERE = ast.Span(0, 0)
+
+
+def _lit(value: object, kind: str) -> ast.Literal:
+    return ast.Literal(_NOWHERE, value, kind)  # type: ignore[arg-type]
+
+
+def _param(name: str, type_: Type, default: ast.Expr | None = None) -> Param:
+    return Param(name, type_, default, required=default is None and not type_.nullable)
+
+
+TONES = ("friendly", "firm", "final")
+CHANNELS = ("email", "letter", "sms", "phone")
+
+BUILTIN_ACTIONS: dict[str, ActionSignature] = {
+    a.name: a
+    for a in (
+        ActionSignature(
+            "remind",
+            (
+                _param("tone", types.enum(*TONES), _lit("friendly", "enum")),
+                _param("channel", types.enum(*CHANNELS), _lit("email", "enum")),
+                _param("template", STRING.optional()),
+            ),
+            doc="payment reminder",
+        ),
+        ActionSignature(
+            "late_fee",
+            (_param("rate", PERCENT.optional()), _param("amount", DECIMAL.optional())),
+            one_of=("rate", "amount"),
+            doc="fee per the agreed terms",
+        ),
+        ActionSignature("interest", (_param("annual_rate", PERCENT),), doc="late-payment interest"),
+        ActionSignature(
+            "offer_payment_plan",
+            (_param("installments", INT), _param("every", DURATION, _lit(dt.timedelta(days=30), "duration"))),
+            doc="propose instalments",
+        ),
+        ActionSignature(
+            "offer_discount",
+            (_param("rate", PERCENT), _param("within", DURATION)),
+            doc="early-payment incentive",
+        ),
+        ActionSignature(
+            "pause",
+            (_param("reason", STRING), _param("until", DATE.optional())),
+            doc="stop follow-up (dispute, promise to pay)",
+        ),
+        ActionSignature("credit_hold", (_param("reason", STRING.optional()),), doc="stop new credit or shipments"),
+        ActionSignature("call", (_param("assignee", STRING.optional()),), doc="manual phone call task"),
+        ActionSignature(
+            "escalate",
+            (_param("to", types.enum("manager", "agency", "legal")),),
+            doc="hand over, last resort",
+        ),
+        ActionSignature("write_off", (_param("reason", STRING.optional()),), doc="write the balance off"),
+        ActionSignature("note", (_param("text", STRING),), doc="record something for the file"),
+    )
+}
+
+# Actions whose plan entry carries a computed money `amount`.
+MONEY_ACTIONS = ("late_fee", "interest")
+
+
+def _sym(name: str, type_: Type, kind: str, doc: str) -> Symbol:
+    return Symbol(name, type_, kind, per_invoice=kind == "invoice", doc=doc)
+
+
+INVOICE_FIELDS: tuple[Symbol, ...] = (
+    _sym("id", STRING, "invoice", "invoice number"),
+    _sym("customer_id", STRING, "invoice", "the customer it is billed to"),
+    _sym("amount", DECIMAL, "invoice", "invoiced amount"),
+    _sym("due_date", DATE, "invoice", "date payment is due"),
+    _sym("open_amount", DECIMAL, "invoice", "amount still unpaid (default: amount)"),
+    _sym("currency", STRING.optional(), "invoice", "currency code"),
+    _sym("issue_date", DATE.optional(), "invoice", "date of issue"),
+    _sym("disputed", BOOL, "invoice", "a dispute is open (default false)"),
+)
+DERIVED_INVOICE_FIELDS: tuple[Symbol, ...] = (
+    _sym("days_overdue", INT, "invoice", "as_of - due_date; negative before due"),
+    _sym("days_until_due", INT, "invoice", "due_date - as_of"),
+    _sym("age", INT.optional(), "invoice", "as_of - issue_date"),
+)
+CUSTOMER_FIELDS: tuple[Symbol, ...] = (
+    _sym("customer.id", STRING, "customer", "customer id"),
+    _sym("customer.name", STRING.optional(), "customer", "customer name"),
+    _sym("customer.credit_limit", DECIMAL.optional(), "customer", "agreed credit limit"),
+    _sym("customer.tags", types.list_of(STRING), "customer", "tags (default empty)"),
+)
+CUSTOMER_AGGREGATES: tuple[Symbol, ...] = (
+    _sym("customer.open_total", DECIMAL, "customer", "sum of open amounts"),
+    _sym("customer.overdue_total", DECIMAL, "customer", "sum of open amounts with days_overdue > 0"),
+    _sym("customer.overdue_count", INT, "customer", "invoices with days_overdue > 0"),
+    _sym("customer.max_days_overdue", INT.optional(), "customer", "largest days_overdue"),
+    _sym("customer.disputed_count", INT, "customer", "disputed invoices"),
+)
+GLOBALS: tuple[Symbol, ...] = (Symbol("as_of", DATE, "global", doc="the date of the run"),)
+
+REQUIRED_INVOICE_KEYS = ("id", "customer_id", "amount", "due_date")
+BUILTIN_SYMBOLS: dict[str, Symbol] = {
+    s.name: s for s in (*INVOICE_FIELDS, *DERIVED_INVOICE_FIELDS, *CUSTOMER_FIELDS, *CUSTOMER_AGGREGATES, *GLOBALS)
+}

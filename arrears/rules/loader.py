@@ -1,0 +1,459 @@
+"""Load a policy file (SPEC section 1) into a checked, compiled Policy.
+
+Every mistake in the file is found in one pass and reported with its line, column
+and document path; nothing is evaluated until the whole policy is sound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from arrears.diagnostics import Diagnostic, InputError, Location, PolicyError, Position, did_you_mean
+from arrears.dsl import ast
+from arrears.dsl.checker import FUNCTIONS, Checker
+from arrears.dsl.compiler import Compiler
+from arrears.dsl.env import ActionSignature, Environment, Param, Symbol
+from arrears.dsl.problems import ExpressionError, Problem
+from arrears.dsl.types import BOOL, from_type_expr
+from arrears.dsl.values import Value, coerce
+from arrears.rules.actions import check_action
+from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
+from arrears.rules.context import CompileContext
+from arrears.rules.model import ActionCall, Expression, FieldDef, Ladder, LadderStep, LetDef, Policy, Rule
+from arrears.rules.yaml_source import SourceMap, YNode, load_yaml
+
+POLICY_KEYS = ("arrears", "policy", "version", "description", "fields", "let", "rules", "ladders", "actions")
+RULE_KEYS = ("id", "description", "rule", "when", "then", "priority", "final", "scope", "repeat")
+LADDER_KEYS = ("id", "description", "unless", "min_gap", "skip", "priority", "steps")
+STEP_KEYS = ("at", "when", "then", "description")
+ACTION_KEYS = ("params", "description")
+POLICY_ID = re.compile(r"^[a-z0-9_-]+$")
+ITEM_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DURATION = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
+RESERVED = {"and", "or", "not", "in", "is", "null", "true", "false", "if", "then", "invoice", "customer", "as_of"}
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and compile a policy file; raise PolicyError with every problem found."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(Diagnostic(f"no such file: {file}", code="io")) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(Diagnostic(f"cannot read {file}: {error}", code="io")) from None
+    return load_policy_text(text, file)
+
+
+def load_policy_text(text: str, file: str = "<policy>") -> Policy:
+    """Compile policy YAML text; `file` names it in diagnostics."""
+    root = load_yaml(text, file)
+    if root is None:
+        raise PolicyError(Diagnostic("the policy file is empty", Location(file, Position(1, 1)), code="structure"))
+    return _PolicyBuilder(CompileContext(file, text), root).build()
+
+
+class _PolicyBuilder:
+    def __init__(self, ctx: CompileContext, root: YNode) -> None:
+        self.ctx = ctx
+        self.root = root
+        self.symbols: dict[str, Symbol] = dict(BUILTIN_SYMBOLS)
+        self.actions: dict[str, ActionSignature] = dict(BUILTIN_ACTIONS)
+        self.fields: dict[str, FieldDef] = {}
+        self.lets: dict[str, LetDef] = {}
+        self.ids: dict[str, YNode] = {}
+
+    def env(self, scope: str = "invoice") -> Environment:
+        return Environment(self.symbols, self.actions, scope)  # type: ignore[arg-type]
+
+    def build(self) -> Policy:
+        ctx, root = self.ctx, self.root
+        if not ctx.mapping(root, "$", "a policy", POLICY_KEYS, ("arrears", "policy")):
+            if root.kind != "mapping":
+                raise PolicyError(ctx.sink.items)
+        version_node = root.get("arrears")
+        if version_node is not None and not (version_node.kind == "scalar" and version_node.value == 1 and not isinstance(version_node.value, bool)):
+            ctx.error(version_node, "$.arrears", f"unsupported format version `{version_node.text}`", "this arrears reads `arrears: 1`", "version")
+        policy_id = self._policy_id()
+        version = root.get("version")
+        description = root.get("description")
+        self._fields(root.get("fields"))
+        self._actions(root.get("actions"))
+        self._lets(root.get("let"))
+        rules = self._rules(root.get("rules"))
+        ladders = self._ladders(root.get("ladders"))
+        if root.get("rules") is None and root.get("ladders") is None and not ctx.sink.errors:
+            ctx.error(root, "$", "the policy has no rules and no ladders", "add a `rules:` or `ladders:` section", "empty-policy")
+        if ctx.sink.errors:
+            raise PolicyError(ctx.sink.items)
+        return Policy(
+            id=policy_id or "",
+            version=None if version is None or version.value is None else str(version.text),
+            description=None if description is None else str(description.value),
+            path=ctx.file,
+            text=ctx.text,
+            digest="sha256:" + hashlib.sha256(ctx.text.encode("utf-8")).hexdigest(),
+            fields=self.fields,
+            lets=self.lets,
+            rules=tuple(rules),
+            ladders=tuple(ladders),
+            actions=self.actions,
+            env=self.env(),
+            table=ctx.table,
+            symbols=self.symbols,
+        )
+
+    def _policy_id(self) -> str | None:
+        node = self.root.get("policy")
+        if node is None:
+            return None
+        value = node.text if node.kind == "scalar" else ""
+        if not POLICY_ID.match(value):
+            self.ctx.error(node, "$.policy", f"policy id `{value}` must use only a-z, 0-9, `_` and `-`", code="bad-id")
+            return None
+        return value
+
+    # -- fields and actions --------------------------------------------------------
+
+    def _type_decl(self, node: YNode, path: str, what: str) -> tuple[Any, Value, bool] | None:
+        parsed = self.ctx.parse(node, path, what, start="field")
+        if parsed is None:
+            return None
+        decl, source, text = parsed
+        assert isinstance(decl, ast.FieldDecl)
+        found, problems = from_type_expr(decl.type)
+        if found is None:
+            self.ctx.problems(problems, source, path)
+            return None
+        if decl.default is None:
+            return found, None, False
+        checker = Checker(Environment({}, {}, "free"), self.ctx.table)
+        checker.check_value(decl.default, found, "the default")
+        if checker.problems:
+            self.ctx.problems(checker.problems, source, path)
+            return None
+        try:
+            constant = Compiler(self.ctx.table).constant(decl.default)
+        except ExpressionError as error:
+            self.ctx.problems(error.problems, source, path)
+            return None
+        if constant is None:
+            self.ctx.problems([Problem("a default must be a constant", decl.default.span)], source, path)
+            return None
+        return found, coerce(constant.value, found) if constant.value is not None else None, True
+
+    def _fields(self, node: YNode | None) -> None:
+        if node is None:
+            return
+        if not self.ctx.mapping(node, "$.fields", "`fields`", list(node.entries) if node.kind == "mapping" else ()):
+            return
+        for key, (key_node, value_node) in node.entries.items():
+            path = f"$.fields.{key}"
+            canonical = key.removeprefix("invoice.")
+            bare = canonical.removeprefix("customer.")
+            if not NAME.match(bare) or canonical.count(".") > 1 or (canonical.count(".") == 1 and not canonical.startswith("customer.")):
+                self.ctx.error(key_node, path, f"field name `{key}` must be `name`, `invoice.name` or `customer.name`", code="bad-field")
+                continue
+            if canonical in self.symbols:
+                self.ctx.error(key_node, path, f"`{key}` is built in and cannot be redeclared", code="bad-field")
+                continue
+            decl = self._type_decl(value_node, path, "a field type")
+            if decl is None:
+                continue
+            found, default, has_default = decl
+            kind = "customer" if canonical.startswith("customer.") else "invoice"
+            self.symbols[canonical] = Symbol(canonical, found, kind, per_invoice=kind == "invoice", doc="declared field")
+            self.fields[canonical] = FieldDef(canonical, found, default, has_default, key_node.location())
+
+    def _actions(self, node: YNode | None) -> None:
+        if node is None:
+            return
+        if node.kind != "mapping":
+            self.ctx.error(node, "$.actions", "`actions` must map action names to their parameters")
+            return
+        for name, (key_node, value_node) in node.entries.items():
+            path = f"$.actions.{name}"
+            if name in BUILTIN_ACTIONS:
+                self.ctx.error(key_node, path, f"`{name}` is a built-in action and cannot be redeclared", code="bad-action")
+                continue
+            if not NAME.match(name):
+                self.ctx.error(key_node, path, f"action name `{name}` must be a plain name", code="bad-action")
+                continue
+            params: list[Param] = []
+            if value_node.kind == "scalar" and value_node.value is None:
+                self.actions[name] = ActionSignature(name, (), builtin=False)
+                continue
+            if not self.ctx.mapping(value_node, path, "an action declaration", ACTION_KEYS):
+                continue
+            params_node = value_node.get("params")
+            if params_node is not None and params_node.kind == "mapping":
+                for pname, (pkey, pvalue) in params_node.entries.items():
+                    decl = self._type_decl(pvalue, f"{path}.params.{pname}", "a parameter type")
+                    if decl is None:
+                        continue
+                    found, default, has_default = decl
+                    default_node = ast.Literal(ast.Span(0, 0), default, "enum") if has_default else None  # type: ignore[arg-type]
+                    params.append(Param(pname, found, default_node, required=not has_default and not found.nullable))
+            elif params_node is not None:
+                self.ctx.error(params_node, f"{path}.params", "`params` must map parameter names to types")
+            doc = value_node.get("description")
+            self.actions[name] = ActionSignature(name, tuple(params), doc=str(doc.value) if doc else "", builtin=False)
+
+    # -- lets -----------------------------------------------------------------
+
+    def _lets(self, node: YNode | None) -> None:
+        if node is None:
+            return
+        if node.kind != "mapping":
+            self.ctx.error(node, "$.let", "`let` must map names to expressions")
+            return
+        parsed: dict[str, tuple[ast.Expr, SourceMap, str, YNode, YNode]] = {}
+        for name, (key_node, value_node) in node.entries.items():
+            path = f"$.let.{name}"
+            if not NAME.match(name) or name in RESERVED:
+                self.ctx.error(key_node, path, f"`{name}` cannot be a let name", "use letters, digits and `_`; not a keyword", "bad-let")
+                continue
+            if name in self.symbols or f"customer.{name}" == name or name in FUNCTIONS:
+                self.ctx.error(key_node, path, f"let `{name}` would hide the {'function' if name in FUNCTIONS else 'field'} of that name", code="bad-let")
+                continue
+            result = self.ctx.parse(value_node, path, "a let")
+            if result is not None:
+                parsed[name] = (result[0], result[1], result[2], key_node, value_node)
+        graph = nx.DiGraph()
+        for name, (tree, *_rest) in parsed.items():
+            graph.add_node(name)
+            for sub in ast.walk(tree):
+                if isinstance(sub, ast.Name) and sub.name in parsed:
+                    graph.add_edge(name, sub.name)
+        in_cycle: set[str] = set()
+        for cycle in sorted(nx.simple_cycles(graph), key=lambda c: sorted(c)):
+            start = min(cycle, key=lambda n: parsed[n][3].start.index)
+            turn = cycle.index(start)
+            ordered = cycle[turn:] + cycle[:turn] + [start]
+            in_cycle.update(cycle)
+            self.ctx.error(
+                parsed[start][4],
+                f"$.let.{start}",
+                "lets depend on each other in a cycle: " + " -> ".join(ordered),
+                "break the cycle: one of them must not use the other",
+                "let-cycle",
+            )
+        acyclic = graph.subgraph([n for n in graph if n not in in_cycle])
+        for name in reversed(list(nx.lexicographical_topological_sort(acyclic))):
+            tree, source, text, key_node, value_node = parsed[name]
+            if any(dep in in_cycle for dep in graph.successors(name)):
+                continue
+            expression = self.ctx.compile(tree, source, text, f"$.let.{name}", self.env(), None, "a let")
+            if expression is None:
+                continue
+            per_invoice = expression.per_invoice
+            self.symbols[name] = Symbol(name, expression.type, "let", per_invoice=per_invoice, doc=text)
+            self.lets[name] = LetDef(name, expression, key_node.location())
+
+    # -- rules ----------------------------------------------------------------
+
+    def _item_id(self, node: YNode, path: str) -> str | None:
+        id_node = node.get("id")
+        if id_node is None:
+            return None
+        value = id_node.text if id_node.kind == "scalar" else ""
+        if not ITEM_ID.match(value):
+            self.ctx.error(id_node, f"{path}.id", f"id `{value}` may use only letters, digits, `_`, `-` and `.`", code="bad-id")
+            return None
+        if value in self.ids:
+            first = self.ids[value].start.line
+            self.ctx.error(id_node, f"{path}.id", f"id `{value}` is used twice (first at line {first})", "rule and ladder ids are unique: plans refer to them", "duplicate-id")
+            return None
+        self.ids[value] = id_node
+        return value
+
+    def _sequence(self, node: YNode | None, path: str, what: str) -> list[YNode]:
+        if node is None:
+            return []
+        if node.kind == "scalar" and node.value is None:
+            return []
+        if node.kind != "sequence":
+            self.ctx.error(node, path, f"`{what}` must be a list")
+            return []
+        return node.items
+
+    def _common(self, node: YNode, path: str) -> tuple[int, bool]:
+        priority = self.ctx.scalar(node.get("priority"), f"{path}.priority", "`priority`", (int,))
+        final_node = node.get("final")
+        final = self.ctx.scalar(final_node, f"{path}.final", "`final`", (bool,))
+        return (priority if isinstance(priority, int) else 0), bool(final)
+
+    def _duration(self, node: YNode | None, path: str, what: str, allow_never: bool = False) -> Any:
+        if node is None:
+            return None
+        text = node.text.strip() if node.kind == "scalar" else ""
+        if allow_never and text == "never":
+            return None
+        match = DURATION.match(text)
+        if not match or int(match.group(1)) <= 0:
+            example = "`never` or a duration like `7d`" if allow_never else "a duration like `7d` or `2w`"
+            self.ctx.error(node, path, f"{what} must be {example}, not `{text}`", code="bad-duration")
+            return None
+        import datetime as dt
+
+        return dt.timedelta(days=int(match.group(1)) * (7 if match.group(2) == "w" else 1))
+
+    def _then(self, node: YNode | None, path: str, env: Environment) -> tuple[ActionCall, ...] | None:
+        if node is None:
+            return None
+        items = node.items if node.kind == "sequence" else [node]
+        calls: list[ActionCall] = []
+        ok = True
+        for i, item in enumerate(items):
+            item_path = f"{path}[{i}]" if node.kind == "sequence" else path
+            parsed = self.ctx.parse(item, item_path, "an action", start="actions")
+            if parsed is None:
+                ok = False
+                continue
+            trees, source, text = parsed
+            for tree in trees:
+                call = check_action(self.ctx, tree, source, text, item_path, env)
+                ok = ok and call is not None
+                if call is not None:
+                    calls.append(call)
+        if not calls and ok:
+            self.ctx.error(node, path, "`then` needs at least one action")
+            return None
+        return tuple(calls) if ok else None
+
+    def _rules(self, node: YNode | None) -> list[Rule]:
+        rules: list[Rule] = []
+        for i, item in enumerate(self._sequence(node, "$.rules", "rules")):
+            path = f"$.rules[{i}]"
+            if not self.ctx.mapping(item, path, "a rule", RULE_KEYS, ("id",)):
+                if item.kind != "mapping" or self.ctx.flow_comma:
+                    continue
+            rule = self._rule(item, path)
+            if rule is not None:
+                rules.append(rule)
+        return rules
+
+    def _rule(self, item: YNode, path: str) -> Rule | None:
+        ctx = self.ctx
+        rule_id = self._item_id(item, path)
+        scope_node = item.get("scope")
+        scope = "invoice"
+        if scope_node is not None:
+            if scope_node.kind == "scalar" and scope_node.text in ("invoice", "customer"):
+                scope = scope_node.text
+            else:
+                ctx.error(scope_node, f"{path}.scope", f"`scope` is `invoice` or `customer`, not `{scope_node.text}`", did_you_mean(scope_node.text, ("invoice", "customer")), "bad-scope")
+        env = self.env(scope)
+        priority, final = self._common(item, path)
+        repeat = self._duration(item.get("repeat"), f"{path}.repeat", "`repeat`", allow_never=True)
+        sentence, when, then = item.get("rule"), item.get("when"), item.get("then")
+        condition: Expression | None = None
+        actions: tuple[ActionCall, ...] | None = None
+        if sentence is not None:
+            if when is not None or then is not None:
+                ctx.error(sentence, f"{path}.rule", "a rule has either `rule:` or `when:` with `then:`, not both", code="structure")
+                return None
+            parsed = ctx.parse(sentence, f"{path}.rule", "a rule sentence", start="rule")
+            if parsed is None:
+                return None
+            tree, source, text = parsed
+            assert isinstance(tree, ast.RuleSentence)
+            condition = ctx.compile(tree.condition, source, text, f"{path}.rule", env, BOOL, "condition")
+            calls = [check_action(ctx, a, source, text, f"{path}.rule", env) for a in tree.actions]
+            actions = None if any(c is None for c in calls) else tuple(c for c in calls if c is not None)
+        elif when is None or then is None:
+            if "id" in item.entries:
+                missing = "`when:` and `then:`" if when is None and then is None else ("`then:`" if when is not None else "`when:`")
+                shown = item.get("id").text  # type: ignore[union-attr]
+                ctx.error(item, path, f"rule `{shown}` needs {missing}", "or the one-line form: rule: if <condition> then <action>", "missing-key")
+            return None
+        else:
+            condition = self._condition(when, f"{path}.when", env)
+            actions = self._then(then, f"{path}.then", env)
+        if rule_id is None or condition is None or actions is None:
+            return None
+        description = item.get("description")
+        return Rule(
+            id=rule_id,
+            condition=condition,
+            actions=actions,
+            priority=priority,
+            final=final,
+            scope=scope,  # type: ignore[arg-type]
+            repeat=repeat,
+            order=item.start.index,
+            location=item.get("id").location() if item.get("id") else item.location(),  # type: ignore[union-attr]
+            description=None if description is None else str(description.value),
+        )
+
+    def _condition(self, node: YNode, path: str, env: Environment) -> Expression | None:
+        parsed = self.ctx.parse(node, path, "a condition")
+        if parsed is None:
+            return None
+        tree, source, text = parsed
+        return self.ctx.compile(tree, source, text, path, env, BOOL, "condition")
+
+    # -- ladders ---------------------------------------------------------------
+
+    def _ladders(self, node: YNode | None) -> list[Ladder]:
+        ladders: list[Ladder] = []
+        for i, item in enumerate(self._sequence(node, "$.ladders", "ladders")):
+            path = f"$.ladders[{i}]"
+            if not self.ctx.mapping(item, path, "a ladder", LADDER_KEYS, ("id", "steps")) and item.kind != "mapping":
+                continue
+            ladder = self._ladder(item, path)
+            if ladder is not None:
+                ladders.append(ladder)
+        return ladders
+
+    def _ladder(self, item: YNode, path: str) -> Ladder | None:
+        ctx = self.ctx
+        env = self.env()
+        ladder_id = self._item_id(item, path)
+        priority, _ = self._common(item, path)
+        if item.get("final") is not None:
+            ctx.error(item.key_node("final"), f"{path}.final", "`final` belongs to rules, not ladders")
+        unless_node = item.get("unless")
+        unless = self._condition(unless_node, f"{path}.unless", env) if unless_node is not None else None
+        min_gap = self._duration(item.get("min_gap"), f"{path}.min_gap", "`min_gap`")
+        skip = ctx.scalar(item.get("skip"), f"{path}.skip", "`skip`", (bool,))
+        steps: list[LadderStep] = []
+        ok = (unless_node is None or unless is not None)
+        step_nodes = self._sequence(item.get("steps"), f"{path}.steps", "steps")
+        if item.get("steps") is not None and not step_nodes:
+            ctx.error(item.get("steps"), f"{path}.steps", "a ladder needs at least one step")
+            ok = False
+        for index, step_node in enumerate(step_nodes):
+            step_path = f"{path}.steps[{index}]"
+            if not ctx.mapping(step_node, step_path, "a ladder step", STEP_KEYS, ("at", "then")):
+                ok = False
+                if step_node.kind != "mapping" or ctx.flow_comma:
+                    continue
+            at = ctx.scalar(step_node.get("at"), f"{step_path}.at", "`at` (days overdue)", (int,))
+            when_node = step_node.get("when")
+            when = self._condition(when_node, f"{step_path}.when", env) if when_node is not None else None
+            actions = self._then(step_node.get("then"), f"{step_path}.then", env)
+            if at is None or actions is None or (when_node is not None and when is None):
+                ok = False
+                continue
+            steps.append(LadderStep(index, at, when, actions, step_node.location()))
+        if ladder_id is None or not ok:
+            return None
+        description = item.get("description")
+        return Ladder(
+            id=ladder_id,
+            steps=tuple(steps),
+            unless=unless,
+            min_gap=min_gap,
+            skip=True if skip is None else bool(skip),
+            priority=priority,
+            order=item.start.index,
+            location=item.get("id").location() if item.get("id") else item.location(),  # type: ignore[union-attr]
+            description=None if description is None else str(description.value),
+        )
