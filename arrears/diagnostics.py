@@ -148,9 +148,7 @@ class SourceCache:
     """File texts for rendering source lines; reads a file at most once."""
 
     def __init__(self, sources: Mapping[str, str] | None = None) -> None:
-        self._texts: dict[str, list[str] | None] = {
-            name: text.splitlines() for name, text in (sources or {}).items()
-        }
+        self._texts: dict[str, list[str] | None] = {name: text.splitlines() for name, text in (sources or {}).items()}
 
     def line(self, file: str, number: int) -> str | None:
         if file not in self._texts:

@@ -368,7 +368,12 @@ class Checker:
                 self._check(arg)
             return ANY
         if node.keywords:
-            self._problem(f"`{name}` takes no named arguments", node.keywords[0].name_span, None, "bad-arguments")
+            self._problem(
+                f"`{name}` takes no named arguments",
+                node.keywords[0].name_span,
+                None,
+                "bad-arguments",
+            )
         if name == "date":
             return self._date(node)
         arg_types = [self._check(arg, expected if name in ("coalesce", "min", "max") else None) for arg in node.args]
@@ -400,7 +405,10 @@ class Checker:
             for a in args[1:]:
                 joined = None if joined is None else types.join(joined, a)
             if joined is None:
-                self._problem(f"`{name}` needs arguments of one type, got {', '.join(map(str, args))}", node.span)
+                self._problem(
+                    f"`{name}` needs arguments of one type, got {', '.join(map(str, args))}",
+                    node.span,
+                )
                 return ANY
             if name == "coalesce":
                 return joined.optional(args[-1].nullable and all(a.nullable for a in args))
@@ -456,7 +464,7 @@ class Checker:
             self._problem(
                 f'not a date: "{arg.value}"',
                 arg.span,
-                "dates are written YYYY-MM-DD, like date(\"2026-11-23\")",
+                'dates are written YYYY-MM-DD, like date("2026-11-23")',
                 "bad-date",
             )
             return ANY
@@ -478,7 +486,12 @@ class Checker:
         if isinstance(target, ast.Literal) and target.kind == "string":
             action_name = str(target.value)
         if action_name is None:
-            self._problem(f"the first argument of `{name}` is an action name", target.span, None, "bad-arguments")
+            self._problem(
+                f"the first argument of `{name}` is an action name",
+                target.span,
+                None,
+                "bad-arguments",
+            )
             return result
         signature = self.env.actions.get(action_name)
         if signature is None:
@@ -527,7 +540,12 @@ class Checker:
     def _aggregate(self, node: ast.Call) -> Type:
         name = node.function
         if self._in_aggregate:
-            self._problem(f"`{name}` cannot be nested inside another aggregate", node.span, None, "bad-arguments")
+            self._problem(
+                f"`{name}` cannot be nested inside another aggregate",
+                node.span,
+                None,
+                "bad-arguments",
+            )
             return ANY
         takes_value = name != "count_invoices"
         args = list(node.args)
@@ -562,7 +580,10 @@ class Checker:
                 return ANY
             return value_type.optional(False)
         if not (value_type.is_numeric or value_type.kind in ("date", "duration", "string")):
-            self._problem(f"`{name}` compares numbers, dates, durations or text, not {value_type}", args[0].span)
+            self._problem(
+                f"`{name}` compares numbers, dates, durations or text, not {value_type}",
+                args[0].span,
+            )
             return ANY
         return value_type.optional(True)
 

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any, cast
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from arrears.dsl import ast
 from arrears.dsl.ast import Span
@@ -180,7 +180,9 @@ class _Builder(Transformer[Token, Any]):
         return ast.FieldDecl(_span(meta), type_expr, default)
 
 
-def _split_arguments(arguments: list[Any] | None) -> tuple[tuple[ast.Expr, ...], tuple[ast.Keyword, ...]]:
+def _split_arguments(
+    arguments: list[Any] | None,
+) -> tuple[tuple[ast.Expr, ...], tuple[ast.Keyword, ...]]:
     items = arguments or []
     args = tuple(a for a in items if not isinstance(a, ast.Keyword))
     keywords = tuple(a for a in items if isinstance(a, ast.Keyword))

@@ -28,7 +28,8 @@ class ExpressionError(Exception):
 class EvalFailure(Exception):
     """Evaluation of one expression failed for one invoice (division by zero...)."""
 
-    def __init__(self, message: str, span: Span | None = None) -> None:
+    def __init__(self, message: str, span: Span | None = None, where: str | None = None) -> None:
         self.message = message
         self.span = span
+        self.where = where
         super().__init__(message)

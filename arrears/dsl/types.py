@@ -75,7 +75,14 @@ def from_type_expr(node: ast.TypeExpr) -> tuple[Type | None, list[Problem]]:
         return Type("list", node.optional, item=item), []
     if node.members or node.item is not None or node.name not in SCALARS:
         hint = did_you_mean(node.name, (*SCALARS, "enum", "list"))
-        return None, [Problem(f"unknown type `{node.name}`", node.span, hint or f"types: {', '.join(SCALARS)}, enum(...), list[T]", "bad-type")]
+        return None, [
+            Problem(
+                f"unknown type `{node.name}`",
+                node.span,
+                hint or f"types: {', '.join(SCALARS)}, enum(...), list[T]",
+                "bad-type",
+            )
+        ]
     return Type(node.name, node.optional), []
 
 

@@ -28,14 +28,25 @@ def check_action(
         hint = did_you_mean(call.name, env.actions)
         if hint is None:
             hint = "declare it under `actions:` or use one of: " + ", ".join(sorted(env.actions))
-        ctx.problems([Problem(f"unknown action `{call.name}`", call.name_span, hint, "unknown-action")], source, path)
+        ctx.problems(
+            [Problem(f"unknown action `{call.name}`", call.name_span, hint, "unknown-action")],
+            source,
+            path,
+        )
         return None
     problems: list[Problem] = []
     given: dict[str, ast.Expr] = {}
     names = [p.name for p in signature.params]
     for i, arg in enumerate(call.args):
         if i >= len(names):
-            problems.append(Problem(f"`{call.name}` takes at most {len(names)} parameters", arg.span, None, "bad-arguments"))
+            problems.append(
+                Problem(
+                    f"`{call.name}` takes at most {len(names)} parameters",
+                    arg.span,
+                    None,
+                    "bad-arguments",
+                )
+            )
             break
         given[names[i]] = arg
     for keyword in call.keywords:
@@ -44,7 +55,12 @@ def check_action(
                 f"`{call.name}` takes {', '.join(names)}" if names else f"`{call.name}` takes no parameters"
             )
             problems.append(
-                Problem(f"`{call.name}` has no parameter `{keyword.name}`", keyword.name_span, hint, "unknown-parameter")
+                Problem(
+                    f"`{call.name}` has no parameter `{keyword.name}`",
+                    keyword.name_span,
+                    hint,
+                    "unknown-parameter",
+                )
             )
             continue
         if keyword.name in given:
@@ -66,7 +82,12 @@ def check_action(
         if len(chosen) != 1:
             listed = " or ".join(f"`{n}`" for n in signature.one_of)
             problems.append(
-                Problem(f"`{call.name}` takes exactly one of {listed}", call.span, None, "missing-parameter")
+                Problem(
+                    f"`{call.name}` takes exactly one of {listed}",
+                    call.span,
+                    None,
+                    "missing-parameter",
+                )
             )
     checker = Checker(env, ctx.table)
     for name, value in given.items():

@@ -43,7 +43,10 @@ BUILTIN_ACTIONS: dict[str, ActionSignature] = {
         ActionSignature("interest", (_param("annual_rate", PERCENT),), doc="late-payment interest"),
         ActionSignature(
             "offer_payment_plan",
-            (_param("installments", INT), _param("every", DURATION, _lit(dt.timedelta(days=30), "duration"))),
+            (
+                _param("installments", INT),
+                _param("every", DURATION, _lit(dt.timedelta(days=30), "duration")),
+            ),
             doc="propose instalments",
         ),
         ActionSignature(
@@ -56,7 +59,11 @@ BUILTIN_ACTIONS: dict[str, ActionSignature] = {
             (_param("reason", STRING), _param("until", DATE.optional())),
             doc="stop follow-up (dispute, promise to pay)",
         ),
-        ActionSignature("credit_hold", (_param("reason", STRING.optional()),), doc="stop new credit or shipments"),
+        ActionSignature(
+            "credit_hold",
+            (_param("reason", STRING.optional()),),
+            doc="stop new credit or shipments",
+        ),
         ActionSignature("call", (_param("assignee", STRING.optional()),), doc="manual phone call task"),
         ActionSignature(
             "escalate",
@@ -108,5 +115,12 @@ GLOBALS: tuple[Symbol, ...] = (Symbol("as_of", DATE, "global", doc="the date of 
 
 REQUIRED_INVOICE_KEYS = ("id", "customer_id", "amount", "due_date")
 BUILTIN_SYMBOLS: dict[str, Symbol] = {
-    s.name: s for s in (*INVOICE_FIELDS, *DERIVED_INVOICE_FIELDS, *CUSTOMER_FIELDS, *CUSTOMER_AGGREGATES, *GLOBALS)
+    s.name: s
+    for s in (
+        *INVOICE_FIELDS,
+        *DERIVED_INVOICE_FIELDS,
+        *CUSTOMER_FIELDS,
+        *CUSTOMER_AGGREGATES,
+        *GLOBALS,
+    )
 }

@@ -31,7 +31,14 @@ class CompileContext:
 
     # -- reporting ------------------------------------------------------------
 
-    def error(self, node: YNode | None, path: str, message: str, hint: str | None = None, code: str = "structure") -> None:
+    def error(
+        self,
+        node: YNode | None,
+        path: str,
+        message: str,
+        hint: str | None = None,
+        code: str = "structure",
+    ) -> None:
         location = node.location() if node is not None else None
         self.sink.add(Diagnostic(message, location, hint, path, code=code))
 
@@ -41,7 +48,14 @@ class CompileContext:
 
     # -- structure ------------------------------------------------------------
 
-    def mapping(self, node: YNode | None, path: str, what: str, allowed: Iterable[str], required: Iterable[str] = ()) -> bool:
+    def mapping(
+        self,
+        node: YNode | None,
+        path: str,
+        what: str,
+        allowed: Iterable[str],
+        required: Iterable[str] = (),
+    ) -> bool:
         """Check that `node` is a mapping with only `allowed` keys and every `required` one."""
         if node is None or node.kind != "mapping":
             self.error(node, path, f"{what} must be a mapping of keys to values", code="structure")
@@ -58,13 +72,19 @@ class CompileContext:
                     key_node,
                     f"{path}.{key}",
                     f"`{key}` reads as a key because YAML flow style `{{…}}` splits at commas",
-                    "quote an expression holding a comma inside `{…}`, e.g. then: \"remind(tone=firm, channel=letter)\"",
+                    'quote an expression holding a comma inside `{…}`, e.g. then: "remind(tone=firm, channel=letter)"',
                     code="flow-comma",
                 )
                 self.flow_comma = True
                 continue
             hint = did_you_mean(key, allowed) or f"{what} takes: {', '.join(allowed)}"
-            self.error(key_node, f"{path}.{key}", f"unknown key `{key}` in {what}", hint, code="unknown-key")
+            self.error(
+                key_node,
+                f"{path}.{key}",
+                f"unknown key `{key}` in {what}",
+                hint,
+                code="unknown-key",
+            )
         for key in required:
             if key not in node.entries:
                 ok = False
@@ -74,7 +94,11 @@ class CompileContext:
     def scalar(self, node: YNode | None, path: str, what: str, kinds: tuple[type, ...]) -> Any:
         if node is None:
             return None
-        if node.kind != "scalar" or not isinstance(node.value, kinds) or (bool not in kinds and isinstance(node.value, bool)):
+        if (
+            node.kind != "scalar"
+            or not isinstance(node.value, kinds)
+            or (bool not in kinds and isinstance(node.value, bool))
+        ):
             wanted = " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds)
             shown = node.text if node.kind == "scalar" else f"a {node.kind}"
             self.error(node, path, f"{what} must be {wanted}, not {shown or 'empty'}", code="structure")

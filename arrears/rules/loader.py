@@ -13,7 +13,14 @@ from typing import Any
 
 import networkx as nx
 
-from arrears.diagnostics import Diagnostic, InputError, Location, PolicyError, Position, did_you_mean
+from arrears.diagnostics import (
+    Diagnostic,
+    InputError,
+    Location,
+    PolicyError,
+    Position,
+    did_you_mean,
+)
 from arrears.dsl import ast
 from arrears.dsl.checker import FUNCTIONS, Checker
 from arrears.dsl.compiler import Compiler
@@ -24,10 +31,29 @@ from arrears.dsl.values import Value, coerce
 from arrears.rules.actions import check_action
 from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
 from arrears.rules.context import CompileContext
-from arrears.rules.model import ActionCall, Expression, FieldDef, Ladder, LadderStep, LetDef, Policy, Rule
+from arrears.rules.model import (
+    ActionCall,
+    Expression,
+    FieldDef,
+    Ladder,
+    LadderStep,
+    LetDef,
+    Policy,
+    Rule,
+)
 from arrears.rules.yaml_source import SourceMap, YNode, load_yaml
 
-POLICY_KEYS = ("arrears", "policy", "version", "description", "fields", "let", "rules", "ladders", "actions")
+POLICY_KEYS = (
+    "arrears",
+    "policy",
+    "version",
+    "description",
+    "fields",
+    "let",
+    "rules",
+    "ladders",
+    "actions",
+)
 RULE_KEYS = ("id", "description", "rule", "when", "then", "priority", "final", "scope", "repeat")
 LADDER_KEYS = ("id", "description", "unless", "min_gap", "skip", "priority", "steps")
 STEP_KEYS = ("at", "when", "then", "description")
@@ -36,7 +62,21 @@ POLICY_ID = re.compile(r"^[a-z0-9_-]+$")
 ITEM_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DURATION = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
-RESERVED = {"and", "or", "not", "in", "is", "null", "true", "false", "if", "then", "invoice", "customer", "as_of"}
+RESERVED = {
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "null",
+    "true",
+    "false",
+    "if",
+    "then",
+    "invoice",
+    "customer",
+    "as_of",
+}
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -78,8 +118,16 @@ class _PolicyBuilder:
             if root.kind != "mapping":
                 raise PolicyError(ctx.sink.items)
         version_node = root.get("arrears")
-        if version_node is not None and not (version_node.kind == "scalar" and version_node.value == 1 and not isinstance(version_node.value, bool)):
-            ctx.error(version_node, "$.arrears", f"unsupported format version `{version_node.text}`", "this arrears reads `arrears: 1`", "version")
+        if version_node is not None and not (
+            version_node.kind == "scalar" and version_node.value == 1 and not isinstance(version_node.value, bool)
+        ):
+            ctx.error(
+                version_node,
+                "$.arrears",
+                f"unsupported format version `{version_node.text}`",
+                "this arrears reads `arrears: 1`",
+                "version",
+            )
         policy_id = self._policy_id()
         version = root.get("version")
         description = root.get("description")
@@ -89,7 +137,13 @@ class _PolicyBuilder:
         rules = self._rules(root.get("rules"))
         ladders = self._ladders(root.get("ladders"))
         if root.get("rules") is None and root.get("ladders") is None and not ctx.sink.errors:
-            ctx.error(root, "$", "the policy has no rules and no ladders", "add a `rules:` or `ladders:` section", "empty-policy")
+            ctx.error(
+                root,
+                "$",
+                "the policy has no rules and no ladders",
+                "add a `rules:` or `ladders:` section",
+                "empty-policy",
+            )
         if ctx.sink.errors:
             raise PolicyError(ctx.sink.items)
         return Policy(
@@ -115,7 +169,12 @@ class _PolicyBuilder:
             return None
         value = node.text if node.kind == "scalar" else ""
         if not POLICY_ID.match(value):
-            self.ctx.error(node, "$.policy", f"policy id `{value}` must use only a-z, 0-9, `_` and `-`", code="bad-id")
+            self.ctx.error(
+                node,
+                "$.policy",
+                f"policy id `{value}` must use only a-z, 0-9, `_` and `-`",
+                code="bad-id",
+            )
             return None
         return value
 
@@ -157,18 +216,34 @@ class _PolicyBuilder:
             path = f"$.fields.{key}"
             canonical = key.removeprefix("invoice.")
             bare = canonical.removeprefix("customer.")
-            if not NAME.match(bare) or canonical.count(".") > 1 or (canonical.count(".") == 1 and not canonical.startswith("customer.")):
-                self.ctx.error(key_node, path, f"field name `{key}` must be `name`, `invoice.name` or `customer.name`", code="bad-field")
+            if (
+                not NAME.match(bare)
+                or canonical.count(".") > 1
+                or (canonical.count(".") == 1 and not canonical.startswith("customer."))
+            ):
+                self.ctx.error(
+                    key_node,
+                    path,
+                    f"field name `{key}` must be `name`, `invoice.name` or `customer.name`",
+                    code="bad-field",
+                )
                 continue
             if canonical in self.symbols:
-                self.ctx.error(key_node, path, f"`{key}` is built in and cannot be redeclared", code="bad-field")
+                self.ctx.error(
+                    key_node,
+                    path,
+                    f"`{key}` is built in and cannot be redeclared",
+                    code="bad-field",
+                )
                 continue
             decl = self._type_decl(value_node, path, "a field type")
             if decl is None:
                 continue
             found, default, has_default = decl
             kind = "customer" if canonical.startswith("customer.") else "invoice"
-            self.symbols[canonical] = Symbol(canonical, found, kind, per_invoice=kind == "invoice", doc="declared field")
+            self.symbols[canonical] = Symbol(
+                canonical, found, kind, per_invoice=kind == "invoice", doc="declared field"
+            )
             self.fields[canonical] = FieldDef(canonical, found, default, has_default, key_node.location())
 
     def _actions(self, node: YNode | None) -> None:
@@ -180,7 +255,12 @@ class _PolicyBuilder:
         for name, (key_node, value_node) in node.entries.items():
             path = f"$.actions.{name}"
             if name in BUILTIN_ACTIONS:
-                self.ctx.error(key_node, path, f"`{name}` is a built-in action and cannot be redeclared", code="bad-action")
+                self.ctx.error(
+                    key_node,
+                    path,
+                    f"`{name}` is a built-in action and cannot be redeclared",
+                    code="bad-action",
+                )
                 continue
             if not NAME.match(name):
                 self.ctx.error(key_node, path, f"action name `{name}` must be a plain name", code="bad-action")
@@ -199,7 +279,14 @@ class _PolicyBuilder:
                         continue
                     found, default, has_default = decl
                     default_node = ast.Literal(ast.Span(0, 0), default, "enum") if has_default else None  # type: ignore[arg-type]
-                    params.append(Param(pname, found, default_node, required=not has_default and not found.nullable))
+                    params.append(
+                        Param(
+                            pname,
+                            found,
+                            default_node,
+                            required=not has_default and not found.nullable,
+                        )
+                    )
             elif params_node is not None:
                 self.ctx.error(params_node, f"{path}.params", "`params` must map parameter names to types")
             doc = value_node.get("description")
@@ -217,10 +304,21 @@ class _PolicyBuilder:
         for name, (key_node, value_node) in node.entries.items():
             path = f"$.let.{name}"
             if not NAME.match(name) or name in RESERVED:
-                self.ctx.error(key_node, path, f"`{name}` cannot be a let name", "use letters, digits and `_`; not a keyword", "bad-let")
+                self.ctx.error(
+                    key_node,
+                    path,
+                    f"`{name}` cannot be a let name",
+                    "use letters, digits and `_`; not a keyword",
+                    "bad-let",
+                )
                 continue
             if name in self.symbols or f"customer.{name}" == name or name in FUNCTIONS:
-                self.ctx.error(key_node, path, f"let `{name}` would hide the {'function' if name in FUNCTIONS else 'field'} of that name", code="bad-let")
+                self.ctx.error(
+                    key_node,
+                    path,
+                    f"let `{name}` would hide the {'function' if name in FUNCTIONS else 'field'} of that name",
+                    code="bad-let",
+                )
                 continue
             result = self.ctx.parse(value_node, path, "a let")
             if result is not None:
@@ -264,11 +362,22 @@ class _PolicyBuilder:
             return None
         value = id_node.text if id_node.kind == "scalar" else ""
         if not ITEM_ID.match(value):
-            self.ctx.error(id_node, f"{path}.id", f"id `{value}` may use only letters, digits, `_`, `-` and `.`", code="bad-id")
+            self.ctx.error(
+                id_node,
+                f"{path}.id",
+                f"id `{value}` may use only letters, digits, `_`, `-` and `.`",
+                code="bad-id",
+            )
             return None
         if value in self.ids:
             first = self.ids[value].start.line
-            self.ctx.error(id_node, f"{path}.id", f"id `{value}` is used twice (first at line {first})", "rule and ladder ids are unique: plans refer to them", "duplicate-id")
+            self.ctx.error(
+                id_node,
+                f"{path}.id",
+                f"id `{value}` is used twice (first at line {first})",
+                "rule and ladder ids are unique: plans refer to them",
+                "duplicate-id",
+            )
             return None
         self.ids[value] = id_node
         return value
@@ -348,7 +457,13 @@ class _PolicyBuilder:
             if scope_node.kind == "scalar" and scope_node.text in ("invoice", "customer"):
                 scope = scope_node.text
             else:
-                ctx.error(scope_node, f"{path}.scope", f"`scope` is `invoice` or `customer`, not `{scope_node.text}`", did_you_mean(scope_node.text, ("invoice", "customer")), "bad-scope")
+                ctx.error(
+                    scope_node,
+                    f"{path}.scope",
+                    f"`scope` is `invoice` or `customer`, not `{scope_node.text}`",
+                    did_you_mean(scope_node.text, ("invoice", "customer")),
+                    "bad-scope",
+                )
         env = self.env(scope)
         priority, final = self._common(item, path)
         repeat = self._duration(item.get("repeat"), f"{path}.repeat", "`repeat`", allow_never=True)
@@ -357,7 +472,12 @@ class _PolicyBuilder:
         actions: tuple[ActionCall, ...] | None = None
         if sentence is not None:
             if when is not None or then is not None:
-                ctx.error(sentence, f"{path}.rule", "a rule has either `rule:` or `when:` with `then:`, not both", code="structure")
+                ctx.error(
+                    sentence,
+                    f"{path}.rule",
+                    "a rule has either `rule:` or `when:` with `then:`, not both",
+                    code="structure",
+                )
                 return None
             parsed = ctx.parse(sentence, f"{path}.rule", "a rule sentence", start="rule")
             if parsed is None:
@@ -369,9 +489,19 @@ class _PolicyBuilder:
             actions = None if any(c is None for c in calls) else tuple(c for c in calls if c is not None)
         elif when is None or then is None:
             if "id" in item.entries:
-                missing = "`when:` and `then:`" if when is None and then is None else ("`then:`" if when is not None else "`when:`")
+                missing = (
+                    "`when:` and `then:`"
+                    if when is None and then is None
+                    else ("`then:`" if when is not None else "`when:`")
+                )
                 shown = item.get("id").text  # type: ignore[union-attr]
-                ctx.error(item, path, f"rule `{shown}` needs {missing}", "or the one-line form: rule: if <condition> then <action>", "missing-key")
+                ctx.error(
+                    item,
+                    path,
+                    f"rule `{shown}` needs {missing}",
+                    "or the one-line form: rule: if <condition> then <action>",
+                    "missing-key",
+                )
             return None
         else:
             condition = self._condition(when, f"{path}.when", env)
@@ -424,7 +554,7 @@ class _PolicyBuilder:
         min_gap = self._duration(item.get("min_gap"), f"{path}.min_gap", "`min_gap`")
         skip = ctx.scalar(item.get("skip"), f"{path}.skip", "`skip`", (bool,))
         steps: list[LadderStep] = []
-        ok = (unless_node is None or unless is not None)
+        ok = unless_node is None or unless is not None
         step_nodes = self._sequence(item.get("steps"), f"{path}.steps", "steps")
         if item.get("steps") is not None and not step_nodes:
             ctx.error(item.get("steps"), f"{path}.steps", "a ladder needs at least one step")

@@ -96,7 +96,13 @@ def _problem(file: str, message: str, mark: Any = None, hint: str | None = None)
 def load_yaml(text: str, file: str) -> YNode | None:
     """Parse YAML text into located nodes; None for an empty document. Raises InputError."""
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
-        raise InputError(Diagnostic(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB", Location(file, Position(1, 1)), code="yaml"))
+        raise InputError(
+            Diagnostic(
+                f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB",
+                Location(file, Position(1, 1)),
+                code="yaml",
+            )
+        )
     _check_nesting(text, file)
     try:
         node = yaml.compose(text, Loader=_Loader)
@@ -130,7 +136,13 @@ def _check_nesting(text: str, file: str) -> None:
     aliases = 0
     try:
         for token in yaml.scan(text, Loader=_Loader):
-            if isinstance(token, yaml.BlockMappingStartToken | yaml.BlockSequenceStartToken | yaml.FlowMappingStartToken | yaml.FlowSequenceStartToken):
+            if isinstance(
+                token,
+                yaml.BlockMappingStartToken
+                | yaml.BlockSequenceStartToken
+                | yaml.FlowMappingStartToken
+                | yaml.FlowSequenceStartToken,
+            ):
                 depth += 1
                 if depth > MAX_DEPTH:
                     raise InputError(_problem(file, f"the YAML nests deeper than {MAX_DEPTH} levels", token.start_mark))
@@ -143,9 +155,23 @@ def _check_nesting(text: str, file: str) -> None:
             elif isinstance(token, yaml.TagToken):
                 handle, suffix = token.value
                 tag = (handle or "") + (suffix or "")
-                if tag not in ("!!str", "!!int", "!!float", "!!bool", "!!null", "!!map", "!!seq", "!!timestamp"):
+                if tag not in (
+                    "!!str",
+                    "!!int",
+                    "!!float",
+                    "!!bool",
+                    "!!null",
+                    "!!map",
+                    "!!seq",
+                    "!!timestamp",
+                ):
                     raise InputError(
-                        _problem(file, f"YAML tag `{tag}` is not allowed", token.start_mark, "policies and snapshots are plain data")
+                        _problem(
+                            file,
+                            f"YAML tag `{tag}` is not allowed",
+                            token.start_mark,
+                            "policies and snapshots are plain data",
+                        )
                     )
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -160,7 +186,13 @@ def _mark(mark: Any) -> Mark:
 def _convert(node: yaml.Node, file: str, budget: list[int], depth: int) -> YNode:
     budget[0] -= 1
     if budget[0] < 0:
-        raise InputError(_problem(file, f"the YAML expands to more than {MAX_NODES} nodes (an alias bomb?)", node.start_mark))
+        raise InputError(
+            _problem(
+                file,
+                f"the YAML expands to more than {MAX_NODES} nodes (an alias bomb?)",
+                node.start_mark,
+            )
+        )
     if depth > MAX_DEPTH:
         raise InputError(_problem(file, f"the YAML nests deeper than {MAX_DEPTH} levels", node.start_mark))
     if node.tag not in _CORE_TAGS:
@@ -175,7 +207,14 @@ def _convert(node: yaml.Node, file: str, budget: list[int], depth: int) -> YNode
     entries: dict[str, tuple[YNode, YNode]] = {}
     for key_node, value_node in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
-            raise InputError(_problem(file, "YAML merge keys (`<<`) are not supported", key_node.start_mark, "write the keys out"))
+            raise InputError(
+                _problem(
+                    file,
+                    "YAML merge keys (`<<`) are not supported",
+                    key_node.start_mark,
+                    "write the keys out",
+                )
+            )
         key = _convert(key_node, file, budget, depth + 1)
         value = _convert(value_node, file, budget, depth + 1)
         name = key.text if key.kind == "scalar" else ""
@@ -184,7 +223,11 @@ def _convert(node: yaml.Node, file: str, budget: list[int], depth: int) -> YNode
         if name in entries:
             first = entries[name][0].start
             raise InputError(
-                _problem(file, f"key `{name}` appears twice in this mapping (first at line {first.line})", key_node.start_mark)
+                _problem(
+                    file,
+                    f"key `{name}` appears twice in this mapping (first at line {first.line})",
+                    key_node.start_mark,
+                )
             )
         entries[name] = (key, value)
     return YNode("mapping", start, end, file, flow=bool(node.flow_style), entries=entries, tag=node.tag)
@@ -200,7 +243,11 @@ def _scalar(node: yaml.ScalarNode, file: str) -> Any:
         return text.lower() in ("true", "yes", "on", "y")
     if tag == "tag:yaml.org,2002:int":
         try:
-            return int(text.replace("_", ""), 0) if not text.lstrip("+-").startswith("0") or text.strip("+-") == "0" else int(text.replace("_", ""))
+            return (
+                int(text.replace("_", ""), 0)
+                if not text.lstrip("+-").startswith("0") or text.strip("+-") == "0"
+                else int(text.replace("_", ""))
+            )
         except ValueError:
             return text
     if tag == "tag:yaml.org,2002:float":
@@ -254,6 +301,7 @@ def _align(node: YNode, source: str) -> list[tuple[int, int]]:
             line, column = line + 1, 1
     elif style in ("'", '"') and raw[:1] == style:
         i, column = 1, column + 1
+
     def advance(count: int) -> None:
         nonlocal i, line, column
         for _ in range(count):

@@ -1,0 +1,381 @@
+"""The `arrears` command line (SPEC section 6). The only module that imports click.
+
+Exit codes: 0 success; 1 findings (invalid policy, failed test, diff with changes);
+2 bad usage or unreadable input. Diagnostics are rendered once, here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from arrears.diagnostics import (
+    ArrearsError,
+    Diagnostic,
+    InputError,
+    render_github,
+    render_json,
+    render_text,
+    sort_key,
+)
+from arrears.dsl.values import CoercionError, parse_date
+from arrears.engine import adhoc
+from arrears.engine.explain import explain, render_explain
+from arrears.engine.graph import build_graph, to_dot, to_mermaid
+from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
+from arrears.engine.snapshot import load_snapshot
+from arrears.engine.testing import FileResult, discover, run_file
+from arrears.rules.loader import load_policy
+from arrears.rules.model import Policy
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _fail(error: ArrearsError) -> NoReturn:
+    diagnostics = sorted(error.diagnostics, key=sort_key)
+    click.echo(render_text(diagnostics), err=True)
+    raise _Exit(error.exit_code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except ArrearsError as error:
+        _fail(error)
+
+
+def _write(text: str, output: str | None) -> None:
+    """Write all of the output or none of it: files are replaced atomically."""
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    try:
+        fd, temp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(temp, target)
+    except OSError as error:
+        raise InputError(Diagnostic(f"cannot write {output}: {error.strerror or error}", code="io")) from None
+
+
+def _as_of(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except CoercionError:
+        raise click.BadParameter(f"not a date: {value!r} (write YYYY-MM-DD)", param_hint="--as-of") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="arrears")
+def cli() -> None:
+    """arrears: collections policies as code.
+
+    Check a policy, run it over a snapshot of open invoices, explain any invoice,
+    test the policy, and draw what it does.
+    """
+
+
+# -- check ---------------------------------------------------------------------
+
+
+def _policy_files(paths: Sequence[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*.y*ml")):
+                if candidate.name.endswith((".test.yaml", ".test.yml")) or not candidate.is_file():
+                    continue
+                try:
+                    head = candidate.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if any(line.startswith("arrears:") for line in head.splitlines()):
+                    files.append(candidate)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise InputError(Diagnostic(f"no such file or folder: {raw}", code="io"))
+    return files
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+)
+def check(paths: tuple[str, ...], fmt: str) -> None:
+    """Validate policies (files or folders): syntax, names, types, structure."""
+    with _user_errors():
+        files = _policy_files(paths)
+    findings: list[Diagnostic] = []
+    summaries: list[dict[str, Any]] = []
+    for file in files:
+        try:
+            policy = load_policy(file)
+        except ArrearsError as error:
+            findings.extend(error.diagnostics)
+            summaries.append({"file": str(file), "ok": False, "errors": len(error.diagnostics)})
+            continue
+        summaries.append(
+            {
+                "file": str(file),
+                "ok": True,
+                "policy": policy.id,
+                "rules": len(policy.rules),
+                "ladders": len(policy.ladders),
+            }
+        )
+    findings.sort(key=sort_key)
+    if fmt == "json":
+        click.echo(json.dumps({"files": summaries, "diagnostics": json.loads(render_json(findings))}, indent=2))
+    elif fmt == "github":
+        if findings:
+            click.echo(render_github(findings))
+    else:
+        if findings:
+            click.echo(render_text(findings))
+        for s in summaries:
+            if s["ok"]:
+                click.echo(f"ok: {s['file']} (policy {s['policy']}: {s['rules']} rules, {s['ladders']} ladders)")
+        errors = sum(1 for d in findings if d.severity == "error")
+        if errors:
+            click.echo(
+                f"{errors} error{'s' if errors != 1 else ''} in {sum(1 for s in summaries if not s['ok'])} file(s)"
+            )
+    if any(d.severity == "error" for d in findings):
+        raise _Exit(EXIT_FINDINGS)
+
+
+# -- run -----------------------------------------------------------------------
+
+
+def _load(policy_path: str, snapshot_path: str, as_of: str | None) -> tuple[Policy, Any]:
+    policy = load_policy(policy_path)
+    snapshot = load_snapshot(snapshot_path, policy, _as_of(as_of))
+    return policy, snapshot
+
+
+@cli.command()
+@click.argument("policy", type=click.Path())
+@click.argument("snapshot", type=click.Path())
+@click.option("--as-of", "as_of", help="The date of the run (YYYY-MM-DD); overrides the snapshot's.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "jsonl", "csv", "table"]),
+    default="json",
+    show_default=True,
+)
+@click.option("-o", "--output", help="Write the plan to this file instead of standard output.")
+def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | None) -> None:
+    """Evaluate POLICY over SNAPSHOT and print the action plan."""
+    with _user_errors():
+        loaded, bound = _load(policy, snapshot, as_of)
+        plan = make_plan(loaded, bound)
+        renderers: dict[str, Callable[[Any], str]] = {
+            "json": lambda p: p.to_json(),
+            "jsonl": render_jsonl,
+            "csv": render_csv,
+            "table": render_table,
+        }
+        _write(renderers[fmt](plan), output)
+        for problem in plan.problems:
+            where = problem.invoice or f"customer {problem.customer}"
+            click.echo(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}", err=True)
+
+
+# -- explain -------------------------------------------------------------------
+
+
+@cli.command("explain")
+@click.argument("policy", type=click.Path())
+@click.argument("snapshot", type=click.Path())
+@click.option("--invoice", required=True, help="The invoice id to explain.")
+@click.option("--as-of", "as_of", help="The date of the run (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain_command(policy: str, snapshot: str, invoice: str, as_of: str | None, fmt: str) -> None:
+    """Every rule and ladder step for one invoice, with the values that decided it."""
+    with _user_errors():
+        loaded, bound = _load(policy, snapshot, as_of)
+        doc = explain(loaded, bound, invoice)
+        _write(
+            json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else render_explain(doc),
+            None,
+        )
+
+
+# -- eval ----------------------------------------------------------------------
+
+
+@cli.command("eval")
+@click.argument("expression")
+@click.option("--policy", "policy_path", type=click.Path(), help="Use this policy's fields, lets and actions.")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="NAME=JSON",
+    help="Give a name a value (repeatable).",
+)
+def eval_command(expression: str, policy_path: str | None, assignments: tuple[str, ...]) -> None:
+    """Evaluate one expression; print its value as JSON and its type."""
+    with _user_errors():
+        policy = load_policy(policy_path) if policy_path else None
+        values = adhoc.parse_assignments(list(assignments))
+        try:
+            value, found = adhoc.evaluate_expression(expression, values, policy)
+        except ArrearsError as error:
+            diagnostics = sorted(error.diagnostics, key=sort_key)
+            click.echo(render_text(diagnostics, adhoc_sources(expression)), err=True)
+            raise _Exit(error.exit_code) from None
+        click.echo(json.dumps(adhoc.describe(value, found), ensure_ascii=False))
+
+
+def adhoc_sources(expression: str) -> Any:
+    from arrears.diagnostics import SourceCache
+
+    return SourceCache({adhoc.SOURCE: expression})
+
+
+# -- test ----------------------------------------------------------------------
+
+
+@cli.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def test_command(paths: tuple[str, ...], fmt: str) -> None:
+    """Run policy tests (`*.test.yaml` files, or folders holding them)."""
+    with _user_errors():
+        files = discover(paths)
+    results = [run_file(f) for f in files]
+    if fmt == "json":
+        click.echo(json.dumps([_result_dict(r) for r in results], indent=2, ensure_ascii=False))
+    else:
+        click.echo(_render_results(results))
+    if not files or any(not r.passed for r in results):
+        raise _Exit(EXIT_FINDINGS)
+
+
+def _result_dict(result: FileResult) -> dict[str, Any]:
+    return {
+        "file": result.file,
+        "policy": result.policy.id if result.policy else None,
+        "passed": result.passed,
+        "diagnostics": [d.to_dict() for d in result.diagnostics],
+        "cases": [
+            {
+                "name": c.name,
+                "line": c.location.start.line,
+                "passed": c.passed,
+                "missing": c.missing,
+                "unexpected": c.unexpected,
+                "error": c.error,
+            }
+            for c in result.cases
+        ],
+    }
+
+
+def _render_results(results: list[FileResult]) -> str:
+    lines: list[str] = []
+    passed = failed = 0
+    for result in results:
+        if result.diagnostics:
+            failed += 1
+            lines.append(f"ERROR {result.file}")
+            lines.append(render_text(sorted(result.diagnostics, key=sort_key)))
+            continue
+        for case in result.cases:
+            where = f"{case.file}:{case.location.start.line}"
+            if case.passed:
+                passed += 1
+                lines.append(f"PASS  {where}: {case.name}")
+                continue
+            failed += 1
+            lines.append(f"FAIL  {where}: {case.name}")
+            if case.error:
+                lines.append(f"      error: {case.error}")
+            for m in case.missing:
+                lines.append(f"      expected, not planned: {json.dumps(m, ensure_ascii=False)}")
+            for u in case.unexpected:
+                lines.append(f"      planned, not expected: {json.dumps(u, ensure_ascii=False)}")
+    if not results:
+        lines.append("no test files found")
+    lines.append(f"{passed} passed, {failed} failed")
+    return "\n".join(lines)
+
+
+# -- graph ---------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("policy", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("-o", "--output", help="Write to this file instead of standard output.")
+def graph(policy: str, fmt: str, output: str | None) -> None:
+    """Print the compiled graph of POLICY as Mermaid or Graphviz DOT."""
+    with _user_errors():
+        built = build_graph(load_policy(policy))
+        _write(to_mermaid(built) if fmt == "mermaid" else to_dot(built), output)
+
+
+# -- entry point -----------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code instead of raising, so no traceback reaches a user."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="arrears",
+            standalone_mode=False,
+        )
+    except _Exit as done:
+        return done.code
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug in arrears, not the user's mistake
+        if os.environ.get("ARREARS_DEBUG"):
+            raise
+        click.echo(f"arrears: internal error: {type(error).__name__}: {error}", err=True)
+        click.echo("this is a bug in arrears; rerun with ARREARS_DEBUG=1 for details", err=True)
+        return 70
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,402 @@
+"""Evaluate a policy against a bound snapshot: rules in priority order, final, repeat, ladders.
+
+One code path serves both the plan and `explain`: each rule and ladder yields an
+Outcome that says whether it fired, what it issued, what was held back and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from arrears.dsl.compiler import Compiler, Fn
+from arrears.dsl.problems import EvalFailure
+from arrears.dsl.values import CONTEXT, Value, money
+from arrears.engine.runtime import Env, build_envs
+from arrears.engine.snapshot import HistoryEntry, Snapshot
+from arrears.rules.model import ActionCall, Expression, Ladder, LadderStep, Policy, Rule
+
+Status = Literal["fired", "held", "not-fired", "suppressed", "error", "skipped"]
+FACT_EXCLUDE = ("aggregate", "as_of")
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """One action of the plan, with what decided it."""
+
+    customer: str
+    invoice: str | None
+    rule: str
+    step: int | None
+    action: str
+    params: tuple[tuple[str, Value], ...]
+    because: str
+    facts: tuple[tuple[str, Value], ...]
+    priority: int
+    order: int
+    index: int
+
+    def sort_key(self) -> tuple[str, int, str, int, int, int]:
+        return (
+            self.customer,
+            0 if self.invoice is None else 1,
+            self.invoice or "",
+            -self.priority,
+            self.order,
+            self.index,
+        )
+
+
+@dataclass(frozen=True)
+class EvalProblem:
+    customer: str
+    invoice: str | None
+    rule: str
+    step: int | None
+    message: str
+    where: str
+
+
+@dataclass
+class StepOutcome:
+    step: LadderStep
+    reached: bool
+    above_level: bool
+    when: bool | None
+    chosen: bool = False
+
+
+@dataclass
+class Outcome:
+    """What one rule or ladder did for one invoice or customer."""
+
+    item: Rule | Ladder
+    status: Status
+    reason: str
+    condition: bool | None = None
+    actions: list[PlannedAction] = field(default_factory=list)
+    held: list[tuple[str, str]] = field(default_factory=list)
+    step: int | None = None
+    steps: list[StepOutcome] = field(default_factory=list)
+    level: int | None = None
+    error: EvalProblem | None = None
+
+
+ConditionFn = Callable[[Expression], Fn]
+
+
+def fast(expression: Expression) -> Fn:
+    return expression.fn
+
+
+def traced(policy: Policy) -> ConditionFn:
+    """Closures that record every sub-expression's value, for explain."""
+    compiler = Compiler(policy.table, trace=True)
+    cache: dict[int, Fn] = {}
+
+    def get(expression: Expression) -> Fn:
+        key = id(expression)
+        if key not in cache:
+            cache[key] = compiler.compile(expression.node)
+        return cache[key]
+
+    return get
+
+
+@dataclass
+class Evaluation:
+    """Everything evaluation found: per-target outcomes, the actions, the problems."""
+
+    actions: list[PlannedAction]
+    problems: list[EvalProblem]
+    outcomes: dict[tuple[str, str | None], list[Outcome]]
+    envs: dict[str, Env]
+
+
+def evaluate(
+    policy: Policy,
+    snapshot: Snapshot,
+    *,
+    condition_fn: ConditionFn = fast,
+    only_invoice: str | None = None,
+) -> Evaluation:
+    """Run every customer-scope rule per customer and every invoice rule and ladder per invoice."""
+    lets = {name: let.expression.fn for name, let in policy.lets.items()}
+    customer_envs, invoice_envs = build_envs(snapshot.customers, lets, snapshot.as_of)
+    ordered = policy.ordered()
+    customer_items = [i for i in ordered if isinstance(i, Rule) and i.scope == "customer"]
+    invoice_items = [i for i in ordered if not (isinstance(i, Rule) and i.scope == "customer")]
+    actions: list[PlannedAction] = []
+    problems: list[EvalProblem] = []
+    outcomes: dict[tuple[str, str | None], list[Outcome]] = {}
+    recording = condition_fn is not fast
+    for customer in snapshot.customers:
+        if only_invoice is not None and not any(i.id == only_invoice for i in customer.invoices):
+            continue
+        cenv = customer_envs[customer.id]
+        if recording:
+            cenv.recorded = {}
+        target = _Target(customer.id, None, cenv, customer.history, snapshot.as_of)
+        found = _run(customer_items, target, condition_fn)
+        outcomes[(customer.id, None)] = found
+        for invoice in customer.invoices:
+            if only_invoice is not None and invoice.id != only_invoice:
+                continue
+            env = invoice_envs[invoice.id]
+            if recording:
+                env.recorded = {}
+            target = _Target(customer.id, invoice.id, env, invoice.history, snapshot.as_of)
+            outcomes[(customer.id, invoice.id)] = _run(invoice_items, target, condition_fn)
+    for found in outcomes.values():
+        for outcome in found:
+            actions.extend(outcome.actions)
+            if outcome.error is not None:
+                problems.append(outcome.error)
+    actions.sort(key=PlannedAction.sort_key)
+    envs = dict(invoice_envs)
+    envs.update({f"customer:{k}": v for k, v in customer_envs.items()})
+    return Evaluation(actions, problems, outcomes, envs)
+
+
+@dataclass
+class _Target:
+    customer: str
+    invoice: str | None
+    env: Env
+    history: list[HistoryEntry]
+    as_of: dt.date
+
+
+def _run(items: list[Rule | Ladder], target: _Target, condition_fn: ConditionFn) -> list[Outcome]:
+    found: list[Outcome] = []
+    silenced_by: Rule | None = None
+    for item in items:
+        if silenced_by is not None:
+            found.append(Outcome(item, "suppressed", f"silenced by final rule `{silenced_by.id}`"))
+            continue
+        if isinstance(item, Rule):
+            outcome = _rule(item, target, condition_fn)
+            if item.final and outcome.condition:
+                silenced_by = item
+        else:
+            outcome = _ladder(item, target, condition_fn)
+        found.append(outcome)
+    return found
+
+
+def _where(expression: Expression, failure: EvalFailure) -> str:
+    loc = expression.location(failure.span) if failure.span else expression.location()
+    return f"{loc.file}:{loc.start.line}:{loc.start.column}"
+
+
+def _problem(
+    target: _Target,
+    item: Rule | Ladder,
+    step: int | None,
+    failure: EvalFailure,
+    expression: Expression | None,
+) -> EvalProblem:
+    where = failure.where or (_where(expression, failure) if expression is not None else item.location.file)
+    return EvalProblem(target.customer, target.invoice, item.id, step, failure.message, where)
+
+
+def _facts(
+    target: _Target, expressions: list[Expression], extra: tuple[str, ...] = ()
+) -> tuple[tuple[str, Value], ...]:
+    names: set[str] = set(extra)
+    for expression in expressions:
+        names.update(r for r in expression.references if r not in FACT_EXCLUDE and not r.startswith("history:"))
+    facts = []
+    for name in sorted(names):
+        try:
+            facts.append((name, target.env[name]))
+        except EvalFailure:
+            continue
+    return tuple(facts)
+
+
+def _issue(
+    target: _Target,
+    item: Rule | Ladder,
+    step: int | None,
+    calls: tuple[ActionCall, ...],
+    because: str,
+    facts: tuple[tuple[str, Value], ...],
+) -> list[PlannedAction]:
+    planned = []
+    for index, call in enumerate(calls):
+        params = action_params(call, target.env)
+        planned.append(
+            PlannedAction(
+                target.customer,
+                target.invoice,
+                item.id,
+                step,
+                call.name,
+                params,
+                because,
+                facts,
+                item.priority,
+                item.order,
+                index,
+            )
+        )
+    return planned
+
+
+def action_params(call: ActionCall, env: Env) -> tuple[tuple[str, Value], ...]:
+    """Parameter values with defaults filled in, plus the computed money `amount` of fees."""
+    values: dict[str, Value] = {}
+    for name, param in call.params:
+        if not isinstance(param, Expression):
+            values[name] = param
+            continue
+        try:
+            values[name] = param.fn(env)
+        except EvalFailure as failure:
+            raise EvalFailure(failure.message, failure.span, _where(param, failure)) from None
+    open_amount = env.get("open_amount")
+    if call.signature.builtin and call.name == "late_fee":
+        rate, amount = values.get("rate"), values.get("amount")
+        if isinstance(rate, Decimal) and isinstance(open_amount, Decimal):
+            values["amount"] = money(CONTEXT.multiply(rate, open_amount))
+        elif isinstance(amount, Decimal | int):
+            values["amount"] = money(amount)
+    elif call.signature.builtin and call.name == "interest":
+        rate, days = values.get("annual_rate"), env.get("days_overdue")
+        if isinstance(rate, Decimal) and isinstance(open_amount, Decimal) and isinstance(days, int):
+            # No interest accrues before the due date.
+            accrued = CONTEXT.divide(
+                CONTEXT.multiply(CONTEXT.multiply(open_amount, rate), Decimal(max(days, 0))),
+                Decimal(365),
+            )
+            values["amount"] = money(accrued)
+    return tuple((k, v) for k, v in values.items() if v is not None or k == "amount")
+
+
+def _rule(rule: Rule, target: _Target, condition_fn: ConditionFn) -> Outcome:
+    try:
+        holds = bool(condition_fn(rule.condition)(target.env))
+    except EvalFailure as failure:
+        problem = _problem(target, rule, None, failure, rule.condition)
+        return Outcome(rule, "error", f"evaluation failed: {failure.message}", error=problem)
+    if not holds:
+        return Outcome(rule, "not-fired", "condition is false", condition=False)
+    issue: list[ActionCall] = []
+    held: list[tuple[str, str]] = []
+    for call in rule.actions:
+        reason = _held_back(rule, call, target)
+        if reason is None:
+            issue.append(call)
+        else:
+            held.append((call.name, reason))
+    try:
+        because = rule.condition.snippet(rule.condition.node.span)
+        planned = _issue(target, rule, None, tuple(issue), because, _facts(target, [rule.condition]))
+    except EvalFailure as failure:
+        problem = _problem(target, rule, None, failure, rule.condition)
+        return Outcome(rule, "error", f"evaluation failed: {failure.message}", condition=True, error=problem)
+    status: Status = "fired" if planned or not held else "held"
+    reason = (
+        "condition is true" if status == "fired" else "condition is true; " + "; ".join(f"{a}: {r}" for a, r in held)
+    )
+    return Outcome(rule, status, reason, condition=True, actions=planned, held=held)
+
+
+def _held_back(rule: Rule, call: ActionCall, target: _Target) -> str | None:
+    """Why repeat holds this action back, or None when it may be issued today."""
+    done = [e.at for e in target.history if e.rule == rule.id and e.action == call.name]
+    if not done:
+        return None
+    last = max(done)
+    if rule.repeat is None:
+        return f"already done on {last.isoformat()} (repeat: never)"
+    waited = (target.as_of - last).days
+    if waited >= rule.repeat.days:
+        return None
+    return f"last done {waited} days ago on {last.isoformat()}; repeats every {rule.repeat.days} days"
+
+
+def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn) -> Outcome:
+    env = target.env
+    entries = [e for e in target.history if e.rule == ladder.id]
+    level = max((e.step for e in entries if e.step is not None), default=-1)
+    days = env["days_overdue"]
+    assert isinstance(days, int)
+    steps = [StepOutcome(s, s.at <= days, s.index > level, None) for s in ladder.steps]
+    base = Outcome(ladder, "not-fired", "", level=level, steps=steps)
+    try:
+        if ladder.unless is not None and condition_fn(ladder.unless)(env):
+            base.reason = "`unless` holds"
+            base.condition = False
+            return base
+    except EvalFailure as failure:
+        assert ladder.unless is not None
+        base.status, base.error = "error", _problem(target, ladder, None, failure, ladder.unless)
+        base.reason = f"evaluation failed: {failure.message}"
+        return base
+    if ladder.min_gap is not None and entries:
+        last = max(e.at for e in entries)
+        waited = (target.as_of - last).days
+        if waited < ladder.min_gap.days:
+            base.reason = f"min_gap: last step {waited} days ago on {last.isoformat()}, needs {ladder.min_gap.days}"
+            return base
+    candidates = [s for s in steps if s.above_level and s.reached]
+    if not ladder.skip:
+        candidates = [s for s in candidates if s.step.index == level + 1]
+    chosen: StepOutcome | None = None
+    for outcome in sorted(candidates, key=lambda s: -s.step.index):
+        when = outcome.step.when
+        if when is not None:
+            try:
+                outcome.when = bool(condition_fn(when)(env))
+            except EvalFailure as failure:
+                base.status, base.error = (
+                    "error",
+                    _problem(target, ladder, outcome.step.index, failure, when),
+                )
+                base.reason = f"evaluation failed: {failure.message}"
+                return base
+            if not outcome.when:
+                continue
+        chosen = outcome
+        break
+    if chosen is None:
+        base.reason = _no_step_reason(ladder, steps, level, days)
+        return base
+    chosen.chosen = True
+    step = chosen.step
+    because = f"days_overdue >= {step.at}" + (f" and {step.when.snippet(step.when.node.span)}" if step.when else "")
+    try:
+        planned = _issue(
+            target,
+            ladder,
+            step.index,
+            step.actions,
+            because,
+            _facts(target, [step.when] if step.when else [], ("days_overdue",)),
+        )
+    except EvalFailure as failure:
+        base.status, base.error = "error", _problem(target, ladder, step.index, failure, None)
+        base.reason = f"evaluation failed: {failure.message}"
+        return base
+    base.status, base.step, base.actions, base.condition = "fired", step.index, planned, True
+    passed = [s.step.index for s in candidates if s.step.index < step.index]
+    base.reason = f"step {step.index} is due (at {step.at}, days_overdue {days})" + (
+        f"; passes over steps {', '.join(map(str, sorted(passed)))}" if passed else ""
+    )
+    return base
+
+
+def _no_step_reason(ladder: Ladder, steps: list[StepOutcome], level: int, days: int) -> str:
+    if level >= len(ladder.steps) - 1:
+        return f"every step is done (level {level})"
+    upcoming = [s for s in steps if s.above_level]
+    if not ladder.skip and upcoming and not upcoming[0].reached:
+        return f"next step {upcoming[0].step.index} is due at {upcoming[0].step.at}; days_overdue is {days}"
+    if all(not s.reached for s in upcoming):
+        return f"no step due yet: next at {upcoming[0].step.at}, days_overdue is {days}"
+    return "no due step's `when` holds"

@@ -1,0 +1,235 @@
+"""`explain`: for one invoice, every rule and ladder step, fired or not, and the values that decided it.
+
+Conditions are re-run with tracing closures, so each side of every and/or, each
+comparison and each name shows the value it had; a side never evaluated (because
+`and`/`or` short-circuited) says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arrears.diagnostics import Diagnostic, InputError, did_you_mean
+from arrears.dsl import ast
+from arrears.dsl.problems import EvalFailure
+from arrears.dsl.values import Value, show, to_json
+from arrears.engine.evaluate import Outcome, evaluate, traced
+from arrears.engine.runtime import Env
+from arrears.engine.snapshot import Snapshot
+from arrears.rules.model import Expression, Ladder, Policy, Rule
+
+NOT_EVALUATED = object()
+INVOICE_FACTS = (
+    "customer_id",
+    "amount",
+    "open_amount",
+    "currency",
+    "issue_date",
+    "due_date",
+    "days_overdue",
+    "disputed",
+)
+
+
+def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, Any]:
+    """A JSON-ready explanation of how the policy treats one invoice."""
+    invoice = next((i for i in snapshot.invoices if i.id == invoice_id), None)
+    if invoice is None:
+        hint = did_you_mean(invoice_id, [i.id for i in snapshot.invoices])
+        raise InputError(
+            Diagnostic(f"invoice `{invoice_id}` is not in the snapshot", hint=hint, code="unknown-invoice")
+        )
+    evaluation = evaluate(policy, snapshot, condition_fn=traced(policy), only_invoice=invoice_id)
+    env = evaluation.envs[invoice_id]
+    cenv = evaluation.envs[f"customer:{invoice.customer_id}"]
+    facts = {k: to_json(env[k]) for k in INVOICE_FACTS}
+    lets = {}
+    for name in policy.lets:
+        try:
+            lets[name] = to_json(env[name])
+        except EvalFailure as failure:
+            lets[name] = f"error: {failure.message}"
+    return {
+        "invoice": invoice_id,
+        "customer": invoice.customer_id,
+        "as_of": snapshot.as_of.isoformat(),
+        "policy": {"id": policy.id, "version": policy.version, "digest": policy.digest},
+        "facts": facts,
+        "lets": lets,
+        "customer_rules": [_outcome(o, cenv) for o in evaluation.outcomes[(invoice.customer_id, None)]],
+        "rules": [_outcome(o, env) for o in evaluation.outcomes[(invoice.customer_id, invoice_id)]],
+        "actions": [
+            {
+                "rule": a.rule,
+                "step": a.step,
+                "action": a.action,
+                "params": {k: to_json(v) for k, v in a.params},
+            }
+            for a in evaluation.actions
+        ],
+    }
+
+
+def _outcome(outcome: Outcome, env: Env) -> dict[str, Any]:
+    item = outcome.item
+    out: dict[str, Any] = {
+        "id": item.id,
+        "kind": "rule" if isinstance(item, Rule) else "ladder",
+        "line": item.location.start.line,
+        "priority": item.priority,
+        "status": outcome.status,
+        "reason": outcome.reason,
+    }
+    if isinstance(item, Rule):
+        out["final"] = item.final
+        if outcome.status != "suppressed":
+            out["condition"] = _tree(item.condition, item.condition.node, env)
+        if outcome.held:
+            out["held"] = [{"action": a, "reason": r} for a, r in outcome.held]
+    else:
+        out.update(_ladder(item, outcome, env))
+    if outcome.actions:
+        out["issued"] = [{"action": a.action, "params": {k: to_json(v) for k, v in a.params}} for a in outcome.actions]
+    return out
+
+
+def _ladder(ladder: Ladder, outcome: Outcome, env: Env) -> dict[str, Any]:
+    out: dict[str, Any] = {"level": outcome.level, "skip": ladder.skip}
+    if ladder.unless is not None and outcome.status != "suppressed":
+        out["unless"] = _tree(ladder.unless, ladder.unless.node, env)
+    if ladder.min_gap is not None:
+        out["min_gap"] = f"{ladder.min_gap.days}d"
+    steps = []
+    for s in outcome.steps:
+        step: dict[str, Any] = {
+            "step": s.step.index,
+            "at": s.step.at,
+            "reached": s.reached,
+            "done": not s.above_level,
+            "chosen": s.chosen,
+            "then": ", ".join(a.text for a in s.step.actions),
+        }
+        if s.step.when is not None:
+            step["when"] = (
+                _tree(s.step.when, s.step.when.node, env)
+                if s.when is not None
+                else {
+                    "text": s.step.when.snippet(s.step.when.node.span),
+                    "value": "not evaluated",
+                }
+            )
+        steps.append(step)
+    out["steps"] = steps
+    return out
+
+
+def _value(env: Env, node: ast.Expr) -> object:
+    recorded = env.recorded or {}
+    return recorded[node] if node in recorded else NOT_EVALUATED
+
+
+def _tree(expression: Expression, node: ast.Expr, env: Env) -> dict[str, Any]:
+    """The value of a condition and, for and/or/not, of each part; names show their values."""
+    value = _value(env, node)
+    out: dict[str, Any] = {
+        "text": expression.snippet(node.span),
+        "value": "not evaluated" if value is NOT_EVALUATED else to_json(value),  # type: ignore[arg-type]
+    }
+    if isinstance(node, ast.BoolOp):
+        out["parts"] = [_tree(expression, node.left, env), _tree(expression, node.right, env)]
+    elif isinstance(node, ast.Not):
+        out["parts"] = [_tree(expression, node.operand, env)]
+    else:
+        values: dict[str, Any] = {}
+        for sub in ast.walk(node):
+            if sub is node or not isinstance(sub, ast.Name | ast.Attribute | ast.Call | ast.Binary):
+                continue
+            v = _value(env, sub)
+            if v is not NOT_EVALUATED:
+                values.setdefault(expression.snippet(sub.span), to_json(v))  # type: ignore[arg-type]
+        if values:
+            out["values"] = values
+    return out
+
+
+def render_explain(doc: dict[str, Any]) -> str:
+    """The explanation as indented text for a person."""
+    lines = [
+        f"invoice {doc['invoice']} (customer {doc['customer']}) as of {doc['as_of']}, policy {doc['policy']['id']}",
+        "  " + ", ".join(f"{k}={_show_json(v)}" for k, v in doc["facts"].items()),
+    ]
+    if doc["lets"]:
+        lines.append("  lets: " + ", ".join(f"{k}={_show_json(v)}" for k, v in doc["lets"].items()))
+    if doc["customer_rules"]:
+        lines.append("")
+        lines.append(f"customer {doc['customer']}:")
+        for item in doc["customer_rules"]:
+            lines.extend(_render_item(item))
+    lines.append("")
+    lines.append("rules and ladders, in evaluation order:")
+    for item in doc["rules"]:
+        lines.extend(_render_item(item))
+    lines.append("")
+    if doc["actions"]:
+        lines.append("plan for this invoice:")
+        for a in doc["actions"]:
+            rule = a["rule"] + (f" step {a['step']}" if a["step"] is not None else "")
+            params = ", ".join(f"{k}={_show_json(v)}" for k, v in a["params"].items())
+            lines.append(f"  {a['action']}({params})  <- {rule}")
+    else:
+        lines.append("plan for this invoice: no action")
+    return "\n".join(lines) + "\n"
+
+
+_MARKS = {
+    "fired": "FIRED",
+    "held": "HELD",
+    "not-fired": "no",
+    "suppressed": "SILENCED",
+    "error": "ERROR",
+    "skipped": "no",
+}
+
+
+def _render_item(item: dict[str, Any]) -> list[str]:
+    head = f"  [{_MARKS[item['status']]}] {item['kind']} {item['id']} (line {item['line']}, priority {item['priority']}"
+    head += ", final)" if item.get("final") else ")"
+    lines = [head + f": {item['reason']}"]
+    if "condition" in item:
+        lines.extend(_render_tree(item["condition"], "      when "))
+    if "unless" in item:
+        lines.extend(_render_tree(item["unless"], "      unless "))
+    for step in item.get("steps", []):
+        state = "chosen" if step["chosen"] else ("done" if step["done"] else ("due" if step["reached"] else "not due"))
+        lines.append(f"      step {step['step']} at {step['at']}: {state} -> {step['then']}")
+        if "when" in step:
+            lines.extend(_render_tree(step["when"], "        when "))
+    for held in item.get("held", []):
+        lines.append(f"      held back {held['action']}: {held['reason']}")
+    for issued in item.get("issued", []):
+        params = ", ".join(f"{k}={_show_json(v)}" for k, v in issued["params"].items())
+        lines.append(f"      -> {issued['action']}({params})")
+    return lines
+
+
+def _render_tree(tree: dict[str, Any], prefix: str, depth: int = 0) -> list[str]:
+    indent = " " * len(prefix) if depth else prefix
+    pad = "  " * depth
+    value = tree["value"]
+    mark = "true " if value is True else ("false" if value is False else str(value))
+    line = f"{indent}{pad}{mark:<5} {tree['text']}"
+    if "values" in tree:
+        line += "   [" + ", ".join(f"{k} = {_show_json(v)}" for k, v in tree["values"].items()) + "]"
+    lines = [line]
+    for part in tree.get("parts", []):
+        lines.extend(_render_tree(part, prefix, depth + 1))
+    return lines
+
+
+def _show_json(value: Value | Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_show_json(v) for v in value) + "]"
+    return show(value) if not isinstance(value, str) else value
+
+
+__all__ = ["explain", "render_explain"]

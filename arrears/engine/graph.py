@@ -1,0 +1,181 @@
+"""The compiled policy as a dependency graph (networkx), and its Mermaid and DOT pictures.
+
+Nodes: input fields, lets, rules, ladders, ladder steps and actions. Edges: what
+each condition reads, what each rule or step issues, and which rules a final rule
+silences. The same graph serves `arrears graph` and the linting passes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import networkx as nx
+
+from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
+
+PSEUDO = ("aggregate",)
+
+
+def build_graph(policy: Policy) -> nx.DiGraph:
+    """Nodes carry `kind` and `label`; edges carry `kind` (reads, issues, step, silences)."""
+    graph = nx.DiGraph(policy=policy.id)
+
+    def reads(target: str, expression: Expression | None) -> None:
+        if expression is None:
+            return
+        for ref in sorted(expression.references):
+            if ref in PSEUDO:
+                continue
+            if ref.startswith("history:"):
+                source = ref
+                graph.add_node(source, kind="history", label=f"history of {ref.split(':', 1)[1]}")
+            elif ref in policy.lets:
+                source = f"let:{ref}"
+            else:
+                source = f"field:{ref}"
+                graph.add_node(source, kind="field", label=ref)
+            graph.add_edge(source, target, kind="reads")
+
+    for name, let in policy.lets.items():
+        graph.add_node(f"let:{name}", kind="let", label=f"{name} = {let.expression.text}")
+    for name, let in policy.lets.items():
+        reads(f"let:{name}", let.expression)
+
+    def issues(source: str, calls: tuple[ActionCall, ...]) -> None:
+        for i, call in enumerate(calls):
+            node = f"{source}:action:{i}"
+            graph.add_node(node, kind="action", label=call.text, action=call.name)
+            graph.add_edge(source, node, kind="issues")
+
+    for rule in policy.rules:
+        node = f"rule:{rule.id}"
+        flags = [f"priority {rule.priority}"] if rule.priority else []
+        flags += ["final"] if rule.final else []
+        flags += [f"scope {rule.scope}"] if rule.scope != "invoice" else []
+        flags += [f"repeat {rule.repeat.days}d"] if rule.repeat else []
+        graph.add_node(
+            node,
+            kind="rule",
+            label=f"{rule.id}: {rule.condition.snippet(rule.condition.node.span)}",
+            flags=flags,
+        )
+        reads(node, rule.condition)
+        issues(node, rule.actions)
+    for ladder in policy.ladders:
+        node = f"ladder:{ladder.id}"
+        flags = [f"min_gap {ladder.min_gap.days}d"] if ladder.min_gap else []
+        flags += ["skip: false"] if not ladder.skip else []
+        label = f"ladder {ladder.id}" + (f" unless {ladder.unless.text}" if ladder.unless else "")
+        graph.add_node(node, kind="ladder", label=label, flags=flags)
+        reads(node, ladder.unless)
+        graph.add_node("field:days_overdue", kind="field", label="days_overdue")
+        for step in ladder.steps:
+            step_node = f"{node}:step:{step.index}"
+            text = f"step {step.index}: at {step.at}" + (f" when {step.when.text}" if step.when else "")
+            graph.add_node(step_node, kind="step", label=text)
+            graph.add_edge(node, step_node, kind="step")
+            graph.add_edge("field:days_overdue", step_node, kind="reads")
+            reads(step_node, step.when)
+            issues(step_node, step.actions)
+    ordered = policy.ordered()
+    for i, item in enumerate(ordered):
+        if isinstance(item, Rule) and item.final:
+            for lower in ordered[i + 1 :]:
+                same_scope = _scope(lower) == item.scope
+                if same_scope:
+                    graph.add_edge(f"rule:{item.id}", _node_id(lower), kind="silences")
+    return graph
+
+
+def _scope(item: Rule | Ladder) -> str:
+    return item.scope if isinstance(item, Rule) else "invoice"
+
+
+def _node_id(item: Rule | Ladder) -> str:
+    return f"rule:{item.id}" if isinstance(item, Rule) else f"ladder:{item.id}"
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _mermaid_id(node: str) -> str:
+    return "n_" + _SAFE.sub("_", node)
+
+
+def _mermaid_label(text: str) -> str:
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+_MERMAID_SHAPES = {
+    "field": ('(["', '"])'),
+    "history": ('(["', '"])'),
+    "let": ('[/"', '"/]'),
+    "rule": ('{{"', '"}}'),
+    "ladder": ('[["', '"]]'),
+    "step": ('("', '")'),
+    "action": ('>"', '"]'),
+}
+
+
+def to_mermaid(graph: nx.DiGraph) -> str:
+    lines = ["flowchart LR"]
+    for node in sorted(graph.nodes):
+        data = graph.nodes[node]
+        label = data.get("label", node)
+        if data.get("flags"):
+            label += " (" + ", ".join(data["flags"]) + ")"
+        start, end = _MERMAID_SHAPES[data.get("kind", "field")]
+        lines.append(f"  {_mermaid_id(node)}{start}{_mermaid_label(label)}{end}")
+    for source, target in sorted(graph.edges):
+        kind = graph.edges[source, target].get("kind")
+        arrow = {"silences": "-. silences .->", "issues": "==>", "step": "-->"}.get(kind, "-->")
+        lines.append(f"  {_mermaid_id(source)} {arrow} {_mermaid_id(target)}")
+    for kind, style in (
+        ("rule", "fill:#fde9c9,stroke:#b7791f"),
+        ("ladder", "fill:#dbeafe,stroke:#1e40af"),
+        ("action", "fill:#dcfce7,stroke:#166534"),
+        ("let", "fill:#f3e8ff,stroke:#6b21a8"),
+    ):
+        members = [_mermaid_id(n) for n in sorted(graph.nodes) if graph.nodes[n].get("kind") == kind]
+        if members:
+            lines.append(f"  classDef {kind} {style}")
+            lines.append(f"  class {','.join(members)} {kind}")
+    return "\n".join(lines) + "\n"
+
+
+_DOT_SHAPES = {
+    "field": "ellipse",
+    "history": "ellipse",
+    "let": "parallelogram",
+    "rule": "hexagon",
+    "ladder": "box3d",
+    "step": "box",
+    "action": "cds",
+}
+
+
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_dot(graph: nx.DiGraph) -> str:
+    lines = [
+        f"digraph {_dot_quote(str(graph.graph.get('policy', 'policy')))} {{",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica"];',
+    ]
+    for node in sorted(graph.nodes):
+        data = graph.nodes[node]
+        label = data.get("label", node)
+        if data.get("flags"):
+            label += "\n" + ", ".join(data["flags"])
+        shape = _DOT_SHAPES[data.get("kind", "field")]
+        lines.append(f"  {_dot_quote(node)} [label={_dot_quote(label)}, shape={shape}];")
+    for source, target in sorted(graph.edges):
+        kind = graph.edges[source, target].get("kind")
+        style = (
+            ' [style=dashed, label="silences"]' if kind == "silences" else (" [style=bold]" if kind == "issues" else "")
+        )
+        lines.append(f"  {_dot_quote(source)} -> {_dot_quote(target)}{style};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

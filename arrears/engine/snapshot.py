@@ -1,0 +1,533 @@
+"""Snapshots (SPEC section 3): read JSON, YAML or a folder of CSV files, then bind to a policy.
+
+Reading gives raw rows; binding reads every value against its type (built-in or
+declared by the policy) and rejects the snapshot whole, listing every problem with
+its place (`invoices[17].due_date: not a date: "2026-13-45"`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from arrears.diagnostics import Diagnostic, InputError, Location, Position
+from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
+from arrears.dsl.values import CoercionError, Value, coerce, parse_date
+from arrears.rules.model import Policy
+from arrears.rules.yaml_source import YNode, load_yaml
+
+Locator = Callable[[str, int, str | None], Location | None]
+
+_INVOICE_TYPES: dict[str, Type] = {
+    "id": STRING,
+    "customer_id": STRING,
+    "amount": DECIMAL,
+    "due_date": DATE,
+    "open_amount": DECIMAL.optional(),
+    "currency": STRING.optional(),
+    "issue_date": DATE.optional(),
+    "disputed": BOOL.optional(),
+}
+_CUSTOMER_TYPES: dict[str, Type] = {
+    "id": STRING,
+    "name": STRING.optional(),
+    "credit_limit": DECIMAL.optional(),
+    "tags": list_of(STRING).optional(),
+}
+
+
+@dataclass
+class RawSnapshot:
+    """Rows as read, before any typing; `locate` finds a row's place in the file when known."""
+
+    file: str
+    as_of: object = None
+    invoices: list[dict[str, Any]] = field(default_factory=list)
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    locate: Locator = field(default=lambda section, index, key: None)
+
+    def digest(self) -> str:
+        """Content digest, independent of row order and of the file format's number spelling."""
+        canonical = {
+            "as_of": _canonical(self.as_of),
+            "invoices": sorted((_canonical_row(r) for r in self.invoices), key=_row_key),
+            "customers": sorted((_canonical_row(r) for r in self.customers), key=_row_key),
+            "history": sorted(
+                (_canonical_row(r) for r in self.history),
+                key=lambda r: json.dumps(r, sort_keys=True),
+            ),
+        }
+        text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _canonical_row(row: Mapping[str, Any]) -> dict[str, object]:
+    return {str(k): _canonical(v) for k, v in row.items()}
+
+
+def _row_key(row: Mapping[str, object]) -> str:
+    return str(row.get("id", "")) + "\x00" + json.dumps(row, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    invoice_id: str | None
+    customer_id: str | None
+    rule: str | None
+    step: int | None
+    action: str
+    params: Mapping[str, Value]
+    at: dt.date
+
+
+@dataclass
+class Invoice:
+    id: str
+    customer_id: str
+    values: dict[str, Value]
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+@dataclass
+class Customer:
+    id: str
+    values: dict[str, Value]
+    invoices: list[Invoice] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+@dataclass
+class Snapshot:
+    """A snapshot bound to a policy: typed values, sorted rows, history grouped."""
+
+    as_of: dt.date
+    invoices: list[Invoice]
+    customers: list[Customer]
+    digest: str
+    history_count: int = 0
+
+
+# -- reading -------------------------------------------------------------------
+
+
+def read_snapshot(path: str | Path) -> RawSnapshot:
+    """Read a snapshot file or folder into raw rows; raise InputError when unreadable."""
+    p = Path(path)
+    file = str(path)
+    if p.is_dir():
+        return _read_folder(p)
+    if not p.exists():
+        raise InputError(Diagnostic(f"no such snapshot: {file}", code="io"))
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(Diagnostic(f"cannot read {file}: {error}", code="io")) from None
+    if p.suffix.lower() in (".yaml", ".yml"):
+        return _from_yaml(text, file)
+    if p.suffix.lower() == ".json":
+        return from_json_text(text, file)
+    raise InputError(Diagnostic(f"{file}: a snapshot is a .json or .yaml file or a folder of CSV files", code="io"))
+
+
+def from_json_text(text: str, file: str = "<snapshot>") -> RawSnapshot:
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        location = Location(file, Position(error.lineno, error.colno))
+        raise InputError(Diagnostic(f"invalid JSON: {error.msg}", location, code="json")) from None
+    return from_data(data, file)
+
+
+def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = None) -> RawSnapshot:
+    """Raw snapshot from already-parsed data (a dict with as_of, invoices, customers, history)."""
+    if not isinstance(data, dict):
+        raise InputError(Diagnostic(f"{file}: a snapshot is an object with `invoices`", code="snapshot"))
+    problems: list[Diagnostic] = []
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for section in ("invoices", "customers", "history"):
+        rows = data.get(section, [])
+        if rows is None:
+            rows = []
+        if not isinstance(rows, list):
+            problems.append(_diag(file, f"{section}: must be a list", None))
+            rows = []
+        good: list[dict[str, Any]] = []
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                problems.append(
+                    _diag(
+                        file,
+                        f"{section}[{i}]: must be an object",
+                        locate(section, i, None) if locate else None,
+                    )
+                )
+                continue
+            good.append(row)
+        sections[section] = good
+    if "invoices" not in data:
+        problems.append(_diag(file, "invoices: missing", None))
+    if problems:
+        raise InputError(problems)
+    return RawSnapshot(
+        file,
+        data.get("as_of"),
+        sections["invoices"],
+        sections["customers"],
+        sections["history"],
+        locate or (lambda s, i, k: None),
+    )
+
+
+def _from_yaml(text: str, file: str) -> RawSnapshot:
+    root = load_yaml(text, file)
+    if root is None:
+        raise InputError(Diagnostic(f"{file}: the snapshot is empty", code="snapshot"))
+
+    def locate(section: str, index: int, key: str | None) -> Location | None:
+        rows = root.get(section) if root.kind == "mapping" else None
+        if rows is None or rows.kind != "sequence" or index >= len(rows.items):
+            return None
+        row: YNode = rows.items[index]
+        node = row.get(key) if key and row.kind == "mapping" else None
+        return (node or row).location()
+
+    return from_data(root.plain(), file, locate)
+
+
+def _read_folder(folder: Path) -> RawSnapshot:
+    invoices_file = folder / "invoices.csv"
+    if not invoices_file.exists():
+        raise InputError(Diagnostic(f"{folder}: a snapshot folder needs invoices.csv", code="io"))
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for section in ("invoices", "customers", "history"):
+        path = folder / f"{section}.csv"
+        sections[section] = _read_csv(path) if path.exists() else []
+    for row in sections["history"]:
+        raw = row.get("params")
+        if isinstance(raw, str) and raw.strip():
+            try:
+                row["params"] = json.loads(raw, parse_float=Decimal)
+            except json.JSONDecodeError:
+                pass  # reported when the history is bound
+        elif raw in ("", None):
+            row["params"] = {}
+        for key in ("invoice_id", "customer_id", "rule", "step"):
+            if row.get(key) == "":
+                row[key] = None
+
+    def locate(section: str, index: int, key: str | None) -> Location:
+        return Location(str(folder / f"{section}.csv"), Position(index + 2, 1))
+
+    return RawSnapshot(str(folder), None, sections["invoices"], sections["customers"], sections["history"], locate)
+
+
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(Diagnostic(f"cannot read {path}: {error}", code="io")) from None
+    reader = csv.DictReader(io.StringIO(text))
+    rows: list[dict[str, Any]] = []
+    for row in reader:
+        rows.append({k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None})
+    return rows
+
+
+def _diag(file: str, message: str, location: Location | None) -> Diagnostic:
+    return Diagnostic(message, location or Location(file, Position(1, 1)), code="snapshot")
+
+
+# -- binding -------------------------------------------------------------------
+
+
+def bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None = None) -> Snapshot:
+    """Type every row against the policy; raise InputError listing every problem."""
+    problems: list[Diagnostic] = []
+
+    def report(section: str, index: int, key: str | None, message: str) -> None:
+        where = f"{section}[{index}]" + (f".{key}" if key else "")
+        problems.append(_diag(raw.file, f"{where}: {message}", raw.locate(section, index, key)))
+
+    effective = as_of
+    if effective is None:
+        if raw.as_of is None:
+            problems.append(_diag(raw.file, "as_of: missing; give it in the snapshot or with --as-of", None))
+        else:
+            try:
+                effective = parse_date(raw.as_of)
+            except CoercionError as error:
+                problems.append(_diag(raw.file, f"as_of: {error}", None))
+    invoice_fields = {n: f for n, f in policy.fields.items() if not n.startswith("customer.")}
+    customer_fields = {n.removeprefix("customer."): f for n, f in policy.fields.items() if n.startswith("customer.")}
+
+    def read_row(
+        section: str,
+        index: int,
+        row: Mapping[str, Any],
+        builtins: Mapping[str, Type],
+        declared: Mapping[str, Any],
+        prefix: str,
+    ) -> dict[str, Value] | None:
+        values: dict[str, Value] = {}
+        ok = True
+        for key, type_ in builtins.items():
+            try:
+                values[prefix + key] = coerce(row.get(key), type_)
+            except CoercionError as error:
+                ok = False
+                report(section, index, key, "missing" if row.get(key) in (None, "") else str(error))
+        for key, decl in declared.items():
+            raw_value = row.get(key)
+            if raw_value is None or (raw_value == "" and decl.type.kind != "string"):
+                if decl.has_default:
+                    values[prefix + key] = decl.default
+                    continue
+                if decl.type.nullable:
+                    values[prefix + key] = None
+                    continue
+                ok = False
+                report(section, index, key, f"missing (the policy declares it as {decl.type})")
+                continue
+            try:
+                values[prefix + key] = coerce(raw_value, decl.type)
+            except CoercionError as error:
+                ok = False
+                report(section, index, key, str(error))
+        return values if ok else None
+
+    customers: dict[str, Customer] = {}
+    for index, row in enumerate(raw.customers):
+        values = read_row("customers", index, row, _CUSTOMER_TYPES, customer_fields, "customer.")
+        if values is None:
+            continue
+        cid = str(values["customer.id"])
+        if cid in customers:
+            report("customers", index, "id", f"customer `{cid}` appears twice")
+            continue
+        values["customer.tags"] = values["customer.tags"] or ()
+        customers[cid] = Customer(cid, values)
+
+    invoices: dict[str, Invoice] = {}
+    for index, row in enumerate(raw.invoices):
+        values = read_row("invoices", index, row, _INVOICE_TYPES, invoice_fields, "")
+        if values is None:
+            continue
+        iid = str(values["id"])
+        if iid in invoices:
+            report("invoices", index, "id", f"invoice `{iid}` appears twice")
+            continue
+        if values["open_amount"] is None:
+            values["open_amount"] = values["amount"]
+        if values["disputed"] is None:
+            values["disputed"] = False
+        cid = str(values["customer_id"])
+        if cid not in customers:
+            implicit = _implicit_customer(cid, customer_fields)
+            if implicit is None:
+                report(
+                    "invoices",
+                    index,
+                    "customer_id",
+                    f"customer `{cid}` is not in customers, and the policy declares customer fields without defaults",
+                )
+                continue
+            customers[cid] = implicit
+        invoices[iid] = Invoice(iid, cid, values)
+
+    history = _bind_history(raw, policy, effective, report)
+    if problems:
+        raise InputError(problems)
+    assert effective is not None
+    for entry in history:
+        if entry.invoice_id is not None:
+            invoice = invoices.get(entry.invoice_id)
+            if invoice is not None:
+                invoice.history.append(entry)
+        elif entry.customer_id is not None and entry.customer_id in customers:
+            customers[entry.customer_id].history.append(entry)
+    ordered = [invoices[k] for k in sorted(invoices)]
+    for invoice in ordered:
+        _derive(invoice, effective)
+        customers[invoice.customer_id].invoices.append(invoice)
+    ordered_customers = [customers[k] for k in sorted(customers)]
+    for customer in ordered_customers:
+        _aggregate(customer)
+    return Snapshot(effective, ordered, ordered_customers, raw.digest(), len(history))
+
+
+def _implicit_customer(cid: str, declared: Mapping[str, Any]) -> Customer | None:
+    values: dict[str, Value] = {
+        "customer.id": cid,
+        "customer.name": None,
+        "customer.credit_limit": None,
+        "customer.tags": (),
+    }
+    for key, decl in declared.items():
+        if decl.has_default:
+            values["customer." + key] = decl.default
+        elif decl.type.nullable:
+            values["customer." + key] = None
+        else:
+            return None
+    return Customer(cid, values)
+
+
+def _bind_history(
+    raw: RawSnapshot,
+    policy: Policy,
+    as_of: dt.date | None,
+    report: Callable[[str, int, str | None, str], None],
+) -> list[HistoryEntry]:
+    entries: list[HistoryEntry] = []
+    for index, row in enumerate(raw.history):
+        try:
+            invoice_id = coerce(row.get("invoice_id"), STRING.optional())
+            customer_id = coerce(row.get("customer_id"), STRING.optional())
+            rule = coerce(row.get("rule"), STRING.optional())
+            step = coerce(row.get("step"), INT.optional())
+        except CoercionError as error:
+            report("history", index, None, str(error))
+            continue
+        if invoice_id is None and customer_id is None:
+            report(
+                "history",
+                index,
+                None,
+                "needs `invoice_id` (or `customer_id` for a customer-scope action)",
+            )
+            continue
+        action = row.get("action")
+        if not isinstance(action, str) or not action:
+            report("history", index, "action", "missing")
+            continue
+        try:
+            at = parse_date(row.get("at")) if row.get("at") not in (None, "") else None
+        except CoercionError as error:
+            report("history", index, "at", str(error))
+            continue
+        if at is None:
+            report("history", index, "at", "missing")
+            continue
+        if as_of is not None and at > as_of:
+            report(
+                "history",
+                index,
+                "at",
+                f"{at.isoformat()} is after as_of {as_of.isoformat()}: history from the future means a back-dated run",
+            )
+            continue
+        params = row.get("params") or {}
+        if not isinstance(params, dict):
+            report("history", index, "params", "must be an object")
+            continue
+        entries.append(
+            HistoryEntry(
+                invoice_id,
+                customer_id,
+                rule,
+                step,
+                action,
+                _typed_params(policy, action, params),
+                at,
+            )
+        )  # type: ignore[arg-type]
+    entries.sort(
+        key=lambda e: (
+            e.at,
+            e.invoice_id or "",
+            e.customer_id or "",
+            e.rule or "",
+            e.step if e.step is not None else -1,
+            e.action,
+        )
+    )
+    return entries
+
+
+def _typed_params(policy: Policy, action: str, params: Mapping[str, Any]) -> dict[str, Value]:
+    signature = policy.actions.get(action)
+    typed: dict[str, Value] = {}
+    for key, value in params.items():
+        param = signature.param(key) if signature else None
+        try:
+            typed[key] = coerce(value, param.type) if param else coerce(value, Type("any"))
+        except CoercionError:
+            typed[key] = value if isinstance(value, str | int | Decimal) else str(value)
+    return typed
+
+
+def _derive(invoice: Invoice, as_of: dt.date) -> None:
+    values = invoice.values
+    due = values["due_date"]
+    assert isinstance(due, dt.date)
+    overdue = (as_of - due).days
+    values["days_overdue"] = overdue
+    values["days_until_due"] = -overdue
+    issued = values["issue_date"]
+    values["age"] = (as_of - issued).days if isinstance(issued, dt.date) else None
+
+
+def _aggregate(customer: Customer) -> None:
+    open_total = Decimal(0)
+    overdue_total = Decimal(0)
+    overdue_count = 0
+    disputed = 0
+    max_overdue: int | None = None
+    for invoice in customer.invoices:
+        v = invoice.values
+        amount = v["open_amount"]
+        days = v["days_overdue"]
+        assert isinstance(amount, Decimal) and isinstance(days, int)
+        open_total += amount
+        if days > 0:
+            overdue_total += amount
+            overdue_count += 1
+        if v["disputed"]:
+            disputed += 1
+        max_overdue = days if max_overdue is None else max(max_overdue, days)
+    customer.values.update(
+        {
+            "customer.open_total": open_total,
+            "customer.overdue_total": overdue_total,
+            "customer.overdue_count": overdue_count,
+            "customer.max_days_overdue": max_overdue,
+            "customer.disputed_count": disputed,
+        }
+    )
+
+
+def load_snapshot(path: str | Path, policy: Policy, as_of: dt.date | None = None) -> Snapshot:
+    """Read and bind in one step."""
+    return bind(read_snapshot(path), policy, as_of)
+
+
+__all__: Sequence[str] = (
+    "HistoryEntry",
+    "RawSnapshot",
+    "Snapshot",
+    "bind",
+    "from_data",
+    "load_snapshot",
+    "read_snapshot",
+)
