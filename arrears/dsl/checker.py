@@ -170,6 +170,8 @@ class Checker:
         return True
 
     def _name(self, node: ast.Name, expected: Type | None) -> Type:
+        if expected is not None and expected.kind == "any" and node.name not in self.env.symbols:
+            return ANY  # the other side already failed: say nothing more about this one
         if expected is not None and expected.kind == "enum" and node.name in expected.members:
             self.table.enum_values[node] = node.name
             return types.enum(*expected.members)
@@ -269,7 +271,10 @@ class Checker:
         self._enum_literal(rt, left)
         if op in ("==", "!="):
             if not types.equatable(lt, rt):
-                self._problem(f"cannot compare {_a(lt)} with {_a(rt)}", node.span, _conversion_hint(rt, lt))
+                hint = _conversion_hint(rt, lt)
+                if "list" in (lt.kind, rt.kind) and lt.kind != rt.kind:
+                    hint = "to test membership, write `value in list`"
+                self._problem(f"cannot compare {_a(lt)} with {_a(rt)}", node.span, hint)
         elif lt.kind == "enum" or rt.kind == "enum":
             if lt.kind == "enum" and rt.kind == "enum" and lt.members == rt.members:
                 return BOOL  # ordered by declaration: friendly < firm < final

@@ -26,7 +26,7 @@ from arrears.dsl.checker import FUNCTIONS, Checker
 from arrears.dsl.compiler import Compiler
 from arrears.dsl.env import ActionSignature, Environment, Param, Symbol
 from arrears.dsl.problems import ExpressionError, Problem
-from arrears.dsl.types import BOOL, from_type_expr
+from arrears.dsl.types import ANY, BOOL, from_type_expr
 from arrears.dsl.values import Value, coerce
 from arrears.rules.actions import check_action
 from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
@@ -330,6 +330,9 @@ class _PolicyBuilder:
                 if isinstance(sub, ast.Name) and sub.name in parsed:
                     graph.add_edge(name, sub.name)
         in_cycle: set[str] = set()
+        for name in parsed:
+            # Known from the start, so a use of a broken let is not also an unknown name.
+            self.symbols.setdefault(name, Symbol(name, ANY, "let"))
         for cycle in sorted(nx.simple_cycles(graph), key=lambda c: sorted(c)):
             start = min(cycle, key=lambda n: parsed[n][3].start.index)
             turn = cycle.index(start)
@@ -349,6 +352,7 @@ class _PolicyBuilder:
                 continue
             expression = self.ctx.compile(tree, source, text, f"$.let.{name}", self.env(), None, "a let")
             if expression is None:
+                self.symbols[name] = Symbol(name, ANY, "let")  # reported once, not again at each use
                 continue
             per_invoice = expression.per_invoice
             self.symbols[name] = Symbol(name, expression.type, "let", per_invoice=per_invoice, doc=text)

@@ -125,6 +125,8 @@ def _yaml_hint(message: str) -> str | None:
         return "a value holding `: ` must be quoted"
     if "found character '\\t'" in message or "tab" in message:
         return "indent with spaces, not tabs"
+    if "expected <block end>" in message:
+        return "check the indentation: the keys of one mapping must start in the same column"
     if "could not find expected ':'" in message:
         return "check the indentation and quotes of the lines above"
     return None
