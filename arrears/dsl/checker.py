@@ -212,7 +212,7 @@ class Checker:
 
     def _use(self, node: ast.Expr, symbol: Symbol) -> Type:
         self.table.names[node] = symbol.name
-        self._references.add(symbol.name)
+        self._references.add(f"aggregate:{symbol.name}" if self._in_aggregate else symbol.name)
         if symbol.per_invoice and not self._in_aggregate:
             self._per_invoice = True
             if self.env.scope == "customer":
@@ -574,7 +574,6 @@ class Checker:
                 self._expect_bool(where, "`where=`")
         finally:
             self._in_aggregate = False
-        self._references.add("aggregate")
         if name == "count_invoices":
             return INT
         if value_type.kind == "any":

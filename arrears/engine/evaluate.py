@@ -208,7 +208,7 @@ def _facts(
 ) -> tuple[tuple[str, Value], ...]:
     names: set[str] = set(extra)
     for expression in expressions:
-        names.update(r for r in expression.references if r not in FACT_EXCLUDE and not r.startswith("history:"))
+        names.update(r for r in expression.references if r not in FACT_EXCLUDE and ":" not in r)
     facts = []
     for name in sorted(names):
         try:

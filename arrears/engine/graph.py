@@ -26,7 +26,12 @@ def build_graph(policy: Policy) -> nx.DiGraph:
         for ref in sorted(expression.references):
             if ref in PSEUDO:
                 continue
-            if ref.startswith("history:"):
+            if ref.startswith("aggregate:"):
+                ref = ref.split(":", 1)[1]
+                source = f"field:{ref}" if ref not in policy.lets else f"let:{ref}"
+                if ref not in policy.lets:
+                    graph.add_node(source, kind="field", label=ref)
+            elif ref.startswith("history:"):
                 source = ref
                 graph.add_node(source, kind="history", label=f"history of {ref.split(':', 1)[1]}")
             elif ref in policy.lets:

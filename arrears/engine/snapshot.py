@@ -230,11 +230,8 @@ def _read_folder(folder: Path) -> RawSnapshot:
                 row["params"] = json.loads(raw, parse_float=Decimal)
             except json.JSONDecodeError:
                 pass  # reported when the history is bound
-        elif raw in ("", None):
+        elif raw is None:
             row["params"] = {}
-        for key in ("invoice_id", "customer_id", "rule", "step"):
-            if row.get(key) == "":
-                row[key] = None
 
     def locate(section: str, index: int, key: str | None) -> Location:
         return Location(str(folder / f"{section}.csv"), Position(index + 2, 1))
@@ -250,7 +247,8 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
     rows: list[dict[str, Any]] = []
     for row in reader:
-        rows.append({k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None})
+        # An empty CSV cell is a missing value, not empty text.
+        rows.append({k.strip(): (v.strip() or None if isinstance(v, str) else v) for k, v in row.items() if k is not None})
     return rows
 
 
@@ -329,14 +327,17 @@ def bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None = None) -> Snap
         customers[cid] = Customer(cid, values)
 
     invoices: dict[str, Invoice] = {}
+    seen: set[str] = set()
     for index, row in enumerate(raw.invoices):
+        raw_id = row.get("id")
+        if raw_id is not None and str(raw_id) in seen:
+            report("invoices", index, "id", f"invoice `{raw_id}` appears twice")
+            continue
+        seen.add(str(raw_id))
         values = read_row("invoices", index, row, _INVOICE_TYPES, invoice_fields, "")
         if values is None:
             continue
         iid = str(values["id"])
-        if iid in invoices:
-            report("invoices", index, "id", f"invoice `{iid}` appears twice")
-            continue
         if values["open_amount"] is None:
             values["open_amount"] = values["amount"]
         if values["disputed"] is None:
