@@ -93,7 +93,11 @@ def load_policy(path: str | Path) -> Policy:
 
 def load_policy_text(text: str, file: str = "<policy>") -> Policy:
     """Compile policy YAML text; `file` names it in diagnostics."""
-    root = load_yaml(text, file)
+    try:
+        root = load_yaml(text, file)
+    except InputError as error:
+        # A policy that is not valid YAML is an invalid policy (exit 1), not unreadable input.
+        raise PolicyError(error.diagnostics) from None
     if root is None:
         raise PolicyError(Diagnostic("the policy file is empty", Location(file, Position(1, 1)), code="structure"))
     return _PolicyBuilder(CompileContext(file, text), root).build()
