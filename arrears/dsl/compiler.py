@@ -317,9 +317,9 @@ def _function(name: str, result_kind: str, span: ast.Span) -> Callable[[list[Val
 
     match name:
         case "min":
-            return nullsafe(lambda *a: _widen(min(a), result_kind))  # type: ignore[type-var]
+            return nullsafe(lambda *a: _widen(min(a), result_kind))
         case "max":
-            return nullsafe(lambda *a: _widen(max(a), result_kind))  # type: ignore[type-var]
+            return nullsafe(lambda *a: _widen(max(a), result_kind))
         case "abs":
             return nullsafe(abs)
         case "round":

@@ -12,7 +12,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any, cast
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from arrears.dsl import ast
@@ -230,7 +230,7 @@ def _describe_expected(expected: set[str]) -> str:
     words = sorted({_TOKEN_WORDS.get(e, e) for e in expected if e != "$END"})
     words = [w if w.startswith("`") or w == "the end" else f"a {w}" for w in words]
     if len(words) > 5:
-        words = words[:5] + ["..."]
+        words = [*words[:5], "..."]
     return " or ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
@@ -301,7 +301,7 @@ def _parse(text: str, start: str) -> Any:
         tree = _parser().parse(text, start=start)
     except UnexpectedInput as error:
         raise ExpressionError([_syntax_problem(text, error, start)]) from None
-    return _Builder().transform(cast(Tree[Token], tree))
+    return _Builder().transform(tree)
 
 
 def parse_expression(text: str) -> ast.Expr:

@@ -7,7 +7,7 @@ Outcome that says whether it fired, what it issued, what was held back and why.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -170,7 +170,7 @@ class _Target:
     as_of: dt.date
 
 
-def _run(items: list[Rule | Ladder], target: _Target, condition_fn: ConditionFn) -> list[Outcome]:
+def _run(items: Sequence[Rule | Ladder], target: _Target, condition_fn: ConditionFn) -> list[Outcome]:
     found: list[Outcome] = []
     silenced_by: Rule | None = None
     for item in items:

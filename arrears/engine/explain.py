@@ -125,7 +125,7 @@ def _ladder(ladder: Ladder, outcome: Outcome, env: Env) -> dict[str, Any]:
 
 def _value(env: Env, node: ast.Expr) -> object:
     recorded = env.recorded or {}
-    return recorded[node] if node in recorded else NOT_EVALUATED
+    return recorded.get(node, NOT_EVALUATED)
 
 
 def _tree(expression: Expression, node: ast.Expr, env: Env) -> dict[str, Any]:

@@ -81,7 +81,7 @@ class Env(dict[str, Value]):
             return total  # type: ignore[no-any-return]
         if not values:
             return None
-        return min(values) if kind == "min_of" else max(values)  # type: ignore[type-var]
+        return min(values) if kind == "min_of" else max(values)
 
     def record(self, node: ast.Expr, value: Value) -> None:
         if self.recorded is not None:

@@ -7,6 +7,7 @@ its place (`invoices[17].due_date: not a date: "2026-13-45"`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -226,10 +227,8 @@ def _read_folder(folder: Path) -> RawSnapshot:
     for row in sections["history"]:
         raw = row.get("params")
         if isinstance(raw, str) and raw.strip():
-            try:
+            with contextlib.suppress(json.JSONDecodeError):  # reported when the history is bound
                 row["params"] = json.loads(raw, parse_float=Decimal)
-            except json.JSONDecodeError:
-                pass  # reported when the history is bound
         elif raw is None:
             row["params"] = {}
 
@@ -248,7 +247,9 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for row in reader:
         # An empty CSV cell is a missing value, not empty text.
-        rows.append({k.strip(): (v.strip() or None if isinstance(v, str) else v) for k, v in row.items() if k is not None})
+        rows.append(
+            {k.strip(): (v.strip() or None if isinstance(v, str) else v) for k, v in row.items() if k is not None}
+        )
     return rows
 
 
@@ -403,10 +404,11 @@ def _bind_history(
     entries: list[HistoryEntry] = []
     for index, row in enumerate(raw.history):
         try:
-            invoice_id = coerce(row.get("invoice_id"), STRING.optional())
-            customer_id = coerce(row.get("customer_id"), STRING.optional())
-            rule = coerce(row.get("rule"), STRING.optional())
-            step = coerce(row.get("step"), INT.optional())
+            invoice_id = _optional_text(row.get("invoice_id"))
+            customer_id = _optional_text(row.get("customer_id"))
+            rule = _optional_text(row.get("rule"))
+            raw_step = coerce(row.get("step"), INT.optional())
+            step = raw_step if isinstance(raw_step, int) else None
         except CoercionError as error:
             report("history", index, None, str(error))
             continue
@@ -452,7 +454,7 @@ def _bind_history(
                 _typed_params(policy, action, params),
                 at,
             )
-        )  # type: ignore[arg-type]
+        )
     entries.sort(
         key=lambda e: (
             e.at,
@@ -464,6 +466,11 @@ def _bind_history(
         )
     )
     return entries
+
+
+def _optional_text(raw: object) -> str | None:
+    value = coerce(raw, STRING.optional())
+    return value if isinstance(value, str) else None
 
 
 def _typed_params(policy: Policy, action: str, params: Mapping[str, Any]) -> dict[str, Value]:

@@ -200,10 +200,7 @@ class Expectation:
             if getattr(action, key) != wanted:
                 return False
         actual = dict(action.params)
-        for key, wanted in self.params.items():
-            if key not in actual or not _equal(actual[key], wanted):
-                return False
-        return True
+        return all(not (key not in actual or not _equal(actual[key], wanted)) for key, wanted in self.params.items())
 
 
 def _equal(actual: Value, wanted: Value) -> bool:

@@ -91,9 +91,9 @@ def check_action(
             )
     checker = Checker(env, ctx.table)
     for name, value in given.items():
-        param = signature.param(name)
-        assert param is not None
-        checker.check_param(value, param.type, f"`{name}`")
+        given_param = signature.param(name)
+        assert given_param is not None
+        checker.check_param(value, given_param.type, f"`{name}`")
     problems.extend(checker.problems)
     if problems:
         ctx.problems(problems, source, path)

@@ -118,9 +118,8 @@ class _PolicyBuilder:
 
     def build(self) -> Policy:
         ctx, root = self.ctx, self.root
-        if not ctx.mapping(root, "$", "a policy", POLICY_KEYS, ("arrears", "policy")):
-            if root.kind != "mapping":
-                raise PolicyError(ctx.sink.items)
+        if not ctx.mapping(root, "$", "a policy", POLICY_KEYS, ("arrears", "policy")) and root.kind != "mapping":
+            raise PolicyError(ctx.sink.items)
         version_node = root.get("arrears")
         if version_node is not None and not (
             version_node.kind == "scalar" and version_node.value == 1 and not isinstance(version_node.value, bool)
@@ -188,7 +187,7 @@ class _PolicyBuilder:
         parsed = self.ctx.parse(node, path, what, start="field")
         if parsed is None:
             return None
-        decl, source, text = parsed
+        decl, source, _text = parsed
         assert isinstance(decl, ast.FieldDecl)
         found, problems = from_type_expr(decl.type)
         if found is None:
@@ -277,7 +276,7 @@ class _PolicyBuilder:
                 continue
             params_node = value_node.get("params")
             if params_node is not None and params_node.kind == "mapping":
-                for pname, (pkey, pvalue) in params_node.entries.items():
+                for pname, (_pkey, pvalue) in params_node.entries.items():
                     decl = self._type_decl(pvalue, f"{path}.params.{pname}", "a parameter type")
                     if decl is None:
                         continue
@@ -448,9 +447,9 @@ class _PolicyBuilder:
         rules: list[Rule] = []
         for i, item in enumerate(self._sequence(node, "$.rules", "rules")):
             path = f"$.rules[{i}]"
-            if not self.ctx.mapping(item, path, "a rule", RULE_KEYS, ("id",)):
-                if item.kind != "mapping" or self.ctx.flow_comma:
-                    continue
+            well_formed = self.ctx.mapping(item, path, "a rule", RULE_KEYS, ("id",))
+            if not well_formed and (item.kind != "mapping" or self.ctx.flow_comma):
+                continue
             rule = self._rule(item, path)
             if rule is not None:
                 rules.append(rule)

@@ -127,7 +127,5 @@ class Policy:
         return sorted(items, key=lambda item: (-item.priority, item.order))
 
     def item(self, item_id: str) -> Rule | Ladder | None:
-        for item in (*self.rules, *self.ladders):
-            if item.id == item_id:
-                return item
-        return None
+        items: list[Rule | Ladder] = [*self.rules, *self.ladders]
+        return next((item for item in items if item.id == item_id), None)

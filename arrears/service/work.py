@@ -1,0 +1,183 @@
+"""Turning a request into engine input within limits, and running the engine off the event loop.
+
+- `read_body` stops reading at the size limit (413) instead of buffering any upload;
+- `parse_json` keeps every number exact (`Decimal`, never binary float) and refuses
+  what is not JSON (`NaN`, absurd nesting) with a located diagnostic;
+- `count_rows` refuses a snapshot with too many rows before anything is bound;
+- `Evaluator` runs parsing, binding and evaluation in a bounded thread pool with a
+  deadline, so a slow request answers 408 and a flood answers 503, while the event
+  loop keeps serving everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal
+from typing import TypeVar
+
+from starlette.requests import ClientDisconnect, Request
+
+from arrears.diagnostics import Diagnostic, Location, Position
+from arrears.service.problems import Problem
+
+T = TypeVar("T")
+REQUEST_FILE = "<request>"
+
+
+class Cancelled(Exception):
+    """Raised inside a worker between steps once its request has timed out."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or a 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Problem(400, "client-disconnect", "the client went away before the body was complete") from None
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(
+        413,
+        "body-too-large",
+        f"the request body is larger than the limit of {limit} bytes",
+        [Diagnostic(f"request body above {limit} bytes", code="limit", hint="send fewer rows per request")],
+        extra={"limit": limit},
+    )
+
+
+def decode_text(body: bytes) -> str:
+    """UTF-8 text (a leading byte-order mark is dropped, as `arrears run` drops it)."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise Problem(
+            400,
+            "malformed-body",
+            "the request body is not UTF-8 text",
+            [Diagnostic(f"not UTF-8: byte {error.start} cannot be decoded", code="encoding")],
+        ) from None
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(f"`{name}` is not a JSON number; write amounts as numbers or strings")
+
+
+def parse_json(text: str) -> object:
+    """JSON with exact decimals; a 400 with line and column when it is not valid JSON."""
+    if not text.strip():
+        raise Problem(
+            400,
+            "malformed-body",
+            "the request body is empty; send a snapshot as JSON",
+            [Diagnostic("empty body", Location(REQUEST_FILE, Position(1, 1)), code="json")],
+        )
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
+    except json.JSONDecodeError as error:
+        where = Location(REQUEST_FILE, Position(error.lineno, error.colno))
+        diagnostic = Diagnostic(f"invalid JSON: {error.msg}", where, code="json")
+    except RecursionError:
+        diagnostic = Diagnostic("invalid JSON: nested too deeply", code="json")
+    except ValueError as error:  # NaN/Infinity, or an integer with thousands of digits
+        diagnostic = Diagnostic(f"invalid JSON: {error}", code="json")
+    raise Problem(400, "malformed-body", "the request body is not valid JSON", [diagnostic])
+
+
+def count_rows(data: object, limit: int) -> None:
+    """Refuse (413) a snapshot whose invoices, customers and history together exceed `limit` rows."""
+    if not isinstance(data, dict):
+        return
+    total = sum(len(rows) for key in ("invoices", "customers", "history") if isinstance(rows := data.get(key), list))
+    if total > limit:
+        raise Problem(
+            413,
+            "too-many-rows",
+            f"the snapshot has {total} rows; the limit is {limit}",
+            [Diagnostic(f"{total} rows above the limit of {limit}", code="limit", hint="split the snapshot")],
+            extra={"limit": limit, "rows": total},
+        )
+
+
+class Job:
+    """A cancellation flag a worker checks between steps (threads cannot be stopped from outside)."""
+
+    def __init__(self) -> None:
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def checkpoint(self) -> None:
+        if self._cancelled.is_set():
+            raise Cancelled
+
+
+class Evaluator:
+    """A bounded pool of worker threads with a per-request deadline."""
+
+    def __init__(self, workers: int, timeout: float, max_pending: int) -> None:
+        self.timeout = timeout
+        self.max_pending = max_pending
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrears-eval")
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    async def run(self, work: Callable[[Job], T]) -> T:
+        """`work(job)` in a worker; 503 when too many are pending, 408 past the deadline."""
+        with self._lock:
+            if self._pending >= self.max_pending:
+                raise Problem(
+                    503,
+                    "busy",
+                    f"{self._pending} evaluations are already under way; retry shortly",
+                    headers={"Retry-After": "1"},
+                )
+            self._pending += 1
+        job = Job()
+        try:
+            future: Future[T] = self._pool.submit(work, job)
+        except RuntimeError:  # the pool is shutting down
+            self._done()
+            raise Problem(503, "shutting-down", "the service is shutting down") from None
+        future.add_done_callback(lambda _: self._done())
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.CancelledError:
+            job.cancel()
+            raise
+        except TimeoutError:
+            job.cancel()
+            future.cancel()
+            raise Problem(
+                408,
+                "evaluation-timeout",
+                f"the evaluation took longer than the limit of {self.timeout:g} seconds",
+                [Diagnostic(f"evaluation above {self.timeout:g} s", code="limit", hint="send fewer rows per request")],
+                extra={"limit": self.timeout},
+            ) from None
+
+    def _done(self) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
