@@ -343,6 +343,9 @@ def graph(policy: str, fmt: str, output: str | None) -> None:
         _write(to_mermaid(built) if fmt == "mermaid" else to_dot(built), output)
 
 
+# -- review commands: diff, fmt, schema ------------------------------------------
+
+
 # -- entry point -----------------------------------------------------------------
 
 
