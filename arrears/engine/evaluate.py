@@ -15,6 +15,7 @@ from typing import Literal
 from arrears.dsl.compiler import Compiler, Fn
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import CONTEXT, Value, money
+from arrears.engine.bulk import paused_gc
 from arrears.engine.runtime import Env, build_envs
 from arrears.engine.snapshot import HistoryEntry, Snapshot
 from arrears.rules.model import ActionCall, Expression, Ladder, LadderStep, Policy, Rule
@@ -124,6 +125,11 @@ def evaluate(
     only_invoice: str | None = None,
 ) -> Evaluation:
     """Run every customer-scope rule per customer and every invoice rule and ladder per invoice."""
+    with paused_gc():
+        return _evaluate(policy, snapshot, condition_fn, only_invoice)
+
+
+def _evaluate(policy: Policy, snapshot: Snapshot, condition_fn: ConditionFn, only_invoice: str | None) -> Evaluation:
     lets = {name: let.expression.fn for name, let in policy.lets.items()}
     customer_envs, invoice_envs = build_envs(snapshot.customers, lets, snapshot.as_of)
     ordered = policy.ordered()

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.dsl.values import Value, format_decimal, to_json
+from arrears.engine.bulk import paused_gc
 from arrears.engine.evaluate import EvalProblem, Evaluation, PlannedAction, evaluate
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.catalog import TONES
@@ -58,7 +59,8 @@ class Plan:
         }
 
     def to_json(self) -> str:
-        return dumps(self.to_dict())
+        with paused_gc():
+            return dumps(self.to_dict())
 
 
 def make_plan(policy: Policy, snapshot: Snapshot) -> Plan:

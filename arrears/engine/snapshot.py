@@ -22,6 +22,7 @@ from typing import Any
 from arrears.diagnostics import Diagnostic, InputError, Location, Position
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
 from arrears.dsl.values import CoercionError, Value, coerce, parse_date
+from arrears.engine.bulk import paused_gc
 from arrears.rules.model import Policy
 from arrears.rules.yaml_source import YNode, load_yaml
 
@@ -262,6 +263,11 @@ def _diag(file: str, message: str, location: Location | None) -> Diagnostic:
 
 def bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None = None) -> Snapshot:
     """Type every row against the policy; raise InputError listing every problem."""
+    with paused_gc():
+        return _bind(raw, policy, as_of)
+
+
+def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
     problems: list[Diagnostic] = []
 
     def report(section: str, index: int, key: str | None, message: str) -> None:
