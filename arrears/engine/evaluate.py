@@ -68,6 +68,7 @@ class StepOutcome:
     above_level: bool
     when: bool | None
     chosen: bool = False
+    done: bool = False
 
 
 @dataclass
@@ -180,12 +181,14 @@ def _run(items: Sequence[Rule | Ladder], target: _Target, condition_fn: Conditio
     found: list[Outcome] = []
     silenced_by: Rule | None = None
     for item in items:
-        if silenced_by is not None:
+        # A firing final rule silences what has a strictly lower priority (SPEC 1.1);
+        # rules of its own priority still run, before or after it in the file.
+        if silenced_by is not None and item.priority < silenced_by.priority:
             found.append(Outcome(item, "suppressed", f"silenced by final rule `{silenced_by.id}`"))
             continue
         if isinstance(item, Rule):
             outcome = _rule(item, target, condition_fn)
-            if item.final and outcome.condition:
+            if item.final and outcome.condition and silenced_by is None:
                 silenced_by = item
         else:
             outcome = _ladder(item, target, condition_fn)
@@ -332,7 +335,8 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn) -> Outco
     level = max((e.step for e in entries if e.step is not None), default=-1)
     days = env["days_overdue"]
     assert isinstance(days, int)
-    steps = [StepOutcome(s, s.at <= days, s.index > level, None) for s in ladder.steps]
+    done = {e.step for e in entries}
+    steps = [StepOutcome(s, s.at <= days, s.index > level, None, done=s.index in done) for s in ladder.steps]
     base = Outcome(ladder, "not-fired", "", level=level, steps=steps)
     try:
         if ladder.unless is not None and condition_fn(ladder.unless)(env):

@@ -105,7 +105,8 @@ def _ladder(ladder: Ladder, outcome: Outcome, env: Env) -> dict[str, Any]:
             "step": s.step.index,
             "at": s.step.at,
             "reached": s.reached,
-            "done": not s.above_level,
+            "done": s.done,
+            "passed_over": not s.above_level and not s.done,
             "chosen": s.chosen,
             "then": ", ".join(a.text for a in s.step.actions),
         }
@@ -200,7 +201,14 @@ def _render_item(item: dict[str, Any]) -> list[str]:
     if "unless" in item:
         lines.extend(_render_tree(item["unless"], "      unless "))
     for step in item.get("steps", []):
-        state = "chosen" if step["chosen"] else ("done" if step["done"] else ("due" if step["reached"] else "not due"))
+        if step["chosen"]:
+            state = "chosen"
+        elif step["done"]:
+            state = "done"
+        elif step["passed_over"]:
+            state = "passed over"
+        else:
+            state = "due" if step["reached"] else "not due"
         lines.append(f"      step {step['step']} at {step['at']}: {state} -> {step['then']}")
         if "when" in step:
             lines.extend(_render_tree(step["when"], "        when "))

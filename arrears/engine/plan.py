@@ -68,8 +68,26 @@ def make_plan(policy: Policy, snapshot: Snapshot) -> Plan:
     return Plan(policy, snapshot, evaluation.actions, evaluation.problems, evaluation)
 
 
-def dumps(document: object) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+def _compact(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The plan as JSON with one action (notice, error) per line: readable, diffable, and
+    written by the C encoder, which a fully indented dump would not use."""
+    lines = ["{"]
+    last = len(document) - 1
+    for i, (key, value) in enumerate(document.items()):
+        comma = "," if i < last else ""
+        if isinstance(value, list) and value:
+            lines.append(f"  {_compact(key)}: [")
+            lines.extend(f"    {_compact(item)}," for item in value[:-1])
+            lines.append(f"    {_compact(value[-1])}")
+            lines.append(f"  ]{comma}")
+        else:
+            lines.append(f"  {_compact(key)}: {_compact(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def action_dict(action: PlannedAction) -> dict[str, Any]:
@@ -184,7 +202,7 @@ def render_table(plan: Plan) -> str:
     rows = [("CUSTOMER", "INVOICE", "RULE", "ACTION", "PARAMS", "BECAUSE")]
     for a in plan.action_dicts():
         rule = a["rule"] + (f"#{a['step']}" if a["step"] is not None else "")
-        params = ", ".join(f"{k}={v}" for k, v in a["params"].items())
+        params = ", ".join(f"{k}={v if isinstance(v, str) else _compact(v)}" for k, v in a["params"].items())
         rows.append((a["customer"], a["invoice"] or "-", rule, a["action"], params, a["because"]))
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
     lines = []

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arrears.diagnostics import ArrearsError, Diagnostic, InputError, Location, PolicyError
-from arrears.dsl.types import Type
-from arrears.dsl.values import CoercionError, Value, coerce, parse_date, to_json
+from arrears.diagnostics import ArrearsError, Diagnostic, InputError, Location, Position, did_you_mean
+from arrears.dsl.types import DECIMAL, Type
+from arrears.dsl.values import CoercionError, Value, coerce, to_json
 from arrears.engine.evaluate import Evaluation, PlannedAction, evaluate
 from arrears.engine.snapshot import RawSnapshot, bind
 from arrears.rules.loader import load_policy
@@ -107,14 +108,10 @@ def run_file(path: Path) -> FileResult:
 
 
 def _loc(node: YNode | None, file: str) -> Location:
-    from arrears.diagnostics import Position
-
     return node.location() if node is not None else Location(file, Position(1, 1))
 
 
 def _check_keys(node: YNode, allowed: tuple[str, ...], what: str, problems: list[Diagnostic]) -> None:
-    from arrears.diagnostics import did_you_mean
-
     for key, (key_node, _) in node.entries.items():
         if key not in allowed:
             problems.append(
@@ -200,12 +197,16 @@ class Expectation:
             if getattr(action, key) != wanted:
                 return False
         actual = dict(action.params)
-        return all(not (key not in actual or not _equal(actual[key], wanted)) for key, wanted in self.params.items())
+        return all(_param_matches(actual, key, wanted) for key, wanted in self.params.items())
+
+
+def _param_matches(actual: dict[str, Value], key: str, wanted: Value) -> bool:
+    if wanted is None:
+        return actual.get(key) is None  # a listed null matches a parameter left out because it is null
+    return key in actual and _equal(actual[key], wanted)
 
 
 def _equal(actual: Value, wanted: Value) -> bool:
-    from decimal import Decimal
-
     if isinstance(actual, Decimal | int) and isinstance(wanted, Decimal | int) and not isinstance(actual, bool):
         return Decimal(actual) == Decimal(wanted)
     return actual == wanted
@@ -236,8 +237,6 @@ def _expectations(node: YNode | None, policy: Policy) -> list[Expectation]:
             param = signature.param(key) if signature else None
             target = param.type if param is not None else Type("any")
             if key == "amount" and signature is not None and param is None:
-                from arrears.dsl.types import DECIMAL
-
                 target = DECIMAL
             try:
                 params[key] = coerce(raw, target.optional(True))
@@ -254,7 +253,7 @@ def _plain(data: Any) -> Any:
         return {k: _plain(v) for k, v in data.items()}
     if isinstance(data, list):
         return [_plain(v) for v in data]
-    if isinstance(data, dt.date | dt.timedelta) or type(data).__name__ == "Decimal":
+    if isinstance(data, dt.date | dt.timedelta | Decimal):
         return to_json(data)
     return data
 
@@ -295,6 +294,3 @@ def match(expected: list[Expectation], actual: list[PlannedAction]) -> tuple[lis
 def run_paths(paths: Iterable[str | Path]) -> Iterator[FileResult]:
     for path in discover(paths):
         yield run_file(path)
-
-
-_ = (PolicyError, parse_date)

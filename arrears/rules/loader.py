@@ -424,6 +424,16 @@ class _PolicyBuilder:
         if node is None:
             return None
         items = node.items if node.kind == "sequence" else [node]
+        torn = [i for i in items if i.kind == "scalar" and i.style is None and i.text.count("(") != i.text.count(")")]
+        if node.kind == "sequence" and node.flow and torn:
+            self.ctx.error(
+                torn[0],
+                path,
+                f"`{torn[0].text}` is cut short because YAML flow style `[…]` splits at commas",
+                'quote each action holding a comma: then: ["remind(tone=final, channel=letter)", late_fee(rate=2%)]',
+                "flow-comma",
+            )
+            return None
         calls: list[ActionCall] = []
         ok = True
         for i, item in enumerate(items):
