@@ -106,18 +106,28 @@ def load_yaml(text: str, file: str) -> YNode | None:
     _check_nesting(text, file)
     try:
         node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = (error.problem or error.context or "invalid YAML").strip()
-        raise InputError(_problem(file, f"invalid YAML: {message}", mark, _yaml_hint(message))) from None
     except yaml.YAMLError as error:
-        raise InputError(_problem(file, f"invalid YAML: {error}")) from None
+        raise InputError(_yaml_error(file, text, error)) from None
     except RecursionError:
         raise InputError(_problem(file, "the YAML nests too deeply")) from None
     if node is None:
         return None
     budget = [MAX_NODES]
     return _convert(node, file, budget, 0)
+
+
+def _yaml_error(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
+    """A located diagnostic for anything PyYAML refuses."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        message = (error.problem or error.context or "invalid YAML").strip()
+        return _problem(file, f"invalid YAML: {message}", mark, _yaml_hint(message))
+    if isinstance(error, yaml.reader.ReaderError):
+        before = text[: error.position]
+        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        location = Location(file, Position(line, column))
+        return Diagnostic(f"invalid YAML: character {error.character!r} is not allowed", location, code="yaml")
+    return _problem(file, f"invalid YAML: {error}")
 
 
 def _yaml_hint(message: str) -> str | None:
@@ -175,10 +185,8 @@ def _check_nesting(text: str, file: str) -> None:
                             "policies and snapshots are plain data",
                         )
                     )
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = (error.problem or error.context or "invalid YAML").strip()
-        raise InputError(_problem(file, f"invalid YAML: {message}", mark, _yaml_hint(message))) from None
+    except yaml.YAMLError as error:
+        raise InputError(_yaml_error(file, text, error)) from None
 
 
 def _mark(mark: Any) -> Mark:
