@@ -365,9 +365,10 @@ class Checker:
         if name in HISTORY:
             return self._history(node)
         if name not in PLAIN_FUNCTIONS:
-            hint = did_you_mean(name, FUNCTIONS)
-            if hint is None and name in self.env.actions:
-                hint = f"`{name}` is an action: it belongs after `then`"
+            if name in self.env.actions:
+                hint: str | None = f"`{name}` is an action: it belongs after `then`"
+            else:
+                hint = did_you_mean(name, FUNCTIONS)
             self._problem(f"unknown function `{name}`", node.function_span, hint, "unknown-function")
             for arg in node.args:
                 self._check(arg)
@@ -513,7 +514,7 @@ class Checker:
             param = signature.param(keyword.name)
             if param is None:
                 self._unknown_param(signature, keyword)
-                self._check(keyword.value)
+                self._check(keyword.value, ANY)  # its value cannot be judged without a parameter
                 continue
             self.check_param(keyword.value, param.type, f"`{keyword.name}`")
         return result

@@ -129,7 +129,9 @@ class Compiler:
             case ast.ListExpr(items=items):
                 compiled = [self._compile(i) for i in items]
                 fns = [f for f, _ in compiled]
-                return self._fold(node, lambda env: tuple(f(env) for f in fns), [c for _, c in compiled])
+                item = self.table.type_of(node).item
+                kind = item.kind if item is not None else "any"
+                return self._fold(node, lambda env: tuple(_widen(f(env), kind) for f in fns), [c for _, c in compiled])
             case ast.Call():
                 return self._call(node)
         raise AssertionError(f"cannot compile {node!r}")  # pragma: no cover
@@ -289,6 +291,17 @@ def _decimal_op(op: Callable[[Any, Any], Decimal], span: ast.Span) -> Callable[[
     return apply
 
 
+def _calendar_op(op: Callable[[Any, Any], Any], span: ast.Span) -> Callable[[Any, Any], Value]:
+    def apply(left: Any, right: Any) -> Value:
+        try:
+            result: Value = op(left, right)
+        except OverflowError:
+            raise EvalFailure("date out of range", span) from None
+        return result
+
+    return apply
+
+
 def _arithmetic(op: str, lt: str, rt: str, span: ast.Span) -> Callable[[Any, Any], Value]:
     if op == "/":
         if lt == "duration" and rt == "duration":
@@ -299,7 +312,7 @@ def _arithmetic(op: str, lt: str, rt: str, span: ast.Span) -> Callable[[Any, Any
     if lt in ("date", "duration") or rt in ("date", "duration"):
         if op == "-" and lt == rt == "date":
             return lambda a, b: (a - b).days
-        return {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+        return _calendar_op({"+": operator.add, "-": operator.sub, "*": operator.mul}[op], span)
     if lt in ("string", "enum"):
         return operator.add
     decimal_ops = {"+": CONTEXT.add, "-": CONTEXT.subtract, "*": CONTEXT.multiply}

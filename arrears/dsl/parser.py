@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from decimal import Decimal
 from importlib import resources
 from typing import Any, cast
@@ -221,6 +222,7 @@ _TOKEN_WORDS = {
     "_FALSE": "`false`",
     "$END": "the end",
 }
+_KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false", "if", "then"}
 _OPERAND_STARTS = {"NAME", "INT", "DECIMAL", "STRING", "LPAR", "LSQB", "MINUS", "_TRUE"}
 
 
@@ -272,8 +274,21 @@ def _token_problem(text: str, error: UnexpectedToken, start_symbol: str) -> Prob
     word = _TOKEN_WORDS.get(token.type, repr(shown))
     what = word if word.startswith("`") else f"{word} `{shown}`"
     before = text[:start]
+    previous = re.search(r"([A-Za-z_]+)\s*$", before)
+    if previous and previous.group(1).lower() in _KEYWORDS and not previous.group(1).islower():
+        # `NOT disputed`: the upper-case keyword read as a name is the real mistake.
+        word_start = previous.start(1)
+        return Problem(
+            f"unexpected name `{previous.group(1)}`",
+            Span(word_start, word_start + len(previous.group(1))),
+            f"keywords are lower case: `{previous.group(1).lower()}`",
+            "syntax",
+        )
+    complete = not expected or bool(expected & {"$END", "PLUS", "STAR", "COMP_OP", "_AND", "_OR"})
     hint = None
-    if token.type == "COMP_OP" and "COMP_OP" not in expected:
+    if token.type == "COMP_OP" and before.rstrip().endswith("<") and shown == ">":
+        hint = "write `!=` for 'not equal'"
+    elif token.type == "COMP_OP" and "COMP_OP" not in expected and complete:
         hint = "comparisons do not chain: write `a < b and b < c`"
     elif token.type == "EQUAL":
         hint = "use `==` to compare"
@@ -287,7 +302,7 @@ def _token_problem(text: str, error: UnexpectedToken, start_symbol: str) -> Prob
         hint = "this `)` has no matching `(`"
     if start_symbol == "rule_sentence" and "_THEN" in expected:
         message = f"unexpected {what}; expected `then`"
-    elif not expected or expected & {"$END", "PLUS", "STAR", "COMP_OP", "_AND", "_OR"}:
+    elif complete:
         message = f"unexpected {what} after a complete expression"
     else:
         message = f"unexpected {what}; expected {_describe_expected(expected)}"

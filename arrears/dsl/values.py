@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from arrears.dsl.types import BOOL, DATE, DECIMAL, DURATION, INT, NULL, STRING, Type, list_of
 
@@ -17,6 +17,8 @@ Value = bool | int | Decimal | str | dt.date | dt.timedelta | tuple["Value", ...
 
 # 28 significant digits, as the contract says for non-terminating quotients.
 CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
+# Rounding to a number of places needs room for every digit the value already has.
+EXACT = Context(prec=MAX_PREC, rounding=ROUND_HALF_EVEN, Emax=MAX_EMAX, Emin=MIN_EMIN)
 CENT = Decimal("0.01")
 
 _DURATION = re.compile(r"^\s*(-?\d+)\s*([dw])\s*$")
@@ -28,18 +30,20 @@ _FALSE = {"false", "no", "n", "0", ""}
 
 
 def round_half_away(value: int | Decimal, places: int = 0) -> int | Decimal:
-    """Round half away from zero, as money is rounded."""
+    """Round half away from zero, as money is rounded; an int stays an int."""
     if isinstance(value, int):
         if places >= 0:
             return value
-        value = Decimal(value)
-    quantum = Decimal(1).scaleb(-places)
-    return value.quantize(quantum, rounding=ROUND_HALF_UP, context=CONTEXT)
+        return int(Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=EXACT))
+    try:
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=EXACT)
+    except InvalidOperation:
+        return value  # more places than the value could ever carry: nothing to round
 
 
 def money(value: Decimal | int) -> Decimal:
     """An amount rounded to cents, half away from zero."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP, context=CONTEXT)
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
 
 
 def format_decimal(value: Decimal) -> str:
