@@ -123,15 +123,22 @@ def _policy_files(paths: Sequence[str]) -> list[Path]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "github"]),
+    type=click.Choice(["text", "json", "github", "junit"]),
     default="text",
     show_default=True,
 )
-def check(paths: tuple[str, ...], fmt: str) -> None:
-    """Validate policies (files or folders): syntax, names, types, structure."""
+@click.option("--strict", is_flag=True, help="Warnings fail the check too (exit 1).")
+@click.option("--lint/--no-lint", "run_lint", default=True, show_default=True, help="Run the proving lint.")
+def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> None:
+    """Validate policies (files or folders): syntax, names, types, structure, and proved lint warnings."""
+    from arrears.lint import lint
+    from arrears.lint.junit import check_suites
+    from arrears.lint.junit import render as render_junit
+
     with _user_errors():
         files = _policy_files(paths)
     findings: list[Diagnostic] = []
+    examples: dict[int, Any] = {}
     summaries: list[dict[str, Any]] = []
     for file in files:
         try:
@@ -140,6 +147,10 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
             findings.extend(error.diagnostics)
             summaries.append({"file": str(file), "ok": False, "errors": len(error.diagnostics)})
             continue
+        warnings = lint(policy) if run_lint else []
+        for finding in warnings:
+            findings.append(finding.diagnostic)
+            examples[id(finding.diagnostic)] = finding.to_dict()
         summaries.append(
             {
                 "file": str(file),
@@ -147,26 +158,33 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
                 "policy": policy.id,
                 "rules": len(policy.rules),
                 "ladders": len(policy.ladders),
+                "warnings": len(warnings),
             }
         )
     findings.sort(key=sort_key)
+    errors = sum(1 for d in findings if d.severity == "error")
+    warned = len(findings) - errors
     if fmt == "json":
-        click.echo(json.dumps({"files": summaries, "diagnostics": json.loads(render_json(findings))}, indent=2))
+        shown = [examples.get(id(d), d.to_dict()) for d in findings]
+        click.echo(json.dumps({"files": summaries, "diagnostics": shown}, indent=2, ensure_ascii=False))
     elif fmt == "github":
         if findings:
             click.echo(render_github(findings))
+    elif fmt == "junit":
+        click.echo(render_junit(check_suites([str(f) for f in files], findings, strict)), nl=False)
     else:
         if findings:
             click.echo(render_text(findings))
         for s in summaries:
             if s["ok"]:
                 click.echo(f"ok: {s['file']} (policy {s['policy']}: {s['rules']} rules, {s['ladders']} ladders)")
-        errors = sum(1 for d in findings if d.severity == "error")
         if errors:
             click.echo(
                 f"{errors} error{'s' if errors != 1 else ''} in {sum(1 for s in summaries if not s['ok'])} file(s)"
             )
-    if any(d.severity == "error" for d in findings):
+        if warned:
+            click.echo(f"{warned} warning{'s' if warned != 1 else ''}" + (" (--strict: failing)" if strict else ""))
+    if errors or (strict and warned):
         raise _Exit(EXIT_FINDINGS)
 
 

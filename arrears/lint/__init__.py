@@ -1,0 +1,39 @@
+"""Proving lint for policies: warnings that hold for every invoice, or come with one that shows them.
+
+`lint(policy)` runs every check and returns findings sorted by place. Each
+finding is a warning `Diagnostic` with a `code`; where a warning claims something
+can happen, it carries an example snapshot the engine evaluated to confirm it.
+Only `arrears.cli` imports this package.
+"""
+
+from __future__ import annotations
+
+from arrears.diagnostics import sort_key
+from arrears.lint.base import Analysis, Finding
+from arrears.rules.model import Policy
+
+CODES = (
+    "never-fires",
+    "shadowed",
+    "passed-over",
+    "ladder-order",
+    "conflicting-actions",
+    "gap",
+    "unused-let",
+    "unused-field",
+)
+
+
+def lint(policy: Policy, *, timeout_ms: int = 3000) -> list[Finding]:
+    """Every proved warning about the policy, sorted by file position."""
+    from arrears.lint.conflicts import conflicts
+    from arrears.lint.gaps import gaps
+    from arrears.lint.reach import unreachable
+    from arrears.lint.unused import unused
+
+    analysis = Analysis(policy, timeout_ms)
+    findings = [*unused(analysis), *unreachable(analysis), *conflicts(analysis), *gaps(analysis)]
+    return sorted(findings, key=lambda f: (sort_key(f.diagnostic), f.diagnostic.code))
+
+
+__all__ = ["CODES", "Finding", "lint"]

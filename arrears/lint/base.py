@@ -1,0 +1,140 @@
+"""What every lint shares: findings, the proving context, places in the file, readable explanations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from arrears.diagnostics import Diagnostic, Location, Position
+from arrears.dsl import ast
+from arrears.lint.examples import Example
+from arrears.lint.firing import Stream
+from arrears.lint.smt import Query, Z, core, truthy, z3
+from arrears.lint.world import World
+from arrears.rules.model import Expression, Ladder, LadderStep, Policy, Rule
+from arrears.rules.yaml_source import YNode, load_yaml
+
+Kind = Literal["invoice", "customer"]
+
+
+@dataclass
+class Finding:
+    """A proved warning, and the example snapshot that shows it when there is one."""
+
+    diagnostic: Diagnostic
+    example: Example | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.diagnostic.to_dict()
+        if self.example is not None:
+            out["example"] = self.example.data
+        return out
+
+
+class Analysis:
+    """One policy under proof: an over-approximating world per stream, and the file's layout."""
+
+    def __init__(self, policy: Policy, timeout_ms: int = 3000) -> None:
+        self.policy = policy
+        self.timeout_ms = timeout_ms
+        self._streams: dict[str, Stream] = {}
+        self._root: YNode | None = None
+
+    def stream(self, kind: Kind) -> Stream:
+        """A fresh over-approximating stream, so facts of one proof do not leak into another."""
+        return Stream(World(kind), self.policy, kind)
+
+    def shared(self, kind: Kind) -> Stream:
+        """One stream per kind reused across proofs (its facts only grow with sound constraints)."""
+        if kind not in self._streams:
+            self._streams[kind] = self.stream(kind)
+        return self._streams[kind]
+
+    def impossible(self, stream: Stream, goal: Z) -> bool:
+        """Proved: no invoice, customer, history or date makes `goal` true."""
+        status, _ = Query(list(stream.world.facts), goal, self.timeout_ms).run()
+        return status == "unsat"
+
+    def possible(self, stream: Stream, goal: Z) -> bool:
+        """Not proved impossible (satisfiable or unknown): a reason to look for an example."""
+        status, _ = Query(list(stream.world.facts), goal, self.timeout_ms).run()
+        return status != "unsat"
+
+    # -- places ---------------------------------------------------------------------
+
+    def rule_path(self, rule: Rule) -> str:
+        return f"$.rules[{self.policy.rules.index(rule)}]"
+
+    def ladder_path(self, ladder: Ladder, step: LadderStep | None = None) -> str:
+        path = f"$.ladders[{self.policy.ladders.index(ladder)}]"
+        return path if step is None else f"{path}.steps[{step.index}]"
+
+    def root(self) -> YNode | None:
+        if self._root is None:
+            try:
+                self._root = load_yaml(self.policy.text, self.policy.path)
+            except Exception:  # the policy loaded once, so this does not happen; stay quiet if it does
+                return None
+        return self._root
+
+    def key_location(self, *keys: str) -> Location:
+        """Where the first of `keys` is written at the top of the file (the policy id as a fallback)."""
+        root = self.root()
+        if root is not None and root.kind == "mapping":
+            for key in (*keys, "policy"):
+                node = root.key_node(key)
+                if node is not None:
+                    return node.location()
+        return Location(self.policy.path, Position(1, 1))
+
+
+def line(location: Location) -> int:
+    return location.start.line
+
+
+def conjuncts(expression: Expression, policy: Policy) -> list[tuple[ast.Expr, Expression]]:
+    """The parts of a condition joined by `and`, looking through lets, each with the text it is written in."""
+    out: list[tuple[ast.Expr, Expression]] = []
+
+    def visit(node: ast.Expr, owner: Expression, depth: int) -> None:
+        if isinstance(node, ast.BoolOp) and node.op == "and":
+            visit(node.left, owner, depth)
+            visit(node.right, owner, depth)
+            return
+        name = policy.table.names.get(node)
+        let = policy.lets.get(name) if name else None
+        inner = let.expression.node if let is not None else None
+        if let is not None and depth < 8 and isinstance(inner, ast.BoolOp) and inner.op == "and":
+            visit(let.expression.node, let.expression, depth + 1)
+            return
+        out.append((node, owner))
+
+    visit(expression.node, expression, 0)
+    return out
+
+
+def explain_contradiction(
+    analysis: Analysis, stream: Stream, parts: list[tuple[str, Z]], facts_extra: list[Z] | None = None
+) -> list[str] | None:
+    """The labels of a small set of parts that cannot all hold, when the solver proves it."""
+    terms = [term for _, term in parts]
+    facts = list(stream.world.facts) + list(facts_extra or [])
+    found = core(facts, terms, analysis.timeout_ms)
+    if found is None:
+        return None
+    return [parts[i][0] for i in found]
+
+
+def condition_parts(stream: Stream, expression: Expression, policy: Policy) -> list[tuple[str, Z]]:
+    """(text, holds-without-raising) for each `and`-part of a condition."""
+    parts: list[tuple[str, Z]] = []
+    for node, owner in conjuncts(expression, policy):
+        value = stream.tr.expr(node, stream.owner)
+        parts.append((f"`{owner.snippet(node.span)}`", z3.And(truthy(value), z3.Not(value.err))))
+    return parts
+
+
+def and_list(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,115 @@
+"""JUnit XML for CI dashboards: `check` findings and `test` cases as test suites.
+
+One `<testsuite>` per policy (or test) file. For `check`, a clean file is one passing
+test case, and every diagnostic is a test case of its own, failed when it is an
+error (or a warning under `--strict`), passing with its text in `<system-out>`
+otherwise. For `test`, every policy test case is a test case.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from arrears.diagnostics import Diagnostic
+
+
+@dataclass
+class Case:
+    name: str
+    classname: str
+    file: str | None = None
+    line: int | None = None
+    failure: tuple[str, str] | None = None  # (message, details)
+    error: tuple[str, str] | None = None
+    output: str | None = None
+    time: float = 0.0
+
+
+@dataclass
+class Suite:
+    name: str
+    cases: list[Case] = field(default_factory=list)
+
+
+def render(suites: Sequence[Suite], name: str = "arrears") -> str:
+    """The suites as a JUnit XML document (the dialect GitHub, GitLab and Jenkins read)."""
+    root = ET.Element("testsuites", name=name)
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for suite in suites:
+        failures = sum(1 for c in suite.cases if c.failure)
+        errors = sum(1 for c in suite.cases if c.error)
+        element = ET.SubElement(
+            root,
+            "testsuite",
+            name=suite.name,
+            tests=str(len(suite.cases)),
+            failures=str(failures),
+            errors=str(errors),
+            skipped="0",
+        )
+        totals["tests"] += len(suite.cases)
+        totals["failures"] += failures
+        totals["errors"] += errors
+        for case in suite.cases:
+            attrs = {"name": case.name, "classname": case.classname, "time": f"{case.time:.3f}"}
+            if case.file:
+                attrs["file"] = case.file
+            if case.line is not None:
+                attrs["line"] = str(case.line)
+            node = ET.SubElement(element, "testcase", attrs)
+            if case.failure:
+                ET.SubElement(node, "failure", message=case.failure[0]).text = case.failure[1]
+            if case.error:
+                ET.SubElement(node, "error", message=case.error[0]).text = case.error[1]
+            if case.output:
+                ET.SubElement(node, "system-out").text = case.output
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def describe(d: Diagnostic) -> str:
+    """A diagnostic as one block of plain text."""
+    where = ""
+    if d.location is not None:
+        where = f"{d.location.file}:{d.location.start.line}:{d.location.start.column}: "
+    text = f"{where}{d.severity}: {d.message}"
+    if d.hint:
+        text += f"\nhint: {d.hint}"
+    return text
+
+
+def check_suites(files: Sequence[str], diagnostics: Sequence[Diagnostic], strict: bool) -> list[Suite]:
+    """`arrears check` as suites: one per policy file."""
+    suites: list[Suite] = []
+    for file in files:
+        suite = Suite(file)
+        mine = [d for d in diagnostics if d.location is not None and d.location.file == file]
+        if not mine:
+            suite.cases.append(Case("valid", f"check.{file}", file))
+        for d in mine:
+            assert d.location is not None
+            name = f"{d.code} at line {d.location.start.line}"
+            case = Case(name, f"check.{file}", file, d.location.start.line)
+            failing = d.severity == "error" or strict
+            if failing:
+                case.failure = (d.message, describe(d))
+            else:
+                case.output = describe(d)
+            suite.cases.append(case)
+        suites.append(suite)
+    stray = [d for d in diagnostics if d.location is None or d.location.file not in files]
+    if stray:
+        suite = Suite("arrears")
+        for d in stray:
+            case = Case(d.code, "check", None, None)
+            if d.severity == "error" or strict:
+                case.failure = (d.message, describe(d))
+            else:
+                case.output = describe(d)
+            suite.cases.append(case)
+        suites.append(suite)
+    return suites
