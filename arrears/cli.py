@@ -165,7 +165,9 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> Non
     errors = sum(1 for d in findings if d.severity == "error")
     warned = len(findings) - errors
     if fmt == "json":
-        shown = [examples.get(id(d), d.to_dict()) for d in findings]
+        shown = json.loads(render_json(findings))
+        for d, entry in zip(findings, shown, strict=True):
+            entry.update(examples.get(id(d), {}))
         click.echo(json.dumps({"files": summaries, "diagnostics": shown}, indent=2, ensure_ascii=False))
     elif fmt == "github":
         if findings:
@@ -284,17 +286,46 @@ def adhoc_sources(expression: str) -> Any:
 
 @cli.command("test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def test_command(paths: tuple[str, ...], fmt: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--coverage", "show_coverage", is_flag=True, help="Report rules, steps and conditions no case exercised.")
+@click.option(
+    "--min-coverage",
+    "min_coverage",
+    type=click.FloatRange(0, 100),
+    help="Fail (exit 1) when total coverage is below this percentage (implies --coverage).",
+)
+def test_command(paths: tuple[str, ...], fmt: str, show_coverage: bool, min_coverage: float | None) -> None:
     """Run policy tests (`*.test.yaml` files, or folders holding them)."""
+    from arrears.engine.coverage import collect, total_percent
+    from arrears.engine.coverage import render_text as render_coverage
+
     with _user_errors():
         files = discover(paths)
     results = [run_file(f) for f in files]
+    coverages = collect(results) if show_coverage or min_coverage is not None else None
+    below = coverages is not None and min_coverage is not None and total_percent(coverages) < min_coverage
     if fmt == "json":
-        click.echo(json.dumps([_result_dict(r) for r in results], indent=2, ensure_ascii=False))
+        doc: Any = [_result_dict(r) for r in results]
+        if coverages is not None:
+            doc = {
+                "results": doc,
+                "coverage": {
+                    "total": round(total_percent(coverages), 1),
+                    "minimum": min_coverage,
+                    "policies": [c.to_dict() for c in coverages],
+                },
+            }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif fmt == "junit":
+        from arrears.lint.junit import render as render_junit
+        from arrears.lint.junit import test_suites
+
+        click.echo(render_junit(test_suites(results, coverages, min_coverage)), nl=False)
     else:
         click.echo(_render_results(results))
-    if not files or any(not r.passed for r in results):
+        if coverages is not None:
+            click.echo(render_coverage(coverages, min_coverage))
+    if not files or any(not r.passed for r in results) or below:
         raise _Exit(EXIT_FINDINGS)
 
 

@@ -8,9 +8,11 @@ otherwise. For `test`, every policy test case is a test case.
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from arrears.diagnostics import Diagnostic
 
@@ -113,3 +115,47 @@ def check_suites(files: Sequence[str], diagnostics: Sequence[Diagnostic], strict
             suite.cases.append(case)
         suites.append(suite)
     return suites
+
+
+def test_suites(results: Sequence[Any], coverages: Sequence[Any] | None, minimum: float | None) -> list[Suite]:
+    """`arrears test` as suites: one per test file, one case per policy test case; coverage as a case."""
+    suites: list[Suite] = []
+    for result in results:
+        suite = Suite(result.file)
+        for d in result.diagnostics:
+            suite.cases.append(
+                Case(d.code, f"test.{result.file}", result.file, _line(d), error=(d.message, describe(d)))
+            )
+        for case in result.cases:
+            item = Case(case.name, f"test.{result.file}", case.file, case.location.start.line)
+            if not case.passed:
+                details = [f"error: {case.error}"] if case.error else []
+                details += [f"expected, not planned: {json.dumps(m, ensure_ascii=False)}" for m in case.missing]
+                details += [f"planned, not expected: {json.dumps(u, ensure_ascii=False)}" for u in case.unexpected]
+                item.failure = ("the plan differs from `expect`" if not case.error else case.error, "\n".join(details))
+            suite.cases.append(item)
+        suites.append(suite)
+    if coverages is not None:
+        suite = Suite("coverage")
+        for coverage in coverages:
+            item = Case(f"coverage of {coverage.path}", "coverage", coverage.path)
+            missing = "\n".join(f"{g.file}:{g.line}:{g.column}: {g.message}" for g in coverage.uncovered())
+            item.output = f"{coverage.percent:.1f}% ({coverage.covered}/{coverage.total})\n{missing}".rstrip()
+            suite.cases.append(item)
+        if minimum is not None:
+            from arrears.engine.coverage import total_percent
+
+            overall = total_percent(coverages)
+            item = Case(f"total coverage >= {minimum:g}%", "coverage")
+            if overall < minimum:
+                item.failure = (
+                    f"total coverage {overall:.1f}% is below {minimum:g}%",
+                    f"{overall:.1f}% < {minimum:g}%",
+                )
+            suite.cases.append(item)
+        suites.append(suite)
+    return suites
+
+
+def _line(d: Diagnostic) -> int | None:
+    return d.location.start.line if d.location is not None else None

@@ -168,6 +168,10 @@ class Translator:
             value = a - b
         else:
             value = a * b
+        if kind == "date":
+            # A date past what the calendar holds is an evaluation error in the engine.
+            beyond = z3.Or(value < 1, value > dt.date.max.toordinal())
+            return SVal(kind, value, null, z3.Or(base_err, z3.And(both, beyond)))
         return SVal(kind, value, null, base_err)
 
     def _quotient(self, left: SVal, right: SVal) -> tuple[Z, Z]:
@@ -244,10 +248,12 @@ class Translator:
         value = args[0]
         if value.kind == "int" and places >= 0:
             return SVal("int", value.value, null, err)
-        result = z3.Real(self.world.name("rounded"))
+        # Rounding half away from zero moves a value by at most half a unit of the last place kept.
+        integral = value.kind == "int"
+        result = (z3.Int if integral else z3.Real)(self.world.name("rounded"))
         half = z3.RealVal(str(Decimal(5).scaleb(-places - 1)))
-        self.world.facts.append(_abs(result - real(value.value)) <= half)
-        return SVal("real" if kind != "int" else "int", result if kind != "int" else z3.ToInt(result), null, err)
+        self.world.facts.append(_abs(real(result) - real(value.value)) <= half)
+        return SVal("int" if integral else "real", result, null, err)
 
     def _history(self, node: ast.Call, owner: str | None) -> SVal:
         action = self.table.history_actions.get(node)
