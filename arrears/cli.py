@@ -395,6 +395,64 @@ def graph(policy: str, fmt: str, output: str | None) -> None:
 # -- review commands: diff, fmt, schema ------------------------------------------
 
 
+@cli.command("diff")
+@click.argument("old", type=click.Path())
+@click.argument("new", type=click.Path())
+@click.argument("snapshot", required=False, type=click.Path())
+@click.option("--as-of", "as_of", help="The date of the run (YYYY-MM-DD); overrides the snapshot's.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when anything changed.")
+@click.option(
+    "--examples",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="Example invoices to show per kind of change.",
+)
+@click.option("-o", "--output", help="Write the report to this file instead of standard output.")
+def diff_command(
+    old: str,
+    new: str,
+    snapshot: str | None,
+    as_of: str | None,
+    fmt: str,
+    exit_code: bool,
+    examples: int,
+    output: str | None,
+) -> None:
+    """How the plan changes from OLD to NEW over SNAPSHOT; without one, what changed in the policy and for whom."""
+    from arrears.engine.diff import diff_plans
+    from arrears.engine.diff import render_markdown as plan_markdown
+    from arrears.engine.diff import render_text as plan_text
+    from arrears.engine.snapshot import read_snapshot
+    from arrears.lint.structure import changes_markdown, changes_text, structural_diff, structure
+
+    with _user_errors():
+        old_policy, new_policy = load_policy(old), load_policy(new)
+        if snapshot is None:
+            found = structural_diff(old_policy, new_policy, limit=max(examples, 1) * 2)
+            renderers: dict[str, Callable[[], str]] = {
+                "text": found.render_text,
+                "json": found.to_json,
+                "markdown": found.render_markdown,
+            }
+            changed = found.changed
+        else:
+            plans = diff_plans(old_policy, new_policy, read_snapshot(snapshot), _as_of(as_of), examples)
+            edits = structure(old_policy, new_policy)
+            document = {**plans.to_dict(), "policy_changes": [c.to_dict() for c in edits]}
+            folded = ["", "<details><summary>Policy changes</summary>", "", *changes_markdown(edits), "", "</details>"]
+            renderers = {
+                "text": lambda: plan_text(plans) + changes_text(edits),
+                "json": lambda: json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                "markdown": lambda: plan_markdown(plans) + ("\n".join(folded) + "\n" if edits else ""),
+            }
+            changed = plans.changed
+        _write(renderers[fmt](), output)
+    if exit_code and changed:
+        raise _Exit(EXIT_FINDINGS)
+
+
 # -- entry point -----------------------------------------------------------------
 
 

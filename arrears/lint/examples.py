@@ -95,39 +95,40 @@ def search(
         world = World("invoice" if kind == "invoice" else "customer", exact=True, size=size)
         streams = [Stream(world, p, "invoice" if kind == "invoice" else "customer") for p in policies]
         target = goal(streams)
-        for preferences in (nice(world), []):
-            status, model = Query(list(world.facts), target, timeout_ms, preferences).run()
-            if status != "sat":
-                break
-            data, customer, invoice = realize(world, model, policies, levels or {})
-            example = run(policies, data, customer, invoice)
-            if example is not None and confirm(example):
-                return example
-            if not preferences:
-                break
+        status, model = Query(list(world.facts), target, timeout_ms, nice(world)).run()
+        if status != "sat":
+            continue
+        data, customer, invoice = realize(world, model, policies, levels or {})
+        example = run(policies, data, customer, invoice)
+        if example is not None and confirm(example):
+            return example
     return None
 
 
-def nice(world: World) -> list[Z]:
-    """Soft wishes for a readable example: the anchor date, sane amounts, short texts, few events."""
-    wishes: list[Z] = [world.as_of == ANCHOR.toordinal()]
-    for owner, fields in world.fields.items():
-        if owner == "aggregate":
-            continue
-        for name, (type_, value) in fields.items():
-            if value.value is None:
+def nice(world: World) -> list[list[Z]]:
+    """Soft wishes for a readable example, strictest first: the anchor date, amounts of at least 1, dates
+    within a year (then ten) of the run, short texts, few events."""
+    levels: list[list[Z]] = []
+    for span, low in ((400, 1), (3650, 0)):
+        wishes: list[Z] = [world.as_of == ANCHOR.toordinal()]
+        for owner, fields in world.fields.items():
+            if owner == "aggregate":
                 continue
-            if type_.kind == "decimal":
-                wishes.append(z3.And(value.value >= 0, value.value <= 10**7))
-            elif type_.kind == "date":
-                wishes.append(z3.And(value.value >= world.as_of - 3650, value.value <= world.as_of + 3650))
-            elif type_.kind == "string":
-                wishes.append(z3.Length(value.value) <= 12)
-            if name == "id":
-                wishes.append(z3.Length(value.value) >= 1)
-    for var in world.history.values():
-        wishes.append(z3.And(var.count <= 5, var.days <= 3650))
-    return wishes
+            for name, (type_, value) in fields.items():
+                if value.value is None:
+                    continue
+                if type_.kind == "decimal":
+                    wishes.append(z3.And(value.value >= low, value.value <= 10**7))
+                elif type_.kind == "date":
+                    wishes.append(z3.And(value.value >= world.as_of - span, value.value <= world.as_of + span))
+                elif type_.kind == "string":
+                    wishes.append(z3.Length(value.value) <= 12)
+                if name == "id":
+                    wishes.append(z3.Length(value.value) >= 1)
+        for var in world.history.values():
+            wishes.append(z3.And(var.count <= 5, var.days <= span))
+        levels.append(wishes)
+    return levels
 
 
 # -- from a model to a snapshot ----------------------------------------------------------

@@ -105,18 +105,28 @@ class Query:
     facts: list[Z]
     goal: Z
     timeout_ms: int = 2000
-    preferences: list[Z] = field(default_factory=list)
+    preferences: list[Z] | list[list[Z]] = field(default_factory=list)
 
     def run(self) -> tuple[Status, Any]:
-        """`sat` with a model (preferences honoured when they can be), `unsat`, or `unknown`."""
+        """`sat` with a model (the first level of preferences that can be honoured is), `unsat`, or `unknown`.
+
+        `preferences` is a list of wishes, or a list of levels of wishes from strictest to loosest.
+        """
         solver = z3.Solver()
         solver.set("timeout", self.timeout_ms)
         solver.add(*self.facts)
         solver.add(self.goal)
-        if self.preferences:
-            result = solver.check(*self.preferences)
+        levels: list[list[Z]] = []
+        if self.preferences and isinstance(self.preferences[0], list):
+            levels = [list(level) for level in self.preferences if isinstance(level, list)]
+        elif self.preferences:
+            levels = [list(self.preferences)]
+        for level in levels:
+            result = solver.check(*level)
             if result == z3.sat:
                 return "sat", solver.model()
+            if result == z3.unknown:
+                break
         result = solver.check()
         if result == z3.sat:
             return "sat", solver.model()
