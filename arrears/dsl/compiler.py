@@ -47,7 +47,7 @@ class _Folded(Exception):
     pass
 
 
-_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 class Compiler:
@@ -106,6 +106,11 @@ class Compiler:
             case ast.BoolOp(op=op, left=left, right=right):
                 lf, lc = self._compile(left)
                 rf, rc = self._compile(right)
+                if not (self.table.type_of(left).nullable or self.table.type_of(right).nullable):
+                    # Both sides are true or false, never null: no need to coerce.
+                    if op == "and":
+                        return self._fold(node, lambda env: lf(env) and rf(env), [lc, rc])
+                    return self._fold(node, lambda env: lf(env) or rf(env), [lc, rc])
                 if op == "and":
                     return self._fold(node, lambda env: bool(lf(env)) and bool(rf(env)), [lc, rc])
                 return self._fold(node, lambda env: bool(lf(env)) or bool(rf(env)), [lc, rc])
@@ -177,6 +182,14 @@ class Compiler:
                 return bool(compare(rank[left], rank[right]))  # type: ignore[index]
 
             return self._fold(node, ordered_enum, [lc, rc])
+
+        if lc is None and rc is not None and rc.value is not None and not lt.nullable and not self.trace:
+            # The common `days_overdue > 15`: a non-null value against a constant.
+            bound = rc.value
+            name = self.table.names.get(node.left) if node.left not in self.table.enum_values else None
+            if name is not None:
+                return (lambda env: compare(env[name], bound)), None
+            return (lambda env: compare(lf(env), bound)), None
 
         def ordered(env: Runtime) -> Value:
             left, right = lf(env), rf(env)

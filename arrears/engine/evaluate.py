@@ -7,6 +7,7 @@ Outcome that says whether it fired, what it issued, what was held back and why.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -212,14 +213,26 @@ def _problem(
     return EvalProblem(target.customer, target.invoice, item.id, step, failure.message, where)
 
 
-def _facts(
-    target: _Target, expressions: list[Expression], extra: tuple[str, ...] = ()
-) -> tuple[tuple[str, Value], ...]:
+@functools.lru_cache(maxsize=4096)  # bounded: policies come and go in a long-running service
+def _fact_names(expressions: tuple[Expression, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The names whose values explain a decision, computed once per condition."""
     names: set[str] = set(extra)
     for expression in expressions:
         names.update(r for r in expression.references if r not in FACT_EXCLUDE and ":" not in r)
+    return tuple(sorted(names))
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: policies come and go in a long-running service
+def _not_fired(rule: Rule) -> Outcome:
+    """Shared by every invoice a rule does not fire for; never mutated."""
+    return Outcome(rule, "not-fired", "condition is false", condition=False)
+
+
+def _facts(
+    target: _Target, expressions: list[Expression], extra: tuple[str, ...] = ()
+) -> tuple[tuple[str, Value], ...]:
     facts = []
-    for name in sorted(names):
+    for name in _fact_names(tuple(expressions), extra):
         try:
             facts.append((name, target.env[name]))
         except EvalFailure:
@@ -293,7 +306,7 @@ def _rule(rule: Rule, target: _Target, condition_fn: ConditionFn) -> Outcome:
         problem = _problem(target, rule, None, failure, rule.condition)
         return Outcome(rule, "error", f"evaluation failed: {failure.message}", error=problem)
     if not holds:
-        return Outcome(rule, "not-fired", "condition is false", condition=False)
+        return _not_fired(rule)
     issue: list[ActionCall] = []
     held: list[tuple[str, str]] = []
     for call in rule.actions:
@@ -317,6 +330,8 @@ def _rule(rule: Rule, target: _Target, condition_fn: ConditionFn) -> Outcome:
 
 def _held_back(rule: Rule, call: ActionCall, target: _Target) -> str | None:
     """Why repeat holds this action back, or None when it may be issued today."""
+    if not target.history:
+        return None
     done = [e.at for e in target.history if e.rule == rule.id and e.action == call.name]
     if not done:
         return None
