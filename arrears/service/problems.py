@@ -55,8 +55,13 @@ class Problem(Exception):
         return out
 
     def response(self, instance: str | None = None) -> Response:
-        body = json.dumps(self.document(instance), indent=2, ensure_ascii=False) + "\n"
+        body = utf8(json.dumps(self.document(instance), indent=2, ensure_ascii=False) + "\n")
         return Response(body, status_code=self.status, media_type=PROBLEM_MEDIA_TYPE, headers=self.headers)
+
+
+def utf8(text: str) -> bytes:
+    """UTF-8 bytes, always: a lone surrogate (from a `\\ud800` escape in some input) is written escaped."""
+    return text.encode("utf-8", errors="backslashreplace")
 
 
 def title(status: int) -> str:

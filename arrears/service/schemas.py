@@ -28,7 +28,7 @@ _AMOUNT: Schema = {
         {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"},
         {"type": "number"},
     ],
-    "description": "An exact decimal: a JSON number or, better, a string such as \"1200.00\".",
+    "description": 'An exact decimal: a JSON number or, better, a string such as "1200.00".',
 }
 _TEXT: Schema = {"type": "string", "minLength": 1}
 _STRING_MAP: Schema = {"type": "object", "additionalProperties": True}
@@ -286,9 +286,12 @@ CHECK_REQUEST: Schema = {
 
 CHECK_REPORT: Schema = {
     "type": "object",
-    "required": ["ok", "policy", "diagnostics"],
+    "description": "What `arrears check --format json` reports for the file: compile errors, or lint warnings "
+    "(with the example snapshot that shows them, where there is one).",
+    "required": ["ok", "policy", "linted", "diagnostics"],
     "properties": {
-        "ok": {"type": "boolean"},
+        "ok": {"type": "boolean", "description": "True when the policy compiles (warnings do not fail it)."},
+        "linted": {"type": "boolean", "description": "Whether the proving lint ran."},
         "policy": {
             "anyOf": [
                 {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +27,7 @@ from arrears.service.problems import Problem
 
 T = TypeVar("T")
 REQUEST_FILE = "<request>"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class Cancelled(Exception):
@@ -87,7 +89,10 @@ def parse_json(text: str) -> object:
             [Diagnostic("empty body", Location(REQUEST_FILE, Position(1, 1)), code="json")],
         )
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
+        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
+        if _SURROGATE_ESCAPE.search(text):
+            _refuse_lone_surrogates(data)
+        return data
     except json.JSONDecodeError as error:
         where = Location(REQUEST_FILE, Position(error.lineno, error.colno))
         diagnostic = Diagnostic(f"invalid JSON: {error.msg}", where, code="json")
@@ -96,6 +101,22 @@ def parse_json(text: str) -> object:
     except ValueError as error:  # NaN/Infinity, or an integer with thousands of digits
         diagnostic = Diagnostic(f"invalid JSON: {error}", code="json")
     raise Problem(400, "malformed-body", "the request body is not valid JSON", [diagnostic])
+
+
+def _refuse_lone_surrogates(value: object) -> None:
+    """A `\\ud800` escape that is not half of a pair is not text (RFC 8259 section 8.2)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a string holds a lone surrogate escape (\\ud800-\\udfff); it is not text") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_lone_surrogates(key)
+            _refuse_lone_surrogates(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_lone_surrogates(item)
 
 
 def count_rows(data: object, limit: int) -> None:

@@ -1,0 +1,520 @@
+"""The public Python API: load a policy, build a snapshot, evaluate, read the plan.
+
+This is the stable surface for other tools (billing systems, ERP jobs, schedulers);
+everything else in the package is internal and may change. A plan computed here is
+the same document `arrears run POLICY SNAPSHOT` prints.
+
+>>> import arrears
+>>> policy = arrears.load_policy('''
+... arrears: 1
+... policy: demo
+... rules:
+...   - id: firm-reminder
+...     rule: if days_overdue > 15 and not disputed then remind(tone=firm)
+... ''')
+>>> policy.check()
+[]
+>>> snapshot = arrears.Snapshot.from_dict({
+...     "as_of": "2026-11-23",
+...     "invoices": [
+...         {"id": "A-1", "customer_id": "C-1", "amount": "120.00", "due_date": "2026-11-01"},
+...         {"id": "A-2", "customer_id": "C-1", "amount": "80.00", "due_date": "2026-11-20"},
+...     ],
+... })
+>>> plan = policy.evaluate(snapshot)
+>>> [(a.invoice, a.action, a.params["tone"]) for a in plan.actions]
+[('A-1', 'remind', 'firm')]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyError, sort_key
+from arrears.dsl.values import CoercionError, Value, parse_date, to_json
+from arrears.engine import explain as _explain
+from arrears.engine import plan as _plan
+from arrears.engine import snapshot as _snapshot
+from arrears.rules import loader as _loader
+from arrears.rules import model as _model
+
+DateLike = dt.date | str
+_POLICY_ID = re.compile(r"^policy:\s*[\"']?([a-z0-9_-]+)", re.MULTILINE)
+_HISTORY_IDS = ("invoice_id", "customer_id", "rule", "step")
+
+
+# -- policies --------------------------------------------------------------------
+
+
+def load_policy(path_or_text: str | os.PathLike[str], *, name: str | None = None) -> Policy:
+    """Load a policy from a file path, or from YAML text.
+
+    A string is taken as YAML text when it holds a newline or `arrears:`, otherwise
+    as a path. A policy that does not compile still loads: `check()` lists what is
+    wrong and `evaluate()` refuses it. Only an unreadable file raises (`InputError`).
+    `name` is what diagnostics call text policies (default `<policy>`).
+
+    >>> policy = load_policy("arrears: 1\\npolicy: tiny\\nrules: [{id: r, rule: if disputed then note(text=x)}]")
+    >>> policy.id, policy.ok
+    ('tiny', False)
+    >>> print(policy.check()[0].message)
+    unknown name `x`
+    >>> load_policy("no/such/policy.yaml")
+    Traceback (most recent call last):
+    ...
+    arrears.diagnostics.InputError: no such file: no/such/policy.yaml
+    """
+    if isinstance(path_or_text, str) and ("\n" in path_or_text or "arrears:" in path_or_text):
+        return Policy._compile(path_or_text, name or "<policy>")
+    file = name or os.fspath(path_or_text)
+    try:
+        text = Path(path_or_text).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(Diagnostic(f"no such file: {file}", code="io")) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(Diagnostic(f"cannot read {file}: {error}", code="io")) from None
+    return Policy._compile(text, file)
+
+
+class Policy:
+    """A collections policy, compiled once and evaluated on as many snapshots as you like.
+
+    Create one with `load_policy`. Instances are immutable and safe to share between
+    threads.
+    """
+
+    __slots__ = ("_compiled", "_diagnostics", "_digest", "_id", "_source")
+    _compiled: _model.Policy | None
+    _diagnostics: tuple[Diagnostic, ...]
+    _digest: str
+    _id: str
+    _source: str
+
+    def __init__(self) -> None:
+        raise TypeError("use arrears.load_policy(path_or_text) to get a Policy")
+
+    @classmethod
+    def _compile(cls, text: str, source: str) -> Policy:
+        self = object.__new__(cls)
+        compiled: _model.Policy | None = None
+        diagnostics: tuple[Diagnostic, ...] = ()
+        try:
+            compiled = _loader.load_policy_text(text, source)
+        except ArrearsError as error:
+            diagnostics = tuple(sorted(error.diagnostics, key=sort_key))
+        match = _POLICY_ID.search(text)
+        self._compiled = compiled
+        self._diagnostics = diagnostics
+        self._digest = "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        self._id = compiled.id if compiled is not None else (match.group(1) if match else "")
+        self._source = source
+        return self
+
+    @property
+    def id(self) -> str:
+        """The `policy:` id (read from the text on a best-effort basis when it does not compile)."""
+        return self._id
+
+    @property
+    def version(self) -> str | None:
+        """The free-text `version:`, or None."""
+        return self._compiled.version if self._compiled is not None else None
+
+    @property
+    def description(self) -> str | None:
+        return self._compiled.description if self._compiled is not None else None
+
+    @property
+    def digest(self) -> str:
+        """`sha256:` of the policy text: the digest plans carry."""
+        return self._digest
+
+    @property
+    def source(self) -> str:
+        """The file name diagnostics and plans use for this policy."""
+        return self._source
+
+    @property
+    def ok(self) -> bool:
+        """True when the policy compiled and can be evaluated."""
+        return self._compiled is not None
+
+    def check(self) -> list[Diagnostic]:
+        """Every problem found when compiling, located at `file:line:col`; empty when fine.
+
+        Each `Diagnostic` has `.message`, `.location`, `.hint` and `.to_dict()` (the
+        JSON form `arrears check --format json` prints).
+        """
+        return list(self._diagnostics)
+
+    def evaluate(self, snapshot: Snapshot | Mapping[str, Any], as_of: DateLike | None = None) -> Plan:
+        """The action plan for `snapshot` on `as_of` (default: the snapshot's own `as_of`).
+
+        Raises `PolicyError` when the policy does not compile, and `InputError` listing
+        every problem when the snapshot does not fit the policy.
+
+        >>> policy = load_policy('''
+        ... arrears: 1
+        ... policy: fees
+        ... rules:
+        ...   - {id: late-fee, when: days_overdue > 30, then: late_fee(rate=2%)}
+        ... ''')
+        >>> snap = Snapshot.from_dict({"invoices": [
+        ...     {"id": "I-1", "customer_id": "C-1", "amount": "250.00", "due_date": "2026-01-01"}]})
+        >>> plan = policy.evaluate(snap, as_of="2026-03-01")
+        >>> plan.as_of, plan.actions[0].action, plan.actions[0].params
+        (datetime.date(2026, 3, 1), 'late_fee', {'rate': Decimal('0.02'), 'amount': Decimal('5.00')})
+        >>> plan.actions[0].to_dict()["params"]
+        {'rate': '0.02', 'amount': '5.00'}
+        """
+        compiled = self._require()
+        bound = _snapshot.bind(_as_snapshot(snapshot)._raw, compiled, _date(as_of))
+        return Plan(_plan.make_plan(compiled, bound))
+
+    def explain(
+        self, snapshot: Snapshot | Mapping[str, Any], invoice: str, as_of: DateLike | None = None
+    ) -> dict[str, Any]:
+        """Every rule and ladder step for one invoice, as `arrears explain --format json` gives it."""
+        compiled = self._require()
+        bound = _snapshot.bind(_as_snapshot(snapshot)._raw, compiled, _date(as_of))
+        return _explain.explain(compiled, bound, invoice)
+
+    def _require(self) -> _model.Policy:
+        if self._compiled is None:
+            raise PolicyError(self._diagnostics)
+        return self._compiled
+
+    def __repr__(self) -> str:
+        state = "ok" if self.ok else f"{len(self._diagnostics)} problems"
+        return f"<Policy {self._id or '?'} {self.version or ''} ({state})>".replace("  ", " ")
+
+
+# -- snapshots -------------------------------------------------------------------
+
+
+class Snapshot:
+    """Open invoices, customers and history as read, before they are typed against a policy.
+
+    Build one with `from_dict`, `from_json`, `from_file` or `from_frames`; the same
+    snapshot can be evaluated by several policies (each reads it against its own
+    declared fields).
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: _snapshot.RawSnapshot) -> None:
+        self._raw = raw
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<snapshot>") -> Snapshot:
+        """A snapshot from a dict shaped like the JSON snapshot (`as_of`, `invoices`, `customers`, `history`).
+
+        Values may be JSON-like (strings, numbers) or Python (`Decimal`, `date`); floats
+        are read by their shortest repr, so prefer strings or `Decimal` for money.
+
+        >>> Snapshot.from_dict({"as_of": "2026-11-23", "invoices": []}).as_of
+        '2026-11-23'
+        """
+        if not isinstance(data, Mapping):
+            raise InputError(Diagnostic(f"{source}: a snapshot is an object with `invoices`", code="snapshot"))
+        copied: dict[str, Any] = dict(data)
+        for section in ("invoices", "customers", "history"):
+            rows = copied.get(section)
+            if isinstance(rows, list | tuple):
+                copied[section] = [dict(r) if isinstance(r, Mapping) else r for r in rows]
+        return cls(_snapshot.from_data(copied, source))
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, source: str = "<snapshot>") -> Snapshot:
+        """A snapshot from JSON text; numbers are read as exact decimals, never floats.
+
+        >>> Snapshot.from_json('{"invoices": [{"id": "A", "customer_id": "C", "amount": 0.1, '
+        ...                    '"due_date": "2026-01-01"}]}').invoice_count
+        1
+        """
+        if isinstance(text, bytes):
+            text = text.decode("utf-8-sig")
+        return cls(_snapshot.from_json_text(text.removeprefix("\ufeff"), source))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Snapshot:
+        """A snapshot from a `.json` or `.yaml` file, or a folder of `invoices.csv`, `customers.csv`, `history.csv`."""
+        return cls(_snapshot.read_snapshot(os.fspath(path)))
+
+    @classmethod
+    def from_frames(
+        cls,
+        invoices: Any,
+        customers: Any = None,
+        history: Any = None,
+        *,
+        as_of: DateLike | None = None,
+        source: str = "<frames>",
+    ) -> Snapshot:
+        """A snapshot from data frames (pandas or polars) or lists of dicts, one per section.
+
+        Frames are duck-typed (`to_dicts()` for polars, `to_dict("records")` for pandas),
+        so neither library is needed by arrears. Missing values (`None`, `NaN`, `NaT`)
+        count as absent; timestamps count as their date; a history `params` column may
+        hold dicts or JSON text.
+
+        >>> snap = Snapshot.from_frames(
+        ...     [{"id": "A", "customer_id": "C", "amount": "10.00", "due_date": "2026-01-01"}],
+        ...     as_of="2026-02-01",
+        ... )
+        >>> snap.invoice_count, snap.as_of
+        (1, '2026-02-01')
+        """
+        data: dict[str, Any] = {
+            "as_of": as_of.isoformat() if isinstance(as_of, dt.date) else as_of,
+            "invoices": _records(invoices, "invoices"),
+            "customers": _records(customers, "customers"),
+            "history": _records(history, "history"),
+        }
+        for row in data["history"]:
+            params = row.get("params")
+            if isinstance(params, str):
+                with contextlib.suppress(json.JSONDecodeError):  # else reported when the snapshot is bound
+                    row["params"] = json.loads(params, parse_float=Decimal) if params.strip() else {}
+            for key in _HISTORY_IDS:
+                if row.get(key) == "":
+                    row[key] = None
+        return cls(_snapshot.from_data(data, source))
+
+    @property
+    def as_of(self) -> str | None:
+        """The snapshot's own `as_of`, as given (`evaluate(as_of=...)` overrides it)."""
+        value = self._raw.as_of
+        if value is None:
+            return None
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+    @property
+    def digest(self) -> str:
+        """`sha256:` of the content, independent of row order: the digest plans carry."""
+        return self._raw.digest()
+
+    @property
+    def invoice_count(self) -> int:
+        return len(self._raw.invoices)
+
+    @property
+    def customer_count(self) -> int:
+        return len(self._raw.customers)
+
+    @property
+    def history_count(self) -> int:
+        return len(self._raw.history)
+
+    def __repr__(self) -> str:
+        return f"<Snapshot {self.invoice_count} invoices, as_of {self.as_of}>"
+
+
+def _as_snapshot(value: Snapshot | Mapping[str, Any]) -> Snapshot:
+    if isinstance(value, Snapshot):
+        return value
+    if isinstance(value, Mapping):
+        return Snapshot.from_dict(value)
+    raise TypeError(f"expected an arrears.Snapshot or a dict, not {type(value).__name__}")
+
+
+def _date(value: DateLike | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except CoercionError as error:
+        raise InputError(Diagnostic(f"as_of: {error}", code="usage", hint="write the date as YYYY-MM-DD")) from None
+
+
+def _records(table: Any, section: str) -> list[dict[str, Any]]:
+    """Rows of a polars or pandas frame, or of an iterable of mappings, as plain dicts."""
+    if table is None:
+        return []
+    to_dicts = getattr(table, "to_dicts", None)
+    to_dict = getattr(table, "to_dict", None)
+    if callable(to_dicts):
+        rows: Iterable[Any] = to_dicts()
+    elif callable(to_dict) and not isinstance(table, Mapping):
+        rows = to_dict("records")
+    elif isinstance(table, Iterable) and not isinstance(table, str | bytes | Mapping):
+        rows = table
+    else:
+        raise TypeError(f"{section}: expected a data frame or a list of dicts, not {type(table).__name__}")
+    out: list[dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"{section}[{index}]: expected a mapping, not {type(row).__name__}")
+        out.append({str(key): _plain(value) for key, value in row.items()})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A frame cell as a plain value: missing markers to None, numpy scalars to Python, floats exact."""
+    if value is None or isinstance(value, bool | int | str | Decimal):
+        if isinstance(value, Decimal) and not value.is_finite():
+            return None if value.is_nan() else str(value)
+        return value
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    if isinstance(value, float):
+        if value != value:
+            return None
+        return Decimal(repr(value)) if value not in (float("inf"), float("-inf")) else str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
+    if callable(tolist):
+        return _plain(tolist())
+    item = getattr(value, "item", None)
+    if callable(item):
+        return _plain(item())
+    return value
+
+
+# -- plans -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One planned action: who, which rule (and ladder step), what, with which parameters, and why.
+
+    `params` and `facts` hold Python values: `Decimal` for money and percentages
+    (`2%` is `Decimal("0.02")`), `date`, `timedelta` for durations, tuples for lists.
+    """
+
+    customer: str
+    invoice: str | None
+    rule: str
+    step: int | None
+    action: str
+    params: dict[str, Value] = field(hash=False)
+    because: str
+    facts: dict[str, Value] = field(hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, as in the plan document."""
+        return {
+            "customer": self.customer,
+            "invoice": self.invoice,
+            "rule": self.rule,
+            "step": self.step,
+            "action": self.action,
+            "params": {k: to_json(v) for k, v in self.params.items()},
+            "because": self.because,
+            "facts": {k: to_json(v) for k, v in self.facts.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Notice:
+    """The reminders one customer receives in one message: per channel and currency, at the firmest tone."""
+
+    customer: str
+    channel: str
+    tone: str
+    currency: str | None
+    invoices: tuple[str, ...]
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class EvaluationProblem:
+    """An expression that failed for one invoice or customer (division by zero...); the rest is planned."""
+
+    customer: str
+    invoice: str | None
+    rule: str
+    step: int | None
+    message: str
+    where: str
+
+
+class Plan:
+    """The result of `Policy.evaluate`: actions, notices, summary, and the JSON document."""
+
+    __slots__ = ("_document", "_plan", "actions", "errors", "notices")
+
+    def __init__(self, plan: _plan.Plan) -> None:
+        self._plan = plan
+        self._document: dict[str, Any] | None = None
+        self.actions: list[Action] = [
+            Action(a.customer, a.invoice, a.rule, a.step, a.action, dict(a.params), a.because, dict(a.facts))
+            for a in plan.actions
+        ]
+        """The actions, ordered by customer, invoice (customer-scope first), priority and file order."""
+        self.notices: list[Notice] = [
+            Notice(n["customer"], n["channel"], n["tone"], n["currency"], tuple(n["invoices"]), Decimal(n["total"]))
+            for n in _plan.notices(plan.actions, plan.snapshot)
+        ]
+        """The `remind` actions grouped into the messages customers actually receive."""
+        self.errors: list[EvaluationProblem] = [
+            EvaluationProblem(p.customer, p.invoice, p.rule, p.step, p.message, p.where) for p in plan.problems
+        ]
+        """Evaluation errors for single invoices; empty when all went well."""
+
+    @property
+    def as_of(self) -> dt.date:
+        return self._plan.snapshot.as_of
+
+    @property
+    def policy_id(self) -> str:
+        return self._plan.policy.id
+
+    @property
+    def policy_digest(self) -> str:
+        return self._plan.policy.digest
+
+    @property
+    def snapshot_digest(self) -> str:
+        return self._plan.snapshot.digest
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Counts: invoices, invoices with actions, actions by kind and by rule, errors."""
+        return dict(self.to_dict()["summary"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan document (SPEC section 4) as JSON-ready data: decimals are strings."""
+        if self._document is None:
+            self._document = self._plan.to_dict()
+        return json.loads(json.dumps(self._document))  # type: ignore[no-any-return]
+
+    def to_json(self) -> str:
+        """The plan document as text, byte for byte what `arrears run POLICY SNAPSHOT` prints."""
+        return self._plan.to_json()
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def __repr__(self) -> str:
+        return f"<Plan {self.policy_id} {self.as_of.isoformat()}: {len(self.actions)} actions>"
+
+
+__all__ = [
+    "Action",
+    "ArrearsError",
+    "Diagnostic",
+    "EvaluationProblem",
+    "InputError",
+    "Notice",
+    "Plan",
+    "Policy",
+    "PolicyError",
+    "Snapshot",
+    "load_policy",
+]

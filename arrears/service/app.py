@@ -1,0 +1,424 @@
+"""The HTTP service: the policies of one folder, evaluated on snapshots that other tools post.
+
+Every answer is either the document the CLI would print (a plan is byte for byte what
+`arrears run POLICY SNAPSHOT` prints) or an RFC 9457 problem carrying the same
+diagnostics the CLI reports. Request bodies are read by the engine, never by a
+validation layer that would turn decimals into floats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from arrears import __version__
+from arrears.diagnostics import ArrearsError, Diagnostic, did_you_mean, sort_key
+from arrears.dsl.values import CoercionError, parse_date
+from arrears.engine.explain import explain
+from arrears.engine.plan import make_plan
+from arrears.engine.snapshot import Snapshot, bind, from_data
+from arrears.rules.loader import load_policy_text
+from arrears.rules.model import Policy
+from arrears.service.config import ServiceConfig
+from arrears.service.problems import Problem, utf8
+from arrears.service.registry import LoadedPolicy, PolicyStore, describe
+from arrears.service.schemas import COMPONENTS, json_response, problem_responses, ref
+from arrears.service.work import (
+    REQUEST_FILE,
+    Evaluator,
+    Job,
+    count_rows,
+    decode_text,
+    parse_json,
+    read_body,
+)
+
+log = logging.getLogger("arrears.service")
+
+DESCRIPTION = """\
+Next actions for open invoices, from collections policies kept as YAML files.
+
+A plan is the same document `arrears run POLICY SNAPSHOT` prints, byte for byte.
+Errors are RFC 9457 `application/problem+json` documents whose `diagnostics` are
+the dicts `arrears check --format json` prints. Policies reload when their files
+change; a broken edit never replaces the last good version.
+"""
+
+_AS_OF: dict[str, Any] = {
+    "name": "as_of",
+    "in": "query",
+    "required": False,
+    "description": "The date of the run (YYYY-MM-DD); overrides the snapshot's `as_of`, as `--as-of` does.",
+    "schema": {"type": "string", "format": "date"},
+}
+_SNAPSHOT_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "The snapshot (SPEC section 3) as JSON; numbers are read as exact decimals.",
+    "content": {"application/json": {"schema": ref("Snapshot")}},
+}
+
+
+def _dumps(document: object) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _json(document: object, status: int = 200) -> Response:
+    return Response(utf8(_dumps(document)), status_code=status, media_type="application/json")
+
+
+def _as_of(request: Request) -> dt.date | None:
+    raw = request.query_params.get("as_of")
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_date(raw)
+    except CoercionError as error:
+        raise Problem(
+            400,
+            "bad-parameter",
+            f"as_of: {error}",
+            [Diagnostic(f"as_of: {error}", code="usage", hint="write the date as YYYY-MM-DD")],
+        ) from None
+
+
+def _bind(data: object, policy: Policy, as_of: dt.date | None) -> Snapshot:
+    try:
+        return bind(from_data(data, REQUEST_FILE), policy, as_of)
+    except ArrearsError as error:
+        count = len(error.diagnostics)
+        raise Problem(
+            422,
+            "invalid-snapshot",
+            f"the snapshot does not fit policy {policy.id}: {count} problem{'s' if count != 1 else ''}",
+            error.diagnostics,
+        ) from None
+
+
+def _guarded(work: Callable[[Job], bytes]) -> Callable[[Job], bytes]:
+    """Arithmetic the engine cannot finish (an amount like 1E+999999) is the input's fault: 422."""
+
+    def run(job: Job) -> bytes:
+        try:
+            return work(job)
+        except ArithmeticError as error:
+            raise Problem(
+                422,
+                "evaluation-failed",
+                "a value in the snapshot is out of range for evaluation",
+                [Diagnostic(f"arithmetic failed: {type(error).__name__}", code="evaluation")],
+            ) from None
+
+    return run
+
+
+def create_app(config: ServiceConfig) -> FastAPI:
+    """The FastAPI application serving the policies in `config.policies`."""
+    store = PolicyStore(config.policies, config.reload_interval)
+    evaluator = Evaluator(config.workers, config.timeout, config.max_pending)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        evaluator.shutdown()
+
+    app = FastAPI(title="arrears", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.store = store
+    app.state.evaluator = evaluator
+
+    async def policy_for(policy_id: str) -> LoadedPolicy:
+        registry = await run_in_threadpool(store.current)
+        loaded = registry.get(policy_id)
+        if loaded is not None:
+            return loaded
+        problems = registry.errors_for(policy_id)
+        if problems:
+            detail = f"policy {policy_id} is not serving: its file does not load"
+        else:
+            detail = f"no policy {policy_id}"
+            problems = (Diagnostic(detail, hint=did_you_mean(policy_id, registry.by_id), code="unknown-policy"),)
+        raise Problem(404, "unknown-policy", detail, problems)
+
+    @app.get(
+        "/healthz",
+        operation_id="healthz",
+        summary="Liveness: the service answers",
+        responses=json_response("Health", "The service is up."),
+        tags=["service"],
+    )
+    async def healthz() -> Response:
+        registry = await run_in_threadpool(store.current)
+        document = {
+            "status": "ok",
+            "version": __version__,
+            "policies": len(registry.by_id),
+            "policy_errors": sum(1 for s in registry.files.values() if s.is_policy and registry.file_errors(s)),
+            "pending": evaluator.pending,
+        }
+        return _json(document)
+
+    @app.get(
+        "/v1/policies",
+        operation_id="listPolicies",
+        summary="The policies serving, with versions, digests and load errors",
+        responses=json_response("PolicyList", "Every policy serving, and every policy file that fails to load."),
+        tags=["policies"],
+    )
+    async def list_policies() -> Response:
+        registry = await run_in_threadpool(store.current)
+        return _json(describe(registry))
+
+    @app.post(
+        "/v1/policies/{policy_id}/plan",
+        operation_id="plan",
+        summary="The action plan for a snapshot",
+        responses={
+            **json_response("Plan", "The plan, byte for byte what `arrears run` prints."),
+            **problem_responses(400, 404, 408, 413, 422, 503),
+        },
+        openapi_extra={"parameters": [_AS_OF], "requestBody": _SNAPSHOT_BODY},
+        tags=["policies"],
+    )
+    async def plan(
+        request: Request,
+        policy_id: str = PathParam(description="The policy's `policy:` id."),
+    ) -> Response:
+        as_of = _as_of(request)
+        loaded = await policy_for(policy_id)
+        body = await read_body(request, config.max_body_bytes)
+
+        def work(job: Job) -> bytes:
+            data = parse_json(decode_text(body))
+            count_rows(data, config.max_rows)
+            job.checkpoint()
+            snapshot = _bind(data, loaded.policy, as_of)
+            job.checkpoint()
+            planned = make_plan(loaded.policy, snapshot)
+            job.checkpoint()
+            return utf8(planned.to_json())
+
+        content = await evaluator.run(_guarded(work))
+        return Response(content, media_type="application/json")
+
+    @app.post(
+        "/v1/policies/{policy_id}/explain",
+        operation_id="explain",
+        summary="Every rule and ladder step for one invoice, with the values that decided it",
+        responses={
+            **json_response("Explanation", "What `arrears explain --format json` prints."),
+            **problem_responses(400, 404, 408, 413, 422, 503),
+        },
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "invoice",
+                    "in": "query",
+                    "required": True,
+                    "description": "The invoice id to explain.",
+                    "schema": {"type": "string", "minLength": 1},
+                },
+                _AS_OF,
+            ],
+            "requestBody": _SNAPSHOT_BODY,
+        },
+        tags=["policies"],
+    )
+    async def explain_invoice(
+        request: Request,
+        policy_id: str = PathParam(description="The policy's `policy:` id."),
+    ) -> Response:
+        invoice = request.query_params.get("invoice")
+        if not invoice:
+            raise Problem(
+                400,
+                "bad-parameter",
+                "the `invoice` query parameter is required",
+                [Diagnostic("invoice: missing", code="usage", hint="add ?invoice=ID")],
+            )
+        as_of = _as_of(request)
+        loaded = await policy_for(policy_id)
+        body = await read_body(request, config.max_body_bytes)
+
+        def work(job: Job) -> bytes:
+            data = parse_json(decode_text(body))
+            count_rows(data, config.max_rows)
+            job.checkpoint()
+            snapshot = _bind(data, loaded.policy, as_of)
+            job.checkpoint()
+            try:
+                document = explain(loaded.policy, snapshot, invoice)
+            except ArrearsError as error:
+                raise Problem(422, "unknown-invoice", error.diagnostics[0].message, error.diagnostics) from None
+            return utf8(_dumps(document))
+
+        content = await evaluator.run(_guarded(work))
+        return Response(content, media_type="application/json")
+
+    @app.post(
+        "/v1/check",
+        operation_id="check",
+        summary="Check a policy: diagnostics as `arrears check --format json` gives them",
+        responses={
+            **json_response("CheckReport", "The check ran; `ok` says whether the policy is sound."),
+            **problem_responses(400, 408, 413, 503),
+        },
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "file",
+                    "in": "query",
+                    "required": False,
+                    "description": "The name diagnostics give the policy (default `<policy>`).",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "lint",
+                    "in": "query",
+                    "required": False,
+                    "description": "Also run the proving lint, as `arrears check` does (default true; "
+                    "`false` is `--no-lint`).",
+                    "schema": {"type": "boolean", "default": True},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "description": 'The policy YAML as the body (any text type), or JSON `{"text": ..., "file": ...}`.',
+                "content": {
+                    "application/yaml": {"schema": {"type": "string"}},
+                    "text/plain": {"schema": {"type": "string"}},
+                    "application/json": {"schema": ref("CheckRequest")},
+                },
+            },
+        },
+        tags=["policies"],
+    )
+    async def check(request: Request) -> Response:
+        body = await read_body(request, config.max_body_bytes)
+        name = request.query_params.get("file") or "<policy>"
+        run_lint = request.query_params.get("lint", "true").lower() not in ("false", "0", "no")
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        is_json = media == "application/json" or media.endswith("+json")
+
+        def work(job: Job) -> bytes:
+            text = decode_text(body)
+            file = name
+            if is_json:
+                data = parse_json(text)
+                if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+                    raise Problem(
+                        400,
+                        "malformed-body",
+                        'a JSON check request is an object {"text": "<policy YAML>"}',
+                        [Diagnostic("text: missing or not a string", code="usage")],
+                    )
+                text = data["text"]
+                if isinstance(data.get("file"), str) and data["file"]:
+                    file = data["file"]
+            job.checkpoint()
+            return utf8(_dumps(_check(text, file, run_lint)))
+
+        content = await evaluator.run(_guarded(work))
+        return Response(content, media_type="application/json")
+
+    _install_error_handlers(app)
+    _install_openapi(app)
+    return app
+
+
+# z3's default context is not thread-safe: one lint at a time, whatever the worker.
+_LINT_LOCK = threading.Lock()
+
+
+def _lint(policy: Policy) -> list[dict[str, Any]] | None:
+    """The lint findings as `arrears check --format json` shows them; None when lint is not installed."""
+    try:
+        from arrears.lint import lint
+    except ImportError:
+        return None
+    with _LINT_LOCK:
+        return [finding.to_dict() for finding in lint(policy)]
+
+
+def _check(text: str, file: str, run_lint: bool) -> dict[str, object]:
+    """What `arrears check` reports for one file: compile errors, else the lint warnings."""
+    try:
+        policy = load_policy_text(text, file)
+    except ArrearsError as error:
+        diagnostics = sorted(error.diagnostics, key=sort_key)
+        return {"ok": False, "policy": None, "linted": False, "diagnostics": [d.to_dict() for d in diagnostics]}
+    summary = {
+        "id": policy.id,
+        "version": policy.version,
+        "digest": policy.digest,
+        "rules": len(policy.rules),
+        "ladders": len(policy.ladders),
+    }
+    findings = _lint(policy) if run_lint else None
+    return {"ok": True, "policy": summary, "linted": findings is not None, "diagnostics": findings or []}
+
+
+_KINDS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return exc.response(request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        kind = _KINDS.get(exc.status_code, "http-error")
+        problem = Problem(exc.status_code, kind, str(exc.detail), headers=exc.headers)
+        return problem.response(request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        diagnostics = [
+            Diagnostic(
+                f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg', 'invalid')}",
+                code="usage",
+            )
+            for error in exc.errors()
+        ]
+        return Problem(400, "bad-request", "the request does not fit the API", diagnostics).response(request.url.path)
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        detail = f"internal error: {type(exc).__name__}; this is a bug in arrears"
+        return Problem(500, "internal-error", detail).response(request.url.path)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_crash)
+
+
+def _install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            document.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+__all__ = ["create_app"]
