@@ -453,85 +453,61 @@ def diff_command(
         raise _Exit(EXIT_FINDINGS)
 
 
-@cli.command()
-@click.option("--policies", "policies", required=True, type=click.Path(), help="The folder of policy files to serve.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The port to listen on.")
-@click.option(
-    "--max-body",
-    "max_body",
-    default=10 * 1024 * 1024,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Largest request body in bytes (413 beyond).",
-)
-@click.option(
-    "--max-rows",
-    "max_rows",
-    default=100_000,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Most snapshot rows per request (413 beyond).",
-)
-@click.option(
-    "--timeout",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(0, min_open=True),
-    help="Seconds one evaluation may take (408 beyond).",
-)
-@click.option("--workers", default=4, show_default=True, type=click.IntRange(1), help="Evaluation threads.")
-@click.option(
-    "--max-pending",
-    "max_pending",
-    default=32,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Evaluations running or queued at once (503 beyond).",
-)
-@click.option(
-    "--reload-interval",
-    "reload_interval",
-    default=0.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    help="Least seconds between looks at the policy folder (0: every request).",
-)
-@click.option(
-    "--log-level",
-    "log_level",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
-def serve(
-    policies: str,
-    host: str,
-    port: int,
-    max_body: int,
-    max_rows: int,
-    timeout: float,
-    workers: int,
-    max_pending: int,
-    reload_interval: float,
-    log_level: str,
-) -> None:
-    """Serve the policies in a folder over HTTP (plans, explanations, checks); see docs/service.md."""
-    if not Path(policies).is_dir():
-        _fail(InputError(Diagnostic(f"no such folder: {policies}", code="io")))
-    from arrears.service import ServiceConfig
-    from arrears.service import serve as run_service
+@cli.command("fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--check", is_flag=True, help="Change nothing; list the files that would change and exit 1 if any.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print what would change as a unified diff.")
+def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
+    """Format policy files canonically (key order, indentation), keeping comments; see docs/ci.md."""
+    import difflib
 
-    config = ServiceConfig(
-        policies=policies,
-        max_body_bytes=max_body,
-        max_rows=max_rows,
-        timeout=timeout,
-        workers=workers,
-        max_pending=max_pending,
-        reload_interval=reload_interval,
-    )
-    run_service(config, host=host, port=port, log_level=log_level)
+    from arrears.rules.fmt import format_text
+
+    with _user_errors():
+        files = _policy_files(paths)
+    problems: list[Diagnostic] = []
+    changed: list[Path] = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+            formatted = format_text(text, str(file))
+        except ArrearsError as error:
+            problems.extend(error.diagnostics)
+            continue
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(Diagnostic(f"cannot read {file}: {error}", code="io"))
+            continue
+        if formatted == text:
+            continue
+        changed.append(file)
+        if show_diff:
+            lines = difflib.unified_diff(
+                text.splitlines(keepends=True), formatted.splitlines(keepends=True), str(file), str(file)
+            )
+            click.echo("".join(lines), nl=False)
+        if check:
+            click.echo(f"would reformat {file}")
+        else:
+            with _user_errors():
+                _write(formatted, str(file))
+            click.echo(f"reformatted {file}")
+    if problems:
+        click.echo(render_text(sorted(problems, key=sort_key)), err=True)
+    unchanged = len(files) - len(changed) - len({d.location.file for d in problems if d.location})
+    verb = "would be reformatted" if check else "reformatted"
+    click.echo(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, {unchanged} already formatted")
+    if problems or (check and changed):
+        raise _Exit(EXIT_FINDINGS)
+
+
+@cli.command("schema")
+@click.option("-o", "--output", help="Write the schema to this file instead of standard output.")
+def schema_command(output: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of policy files, for editors; see docs/editor.md."""
+    from arrears.rules.schema import schema_json
+
+    with _user_errors():
+        _write(schema_json(), output)
 
 
 # -- entry point -----------------------------------------------------------------
