@@ -34,11 +34,12 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyError, sort_key
 from arrears.dsl.values import CoercionError, Value, parse_date, to_json
@@ -47,6 +48,9 @@ from arrears.engine import plan as _plan
 from arrears.engine import snapshot as _snapshot
 from arrears.rules import loader as _loader
 from arrears.rules import model as _model
+
+if TYPE_CHECKING:
+    from arrears.lint.base import Finding
 
 DateLike = dt.date | str
 _POLICY_ID = re.compile(r"^policy:\s*[\"']?([a-z0-9_-]+)", re.MULTILINE)
@@ -149,13 +153,20 @@ class Policy:
         """True when the policy compiled and can be evaluated."""
         return self._compiled is not None
 
-    def check(self) -> list[Diagnostic]:
+    def check(self, *, lint: bool = False) -> list[Diagnostic]:
         """Every problem found when compiling, located at `file:line:col`; empty when fine.
 
         Each `Diagnostic` has `.message`, `.location`, `.hint` and `.to_dict()` (the
-        JSON form `arrears check --format json` prints).
+        JSON form `arrears check --format json` prints). With `lint=True` a policy that
+        compiles is also run through the proving lint, as `arrears check` does, and its
+        warnings are returned (this needs the z3 solver; ImportError without it).
         """
-        return list(self._diagnostics)
+        if not lint or self._compiled is None:
+            return list(self._diagnostics)
+        findings = _lint_findings(self._compiled)
+        if findings is None:
+            raise ImportError("the proving lint needs the z3 solver (pip install z3-solver)")
+        return [finding.diagnostic for finding in findings]
 
     def evaluate(self, snapshot: Snapshot | Mapping[str, Any], as_of: DateLike | None = None) -> Plan:
         """The action plan for `snapshot` on `as_of` (default: the snapshot's own `as_of`).
@@ -197,6 +208,20 @@ class Policy:
     def __repr__(self) -> str:
         state = "ok" if self.ok else f"{len(self._diagnostics)} problems"
         return f"<Policy {self._id or '?'} {self.version or ''} ({state})>".replace("  ", " ")
+
+
+# z3's default context is not thread-safe: one lint at a time in this process.
+_LINT_LOCK = threading.Lock()
+
+
+def _lint_findings(policy: _model.Policy) -> list[Finding] | None:
+    """The proving lint's findings (sorted), or None when the lint's solver is not installed."""
+    try:
+        from arrears.lint import lint
+    except ImportError:
+        return None
+    with _LINT_LOCK:
+        return lint(policy)
 
 
 # -- snapshots -------------------------------------------------------------------

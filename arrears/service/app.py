@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from arrears import __version__
+from arrears.api import _lint_findings
 from arrears.diagnostics import ArrearsError, Diagnostic, did_you_mean, sort_key
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.explain import explain
@@ -337,20 +337,6 @@ def create_app(config: ServiceConfig) -> FastAPI:
     return app
 
 
-# z3's default context is not thread-safe: one lint at a time, whatever the worker.
-_LINT_LOCK = threading.Lock()
-
-
-def _lint(policy: Policy) -> list[dict[str, Any]] | None:
-    """The lint findings as `arrears check --format json` shows them; None when lint is not installed."""
-    try:
-        from arrears.lint import lint
-    except ImportError:
-        return None
-    with _LINT_LOCK:
-        return [finding.to_dict() for finding in lint(policy)]
-
-
 def _check(text: str, file: str, run_lint: bool) -> dict[str, object]:
     """What `arrears check` reports for one file: compile errors, else the lint warnings."""
     try:
@@ -365,8 +351,9 @@ def _check(text: str, file: str, run_lint: bool) -> dict[str, object]:
         "rules": len(policy.rules),
         "ladders": len(policy.ladders),
     }
-    findings = _lint(policy) if run_lint else None
-    return {"ok": True, "policy": summary, "linted": findings is not None, "diagnostics": findings or []}
+    findings = _lint_findings(policy) if run_lint else None
+    shown = [finding.to_dict() for finding in findings or []]
+    return {"ok": True, "policy": summary, "linted": findings is not None, "diagnostics": shown}
 
 
 _KINDS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}

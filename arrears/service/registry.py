@@ -92,6 +92,7 @@ class PolicyStore:
         self.folder = Path(folder)
         self.reload_interval = reload_interval
         self._lock = threading.Lock()
+        self._folder_missing = False
         self._registry = Registry(0, MappingProxyType({}), MappingProxyType({}))
         self.refresh()
 
@@ -128,6 +129,14 @@ class PolicyStore:
 
     def _refresh_locked(self) -> None:
         old = self._registry
+        if not self.folder.is_dir():
+            # The folder itself is gone (say, mid-deploy): keep serving what we have rather than nothing.
+            if old.checked_at == 0.0 or not self._folder_missing:
+                log.warning("policy folder %s is missing; still serving %d policies", self.folder, len(old.by_id))
+            self._folder_missing = True
+            self._registry = Registry(old.generation, old.files, old.by_id, time.monotonic(), old.conflicts)
+            return
+        self._folder_missing = False
         now = time.time()
         files: dict[str, FileState] = {}
         changed = False

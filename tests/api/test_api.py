@@ -273,3 +273,18 @@ def test_policies_are_safe_to_share_between_threads() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: policy.evaluate(snapshot).to_json(), range(32)))
     assert set(results) == {expected}
+
+
+def test_check_with_lint_gives_the_warnings_arrears_check_gives() -> None:
+    pytest.importorskip("z3", reason="the proving lint runs on z3")
+    policy = arrears.load_policy(POLICY)
+    assert policy.check() == []
+    warnings = policy.check(lint=True)
+    assert {w.code for w in warnings} == {"unused-field", "unused-let"}
+    assert all(w.severity == "warning" for w in warnings)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", str(POLICY), "--format", "json"])
+    assert [w.to_dict() for w in warnings] == [
+        {k: v for k, v in d.items() if k != "example"} for d in json.loads(out.getvalue())["diagnostics"]
+    ]

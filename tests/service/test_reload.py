@@ -154,3 +154,13 @@ def test_same_second_edits_of_equal_size_are_seen(tmp_path: Path) -> None:
         version = new
         loaded = store.current().get("fees")
         assert loaded is not None and loaded.policy.version == version
+
+
+def test_a_vanished_folder_keeps_the_policies_serving(tmp_path: Path) -> None:
+    folder = copy_policies(tmp_path)
+    store = PolicyStore(folder)
+    moved = folder.rename(tmp_path / "moved-away")
+    assert sorted(store.current().by_id) == ["fees", "smb-standard"]
+    moved.rename(folder)
+    (folder / "fees.yaml").unlink()
+    assert sorted(store.current().by_id) == ["smb-standard"]
