@@ -57,7 +57,7 @@ POLICY = (
     + 'rules:\n  - id: r\n    when: disputed\n    then: note(text="x")\n'
 )
 AS_OF = dt.date(2026, 11, 23)
-INVOICES = [
+INVOICES: list[dict[str, Any]] = [
     {"id": "A", "customer_id": "C1", "amount": "100", "due_date": "2026-10-01", "currency": "EUR"},
     {
         "id": "B",
@@ -79,7 +79,7 @@ INVOICES = [
     },
     {"id": "D", "customer_id": "C4", "amount": "5000", "due_date": "2025-01-01", "issue_date": "2024-12-01"},
 ]
-CUSTOMERS = [
+CUSTOMERS: list[dict[str, Any]] = [
     {"id": "C1", "name": "Acme GmbH", "tags": ["key"], "credit_limit": "1000"},
     {"id": "C2", "segment": "enterprise"},
     {"id": "C3", "name": "Beta"},
