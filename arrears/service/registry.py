@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import re
 import threading
 import time
@@ -90,6 +91,7 @@ class PolicyStore:
 
     def __init__(self, folder: str | Path, reload_interval: float = 0.0) -> None:
         self.folder = Path(folder)
+        self._spelling = os.fspath(folder)  # as the user wrote it: `./policies/x.yaml` stays so
         self.reload_interval = reload_interval
         self._lock = threading.Lock()
         self._folder_missing = False
@@ -141,7 +143,7 @@ class PolicyStore:
         files: dict[str, FileState] = {}
         changed = False
         for path in self._candidates():
-            name = str(path)
+            name = os.path.join(self._spelling, str(path.relative_to(self.folder)))
             previous = old.files.get(name)
             state = self._look(path, name, previous, now)
             if state is None:

@@ -164,3 +164,12 @@ def test_a_vanished_folder_keeps_the_policies_serving(tmp_path: Path) -> None:
     moved.rename(folder)
     (folder / "fees.yaml").unlink()
     assert sorted(store.current().by_id) == ["smb-standard"]
+
+
+def test_files_are_named_as_the_folder_was_spelt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans name the policy file like `arrears run ./policies/fees.yaml` would: the user's spelling."""
+    copy_policies(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for spelling, expected in (("./policies", "./policies/fees.yaml"), ("policies/", "policies/fees.yaml")):
+        loaded = PolicyStore(spelling).current().get("fees")
+        assert loaded is not None and loaded.file == expected and loaded.policy.path == expected
