@@ -407,7 +407,7 @@ def graph(policy: str, fmt: str, output: str | None) -> None:
     default=5,
     show_default=True,
     type=click.IntRange(0, 1000),
-    help="Example invoices to show per kind of change.",
+    help="Example invoices to show per kind of change (without a snapshot: in all).",
 )
 @click.option("-o", "--output", help="Write the report to this file instead of standard output.")
 def diff_command(
@@ -430,7 +430,7 @@ def diff_command(
     with _user_errors():
         old_policy, new_policy = load_policy(old), load_policy(new)
         if snapshot is None:
-            found = structural_diff(old_policy, new_policy, limit=max(examples, 1) * 2)
+            found = structural_diff(old_policy, new_policy, limit=examples)
             renderers: dict[str, Callable[[], str]] = {
                 "text": found.render_text,
                 "json": found.to_json,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from arrears.dsl.values import format_decimal, to_json
+from arrears.dsl.values import format_decimal, money, to_json
 from arrears.engine.evaluate import PlannedAction
 from arrears.engine.plan import Plan, make_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind
@@ -80,7 +80,7 @@ class Money:
         return self.new - self.old
 
     def to_dict(self) -> dict[str, str]:
-        return {"old": format_decimal(self.old), "new": format_decimal(self.new), "delta": _signed(self.delta)}
+        return {"old": _cents(self.old), "new": _cents(self.new), "delta": _signed(self.delta)}
 
 
 @dataclass
@@ -130,10 +130,10 @@ class PlanDiff:
     def money_totals(self) -> dict[str, Money]:
         totals: dict[str, Money] = {}
         for per_action in self.money.values():
-            for action, money in per_action.items():
+            for action, amounts in per_action.items():
                 total = totals.setdefault(action, Money())
-                total.old += money.old
-                total.new += money.new
+                total.old += amounts.old
+                total.new += amounts.new
         return {a: totals[a] for a in sorted(totals)}
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,9 +175,13 @@ def _policy_dict(policy: Policy) -> dict[str, Any]:
     return {"id": policy.id, "version": policy.version, "digest": policy.digest, "file": policy.path}
 
 
+def _cents(value: Decimal) -> str:
+    return format_decimal(money(value))
+
+
 def _signed(value: Decimal) -> str:
-    text = format_decimal(value)
-    return text if text.startswith("-") or text == "0" or value == 0 else "+" + text
+    text = _cents(value)
+    return text if text.startswith("-") or value == 0 else "+" + text
 
 
 # -- computing ------------------------------------------------------------------------------
@@ -236,11 +240,11 @@ def _money(old_plan: Plan, new_plan: Plan) -> dict[str, dict[str, Money]]:
             if not isinstance(amount, Decimal | int):
                 continue
             currency = str(currencies.get(a.invoice or "") or "")
-            money = out.setdefault(currency, {}).setdefault(a.action, Money())
+            amounts = out.setdefault(currency, {}).setdefault(a.action, Money())
             if side == "old":
-                money.old += Decimal(amount)
+                amounts.old += Decimal(amount)
             else:
-                money.new += Decimal(amount)
+                amounts.new += Decimal(amount)
     return out
 
 
@@ -305,16 +309,12 @@ def render_text(d: PlanDiff) -> str:
         lines.append(f"{title} (added/removed/changed):")
         for name, counts in table.items():
             lines.append(f"  {name:<28} +{counts['added']} -{counts['removed']} ~{counts['changed']}")
-    money = d.money_totals()
-    if money:
+    if d.money_totals():
         lines.append("money (old -> new):")
         for currency, per in sorted(d.money.items()):
             for action, m in sorted(per.items()):
                 cur = f" {currency}" if currency else ""
-                lines.append(
-                    f"  {action:<10}{cur:<4} {format_decimal(m.old):>12} -> {format_decimal(m.new):<12}"
-                    f" ({_signed(m.delta)})"
-                )
+                lines.append(f"  {action:<10}{cur:<4} {_cents(m.old):>12} -> {_cents(m.new):<12} ({_signed(m.delta)})")
     for kind in KINDS:
         shown = d.first(kind)
         if not shown:
@@ -341,14 +341,12 @@ def render_markdown(d: PlanDiff) -> str:
     out += ["", "| action | old | new | Δ |", "|---|---:|---:|---:|"]
     for action, t in d.action_totals().items():
         out.append(f"| `{action}` | {t['old']} | {t['new']} | {t['delta']:+d} |")
-    money = d.money
-    if money:
+    if d.money:
         out += ["", "| money | currency | old | new | Δ |", "|---|---|---:|---:|---:|"]
-        for currency, per in sorted(money.items()):
+        for currency, per in sorted(d.money.items()):
             for action, m in sorted(per.items()):
                 out.append(
-                    f"| `{action}` | {currency or '—'} | {format_decimal(m.old)} | {format_decimal(m.new)}"
-                    f" | {_signed(m.delta)} |"
+                    f"| `{action}` | {currency or '—'} | {_cents(m.old)} | {_cents(m.new)} | {_signed(m.delta)} |"
                 )
     for title, key in (("rule", "rule"), ("action", "action"), ("reminder tone", "tone")):
         table = d.by(key)
