@@ -1,0 +1,236 @@
+"""The snapshot as typed frames: invoices (with their customer's fields), customers, history.
+
+Invoices are sorted by customer and id, customers by id, as the row engine orders them,
+so "the first invoice of a customer" means the same thing in both engines. A decimal
+field `x` is stored as `x` (Int128 coefficient), `x#e` (exponent) and `x#z` (negative
+zero); `schema` then reads the data once to learn which exponents are the same on every
+row, and how large the values get, so that the compiled expressions stay small.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from arrears.dsl.types import Type
+from arrears.dsl.values import Value
+from arrears.engine.batch import decimals as D
+from arrears.engine.batch.errors import Unsupported
+from arrears.engine.batch.typed import DECIMAL_KINDS, INT_BOUND, Val, dec_val, dtype_of
+from arrears.engine.snapshot import RawSnapshot, Snapshot
+from arrears.rules.catalog import CUSTOMER_AGGREGATES, CUSTOMER_FIELDS, DERIVED_INVOICE_FIELDS, INVOICE_FIELDS
+from arrears.rules.model import Policy
+
+HISTORY_COLUMNS = ("__inv", "__cust", "rule", "step", "action", "at")
+ParamReader = Callable[[str, str, Type], tuple[list[pl.Series], pl.Series]]
+
+
+@dataclass
+class Frames:
+    """A bound snapshot in columns, ready to compile a policy against."""
+
+    as_of: dt.date
+    invoices: pl.DataFrame
+    customers: pl.DataFrame
+    history: pl.DataFrame
+    invoice_types: dict[str, Type]
+    customer_types: dict[str, Type]
+    digest: str
+    read_params: ParamReader
+    raw_subset: Callable[[set[str]], RawSnapshot]
+    guarded_customers: set[str] = field(default_factory=set)
+
+    @property
+    def invoice_count(self) -> int:
+        return self.invoices.height
+
+    @property
+    def customer_count(self) -> int:
+        return self.customers.height
+
+
+def field_types(policy: Policy) -> tuple[dict[str, Type], dict[str, Type]]:
+    """Invoice-level and customer-level field types (symbol names) of a policy's snapshot."""
+    invoice = {s.name: s.type for s in (*INVOICE_FIELDS, *DERIVED_INVOICE_FIELDS)}
+    customer = {s.name: s.type for s in (*CUSTOMER_FIELDS, *CUSTOMER_AGGREGATES)}
+    for name, decl in policy.fields.items():
+        if name.startswith("customer."):
+            customer[name] = decl.type
+        else:
+            invoice[name] = decl.type
+    for t in (*invoice.values(), *customer.values()):
+        dtype_of(t)  # raises Unsupported for types without a column form
+    return invoice, customer
+
+
+def decimal_parts(value: Value) -> tuple[int | None, int, bool]:
+    if value is None:
+        return None, 0, False
+    d = Decimal(value) if isinstance(value, int) else value
+    assert isinstance(d, Decimal)
+    sign, digits, exponent = d.as_tuple()
+    if not isinstance(exponent, int):
+        raise Unsupported(f"cannot hold {d} in a decimal column")
+    coefficient = int("".join(map(str, digits)) or "0")
+    if coefficient >= 10**37:
+        raise Unsupported(f"{d} has more digits than a decimal column holds")
+    return (-coefficient if sign else coefficient), exponent, bool(sign) and coefficient == 0
+
+
+def column_series(name: str, t: Type, values: Sequence[Value]) -> list[pl.Series]:
+    """Series for one typed field from Python values (decimals: coefficient, exponent, negative zero)."""
+    if t.kind in DECIMAL_KINDS:
+        parts = [decimal_parts(v) for v in values]
+        return [
+            pl.Series(name, [p[0] for p in parts], dtype=pl.Int128),
+            pl.Series(f"{name}#e", [p[1] for p in parts], dtype=pl.Int32),
+            pl.Series(f"{name}#z", [p[2] for p in parts], dtype=pl.Boolean),
+        ]
+    dtype = dtype_of(t)
+    converted: list[Any] = []
+    for v in values:
+        if isinstance(v, dt.timedelta):
+            converted.append(v.days)
+        elif isinstance(v, tuple):
+            converted.append([x.days if isinstance(x, dt.timedelta) else x for x in v])
+        else:
+            converted.append(v)
+    return [pl.Series(name, converted, dtype=dtype)]
+
+
+def _frame(
+    columns: Mapping[str, Type], rows: Iterable[Mapping[str, Value]], extra: dict[str, list[Any]]
+) -> pl.DataFrame:
+    materialized = list(rows)
+    series: list[pl.Series] = []
+    for name, t in columns.items():
+        series.extend(column_series(name, t, [r.get(name) for r in materialized]))
+    for name, values in extra.items():
+        series.append(pl.Series(name, values))
+    return pl.DataFrame(series)
+
+
+def from_snapshot(
+    snapshot: Snapshot,
+    policy: Policy,
+    read_raw: Callable[[set[str]], RawSnapshot],
+) -> Frames:
+    """Frames from a snapshot the row engine has bound (JSON, YAML, small CSV folders, tests)."""
+    invoice_types, customer_types = field_types(policy)
+    invoice_rows = []
+    for customer in snapshot.customers:
+        for invoice in customer.invoices:
+            invoice_rows.append(invoice.values)
+    invoices = _frame(invoice_types, invoice_rows, {})
+    customers = _frame(customer_types, [c.values for c in snapshot.customers], {})
+    entries = []
+    owners: list[tuple[str | None, str]] = []
+    for customer in snapshot.customers:
+        for entry in customer.history:
+            entries.append(entry)
+            owners.append((None, customer.id))
+        for invoice in customer.invoices:
+            for entry in invoice.history:
+                entries.append(entry)
+                owners.append((invoice.id, customer.id))
+    history = pl.DataFrame(
+        {
+            "__inv": pl.Series([o[0] for o in owners], dtype=pl.String),
+            "__cust": pl.Series([o[1] for o in owners], dtype=pl.String),
+            "rule": pl.Series([e.rule for e in entries], dtype=pl.String),
+            "step": pl.Series([e.step for e in entries], dtype=pl.Int64),
+            "action": pl.Series([e.action for e in entries], dtype=pl.String),
+            "at": pl.Series([e.at for e in entries], dtype=pl.Date),
+        }
+    )
+
+    def read_params(action: str, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
+        values: list[Value] = []
+        odd: list[bool] = []
+        for entry in entries:
+            value = entry.params.get(param) if entry.action == action else None
+            ok = value is None or _fits(value, t)
+            values.append(value if ok else None)
+            odd.append(not ok)
+        return column_series(param, t, values), pl.Series("odd", odd, dtype=pl.Boolean)
+
+    return Frames(
+        as_of=snapshot.as_of,
+        invoices=invoices,
+        customers=customers,
+        history=history,
+        invoice_types=invoice_types,
+        customer_types=customer_types,
+        digest=snapshot.digest,
+        read_params=read_params,
+        raw_subset=read_raw,
+    )
+
+
+def _fits(value: Value, t: Type) -> bool:
+    """Whether a recorded history parameter has the type the action declares (else it was kept raw)."""
+    kind = t.kind
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind in DECIMAL_KINDS:
+        return isinstance(value, Decimal)
+    if kind in ("string", "enum"):
+        return isinstance(value, str) and (kind == "string" or value in t.members)
+    if kind == "date":
+        return isinstance(value, dt.date)
+    if kind == "duration":
+        return isinstance(value, dt.timedelta)
+    return False
+
+
+# -- the static schema -------------------------------------------------------------
+
+
+def schema(frame: pl.DataFrame, types: Mapping[str, Type]) -> dict[str, Val]:
+    """Vals for a frame's typed columns, with exponents, negative zeros and bounds read from the data."""
+    stats_exprs: list[pl.Expr] = []
+    for name, t in types.items():
+        if t.kind in DECIMAL_KINDS:
+            coef = pl.col(name)
+            stats_exprs += [
+                pl.col(f"{name}#e").filter(coef.is_not_null()).min().alias(f"{name}|elo"),
+                pl.col(f"{name}#e").filter(coef.is_not_null()).max().alias(f"{name}|ehi"),
+                pl.col(f"{name}#z").any().alias(f"{name}|nz"),
+                coef.abs().max().alias(f"{name}|bound"),
+            ]
+        elif t.kind in ("int", "duration"):
+            stats_exprs.append(pl.col(name).abs().max().alias(f"{name}|bound"))
+    stats = frame.select(stats_exprs).row(0, named=True) if stats_exprs else {}
+    vals: dict[str, Val] = {}
+    for name, t in types.items():
+        if t.kind in DECIMAL_KINDS:
+            elo = stats[f"{name}|elo"]
+            ehi = stats[f"{name}|ehi"]
+            bound = stats[f"{name}|bound"]
+            if elo is None:
+                elo = ehi = 0
+                bound = 0
+            exp: D.ExpLike = elo if elo == ehi else pl.col(f"{name}#e")
+            nz: D.FlagLike = pl.col(f"{name}#z") if stats[f"{name}|nz"] else False
+            vals[name] = dec_val(t, D.Dec(pl.col(name), exp, nz, int(bound), int(elo), int(ehi)))
+        elif t.kind in ("int", "duration"):
+            bound = stats[f"{name}|bound"]
+            vals[name] = Val(t, pl.col(name), bound=INT_BOUND if bound is None else max(int(bound), 0))
+        else:
+            vals[name] = Val(t, pl.col(name))
+    return vals
+
+
+def dec_columns(name: str) -> list[str]:
+    return [name, f"{name}#e", f"{name}#z"]
+
+
+def columns_of(name: str, t: Type) -> list[str]:
+    return dec_columns(name) if t.kind in DECIMAL_KINDS else [name]

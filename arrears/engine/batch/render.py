@@ -1,0 +1,163 @@
+"""The plan's action rows, rendered from the evaluated frames as the row engine writes them.
+
+Every action becomes one row: customer, invoice, rule, step, action, `params` and
+`facts` as compact JSON text (exactly `json.dumps(..., separators=(",", ":"))` of the
+row engine's values), `because`, and the sort key of SPEC section 4: customer,
+customer-scope actions first, invoice, then rule priority and file order, then the
+action's place in its rule.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from arrears.dsl.values import Value, to_json
+from arrears.engine.batch.program import CallOut, Evaluated, Param
+from arrears.engine.batch.stage import Stage
+from arrears.engine.batch.typed import Val, json_object, json_string, json_text
+
+CUSTOMER = "customer_id"
+ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
+KEY_COLUMNS = ("__crank", "__scope", "__irank", "__rank", "__index")
+SCHEMA: dict[str, pl.DataType] = {
+    "customer": pl.String(),
+    "invoice": pl.String(),
+    "rule": pl.String(),
+    "step": pl.Int64(),
+    "action": pl.String(),
+    "params": pl.String(),
+    "because": pl.String(),
+    "facts": pl.String(),
+    "__tone": pl.String(),
+    "__channel": pl.String(),
+    "__crank": pl.UInt32(),
+    "__scope": pl.Int8(),
+    "__irank": pl.Int64(),
+    "__rank": pl.Int64(),
+    "__index": pl.Int64(),
+}
+
+
+def constant_json(value: Value) -> str:
+    """A constant as compact JSON text."""
+    return json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _param_texts(stage: Stage, params: list[Param]) -> pl.Expr:
+    pairs: list[tuple[str, pl.Expr, pl.Expr | None]] = []
+    for p in params:
+        if p.value is None:
+            pairs.append((p.name, pl.lit(constant_json(p.constant)), None))
+        else:
+            pairs.append((p.name, json_text(p.value, stage), p.keep))
+    return json_object(pairs)
+
+
+def _fact_texts(stage: Stage, facts: list[tuple[str, Val]]) -> pl.Expr:
+    return json_object([(name, json_text(v, stage), None) for name, v in facts])
+
+
+def _remind_column(p: Param) -> pl.Expr:
+    if p.value is None:
+        return pl.lit(None if p.constant is None else str(p.constant), dtype=pl.String)
+    return p.value.expr.cast(pl.String)
+
+
+def call_rows(source: pl.LazyFrame, call: CallOut) -> pl.LazyFrame:
+    """The rows one action call contributes: its mask's rows of the invoice or customer frame."""
+    stage = Stage(source.filter(call.mask), "r")
+    invoice = call.scope == "invoice"
+    columns: dict[str, pl.Expr] = {
+        "customer": pl.col(CUSTOMER) if invoice else pl.col("customer.id"),
+        "invoice": pl.col("id") if invoice else pl.lit(None, dtype=pl.String),
+        "rule": pl.lit(call.rule, dtype=pl.String),
+        "step": pl.lit(call.step, dtype=pl.Int64),
+        "action": pl.lit(call.action, dtype=pl.String),
+        "params": _param_texts(stage, call.params),
+        "because": pl.lit(call.because, dtype=pl.String),
+        "facts": _fact_texts(stage, call.facts),
+        "__tone": pl.lit(None, dtype=pl.String),
+        "__channel": pl.lit(None, dtype=pl.String),
+        "__crank": pl.col("__crank"),
+        "__scope": pl.lit(1 if invoice else 0, dtype=pl.Int8),
+        "__irank": pl.col("__irank").cast(pl.Int64) if invoice else pl.lit(-1, dtype=pl.Int64),
+        "__rank": pl.lit(call.rank, dtype=pl.Int64),
+        "__index": pl.lit(call.index, dtype=pl.Int64),
+    }
+    if call.remind is not None:
+        columns["__tone"] = _remind_column(call.remind[0])
+        columns["__channel"] = _remind_column(call.remind[1])
+    kept = {name: stage.keep(expr.cast(SCHEMA[name]), f"__out_{name}") for name, expr in columns.items()}
+    return stage.frame().select([expr.alias(name) for name, expr in kept.items()])
+
+
+def action_rows(evaluated: Evaluated, invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.LazyFrame:
+    """All action rows, sorted as the plan lists them."""
+    parts = [call_rows((invoices if call.scope == "invoice" else customers).lazy(), call) for call in evaluated.calls]
+    if not parts:
+        return empty_rows().lazy()
+    return pl.concat(parts, how="vertical").sort(list(KEY_COLUMNS))
+
+
+def empty_rows() -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMA)
+
+
+def action_line() -> pl.Expr:
+    """Each action row as one compact JSON object, as `render_jsonl` writes it."""
+    return pl.concat_str(
+        [
+            pl.lit('{"customer":'),
+            json_string(pl.col("customer")),
+            pl.lit(',"invoice":'),
+            json_string(pl.col("invoice")).fill_null(pl.lit("null")),
+            pl.lit(',"rule":'),
+            json_string(pl.col("rule")),
+            pl.lit(',"step":'),
+            pl.col("step").cast(pl.String).fill_null(pl.lit("null")),
+            pl.lit(',"action":'),
+            json_string(pl.col("action")),
+            pl.lit(',"params":'),
+            pl.col("params"),
+            pl.lit(',"because":'),
+            json_string(pl.col("because")),
+            pl.lit(',"facts":'),
+            pl.col("facts"),
+            pl.lit("}"),
+        ]
+    )
+
+
+def needed_columns(evaluated: Evaluated, scope: str) -> set[str]:
+    """The columns the action rows read from one frame."""
+    names: set[str] = {"__crank", "__guard"}
+    if scope == "invoice":
+        names |= {"__irank", CUSTOMER, "id"}
+    else:
+        names |= {"customer.id"}
+    for call in evaluated.calls:
+        if call.scope != scope:
+            continue
+        exprs = [call.mask]
+        for p in call.params:
+            if p.value is not None:
+                exprs += _val_exprs(p.value)
+            if p.keep is not None:
+                exprs.append(p.keep)
+        for _, v in call.facts:
+            exprs += _val_exprs(v)
+        for e in exprs:
+            names.update(e.meta.root_names())
+    return names
+
+
+def _val_exprs(v: Val) -> list[pl.Expr]:
+    exprs = [v.expr]
+    if v.dec is not None:
+        exprs += [e for e in (v.dec.exp, v.dec.nz) if isinstance(e, pl.Expr)]
+    return exprs
+
+
+__all__ = ["ACTION_COLUMNS", "action_line", "action_rows", "needed_columns"]
