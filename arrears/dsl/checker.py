@@ -95,7 +95,19 @@ class Checker:
             )
         return result
 
+    def _enum_string(self, node: ast.Expr, expected: Type) -> bool:
+        """A quoted member where an enum is expected (`tone="firm"`) is that member."""
+        if expected.kind != "enum" or not (isinstance(node, ast.Literal) and node.kind == "string"):
+            return False
+        if node.value in expected.members:
+            self.table.types[node] = types.enum(*expected.members)
+        else:
+            self._enum_literal(expected, node)
+        return True
+
     def check_value(self, node: ast.Expr, expected: Type, what: str) -> CheckResult:
+        if self._enum_string(node, expected):
+            return CheckResult(self.table.type_of(node), set(), False)
         result = self.check(node, expected)
         if result.type.kind != "any" and not types.assignable(result.type, expected):
             self._problem(
@@ -157,7 +169,7 @@ class Checker:
         found = self._check(node, BOOL)
         if found.kind not in ("bool", "any", "null"):
             self._problem(
-                f"{where} needs true or false on each side, but this is {_a(found)}",
+                f"{where} needs true or false, but this is {_a(found)}",
                 node.span,
                 _condition_hint(node, found),
             )
@@ -218,10 +230,15 @@ class Checker:
             if self.env.scope == "customer":
                 shown = symbol.name
                 what = "an invoice field" if symbol.kind == "invoice" else f"a {symbol.kind} that uses invoice fields"
+                example = (
+                    f"`count_invoices(where={shown}) > 0`"
+                    if symbol.type.kind == "bool"
+                    else f"`sum_of({shown})` or `max_of({shown})`"
+                )
                 self._problem(
                     f"`{shown}` is {what}; a `scope: customer` rule sees invoices only through aggregates",
                     node.span,
-                    f"for example `sum_of({shown})` or `max_of({shown})`",
+                    f"for example {example}",
                     "invoice-in-customer-scope",
                 )
         return symbol.type
@@ -267,8 +284,9 @@ class Checker:
             rt = self._check(right, lt)
         if "any" in (lt.kind, rt.kind):
             return BOOL
-        self._enum_literal(lt, right)
-        self._enum_literal(rt, left)
+        for enum_side, other in ((lt, right), (rt, left)):
+            if self._enum_string(other, enum_side):
+                lt, rt = self.table.type_of(left), self.table.type_of(right)
         if op in ("==", "!="):
             if not types.equatable(lt, rt):
                 hint = _conversion_hint(rt, lt)
@@ -391,7 +409,7 @@ class Checker:
             if high == low:
                 wanted = f"{low} argument{'s' if low != 1 else ''}"
             elif high is None:
-                wanted = f"at least {low} arguments"
+                wanted = f"at least {low} argument{'s' if low != 1 else ''}"
             else:
                 wanted = f"{low} to {high} arguments"
             self._problem(f"`{node.function}` takes {wanted}, got {count}", node.span, None, "bad-arguments")
@@ -520,6 +538,8 @@ class Checker:
         return result
 
     def check_param(self, value: ast.Expr, expected: Type, what: str) -> Type:
+        if self._enum_string(value, expected):
+            return self.table.type_of(value)
         found = self._check(value, expected)
         if found.kind != "any" and not types.assignable(found, expected):
             self._problem(

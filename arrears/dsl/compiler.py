@@ -47,7 +47,12 @@ class _Folded(Exception):
     pass
 
 
-_ORDER: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 class Compiler:
@@ -285,8 +290,11 @@ def _is_null_literal(node: ast.Expr) -> bool:
 
 
 def _widen(value: Value, kind: str) -> Value:
-    if kind in ("decimal", "percent") and isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if kind in ("decimal", "percent"):
+            return Decimal(value)
+        if kind == "duration":  # the empty sum of durations
+            return dt.timedelta(days=value)
     return value
 
 

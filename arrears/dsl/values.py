@@ -89,16 +89,22 @@ class CoercionError(ValueError):
 def parse_decimal(raw: object) -> Decimal:
     if isinstance(raw, bool):
         raise CoercionError(f"not a number: {json.dumps(raw)}")
-    if isinstance(raw, Decimal | int):
+    if isinstance(raw, int):
         return Decimal(raw)
-    if isinstance(raw, float):
-        # Only reached for callers that passed a float: keep the short repr, not the binary value.
-        return Decimal(repr(raw))
-    if isinstance(raw, str) and _NUMBER.match(raw.replace(",", "")):
+    if isinstance(raw, Decimal | float):
+        # A float only comes from a caller that passed one: keep its short repr, not the binary value.
+        value = raw if isinstance(raw, Decimal) else Decimal(repr(raw))
+        if not value.is_finite():
+            raise CoercionError(f"not a number: {_quote(raw)}")
+        return value
+    if isinstance(raw, str) and _NUMBER.match(raw):
         try:
-            return Decimal(raw.strip().replace(",", ""))
+            return Decimal(raw.strip())
         except InvalidOperation:
             pass
+    if isinstance(raw, str) and "," in raw:
+        # `12,50` or `1,200.00`: guessing which comma is meant would misread money.
+        raise CoercionError(f"not a number: {_quote(raw)} (write a point for decimals and no thousands separators)")
     raise CoercionError(f"not a number: {_quote(raw)}")
 
 
@@ -150,11 +156,14 @@ def coerce(raw: object, target: Type) -> Value:
         return parse_decimal(raw)
     if kind == "string":
         if isinstance(raw, str):
+            _check_unicode(raw)
             return raw
         if isinstance(raw, int | Decimal) and not isinstance(raw, bool):
             return str(raw)
         raise CoercionError(f"not text: {_quote(raw)}")
     if kind == "enum":
+        if isinstance(raw, str):
+            _check_unicode(raw)
         text = raw if isinstance(raw, str) else None
         if text is None or text not in target.members:
             raise CoercionError(f"{_quote(raw)} is not one of {', '.join(target.members)}")
@@ -162,6 +171,8 @@ def coerce(raw: object, target: Type) -> Value:
     if kind == "date":
         return parse_date(raw)
     if kind == "duration":
+        if isinstance(raw, dt.timedelta):
+            return raw
         if isinstance(raw, int) and not isinstance(raw, bool):
             return dt.timedelta(days=raw)
         if isinstance(raw, str):
@@ -175,6 +186,13 @@ def coerce(raw: object, target: Type) -> Value:
         items = _list_items(raw)
         return tuple(coerce(item, target.item) for item in items)
     raise CoercionError(f"cannot read a value of type {target}")  # pragma: no cover
+
+
+def _check_unicode(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CoercionError("text holds an unpaired surrogate (\\ud800-\\udfff), not valid Unicode") from None
 
 
 def _list_items(raw: object) -> list[object]:

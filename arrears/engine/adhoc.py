@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from decimal import Decimal
 
 from arrears.diagnostics import Diagnostic, InputError, Location, PolicyError, Position
-from arrears.dsl import ast
 from arrears.dsl.checker import Checker
 from arrears.dsl.compiler import compile_expression
 from arrears.dsl.env import Environment, Symbol
@@ -68,7 +66,8 @@ def evaluate_expression(
     """Check and evaluate `text`; names come from `assignments`, the policy's lets and derivations."""
     symbols: dict[str, Symbol] = dict(policy.symbols if policy else BUILTIN_SYMBOLS)
     actions = dict(policy.actions if policy else BUILTIN_ACTIONS)
-    values: dict[str, Value] = {}
+    # Declared fields with a default have that value until --set says otherwise.
+    values: dict[str, Value] = {n: f.default for n, f in (policy.fields.items() if policy else ()) if f.has_default}
     for raw_name, raw in assignments.items():
         name = raw_name.removeprefix("invoice.")
         symbol = symbols.get(name)
@@ -135,6 +134,3 @@ def _derive(values: dict[str, Value]) -> None:
 
 def describe(value: Value, found: Type) -> dict[str, object]:
     return {"value": to_json(value), "type": str(found)}
-
-
-_ = (replace, ast)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from arrears.dsl.compiler import Compiler, Fn
+from arrears.dsl.compiler import Compiler, Fn, Runtime
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import CONTEXT, Value, money
 from arrears.engine.bulk import paused_gc
@@ -132,7 +132,7 @@ def evaluate(
 
 
 def _evaluate(policy: Policy, snapshot: Snapshot, condition_fn: ConditionFn, only_invoice: str | None) -> Evaluation:
-    lets = {name: let.expression.fn for name, let in policy.lets.items()}
+    lets = {name: _located(let.expression) for name, let in policy.lets.items()}
     customer_envs, invoice_envs = build_envs(snapshot.customers, lets, snapshot.as_of)
     ordered = policy.ordered()
     customer_items = [i for i in ordered if isinstance(i, Rule) and i.scope == "customer"]
@@ -195,6 +195,21 @@ def _run(items: Sequence[Rule | Ladder], target: _Target, condition_fn: Conditio
             outcome = _ladder(item, target, condition_fn)
         found.append(outcome)
     return found
+
+
+def _located(expression: Expression) -> Fn:
+    """A let's closure whose failures point into the let, not into the rule that used it."""
+    fn = expression.fn
+
+    def run(env: Runtime) -> Value:
+        try:
+            return fn(env)
+        except EvalFailure as failure:
+            if failure.where is not None:
+                raise
+            raise EvalFailure(failure.message, failure.span, _where(expression, failure)) from None
+
+    return run
 
 
 def _where(expression: Expression, failure: EvalFailure) -> str:

@@ -126,6 +126,8 @@ def _ladder(ladder: Ladder, outcome: Outcome, env: Env) -> dict[str, Any]:
 
 def _value(env: Env, node: ast.Expr) -> object:
     recorded = env.recorded or {}
+    if node not in recorded and isinstance(node, ast.Literal):
+        return node.value  # constants are folded, never traced
     return recorded.get(node, NOT_EVALUATED)
 
 

@@ -121,6 +121,12 @@ def notices(actions: list[PlannedAction], snapshot: Snapshot) -> list[dict[str, 
     """One message per customer, channel and currency, at the firmest tone among its reminders."""
     invoices = {i.id: i for i in snapshot.invoices}
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    customer_wide: list[tuple[str, str, str]] = []
+
+    def firmer(group: dict[str, Any], tone: str) -> None:
+        if _TONE_RANK.get(tone, 0) > _TONE_RANK.get(group["tone"], 0):
+            group["tone"] = tone
+
     for action in actions:
         if action.action != "remind":
             continue
@@ -128,17 +134,28 @@ def notices(actions: list[PlannedAction], snapshot: Snapshot) -> list[dict[str, 
         channel = str(params.get("channel", "email"))
         tone = str(params.get("tone", "friendly"))
         invoice = invoices.get(action.invoice) if action.invoice else None
-        currency = invoice.values.get("currency") if invoice else None
+        if invoice is None:
+            customer_wide.append((action.customer, channel, tone))
+            continue
+        currency = invoice.values.get("currency")
         key = (action.customer, channel, "" if currency is None else str(currency))
         group = groups.setdefault(key, {"tone": tone, "currency": currency, "invoices": set()})
-        if _TONE_RANK.get(tone, 0) > _TONE_RANK.get(group["tone"], 0):
-            group["tone"] = tone
-        if invoice is not None:
-            group["invoices"].add(invoice.id)
+        firmer(group, tone)
+        group["invoices"].add(invoice.id)
+    # A customer-scope reminder joins that customer's messages on its channel; alone, it
+    # is a message of its own that names no invoice.
+    for customer, channel, tone in customer_wide:
+        joined = [g for (c, ch, _), g in groups.items() if c == customer and ch == channel]
+        for group in joined:
+            firmer(group, tone)
+        if not joined:
+            firmer(
+                groups.setdefault((customer, channel, ""), {"tone": tone, "currency": None, "invoices": set()}), tone
+            )
     out = []
     for (customer, channel, _), group in sorted(groups.items()):
         ids = sorted(group["invoices"])
-        total = sum((_open(invoices[i].values.get("open_amount")) for i in ids), Decimal(0))
+        total = sum((_open(invoices[i].values.get("open_amount")) for i in ids), Decimal("0.00"))
         out.append(
             {
                 "customer": customer,

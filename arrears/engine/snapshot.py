@@ -154,11 +154,50 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
 
 def from_json_text(text: str, file: str = "<snapshot>") -> RawSnapshot:
     try:
-        data = json.loads(text, parse_float=Decimal)
+        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
-        location = Location(file, Position(error.lineno, error.colno))
+        position = error.pos if error.doc is text else text.find(error.doc)
+        before = text[: max(position, 0)]
+        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+        location = Location(file, Position(line, column))
         raise InputError(Diagnostic(f"invalid JSON: {error.msg}", location, code="json")) from None
-    return from_data(data, file)
+    return from_data(data, file, _json_locator(text, file))
+
+
+def _no_constant(name: str) -> object:
+    raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
+
+
+_LOCATE_LIMIT = 5 * 1024 * 1024
+
+
+def _json_locator(text: str, file: str) -> Locator:
+    """Places of rows in JSON text, found only when a problem must be shown.
+
+    JSON is read with the fast `json` module, which keeps no positions; on the error
+    path the same text is read again as YAML (a superset of it) to find them.
+    """
+    located: list[YNode | None] = []
+
+    def locate(section: str, index: int, key: str | None) -> Location | None:
+        if not located:
+            try:
+                located.append(load_yaml(text, file) if len(text) <= _LOCATE_LIMIT else None)
+            except InputError:
+                located.append(None)
+        root = located[0]
+        return _row_location(root, section, index, key) if root is not None else None
+
+    return locate
+
+
+def _row_location(root: YNode, section: str, index: int, key: str | None) -> Location | None:
+    rows = root.get(section) if root.kind == "mapping" else None
+    if rows is None or rows.kind != "sequence" or index >= len(rows.items):
+        return None
+    row: YNode = rows.items[index]
+    node = row.get(key) if key and row.kind == "mapping" else None
+    return (node or row).location()
 
 
 def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = None) -> RawSnapshot:
@@ -206,15 +245,7 @@ def _from_yaml(text: str, file: str) -> RawSnapshot:
     if root is None:
         raise InputError(Diagnostic(f"{file}: the snapshot is empty", code="snapshot"))
 
-    def locate(section: str, index: int, key: str | None) -> Location | None:
-        rows = root.get(section) if root.kind == "mapping" else None
-        if rows is None or rows.kind != "sequence" or index >= len(rows.items):
-            return None
-        row: YNode = rows.items[index]
-        node = row.get(key) if key and row.kind == "mapping" else None
-        return (node or row).location()
-
-    return from_data(root.plain(), file, locate)
+    return from_data(root.plain(), file, lambda section, index, key: _row_location(root, section, index, key))
 
 
 def _read_folder(folder: Path) -> RawSnapshot:
@@ -322,9 +353,11 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
         return values if ok else None
 
     customers: dict[str, Customer] = {}
+    rejected: set[str] = set()
     for index, row in enumerate(raw.customers):
         values = read_row("customers", index, row, _CUSTOMER_TYPES, customer_fields, "customer.")
         if values is None:
+            rejected.add(str(row.get("id")))
             continue
         cid = str(values["customer.id"])
         if cid in customers:
@@ -350,6 +383,8 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
         if values["disputed"] is None:
             values["disputed"] = False
         cid = str(values["customer_id"])
+        if cid in rejected:
+            continue  # its customer row is already reported
         if cid not in customers:
             implicit = _implicit_customer(cid, customer_fields)
             if implicit is None:

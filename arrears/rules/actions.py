@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast
-from arrears.dsl.checker import Checker
+from arrears.dsl.checker import FUNCTIONS, Checker
 from arrears.dsl.compiler import Compiler
 from arrears.dsl.env import ActionSignature, Environment
 from arrears.dsl.problems import ExpressionError, Problem
@@ -26,6 +26,8 @@ def check_action(
     signature = env.actions.get(call.name)
     if signature is None:
         hint = did_you_mean(call.name, env.actions)
+        if call.name in FUNCTIONS:
+            hint = f"`{call.name}` is a function: it belongs in a condition"
         if hint is None:
             hint = "declare it under `actions:` or use one of: " + ", ".join(sorted(env.actions))
         ctx.problems(

@@ -101,7 +101,12 @@ class CompileContext:
         ):
             wanted = " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds)
             shown = node.text if node.kind == "scalar" else f"a {node.kind}"
-            self.error(node, path, f"{what} must be {wanted}, not {shown or 'empty'}", code="structure")
+            hint = None
+            if node.kind == "scalar" and node.style in ("'", '"') and node.text:
+                shown = f'the text "{node.text}"'
+                if node.text.lstrip("-").isdigit() or node.text in ("true", "false"):
+                    hint = "leave out the quotes"
+            self.error(node, path, f"{what} must be {wanted}, not {shown or 'empty'}", hint, code="structure")
             return None
         return node.value
 

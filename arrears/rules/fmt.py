@@ -26,6 +26,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from arrears.diagnostics import Diagnostic, Location, PolicyError, Position
@@ -201,23 +202,28 @@ def _put_start(mapping: CommentedMap, text: str) -> None:
         mapping.yaml_set_start_comment("\n".join(line.strip() for line in lines))
 
 
-def _slot(node: CommentedMap | CommentedSeq, key: Any) -> tuple[list[Any], int]:
-    """Where the comment ending the block of `node[key]` lives: (comment list, index in it)."""
+def _slot(node: CommentedMap | CommentedSeq, key: Any) -> tuple[list[Any], int, bool]:
+    """Where the comment ending the block of `node[key]` lives: (comment list, index, after a block scalar)."""
     value = node[key]
     if isinstance(value, CommentedMap | CommentedSeq) and len(value) and not value.fa.flow_style():
         last = list(value.keys())[-1] if isinstance(value, CommentedMap) else len(value) - 1
         return _slot(value, last)
     entry = node.ca.items.setdefault(key, [None, None, None, None])
-    return entry, 0 if isinstance(node, CommentedSeq) else 2
+    block = isinstance(value, LiteralScalarString | FoldedScalarString)
+    return entry, 0 if isinstance(node, CommentedSeq) else 2, block
 
 
 def _take_tail(node: CommentedMap, key: Any) -> str:
     """Detach the lines after the end-of-line comment that close the block of `node[key]`."""
-    entry, index = _slot(node, key)
+    entry, index, block = _slot(node, key)
     token = entry[index]
     if token is None or not isinstance(token.value, str):
         return ""
     value: str = token.value
+    if block:
+        # A block scalar ends with its own line break: everything in the comment comes after it.
+        entry[index] = None
+        return value
     cut = value.find("\n")
     if cut < 0 or cut == len(value) - 1:
         return ""
@@ -232,10 +238,10 @@ def _take_tail(node: CommentedMap, key: Any) -> str:
 def _put_tail(node: CommentedMap, key: Any, tail: str) -> None:
     if not tail:
         return
-    entry, index = _slot(node, key)
+    entry, index, block = _slot(node, key)
     token = entry[index]
     if token is None:
-        entry[index] = CommentToken("\n" + tail, CommentMark(0), None)
+        entry[index] = CommentToken(tail if block else "\n" + tail, CommentMark(0), None)
     else:
         token.value = token.value if token.value.endswith("\n") else token.value + "\n"
         token.value += tail

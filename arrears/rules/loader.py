@@ -56,6 +56,7 @@ POLICY_KEYS = (
 )
 RULE_KEYS = ("id", "description", "rule", "when", "then", "priority", "final", "scope", "repeat")
 LADDER_KEYS = ("id", "description", "unless", "min_gap", "skip", "priority", "steps")
+_LADDER_KEYS_CHECKED = (*LADDER_KEYS, "final")  # `final` gets its own message
 STEP_KEYS = ("at", "when", "then", "description")
 ACTION_KEYS = ("params", "description")
 POLICY_ID = re.compile(r"^[a-z0-9_-]+$")
@@ -239,11 +240,13 @@ class _PolicyBuilder:
                     code="bad-field",
                 )
                 continue
+            kind = "customer" if canonical.startswith("customer.") else "invoice"
             decl = self._type_decl(value_node, path, "a field type")
             if decl is None:
+                # Reported once here; its uses should not also read as unknown names.
+                self.symbols[canonical] = Symbol(canonical, ANY, kind, per_invoice=kind == "invoice")
                 continue
             found, default, has_default = decl
-            kind = "customer" if canonical.startswith("customer.") else "invoice"
             self.symbols[canonical] = Symbol(
                 canonical, found, kind, per_invoice=kind == "invoice", doc="declared field"
             )
@@ -552,7 +555,10 @@ class _PolicyBuilder:
         ladders: list[Ladder] = []
         for i, item in enumerate(self._sequence(node, "$.ladders", "ladders")):
             path = f"$.ladders[{i}]"
-            if not self.ctx.mapping(item, path, "a ladder", LADDER_KEYS, ("id", "steps")) and item.kind != "mapping":
+            if (
+                not self.ctx.mapping(item, path, "a ladder", _LADDER_KEYS_CHECKED, ("id", "steps"))
+                and item.kind != "mapping"
+            ):
                 continue
             ladder = self._ladder(item, path)
             if ladder is not None:
