@@ -4,6 +4,7 @@ and daily runs fed back as history issue each action exactly once (or at the sta
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import random
 from collections import Counter
@@ -146,7 +147,7 @@ def test_daily_runs_fed_back_issue_each_action_once(data: dict[str, Any]) -> Non
         if h["rule"] == "weekly-call":
             calls.setdefault(h["invoice_id"], []).append(dt.date.fromisoformat(h["at"]))
     for dates in calls.values():
-        gaps = [(b - a).days for a, b in zip(dates, dates[1:], strict=False)]
+        gaps = [(b - a).days for a, b in itertools.pairwise(dates)]
         assert all(gap == 7 for gap in gaps), gaps
     # Every invoice that stays undisputed and is overdue by more than 15 days gets exactly one firm reminder.
     firm = {h["invoice_id"] for h in history if h["rule"] == "firm-reminder"}
