@@ -18,7 +18,7 @@ import yaml
 from arrears.diagnostics import Diagnostic, InputError, Location, Position
 
 MAX_DEPTH = 64
-MAX_NODES = 200_000
+MAX_ALIAS_EXPANSION = 20_000
 MAX_BYTES = 20 * 1024 * 1024
 
 _CORE_TAGS = {
@@ -112,8 +112,7 @@ def load_yaml(text: str, file: str) -> YNode | None:
         raise InputError(_problem(file, "the YAML nests too deeply")) from None
     if node is None:
         return None
-    budget = [MAX_NODES]
-    return _convert(node, file, budget, 0)
+    return _convert(node, file, _Budget(), 0)
 
 
 def _yaml_error(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
@@ -193,16 +192,25 @@ def _mark(mark: Any) -> Mark:
     return Mark(mark.index, mark.line + 1, mark.column + 1)
 
 
-def _convert(node: yaml.Node, file: str, budget: list[int], depth: int) -> YNode:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise InputError(
-            _problem(
-                file,
-                f"the YAML expands to more than {MAX_NODES} nodes (an alias bomb?)",
-                node.start_mark,
-            )
-        )
+class _Budget:
+    """Counts the nodes that aliases make us visit again: what an alias bomb multiplies."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.repeats = 0
+
+    def spend(self, node: yaml.Node, file: str) -> None:
+        if id(node) not in self.seen:
+            self.seen.add(id(node))
+            return
+        self.repeats += 1
+        if self.repeats > MAX_ALIAS_EXPANSION:
+            message = f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} nodes (an alias bomb?)"
+            raise InputError(_problem(file, message, node.start_mark))
+
+
+def _convert(node: yaml.Node, file: str, budget: _Budget, depth: int) -> YNode:
+    budget.spend(node, file)
     if depth > MAX_DEPTH:
         raise InputError(_problem(file, f"the YAML nests deeper than {MAX_DEPTH} levels", node.start_mark))
     if node.tag not in _CORE_TAGS:
