@@ -24,15 +24,21 @@ CODES = (
 )
 
 
-def lint(policy: Policy, *, timeout_ms: int = 3000) -> list[Finding]:
-    """Every proved warning about the policy, sorted by file position."""
+def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> list[Finding]:
+    """Every proved warning about the policy, sorted by file position.
+
+    Each solver call has `timeout_ms`; the whole policy has `budget_s`. What cannot be
+    decided in time is not reported (never guessed).
+    """
     from arrears.lint.conflicts import conflicts
     from arrears.lint.gaps import gaps
     from arrears.lint.reach import unreachable
     from arrears.lint.unused import unused
 
-    analysis = Analysis(policy, timeout_ms)
-    findings = [*unused(analysis), *unreachable(analysis), *conflicts(analysis), *gaps(analysis)]
+    analysis = Analysis(policy, timeout_ms, budget_s)
+    findings: list[Finding] = []
+    for check in (unused, unreachable, conflicts, gaps):
+        findings.extend(analysis.guard([], check, analysis))
     return sorted(findings, key=lambda f: (sort_key(f.diagnostic), f.diagnostic.code))
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from arrears.diagnostics import Diagnostic, Location, Position
 from arrears.dsl import ast
@@ -15,6 +18,7 @@ from arrears.rules.model import Expression, Ladder, LadderStep, Policy, Rule
 from arrears.rules.yaml_source import YNode, load_yaml
 
 Kind = Literal["invoice", "customer"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,11 +38,32 @@ class Finding:
 class Analysis:
     """One policy under proof: an over-approximating world per stream, and the file's layout."""
 
-    def __init__(self, policy: Policy, timeout_ms: int = 3000) -> None:
+    def __init__(self, policy: Policy, timeout_ms: int = 3000, budget_s: float = 60.0) -> None:
         self.policy = policy
         self.timeout_ms = timeout_ms
+        self.deadline = time.monotonic() + budget_s
+        self.skipped = 0
         self._streams: dict[str, Stream] = {}
         self._root: YNode | None = None
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def guard(self, default: T, fn: Callable[..., T], *args: Any) -> T:
+        """Run one check; past the time budget, or should it fail, report nothing rather than guess.
+
+        A failure here is a bug in the lint, never in the policy: with ARREARS_DEBUG set it is raised.
+        """
+        if self.out_of_time():
+            self.skipped += 1
+            return default
+        try:
+            return fn(*args)
+        except Exception:
+            if os.environ.get("ARREARS_DEBUG"):
+                raise
+            self.skipped += 1
+            return default
 
     def stream(self, kind: Kind) -> Stream:
         """A fresh over-approximating stream, so facts of one proof do not leak into another."""
@@ -52,6 +77,8 @@ class Analysis:
 
     def impossible(self, stream: Stream, goal: Z) -> bool:
         """Proved: no invoice, customer, history or date makes `goal` true."""
+        if self.out_of_time():
+            return False
         status, _ = Query(list(stream.world.facts), goal, self.timeout_ms).run()
         return status == "unsat"
 

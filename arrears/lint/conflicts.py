@@ -93,7 +93,7 @@ def conflicts(analysis: Analysis) -> list[Finding]:
             for second in found[i:]:
                 if first is not second and first.step is not None and first.item is second.item:
                     continue  # one ladder fires one step per run
-                finding = _pair(analysis, kind, stream, first, second)
+                finding = analysis.guard(None, _pair, analysis, kind, stream, first, second)
                 if finding is not None:
                     findings.append(finding)
     return findings

@@ -113,6 +113,13 @@ class Stream:
             holds = FALSE
         return z3.And(z3.Not(self.suppressed(ladder)), z3.Not(holds), z3.Not(err))
 
+    def runs(self, ladder: Ladder) -> Z:
+        """The ladder's `unless` lets it run (whether or not a final rule silences it)."""
+        holds, err = self.condition(ladder.unless)
+        if ladder.unless is None:
+            return z3.BoolVal(True)
+        return z3.And(z3.Not(holds), z3.Not(err))
+
     def unless_holds(self, ladder: Ladder) -> Z:
         if ladder.unless is None:
             return FALSE

@@ -31,11 +31,11 @@ from arrears.rules.model import Ladder, LadderStep, Rule
 def unreachable(analysis: Analysis) -> list[Finding]:
     findings: list[Finding] = []
     for rule in analysis.policy.rules:
-        found = _rule(analysis, rule)
+        found = analysis.guard(None, _rule, analysis, rule)
         if found is not None:
             findings.append(found)
     for ladder in analysis.policy.ladders:
-        findings.extend(_ladder(analysis, ladder))
+        findings.extend(analysis.guard([], _ladder, analysis, ladder))
     return findings
 
 
@@ -122,6 +122,10 @@ def _ladder(analysis: Analysis, ladder: Ladder) -> list[Finding]:
 def _step(analysis: Analysis, stream: Stream, ladder: Ladder, step: LadderStep) -> Finding | None:
     path = analysis.ladder_path(ladder, step)
     label = f"step {step.index} of ladder `{ladder.id}`"
+    if not analysis.impossible(stream, z3.And(stream.runs(ladder), stream.due(step))) and analysis.impossible(
+        stream, z3.And(stream.open(ladder), stream.due(step))
+    ):
+        return _silenced_step(analysis, stream, ladder, step)
     if analysis.impossible(stream, z3.And(stream.open(ladder), stream.due(step))):
         parts: list[tuple[str, Z]] = [(f"`days_overdue >= {step.at}` (its `at`)", stream.reached(step))]
         if ladder.unless is not None:
@@ -151,6 +155,33 @@ def _step(analysis: Analysis, stream: Stream, ladder: Ladder, step: LadderStep) 
     example = _passed_over_example(analysis, ladder, step)
     advice = "order the steps by `at`, or give the later step a `when` that excludes this case"
     return Finding(_warning(message, step.location, path, "passed-over", _hint(example, advice)), example)
+
+
+def _silenced_step(analysis: Analysis, stream: Stream, ladder: Ladder, step: LadderStep) -> Finding:
+    """The step could be due while the ladder runs, but a final rule above the ladder always fires then."""
+    due_here = z3.And(stream.runs(ladder), stream.due(step))
+    finals = stream.finals_above(ladder)
+    alone = [f for f in finals if analysis.impossible(stream, z3.And(due_here, z3.Not(stream.raw(f))))]
+    names = and_list([f"`{f.id}` (line {line(f.location)}, priority {f.priority})" for f in alone or finals])
+    one = len(alone or finals) == 1
+    message = (
+        f"step {step.index} of ladder `{ladder.id}` can never fire: whenever it is due,"
+        f" {'the final rule' if one else 'the final rules'} {names}"
+        f" {'fires and silences' if one else 'fire and silence'} the ladder"
+    )
+
+    def goal(streams: list[Stream]) -> Z:
+        s = streams[0]
+        return z3.And(s.runs(ladder), s.due(step), s.later_steps_quiet(ladder, step))
+
+    def confirm(example: Example) -> bool:
+        outcome = next((o for o in example.outcomes(analysis.policy) if o.item is ladder), None)
+        return outcome is not None and outcome.status == "suppressed"
+
+    example = search([analysis.policy], "invoice", goal, confirm)
+    advice = "give the ladder a higher priority, or narrow the final rule's condition"
+    warning = _warning(message, step.location, analysis.ladder_path(ladder, step), "shadowed", _hint(example, advice))
+    return Finding(warning, example)
 
 
 def _passed_over_example(analysis: Analysis, ladder: Ladder, step: LadderStep) -> Example | None:

@@ -80,6 +80,13 @@ def _demonstrates(policy: Policy, code: str, path: str, data: dict[str, object])
         mine = [a for a in evaluation.actions if a.rule == item.id and (step is None or a.step == step.index)]
         assert mine and any(contradiction(a.action, b) for a in mine for b in issued)
         return
+    if code == "shadowed" and isinstance(item, Ladder):
+        assert step is not None
+        outcome = next(o for o in evaluation.outcomes[(customer, invoice)] if o.item is item)
+        env = evaluation.envs[invoice]
+        assert outcome.status == "suppressed"
+        assert step.at <= env["days_overdue"] and (step.when is None or step.when.fn(env) is True)
+        return
     if code == "shadowed":
         assert isinstance(item, Rule)
         target = None if item.scope == "customer" else invoice
