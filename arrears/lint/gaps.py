@@ -11,7 +11,9 @@ linear where the policy multiplies amounts by days).
 
 Deliberate exclusions are respected: disputed invoices count only when the policy
 handles disputes at all, and an invoice that every ladder excludes with `unless`
-on the guessed day (customers the policy is not for) is left alone. The example is
+on the guessed day (customers the policy is not for) is left alone, except that
+keeping disputed invoices off a ladder is not an exclusion: it hands them to the
+dispute rules, which must then cover them. The example is
 evaluated by the engine on several days to confirm it.
 """
 
@@ -69,11 +71,14 @@ def gaps(analysis: Analysis) -> list[Finding]:
     world = stream.world
     touch = stream.anything_fires()
     days = world.days_overdue("i0")
+    disputed = world.field("i0", "disputed", BOOL).value
     excluded = conjunction([stream.unless_holds(ladder) for ladder in policy.ladders]) if policy.ladders else FALSE
+    # Keeping disputed invoices off a ladder hands them to the dispute rules: that is no exclusion.
+    excluded = z3.substitute(excluded, (disputed, z3.BoolVal(False)))
     facts = [*world.facts, *_plausible(world)]
     guess = [days > 0, z3.Not(excluded), z3.Not(touch)]
     if not handles_disputes(policy):
-        guess.append(z3.Not(world.field("i0", "disputed", BOOL).value))
+        guess.append(z3.Not(disputed))
     constants = free_constants(z3.And(touch, excluded, days > 0, *facts))
     static = {n: c for n, c in constants.items() if n in world.static}
     dynamic = {n: c for n, c in constants.items() if n not in world.static}
