@@ -27,9 +27,12 @@ class Finding:
 
     diagnostic: Diagnostic
     example: Example | None = None
+    related: list[dict[str, object]] | None = None  # other places involved: {label, file, line, column}
 
     def to_dict(self) -> dict[str, Any]:
         out = self.diagnostic.to_dict()
+        if self.related:
+            out["related"] = self.related
         if self.example is not None:
             out["example"] = self.example.data
         return out

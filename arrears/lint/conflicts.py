@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from arrears.diagnostics import Diagnostic, Location
 from arrears.dsl.values import Value
-from arrears.lint.base import Analysis, Finding, Kind, line
+from arrears.lint.base import Analysis, Finding, Kind, and_list, line
 from arrears.lint.examples import Example, search
 from arrears.lint.firing import Stream, Unit, units
 from arrears.lint.smt import Z, z3
@@ -83,19 +83,39 @@ def _may(call: ActionCall, test: ParamTest) -> bool:
     return params is None or test(params)
 
 
+@dataclass
+class Clash:
+    """Two actions that contradict each other, confirmed on an example: `anchor` issues the first of them."""
+
+    anchor: Unit
+    partner: Unit
+    anchor_call: ActionCall
+    partner_call: ActionCall
+    contradiction: Contradiction
+    example: Example
+
+
 def conflicts(analysis: Analysis) -> list[Finding]:
+    """One warning per rule or step that issues the stopping side of a contradiction (pause, write_off...),
+    naming every rule or step that can act against it in the same run."""
     findings: list[Finding] = []
     kinds: tuple[Kind, ...] = ("invoice", "customer")
     for kind in kinds:
         stream = analysis.stream(kind)
         found = units(stream.items)
+        clashes: list[Clash] = []
         for i, first in enumerate(found):
             for second in found[i:]:
                 if first is not second and first.step is not None and first.item is second.item:
                     continue  # one ladder fires one step per run
-                finding = analysis.guard(None, _pair, analysis, kind, stream, first, second)
-                if finding is not None:
-                    findings.append(finding)
+                clash = analysis.guard(None, _pair, analysis, kind, stream, first, second)
+                if clash is not None:
+                    clashes.append(clash)
+        groups: dict[tuple[str, int | None, str], list[Clash]] = {}
+        for clash in clashes:
+            key = (*clash.anchor.key, clash.anchor_call.text)
+            groups.setdefault(key, []).append(clash)
+        findings.extend(_finding(analysis, kind, group) for group in groups.values())
     return findings
 
 
@@ -117,7 +137,7 @@ def _pairs(first: Unit, second: Unit) -> list[tuple[ActionCall, ActionCall, Cont
     return out
 
 
-def _pair(analysis: Analysis, kind: Kind, stream: Stream, first: Unit, second: Unit) -> Finding | None:
+def _pair(analysis: Analysis, kind: Kind, stream: Stream, first: Unit, second: Unit) -> Clash | None:
     pairs = _pairs(first, second)
     if not pairs:
         return None
@@ -129,7 +149,7 @@ def _pair(analysis: Analysis, kind: Kind, stream: Stream, first: Unit, second: U
         s = streams[0]
         return z3.And(s.unit_fires(first), s.unit_fires(second))
 
-    chosen: list[tuple[ActionCall, ActionCall, Contradiction]] = []
+    chosen: list[tuple[ActionCall, ActionCall, Contradiction, bool]] = []
 
     def confirm(example: Example) -> bool:
         issued = example.actions(analysis.policy)
@@ -138,42 +158,63 @@ def _pair(analysis: Analysis, kind: Kind, stream: Stream, first: Unit, second: U
             has_x = any(_issued_by(a, first, x) and x_ok(dict(a.params)) for a in issued)
             has_y = any(_issued_by(a, second, y) and y_ok(dict(a.params)) for a in issued)
             if has_x and has_y:
-                chosen.append((x, y, c))
+                chosen.append((x, y, c, x_first))
                 return True
         return False
 
     example = search([analysis.policy], kind, goal, confirm)
     if example is None or not chosen:
         return None
-    x, y, c = chosen[0]
-    later = second if _order(second) >= _order(first) else first
-    other = first if later is second else second
-    target = "customer" if kind == "customer" else "invoice"
-    if first is second:
-        message = f"{first.label} issues `{x.text}` and `{y.text}` together on the same {target}: {c.why}"
-    else:
+    x, y, c, x_first = chosen[0]
+    if x_first:
+        return Clash(first, second, x, y, c, example)
+    return Clash(second, first, y, x, c, example)
+
+
+def _finding(analysis: Analysis, kind: Kind, group: list[Clash]) -> Finding:
+    head = group[0]
+    anchor, target = head.anchor, "customer" if kind == "customer" else "invoice"
+    if len(group) == 1 and head.partner is anchor:
         message = (
-            f"{later.label} can issue `{(y if later is second else x).text}` on the same {target} as {other.label}"
-            f" (line {line(_location(other))}) issues `{(x if later is second else y).text}`: {c.why};"
-            " no final rule separates them"
+            f"{anchor.label} issues `{head.anchor_call.text}` and `{head.partner_call.text}` together on the same"
+            f" {target}: {head.contradiction.why}"
+        )
+    else:
+        others = and_list(
+            [
+                f"{c.partner.label} (line {line(_location(c.partner))}) issues `{c.partner_call.text}`"
+                if c.partner is not anchor
+                else f"it also issues `{c.partner_call.text}`"
+                for c in group
+            ]
+        )
+        reasons = "; ".join(dict.fromkeys(c.contradiction.why for c in group))
+        message = (
+            f"{anchor.label} can issue `{head.anchor_call.text}` on the same {target} and day where {others}:"
+            f" {reasons}; no final rule separates them"
         )
     advice = (
         "make the one that should win a `final` rule with a higher priority, or exclude its case from the other's"
         " condition"
     )
-    if isinstance(later.item, Rule):
-        path = analysis.rule_path(later.item)
+    if isinstance(anchor.item, Rule):
+        path = analysis.rule_path(anchor.item)
     else:
-        path = analysis.ladder_path(later.item, later.step)
+        path = analysis.ladder_path(anchor.item, anchor.step)
     diagnostic = Diagnostic(
         message,
-        _location(later),
-        f"{advice}; for example: {example.render()}",
+        _location(anchor),
+        f"{advice}; for example: {head.example.render()}",
         path,
         "warning",
         "conflicting-actions",
     )
-    return Finding(diagnostic, example)
+    related = [{"label": c.partner.label, **_place(_location(c.partner))} for c in group if c.partner is not anchor]
+    return Finding(diagnostic, head.example, related)
+
+
+def _place(location: Location) -> dict[str, object]:
+    return {"file": location.file, "line": location.start.line, "column": location.start.column}
 
 
 def _issued_by(action: object, unit: Unit, call: ActionCall) -> bool:
@@ -182,11 +223,6 @@ def _issued_by(action: object, unit: Unit, call: ActionCall) -> bool:
     assert isinstance(action, PlannedAction)
     step = None if unit.step is None else unit.step.index
     return action.rule == unit.item.id and action.step == step and action.action == call.name
-
-
-def _order(unit: Unit) -> tuple[int, int, int]:
-    step = -1 if unit.step is None else unit.step.index
-    return (-unit.item.priority, unit.item.order, step)
 
 
 def _location(unit: Unit) -> Location:
