@@ -43,6 +43,10 @@ def _warning(message: str, rule_location: Location, path: str, code: str, hint: 
     return Diagnostic(message, rule_location, hint, path, "warning", code)
 
 
+def _place(label: str, location: Location) -> dict[str, object]:
+    return {"label": label, "file": location.file, "line": location.start.line, "column": location.start.column}
+
+
 def _hint(example: Example | None, advice: str) -> str:
     if example is None:
         return advice
@@ -91,7 +95,8 @@ def _rule(analysis: Analysis, rule: Rule) -> Finding | None:
 
     example = search([analysis.policy], rule.scope, goal, confirm)
     advice = "give it a higher priority than the final rule, or narrow the final rule's condition"
-    return Finding(_warning(message, rule.location, path, "shadowed", _hint(example, advice)), example)
+    warning = _warning(message, rule.location, path, "shadowed", _hint(example, advice))
+    return Finding(warning, example, [_place(f"rule `{f.id}`", f.location) for f in blamed])
 
 
 # -- ladders --------------------------------------------------------------------------------
@@ -154,7 +159,8 @@ def _step(analysis: Analysis, stream: Stream, ladder: Ladder, step: LadderStep) 
     )
     example = _passed_over_example(analysis, ladder, step)
     advice = "order the steps by `at`, or give the later step a `when` that excludes this case"
-    return Finding(_warning(message, step.location, path, "passed-over", _hint(example, advice)), example)
+    warning = _warning(message, step.location, path, "passed-over", _hint(example, advice))
+    return Finding(warning, example, [_place(f"step {s.index} of ladder `{ladder.id}`", s.location) for s in blamed])
 
 
 def _silenced_step(analysis: Analysis, stream: Stream, ladder: Ladder, step: LadderStep) -> Finding:
@@ -181,7 +187,7 @@ def _silenced_step(analysis: Analysis, stream: Stream, ladder: Ladder, step: Lad
     example = search([analysis.policy], "invoice", goal, confirm)
     advice = "give the ladder a higher priority, or narrow the final rule's condition"
     warning = _warning(message, step.location, analysis.ladder_path(ladder, step), "shadowed", _hint(example, advice))
-    return Finding(warning, example)
+    return Finding(warning, example, [_place(f"rule `{f.id}`", f.location) for f in alone or finals])
 
 
 def _passed_over_example(analysis: Analysis, ladder: Ladder, step: LadderStep) -> Example | None:
@@ -222,7 +228,9 @@ def _order(analysis: Analysis, stream: Stream, ladder: Ladder) -> list[Finding]:
             )
             example = _order_example(analysis, ladder, other, step) if ladder.skip else None
             hint = _hint(example, f"{consequence}; reorder the steps by `at`")
-            findings.append(Finding(_warning(message, step.location, path, "ladder-order", hint), example))
+            warning = _warning(message, step.location, path, "ladder-order", hint)
+            other_place = _place(f"step {other.index} of ladder `{ladder.id}`", other.location)
+            findings.append(Finding(warning, example, [other_place]))
             continue
         together = [
             s
@@ -238,7 +246,8 @@ def _order(analysis: Analysis, stream: Stream, ladder: Ladder) -> list[Finding]:
             example = _order_example(analysis, ladder, other, step) if ladder.skip else None
             advice = "give the steps different `at` days, or `when` conditions that exclude each other"
             warning = _warning(message, step.location, path, "ladder-order", _hint(example, advice))
-            findings.append(Finding(warning, example))
+            other_place = _place(f"step {other.index} of ladder `{ladder.id}`", other.location)
+            findings.append(Finding(warning, example, [other_place]))
     return findings
 
 
