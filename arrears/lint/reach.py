@@ -153,6 +153,8 @@ def _step(analysis: Analysis, stream: Stream, ladder: Ladder, step: LadderStep) 
     after = ladder.steps[step.index + 1 :]
     later = [s for s in after if analysis.impossible(stream, z3.And(due_here, z3.Not(stream.due(s))))]
     blamed = later or list(ladder.steps[step.index + 1 :])
+    if later and all(s.at <= step.at for s in later):
+        return None  # the later steps are out of order: `ladder-order` reports it, at them
     names = and_list([f"step {s.index} (at {s.at}, line {line(s.location)})" for s in blamed])
     message = (
         f"{label} can never fire: whenever it is due, {names} is due as well, and the ladder fires the highest due step"
