@@ -157,7 +157,8 @@ def _step(analysis: Analysis, stream: Stream, ladder: Ladder, step: LadderStep) 
         return None  # the later steps are out of order: `ladder-order` reports it, at them
     names = and_list([f"step {s.index} (at {s.at}, line {line(s.location)})" for s in blamed])
     message = (
-        f"{label} can never fire: whenever it is due, {names} is due as well, and the ladder fires the highest due step"
+        f"{label} can never fire: whenever it is due, {names} {'is' if len(blamed) == 1 else 'are'} due as well,"
+        " and the ladder fires the highest due step"
     )
     example = _passed_over_example(analysis, ladder, step)
     advice = "order the steps by `at`, or give the later step a `when` that excludes this case"
