@@ -138,7 +138,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> Non
     with _user_errors():
         files = _policy_files(paths)
     findings: list[Diagnostic] = []
-    examples: dict[int, Any] = {}
+    extras: dict[int, Any] = {}  # a warning's JSON with its example and related places, by diagnostic
     summaries: list[dict[str, Any]] = []
     for file in files:
         try:
@@ -150,7 +150,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> Non
         warnings = lint(policy) if run_lint else []
         for finding in warnings:
             findings.append(finding.diagnostic)
-            examples[id(finding.diagnostic)] = finding.to_dict()
+            extras[id(finding.diagnostic)] = finding.to_dict()
         summaries.append(
             {
                 "file": str(file),
@@ -167,7 +167,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> Non
     if fmt == "json":
         shown = json.loads(render_json(findings))
         for d, entry in zip(findings, shown, strict=True):
-            entry.update(examples.get(id(d), {}))
+            entry.update(extras.get(id(d), {}))
         click.echo(json.dumps({"files": summaries, "diagnostics": shown}, indent=2, ensure_ascii=False))
     elif fmt == "github":
         if findings:
