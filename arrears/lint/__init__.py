@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from arrears.diagnostics import sort_key
 from arrears.lint.base import Analysis, Finding
+from arrears.lint.smt import fresh_context
 from arrears.rules.model import Policy
 
 CODES = (
@@ -35,6 +36,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     from arrears.lint.reach import unreachable
     from arrears.lint.unused import unused
 
+    fresh_context()
     analysis = Analysis(policy, timeout_ms, budget_s)
     findings: list[Finding] = []
     for check in (unused, unreachable, conflicts, gaps):

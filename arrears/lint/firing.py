@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from arrears.lint.smt import FALSE, TRUE, Z, conjunction, disjunction, z3
+from arrears.lint.smt import Z, conjunction, disjunction, false, true, z3
 from arrears.lint.translate import Translator
 from arrears.lint.world import World
 from arrears.rules.model import ActionCall, Expression, Ladder, LadderStep, Policy, Rule
@@ -84,7 +84,7 @@ class Stream:
     def condition(self, expression: Expression | None) -> tuple[Z, Z]:
         """(holds, raises) of a condition; an absent one holds."""
         if expression is None:
-            return TRUE, FALSE
+            return true(), false()
         key = id(expression)
         if key not in self._conditions:
             self._conditions[key] = self.tr.condition(expression, self.owner)
@@ -110,7 +110,7 @@ class Stream:
         """The ladder runs: not silenced, and its `unless` is false without raising."""
         holds, err = self.condition(ladder.unless)
         if ladder.unless is None:
-            holds = FALSE
+            holds = false()
         return z3.And(z3.Not(self.suppressed(ladder)), z3.Not(holds), z3.Not(err))
 
     def runs(self, ladder: Ladder) -> Z:
@@ -122,7 +122,7 @@ class Stream:
 
     def unless_holds(self, ladder: Ladder) -> Z:
         if ladder.unless is None:
-            return FALSE
+            return false()
         holds, err = self.condition(ladder.unless)
         return z3.And(holds, z3.Not(err))
 
@@ -138,7 +138,7 @@ class Stream:
     def later_steps_quiet(self, ladder: Ladder, step: LadderStep) -> Z:
         """With skip: true, every higher step that is reached has a false `when` (and does not raise)."""
         if not ladder.skip:
-            return TRUE
+            return true()
         parts = []
         for later in ladder.steps[step.index + 1 :]:
             holds, err = self.condition(later.when)
@@ -159,7 +159,7 @@ class Stream:
         """Some step of the ladder could fire for some history (raw: silencing not counted)."""
         holds, err = self.condition(ladder.unless)
         if ladder.unless is None:
-            holds = FALSE
+            holds = false()
         return z3.And(z3.Not(holds), z3.Not(err), disjunction([self.due(s) for s in ladder.steps]))
 
     def anything_fires(self) -> Z:

@@ -27,7 +27,7 @@ from arrears.dsl.types import BOOL
 from arrears.lint.base import Analysis, Finding
 from arrears.lint.examples import Example, nice, realize, run
 from arrears.lint.firing import Stream
-from arrears.lint.smt import FALSE, Query, Z, conjunction, free_constants, z3
+from arrears.lint.smt import Query, Z, conjunction, false, free_constants, z3
 from arrears.lint.unused import names_in
 from arrears.lint.world import EARLIEST, LATEST, World
 from arrears.rules.model import Expression, Policy
@@ -72,7 +72,7 @@ def gaps(analysis: Analysis) -> list[Finding]:
     touch = stream.anything_fires()
     days = world.days_overdue("i0")
     disputed = world.field("i0", "disputed", BOOL).value
-    excluded = conjunction([stream.unless_holds(ladder) for ladder in policy.ladders]) if policy.ladders else FALSE
+    excluded = conjunction([stream.unless_holds(ladder) for ladder in policy.ladders]) if policy.ladders else false()
     # Keeping disputed invoices off a ladder hands them to the dispute rules: that is no exclusion.
     excluded = z3.substitute(excluded, (disputed, z3.BoolVal(False)))
     facts = [*world.facts, *_plausible(world)]

@@ -20,8 +20,21 @@ import z3  # type: ignore[import-untyped]
 Z = Any  # a z3 term
 Status = Literal["sat", "unsat", "unknown"]
 
-TRUE: Z = z3.BoolVal(True)
-FALSE: Z = z3.BoolVal(False)
+
+def fresh_context() -> None:
+    """Start z3 afresh, so that what the lint finds for a policy (its examples above all) does not depend
+    on what ran before in the same process: z3 is deterministic for the same calls from a fresh context."""
+    z3.z3._main_ctx = None
+
+
+def true() -> Z:
+    return z3.BoolVal(True)
+
+
+def false() -> Z:
+    return z3.BoolVal(False)
+
+
 # The engine rounds a quotient to 28 significant digits: an exact quotient is within this share of it.
 QUOTIENT_SLACK = Fraction(1, 10**27)
 
@@ -36,8 +49,8 @@ class SVal:
 
     kind: str
     value: Z
-    null: Z = FALSE
-    err: Z = FALSE
+    null: Z = field(default_factory=false)
+    err: Z = field(default_factory=false)
     members: tuple[str, ...] = ()
     items: tuple[SVal, ...] | None = None
     list_key: str | None = None
@@ -46,9 +59,9 @@ class SVal:
 def truthy(v: SVal) -> Z:
     """What `bool(value)` is in the engine: null (and a null literal) is false."""
     if v.kind == "null" or v.value is None:
-        return FALSE
+        return false()
     if v.kind != "bool":
-        return FALSE
+        return false()
     return z3.And(z3.Not(v.null), v.value)
 
 
@@ -60,11 +73,11 @@ def real(term: Z) -> Z:
 
 
 def disjunction(terms: list[Z]) -> Z:
-    return FALSE if not terms else (terms[0] if len(terms) == 1 else z3.Or(*terms))
+    return false() if not terms else (terms[0] if len(terms) == 1 else z3.Or(*terms))
 
 
 def conjunction(terms: list[Z]) -> Z:
-    return TRUE if not terms else (terms[0] if len(terms) == 1 else z3.And(*terms))
+    return true() if not terms else (terms[0] if len(terms) == 1 else z3.And(*terms))
 
 
 def is_false(term: Z) -> bool:
@@ -173,4 +186,4 @@ def free_constants(term: Z) -> dict[str, Z]:
     return names
 
 
-__all__ = ["FALSE", "TRUE", "SVal", "Z", "conjunction", "disjunction", "real", "truthy", "z3"]
+__all__ = ["SVal", "Z", "conjunction", "disjunction", "false", "fresh_context", "real", "true", "truthy", "z3"]

@@ -20,7 +20,7 @@ from arrears.dsl import ast
 from arrears.dsl.values import to_json
 from arrears.lint.examples import Example, search
 from arrears.lint.firing import Stream, Unit, units
-from arrears.lint.smt import FALSE, Z, z3
+from arrears.lint.smt import Z, false, fresh_context, z3
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 
 Kind = Literal["added", "removed", "changed"]
@@ -331,8 +331,8 @@ def _diverge(old: Policy, new: Policy, kind: str, a: Unit | None, b: Unit | None
     same_actions = a is not None and b is not None and _actions(a.actions) == _actions(b.actions)
 
     def goal(streams: list[Stream]) -> Z:
-        fires_old = streams[0].unit_fires(a) if a is not None else FALSE
-        fires_new = streams[1].unit_fires(b) if b is not None else FALSE
+        fires_old = streams[0].unit_fires(a) if a is not None else false()
+        fires_new = streams[1].unit_fires(b) if b is not None else false()
         return z3.Xor(fires_old, fires_new) if same_actions else z3.Or(fires_old, fires_new)
 
     outcome: dict[str, list[str]] = {}
@@ -364,4 +364,6 @@ def _flat(value: Any) -> str:
 
 
 def structural_diff(old: Policy, new: Policy, limit: int = 10) -> StructuralDiff:
+    """The structural change and, through the solver, up to `limit` invoices treated differently."""
+    fresh_context()
     return StructuralDiff(old, new, structure(old, new), divergences(old, new, limit))

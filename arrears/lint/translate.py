@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from arrears.dsl import ast
 from arrears.dsl.types import Type
-from arrears.lint.smt import FALSE, QUOTIENT_SLACK, TRUE, SVal, Z, real, truthy, z3
+from arrears.lint.smt import QUOTIENT_SLACK, SVal, Z, false, real, true, truthy, z3
 from arrears.lint.world import World, kind_of
 from arrears.rules.model import Expression, Policy
 
@@ -48,12 +48,12 @@ class Translator:
                 return self._name(node, owner)
             case ast.Not(operand=operand):
                 inner = self.expr(operand, owner)
-                return SVal("bool", z3.Not(truthy(inner)), FALSE, inner.err)
+                return SVal("bool", z3.Not(truthy(inner)), false(), inner.err)
             case ast.BoolOp(op=op, left=left, right=right):
                 return self._boolop(op, self.expr(left, owner), self.expr(right, owner))
             case ast.IsNull(operand=operand, negated=negated):
                 inner = self.expr(operand, owner)
-                return SVal("bool", z3.Not(inner.null) if negated else inner.null, FALSE, inner.err)
+                return SVal("bool", z3.Not(inner.null) if negated else inner.null, false(), inner.err)
             case ast.Compare():
                 return self._compare(node, owner)
             case ast.Binary():
@@ -65,7 +65,7 @@ class Translator:
                 return SVal(inner.kind, -inner.value, inner.null, inner.err)
             case ast.ListExpr(items=items):
                 values = tuple(self.expr(i, owner) for i in items)
-                return SVal("list", None, FALSE, _any_err(values), items=values)
+                return SVal("list", None, false(), _any_err(values), items=values)
             case ast.Call():
                 return self._call(node, owner)
         return self._unknown(node)
@@ -106,8 +106,8 @@ class Translator:
     def _boolop(op: str, left: SVal, right: SVal) -> SVal:
         lt, rt = truthy(left), truthy(right)
         if op == "and":
-            return SVal("bool", z3.And(lt, rt), FALSE, z3.Or(left.err, z3.And(lt, right.err)))
-        return SVal("bool", z3.Or(lt, rt), FALSE, z3.Or(left.err, z3.And(z3.Not(lt), right.err)))
+            return SVal("bool", z3.And(lt, rt), false(), z3.Or(left.err, z3.And(lt, right.err)))
+        return SVal("bool", z3.Or(lt, rt), false(), z3.Or(left.err, z3.And(z3.Not(lt), right.err)))
 
     def _compare(self, node: ast.Compare, owner: str | None) -> SVal:
         op = node.op
@@ -115,31 +115,31 @@ class Translator:
         if op in ("==", "!=") and left_null != right_null:
             operand = self.expr(node.right if left_null else node.left, owner)
             is_null = operand.null
-            return SVal("bool", is_null if op == "==" else z3.Not(is_null), FALSE, operand.err)
+            return SVal("bool", is_null if op == "==" else z3.Not(is_null), false(), operand.err)
         left, right = self.expr(node.left, owner), self.expr(node.right, owner)
         err = z3.Or(left.err, right.err)
         if left_null and right_null:
-            return SVal("bool", z3.BoolVal(op == "=="), FALSE, err)
+            return SVal("bool", z3.BoolVal(op == "=="), false(), err)
         defined = z3.And(z3.Not(left.null), z3.Not(right.null))
         if op in ("in", "not in"):
             found = self._member(left, right, node)
-            return SVal("bool", z3.And(defined, found if op == "in" else z3.Not(found)), FALSE, err)
+            return SVal("bool", z3.And(defined, found if op == "in" else z3.Not(found)), false(), err)
         if op in ("==", "!="):
             same = _equal(left, right)
             if same is None:
                 same = self.world.fresh_bool("eq")
-            return SVal("bool", z3.And(defined, same if op == "==" else z3.Not(same)), FALSE, err)
+            return SVal("bool", z3.And(defined, same if op == "==" else z3.Not(same)), false(), err)
         ordered = _order(op, left, right, self.table.type_of(node.left), self.table.type_of(node.right))
         if ordered is None:
             ordered = self.world.fresh_bool("cmp")
-        return SVal("bool", z3.And(defined, ordered), FALSE, err)
+        return SVal("bool", z3.And(defined, ordered), false(), err)
 
     def _member(self, left: SVal, right: SVal, node: ast.Compare) -> Z:
         if right.items is not None:
             options = [s for s in (_equal(left, item) for item in right.items if item.kind != "null")]
             if any(o is None for o in options):
                 return self.world.fresh_bool("in")
-            return z3.Or(*options) if options else FALSE
+            return z3.Or(*options) if options else false()
         if right.list_key is not None and isinstance(node.left, ast.Literal) and isinstance(node.left.value, str):
             return self.world.member(right.list_key, node.left.value)
         return self.world.fresh_bool("in")
@@ -181,11 +181,11 @@ class Translator:
         divisor = z3.simplify(real(right.value))
         if z3.is_rational_value(divisor):
             if divisor.numerator_as_long() == 0:
-                return result, TRUE
+                return result, true()
             exact = real(left.value) / divisor
             slack = z3.RealVal(f"{QUOTIENT_SLACK.numerator}/{QUOTIENT_SLACK.denominator}")
             world.facts.append(_abs(result - exact) <= slack * _abs(exact))
-            return result, FALSE
+            return result, false()
         return result, divisor == 0
 
     # -- calls --------------------------------------------------------------------
@@ -205,7 +205,7 @@ class Translator:
         if name == "coalesce":
             return _coalesce(args, kind)
         err = _any_err(tuple(args))
-        null = z3.Or(*(a.null for a in args)) if args else FALSE
+        null = z3.Or(*(a.null for a in args)) if args else false()
         if any(a.value is None for a in args) and name != "len":
             return SVal(kind, self.world.fresh(kind).value if kind != "any" else None, null, err)
         if name in ("min", "max") and kind in ("int", "real", "date", "duration", "string"):
@@ -225,7 +225,7 @@ class Translator:
         if name in ("starts_with", "contains"):
             text, part = args[0].value, args[1].value
             found = z3.PrefixOf(part, text) if name == "starts_with" else z3.Contains(text, part)
-            return SVal("bool", z3.And(z3.Not(null), found), FALSE, err)
+            return SVal("bool", z3.And(z3.Not(null), found), false(), err)
         if name == "len" and args[0].kind == "string":
             return SVal("int", z3.Length(args[0].value), null, err)
         if name == "len" and args[0].items is not None:
@@ -263,7 +263,7 @@ class Translator:
         err = _any_err(tuple(v for _, _, v in filters))
         var = self.world.history_of(owner or "c", action, filters)
         if node.function == "count_of":
-            return SVal("int", var.count, FALSE, err)
+            return SVal("int", var.count, false(), err)
         return SVal("int", var.days, var.never, err)
 
     def _aggregate(self, node: ast.Call, owner: str | None) -> SVal:
@@ -283,7 +283,7 @@ class Translator:
 
     def _selected(self, where: ast.Expr | None, member: str) -> tuple[Z, Z]:
         if where is None:
-            return TRUE, FALSE
+            return true(), false()
         found = self.expr(where, member)
         return truthy(found), found.err
 
@@ -297,17 +297,17 @@ class Translator:
             if value is not None:
                 errors.append(z3.And(chosen, value.err))
             picks.append((chosen, value))
-        err = z3.Or(*errors) if errors else FALSE
+        err = z3.Or(*errors) if errors else false()
         if name == "count_invoices":
             terms = [z3.If(c, 1, 0) for c, _ in picks]
-            return SVal("int", z3.Sum(*terms) if terms else z3.IntVal(0), FALSE, err)
+            return SVal("int", z3.Sum(*terms) if terms else z3.IntVal(0), false(), err)
         usable = [(z3.And(c, z3.Not(v.null)), real(v.value) if kind == "real" else v.value) for c, v in picks if v]
         if name == "sum_of":
             zero = z3.RealVal(0) if kind == "real" else z3.IntVal(0)
             terms = [z3.If(c, v, zero) for c, v in usable]
-            return SVal(kind, z3.Sum(*terms) if terms else zero, FALSE, err)
+            return SVal(kind, z3.Sum(*terms) if terms else zero, false(), err)
         best: Z = self.world.fresh(kind).value
-        none: Z = TRUE
+        none: Z = true()
         for chosen, v in usable:
             better = (v < best) if name == "min_of" else (v > best)
             best = z3.If(z3.And(chosen, z3.Or(none, better)), v, best)
@@ -322,7 +322,7 @@ class Translator:
         if cached is not None:
             return cached
         fresh = world.fresh(kind, nullable=name in ("max_of", "min_of"), base=name)
-        err = world.fresh_bool(name + ".err") if self.can_raise(node) else FALSE
+        err = world.fresh_bool(name + ".err") if self.can_raise(node) else false()
         result = SVal(kind, fresh.value, fresh.null, err)
         world.aggregates[id(node)] = result
         if name == "count_invoices":
@@ -353,9 +353,9 @@ class Translator:
         if kind in ("list", "null", "any"):
             kind = "bool" if kind != "null" else "null"
         if kind == "null":
-            return SVal("null", None, TRUE)
+            return SVal("null", None, true())
         fresh = self.world.fresh(kind, type_.nullable, base="unknown")
-        err = self.world.fresh_bool("unknown.err") if self.can_raise(node) else FALSE
+        err = self.world.fresh_bool("unknown.err") if self.can_raise(node) else false()
         return SVal(kind, fresh.value, fresh.null, err, members=type_.members)
 
     def can_raise(self, node: ast.Expr) -> bool:
@@ -383,7 +383,7 @@ class Translator:
 def _literal(node: ast.Literal) -> SVal:
     value = node.value
     if value is None or node.kind == "null":
-        return SVal("null", None, TRUE)
+        return SVal("null", None, true())
     if isinstance(value, bool):
         return SVal("bool", z3.BoolVal(value))
     if isinstance(value, int):
@@ -405,7 +405,7 @@ def _is_null(node: ast.Expr) -> bool:
 
 def _any_err(values: tuple[SVal, ...]) -> Z:
     errors = [v.err for v in values]
-    return z3.Or(*errors) if errors else FALSE
+    return z3.Or(*errors) if errors else false()
 
 
 def _abs(term: Z) -> Z:
@@ -459,7 +459,7 @@ def _rank(value: Z, members: tuple[str, ...]) -> Z:
 def _coalesce(args: list[SVal], kind: str) -> SVal:
     present = [a for a in args if a.kind != "null" and a.value is not None]
     if not present:
-        return SVal("null", None, TRUE, _any_err(tuple(args)))
+        return SVal("null", None, true(), _any_err(tuple(args)))
 
     def widen(v: Z) -> Z:
         return real(v) if kind == "real" else v
@@ -468,7 +468,7 @@ def _coalesce(args: list[SVal], kind: str) -> SVal:
     for a in reversed(present[:-1]):
         value = z3.If(z3.Not(a.null), widen(a.value), value)
         null = z3.And(a.null, null)
-    err: Z = FALSE
+    err: Z = false()
     for a in reversed(args):
         err = z3.Or(a.err, z3.And(a.null, err))
     return SVal(kind if kind != "any" else present[0].kind, value, null, err, members=present[0].members)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, Type
-from arrears.lint.smt import FALSE, SVal, Z, real, z3
+from arrears.lint.smt import SVal, Z, false, real, z3
 
 Stream = Literal["invoice", "customer"]
 CUSTOMER = "c"
@@ -121,7 +121,7 @@ class World:
         if kind in ("list", "null", "any"):
             return SVal("bool", z3.Bool(self.name(base)), null=z3.Bool(self.name(base + "?")))
         value = const(kind, self.name(base))
-        null = z3.Bool(self.name(base + "?")) if nullable else FALSE
+        null = z3.Bool(self.name(base + "?")) if nullable else false()
         return SVal(kind, value, null)
 
     def fresh_bool(self, base: str = "b") -> Z:
@@ -135,7 +135,7 @@ class World:
             return found[key][1]
         kind = kind_of(type_)
         base = f"{self.prefix}{owner}.{key}"
-        null = z3.Bool(base + "?") if type_.nullable else FALSE
+        null = z3.Bool(base + "?") if type_.nullable else false()
         if type_.nullable:
             self.static.add(base + "?")
         if kind == "list":
