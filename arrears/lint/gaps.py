@@ -24,13 +24,13 @@ from typing import Any
 
 from arrears.diagnostics import Diagnostic
 from arrears.dsl.types import BOOL
-from arrears.lint.base import Analysis, Finding
+from arrears.lint.base import Analysis, Finding, conjuncts
 from arrears.lint.examples import Example, nice, realize, run
 from arrears.lint.firing import Stream
-from arrears.lint.smt import Query, Z, conjunction, false, free_constants, z3
+from arrears.lint.smt import Query, Z, conjunction, false, free_constants, truthy, z3
 from arrears.lint.unused import names_in
 from arrears.lint.world import EARLIEST, LATEST, World
-from arrears.rules.model import Expression, Policy
+from arrears.rules.model import Expression, Policy, Rule
 
 CHECK_DAYS = (0, 30, 365)
 ROUNDS = 12
@@ -76,7 +76,7 @@ def gaps(analysis: Analysis) -> list[Finding]:
     # Keeping disputed invoices off a ladder hands them to the dispute rules: that is no exclusion.
     excluded = z3.substitute(excluded, (disputed, z3.BoolVal(False)))
     facts = [*world.facts, *_plausible(world)]
-    guess = [days > 0, z3.Not(excluded), z3.Not(touch)]
+    guess = [days > 0, z3.Not(excluded), z3.Not(touch), *scope(analysis, stream)]
     if not handles_disputes(policy):
         guess.append(z3.Not(disputed))
     constants = free_constants(z3.And(touch, excluded, days > 0, *facts))
@@ -96,6 +96,33 @@ def gaps(analysis: Analysis) -> list[Finding]:
         values = [(c, counter.eval(c, model_completion=True)) for c in dynamic.values()]
         guess.append(z3.substitute(z3.Implies(days > 0, z3.Not(touch)), *values) if values else z3.Not(touch))
     return []
+
+
+def scope(analysis: Analysis, stream: Stream) -> list[Z]:
+    """What every invoice rule and ladder requires of the invoice's own data: the invoices the policy is for.
+
+    A conjunct of some rule's condition that reads only the invoice's and customer's own fields (not the
+    date, history or other invoices) and that every rule and ladder implies when it fires, like
+    `"key" in customer.tags` in a policy written for key accounts, marks the invoices outside it as out of
+    scope, not as a gap. `disputed` never scopes a policy: disputes are judged on their own.
+    """
+    policy, world = analysis.policy, stream.world
+    candidates: list[Z] = []
+    seen: set[str] = set()
+    for item in stream.items:
+        if not isinstance(item, Rule):
+            continue
+        for node, _owner in conjuncts(item.condition, policy):
+            value = stream.tr.expr(node, stream.owner)
+            atom = z3.And(truthy(value), z3.Not(value.err))
+            names = set(free_constants(atom))
+            if not names or not names <= world.static or any(".disputed" in n for n in names):
+                continue
+            if atom.sexpr() not in seen:
+                seen.add(atom.sexpr())
+                candidates.append(atom)
+    fires = [stream.raw(i) if isinstance(i, Rule) else stream.ladder_touches(i) for i in stream.items]
+    return [a for a in candidates if all(analysis.impossible(stream, z3.And(f, z3.Not(a))) for f in fires)]
 
 
 def _plausible(world: World) -> list[Z]:
