@@ -155,6 +155,7 @@ class PlanDiff:
                 "invoices_affected": self.invoices_affected(),
                 "customers_affected": self.customers_affected(),
                 "actions": {"old": len(self.old.actions), "new": len(self.new.actions)},
+                "errors": {"old": len(self.old.problems), "new": len(self.new.problems)},
             },
             "by_action": self.action_totals(),
             "changes_by_rule": self.by("rule"),
@@ -293,8 +294,19 @@ def _headline(d: PlanDiff) -> str:
     )
 
 
+def _errors(d: PlanDiff) -> str | None:
+    """Evaluation errors (a division by zero for some invoice) before and after, when there are any."""
+    old, new = len(d.old.problems), len(d.new.problems)
+    if not old and not new:
+        return None
+    return f"evaluation errors: {old} -> {new} (see `arrears run --format json` for where)"
+
+
 def render_text(d: PlanDiff) -> str:
     lines = [f"diff {_title(d)}", _headline(d)]
+    errors = _errors(d)
+    if errors:
+        lines.append(errors)
     if not d.changed:
         lines.append("no change in the plan")
         return "\n".join(lines) + "\n"
@@ -338,6 +350,9 @@ def render_markdown(d: PlanDiff) -> str:
         f" on {d.invoices_affected()} of {len(s.invoices)} invoices ({d.customers_affected()} customers),"
         f" snapshot as of {s.as_of.isoformat()}."
     )
+    errors = _errors(d)
+    if errors:
+        out += ["", f"⚠ {errors}"]
     out += ["", "| action | old | new | Δ |", "|---|---:|---:|---:|"]
     for action, t in d.action_totals().items():
         out.append(f"| `{action}` | {t['old']} | {t['new']} | {t['delta']:+d} |")

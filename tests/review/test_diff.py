@@ -179,3 +179,16 @@ def test_structural_examples_really_diverge(capsys: pytest.CaptureFixture[str]) 
 def test_unreadable_inputs_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(capsys, "diff", "smb-v1.yaml", "smb-v2.yaml", "missing.json")[0] == 2
     assert cli(capsys, "diff", "smb-v1.yaml", "missing.yaml")[0] == 2
+
+
+def test_evaluation_errors_are_counted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rule = '  - id: ratio\n    when: open_amount / (amount - amount) > 1\n    then: note(text="never")\n\n'
+    broken = (FIXTURES / "smb-v1.yaml").read_text(encoding="utf-8").replace("ladders:\n", rule + "ladders:\n", 1)
+    path = tmp_path / "broken.yaml"
+    path.write_text(broken, encoding="utf-8")
+    code, out = cli(capsys, "diff", "smb-v1.yaml", str(path), "portfolio.json", "--format", "json")
+    assert code == 0
+    # Every invoice but the disputed one, whose rules the final dispute-hold silences before `ratio` runs.
+    assert json.loads(out)["summary"]["errors"] == {"old": 0, "new": 11}
+    code, out = cli(capsys, "diff", "smb-v1.yaml", str(path), "portfolio.json")
+    assert "evaluation errors: 0 -> 11" in out
