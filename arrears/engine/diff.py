@@ -148,10 +148,10 @@ class PlanDiff:
                 "customers": len(self.snapshot.customers),
             },
             "summary": {
-                "changed": self.changed,
+                "has_changes": self.changed,
                 "added": self.count("added"),
                 "removed": self.count("removed"),
-                "changed_params": self.count("changed"),
+                "changed": self.count("changed"),
                 "invoices_affected": self.invoices_affected(),
                 "customers_affected": self.customers_affected(),
                 "actions": {"old": len(self.old.actions), "new": len(self.new.actions)},

@@ -91,10 +91,10 @@ class StructuralDiff:
             "old": {"id": self.old.id, "version": self.old.version, "digest": self.old.digest, "file": self.old.path},
             "new": {"id": self.new.id, "version": self.new.version, "digest": self.new.digest, "file": self.new.path},
             "summary": {
-                "changed": self.changed,
+                "has_changes": self.changed,
                 "added": sum(1 for c in self.changes if c.kind == "added"),
                 "removed": sum(1 for c in self.changes if c.kind == "removed"),
-                "changed_items": sum(1 for c in self.changes if c.kind == "changed"),
+                "changed": sum(1 for c in self.changes if c.kind == "changed"),
                 "divergences": len(self.divergences),
             },
             "changes": [c.to_dict() for c in self.changes],

@@ -89,7 +89,7 @@ def test_counts_agree_with_an_independent_recount(
     )
     doc = json.loads(out)
     summary = doc["summary"]
-    assert (summary["added"], summary["removed"], summary["changed_params"]) == (added, removed, changed)
+    assert (summary["added"], summary["removed"], summary["changed"]) == (added, removed, changed)
     assert (added, removed, changed) == counts
     affected = {k[1] for k in identity if old_by.get(k) != new_by.get(k)}
     assert summary["invoices_affected"] == len(affected)
