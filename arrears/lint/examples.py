@@ -22,7 +22,6 @@ from arrears.engine.snapshot import Snapshot, bind, from_data
 from arrears.lint.firing import Stream
 from arrears.lint.smt import SVal, Z, date_of, decimal_of, z3
 from arrears.lint.world import CUSTOMER, World, kind_of
-from arrears.rules.catalog import BUILTIN_SYMBOLS
 from arrears.rules.model import Ladder, Policy
 
 ANCHOR = dt.date(2026, 11, 23)  # a fixed, readable run date for examples: lint never reads the clock
@@ -330,6 +329,3 @@ def _plain(text: str) -> bool:
     if any(c in text for c in ",:{}[]#&*!|>'\"%@`"):
         return False
     return text[0] not in "-?"
-
-
-_ = BUILTIN_SYMBOLS

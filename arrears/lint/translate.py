@@ -136,7 +136,7 @@ class Translator:
 
     def _member(self, left: SVal, right: SVal, node: ast.Compare) -> Z:
         if right.items is not None:
-            options = [s for s in (_equal(left, item) for item in right.items if item.kind != "null")]
+            options = [_equal(left, item) for item in right.items if item.kind != "null"]
             if any(o is None for o in options):
                 return self.world.fresh_bool("in")
             return z3.Or(*options) if options else false()
