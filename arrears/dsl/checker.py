@@ -8,29 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from arrears.diagnostics import did_you_mean, suggest
+from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast, types
-from arrears.dsl.env import ActionSignature, Environment, Symbol
+from arrears.dsl.calls import AGGREGATES, FUNCTIONS, HISTORY, PLAIN_FUNCTIONS, CallChecks
+from arrears.dsl.env import Environment, Symbol
 from arrears.dsl.problems import ExpressionError, Problem
-from arrears.dsl.types import ANY, BOOL, DATE, DECIMAL, DURATION, INT, NULL, PERCENT, STRING, Type
+from arrears.dsl.types import ANY, BOOL, DECIMAL, DURATION, INT, NULL, PERCENT, STRING, Type
+from arrears.dsl.typing_rules import arithmetic_hint, arithmetic_type, article, condition_hint, conversion_hint
 
-AGGREGATES = ("count_invoices", "sum_of", "max_of", "min_of")
-HISTORY = ("count_of", "days_since")
-PLAIN_FUNCTIONS = (
-    "min",
-    "max",
-    "abs",
-    "round",
-    "coalesce",
-    "days_between",
-    "lower",
-    "upper",
-    "starts_with",
-    "contains",
-    "len",
-    "date",
-)
-FUNCTIONS = PLAIN_FUNCTIONS + HISTORY + AGGREGATES
+__all__ = [
+    "AGGREGATES",
+    "FUNCTIONS",
+    "HISTORY",
+    "PLAIN_FUNCTIONS",
+    "CheckResult",
+    "Checker",
+    "TypeTable",
+    "arithmetic_type",
+]
+
 NAMESPACES = ("invoice", "customer")
 
 _LITERAL_TYPES = {
@@ -64,7 +60,7 @@ class CheckResult:
     per_invoice: bool
 
 
-class Checker:
+class Checker(CallChecks):
     """Type-checks expressions against one environment, sharing one TypeTable."""
 
     def __init__(self, env: Environment, table: TypeTable | None = None) -> None:
@@ -88,9 +84,9 @@ class Checker:
         result = self.check(node, BOOL)
         if result.type.kind not in ("bool", "any", "null"):
             self._problem(
-                f"a condition must be true or false, but this is {_a(result.type)}",
+                f"a condition must be true or false, but this is {article(result.type)}",
                 node.span,
-                _condition_hint(node, result.type),
+                condition_hint(node, result.type),
                 "not-a-condition",
             )
         return result
@@ -111,9 +107,9 @@ class Checker:
         result = self.check(node, expected)
         if result.type.kind != "any" and not types.assignable(result.type, expected):
             self._problem(
-                f"{what} must be {_a(expected.optional(False))}, but this is {_a(result.type)}",
+                f"{what} must be {article(expected.optional(False))}, but this is {article(result.type)}",
                 node.span,
-                _conversion_hint(result.type, expected),
+                conversion_hint(result.type, expected),
                 "type-mismatch",
             )
         return result
@@ -156,7 +152,7 @@ class Checker:
             case ast.Negate(operand=operand):
                 found = self._check(operand)
                 if found.kind not in ("int", "decimal", "percent", "duration", "any", "null"):
-                    self._problem(f"cannot negate {_a(found)}", node.span)
+                    self._problem(f"cannot negate {article(found)}", node.span)
                     return self._set(node, ANY)
                 return self._set(node, found)
             case ast.ListExpr(items=items):
@@ -169,9 +165,9 @@ class Checker:
         found = self._check(node, BOOL)
         if found.kind not in ("bool", "any", "null"):
             self._problem(
-                f"{where} needs true or false, but this is {_a(found)}",
+                f"{where} needs true or false, but this is {article(found)}",
                 node.span,
-                _condition_hint(node, found),
+                condition_hint(node, found),
             )
 
     # -- names --------------------------------------------------------------------
@@ -289,10 +285,10 @@ class Checker:
                 lt, rt = self.table.type_of(left), self.table.type_of(right)
         if op in ("==", "!="):
             if not types.equatable(lt, rt):
-                hint = _conversion_hint(rt, lt)
+                hint = conversion_hint(rt, lt)
                 if "list" in (lt.kind, rt.kind) and lt.kind != rt.kind:
                     hint = "to test membership, write `value in list`"
-                self._problem(f"cannot compare {_a(lt)} with {_a(rt)}", node.span, hint)
+                self._problem(f"cannot compare {article(lt)} with {article(rt)}", node.span, hint)
         elif lt.kind == "enum" or rt.kind == "enum":
             if lt.kind == "enum" and rt.kind == "enum" and lt.members == rt.members:
                 return BOOL  # ordered by declaration: friendly < firm < final
@@ -302,7 +298,7 @@ class Checker:
                 "enum members are ordered as declared",
             )
         elif not types.comparable(lt, rt) and "null" not in (lt.kind, rt.kind):
-            self._problem(f"cannot order {_a(lt)} against {_a(rt)}", node.span, _conversion_hint(rt, lt))
+            self._problem(f"cannot order {article(lt)} against {article(rt)}", node.span, conversion_hint(rt, lt))
         return BOOL
 
     def _enum_literal(self, enum_type: Type, other: ast.Expr) -> None:
@@ -331,11 +327,11 @@ class Checker:
             return BOOL
         if rt.kind != "list":
             hint = "for text, use `contains(text, part)`" if rt.kind in ("string", "enum") else None
-            self._problem(f"`{node.op}` needs a list on its right, but this is {_a(rt)}", right.span, hint)
+            self._problem(f"`{node.op}` needs a list on its right, but this is {article(rt)}", right.span, hint)
             return BOOL
         assert rt.item is not None
         if rt.item.kind != "any" and not types.equatable(lt, rt.item):
-            self._problem(f"cannot look for {_a(lt)} in {_a(rt)}", node.span)
+            self._problem(f"cannot look for {article(lt)} in {article(rt)}", node.span)
         if lt.kind == "enum" and isinstance(right, ast.ListExpr):
             for item in right.items:
                 self._enum_literal(lt, item)
@@ -349,9 +345,9 @@ class Checker:
         result = arithmetic_type(node.op, lt, rt)
         if result is None:
             self._problem(
-                f"cannot apply `{node.op}` to {_a(lt)} and {_a(rt)}",
+                f"cannot apply `{node.op}` to {article(lt)} and {article(rt)}",
                 node.span,
-                _arithmetic_hint(node.op, lt, rt),
+                arithmetic_hint(node.op, lt, rt),
             )
             return ANY
         return result.optional(lt.nullable or rt.nullable)
@@ -366,341 +362,7 @@ class Checker:
             elif joined is not None:
                 new = types.join(joined, found)
                 if new is None:
-                    self._problem(f"a list mixes {_a(joined)} and {_a(found)}", item.span)
+                    self._problem(f"a list mixes {article(joined)} and {article(found)}", item.span)
                     return ANY
                 joined = new
         return types.list_of(joined if joined is not None else ANY)
-
-    # -- calls --------------------------------------------------------------------
-
-    def _call(self, node: ast.Call, expected: Type | None) -> Type:
-        name = node.function
-        if not name:
-            self._problem("only functions can be called", node.function_span, None, "unknown-function")
-            return ANY
-        if name in AGGREGATES:
-            return self._aggregate(node)
-        if name in HISTORY:
-            return self._history(node)
-        if name not in PLAIN_FUNCTIONS:
-            if name in self.env.actions:
-                hint: str | None = f"`{name}` is an action: it belongs after `then`"
-            else:
-                hint = did_you_mean(name, FUNCTIONS)
-            self._problem(f"unknown function `{name}`", node.function_span, hint, "unknown-function")
-            for arg in node.args:
-                self._check(arg)
-            return ANY
-        if node.keywords:
-            self._problem(
-                f"`{name}` takes no named arguments",
-                node.keywords[0].name_span,
-                None,
-                "bad-arguments",
-            )
-        if name == "date":
-            return self._date(node)
-        arg_types = [self._check(arg, expected if name in ("coalesce", "min", "max") else None) for arg in node.args]
-        return self._function_type(node, arg_types)
-
-    def _arity(self, node: ast.Call, low: int, high: int | None) -> bool:
-        count = len(node.args)
-        if count < low or (high is not None and count > high):
-            if high == low:
-                wanted = f"{low} argument{'s' if low != 1 else ''}"
-            elif high is None:
-                wanted = f"at least {low} argument{'s' if low != 1 else ''}"
-            else:
-                wanted = f"{low} to {high} arguments"
-            self._problem(f"`{node.function}` takes {wanted}, got {count}", node.span, None, "bad-arguments")
-            return False
-        return True
-
-    def _function_type(self, node: ast.Call, args: list[Type]) -> Type:
-        name = node.function
-        if any(a.kind == "any" for a in args):
-            self._arity(node, 1, None)
-            return ANY
-        nullable = any(a.nullable for a in args)
-        if name in ("min", "max", "coalesce"):
-            if not self._arity(node, 1 if name == "coalesce" else 2, None):
-                return ANY
-            joined: Type | None = args[0]
-            for a in args[1:]:
-                joined = None if joined is None else types.join(joined, a)
-            if joined is None:
-                self._problem(
-                    f"`{name}` needs arguments of one type, got {', '.join(map(str, args))}",
-                    node.span,
-                )
-                return ANY
-            if name == "coalesce":
-                return joined.optional(args[-1].nullable and all(a.nullable for a in args))
-            if not (joined.is_numeric or joined.kind in ("date", "duration", "string")):
-                self._problem(f"`{name}` compares numbers, dates, durations or text, not {joined}", node.span)
-                return ANY
-            return joined.optional(nullable)
-        signatures: dict[str, tuple[tuple[frozenset[str], ...], Type | None]] = {
-            "abs": ((frozenset({"int", "decimal", "percent", "duration"}),), None),
-            "round": ((frozenset({"int", "decimal", "percent"}), frozenset({"int"})), DECIMAL),
-            "days_between": ((frozenset({"date"}), frozenset({"date"})), INT),
-            "lower": ((frozenset({"string", "enum"}),), STRING),
-            "upper": ((frozenset({"string", "enum"}),), STRING),
-            "starts_with": ((frozenset({"string", "enum"}), frozenset({"string", "enum"})), BOOL),
-            "contains": ((frozenset({"string", "enum"}), frozenset({"string", "enum"})), BOOL),
-            "len": ((frozenset({"string", "list"}),), INT),
-        }
-        params, result = signatures[name]
-        low = 1 if name == "round" else len(params)
-        if not self._arity(node, low, len(params)):
-            return ANY
-        for i, (arg, allowed) in enumerate(zip(args, params, strict=False)):
-            if arg.kind not in allowed and arg.kind != "null":
-                kinds = " or ".join(sorted(allowed))
-                self._problem(
-                    f"argument {i + 1} of `{name}` must be {kinds}, but this is {_a(arg)}",
-                    node.args[i].span,
-                    None,
-                    "bad-arguments",
-                )
-                return ANY
-        if name == "round" and args[0].kind == "int":
-            result = INT
-        found = result if result is not None else args[0]
-        if name in ("starts_with", "contains"):
-            return BOOL
-        return found.optional(nullable)
-
-    def _date(self, node: ast.Call) -> Type:
-        import datetime as dt
-
-        if not self._arity(node, 1, 1):
-            return ANY
-        arg = node.args[0]
-        if not (isinstance(arg, ast.Literal) and arg.kind == "string"):
-            self._problem('`date` takes a literal like date("2026-11-23")', arg.span, None, "bad-date")
-            return ANY
-        try:
-            dt.date.fromisoformat(str(arg.value))
-            if len(str(arg.value)) != 10:
-                raise ValueError
-        except ValueError:
-            self._problem(
-                f'not a date: "{arg.value}"',
-                arg.span,
-                'dates are written YYYY-MM-DD, like date("2026-11-23")',
-                "bad-date",
-            )
-            return ANY
-        return DATE
-
-    def _history(self, node: ast.Call) -> Type:
-        name = node.function
-        result = INT if name == "count_of" else INT.optional()
-        if len(node.args) != 1:
-            self._problem(
-                f"`{name}` takes an action name and optional parameter filters, like `{name}(remind, tone=firm)`",
-                node.span,
-                None,
-                "bad-arguments",
-            )
-            return result
-        target = node.args[0]
-        action_name = target.name if isinstance(target, ast.Name) else None
-        if isinstance(target, ast.Literal) and target.kind == "string":
-            action_name = str(target.value)
-        if action_name is None:
-            self._problem(
-                f"the first argument of `{name}` is an action name",
-                target.span,
-                None,
-                "bad-arguments",
-            )
-            return result
-        signature = self.env.actions.get(action_name)
-        if signature is None:
-            self._problem(
-                f"unknown action `{action_name}`",
-                target.span,
-                did_you_mean(action_name, self.env.actions),
-                "unknown-action",
-            )
-            return result
-        self.table.history_actions[node] = action_name
-        self._references.add(f"history:{action_name}")
-        for keyword in node.keywords:
-            param = signature.param(keyword.name)
-            if param is None:
-                self._unknown_param(signature, keyword)
-                self._check(keyword.value, ANY)  # its value cannot be judged without a parameter
-                continue
-            self.check_param(keyword.value, param.type, f"`{keyword.name}`")
-        return result
-
-    def check_param(self, value: ast.Expr, expected: Type, what: str) -> Type:
-        if self._enum_string(value, expected):
-            return self.table.type_of(value)
-        found = self._check(value, expected)
-        if found.kind != "any" and not types.assignable(found, expected):
-            self._problem(
-                f"{what} must be {_a(expected.optional(False))}, but this is {_a(found)}",
-                value.span,
-                _conversion_hint(found, expected),
-                "type-mismatch",
-            )
-        self._enum_literal(expected, value)
-        return found
-
-    def _unknown_param(self, signature: ActionSignature, keyword: ast.Keyword) -> None:
-        names = [p.name for p in signature.params]
-        hint = did_you_mean(keyword.name, names) or (
-            f"`{signature.name}` takes {', '.join(names)}" if names else f"`{signature.name}` takes no parameters"
-        )
-        self._problem(
-            f"`{signature.name}` has no parameter `{keyword.name}`",
-            keyword.name_span,
-            hint,
-            "unknown-parameter",
-        )
-
-    def _aggregate(self, node: ast.Call) -> Type:
-        name = node.function
-        if self._in_aggregate:
-            self._problem(
-                f"`{name}` cannot be nested inside another aggregate",
-                node.span,
-                None,
-                "bad-arguments",
-            )
-            return ANY
-        takes_value = name != "count_invoices"
-        args = list(node.args)
-        where: ast.Expr | None = None
-        for keyword in node.keywords:
-            if keyword.name != "where":
-                self._problem(f"`{name}` takes only `where=`", keyword.name_span, None, "bad-arguments")
-                continue
-            where = keyword.value
-        wanted = 1 if takes_value else 0
-        if len(args) == wanted + 1 and where is None:
-            where = args.pop()
-        if len(args) != wanted:
-            usage = f"{name}(where=...)" if not takes_value else f"{name}(open_amount, where=...)"
-            self._problem(f"`{name}` is used like `{usage}`", node.span, None, "bad-arguments")
-            return ANY
-        self._in_aggregate = True
-        try:
-            value_type = self._check(args[0]) if takes_value else INT
-            if where is not None:
-                self._expect_bool(where, "`where=`")
-        finally:
-            self._in_aggregate = False
-        if name == "count_invoices":
-            return INT
-        if value_type.kind == "any":
-            return ANY
-        if name == "sum_of":
-            if not value_type.is_numeric and value_type.kind != "duration":
-                self._problem(f"`sum_of` adds numbers, not {value_type}", args[0].span, None, "bad-arguments")
-                return ANY
-            return value_type.optional(False)
-        if not (value_type.is_numeric or value_type.kind in ("date", "duration", "string")):
-            self._problem(
-                f"`{name}` compares numbers, dates, durations or text, not {value_type}",
-                args[0].span,
-            )
-            return ANY
-        return value_type.optional(True)
-
-
-def arithmetic_type(op: str, a: Type, b: Type) -> Type | None:
-    """The type of `a op b`, or None when the operation is not defined."""
-    x, y = a.kind, b.kind
-    if "null" in (x, y):
-        other = y if x == "null" else x
-        return Type(other if other != "null" else "decimal", nullable=True) if other != "enum" else None
-    if op == "/":
-        if x in ("int", "decimal") and y in ("int", "decimal", "percent"):
-            return DECIMAL
-        if x == "percent" and y in ("int", "decimal"):
-            return PERCENT
-        if x == "percent" and y == "percent":
-            return DECIMAL
-        if x == "duration" and y == "duration":
-            return DECIMAL
-        return None
-    if op == "*":
-        pair = {x, y}
-        if x == y == "int":
-            return INT
-        if pair <= {"int", "decimal"}:
-            return DECIMAL
-        if pair in ({"percent", "int"}, {"percent", "decimal"}):
-            return DECIMAL
-        if x == y == "percent":
-            return PERCENT
-        if pair == {"duration", "int"}:
-            return DURATION
-        return None
-    # + and -
-    if x == y and x in ("int", "decimal", "percent", "duration"):
-        return a.optional(False)
-    if {x, y} == {"int", "decimal"}:
-        return DECIMAL
-    if x == "date" and y == "duration":
-        return DATE
-    if op == "+" and x == "duration" and y == "date":
-        return DATE
-    if op == "-" and x == y == "date":
-        return INT
-    if op == "+" and x in ("string", "enum") and y in ("string", "enum"):
-        return STRING
-    return None
-
-
-def _a(t: Type) -> str:
-    text = str(t)
-    if t.kind == "null":
-        return "null"
-    return ("an " if text[0] in "aeiou" else "a ") + text
-
-
-def _arithmetic_hint(op: str, a: Type, b: Type) -> str | None:
-    kinds = {a.kind, b.kind}
-    if "date" in kinds and "int" in kinds:
-        return "add days as a duration: `due_date + 30d`"
-    if "percent" in kinds and op in "+-":
-        return "a percent scales an amount: write `open_amount * 2%`"
-    if "string" in kinds and kinds & types.NUMERIC:
-        return "text and numbers do not mix"
-    if kinds == {"date"} and op == "+":
-        return "subtract dates to get days between them"
-    return None
-
-
-def _conversion_hint(found: Type, expected: Type) -> str | None:
-    if found.nullable and not expected.nullable and found.optional(False) == expected.optional(False):
-        return "this value may be null: use `coalesce(value, default)`"
-    if expected.kind == "percent" and found.kind in ("int", "decimal"):
-        return "write a percent with `%`, like `2%`"
-    if expected.kind == "duration" and found.kind == "int":
-        return "write a duration with a unit, like `30d` or `2w`"
-    if expected.kind == "date" and found.kind == "string":
-        return 'write a date as date("2026-11-23")'
-    if expected.kind == "enum":
-        return f"one of: {', '.join(expected.members)}"
-    if expected.kind in ("int", "decimal") and found.kind == "string":
-        return "numbers are written without quotes"
-    return None
-
-
-def _condition_hint(node: ast.Expr, found: Type) -> str | None:
-    if found.is_numeric:
-        return "compare it with something, like `days_overdue > 15`"
-    if found.kind in ("string", "enum") and isinstance(node, ast.Name | ast.Attribute):
-        return "compare it with a value, like `customer.segment == smb`"
-    return None
-
-
-def closest_function(name: str) -> str | None:
-    return suggest(name, FUNCTIONS)
