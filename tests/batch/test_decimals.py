@@ -17,7 +17,7 @@ from arrears.engine.batch.stage import Stage
 def _eval(a: list[Decimal], b: list[Decimal], op: str) -> tuple[list[str | None], list[bool]]:
     frame = pl.DataFrame(
         {
-            "ac": pl.Series([_parts(v)[0] for v in a], dtype=pl.Int128),
+            "ac": pl.Series([None if v is None else _parts(v)[0] for v in a], dtype=pl.Int128),
             "ae": pl.Series([_parts(v)[1] for v in a], dtype=pl.Int32),
             "az": [_parts(v)[2] for v in a],
             "bc": pl.Series([_parts(v)[0] for v in b], dtype=pl.Int128),
@@ -119,3 +119,17 @@ def test_known_values() -> None:
     for a, b, op, expected in cases:
         texts, guards = _eval([a], [b], op)
         assert texts == [expected] and guards == [False], (a, op, b)
+
+
+def test_null_operands_give_null() -> None:
+    """Arithmetic with null is null, whatever the other operand (a zero dividend included)."""
+    frame = pl.DataFrame({"a": pl.Series([0, None, 5], dtype=pl.Int128), "b": pl.Series([None, 3, 0], dtype=pl.Int128)})
+    stage = Stage(frame.lazy(), "null")
+    a = D.Dec(pl.col("a"), -2, False, 5, -2, -2)
+    b = D.Dec(pl.col("b"), 0, False, 3, 0, 0)
+    results = [D.divide(a, b, stage), D.add(a, b, stage), D.multiply(a, b, stage), D.quantize(a, 1, stage)]
+    texts = [D.to_text(r, stage) for r in results]
+    out = stage.frame().select([t.alias(f"r{i}") for i, t in enumerate(texts)]).collect()
+    assert out.row(0) == (None, None, None, "0.0")
+    assert out.row(1) == (None, None, None, None)
+    assert out.row(2) == (None, "0.05", "0.00", "0.1")

@@ -253,7 +253,12 @@ def divide(a: Dec, b: Dec, stage: Stage) -> Dec:
     quotient = stage.keep(pl.when(is_zero).then(lit128(0)).otherwise(quotient))
     negative = stage.keep(a.negative() ^ b.negative())
     signed = stage.keep(
-        pl.when(big_b == 0).then(None).when(negative).then(neg128(quotient)).otherwise(quotient).cast(I128)
+        pl.when(a.coef.is_null() | b.coef.is_null() | (big_b == 0))
+        .then(None)
+        .when(negative)
+        .then(neg128(quotient))
+        .otherwise(quotient)
+        .cast(I128)
     )
     nz = stage.keep(is_zero & negative)
     elo = a.elo - b.ehi - max_shift

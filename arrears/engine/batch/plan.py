@@ -96,14 +96,25 @@ def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
 
 # -- notices ------------------------------------------------------------------------
 
+START_EXP = -2  # totals start from Decimal("0.00")
+
 
 def notices(
     actions: pl.DataFrame, invoices: pl.DataFrame, open_amount: Val, has_currency: bool
 ) -> list[dict[str, Any]]:
-    """One notice per customer, channel and currency, at the firmest tone, as `plan.notices` builds them."""
-    reminds = actions.filter(pl.col("action") == "remind").with_row_index("__order")
-    if reminds.height == 0:
-        return []
+    """One notice per customer, channel and currency, as `arrears.engine.plan.notices` builds them.
+
+    Invoice reminders group by customer, channel and currency (the first reminder's
+    currency is shown), at the firmest tone; a customer-scope reminder raises the tone of
+    that customer's notices on its channel, or is a notice of its own naming no invoice.
+    Totals add the open amounts of the notice's invoices to `0.00`.
+    """
+    reminds = actions.lazy().filter(pl.col("action") == "remind").with_row_index("__order")
+    ranked = reminds.with_columns(
+        pl.col("__tone")
+        .replace_strict({t: i for i, t in enumerate(TONES)}, default=0, return_dtype=pl.Int32)
+        .alias("__trank")
+    )
     dec = open_amount.dec
     assert dec is not None
     stage = Stage(invoices.lazy(), "n")
@@ -114,56 +125,63 @@ def notices(
         dec.coef.alias("__coef"),
         D.as_int(exp).alias("__exp"),
     )
-    rows = reminds.lazy().join(parts, on="invoice", how="left", maintain_order="left")
-    rows = rows.with_columns(
-        pl.col("__tone")
-        .replace_strict({t: i for i, t in enumerate(TONES)}, default=0, return_dtype=pl.Int32)
-        .alias("__trank"),
-        pl.col("__currency").fill_null("").alias("__ckey"),
-    )
     keys = ["customer", "__channel", "__ckey"]
-    grouped = (
-        rows.group_by(keys)
-        .agg(
-            pl.col("__trank").max().alias("tone"),
-            pl.col("__currency").sort_by("__order").first().alias("currency"),
-            pl.col("invoice").drop_nulls().unique().sort().alias("invoices"),
-        )
-        .sort(keys)
-        .collect()
+    rows = (
+        ranked.filter(pl.col("invoice").is_not_null())
+        .join(parts, on="invoice", how="left", maintain_order="left")
+        .with_columns(pl.col("__currency").fill_null("").alias("__ckey"))
+    )
+    groups = rows.group_by(keys).agg(
+        pl.col("__trank").max().alias("__tone_inv"),
+        pl.col("__currency").sort_by("__order").first().alias("currency"),
+        pl.col("invoice").unique().sort().alias("invoices"),
     )
     amounts = (
-        rows.filter(pl.col("invoice").is_not_null())
-        .unique(subset=[*keys, "invoice"])
-        .with_columns(pl.min_horizontal(pl.col("__exp").min().over(keys), pl.lit(0)).alias("__low"))
+        rows.unique(subset=[*keys, "invoice"])
+        .with_columns(pl.min_horizontal(pl.col("__exp").min().over(keys), pl.lit(START_EXP)).alias("__low"))
         .with_columns((pl.col("__coef") * D.pow10(pl.col("__exp") - pl.col("__low"))).alias("__aligned"))
         .group_by(keys)
         .agg(
             pl.col("__aligned").sum().alias("__sum"),
             pl.col("__low").first().alias("__low"),
-            (pl.col("__aligned").cast(pl.Float64).abs().sum() >= float(D.LIMIT) / 2).alias("__big"),
-            (pl.col("__exp") - pl.col("__low") > 30).any().alias("__wide"),
+            (
+                (pl.col("__aligned").cast(pl.Float64).abs().sum() >= float(D.LIMIT) / 2)
+                | (pl.col("__exp") - pl.col("__low") > 30).any()
+            ).alias("__unsafe"),
         )
-        .collect()
     )
-    totals = {
-        (r[0], r[1], r[2]): (r[3], r[4], r[5] or r[6])
-        for r in amounts.select([*keys, "__sum", "__low", "__big", "__wide"]).iter_rows()
-    }
+    wide = (
+        ranked.filter(pl.col("invoice").is_null())
+        .group_by("customer", "__channel")
+        .agg(pl.col("__trank").max().alias("__tone_wide"))
+    )
+    joined = (
+        groups.join(amounts, on=keys, how="left")
+        .join(wide, on=["customer", "__channel"], how="left")
+        .with_columns(pl.max_horizontal("__tone_inv", "__tone_wide").alias("tone"))
+    )
+    alone = wide.join(groups.select("customer", "__channel").unique(), on=["customer", "__channel"], how="anti").select(
+        "customer",
+        "__channel",
+        pl.lit("").alias("__ckey"),
+        pl.col("__tone_wide").alias("tone"),
+        pl.lit(None, dtype=pl.String).alias("currency"),
+        pl.lit([], dtype=pl.List(pl.String)).alias("invoices"),
+        pl.lit(0, dtype=pl.Int128).alias("__sum"),
+        pl.lit(START_EXP, dtype=pl.Int32).alias("__low"),
+        pl.lit(False).alias("__unsafe"),
+    )
+    columns = [*keys, "tone", "currency", "invoices", "__sum", "__low", "__unsafe"]
+    table = pl.concat([joined.select(columns), alone.select(columns)], how="vertical_relaxed").sort(keys).collect()
     open_by_id: dict[str, Decimal] | None = None
     out: list[dict[str, Any]] = []
-    for customer, channel, ckey, tone, currency, ids in grouped.iter_rows():
-        total_text = "0"
-        found = totals.get((customer, channel, ckey))
-        if found is not None:
-            coefficient, low, unsafe = found
-            if unsafe:
-                if open_by_id is None:
-                    open_by_id = _open_amounts(parts)
-                total = sum((open_by_id[i] for i in ids), Decimal(0))
-                total_text = format_decimal(total)
-            else:
-                total_text = format_decimal(Decimal(int(coefficient)).scaleb(int(low)))
+    for customer, channel, _, tone, currency, ids, coefficient, low, unsafe in table.iter_rows():
+        if unsafe:
+            if open_by_id is None:
+                open_by_id = _open_amounts(parts)
+            total = sum((open_by_id[i] for i in ids), Decimal("0.00"))
+        else:
+            total = Decimal(int(coefficient)).scaleb(int(low))
         out.append(
             {
                 "customer": customer,
@@ -171,7 +189,7 @@ def notices(
                 "tone": TONES[tone],
                 "currency": currency,
                 "invoices": list(ids),
-                "total": total_text,
+                "total": format_decimal(total),
             }
         )
     return out
