@@ -1,4 +1,4 @@
-"""Snapshots (SPEC section 3): read JSON, YAML or a folder of CSV files, then bind to a policy.
+"""Snapshots (SPEC section 3): raw rows (see `sources`) bound to a policy, typed and checked.
 
 Reading gives raw rows; binding reads every value against its type (built-in or
 declared by the policy) and rejects the snapshot whole, listing every problem with
@@ -7,26 +7,19 @@ its place (`invoices[17].due_date: not a date: "2026-13-45"`).
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime as dt
-import hashlib
-import io
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arrears.diagnostics import Diagnostic, InputError, Location, Position
+from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
 from arrears.dsl.values import CoercionError, Value, coerce, parse_date
 from arrears.engine.bulk import paused_gc
+from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
 from arrears.rules.model import Policy
-from arrears.rules.yaml_source import YNode, load_yaml
-
-Locator = Callable[[str, int, str | None], Location | None]
 
 _INVOICE_TYPES: dict[str, Type] = {
     "id": STRING,
@@ -44,52 +37,6 @@ _CUSTOMER_TYPES: dict[str, Type] = {
     "credit_limit": DECIMAL.optional(),
     "tags": list_of(STRING).optional(),
 }
-
-
-@dataclass
-class RawSnapshot:
-    """Rows as read, before any typing; `locate` finds a row's place in the file when known."""
-
-    file: str
-    as_of: object = None
-    invoices: list[dict[str, Any]] = field(default_factory=list)
-    customers: list[dict[str, Any]] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    locate: Locator = field(default=lambda section, index, key: None)
-
-    def digest(self) -> str:
-        """Content digest, independent of row order and of the file format's number spelling."""
-        canonical = {
-            "as_of": _canonical(self.as_of),
-            "invoices": sorted((_canonical_row(r) for r in self.invoices), key=_row_key),
-            "customers": sorted((_canonical_row(r) for r in self.customers), key=_row_key),
-            "history": sorted(
-                (_canonical_row(r) for r in self.history),
-                key=lambda r: json.dumps(r, sort_keys=True),
-            ),
-        }
-        text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _canonical(value: object) -> object:
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _canonical_row(row: Mapping[str, Any]) -> dict[str, object]:
-    return {str(k): _canonical(v) for k, v in row.items()}
-
-
-def _row_key(row: Mapping[str, object]) -> str:
-    return str(row.get("id", "")) + "\x00" + json.dumps(row, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -130,165 +77,6 @@ class Snapshot:
     history_count: int = 0
 
 
-# -- reading -------------------------------------------------------------------
-
-
-def read_snapshot(path: str | Path) -> RawSnapshot:
-    """Read a snapshot file or folder into raw rows; raise InputError when unreadable."""
-    p = Path(path)
-    file = str(path)
-    if p.is_dir():
-        return _read_folder(p)
-    if not p.exists():
-        raise InputError(Diagnostic(f"no such snapshot: {file}", code="io"))
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(Diagnostic(f"cannot read {file}: {error}", code="io")) from None
-    if p.suffix.lower() in (".yaml", ".yml"):
-        return _from_yaml(text, file)
-    if p.suffix.lower() == ".json":
-        return from_json_text(text, file)
-    raise InputError(Diagnostic(f"{file}: a snapshot is a .json or .yaml file or a folder of CSV files", code="io"))
-
-
-def from_json_text(text: str, file: str = "<snapshot>") -> RawSnapshot:
-    try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
-    except json.JSONDecodeError as error:
-        position = error.pos if error.doc is text else text.find(error.doc)
-        before = text[: max(position, 0)]
-        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
-        location = Location(file, Position(line, column))
-        raise InputError(Diagnostic(f"invalid JSON: {error.msg}", location, code="json")) from None
-    return from_data(data, file, _json_locator(text, file))
-
-
-def _no_constant(name: str) -> object:
-    raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
-
-
-_LOCATE_LIMIT = 5 * 1024 * 1024
-
-
-def _json_locator(text: str, file: str) -> Locator:
-    """Places of rows in JSON text, found only when a problem must be shown.
-
-    JSON is read with the fast `json` module, which keeps no positions; on the error
-    path the same text is read again as YAML (a superset of it) to find them.
-    """
-    located: list[YNode | None] = []
-
-    def locate(section: str, index: int, key: str | None) -> Location | None:
-        if not located:
-            try:
-                located.append(load_yaml(text, file) if len(text) <= _LOCATE_LIMIT else None)
-            except InputError:
-                located.append(None)
-        root = located[0]
-        return _row_location(root, section, index, key) if root is not None else None
-
-    return locate
-
-
-def _row_location(root: YNode, section: str, index: int, key: str | None) -> Location | None:
-    rows = root.get(section) if root.kind == "mapping" else None
-    if rows is None or rows.kind != "sequence" or index >= len(rows.items):
-        return None
-    row: YNode = rows.items[index]
-    node = row.get(key) if key and row.kind == "mapping" else None
-    return (node or row).location()
-
-
-def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = None) -> RawSnapshot:
-    """Raw snapshot from already-parsed data (a dict with as_of, invoices, customers, history)."""
-    if not isinstance(data, dict):
-        raise InputError(Diagnostic(f"{file}: a snapshot is an object with `invoices`", code="snapshot"))
-    problems: list[Diagnostic] = []
-    sections: dict[str, list[dict[str, Any]]] = {}
-    for section in ("invoices", "customers", "history"):
-        rows = data.get(section, [])
-        if rows is None:
-            rows = []
-        if not isinstance(rows, list):
-            problems.append(_diag(file, f"{section}: must be a list", None))
-            rows = []
-        good: list[dict[str, Any]] = []
-        for i, row in enumerate(rows):
-            if not isinstance(row, dict):
-                problems.append(
-                    _diag(
-                        file,
-                        f"{section}[{i}]: must be an object",
-                        locate(section, i, None) if locate else None,
-                    )
-                )
-                continue
-            good.append(row)
-        sections[section] = good
-    if "invoices" not in data:
-        problems.append(_diag(file, "invoices: missing", None))
-    if problems:
-        raise InputError(problems)
-    return RawSnapshot(
-        file,
-        data.get("as_of"),
-        sections["invoices"],
-        sections["customers"],
-        sections["history"],
-        locate or (lambda s, i, k: None),
-    )
-
-
-def _from_yaml(text: str, file: str) -> RawSnapshot:
-    root = load_yaml(text, file)
-    if root is None:
-        raise InputError(Diagnostic(f"{file}: the snapshot is empty", code="snapshot"))
-
-    return from_data(root.plain(), file, lambda section, index, key: _row_location(root, section, index, key))
-
-
-def _read_folder(folder: Path) -> RawSnapshot:
-    invoices_file = folder / "invoices.csv"
-    if not invoices_file.exists():
-        raise InputError(Diagnostic(f"{folder}: a snapshot folder needs invoices.csv", code="io"))
-    sections: dict[str, list[dict[str, Any]]] = {}
-    for section in ("invoices", "customers", "history"):
-        path = folder / f"{section}.csv"
-        sections[section] = _read_csv(path) if path.exists() else []
-    for row in sections["history"]:
-        raw = row.get("params")
-        if isinstance(raw, str) and raw.strip():
-            with contextlib.suppress(json.JSONDecodeError):  # reported when the history is bound
-                row["params"] = json.loads(raw, parse_float=Decimal)
-        elif raw is None:
-            row["params"] = {}
-
-    def locate(section: str, index: int, key: str | None) -> Location:
-        return Location(str(folder / f"{section}.csv"), Position(index + 2, 1))
-
-    return RawSnapshot(str(folder), None, sections["invoices"], sections["customers"], sections["history"], locate)
-
-
-def _read_csv(path: Path) -> list[dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(Diagnostic(f"cannot read {path}: {error}", code="io")) from None
-    reader = csv.DictReader(io.StringIO(text))
-    rows: list[dict[str, Any]] = []
-    for row in reader:
-        # An empty CSV cell is a missing value, not empty text.
-        rows.append(
-            {k.strip(): (v.strip() or None if isinstance(v, str) else v) for k, v in row.items() if k is not None}
-        )
-    return rows
-
-
-def _diag(file: str, message: str, location: Location | None) -> Diagnostic:
-    return Diagnostic(message, location or Location(file, Position(1, 1)), code="snapshot")
-
-
 # -- binding -------------------------------------------------------------------
 
 
@@ -303,17 +91,17 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
 
     def report(section: str, index: int, key: str | None, message: str) -> None:
         where = f"{section}[{index}]" + (f".{key}" if key else "")
-        problems.append(_diag(raw.file, f"{where}: {message}", raw.locate(section, index, key)))
+        problems.append(diagnostic(raw.file, f"{where}: {message}", raw.locate(section, index, key)))
 
     effective = as_of
     if effective is None:
         if raw.as_of is None:
-            problems.append(_diag(raw.file, "as_of: missing; give it in the snapshot or with --as-of", None))
+            problems.append(diagnostic(raw.file, "as_of: missing; give it in the snapshot or with --as-of", None))
         else:
             try:
                 effective = parse_date(raw.as_of)
             except CoercionError as error:
-                problems.append(_diag(raw.file, f"as_of: {error}", None))
+                problems.append(diagnostic(raw.file, f"as_of: {error}", None))
     invoice_fields = {n: f for n, f in policy.fields.items() if not n.startswith("customer.")}
     customer_fields = {n.removeprefix("customer."): f for n, f in policy.fields.items() if n.startswith("customer.")}
 
@@ -573,10 +361,12 @@ def load_snapshot(path: str | Path, policy: Policy, as_of: dt.date | None = None
 
 __all__: Sequence[str] = (
     "HistoryEntry",
+    "Locator",
     "RawSnapshot",
     "Snapshot",
     "bind",
     "from_data",
+    "from_json_text",
     "load_snapshot",
     "read_snapshot",
 )

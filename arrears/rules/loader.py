@@ -104,6 +104,11 @@ def load_policy_text(text: str, file: str = "<policy>") -> Policy:
     return _PolicyBuilder(CompileContext(file, text), root).build()
 
 
+def _empty(node: YNode) -> bool:
+    """`fields:` with nothing under it: an empty section, not a mistake."""
+    return node.kind == "scalar" and node.value is None
+
+
 class _PolicyBuilder:
     def __init__(self, ctx: CompileContext, root: YNode) -> None:
         self.ctx = ctx
@@ -212,7 +217,7 @@ class _PolicyBuilder:
         return found, coerce(constant.value, found) if constant.value is not None else None, True
 
     def _fields(self, node: YNode | None) -> None:
-        if node is None:
+        if node is None or _empty(node):
             return
         if not self.ctx.mapping(node, "$.fields", "`fields`", list(node.entries) if node.kind == "mapping" else ()):
             return
@@ -253,7 +258,7 @@ class _PolicyBuilder:
             self.fields[canonical] = FieldDef(canonical, found, default, has_default, key_node.location())
 
     def _actions(self, node: YNode | None) -> None:
-        if node is None:
+        if node is None or _empty(node):
             return
         if node.kind != "mapping":
             self.ctx.error(node, "$.actions", "`actions` must map action names to their parameters")
@@ -301,7 +306,7 @@ class _PolicyBuilder:
     # -- lets -----------------------------------------------------------------
 
     def _lets(self, node: YNode | None) -> None:
-        if node is None:
+        if node is None or _empty(node):
             return
         if node.kind != "mapping":
             self.ctx.error(node, "$.let", "`let` must map names to expressions")

@@ -1,9 +1,7 @@
-"""No false alarms on the example policies; the warnings they do get are true findings.
+"""No false alarms on the example policies: they pass `check --strict`.
 
-Five example policies declare `customer.segment` and never read it. A declared field is
-still parsed from every snapshot (a segment outside the enum rejects the whole snapshot),
-so the warning stands; it has been reported rather than silenced. When the examples are
-fixed, the strict check below starts passing and its xfail marker must go.
+Five examples once declared `customer.segment` without reading it; the lint found it
+and the declarations were removed, so every warning on them now would be new.
 """
 
 from __future__ import annotations
@@ -16,13 +14,6 @@ from arrears.rules.loader import load_policy
 from tests.conftest import EXAMPLES
 
 POLICIES = sorted(p for p in (EXAMPLES / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
-KNOWN = {
-    ("chronic-late-payers.yaml", "unused-field", "field `customer.segment` is declared but never used"),
-    ("credit-exposure.yaml", "unused-field", "field `customer.segment` is declared but never used"),
-    ("disputes-and-promises.yaml", "unused-field", "field `customer.segment` is declared but never used"),
-    ("key-accounts.yaml", "unused-field", "field `customer.segment` is declared but never used"),
-    ("smb-standard.yaml", "unused-field", "field `customer.segment` is declared but never used"),
-}
 
 
 def test_the_examples_get_no_false_alarm() -> None:
@@ -30,11 +21,9 @@ def test_the_examples_get_no_false_alarm() -> None:
     for path in POLICIES:
         for finding in lint(load_policy(path)):
             found.add((path.name, finding.diagnostic.code, finding.diagnostic.message))
-    # Examples added later must come without warnings.
-    assert found <= KNOWN
+    assert found == set()
 
 
-@pytest.mark.xfail(strict=True, reason="examples declare customer.segment without using it (reported, not silenced)")
 def test_check_strict_passes_on_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--strict", str(EXAMPLES / "policies")]) == 0
 
