@@ -70,6 +70,9 @@ class Checker(CallChecks):
         self._in_aggregate = False
         self._references: set[str] = set()
         self._per_invoice = False
+        # Set when a problem reported elsewhere (a broken let or field) left a part of
+        # this expression unresolved: it must not be compiled, and says nothing more.
+        self.degraded = False
 
     # -- entry points -------------------------------------------------------------
 
@@ -179,6 +182,7 @@ class Checker(CallChecks):
 
     def _name(self, node: ast.Name, expected: Type | None) -> Type:
         if expected is not None and expected.kind == "any" and node.name not in self.env.symbols:
+            self.degraded = True
             return ANY  # the other side already failed: say nothing more about this one
         if expected is not None and expected.kind == "enum" and node.name in expected.members:
             self.table.enum_values[node] = node.name
@@ -219,6 +223,8 @@ class Checker(CallChecks):
         self._problem(f"unknown name `{name}`", span, hint, "unknown-name")
 
     def _use(self, node: ast.Expr, symbol: Symbol) -> Type:
+        if symbol.type.kind == "any":
+            self.degraded = True
         self.table.names[node] = symbol.name
         self._references.add(f"aggregate:{symbol.name}" if self._in_aggregate else symbol.name)
         if symbol.per_invoice and not self._in_aggregate:

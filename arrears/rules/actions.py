@@ -97,6 +97,8 @@ def check_action(
         assert given_param is not None
         checker.check_param(value, given_param.type, f"`{name}`")
     problems.extend(checker.problems)
+    if not problems and checker.degraded:
+        return None  # rests on a declaration already reported as broken
     if problems:
         ctx.problems(problems, source, path)
         return None

@@ -160,6 +160,8 @@ class CompileContext:
         if checker.problems:
             self.problems(checker.problems, source, path)
             return None
+        if checker.degraded:
+            return None  # rests on a declaration already reported as broken
         compiler = Compiler(self.table)
         try:
             constant = compiler.constant(tree)
