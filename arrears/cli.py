@@ -33,7 +33,8 @@ from arrears.engine.explain import explain, render_explain
 from arrears.engine.graph import build_graph, to_dot, to_mermaid
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.snapshot import load_snapshot
-from arrears.engine.testing import FileResult, discover, run_file
+from arrears.engine.testing import discover, render_results, result_dict, run_file
+from arrears.rules.discovery import policy_files
 from arrears.rules.loader import load_policy
 from arrears.rules.model import Policy
 
@@ -97,27 +98,6 @@ def cli() -> None:
 # -- check ---------------------------------------------------------------------
 
 
-def _policy_files(paths: Sequence[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for candidate in sorted(path.rglob("*.y*ml")):
-                if candidate.name.endswith((".test.yaml", ".test.yml")) or not candidate.is_file():
-                    continue
-                try:
-                    head = candidate.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
-                    continue
-                if any(line.startswith("arrears:") for line in head.splitlines()):
-                    files.append(candidate)
-        elif path.exists():
-            files.append(path)
-        else:
-            raise InputError(Diagnostic(f"no such file or folder: {raw}", code="io"))
-    return files
-
-
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
@@ -136,7 +116,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> Non
     from arrears.lint.junit import render as render_junit
 
     with _user_errors():
-        files = _policy_files(paths)
+        files = policy_files(paths)
     findings: list[Diagnostic] = []
     extras: dict[int, Any] = {}  # a warning's JSON with its example and related places, by diagnostic
     summaries: list[dict[str, Any]] = []
@@ -305,7 +285,7 @@ def test_command(paths: tuple[str, ...], fmt: str, show_coverage: bool, min_cove
     coverages = collect(results) if show_coverage or min_coverage is not None else None
     below = coverages is not None and min_coverage is not None and total_percent(coverages) < min_coverage
     if fmt == "json":
-        doc: Any = [_result_dict(r) for r in results]
+        doc: Any = [result_dict(r) for r in results]
         if coverages is not None:
             doc = {
                 "results": doc,
@@ -322,60 +302,11 @@ def test_command(paths: tuple[str, ...], fmt: str, show_coverage: bool, min_cove
 
         click.echo(render_junit(test_suites(results, coverages, min_coverage)), nl=False)
     else:
-        click.echo(_render_results(results))
+        click.echo(render_results(results))
         if coverages is not None:
             click.echo(render_coverage(coverages, min_coverage))
     if not files or any(not r.passed for r in results) or below:
         raise _Exit(EXIT_FINDINGS)
-
-
-def _result_dict(result: FileResult) -> dict[str, Any]:
-    return {
-        "file": result.file,
-        "policy": result.policy.id if result.policy else None,
-        "passed": result.passed,
-        "diagnostics": [d.to_dict() for d in result.diagnostics],
-        "cases": [
-            {
-                "name": c.name,
-                "line": c.location.start.line,
-                "passed": c.passed,
-                "missing": c.missing,
-                "unexpected": c.unexpected,
-                "error": c.error,
-            }
-            for c in result.cases
-        ],
-    }
-
-
-def _render_results(results: list[FileResult]) -> str:
-    lines: list[str] = []
-    passed = failed = 0
-    for result in results:
-        if result.diagnostics:
-            failed += 1
-            lines.append(f"ERROR {result.file}")
-            lines.append(render_text(sorted(result.diagnostics, key=sort_key)))
-            continue
-        for case in result.cases:
-            where = f"{case.file}:{case.location.start.line}"
-            if case.passed:
-                passed += 1
-                lines.append(f"PASS  {where}: {case.name}")
-                continue
-            failed += 1
-            lines.append(f"FAIL  {where}: {case.name}")
-            if case.error:
-                lines.append(f"      error: {case.error}")
-            for m in case.missing:
-                lines.append(f"      expected, not planned: {json.dumps(m, ensure_ascii=False)}")
-            for u in case.unexpected:
-                lines.append(f"      planned, not expected: {json.dumps(u, ensure_ascii=False)}")
-    if not results:
-        lines.append("no test files found")
-    lines.append(f"{passed} passed, {failed} failed")
-    return "\n".join(lines)
 
 
 # -- graph ---------------------------------------------------------------------
@@ -464,7 +395,7 @@ def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     from arrears.rules.fmt import format_text
 
     with _user_errors():
-        files = _policy_files(paths)
+        files = policy_files(paths)
     problems: list[Diagnostic] = []
     changed: list[Path] = []
     for file in files:

@@ -7,13 +7,23 @@ every expectation one action; listed params must match, others may be anything.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arrears.diagnostics import ArrearsError, Diagnostic, InputError, Location, Position, did_you_mean
+from arrears.diagnostics import (
+    ArrearsError,
+    Diagnostic,
+    InputError,
+    Location,
+    Position,
+    did_you_mean,
+    render_text,
+    sort_key,
+)
 from arrears.dsl.types import DECIMAL, Type
 from arrears.dsl.values import CoercionError, Value, coerce, to_json
 from arrears.engine.evaluate import Evaluation, PlannedAction, evaluate
@@ -294,3 +304,54 @@ def match(expected: list[Expectation], actual: list[PlannedAction]) -> tuple[lis
 def run_paths(paths: Iterable[str | Path]) -> Iterator[FileResult]:
     for path in discover(paths):
         yield run_file(path)
+
+
+def result_dict(result: FileResult) -> dict[str, Any]:
+    """A test file's results as JSON-ready data."""
+    return {
+        "file": result.file,
+        "policy": result.policy.id if result.policy else None,
+        "passed": result.passed,
+        "diagnostics": [d.to_dict() for d in result.diagnostics],
+        "cases": [
+            {
+                "name": c.name,
+                "line": c.location.start.line,
+                "passed": c.passed,
+                "missing": c.missing,
+                "unexpected": c.unexpected,
+                "error": c.error,
+            }
+            for c in result.cases
+        ],
+    }
+
+
+def render_results(results: list[FileResult]) -> str:
+    """PASS/FAIL lines with what differed, and the closing `N passed, N failed` line."""
+    lines: list[str] = []
+    passed = failed = 0
+    for result in results:
+        if result.diagnostics:
+            failed += 1
+            lines.append(f"ERROR {result.file}")
+            lines.append(render_text(sorted(result.diagnostics, key=sort_key)))
+            continue
+        for case in result.cases:
+            where = f"{case.file}:{case.location.start.line}"
+            if case.passed:
+                passed += 1
+                lines.append(f"PASS  {where}: {case.name}")
+                continue
+            failed += 1
+            lines.append(f"FAIL  {where}: {case.name}")
+            if case.error:
+                lines.append(f"      error: {case.error}")
+            for m in case.missing:
+                lines.append(f"      expected, not planned: {json.dumps(m, ensure_ascii=False)}")
+            for u in case.unexpected:
+                lines.append(f"      planned, not expected: {json.dumps(u, ensure_ascii=False)}")
+    if not results:
+        lines.append("no test files found")
+    lines.append(f"{passed} passed, {failed} failed")
+    return "\n".join(lines)
