@@ -267,15 +267,15 @@ def divide(a: Dec, b: Dec, stage: Stage) -> Dec:
 
 
 def quantize(a: Dec, places: int, stage: Stage) -> Dec:
-    """`a.quantize(10**-places, ROUND_HALF_UP)`: half away from zero, the sign of zero kept."""
+    """`a.quantize(10**-places, ROUND_HALF_UP)` in an unlimited context: half away from zero, sign of zero kept."""
     target = -places
     magnitude = stage.keep(a.coef.abs())
     if isinstance(a.exp, int):
         shift = a.exp - target
         if shift >= 0:
             bound = a.bound * 10**shift
-            if bound >= LIMIT:
-                stage.guard(_too_big(a.coef, shift, LIMIT))
+            if bound >= I128_SAFE:
+                stage.guard(_too_big(a.coef, shift, I128_SAFE))
             q = _scale(magnitude, shift)
         else:
             p = lit128(10 ** (-shift))
@@ -284,17 +284,19 @@ def quantize(a: Dec, places: int, stage: Stage) -> Dec:
     else:
         shift_e = stage.keep(a.exp - target)
         bound = a.bound * 10 ** max(a.ehi - target, 0)
-        if bound >= LIMIT:
-            stage.guard(_too_big(a.coef, shift_e.clip(0, 40), LIMIT))
-            bound = LIMIT
-        stage.guard(-shift_e > 37)
+        if bound >= I128_SAFE:
+            # Only scaling up can overflow; rounding away digits only shrinks the coefficient.
+            stage.guard((shift_e > 0) & _too_big(a.coef, shift_e.clip(0, 40), I128_SAFE))
+            bound = I128_SAFE
+        if a.elo - target < -37:
+            stage.guard(-shift_e > 37)
         up = stage.keep(magnitude * pow10(shift_e.clip(0, 37)))
         p = stage.keep(pow10((-shift_e).clip(0, 37)))
         q = pl.when(shift_e >= 0).then(up).otherwise(magnitude // p + ((magnitude % p) * 2 >= p).cast(I128))
     q = stage.keep(q)
     signed = stage.keep(pl.when(a.coef < 0).then(neg128(q)).otherwise(q))
     nz = stage.keep((q == 0) & a.negative())
-    return Dec(signed, target, nz, min(bound, LIMIT), target, target)
+    return Dec(signed, target, nz, min(bound, I128_SAFE), target, target)
 
 
 def compare(a: Dec, b: Dec, op: str, stage: Stage) -> pl.Expr:

@@ -31,6 +31,10 @@ def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None) ->
         return source
     if isinstance(source, str | Path):
         path = Path(source)
+        if path.is_dir():
+            from arrears.engine.batch.io import load_folder
+
+            return load_folder(policy, path, as_of)
         source = read_snapshot(path)
     raw = source
     snapshot = bind(raw, policy, as_of)
@@ -75,7 +79,7 @@ def make_plan_batch(
     return BatchPlan(
         policy=policy,
         as_of=frames.as_of,
-        snapshot_digest=frames.digest,
+        digest_source=frames.digest,
         invoice_count=frames.invoice_count,
         customer_count=frames.customer_count,
         actions=actions,

@@ -40,7 +40,7 @@ class Frames:
     history: pl.DataFrame
     invoice_types: dict[str, Type]
     customer_types: dict[str, Type]
-    digest: str
+    digest: Callable[[], str]
     read_params: ParamReader
     raw_subset: Callable[[set[str]], RawSnapshot]
     guarded_customers: set[str] = field(default_factory=set)
@@ -166,7 +166,7 @@ def from_snapshot(
         history=history,
         invoice_types=invoice_types,
         customer_types=customer_types,
-        digest=snapshot.digest,
+        digest=lambda: snapshot.digest,
         read_params=read_params,
         raw_subset=read_raw,
     )

@@ -205,8 +205,6 @@ def _plan(c: ExpressionCompiler, node: ast.Call) -> AggPlan:
         return AggPlan(result, {}, lambda acc, empty: constant(None, result))
     live = ~value.is_null()
     mask = stage.keep(live & where if where is not None else live)
-    if value.kind == "duration" and kind == "sum_of":
-        raise Unsupported("sum_of over durations (the row engine returns the int 0 for an empty sum)")
     if value.dec is None:
         return _plain_plan(kind, result, value, mask)
     return _decimal_plan(c, kind, result, value, mask)

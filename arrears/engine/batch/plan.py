@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -34,13 +35,21 @@ class BatchPlan:
 
     policy: Policy
     as_of: dt.date
-    snapshot_digest: str
+    digest_source: Callable[[], str]
     invoice_count: int
     customer_count: int
     actions: pl.DataFrame
     problems: list[EvalProblem]
     notices: list[dict[str, Any]]
     fallback_customers: int = 0
+    _digest: str | None = None
+
+    @property
+    def snapshot_digest(self) -> str:
+        """The snapshot's digest, computed when first asked (it reads every row)."""
+        if self._digest is None:
+            self._digest = self.digest_source()
+        return self._digest
 
     def summary(self) -> dict[str, Any]:
         frame = self.actions

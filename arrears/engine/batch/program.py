@@ -262,7 +262,7 @@ def _call_out(
     because: str,
     facts: list[tuple[str, Val]],
 ) -> CallOut:
-    params = action_params(c, call)
+    params = action_params(c, call, mask)
     remind = None
     if call.name == "remind":
         by_name = {p.name: p for p in params}
@@ -270,13 +270,15 @@ def _call_out(
     return CallOut(c.scope.kind, rank, item.id, step, call.name, index, mask, params, facts, because, remind)
 
 
-def action_params(c: ExpressionCompiler, call: ActionCall) -> list[Param]:
+def action_params(c: ExpressionCompiler, call: ActionCall, mask: pl.Expr) -> list[Param]:
     """Parameters with defaults, and the computed `amount` of fees, as `action_params` gives them."""
     out: list[Param] = []
     values: dict[str, Param] = {}
     for name, param in call.params:
         if isinstance(param, Expression):
-            v = c.keep(c.value(param.node))
+            _warm_lets(c, param.node)
+            with c.stage.only_where(mask):  # the row engine evaluates parameters of issued actions only
+                v = c.keep(c.value(param.node))
             p = Param(name, value=v, keep=None if name == "amount" else ~v.is_null())
         else:
             p = Param(name, constant=param)
@@ -285,6 +287,24 @@ def action_params(c: ExpressionCompiler, call: ActionCall) -> list[Param]:
     if not call.signature.builtin or call.name not in ("late_fee", "interest"):
         return [p for p in out if p.value is not None or p.constant is not None or p.name == "amount"]
     open_amount = c.scope.fields.get("open_amount") if c.scope.kind == "invoice" else None
+    with c.stage.only_where(mask):
+        _money(c, call, values, out, open_amount)
+    return [p for p in out if p.value is not None or p.constant is not None or p.name == "amount"]
+
+
+def _warm_lets(c: ExpressionCompiler, node: ast.Expr) -> None:
+    """Compile the lets an expression reads first, so their guards hold wherever they are used."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name | ast.Attribute):
+            name = c.table.names.get(sub)
+            if name is not None and name in c.policy.lets:
+                c.let(name)
+
+
+def _money(
+    c: ExpressionCompiler, call: ActionCall, values: dict[str, Param], out: list[Param], open_amount: Val | None
+) -> None:
+    """The `amount` of late_fee and interest: rate x open amount, or open amount x annual rate x days / 365."""
     if call.name == "late_fee":
         rate, amount = values.get("rate"), values.get("amount")
         if rate is not None:
@@ -297,8 +317,7 @@ def action_params(c: ExpressionCompiler, call: ActionCall) -> list[Param]:
             amount_val = _param_val(amount, PERCENT)
             if amount_val.kind != "null":
                 money = D.quantize(as_dec(amount_val), 2, c.stage)
-                amount_param = Param("amount", value=c.keep(dec_val(PERCENT, money)))
-                out[out.index(amount)] = amount_param
+                out[out.index(amount)] = Param("amount", value=c.keep(dec_val(PERCENT, money)))
     elif open_amount is not None:
         rate_val = _param_val(values["annual_rate"], PERCENT)
         days = c.scope.fields["days_overdue"]
@@ -306,7 +325,6 @@ def action_params(c: ExpressionCompiler, call: ActionCall) -> list[Param]:
         product = D.multiply(D.multiply(as_dec(open_amount), as_dec(rate_val), c.stage), as_dec(late), c.stage)
         accrued = D.divide(product, D.constant(365), c.stage)
         out.append(Param("amount", value=c.keep(dec_val(PERCENT, D.quantize(accrued, 2, c.stage)))))
-    return [p for p in out if p.value is not None or p.constant is not None or p.name == "amount"]
 
 
 def _param_val(p: Param, t: Type) -> Val:

@@ -13,7 +13,9 @@ would leave 128 bits). Guarded customers are evaluated by the row engine instead
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 
 import polars as pl
 
@@ -29,6 +31,7 @@ class Stage:
         self._pending: list[tuple[int, str, pl.Expr]] = []
         self._levels: dict[str, int] = {}
         self._count = 0
+        self._mask: pl.Expr | None = None
         self.guards: list[str] = []
 
     def name(self, hint: str = "t") -> str:
@@ -47,7 +50,19 @@ class Stage:
 
     def guard(self, expr: pl.Expr) -> None:
         """Mark rows where `expr` is true as needing the row engine."""
+        if self._mask is not None:
+            expr = expr & self._mask
         self.guards.append(self.keep(expr.fill_null(False), self.name("g")).meta.output_name())
+
+    @contextlib.contextmanager
+    def only_where(self, mask: pl.Expr) -> Iterator[None]:
+        """Guards added meanwhile matter only where `mask` holds (a value only an issued action shows)."""
+        previous = self._mask
+        self._mask = mask if previous is None else previous & mask
+        try:
+            yield
+        finally:
+            self._mask = previous
 
     def guard_column(self) -> pl.Expr:
         """True on rows that any guard marked."""

@@ -1,0 +1,137 @@
+"""Read snapshot columns against their declared types, as `arrears.dsl.values.coerce` reads one cell.
+
+Text cells (CSV, or text columns of Parquet) follow `coerce` rule for rule: numbers may
+carry surrounding blanks (never commas), `2%` is a percent, booleans are
+true/yes/y/1 and false/no/n/0, dates are YYYY-MM-DD, durations `30d`/`2w`, lists are
+`a;b` or `a|b`. Typed Parquet columns are taken as the Python values they hold (a
+decimal128 column keeps its scale as the exponent). Each coercion also yields an `ok`
+mask; the loader rejects the snapshot through the row engine's binder whenever a
+mask is false somewhere, so error messages are the row engine's own.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from arrears.dsl.types import Type
+from arrears.engine.batch.errors import Unsupported
+from arrears.engine.batch.typed import DECIMAL_KINDS
+
+NUMBER = r"^\s*-?\d+(?:\.\d+)?\s*$"
+INTEGER = r"^\s*-?\d+\s*$"
+PERCENT = r"^\s*(-?\d+(?:\.\d+)?)\s*%\s*$"
+DURATION = r"^\s*(-?\d+)\s*([dw])\s*$"
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+TRUE = ["true", "yes", "y", "1"]
+FALSE = ["false", "no", "n", "0", ""]
+MAX_DIGITS = 36
+
+Parts = dict[str, pl.Expr]
+
+
+def _decimal_text(text: pl.Expr, name: str, scale: int = 0) -> tuple[Parts, pl.Expr]:
+    """A decimal from text matching NUMBER (commas already removed); `scale` shifts the exponent."""
+    body = text.str.strip_chars()
+    negative = body.str.starts_with("-")
+    unsigned = body.str.strip_prefix("-")
+    fraction = unsigned.str.extract(r"\.(\d+)$", 1)
+    places = fraction.str.len_chars().fill_null(0).cast(pl.Int32)
+    digits = unsigned.str.replace(".", "", literal=True)
+    significant = digits.str.strip_chars_start("0")
+    fits = significant.str.len_chars() <= MAX_DIGITS
+    magnitude = pl.when(fits).then(digits.str.slice(-MAX_DIGITS - 1)).cast(pl.Int128, strict=False)
+    coef = pl.when(negative).then(pl.lit(0, dtype=pl.Int128) - magnitude).otherwise(magnitude)
+    parts = {
+        name: coef,
+        f"{name}#e": -places - scale,
+        f"{name}#z": negative & (magnitude == 0),
+    }
+    return parts, fits & coef.is_not_null()
+
+
+def coerce_text(text: pl.Expr, t: Type, name: str) -> tuple[Parts, pl.Expr]:
+    """Typed columns for a non-null text column, and where the text reads as that type."""
+    kind = t.kind
+    if kind in ("string",):
+        return {name: text}, pl.lit(True)
+    if kind == "enum":
+        return {name: text}, text.is_in(list(t.members))
+    if kind == "bool":
+        lowered = text.str.strip_chars().str.to_lowercase()
+        return {name: lowered.is_in(TRUE)}, lowered.is_in(TRUE + FALSE)
+    if kind == "int":
+        ok = text.str.contains(INTEGER)
+        digits = text.str.strip_chars().str.strip_prefix("+")
+        value = pl.when(ok).then(digits).cast(pl.Int64, strict=False)
+        return {name: value}, ok & value.is_not_null()
+    if kind in DECIMAL_KINDS:
+        number_ok = text.str.contains(NUMBER)
+        parts, fits = _decimal_text(pl.when(number_ok).then(text), name)
+        if kind == "percent":
+            percent = text.str.extract(PERCENT, 1)
+            pparts, pfits = _decimal_text(percent, name, scale=2)
+            is_percent = percent.is_not_null()
+            merged = {k: pl.when(is_percent).then(pparts[k]).otherwise(parts[k]) for k in parts}
+            return merged, (is_percent & pfits) | (~is_percent & number_ok & fits)
+        return parts, number_ok & fits
+    if kind == "date":
+        stripped = text.str.strip_chars()
+        value = pl.when(stripped.str.contains(DATE)).then(stripped).str.to_date("%Y-%m-%d", strict=False)
+        return {name: value}, value.is_not_null()
+    if kind == "duration":
+        count = text.str.extract(DURATION, 1).cast(pl.Int64, strict=False)
+        unit = text.str.extract(DURATION, 2)
+        days = pl.when(unit == "w").then(count * 7).otherwise(count)
+        return {name: days}, days.is_not_null()
+    if kind == "list" and t.item is not None and t.item.kind == "string":
+        json_like = text.str.strip_chars().str.starts_with("[")
+        items = (
+            text.str.replace_all("|", ";", literal=True)
+            .str.split(";")
+            .list.eval(pl.element().str.strip_chars())
+            .list.eval(pl.element().filter(pl.element() != ""))
+        )
+        return {name: items}, ~json_like
+    raise Unsupported(f"reading {t} from text columns")
+
+
+def coerce_column(column: pl.Expr, dtype: pl.DataType, t: Type, name: str) -> tuple[Parts, pl.Expr]:
+    """Typed columns from a column of any supported Arrow type, and where the value reads as `t`."""
+    kind = t.kind
+    if dtype == pl.String:
+        return coerce_text(column, t, name)
+    if isinstance(dtype, pl.Decimal):
+        scale = dtype.scale or 0
+        if kind in DECIMAL_KINDS:
+            coef = column.cast(pl.Decimal(38, scale)).to_physical().cast(pl.Int128)
+            return {name: coef, f"{name}#e": pl.lit(-scale, dtype=pl.Int32), f"{name}#z": pl.lit(False)}, pl.lit(True)
+        raise Unsupported(f"a decimal column for a {t} field")
+    if dtype.is_integer():
+        if kind in DECIMAL_KINDS:
+            return (
+                {name: column.cast(pl.Int128), f"{name}#e": pl.lit(0, dtype=pl.Int32), f"{name}#z": pl.lit(False)},
+                pl.lit(True),
+            )
+        if kind == "int":
+            return {name: column.cast(pl.Int64)}, pl.lit(True)
+        if kind == "string":
+            return {name: column.cast(pl.String)}, pl.lit(True)
+        if kind == "duration":
+            return {name: column.cast(pl.Int64)}, pl.lit(True)
+        return {name: pl.lit(None)}, pl.lit(False)
+    if dtype == pl.Boolean:
+        if kind == "bool":
+            return {name: column}, pl.lit(True)
+        return {name: pl.lit(None)}, pl.lit(False)
+    if dtype == pl.Date:
+        if kind == "date":
+            return {name: column}, pl.lit(True)
+        return {name: pl.lit(None)}, pl.lit(False)
+    if isinstance(dtype, pl.Datetime):
+        if kind == "date":
+            return {name: column.dt.date()}, pl.lit(True)
+        return {name: pl.lit(None)}, pl.lit(False)
+    string_list = kind == "list" and t.item is not None and t.item.kind == "string"
+    if isinstance(dtype, pl.List) and string_list and dtype.inner == pl.String:
+        return {name: column}, pl.lit(True)
+    raise Unsupported(f"reading a {t} field from a {dtype} column; use text, integer, decimal, date or bool columns")

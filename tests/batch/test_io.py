@@ -1,0 +1,186 @@
+"""Snapshot folders in CSV and Parquet, the folder digest, and the plan writers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from arrears.diagnostics import InputError
+from arrears.engine.batch import make_plan_batch
+from arrears.engine.batch.digest import snapshot_digest
+from arrears.engine.batch.folder import read_tables
+from arrears.engine.batch.io import read_plan_parquet, read_raw, write_plan
+from arrears.engine.plan import make_plan, render_csv, render_jsonl
+from arrears.engine.snapshot import bind, read_snapshot
+from arrears.rules.loader import load_policy, load_policy_text
+from tests.batch.strategies import policies, snapshots
+from tests.conftest import EXAMPLES
+
+IBM = EXAMPLES / "snapshots" / "ibm-2013-06-30"
+IBM_AS_OF = dt.date(2013, 6, 30)
+POLICIES = sorted(p for p in (EXAMPLES / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def write_csv_folder(folder: Path, data: dict[str, Any]) -> None:
+    """A snapshot's sections as CSV files, as a controller's export would hold them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for section in ("invoices", "customers", "history"):
+        rows = data.get(section, [])
+        columns = sorted({k for row in rows for k in row}) or ["id"]
+        with (folder / f"{section}.csv").open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(row.get(c)) for c in columns])
+
+
+def write_parquet_folder(source: Path, target: Path, typed: bool) -> None:
+    """The CSV folder's tables as Parquet: all text, or with typed money, date and flag columns."""
+    target.mkdir(parents=True, exist_ok=True)
+    for section in ("invoices", "customers", "history"):
+        frame = pl.read_csv(source / f"{section}.csv", infer_schema=False)
+        if typed and section == "invoices" and frame.height:
+            frame = frame.with_columns(
+                pl.col("amount").cast(pl.Decimal(18, 2)),
+                pl.col("due_date").str.to_date(),
+                pl.col("disputed").str.to_lowercase().eq("true"),
+            )
+        frame.write_parquet(target / f"{section}.parquet")
+
+
+def test_csv_folder_digest_equals_the_row_engines() -> None:
+    tables = read_tables(IBM)
+    assert snapshot_digest(tables.invoices, tables.customers, tables.history) == read_snapshot(IBM).digest()
+
+
+@pytest.mark.parametrize("policy_path", POLICIES, ids=[p.stem for p in POLICIES])
+def test_csv_folder_plans_are_identical(policy_path: Path) -> None:
+    policy = load_policy(policy_path)
+    row = make_plan(policy, bind(read_snapshot(IBM), policy, IBM_AS_OF)).to_json()
+    assert make_plan_batch(policy, IBM, IBM_AS_OF).to_json() == row
+
+
+@pytest.mark.parametrize("typed", [False, True], ids=["text", "typed"])
+def test_parquet_folder_plans_and_digests(tmp_path: Path, typed: bool) -> None:
+    write_parquet_folder(IBM, tmp_path, typed)
+    policy = load_policy(EXAMPLES / "policies" / "smb-standard.yaml")
+    raw = read_raw(tmp_path)
+    row = make_plan(policy, bind(raw, policy, IBM_AS_OF)).to_json()
+    batch = make_plan_batch(policy, tmp_path, IBM_AS_OF)
+    assert batch.to_json() == row
+    assert batch.snapshot_digest == raw.digest()
+
+
+def test_writers_match_the_row_engine_renderings(tmp_path: Path) -> None:
+    policy = load_policy(EXAMPLES / "policies" / "smb-standard.yaml")
+    snapshot = read_snapshot(EXAMPLES / "snapshots" / "small.json")
+    row = make_plan(policy, bind(snapshot, policy))
+    batch = make_plan_batch(policy, snapshot)
+    write_plan(batch, tmp_path / "plan.jsonl", "jsonl")
+    write_plan(batch, tmp_path / "plan.csv", "csv")
+    write_plan(batch, tmp_path / "plan.json", "json")
+    write_plan(batch, tmp_path / "plan.parquet", "parquet")
+    assert (tmp_path / "plan.jsonl").read_text(encoding="utf-8") == render_jsonl(row)
+    assert (tmp_path / "plan.csv").read_text(encoding="utf-8") == render_csv(row)
+    assert (tmp_path / "plan.json").read_text(encoding="utf-8") == row.to_json()
+    frame, document = read_plan_parquet(tmp_path / "plan.parquet")
+    expected = row.to_dict()
+    assert frame.height == len(expected["actions"])
+    assert [json.loads(p) for p in frame["params"]] == [a["params"] for a in expected["actions"]]
+    assert document["summary"] == expected["summary"]
+    assert document["notices"] == expected["notices"]
+
+
+def test_a_malformed_folder_is_rejected_with_the_row_engines_diagnostics(tmp_path: Path) -> None:
+    write_csv_folder(
+        tmp_path,
+        {
+            "invoices": [
+                {"id": "A", "customer_id": "C", "amount": "12,50", "due_date": "2026-11-01"},
+                {"id": "B", "customer_id": "C", "amount": "10", "due_date": "2026-13-45"},
+            ]
+        },
+    )
+    policy = load_policy(EXAMPLES / "policies" / "smb-standard.yaml")
+    with pytest.raises(InputError) as row_error:
+        bind(read_snapshot(tmp_path), policy, IBM_AS_OF)
+    with pytest.raises(InputError) as batch_error:
+        make_plan_batch(policy, tmp_path, IBM_AS_OF)
+    assert [d.message for d in batch_error.value.diagnostics] == [d.message for d in row_error.value.diagnostics]
+
+
+@st.composite
+def _cases(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    text, rule_ids, steps = draw(policies())
+    return text, draw(snapshots(rule_ids, steps))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(_cases())
+def test_random_snapshots_as_csv_and_parquet_folders(
+    tmp_path_factory: pytest.TempPathFactory, case: tuple[str, dict[str, Any]]
+) -> None:
+    """Columnar reading of folders gives the row engine's plan for random snapshots."""
+    text, data = case
+    try:
+        policy = load_policy_text(text, "generated.yaml")
+    except Exception:
+        return
+    as_of = dt.date.fromisoformat(str(data["as_of"]))
+    base = tmp_path_factory.mktemp("snap")
+    write_csv_folder(base / "csv", data)
+    write_parquet_folder(base / "csv", base / "parquet", typed=False)
+    for folder, raw in ((base / "csv", read_snapshot(base / "csv")), (base / "parquet", read_raw(base / "parquet"))):
+        try:
+            row = make_plan(policy, bind(raw, policy, as_of)).to_json()
+        except InputError:
+            with pytest.raises(InputError):
+                make_plan_batch(policy, folder, as_of)
+            continue
+        batch = make_plan_batch(policy, folder, as_of)
+        assert batch.to_json() == row
+        assert batch.snapshot_digest == raw.digest()
+
+
+def test_decimal_scale_is_kept_from_typed_parquet(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "id": ["A"],
+            "customer_id": ["C"],
+            "amount": pl.Series([Decimal("1200.50")], dtype=pl.Decimal(12, 3)),
+            "due_date": [dt.date(2026, 11, 1)],
+        }
+    )
+    frame.write_parquet(tmp_path / "invoices.parquet")
+    policy = load_policy_text(
+        "arrears: 1\npolicy: t\nrules:\n  - {id: fee, when: open_amount > 0, then: 'late_fee(amount=open_amount)'}\n",
+        "t.yaml",
+    )
+    raw = read_raw(tmp_path)
+    row = make_plan(policy, bind(raw, policy, dt.date(2026, 11, 23)))
+    batch = make_plan_batch(policy, tmp_path, dt.date(2026, 11, 23))
+    assert batch.to_json() == row.to_json()
+    assert '"facts": {"open_amount": "1200.500"}' in row.to_json()
