@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 from decimal import Decimal
 from typing import Any
@@ -23,8 +24,8 @@ from arrears.engine.batch.typed import json_string
 _STRING = r'"[^"\\\x00-\x1f]*"'
 _PAIR = _STRING + r"\s*:\s*" + _STRING
 SIMPLE_OBJECT = r"^\s*\{\s*(" + _PAIR + r"\s*(,\s*" + _PAIR + r"\s*)*)?\}\s*$"
-TOKEN_GAPS = r'("[^"\\]*")\s*([:,])\s*'
-CHUNK = 200_000
+# A key of plain name characters: sorting `"key":"value"` texts then sorts by key, as json.dumps does.
+FLAT_PAIR = r'"[A-Za-z0-9_]+"\s*:\s*' + _STRING
 
 
 def _canonical(value: object) -> object:
@@ -49,14 +50,13 @@ def _value_text(frame: pl.DataFrame, column: str) -> pl.Expr:
     dtype = frame.schema[column]
     col = pl.col(column)
     if dtype == pl.String:
-        text = json_string(col)
+        plain = not frame.select(col.str.contains(r'["\\\x00-\x1f]').any()).item()
+        text = ('"' + col + '"') if plain else json_string(col)
     elif dtype.is_integer():
         text = '"' + col.cast(pl.String) + '"'
     elif dtype == pl.Boolean:
         text = pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false"))
-    elif dtype == pl.Date:
-        text = '"' + col.dt.strftime("%Y-%m-%d") + '"'
-    elif isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= 6:
+    elif dtype == pl.Date or (isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= 6):
         text = '"' + col.cast(pl.String) + '"'
     elif isinstance(dtype, pl.List) and dtype.inner == pl.String:
         text = "[" + col.list.eval(json_string(pl.element())).list.join(",") + "]"
@@ -65,31 +65,37 @@ def _value_text(frame: pl.DataFrame, column: str) -> pl.Expr:
     return text.fill_null(pl.lit("null"))
 
 
-def _params_text(frame: pl.DataFrame) -> pl.Expr:
-    """Parameters as the reader parses them (`{}` when empty), in canonical JSON."""
+def _params_text(frame: pl.DataFrame) -> pl.Series:
+    """Parameters as the reader parses them (`{}` when empty), in canonical JSON.
+
+    Flat objects of plain names and string values are sorted in columns; any other
+    row is parsed and written by Python (only those rows).
+    """
     if "params" not in frame.columns:
-        return pl.lit("{}")
+        return (
+            pl.Series("params", ["{}"], dtype=pl.String).extend_constant("{}", frame.height - 1)
+            if frame.height
+            else pl.Series("params", [], dtype=pl.String)
+        )
     if frame.schema["params"] != pl.String:
-        return _value_text(frame, "params")
+        return frame.select(_value_text(frame, "params").alias("params"))["params"]
+    distinct = frame.select(pl.col("params").unique())
     raw = pl.col("params")
-    simple = raw.str.contains(SIMPLE_OBJECT)
-    keys = raw.str.extract_all(r'"([^"]*)"\s*:').list.eval(pl.element().str.strip_chars_end(": \t\r\n"))
-    ordered = keys.list.eval(pl.element().sort()).list.unique(maintain_order=True)
-    fast = simple & (keys == ordered)
-    compact = (
-        raw.str.strip_chars()
-        .str.replace_all(TOKEN_GAPS, "${1}${2}")
-        .str.replace_all(r"^\{\s*", "{")
-        .str.replace_all(r"\s*\}$", "}")
+    pairs = raw.str.extract_all(FLAT_PAIR).list.eval(pl.element().str.replace(r"^(\"[A-Za-z0-9_]+\")\s*:\s*", "${1}:"))
+    keys = pairs.list.eval(pl.element().str.extract(r'^"([^"]*)"', 1))
+    simple = raw.str.contains(SIMPLE_OBJECT) & (keys.list.n_unique() == keys.list.len())
+    simple = simple & (pairs.list.len() == raw.str.count_matches(FLAT_PAIR))
+    empty = raw.is_null() | (raw.str.strip_chars() == "")
+    canonical = pl.when(empty).then(pl.lit("{}")).when(simple).then("{" + pairs.list.sort().list.join(",") + "}")
+    texts = distinct.select(raw.alias("__raw"), canonical.alias("__canonical"))
+    missing = texts.select(pl.arg_where(pl.col("__canonical").is_null()))["__canonical"]
+    if missing.len():
+        slow = pl.Series([_parse_params(t) for t in texts["__raw"].gather(missing).to_list()], dtype=pl.String)
+        texts = texts.with_columns(texts["__canonical"].scatter(missing, slow))
+    mapped = frame.select(pl.col("params").alias("__raw")).join(
+        texts, on="__raw", how="left", maintain_order="left", nulls_equal=True
     )
-    slow = raw.map_elements(_parse_params, return_dtype=pl.String, skip_nulls=True)
-    return (
-        pl.when(raw.is_null() | (raw.str.strip_chars() == ""))
-        .then(pl.lit("{}"))
-        .when(fast)
-        .then(compact)
-        .otherwise(slow)
-    )
+    return mapped["__canonical"]
 
 
 def _parse_params(text: str) -> str:
@@ -107,7 +113,7 @@ def row_texts(frame: pl.DataFrame, history: bool = False) -> pl.Expr:
         columns.add("params")
     pieces: list[pl.Expr] = []
     for i, name in enumerate(sorted(columns)):
-        value = _params_text(frame) if history and name == "params" else _value_text(frame, name)
+        value = pl.lit(_params_text(frame)) if history and name == "params" else _value_text(frame, name)
         pieces.append(pl.lit(("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":") + value)
     if not pieces:
         return pl.lit("{}")
@@ -120,7 +126,7 @@ def _sorted_rows(frame: pl.DataFrame, by_id: bool, history: bool) -> pl.Series:
     texts = frame.select(row_texts(frame, history).alias("t"), _id_key(frame).alias("k") if by_id else pl.lit(None))
     if by_id:
         return texts.sort("k", "t")["t"]
-    ascii_only = not texts["t"].str.contains(r"[^\x00-\x7f]").any()
+    ascii_only = bool((texts["t"].str.len_bytes() == texts["t"].str.len_chars()).all())
     if ascii_only:
         return texts["t"].sort()
     keys = texts["t"].map_elements(lambda t: json.dumps(json.loads(t), sort_keys=True), return_dtype=pl.String)
@@ -148,10 +154,10 @@ def snapshot_digest(invoices: pl.DataFrame, customers: pl.DataFrame, history: pl
     ):
         digest.update(f',"{key}":['.encode())
         rows = _sorted_rows(frame, by_id, is_history)
-        for start in range(0, rows.len(), CHUNK):
-            chunk = rows.slice(start, CHUNK).to_list()
-            digest.update(b"," if start else b"")
-            digest.update(",".join(chunk).encode("utf-8"))
+        if rows.len():
+            buffer = io.BytesIO()
+            rows.to_frame().write_csv(buffer, include_header=False, quote_style="never", line_terminator=",")
+            digest.update(buffer.getbuffer()[:-1])
         digest.update(b"]")
     digest.update(b"}")
     return "sha256:" + digest.hexdigest()

@@ -84,7 +84,7 @@ def make_plan_batch(
         customer_count=frames.customer_count,
         actions=actions,
         problems=problems,
-        notices=plan_notices,
+        notice_frame=plan_notices,
         fallback_customers=len(guarded),
     )
 

@@ -214,15 +214,15 @@ def bind_tables(policy: Policy, tables: Tables, as_of: dt.date | None) -> BoundT
         return None
     invoice_specs, customer_specs = _specs(policy)
     customers, customer_problems = _bind_columns(tables.customers, customer_specs)
-    if customer_problems.any() or customers["customer.id"].is_duplicated().any():
+    if customer_problems.any() or customers["customer.id"].n_unique() != customers.height:
         return None
     customers = customers.with_columns(pl.col("customer.tags").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     invoices, invoice_problems = _bind_columns(tables.invoices, invoice_specs)
-    if invoice_problems.any() or invoices["id"].is_duplicated().any():
+    if invoice_problems.any() or invoices["id"].n_unique() != invoices.height:
         return None
     implicit_ok = all(s.missing != "required" for s in customer_specs[4:])
-    known = set(customers["customer.id"].to_list())
-    unknown = invoices.filter(~pl.col("customer_id").is_in(list(known)))["customer_id"].unique().sort()
+    unknown = invoices.filter(~pl.col("customer_id").is_in(customers["customer.id"].implode()))["customer_id"]
+    unknown = unknown.unique().sort()
     if unknown.len() and not implicit_ok:
         return None
     if unknown.len():
@@ -305,7 +305,9 @@ def _bind_history(frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame | None:
     params = _params_text(frame)
     if params is None:
         return None
-    problems.append(_params_problem(params))
+    distinct = frame.select(params.unique().alias("p"))
+    if distinct.select(_params_problem(pl.col("p")).any()).item():
+        return None
     bound = frame.select(
         invoice_id.alias("invoice_id"),
         customer_id.alias("customer_id"),
@@ -346,30 +348,61 @@ def _params_problem(params: pl.Expr) -> pl.Expr:
 
 
 def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
-    """The built-in customer aggregates, summed from Decimal(0) as the binder sums them."""
+    """The built-in customer aggregates, summed from Decimal(0) as the binder sums them.
+
+    `__unsafe` marks customers whose sums would need more than 28 digits (the row
+    engine's context would round them): those customers go to the row engine.
+    """
+    lo, hi, bound = invoices.select(
+        pl.col("open_amount#e").min().alias("lo"),
+        pl.col("open_amount#e").max().alias("hi"),
+        pl.col("open_amount").abs().max().alias("bound"),
+    ).row(0)
     exp = pl.col("open_amount#e")
     overdue = pl.col("days_overdue") > 0
-    low_all = pl.min_horizontal(exp.min(), pl.lit(0, dtype=pl.Int32))
-    low_overdue = pl.min_horizontal(exp.filter(overdue).min(), pl.lit(0, dtype=pl.Int32))
-    grouped = (
-        invoices.lazy()
-        .group_by("customer_id")
-        .agg(
+    narrow = bound is None or int(bound) * max(invoices.height, 1) < 2**62
+    if lo is not None and lo == hi:
+        # Every open amount has the same exponent: sum coefficients, no alignment.
+        coef = pl.col("open_amount").cast(pl.Int64) if narrow else pl.col("open_amount")
+        low = min(int(lo), 0)
+        scale = 10 ** (int(lo) - low)
+        aggs = [
+            (coef.sum().cast(pl.Int128) * scale).alias("customer.open_total"),
+            pl.lit(low, dtype=pl.Int32).alias("customer.open_total#e"),
+            (coef.filter(overdue).sum().cast(pl.Int128) * scale).alias("customer.overdue_total"),
+            pl.when(overdue.any()).then(pl.lit(low, dtype=pl.Int32)).otherwise(0).alias("customer.overdue_total#e"),
+            pl.lit(False).alias("__wide"),
+            (pl.col("open_amount").cast(pl.Float64).abs().sum() * float(scale)).alias("__size"),
+        ]
+    else:
+        low_all = pl.min_horizontal(exp.min(), pl.lit(0, dtype=pl.Int32))
+        low_overdue = pl.min_horizontal(exp.filter(overdue).min(), pl.lit(0, dtype=pl.Int32))
+        aggs = [
             (pl.col("open_amount") * D.pow10(exp - low_all)).sum().alias("customer.open_total"),
             low_all.alias("customer.open_total#e"),
             (pl.col("open_amount") * D.pow10(exp - low_overdue)).filter(overdue).sum().alias("customer.overdue_total"),
             low_overdue.fill_null(0).alias("customer.overdue_total#e"),
-            overdue.sum().cast(pl.Int64).alias("customer.overdue_count"),
-            pl.col("days_overdue").max().alias("customer.max_days_overdue"),
-            pl.col("disputed").sum().cast(pl.Int64).alias("customer.disputed_count"),
             ((exp - low_all) > 30).any().alias("__wide"),
             (pl.col("open_amount").cast(pl.Float64).abs().sum() * 10.0 ** (exp - low_all).max().cast(pl.Float64)).alias(
                 "__size"
             ),
+        ]
+    grouped = (
+        invoices.lazy()
+        .group_by("__ci")
+        .agg(
+            *aggs,
+            overdue.sum().cast(pl.Int64).alias("customer.overdue_count"),
+            pl.col("days_overdue").max().alias("customer.max_days_overdue"),
+            pl.col("disputed").sum().cast(pl.Int64).alias("customer.disputed_count"),
         )
     )
-    joined = customers.lazy().join(
-        grouped, left_on="customer.id", right_on="customer_id", how="left", maintain_order="left"
+    joined = (
+        customers.lazy()
+        .with_row_index("__row")
+        .with_columns(pl.col("__row").cast(pl.Int64))
+        .join(grouped, left_on="__row", right_on="__ci", how="left", maintain_order="left")
+        .drop("__row", "__ci", strict=False)
     )
     return joined.with_columns(
         pl.col("customer.open_total").fill_null(0).cast(pl.Int128),

@@ -26,13 +26,18 @@ from arrears.engine.snapshot import RawSnapshot, Snapshot
 from arrears.rules.catalog import CUSTOMER_AGGREGATES, CUSTOMER_FIELDS, DERIVED_INVOICE_FIELDS, INVOICE_FIELDS
 from arrears.rules.model import Policy
 
-HISTORY_COLUMNS = ("__inv", "__cust", "rule", "step", "action", "at")
+HISTORY_COLUMNS = ("__ii", "__ci", "__cust", "rule", "step", "action", "at")
 ParamReader = Callable[[str, str, Type], tuple[list[pl.Series], pl.Series]]
 
 
 @dataclass
 class Frames:
-    """A bound snapshot in columns, ready to compile a policy against."""
+    """A bound snapshot in columns, ready to compile a policy against.
+
+    Invoices are sorted by customer and id and carry `__ci`, their customer's row in
+    `customers` (sorted by id). History rows carry `__ii` (the invoice's row, null for
+    customer-level entries), `__ci` and `__cust` (the customer's id).
+    """
 
     as_of: dt.date
     invoices: pl.DataFrame
@@ -44,6 +49,7 @@ class Frames:
     read_params: ParamReader
     raw_subset: Callable[[set[str]], RawSnapshot]
     guarded_customers: set[str] = field(default_factory=set)
+    param_values: Callable[[pl.Series, str, Type], tuple[list[pl.Series], pl.Series]] | None = None
 
     @property
     def invoice_count(self) -> int:
@@ -111,7 +117,7 @@ def _frame(
     for name, t in columns.items():
         series.extend(column_series(name, t, [r.get(name) for r in materialized]))
     for name, values in extra.items():
-        series.append(pl.Series(name, values))
+        series.append(pl.Series(name, values, dtype=pl.Int64))
     return pl.DataFrame(series)
 
 
@@ -122,26 +128,31 @@ def from_snapshot(
 ) -> Frames:
     """Frames from a snapshot the row engine has bound (JSON, YAML, small CSV folders, tests)."""
     invoice_types, customer_types = field_types(policy)
-    invoice_rows = []
-    for customer in snapshot.customers:
+    invoice_rows: list[dict[str, Value]] = []
+    owner_index: list[int] = []
+    invoice_index: dict[str, int] = {}
+    for ci, customer in enumerate(snapshot.customers):
         for invoice in customer.invoices:
+            invoice_index[invoice.id] = len(invoice_rows)
             invoice_rows.append(invoice.values)
-    invoices = _frame(invoice_types, invoice_rows, {})
+            owner_index.append(ci)
+    invoices = _frame(invoice_types, invoice_rows, {"__ci": owner_index})
     customers = _frame(customer_types, [c.values for c in snapshot.customers], {})
     entries = []
-    owners: list[tuple[str | None, str]] = []
-    for customer in snapshot.customers:
+    owners: list[tuple[int | None, int, str]] = []
+    for ci, customer in enumerate(snapshot.customers):
         for entry in customer.history:
             entries.append(entry)
-            owners.append((None, customer.id))
+            owners.append((None, ci, customer.id))
         for invoice in customer.invoices:
             for entry in invoice.history:
                 entries.append(entry)
-                owners.append((invoice.id, customer.id))
+                owners.append((invoice_index[invoice.id], ci, customer.id))
     history = pl.DataFrame(
         {
-            "__inv": pl.Series([o[0] for o in owners], dtype=pl.String),
-            "__cust": pl.Series([o[1] for o in owners], dtype=pl.String),
+            "__ii": pl.Series([o[0] for o in owners], dtype=pl.Int64),
+            "__ci": pl.Series([o[1] for o in owners], dtype=pl.Int64),
+            "__cust": pl.Series([o[2] for o in owners], dtype=pl.String),
             "rule": pl.Series([e.rule for e in entries], dtype=pl.String),
             "step": pl.Series([e.step for e in entries], dtype=pl.Int64),
             "action": pl.Series([e.action for e in entries], dtype=pl.String),
@@ -188,6 +199,12 @@ def _fits(value: Value, t: Type) -> bool:
     if kind == "duration":
         return isinstance(value, dt.timedelta)
     return False
+
+
+def scatter(size: int, keys: pl.Series, values: pl.Series, name: str) -> pl.Series:
+    """A column of `size` rows holding `values` at rows `keys`, null elsewhere."""
+    full = pl.Series(name, [], dtype=values.dtype).extend_constant(None, size)
+    return full.scatter(keys, values) if keys.len() else full
 
 
 # -- the static schema -------------------------------------------------------------

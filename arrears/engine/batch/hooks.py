@@ -24,12 +24,12 @@ from arrears.dsl.types import INT, Type
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.expressions import ExpressionCompiler, Scope
-from arrears.engine.batch.frames import Frames
+from arrears.engine.batch.frames import Frames, scatter
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import DECIMAL_KINDS, INT_BOUND, Val, as_dec, constant, dec_val
 from arrears.rules.model import Policy
 
-CUSTOMER = "customer_id"
+CUSTOMER = "__ci"  # a customer is its row number
 Accessor = Callable[[str], pl.Expr]
 
 
@@ -61,8 +61,9 @@ class BatchHooks:
         scope = compiler.scope
         action = compiler.table.history_actions[node]
         signature = self.policy.actions[action]
-        key = "id" if scope.kind == "invoice" else "customer.id"
-        owner = "__inv" if scope.kind == "invoice" else "__cust"
+        constant = all(compiler.folded(k.value) is not None for k in node.keywords)
+        if node.keywords and constant and self.frames.param_values is not None:
+            return self._history_by_text(compiler, node, action)
         filters: list[tuple[Val, Val]] = []
         dynamic: list[Val] = []
         for keyword in node.keywords:
@@ -77,28 +78,74 @@ class BatchHooks:
         rows = self._scope_rows(scope.kind).filter(pl.col("action") == action)
         name = compiler.stage.name("h")
         stage = compiler.stage
+        key = "__ii" if scope.kind == "invoice" else "__ci"
         if not dynamic:
             matched = self._match(rows, filters)
-            grouped = matched.group_by(owner).agg(pl.len().alias(f"{name}n"), pl.col("at").max().alias(f"{name}d"))
-            joined = stage.frame().join(grouped, left_on=key, right_on=owner, how="left", maintain_order="left")
+            found = matched.group_by(key).agg(pl.len().alias("n"), pl.col("at").max().alias("d")).collect()
+            size = self.frames.invoices.height if scope.kind == "invoice" else self.frames.customers.height
+            count = stage.keep(pl.lit(scatter(size, found[key], found["n"], f"{name}n")), f"{name}n")
+            last = stage.keep(pl.lit(scatter(size, found[key], found["d"], f"{name}d")), f"{name}d")
         else:
+            rank = "__irank" if scope.kind == "invoice" else "__crank"
             wanted_columns = sorted({c for v in dynamic for c in _roots(v)})
-            keys = stage.frame().select([pl.col(key).alias("__key"), *[pl.col(c) for c in wanted_columns]])
-            pairs = rows.join(keys, left_on=owner, right_on="__key", how="inner")
+            keys = stage.frame().select(
+                [pl.col(rank).cast(pl.Int64).alias("__key"), *[pl.col(c) for c in wanted_columns]]
+            )
+            pairs = rows.join(keys, left_on=key, right_on="__key", how="inner")
             matched = self._match(pairs, filters)
-            grouped = matched.group_by(owner).agg(pl.len().alias(f"{name}n"), pl.col("at").max().alias(f"{name}d"))
-            joined = stage.frame().join(grouped, left_on=key, right_on=owner, how="left", maintain_order="left")
-        stage.replace(joined)
+            grouped = matched.group_by(key).agg(pl.len().alias(f"{name}n"), pl.col("at").max().alias(f"{name}d"))
+            joined = stage.frame().with_columns(pl.col(rank).cast(pl.Int64).alias(f"{name}k"))
+            stage.replace(joined.join(grouped, left_on=f"{name}k", right_on=key, how="left", maintain_order="left"))
+            count, last = pl.col(f"{name}n"), pl.col(f"{name}d")
+        return self._result(compiler, node, count, last)
+
+    def _result(self, compiler: ExpressionCompiler, node: ast.Call, count: pl.Expr, last: pl.Expr) -> Val:
+        stage = compiler.stage
         if node.function == "count_of":
-            return Val(INT, stage.keep(pl.col(f"{name}n").cast(pl.Int64).fill_null(0)), bound=INT_BOUND)
-        days = (pl.lit(scope.as_of) - pl.col(f"{name}d")).dt.total_days()
+            return Val(INT, stage.keep(count.cast(pl.Int64).fill_null(0)), bound=INT_BOUND)
+        days = (pl.lit(compiler.scope.as_of) - last).dt.total_days()
         return Val(INT.optional(), stage.keep(days), bound=4_000_000)
+
+    def _history_by_text(self, compiler: ExpressionCompiler, node: ast.Call, action: str) -> Val:
+        """count_of/days_since with constant filters: the filters are read on each distinct parameter text."""
+        assert self.frames.param_values is not None
+        scope = compiler.scope
+        signature = self.policy.actions[action]
+        key = "__ii" if scope.kind == "invoice" else "__ci"
+        rows = self._scope_rows(scope.kind).filter(pl.col("action") == action)
+        distinct = rows.select(pl.col("__params").unique()).collect()
+        texts = distinct["__params"]
+        odd = pl.Series("__odd", [], dtype=pl.Boolean).extend_constant(False, texts.len())
+        filters: list[tuple[Val, Val]] = []
+        for i, keyword in enumerate(node.keywords):
+            param = signature.param(keyword.name)
+            assert param is not None
+            values, odd_here = self.frames.param_values(texts, keyword.name, param.type)
+            odd = odd | odd_here
+            name = f"__q{i}"
+            distinct = distinct.with_columns([v.alias(name + v.name.removeprefix(keyword.name)) for v in values])
+            filters.append((_recorded(distinct, name, param.type), compiler.value(keyword.value)))
+        distinct = distinct.with_columns(odd)
+        matched = self._match(distinct.lazy(), filters).filter(~pl.col("__odd")).collect()["__params"]
+        strange = distinct.filter(pl.col("__odd"))["__params"]
+        if strange.len():
+            guarded = rows.filter(pl.col("__params").is_in(strange.implode())).select("__cust").unique().collect()
+            self.frames.guarded_customers.update(str(c) for c in guarded["__cust"])
+        chosen = pl.col("__params").is_in(matched.drop_nulls().implode())
+        if matched.null_count():
+            chosen = chosen | pl.col("__params").is_null()
+        grouped = rows.filter(chosen).group_by(key).agg(pl.len().alias("n"), pl.col("at").max().alias("d")).collect()
+        size = self.frames.invoices.height if scope.kind == "invoice" else self.frames.customers.height
+        name = compiler.stage.name("h")
+        count = compiler.stage.keep(pl.lit(scatter(size, grouped[key], grouped["n"], f"{name}n")), f"{name}n")
+        last = compiler.stage.keep(pl.lit(scatter(size, grouped[key], grouped["d"], f"{name}d")), f"{name}d")
+        return self._result(compiler, node, count, last)
 
     def _scope_rows(self, kind: str) -> pl.LazyFrame:
         h = self.rows.lazy()
         if kind == "invoice":
-            return h.filter(pl.col("__inv").is_not_null())
-        return h.filter(pl.col("__inv").is_null())
+            return h.filter(pl.col("__ii").is_not_null())
+        return h.filter(pl.col("__ii").is_null())
 
     def _param(self, action: str, param: str, t: Type) -> Val:
         """A typed column of one recorded parameter; entries whose value does not fit are guarded."""
@@ -164,6 +211,20 @@ class BatchHooks:
             found = _plan(invoice, node)
             self.plans[id(node)] = found
         return found
+
+
+def _recorded(frame: pl.DataFrame, name: str, t: Type) -> Val:
+    """The Val of a parameter's typed columns in `frame` (decimals with their exponents)."""
+    if t.kind not in DECIMAL_KINDS:
+        return Val(t, pl.col(name), bound=INT_BOUND)
+    stats = frame.select(
+        pl.col(name).abs().max().alias("b"),
+        pl.col(f"{name}#e").min().alias("lo"),
+        pl.col(f"{name}#e").max().alias("hi"),
+    ).row(0)
+    bound, lo, hi = (int(x) if x is not None else 0 for x in stats)
+    exp = pl.col(f"{name}#e").fill_null(0)
+    return dec_val(t, D.Dec(pl.col(name), exp, pl.col(f"{name}#z").fill_null(False), bound, lo, hi))
 
 
 def _roots(v: Val) -> list[str]:

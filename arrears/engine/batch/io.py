@@ -8,13 +8,16 @@ same snapshot, with the same digest.
 Output: `write_plan(plan, path, fmt)`. JSONL and CSV are byte-identical to the row
 engine's `render_jsonl`/`render_csv`; JSON is the plan document; Parquet holds one
 row per action (params and facts as JSON text) and the rest of the document (header,
-notices, summary, errors) as JSON in the file's key-value metadata under `arrears.plan`.
+notices, summary, errors) as JSON in the file's key-value metadata under `arrears.plan` (the
+notices under `arrears.notices`).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -26,14 +29,13 @@ from arrears.engine.batch.coerce import coerce_text
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import (
     NotColumnar,
-    Tables,
     bind_tables,
     customer_aggregates,
     read_tables,
     unsupported_float,
 )
 from arrears.engine.batch.frames import Frames, field_types, from_snapshot
-from arrears.engine.batch.plan import BatchPlan
+from arrears.engine.batch.plan import BatchPlan, notices_json
 from arrears.engine.batch.render import ACTION_COLUMNS, action_line
 from arrears.engine.batch.typed import DECIMAL_KINDS
 from arrears.engine.plan import problem_dict
@@ -43,6 +45,7 @@ from arrears.rules.model import Policy
 Format = Literal["parquet", "jsonl", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("parquet", "jsonl", "csv", "json")
 METADATA_KEY = "arrears.plan"
+NOTICES_KEY = "arrears.notices"
 
 
 def read_raw(folder: str | Path) -> RawSnapshot:
@@ -83,16 +86,19 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None) -> Frames:
         (pl.lit(as_of) - pl.col("issue_date")).dt.total_days().alias("age"),
     )
     invoices = invoices.sort("customer_id", "id")
-    customers = customer_aggregates(invoices, bound.customers.sort("customer.id"))
+    people = bound.customers.sort("customer.id")
+    invoices = invoices.with_columns(
+        people["customer.id"].search_sorted(invoices["customer_id"], side="left").cast(pl.Int64).alias("__ci")
+    )
+    customers = customer_aggregates(invoices, people)
     guarded = set(customers.filter(pl.col("__unsafe"))["customer.id"].to_list())
-    customers = customers.drop("__unsafe", "customer_id", strict=False)
+    customers = customers.drop("__unsafe", "__ci", strict=False)
     history = _attach(bound.history, invoices, customers)
 
     def read_params(action: str, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
         return _params(history, action, param, t)
 
-    def digest() -> str:
-        return snapshot_digest(tables.invoices, tables.customers, _raw_history(tables))
+    digest = _background(lambda: snapshot_digest(tables.invoices, tables.customers, tables.history))
 
     return Frames(
         as_of=as_of,
@@ -105,84 +111,114 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None) -> Frames:
         read_params=read_params,
         raw_subset=lambda ids: tables.raw(ids),
         guarded_customers=guarded,
+        param_values=param_values,
     )
 
 
-def _raw_history(tables: Tables) -> pl.DataFrame:
-    return tables.history
+def _background(work: Callable[[], str]) -> Callable[[], str]:
+    """Start `work` in a thread now (Polars releases the GIL); the returned function waits for it."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrears-digest")
+    future = pool.submit(work)
+    pool.shutdown(wait=False)
+    return future.result
 
 
 def _attach(history: pl.DataFrame, invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
-    """History entries on the invoice (or, without invoice_id, the customer) they belong to."""
-    on_invoice = history.filter(pl.col("invoice_id").is_not_null()).join(
-        invoices.select(pl.col("id"), pl.col("customer_id").alias("__owner")),
-        left_on="invoice_id",
-        right_on="id",
-        how="inner",
+    """History entries on the invoice (or, without invoice_id, the customer) they belong to, by row."""
+    rows = invoices.select(
+        pl.col("id"),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("__ii"),
+        pl.col("__ci"),
+        pl.col("customer_id").alias("__cust"),
     )
-    on_customer = history.filter(
-        pl.col("invoice_id").is_null() & pl.col("customer_id").is_in(customers["customer.id"].implode())
+    owners = history.select("invoice_id").join(
+        rows, left_on="invoice_id", right_on="id", how="left", maintain_order="left"
     )
-    columns = [
-        pl.col("__inv"),
-        pl.col("__cust"),
-        pl.col("rule"),
-        pl.col("step"),
-        pl.col("action"),
-        pl.col("at"),
-        pl.col("params").alias("__params"),
-    ]
-    parts = [
-        on_invoice.with_columns(pl.col("invoice_id").alias("__inv"), pl.col("__owner").alias("__cust")).select(columns),
-        on_customer.with_columns(
-            pl.lit(None, dtype=pl.String).alias("__inv"), pl.col("customer_id").alias("__cust")
-        ).select(columns),
-    ]
-    return pl.concat(parts, how="vertical")
+    on_invoice = pl.concat([history, owners.drop("invoice_id")], how="horizontal").filter(pl.col("__ii").is_not_null())
+    ids = customers["customer.id"]
+    on_customer = history.filter(pl.col("invoice_id").is_null() & pl.col("customer_id").is_in(ids.implode()))
+    on_customer = on_customer.with_columns(
+        pl.lit(None, dtype=pl.Int64).alias("__ii"),
+        ids.search_sorted(on_customer["customer_id"], side="left").cast(pl.Int64).alias("__ci"),
+        pl.col("customer_id").alias("__cust"),
+    )
+    columns = ["__ii", "__ci", "__cust", "rule", "step", "action", "at", pl.col("params").alias("__params")]
+    return pl.concat([on_invoice.select(columns), on_customer.select(columns)], how="vertical")
 
 
 def _params(history: pl.DataFrame, action: str, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
-    """One recorded parameter as a typed column; values Polars cannot read like `json.loads` are odd."""
-    text = pl.col("__params")
-    key = rf'"{param}"\s*:\s*'
-    mine = pl.col("action") == action
-    value = text.str.json_path_match(f"$.{param}")
-    is_string = text.str.contains(key + '"')
-    is_null = text.str.contains(key + "null")
-    parts, ok = coerce_text(value, t.optional(False), param)
-    plain_int = value.str.contains(r"^-?\d+$")
-    if t.kind == "int":
-        readable = is_string | plain_int
-    elif t.kind == "bool":
-        readable = is_string | value.is_in(["true", "false"])
-    else:
-        readable = is_string
-    present = mine & value.is_not_null()
-    odd = (present & (~readable | ~ok.fill_null(False))) | (mine & is_null & pl.lit(not t.nullable))
-    if t.kind in ("string", "enum"):
-        odd = (present & ~is_string) | (mine & is_null & pl.lit(not t.nullable))
-        parts = {param: value}
-    keep = present & ~odd
-    frame = history.select(
-        [pl.when(keep).then(expr).alias(name) for name, expr in parts.items()] + [odd.fill_null(False).alias("__odd")]
-    )
-    series = [frame[name] for name in parts]
+    """One recorded parameter as a typed column over the whole history (rows of other actions null)."""
+    positions = history.select(pl.arg_where(pl.col("action") == action))["action"]
+    texts = history["__params"].gather(positions)
+    values, odd = param_values(texts, param, t)
+    series: list[pl.Series] = []
+    for value in values:
+        full = pl.Series(value.name, [], dtype=value.dtype).extend_constant(None, history.height)
+        series.append(full.scatter(positions, value) if positions.len() else full)
+    odd_full = pl.Series("__odd", [], dtype=pl.Boolean).extend_constant(False, history.height)
+    if positions.len():
+        odd_full = odd_full.scatter(positions, odd)
     if t.kind in DECIMAL_KINDS:
         series[1] = series[1].cast(pl.Int32).fill_null(0)
         series[2] = series[2].fill_null(False)
-    return series, frame["__odd"]
+    return series, odd_full
+
+
+def param_values(texts: pl.Series, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
+    """One parameter read from JSON texts of history parameters, typed, with the texts it cannot read.
+
+    Flat JSON objects with plain string values (what plans fed back as history hold)
+    are read here; anything else about this parameter (escapes, nesting, numbers for
+    non-int parameters, null where the action requires a value) is marked odd, and
+    the customer goes to the row engine, which reads it with `json.loads`.
+    """
+    text = pl.col("__params")
+    key = rf'"{param}"\s*:\s*'
+    staged = (
+        texts.alias("__params")
+        .to_frame()
+        .lazy()
+        .with_columns(
+            text.str.extract(key + r'"([^"\\]*)"', 1).alias("__string"),
+            text.str.extract(key + r"(-?\d+|true|false|null)\s*[,}]", 1).alias("__literal"),
+            (text.str.count_matches(f'"{param}"', literal=True) > 0).alias("__mentioned"),
+            (text.str.count_matches("{", literal=True) == 1).alias("__flat"),
+        )
+    )
+    string_value, literal = pl.col("__string"), pl.col("__literal")
+    if t.kind == "int":
+        value = pl.coalesce(string_value, pl.when(literal.str.contains(r"^-?\d+$")).then(literal))
+    elif t.kind == "bool":
+        value = pl.coalesce(string_value, pl.when(literal.is_in(["true", "false"])).then(literal))
+    else:
+        value = string_value
+    staged = staged.with_columns(value.alias("__value"))
+    value = pl.col("__value")
+    is_null = literal == "null"
+    odd = pl.col("__mentioned") & (
+        ~pl.col("__flat") | (value.is_null() & ~is_null) | (is_null & pl.lit(not t.nullable))
+    )
+    if t.kind in ("string", "enum"):
+        parts: dict[str, pl.Expr] = {param: value}
+        ok: pl.Expr = pl.lit(True)
+    else:
+        parts, ok = coerce_text(value, t.optional(False), param)
+    staged = staged.with_columns((odd | (value.is_not_null() & ~ok.fill_null(False))).fill_null(False).alias("__odd"))
+    subset = staged.select(
+        [pl.when(~pl.col("__odd")).then(expr).alias(name) for name, expr in parts.items()] + [pl.col("__odd")]
+    ).collect()
+    return [subset[name] for name in parts], subset["__odd"]
 
 
 # -- writing plans ------------------------------------------------------------------------
 
 
-def plan_metadata(plan: BatchPlan) -> dict[str, object]:
-    """The plan document without its actions."""
+def plan_metadata(plan: BatchPlan) -> dict[str, str]:
+    """The plan document without its actions: the header, summary and errors, and the notices."""
     document = plan.header()
-    document["notices"] = plan.notices
     document["summary"] = plan.summary()
     document["errors"] = [problem_dict(p) for p in plan.problems]
-    return document
+    return {METADATA_KEY: json.dumps(document, ensure_ascii=False), NOTICES_KEY: notices_json(plan.notice_frame)}
 
 
 def csv_lines(frame: pl.DataFrame) -> pl.Series:
@@ -212,8 +248,9 @@ def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet") -> No
     """Write a plan: `parquet`, `jsonl` or `csv` (the row engine's renderings) or `json` (the document)."""
     target = Path(path)
     if fmt == "parquet":
-        metadata = {METADATA_KEY: json.dumps(plan_metadata(plan), ensure_ascii=False)}
-        plan.actions.select(list(ACTION_COLUMNS)).write_parquet(target, compression="zstd", metadata=metadata)
+        plan.actions.select(list(ACTION_COLUMNS)).write_parquet(
+            target, compression="zstd", metadata=plan_metadata(plan)
+        )
         return
     if fmt == "json":
         target.write_text(plan.to_json(), encoding="utf-8")
@@ -229,8 +266,10 @@ def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet") -> No
 
 def read_plan_parquet(path: str | Path) -> tuple[pl.DataFrame, dict[str, object]]:
     """The actions and the rest of the document from a plan written as Parquet."""
-    raw = pl.read_parquet_metadata(path).get(METADATA_KEY)
+    metadata = pl.read_parquet_metadata(path)
+    raw = metadata.get(METADATA_KEY)
     document: dict[str, object] = json.loads(raw) if raw else {}
+    document["notices"] = json.loads(metadata.get(NOTICES_KEY) or "[]")
     return pl.read_parquet(path), document
 
 

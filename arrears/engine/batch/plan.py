@@ -21,7 +21,7 @@ from arrears.dsl.values import format_decimal
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.render import action_line
 from arrears.engine.batch.stage import Stage
-from arrears.engine.batch.typed import Val
+from arrears.engine.batch.typed import Val, json_string
 from arrears.engine.bulk import paused_gc
 from arrears.engine.evaluate import EvalProblem
 from arrears.engine.plan import PLAN_FORMAT, dumps, problem_dict
@@ -40,9 +40,14 @@ class BatchPlan:
     customer_count: int
     actions: pl.DataFrame
     problems: list[EvalProblem]
-    notices: list[dict[str, Any]]
+    notice_frame: pl.DataFrame
     fallback_customers: int = 0
     _digest: str | None = None
+
+    @property
+    def notices(self) -> list[dict[str, Any]]:
+        """The notices as the plan document lists them."""
+        return self.notice_frame.to_dicts()
 
     @property
     def snapshot_digest(self) -> str:
@@ -108,9 +113,7 @@ def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
 START_EXP = -2  # totals start from Decimal("0.00")
 
 
-def notices(
-    actions: pl.DataFrame, invoices: pl.DataFrame, open_amount: Val, has_currency: bool
-) -> list[dict[str, Any]]:
+def notices(actions: pl.DataFrame, invoices: pl.DataFrame, open_amount: Val, has_currency: bool) -> pl.DataFrame:
     """One notice per customer, channel and currency, as `arrears.engine.plan.notices` builds them.
 
     Invoice reminders group by customer, channel and currency (the first reminder's
@@ -118,26 +121,26 @@ def notices(
     that customer's notices on its channel, or is a notice of its own naming no invoice.
     Totals add the open amounts of the notice's invoices to `0.00`.
     """
-    reminds = actions.lazy().filter(pl.col("action") == "remind").with_row_index("__order")
-    ranked = reminds.with_columns(
+    reminds = actions.filter(pl.col("action") == "remind").with_row_index("__order")
+    ranked = reminds.lazy().with_columns(
         pl.col("__tone")
         .replace_strict({t: i for i, t in enumerate(TONES)}, default=0, return_dtype=pl.Int32)
         .alias("__trank")
     )
     dec = open_amount.dec
     assert dec is not None
-    stage = Stage(invoices.lazy(), "n")
-    exp = dec.exp if isinstance(dec.exp, int) else stage.keep(dec.exp)
-    parts = stage.frame().select(
-        pl.col("id").alias("invoice"),
-        (pl.col("currency") if has_currency else pl.lit(None, dtype=pl.String)).alias("__currency"),
+    rows_at = reminds.filter(pl.col("__irank") >= 0)["__irank"]
+    source = invoices.select(
+        pl.col("id"),
+        pl.col("currency") if has_currency else pl.lit(None, dtype=pl.String).alias("currency"),
         dec.coef.alias("__coef"),
-        D.as_int(exp).alias("__exp"),
+        D.as_int(dec.exp).alias("__exp"),
     )
+    parts = source[rows_at].with_columns(rows_at.alias("__irank")).rename({"id": "invoice", "currency": "__currency"})
     keys = ["customer", "__channel", "__ckey"]
     rows = (
-        ranked.filter(pl.col("invoice").is_not_null())
-        .join(parts, on="invoice", how="left", maintain_order="left")
+        ranked.filter(pl.col("__irank") >= 0)
+        .join(parts.lazy().drop("invoice").unique("__irank"), on="__irank", how="left", maintain_order="left")
         .with_columns(pl.col("__currency").fill_null("").alias("__ckey"))
     )
     groups = rows.group_by(keys).agg(
@@ -181,29 +184,58 @@ def notices(
         pl.lit(False).alias("__unsafe"),
     )
     columns = [*keys, "tone", "currency", "invoices", "__sum", "__low", "__unsafe"]
-    table = pl.concat([joined.select(columns), alone.select(columns)], how="vertical_relaxed").sort(keys).collect()
-    open_by_id: dict[str, Decimal] | None = None
-    out: list[dict[str, Any]] = []
-    for customer, channel, _, tone, currency, ids, coefficient, low, unsafe in table.iter_rows():
-        if unsafe:
-            if open_by_id is None:
-                open_by_id = _open_amounts(parts)
-            total = sum((open_by_id[i] for i in ids), Decimal("0.00"))
-        else:
-            total = Decimal(int(coefficient)).scaleb(int(low))
-        out.append(
-            {
-                "customer": customer,
-                "channel": channel,
-                "tone": TONES[tone],
-                "currency": currency,
-                "invoices": list(ids),
-                "total": format_decimal(total),
-            }
+    table = pl.concat([joined.select(columns), alone.select(columns)], how="vertical_relaxed").sort(keys)
+    stage = Stage(table, "t")
+    total = D.to_text(D.Dec(pl.col("__sum"), pl.col("__low"), False, D.LIMIT, -40, START_EXP), stage)
+    frame = (
+        stage.frame()
+        .select(
+            pl.col("customer"),
+            pl.col("__channel").alias("channel"),
+            pl.col("tone").replace_strict(dict(enumerate(TONES)), return_dtype=pl.String),
+            pl.col("currency"),
+            pl.col("invoices"),
+            total.alias("total"),
+            pl.col("__unsafe"),
         )
-    return out
+        .collect()
+    )
+    unsafe = frame.select(pl.arg_where(pl.col("__unsafe")))["__unsafe"]
+    if unsafe.len():
+        amounts_by_id = _open_amounts(parts)
+        exact = [
+            format_decimal(sum((amounts_by_id[i] for i in ids), Decimal("0.00")))
+            for ids in frame["invoices"].gather(unsafe).to_list()
+        ]
+        frame = frame.with_columns(frame["total"].scatter(unsafe, pl.Series(exact, dtype=pl.String)))
+    return frame.drop("__unsafe")
 
 
-def _open_amounts(parts: pl.LazyFrame) -> dict[str, Decimal]:
-    frame = parts.select("invoice", "__coef", "__exp").collect()
+def notices_json(frame: pl.DataFrame) -> str:
+    """The notices as a compact JSON array."""
+    if frame.height == 0:
+        return "[]"
+    line = pl.concat_str(
+        [
+            pl.lit('{"customer":'),
+            json_string(pl.col("customer")),
+            pl.lit(',"channel":'),
+            json_string(pl.col("channel")),
+            pl.lit(',"tone":'),
+            json_string(pl.col("tone")),
+            pl.lit(',"currency":'),
+            json_string(pl.col("currency")).fill_null(pl.lit("null")),
+            pl.lit(',"invoices":['),
+            pl.col("invoices").list.eval(json_string(pl.element())).list.join(","),
+            pl.lit('],"total":'),
+            json_string(pl.col("total")),
+            pl.lit("}"),
+        ]
+    )
+    joined: str = frame.select(line.alias("n"))["n"].str.join(",").item()
+    return "[" + joined + "]"
+
+
+def _open_amounts(parts: pl.DataFrame) -> dict[str, Decimal]:
+    frame = parts.select("invoice", "__coef", "__exp")
     return {i: Decimal(int(c)).scaleb(int(e)) for i, c, e in frame.iter_rows()}

@@ -28,14 +28,14 @@ from arrears.dsl.values import Value
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.expressions import ExpressionCompiler, Scope
-from arrears.engine.batch.frames import Frames, schema
+from arrears.engine.batch.frames import Frames, scatter, schema
 from arrears.engine.batch.hooks import BatchHooks
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, as_dec, constant, dec_val
 from arrears.engine.evaluate import FACT_EXCLUDE
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 
-CUSTOMER = "customer_id"
+CUSTOMER = "__ci"  # windows and group-bys over a customer use its row number
 
 
 @dataclass
@@ -86,26 +86,18 @@ def evaluate_frames(policy: Policy, frames: Frames) -> Evaluated:
     invoice_schema = schema(frames.invoices, frames.invoice_types)
     customer_schema = schema(frames.customers, frames.customer_types)
 
-    customers = frames.customers.lazy().with_row_index("__crank")
+    customer_rows = frames.customers.with_row_index("__crank")
+    shared = [c for c in frames.customers.columns if c not in frames.invoices.columns]
     invoices = (
         frames.invoices.lazy()
         .with_row_index("__irank")
-        .join(
-            customers.drop(
-                [c for c in frames.customers.columns if c != "customer.id" and c in frames.invoices.columns]
-            ),
-            left_on=CUSTOMER,
-            right_on="customer.id",
-            how="left",
-            maintain_order="left",
-        )
-        .with_columns(pl.col(CUSTOMER).alias("customer.id"))
+        .with_columns(pl.col("__ci").cast(pl.UInt32).alias("__crank"))
+        .join(customer_rows.lazy().select("__crank", *shared), on="__crank", how="left", maintain_order="left")
     )
     invoice_items = [i for i in ordered if not (isinstance(i, Rule) and i.scope == "customer")]
     customer_rules = [i for i in ordered if isinstance(i, Rule) and i.scope == "customer"]
 
-    istage = Stage(invoices, "i")
-    istage.replace(_history_columns(istage.frame(), frames, invoice_items, "invoice"))
+    istage = Stage(invoices.with_columns(history_columns(frames, invoice_items, "invoice")), "i")
     ifields = dict(invoice_schema)
     ifields.update(customer_schema)
     iscope = Scope("invoice", istage, ifields, frames.as_of, hooks)
@@ -117,16 +109,19 @@ def evaluate_frames(policy: Policy, frames: Frames) -> Evaluated:
     invoice_guard = istage.keep(istage.guard_column(), "__guard")
     invoice_frame = istage.frame()
 
-    cbase = customers
+    cbase = customer_rows.with_columns(history_columns(frames, customer_rules, "customer")).lazy()
     if prepared:
         aggs: list[pl.Expr] = []
         for node_id, names in prepared.items():
             plan = hooks.plans[node_id]
             aggs.extend(plan.aggs[n].alias(names[n]) for n in plan.aggs)
-        grouped = invoice_frame.group_by(CUSTOMER, maintain_order=True).agg(aggs)
-        cbase = cbase.join(grouped, left_on="customer.id", right_on=CUSTOMER, how="left", maintain_order="left")
+        grouped = (
+            invoice_frame.group_by(CUSTOMER, maintain_order=True)
+            .agg(aggs)
+            .with_columns(pl.col(CUSTOMER).cast(pl.UInt32))
+        )
+        cbase = cbase.join(grouped, left_on="__crank", right_on=CUSTOMER, how="left", maintain_order="left")
     cstage = Stage(cbase, "c")
-    cstage.replace(_history_columns(cstage.frame(), frames, customer_rules, "customer"))
     cscope = Scope("customer", cstage, dict(customer_schema), frames.as_of, hooks)
     ccompiler = ExpressionCompiler(policy, cscope)
     calls.extend(_run_items(ccompiler, customer_rules, ranks, frames))
@@ -149,26 +144,34 @@ def _last_name(rule: str, action: str) -> str:
     return f"__last|{rule}|{action}"
 
 
-def _history_columns(frame: pl.LazyFrame, frames: Frames, items: Sequence[Rule | Ladder], scope: str) -> pl.LazyFrame:
-    """Join the last date of each (rule, action) and each ladder's level and last date."""
-    history = frames.history.lazy()
-    owner = "__inv" if scope == "invoice" else "__cust"
-    key = "id" if scope == "invoice" else "customer.id"
-    rows = history.filter(pl.col("__inv").is_not_null() if scope == "invoice" else pl.col("__inv").is_null())
-    aggs: list[pl.Expr] = []
+def history_columns(frames: Frames, items: Sequence[Rule | Ladder], scope: str) -> list[pl.Series]:
+    """The last date of each (rule, action) and each ladder's level and last date, per row."""
+    key = "__ii" if scope == "invoice" else "__ci"
+    size = frames.invoices.height if scope == "invoice" else frames.customers.height
+    rows = frames.history.lazy().filter(
+        pl.col("__ii").is_not_null() if scope == "invoice" else pl.col("__ii").is_null()
+    )
+    ids = sorted({item.id for item in items})
+    if not ids:
+        return []
+    done = (
+        rows.filter(pl.col("rule").is_in(ids))
+        .group_by(key, "rule", "action")
+        .agg(pl.col("at").max(), pl.col("step").max())
+        .collect()
+    )
+    columns: list[pl.Series] = []
     for item in items:
+        mine = done.filter(pl.col("rule") == item.id)
         if isinstance(item, Rule):
             for name in sorted({c.name for c in item.actions}):
-                match = (pl.col("rule") == item.id) & (pl.col("action") == name)
-                aggs.append(pl.col("at").filter(match).max().alias(_last_name(item.id, name)))
+                last = mine.filter(pl.col("action") == name)
+                columns.append(scatter(size, last[key], last["at"], _last_name(item.id, name)))
         else:
-            match = pl.col("rule") == item.id
-            aggs.append(pl.col("at").filter(match).max().alias(f"__ladder_at|{item.id}"))
-            aggs.append(pl.col("step").filter(match).max().alias(f"__ladder_level|{item.id}"))
-    if not aggs:
-        return frame
-    grouped = rows.group_by(owner).agg(aggs)
-    return frame.join(grouped, left_on=key, right_on=owner, how="left", maintain_order="left")
+            ladder = mine.group_by(key).agg(pl.col("at").max(), pl.col("step").max())
+            columns.append(scatter(size, ladder[key], ladder["at"], f"__ladder_at|{item.id}"))
+            columns.append(scatter(size, ladder[key], ladder["step"], f"__ladder_level|{item.id}"))
+    return columns
 
 
 # -- rules and ladders -------------------------------------------------------------------
