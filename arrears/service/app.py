@@ -94,6 +94,16 @@ def _as_of(request: Request) -> dt.date | None:
         ) from None
 
 
+def _snapshot(job: Job, body: bytes, policy: Policy, as_of: dt.date | None, max_rows: int) -> Snapshot:
+    """A request body read, counted and bound, checking for a timeout between the steps."""
+    data = parse_json(decode_text(body))
+    count_rows(data, max_rows)
+    job.checkpoint()
+    snapshot = _bind(data, policy, as_of)
+    job.checkpoint()
+    return snapshot
+
+
 def _bind(data: object, policy: Policy, as_of: dt.date | None) -> Snapshot:
     try:
         return bind(from_data(data, REQUEST_FILE), policy, as_of)
@@ -200,11 +210,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         body = await read_body(request, config.max_body_bytes)
 
         def work(job: Job) -> bytes:
-            data = parse_json(decode_text(body))
-            count_rows(data, config.max_rows)
-            job.checkpoint()
-            snapshot = _bind(data, loaded.policy, as_of)
-            job.checkpoint()
+            snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows)
             planned = make_plan(loaded.policy, snapshot)
             job.checkpoint()
             return utf8(planned.to_json())
@@ -252,11 +258,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         body = await read_body(request, config.max_body_bytes)
 
         def work(job: Job) -> bytes:
-            data = parse_json(decode_text(body))
-            count_rows(data, config.max_rows)
-            job.checkpoint()
-            snapshot = _bind(data, loaded.policy, as_of)
-            job.checkpoint()
+            snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows)
             try:
                 document = explain(loaded.policy, snapshot, invoice)
             except ArrearsError as error:
