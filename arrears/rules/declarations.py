@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import networkx as nx
-
 from arrears.dsl import ast
 from arrears.dsl.checker import FUNCTIONS, Checker
 from arrears.dsl.compiler import Compiler
@@ -190,6 +188,8 @@ class Declarations:
             result = self.ctx.parse(value_node, path, "a let")
             if result is not None:
                 parsed[name] = (result[0], result[1], result[2], key_node, value_node)
+        import networkx as nx  # only policies with lets pay for importing it
+
         graph = nx.DiGraph()
         for name, (tree, *_rest) in parsed.items():
             graph.add_node(name)
