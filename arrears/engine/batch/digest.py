@@ -45,24 +45,26 @@ def _python_json(value: Any) -> str:
     return json.dumps(_canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _value_text(frame: pl.DataFrame, column: str) -> pl.Expr:
-    """The canonical JSON text of one column's values."""
+def _value_parts(frame: pl.DataFrame, column: str) -> tuple[str, pl.Expr, str]:
+    """One column's canonical JSON text as (opening, value, closing), quotes kept outside the value."""
     dtype = frame.schema[column]
     col = pl.col(column)
     if dtype == pl.String:
         plain = not frame.select(col.str.contains(r'["\\\x00-\x1f]').any()).item()
-        text = ('"' + col + '"') if plain else json_string(col)
-    elif dtype.is_integer():
-        text = '"' + col.cast(pl.String) + '"'
-    elif dtype == pl.Boolean:
-        text = pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false"))
-    elif dtype == pl.Date or (isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= 6):
-        text = '"' + col.cast(pl.String) + '"'
-    elif isinstance(dtype, pl.List) and dtype.inner == pl.String:
-        text = "[" + col.list.eval(json_string(pl.element())).list.join(",") + "]"
-    else:
-        text = col.map_elements(_python_json, return_dtype=pl.String, skip_nulls=True)
-    return text.fill_null(pl.lit("null"))
+        return ('"', col, '"') if plain else ("", json_string(col), "")
+    if dtype.is_integer() or dtype == pl.Date or (isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= 6):
+        return '"', col.cast(pl.String), '"'
+    if dtype == pl.Boolean:
+        return "", pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false")), ""
+    if isinstance(dtype, pl.List) and dtype.inner == pl.String:
+        return "[", col.list.eval(json_string(pl.element())).list.join(","), "]"
+    return "", col.map_elements(_python_json, return_dtype=pl.String, skip_nulls=True), ""
+
+
+def _value_text(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """The canonical JSON text of one column's values."""
+    opening, value, closing = _value_parts(frame, column)
+    return (opening + value + closing).fill_null(pl.lit("null"))
 
 
 def _params_text(frame: pl.DataFrame) -> pl.Series:
@@ -107,17 +109,25 @@ def _parse_params(text: str) -> str:
 
 
 def row_texts(frame: pl.DataFrame, history: bool = False) -> pl.Expr:
-    """Each row as canonical JSON text (keys sorted)."""
+    """Each row as canonical JSON text (keys sorted), built in one pass: literals merged between values."""
     columns = set(frame.columns)
     if history:
         columns.add("params")
     pieces: list[pl.Expr] = []
+    pending = "{"
     for i, name in enumerate(sorted(columns)):
-        value = pl.lit(_params_text(frame)) if history and name == "params" else _value_text(frame, name)
-        pieces.append(pl.lit(("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":") + value)
-    if not pieces:
-        return pl.lit("{}")
-    return pl.concat_str([*pieces, pl.lit("}")])
+        pending += ("," if i else "") + json.dumps(name, ensure_ascii=False) + ":"
+        if history and name == "params":
+            opening, value, closing = "", pl.lit(_params_text(frame)), ""
+        else:
+            opening, value, closing = _value_parts(frame, name)
+        if name in frame.columns and frame[name].null_count():
+            pieces += [pl.lit(pending), (opening + value + closing).fill_null(pl.lit("null"))]
+            pending = ""
+        else:
+            pieces += [pl.lit(pending + opening), value]
+            pending = closing
+    return pl.concat_str([*pieces, pl.lit(pending + "}")])
 
 
 def _sorted_rows(frame: pl.DataFrame, by_id: bool, history: bool) -> pl.Series:

@@ -17,6 +17,7 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.frames import Frames, from_snapshot
 from arrears.engine.batch.plan import BatchPlan, notices
 from arrears.engine.batch.program import evaluate_frames
+from arrears.engine.batch.progress import Progress, Silent
 from arrears.engine.batch.render import KEY_COLUMNS, action_rows, needed_columns
 from arrears.engine.evaluate import EvalProblem
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
@@ -25,7 +26,7 @@ from arrears.rules.model import Policy
 Source = RawSnapshot | Frames | str | Path
 
 
-def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None) -> Frames:
+def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *, early_digest: bool = True) -> Frames:
     """Frames for a snapshot: a RawSnapshot, a snapshot file or folder (CSV or Parquet), or Frames."""
     if isinstance(source, Frames):
         return source
@@ -34,7 +35,7 @@ def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None) ->
         if path.is_dir():
             from arrears.engine.batch.io import load_folder
 
-            return load_folder(policy, path, as_of)
+            return load_folder(policy, path, as_of, early_digest=early_digest)
         source = read_snapshot(path)
     raw = source
     snapshot = bind(raw, policy, as_of)
@@ -45,17 +46,28 @@ def make_plan_batch(
     policy: Policy,
     source: Source,
     as_of: dt.date | None = None,
+    *,
+    progress: Progress | None = None,
+    digest: bool = True,
 ) -> BatchPlan:
     """The plan of `policy` for a snapshot, computed columnar.
 
-    Raises `Unsupported` for constructs the batch engine does
+    `digest=False` does not compute the snapshot digest ahead (a plan computes it when
+    its header is asked for); with True it is computed alongside evaluation.
+    `progress` (see progress.py) is told each phase as it starts; pass
+    `Progress(PHASES)` for a bar on a terminal. Raises `Unsupported` for constructs the batch engine does
     not evaluate; `arrears.diagnostics.InputError` for a malformed snapshot, exactly
     as the row engine does.
     """
-    frames = load_frames(policy, source, as_of)
+    shown = progress if progress is not None else Silent()
+    shown.advance("read")
+    frames = load_frames(policy, source, as_of, early_digest=digest)
+    shown.advance("compile")
     evaluated = evaluate_frames(policy, frames)
+    shown.advance("evaluate")
     invoices = evaluated.invoices.select(sorted(needed_columns(evaluated, "invoice"))).collect()
     customers = evaluated.customers.select(sorted(needed_columns(evaluated, "customer"))).collect()
+    shown.advance("actions")
     guarded = set(frames.guarded_customers)
     guarded.update(invoices.filter(pl.col("__guard"))["customer_id"].unique().to_list())
     guarded.update(customers.filter(pl.col("__guard"))["customer.id"].unique().to_list())
@@ -74,6 +86,7 @@ def make_plan_batch(
             invoices.select("id", "__irank"),
         )
         actions = pl.concat([actions, extra.select(actions.columns)]).sort(list(KEY_COLUMNS))
+    shown.advance("notices")
     open_amount = evaluated.invoice_schema["open_amount"]
     plan_notices = notices(actions, frames.invoices, open_amount, "currency" in frames.invoices.columns)
     return BatchPlan(

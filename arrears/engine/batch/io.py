@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -56,8 +57,12 @@ def read_raw(folder: str | Path) -> RawSnapshot:
     return read_snapshot(path)
 
 
-def load_folder(policy: Policy, folder: Path, as_of: dt.date | None) -> Frames:
-    """Frames for a CSV or Parquet folder, bound in columns; InputError for a malformed snapshot."""
+def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_digest: bool = True) -> Frames:
+    """Frames for a CSV or Parquet folder, bound in columns; InputError for a malformed snapshot.
+
+    With `early_digest` the snapshot digest starts in a background thread at once (it
+    then overlaps evaluation); else it is computed only if a plan asks for it.
+    """
     try:
         tables = read_tables(folder)
     except NotColumnar:
@@ -98,7 +103,8 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None) -> Frames:
     def read_params(action: str, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
         return _params(history, action, param, t)
 
-    digest = _background(lambda: snapshot_digest(tables.invoices, tables.customers, tables.history))
+    work = functools.partial(snapshot_digest, tables.invoices, tables.customers, tables.history)
+    digest = _background(work) if early_digest else _once(work)
 
     return Frames(
         as_of=as_of,
@@ -113,6 +119,18 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None) -> Frames:
         guarded_customers=guarded,
         param_values=param_values,
     )
+
+
+def _once(work: Callable[[], str]) -> Callable[[], str]:
+    """`work`, run on the first call only."""
+    found: list[str] = []
+
+    def get() -> str:
+        if not found:
+            found.append(work())
+        return found[0]
+
+    return get
 
 
 def _background(work: Callable[[], str]) -> Callable[[], str]:
@@ -213,9 +231,13 @@ def param_values(texts: pl.Series, param: str, t: Type) -> tuple[list[pl.Series]
 # -- writing plans ------------------------------------------------------------------------
 
 
-def plan_metadata(plan: BatchPlan) -> dict[str, str]:
-    """The plan document without its actions: the header, summary and errors, and the notices."""
-    document = plan.header()
+def plan_metadata(plan: BatchPlan, digest: bool = True) -> dict[str, str]:
+    """The plan document without its actions: the header, summary and errors, and the notices.
+
+    `digest=False` leaves the snapshot digest out (null): it reads every row of the
+    snapshot, which at portfolio scale costs as much as evaluating the policy.
+    """
+    document = plan.header(digest)
     document["summary"] = plan.summary()
     document["errors"] = [problem_dict(p) for p in plan.problems]
     return {METADATA_KEY: json.dumps(document, ensure_ascii=False), NOTICES_KEY: notices_json(plan.notice_frame)}
@@ -244,13 +266,15 @@ def csv_lines(frame: pl.DataFrame) -> pl.Series:
     return frame.select(line.alias("line"))["line"]
 
 
-def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet") -> None:
-    """Write a plan: `parquet`, `jsonl` or `csv` (the row engine's renderings) or `json` (the document)."""
+def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet", *, digest: bool = True) -> None:
+    """Write a plan: `parquet`, `jsonl` or `csv` (the row engine's renderings) or `json` (the document).
+
+    `digest=False` (Parquet only) writes the header without the snapshot digest.
+    """
     target = Path(path)
     if fmt == "parquet":
-        plan.actions.select(list(ACTION_COLUMNS)).write_parquet(
-            target, compression="zstd", metadata=plan_metadata(plan)
-        )
+        metadata = plan_metadata(plan, digest)
+        plan.actions.select(list(ACTION_COLUMNS)).write_parquet(target, compression="zstd", metadata=metadata)
         return
     if fmt == "json":
         target.write_text(plan.to_json(), encoding="utf-8")

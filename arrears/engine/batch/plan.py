@@ -71,12 +71,13 @@ class BatchPlan:
             "errors": len(self.problems),
         }
 
-    def header(self) -> dict[str, Any]:
+    def header(self, digest: bool = True) -> dict[str, Any]:
+        """The document's first keys: format, policy, snapshot (digest only when asked), as_of."""
         return {
             "plan": PLAN_FORMAT,
             "policy": {"id": self.policy.id, "version": self.policy.version, "digest": self.policy.digest},
             "snapshot": {
-                "digest": self.snapshot_digest,
+                "digest": self.snapshot_digest if digest else None,
                 "invoices": self.invoice_count,
                 "customers": self.customer_count,
             },
