@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import polars as pl
 
@@ -70,6 +70,8 @@ class ExpressionCompiler:
         self._folder = Compiler(policy.table)
         self._cache: dict[int, Val] = {}
         self._let_stack: list[str] = []
+        # Computed fee and interest amounts shared by identical calls: (amount parameter, guard column).
+        self.amounts: dict[tuple[object, ...], tuple[Any, str]] = {}
 
     # -- entry points --------------------------------------------------------------
 

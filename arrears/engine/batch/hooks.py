@@ -53,6 +53,7 @@ class BatchHooks:
         self._param_columns: dict[tuple[str, str], Val] = {}
         self.invoice_compiler: ExpressionCompiler | None = None
         self.plans: dict[int, AggPlan] = {}
+        self._lookups: dict[tuple[object, ...], tuple[str, str]] = {}
         self.customer_columns: dict[int, dict[str, str]] = {}
 
     # -- history ---------------------------------------------------------------------
@@ -79,12 +80,17 @@ class BatchHooks:
         name = compiler.stage.name("h")
         stage = compiler.stage
         key = "__ii" if scope.kind == "invoice" else "__ci"
+        cache = (id(stage), action, tuple((k.name, repr(_folded(compiler, k.value))) for k in node.keywords))
+        if not dynamic and cache in self._lookups:
+            known = self._lookups[cache]
+            return self._result(compiler, node, pl.col(known[0]), pl.col(known[1]))
         if not dynamic:
             matched = self._match(rows, filters)
             found = matched.group_by(key).agg(pl.len().alias("n"), pl.col("at").max().alias("d")).collect()
             size = self.frames.invoices.height if scope.kind == "invoice" else self.frames.customers.height
             count = stage.keep(pl.lit(scatter(size, found[key], found["n"], f"{name}n")), f"{name}n")
             last = stage.keep(pl.lit(scatter(size, found[key], found["d"], f"{name}d")), f"{name}d")
+            self._lookups[cache] = (f"{name}n", f"{name}d")
         else:
             rank = "__irank" if scope.kind == "invoice" else "__crank"
             wanted_columns = sorted({c for v in dynamic for c in _roots(v)})
@@ -110,6 +116,10 @@ class BatchHooks:
         """count_of/days_since with constant filters: the filters are read on each distinct parameter text."""
         assert self.frames.param_values is not None
         scope = compiler.scope
+        cache = (id(compiler.stage), action, tuple((k.name, repr(_folded(compiler, k.value))) for k in node.keywords))
+        known = self._lookups.get(cache)
+        if known is not None:
+            return self._result(compiler, node, pl.col(known[0]), pl.col(known[1]))
         signature = self.policy.actions[action]
         key = "__ii" if scope.kind == "invoice" else "__ci"
         rows = self._scope_rows(scope.kind).filter(pl.col("action") == action)
@@ -139,6 +149,7 @@ class BatchHooks:
         name = compiler.stage.name("h")
         count = compiler.stage.keep(pl.lit(scatter(size, grouped[key], grouped["n"], f"{name}n")), f"{name}n")
         last = compiler.stage.keep(pl.lit(scatter(size, grouped[key], grouped["d"], f"{name}d")), f"{name}d")
+        self._lookups[cache] = (f"{name}n", f"{name}d")
         return self._result(compiler, node, count, last)
 
     def _scope_rows(self, kind: str) -> pl.LazyFrame:
@@ -211,6 +222,12 @@ class BatchHooks:
             found = _plan(invoice, node)
             self.plans[id(node)] = found
         return found
+
+
+def _folded(compiler: ExpressionCompiler, node: ast.Expr) -> object:
+    """A constant filter value (the row engine's folded value), for caching lookups."""
+    box = compiler.folded(node)
+    return getattr(box, "value", box)
 
 
 def _recorded(frame: pl.DataFrame, name: str, t: Type) -> Val:

@@ -160,15 +160,16 @@ def history_columns(frames: Frames, items: Sequence[Rule | Ladder], scope: str) 
         .agg(pl.col("at").max(), pl.col("step").max())
         .collect()
     )
+    by_pair = done.partition_by("rule", "action", as_dict=True, include_key=False)
+    empty = done.clear().drop("rule", "action")
     columns: list[pl.Series] = []
     for item in items:
-        mine = done.filter(pl.col("rule") == item.id)
         if isinstance(item, Rule):
             for name in sorted({c.name for c in item.actions}):
-                last = mine.filter(pl.col("action") == name)
+                last = by_pair.get((item.id, name), empty)
                 columns.append(scatter(size, last[key], last["at"], _last_name(item.id, name)))
         else:
-            ladder = mine.group_by(key).agg(pl.col("at").max(), pl.col("step").max())
+            ladder = done.filter(pl.col("rule") == item.id).group_by(key).agg(pl.col("at").max(), pl.col("step").max())
             columns.append(scatter(size, ladder[key], ladder["at"], f"__ladder_at|{item.id}"))
             columns.append(scatter(size, ladder[key], ladder["step"], f"__ladder_level|{item.id}"))
     return columns
@@ -290,6 +291,27 @@ def action_params(c: ExpressionCompiler, call: ActionCall, mask: pl.Expr) -> lis
     if not call.signature.builtin or call.name not in ("late_fee", "interest"):
         return [p for p in out if p.value is not None or p.constant is not None or p.name == "amount"]
     open_amount = c.scope.fields.get("open_amount") if c.scope.kind == "invoice" else None
+    constants = tuple((p.name, repr(p.constant)) for p in out if p.value is None)
+    if len(constants) == len(out):
+        # The same fee or interest on another rule: computed once, its guards kept for both masks.
+        key = (call.name, constants)
+        known = c.amounts.get(key)
+        if known is not None:
+            param, guard = known
+            c.stage.guard(pl.col(guard) & mask)
+            return [*[p for p in out if p.name != "amount"], param] if param is not None else out
+        with c.stage.only_where(pl.lit(True)):
+            before = len(c.stage.guards)
+            _money(c, call, values, out, open_amount)
+            added = c.stage.guards[before:]
+        guard = c.stage.keep(
+            pl.any_horizontal([pl.col(g) for g in added]) if added else pl.lit(False), c.stage.name("mg")
+        )
+        del c.stage.guards[before:]
+        c.stage.guard(guard & mask)
+        amount = next((p for p in out if p.name == "amount"), None)
+        c.amounts[key] = (amount, guard.meta.output_name())
+        return [p for p in out if p.value is not None or p.constant is not None or p.name == "amount"]
     with c.stage.only_where(mask):
         _money(c, call, values, out, open_amount)
     return [p for p in out if p.value is not None or p.constant is not None or p.name == "amount"]
