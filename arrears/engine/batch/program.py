@@ -297,20 +297,19 @@ def action_params(c: ExpressionCompiler, call: ActionCall, mask: pl.Expr) -> lis
         key = (call.name, constants)
         known = c.amounts.get(key)
         if known is not None:
-            param, guard = known
-            c.stage.guard(pl.col(guard) & mask)
+            param, guard_name = known
+            c.stage.guard(pl.col(guard_name) & mask)
             return [*[p for p in out if p.name != "amount"], param] if param is not None else out
         with c.stage.only_where(pl.lit(True)):
             before = len(c.stage.guards)
             _money(c, call, values, out, open_amount)
             added = c.stage.guards[before:]
-        guard = c.stage.keep(
-            pl.any_horizontal([pl.col(g) for g in added]) if added else pl.lit(False), c.stage.name("mg")
-        )
+        guard_name = c.stage.name("mg")
+        c.stage.keep(pl.any_horizontal([pl.col(g) for g in added]) if added else pl.lit(False), guard_name)
         del c.stage.guards[before:]
-        c.stage.guard(guard & mask)
+        c.stage.guard(pl.col(guard_name) & mask)
         amount = next((p for p in out if p.name == "amount"), None)
-        c.amounts[key] = (amount, guard.meta.output_name())
+        c.amounts[key] = (amount, guard_name)
         return [p for p in out if p.value is not None or p.constant is not None or p.name == "amount"]
     with c.stage.only_where(mask):
         _money(c, call, values, out, open_amount)
