@@ -149,10 +149,12 @@ def _attach(history: pl.DataFrame, invoices: pl.DataFrame, customers: pl.DataFra
         pl.col("__ci"),
         pl.col("customer_id").alias("__cust"),
     )
-    owners = history.select("invoice_id").join(
-        rows, left_on="invoice_id", right_on="id", how="left", maintain_order="left"
+    on_invoice = (
+        history.lazy()
+        .filter(pl.col("invoice_id").is_not_null())
+        .join(rows.lazy(), left_on="invoice_id", right_on="id", how="inner")
+        .collect()
     )
-    on_invoice = pl.concat([history, owners.drop("invoice_id")], how="horizontal").filter(pl.col("__ii").is_not_null())
     ids = customers["customer.id"]
     on_customer = history.filter(pl.col("invoice_id").is_null() & pl.col("customer_id").is_in(ids.implode()))
     on_customer = on_customer.with_columns(
