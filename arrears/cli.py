@@ -173,6 +173,25 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> Non
 # -- run -----------------------------------------------------------------------
 
 
+BATCH_THRESHOLD_BYTES = 20 * 1024 * 1024
+
+
+def choose_engine(engine: str, snapshot: str, fmt: str) -> str:
+    """`auto` picks the batch engine for Parquet output, Parquet folders and snapshots over 20 MB."""
+    if engine != "auto":
+        return engine
+    if fmt == "table":
+        return "row"
+    if fmt == "parquet":
+        return "batch"
+    path = Path(snapshot)
+    files = list(path.glob("*.*")) if path.is_dir() else [path]
+    if any(f.suffix == ".parquet" for f in files):
+        return "batch"
+    size = sum(f.stat().st_size for f in files if f.is_file())
+    return "batch" if size > BATCH_THRESHOLD_BYTES else "row"
+
+
 def _load(policy_path: str, snapshot_path: str, as_of: str | None) -> tuple[Policy, Any]:
     policy = load_policy(policy_path)
     snapshot = load_snapshot(snapshot_path, policy, _as_of(as_of))
@@ -186,26 +205,78 @@ def _load(policy_path: str, snapshot_path: str, as_of: str | None) -> tuple[Poli
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "jsonl", "csv", "table"]),
+    type=click.Choice(["json", "jsonl", "csv", "table", "parquet"]),
     default="json",
     show_default=True,
+    help="parquet needs -o and the batch engine.",
 )
 @click.option("-o", "--output", help="Write the plan to this file instead of standard output.")
-def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | None) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "row", "batch"]),
+    default="auto",
+    show_default=True,
+    help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise.",
+)
+def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | None, engine: str) -> None:
     """Evaluate POLICY over SNAPSHOT and print the action plan."""
+    if fmt == "parquet" and output in (None, "-"):
+        raise click.UsageError("--format parquet writes a file: give it with -o FILE")
+    if fmt == "parquet" and engine == "row":
+        raise click.UsageError("--format parquet comes from the batch engine: use --engine batch or auto")
+    if fmt == "table" and engine == "batch":
+        raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
     with _user_errors():
-        loaded, bound = _load(policy, snapshot, as_of)
-        plan = make_plan(loaded, bound)
-        renderers: dict[str, Callable[[Any], str]] = {
-            "json": lambda p: p.to_json(),
-            "jsonl": render_jsonl,
-            "csv": render_csv,
-            "table": render_table,
-        }
-        _write(renderers[fmt](plan), output)
-        for problem in plan.problems:
+        loaded = load_policy(policy)
+        chosen = choose_engine(engine, snapshot, fmt)
+        if chosen == "batch":
+            problems = _run_batch(loaded, snapshot, _as_of(as_of), fmt, output, required=engine == "batch")
+            if problems is None:
+                chosen = "row"  # auto: the batch engine does not take this policy; the row engine does
+        if chosen == "row":
+            plan = make_plan(loaded, load_snapshot(snapshot, loaded, _as_of(as_of)))
+            renderers: dict[str, Callable[[Any], str]] = {
+                "json": lambda p: p.to_json(),
+                "jsonl": render_jsonl,
+                "csv": render_csv,
+                "table": render_table,
+            }
+            _write(renderers[fmt](plan), output)
+            problems = plan.problems
+        for problem in problems or []:
             where = problem.invoice or f"customer {problem.customer}"
             click.echo(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}", err=True)
+
+
+def _run_batch(
+    policy: Policy, snapshot: str, as_of: dt.date | None, fmt: str, output: str | None, *, required: bool
+) -> list[Any] | None:
+    """Plan with the batch engine; None when it does not take the policy and the row engine should."""
+    from arrears.engine.batch import Unsupported, make_plan_batch
+    from arrears.engine.batch.io import write_plan
+    from arrears.engine.batch.progress import PHASES, Progress
+
+    progress = Progress(PHASES)
+    try:
+        plan = make_plan_batch(policy, snapshot, as_of, progress=progress)
+    except Unsupported as error:
+        progress.close()
+        if required:
+            raise InputError(Diagnostic(f"the batch engine cannot run this policy: {error}", code="usage")) from None
+        return None
+    progress.advance("write")
+    if output in (None, "-"):
+        with tempfile.TemporaryDirectory() as folder:
+            temp = Path(folder) / f"plan.{fmt}"
+            write_plan(plan, temp, fmt)  # type: ignore[arg-type]
+            sys.stdout.write(temp.read_text(encoding="utf-8"))
+    else:
+        target = Path(output)
+        temp = target.with_name(f".{target.name}.partial")
+        write_plan(plan, temp, fmt)  # type: ignore[arg-type]
+        os.replace(temp, target)  # whole or not at all
+    progress.close()
+    return list(plan.problems)
 
 
 # -- explain -------------------------------------------------------------------

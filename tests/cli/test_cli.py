@@ -117,12 +117,12 @@ def test_bad_snapshot_exits_2_listing_every_problem(capsys: pytest.CaptureFixtur
         ("2 / 4 == 0.5", [], {"value": True, "type": "bool"}),
         ("1 / 3", [], {"value": "0.3333333333333333333333333333", "type": "decimal"}),
         ("1.5%", [], {"value": "0.015", "type": "percent"}),
-        ("min(open_amount * 2%, 40)", ["open_amount=\"1200.00\""], {"value": "24.0000", "type": "decimal"}),
+        ("min(open_amount * 2%, 40)", ['open_amount="1200.00"'], {"value": "24.0000", "type": "decimal"}),
         ("days_overdue > 15 and not disputed", ["days_overdue=20", "disputed=false"], {"value": True, "type": "bool"}),
         ('date("2026-11-23") + 2w', [], {"value": "2026-12-07", "type": "date"}),
         ("coalesce(x, 7)", ["x=null"], {"value": 7, "type": "int"}),
         ("round(-2.5, 0)", [], {"value": "-3", "type": "decimal"}),
-        ("days_overdue", ["as_of=\"2026-11-23\"", "due_date=\"2026-11-01\""], {"value": 22, "type": "int"}),
+        ("days_overdue", ['as_of="2026-11-23"', 'due_date="2026-11-01"'], {"value": 22, "type": "int"}),
     ],
 )
 def test_eval_prints_value_and_type(
@@ -144,7 +144,11 @@ def test_eval_with_a_policy_sees_its_lets(capsys: pytest.CaptureFixture[str]) ->
 def test_eval_errors_point_into_the_expression(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "eval", "1 + dayz_overdue")
     assert code == 1
-    assert err.splitlines()[:3] == ["<expr>:1:5: error: unknown name `dayz_overdue`", "  1 + dayz_overdue", "      ^^^^^^^^^^^^"]
+    assert err.splitlines()[:3] == [
+        "<expr>:1:5: error: unknown name `dayz_overdue`",
+        "  1 + dayz_overdue",
+        "      ^^^^^^^^^^^^",
+    ]
 
 
 def test_check_formats(capsys: pytest.CaptureFixture[str]) -> None:
@@ -155,7 +159,11 @@ def test_check_formats(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "check", bad, "--format", "json")
     assert code == 1
     diagnostics = json.loads(out)["diagnostics"]
-    assert diagnostics[0]["line"] == 5 and diagnostics[0]["column"] == 37 and diagnostics[0]["hint"] == "did you mean `disputed`?"
+    assert (
+        diagnostics[0]["line"] == 5
+        and diagnostics[0]["column"] == 37
+        and diagnostics[0]["hint"] == "did you mean `disputed`?"
+    )
     code, out, _ = cli(capsys, "check", bad, "--format", "github")
     assert out.startswith(f"::error file={bad},line=5,col=37,")
     assert cli(capsys, "check", SPEC_POLICY)[0] == 0
@@ -216,3 +224,43 @@ def test_installed_command_never_shows_a_traceback(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "division by zero" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_both_engines_print_the_same_plan(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    row = cli(capsys, "run", SPEC_POLICY, SMALL, "--engine", "row", "--format", fmt)
+    batch = cli(capsys, "run", SPEC_POLICY, SMALL, "--engine", "batch", "--format", fmt)
+    assert row[0] == batch[0] == 0
+    assert row[1] == batch[1]
+
+
+def test_parquet_plan_from_a_csv_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import polars as pl
+
+    target = tmp_path / "plan.parquet"
+    policy = str(EXAMPLES / "policies" / "smb-standard.yaml")
+    folder = str(EXAMPLES / "snapshots" / "ibm-2013-06-30")
+    code, out, err = cli(
+        capsys, "run", policy, folder, "--as-of", "2013-06-30", "--format", "parquet", "-o", str(target)
+    )
+    assert code == 0, err
+    assert out == "" and not list(tmp_path.glob(".*partial"))
+    frame = pl.read_parquet(target)
+    code, jsonl, _ = cli(capsys, "run", policy, folder, "--as-of", "2013-06-30", "--format", "jsonl", "--engine", "row")
+    assert frame.height == len(jsonl.splitlines()) > 0
+    assert frame["action"].to_list() == [json.loads(line)["action"] for line in jsonl.splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "parquet"], "--format parquet writes a file"),
+        (["--format", "parquet", "-o", "x.parquet", "--engine", "row"], "comes from the batch engine"),
+        (["--format", "table", "--engine", "batch"], "comes from the row engine"),
+    ],
+)
+def test_engine_and_format_mismatches_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = cli(capsys, "run", SPEC_POLICY, SMALL, *args)
+    assert code == 2 and out == "" and message in err
