@@ -29,6 +29,7 @@ from arrears.diagnostics import (
 )
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import adhoc
+from arrears.engine.engines import choose_engine, run_batch
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.graph import build_graph, to_dot, to_mermaid
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
@@ -173,25 +174,6 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> Non
 # -- run -----------------------------------------------------------------------
 
 
-BATCH_THRESHOLD_BYTES = 20 * 1024 * 1024
-
-
-def choose_engine(engine: str, snapshot: str, fmt: str) -> str:
-    """`auto` picks the batch engine for Parquet output, Parquet folders and snapshots over 20 MB."""
-    if engine != "auto":
-        return engine
-    if fmt == "table":
-        return "row"
-    if fmt == "parquet":
-        return "batch"
-    path = Path(snapshot)
-    files = list(path.glob("*.*")) if path.is_dir() else [path]
-    if any(f.suffix == ".parquet" for f in files):
-        return "batch"
-    size = sum(f.stat().st_size for f in files if f.is_file())
-    return "batch" if size > BATCH_THRESHOLD_BYTES else "row"
-
-
 def _load(policy_path: str, snapshot_path: str, as_of: str | None) -> tuple[Policy, Any]:
     policy = load_policy(policy_path)
     snapshot = load_snapshot(snapshot_path, policy, _as_of(as_of))
@@ -230,7 +212,7 @@ def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | N
         loaded = load_policy(policy)
         chosen = choose_engine(engine, snapshot, fmt)
         if chosen == "batch":
-            problems = _run_batch(loaded, snapshot, _as_of(as_of), fmt, output, required=engine == "batch")
+            problems = run_batch(loaded, snapshot, _as_of(as_of), fmt, output, required=engine == "batch")
             if problems is None:
                 chosen = "row"  # auto: the batch engine does not take this policy; the row engine does
         if chosen == "row":
@@ -246,37 +228,6 @@ def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | N
         for problem in problems or []:
             where = problem.invoice or f"customer {problem.customer}"
             click.echo(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}", err=True)
-
-
-def _run_batch(
-    policy: Policy, snapshot: str, as_of: dt.date | None, fmt: str, output: str | None, *, required: bool
-) -> list[Any] | None:
-    """Plan with the batch engine; None when it does not take the policy and the row engine should."""
-    from arrears.engine.batch import Unsupported, make_plan_batch
-    from arrears.engine.batch.io import write_plan
-    from arrears.engine.batch.progress import PHASES, Progress
-
-    progress = Progress(PHASES)
-    try:
-        plan = make_plan_batch(policy, snapshot, as_of, progress=progress)
-    except Unsupported as error:
-        progress.close()
-        if required:
-            raise InputError(Diagnostic(f"the batch engine cannot run this policy: {error}", code="usage")) from None
-        return None
-    progress.advance("write")
-    if output in (None, "-"):
-        with tempfile.TemporaryDirectory() as folder:
-            temp = Path(folder) / f"plan.{fmt}"
-            write_plan(plan, temp, fmt)  # type: ignore[arg-type]
-            sys.stdout.write(temp.read_text(encoding="utf-8"))
-    else:
-        target = Path(output)
-        temp = target.with_name(f".{target.name}.partial")
-        write_plan(plan, temp, fmt)  # type: ignore[arg-type]
-        os.replace(temp, target)  # whole or not at all
-    progress.close()
-    return list(plan.problems)
 
 
 # -- explain -------------------------------------------------------------------
