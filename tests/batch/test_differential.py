@@ -15,7 +15,7 @@ from arrears.rules.loader import load_policy_text
 from tests.batch.helpers import both
 from tests.batch.strategies import policies, snapshots
 
-EXAMPLES = int(os.environ.get("ARREARS_DIFF_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("ARREARS_DIFF_EXAMPLES", "150"))
 
 
 @st.composite
