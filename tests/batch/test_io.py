@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.diagnostics import InputError
-from arrears.engine.batch import make_plan_batch
+from arrears.engine.batch import choose_engine, make_plan_batch
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import read_tables
-from arrears.engine.batch.io import read_plan_parquet, read_raw, write_plan
+from arrears.engine.batch.io import read_plan_parquet, read_raw, render_plan, write_plan
 from arrears.engine.plan import make_plan, render_csv, render_jsonl
 from arrears.engine.snapshot import bind, read_snapshot
 from arrears.rules.loader import load_policy, load_policy_text
@@ -104,6 +104,8 @@ def test_writers_match_the_row_engine_renderings(tmp_path: Path) -> None:
     assert (tmp_path / "plan.jsonl").read_text(encoding="utf-8") == render_jsonl(row)
     assert (tmp_path / "plan.csv").read_text(encoding="utf-8") == render_csv(row)
     assert (tmp_path / "plan.json").read_text(encoding="utf-8") == row.to_json()
+    assert render_plan(batch, "jsonl") == render_jsonl(row)
+    assert render_plan(batch, "csv") == render_csv(row)
     frame, document = read_plan_parquet(tmp_path / "plan.parquet")
     expected = row.to_dict()
     assert frame.height == len(expected["actions"])
@@ -184,3 +186,14 @@ def test_decimal_scale_is_kept_from_typed_parquet(tmp_path: Path) -> None:
     batch = make_plan_batch(policy, tmp_path, dt.date(2026, 11, 23))
     assert batch.to_json() == row.to_json()
     assert '"facts": {"open_amount": "1200.500"}' in row.to_json()
+
+
+def test_engine_choice_from_sizes(tmp_path: Path) -> None:
+    assert choose_engine(EXAMPLES / "snapshots" / "small.json") == "row"
+    assert choose_engine(IBM) == "row"
+    write_parquet_folder(IBM, tmp_path / "pq", typed=False)
+    assert choose_engine(tmp_path / "pq") == "batch"
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "invoices.csv").write_text("id,customer_id,amount,due_date\n" + "A,C,1.00,2026-01-01\n" * 40_000)
+    assert choose_engine(big) == "batch"

@@ -290,6 +290,18 @@ def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet", *, di
             out.write("\n".join(chunk) + "\n")
 
 
+def render_plan(plan: BatchPlan, fmt: Format) -> str:
+    """A plan as text for stdout: `json` (the document), `jsonl` or `csv` (as the row engine renders them)."""
+    if fmt == "json":
+        return plan.to_json()
+    if fmt == "parquet":
+        raise ValueError("a Parquet plan is written to a file: use write_plan")
+    lines = plan.actions.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan.actions)
+    header = ",".join(ACTION_COLUMNS) + "\n" if fmt == "csv" else ""
+    body: str = lines.str.join("\n").item() if lines.len() else ""
+    return header + (body + "\n" if body else "")
+
+
 def read_plan_parquet(path: str | Path) -> tuple[pl.DataFrame, dict[str, object]]:
     """The actions and the rest of the document from a plan written as Parquet."""
     metadata = pl.read_parquet_metadata(path)
@@ -299,4 +311,4 @@ def read_plan_parquet(path: str | Path) -> tuple[pl.DataFrame, dict[str, object]
     return pl.read_parquet(path), document
 
 
-__all__ = ["FORMATS", "load_folder", "read_plan_parquet", "read_raw", "write_plan"]
+__all__ = ["FORMATS", "load_folder", "read_plan_parquet", "read_raw", "render_plan", "write_plan"]
