@@ -10,109 +10,11 @@ them, and writes them to Parquet.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Context, Decimal
 from pathlib import Path
 
 import polars as pl
 
-EXACT = Context(prec=28)
-
-
-def _cents(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Decimal(18, 2)).to_physical().cast(pl.Int64)
-
-
-def _money(cents: pl.Expr) -> pl.Expr:
-    """Integer cents as the plan writes decimals with two places."""
-    sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    magnitude = cents.abs()
-    return sign + (magnitude // 100).cast(pl.String) + "." + (magnitude % 100).cast(pl.String).str.zfill(2)
-
-
-def _q(text: pl.Expr) -> pl.Expr:
-    return '"' + text + '"'
-
-
-def _b(flag: pl.Expr) -> pl.Expr:
-    return pl.when(flag).then(pl.lit("true")).otherwise(pl.lit("false"))
-
-
-def _history(
-    history: pl.DataFrame, invoices: pl.DataFrame, customers: pl.DataFrame, as_of: dt.date
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per-invoice and per-customer history facts the policy reads."""
-    ids = invoices.select(pl.col("id"), pl.int_range(pl.len()).alias("__row"))
-    on_invoice = history.filter(pl.col("invoice_id").is_not_null()).join(ids, left_on="invoice_id", right_on="id")
-    day = pl.col("at")
-    inv = on_invoice.group_by("__row").agg(
-        (
-            day.filter(
-                (pl.col("action") == "note")
-                & (pl.col("params").str.contains('"text":"promise to pay broken"', literal=True))
-            ).len()
-        ).alias("broken_notes"),
-        day.filter(pl.col("action") == "call").max().alias("last_call"),
-        (pl.col("action") == "remind").sum().alias("reminds"),
-        day.filter(pl.col("action") == "remind").max().alias("last_remind"),
-        ((pl.col("action") == "remind") & pl.col("params").str.contains('"tone":"final"', literal=True))
-        .sum()
-        .alias("final_reminds"),
-        (pl.col("action") == "escalate").sum().alias("escalations"),
-        day.filter(pl.col("rule") == "dunning").max().alias("ladder_at"),
-        pl.col("step").filter(pl.col("rule") == "dunning").max().alias("ladder_level"),
-        *[
-            day.filter((pl.col("rule") == rule) & (pl.col("action") == action)).max().alias(f"last|{rule}|{action}")
-            for rule, action in RULE_ACTIONS
-        ],
-    )
-    rows = pl.DataFrame({"__row": pl.int_range(invoices.height, eager=True)}).join(
-        inv, on="__row", how="left", maintain_order="left"
-    )
-    people = customers.select(pl.col("id"), pl.int_range(pl.len()).alias("__crow"))
-    on_customer = history.filter(pl.col("invoice_id").is_null()).join(people, left_on="customer_id", right_on="id")
-    cust = on_customer.group_by("__crow").agg(
-        day.filter(pl.col("action") == "offer_payment_plan").max().alias("last_plan"),
-        *[
-            day.filter((pl.col("rule") == rule) & (pl.col("action") == action)).max().alias(f"last|{rule}|{action}")
-            for rule, action in CUSTOMER_ACTIONS
-        ],
-    )
-    crow = pl.DataFrame({"__crow": pl.int_range(customers.height, eager=True)}).join(
-        cust, on="__crow", how="left", maintain_order="left"
-    )
-    return rows, crow
-
-
-RULE_ACTIONS = [
-    ("dispute-hold", "pause"),
-    ("promise-pause", "pause"),
-    ("broken-promise", "remind"),
-    ("broken-promise", "note"),
-    ("tiny-write-off", "write_off"),
-    ("very-late-agency", "escalate"),
-    ("autopay-failed", "note"),
-    ("key-account-call", "call"),
-    ("large-call", "call"),
-    ("late-interest", "interest"),
-    ("eu-flat-fee", "late_fee"),
-    ("three-letters-call", "call"),
-    ("discount-offer", "offer_discount"),
-    ("poor-payer-note", "note"),
-]
-CUSTOMER_ACTIONS = [
-    ("credit-limit", "credit_hold"),
-    ("credit-limit", "note"),
-    ("credit-watch", "note"),
-    ("payment-plan", "offer_payment_plan"),
-    ("many-disputes", "escalate"),
-]
-
-
-def _accrued_text(cents: int, days: int) -> str:
-    value = EXACT.divide(
-        EXACT.multiply(EXACT.multiply(Decimal(cents).scaleb(-2), Decimal("0.08")), Decimal(days)), Decimal(365)
-    )
-    return format(value, "f")
+from benchmarks.peers.handwritten_parts import accrued_text, cents, flag, history_facts, money, quoted
 
 
 def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
@@ -120,13 +22,13 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
     invoices = pl.read_parquet(folder / "invoices.parquet").sort("customer_id", "id")
     customers = pl.read_parquet(folder / "customers.parquet").sort("id")
     history = pl.read_parquet(folder / "history.parquet")
-    hist, chist = _history(history, invoices, customers, as_of)
+    hist, chist = history_facts(history, invoices, customers, as_of)
     today = pl.lit(as_of)
     ci = customers["id"].search_sorted(invoices["customer_id"])
     inv = invoices.with_columns(
         pl.Series("__ci", ci),
         pl.int_range(pl.len()).alias("__row"),
-        _cents("open_amount").alias("open"),
+        cents("open_amount").alias("open"),
         (today - pl.col("due_date")).dt.total_days().alias("days"),
     )
     days, open_ = pl.col("days"), pl.col("open")
@@ -142,7 +44,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
     people = (
         customers.with_columns(
             pl.int_range(pl.len()).alias("__ci"),
-            _cents("credit_limit").alias("limit"),
+            cents("credit_limit").alias("limit"),
             pl.col("tags").list.contains("key").alias("key_account"),
             pl.col("segment").fill_null("smb"),
             pl.col("autopay").fill_null(False),
@@ -230,7 +132,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
     inv = inv.with_columns(pl.when(active).then(chosen).alias("__step"))
 
     day_text = days.cast(pl.String)
-    open_text = _q(_money(open_))
+    open_text = quoted(money(open_))
     parts = []
     ranks = {
         name: i
@@ -295,19 +197,19 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "pause",
         pl.lit('{"reason":"dispute open"}'),
         "disputed",
-        '{"disputed":' + _b(pl.col("disputed")) + "}",
+        '{"disputed":' + flag(pl.col("disputed")) + "}",
     )
     rows(
         issued("promise-pause", "pause"),
         "promise-pause",
         0,
         "pause",
-        '{"reason":"promise to pay","until":' + _q(pl.col("promise_date").cast(pl.String)) + "}",
+        '{"reason":"promise to pay","until":' + quoted(pl.col("promise_date").cast(pl.String)) + "}",
         "promise_open",
-        '{"promise_open":' + _b(promise_open) + "}",
+        '{"promise_open":' + flag(promise_open) + "}",
     )
     because = 'promise_broken and count_of(note, text="promise to pay broken") == 0'
-    facts = '{"promise_broken":' + _b(promise_broken) + "}"
+    facts = '{"promise_broken":' + flag(promise_broken) + "}"
     rows(
         issued("broken-promise", "remind"),
         "broken-promise",
@@ -342,7 +244,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "escalate",
         pl.lit('{"to":"agency"}'),
         "days_overdue >= 90 and agency_worthy and count_of(escalate) == 0",
-        '{"agency_worthy":' + _b(agency_worthy) + ',"days_overdue":' + day_text + "}",
+        '{"agency_worthy":' + flag(agency_worthy) + ',"days_overdue":' + day_text + "}",
     )
     rows(
         issued("autopay-failed", "note"),
@@ -351,7 +253,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "note",
         pl.lit('{"text":"direct debit did not collect"}'),
         "customer.autopay and days_overdue >= 5",
-        '{"customer.autopay":' + _b(pl.col("autopay")) + ',"days_overdue":' + day_text + "}",
+        '{"customer.autopay":' + flag(pl.col("autopay")) + ',"days_overdue":' + day_text + "}",
     )
     rows(
         issued("key-account-call", "call"),
@@ -360,7 +262,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "call",
         pl.lit('{"assignee":"key-account-desk"}'),
         "key_account and days_overdue >= 15 and not (days_since(call) < 7)",
-        '{"days_overdue":' + day_text + ',"key_account":' + _b(pl.col("key_account")) + "}",
+        '{"days_overdue":' + day_text + ',"key_account":' + flag(pl.col("key_account")) + "}",
     )
     rows(
         issued("large-call", "call"),
@@ -369,7 +271,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "call",
         pl.lit('{"assignee":"collections-desk"}'),
         "large and days_overdue > 45",
-        '{"days_overdue":' + day_text + ',"large":' + _b(open_ >= 100000) + "}",
+        '{"days_overdue":' + day_text + ',"large":' + flag(open_ >= 100000) + "}",
     )
     interest_cents = (open_ * 8 * days.clip(lower_bound=0) * 2 + 36500) // 73000
     rows(
@@ -377,7 +279,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "late-interest",
         0,
         "interest",
-        '{"annual_rate":"0.08","amount":' + _q(_money(interest_cents)) + "}",
+        '{"annual_rate":"0.08","amount":' + quoted(money(interest_cents)) + "}",
         "days_overdue >= 45 and not customer.autopay and accrued >= 5",
         pl.lit("ACCRUED"),
     )
@@ -389,13 +291,13 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         pl.lit('{"amount":"40.00"}'),
         'currency == "EUR" and days_overdue >= 30 and open_amount >= 200 and not paperless',
         '{"currency":'
-        + _q(pl.col("currency"))
+        + quoted(pl.col("currency"))
         + ',"days_overdue":'
         + day_text
         + ',"open_amount":'
         + open_text
         + ',"paperless":'
-        + _b(pl.col("paperless"))
+        + flag(pl.col("paperless"))
         + "}",
     )
     rows(
@@ -418,7 +320,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         '{"customer.overdue_count":'
         + pl.col("overdue_count").cast(pl.String)
         + ',"customer.payment_rating":'
-        + _q(pl.col("payment_rating"))
+        + quoted(pl.col("payment_rating"))
         + ',"days_until_due":'
         + (-days).cast(pl.String)
         + ',"open_amount":'
@@ -432,7 +334,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "note",
         pl.lit('{"text":"poor payer, final letter ignored"}'),
         "customer.payment_rating == poor and days_overdue > 60 and count_of(remind, tone=final) > 0",
-        '{"customer.payment_rating":' + _q(pl.col("payment_rating")) + ',"days_overdue":' + day_text + "}",
+        '{"customer.payment_rating":' + quoted(pl.col("payment_rating")) + ',"days_overdue":' + day_text + "}",
     )
     step = pl.col("__step")
     steps = [
@@ -458,7 +360,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "dunning",
         1,
         "late_fee",
-        '{"rate":"0.02","amount":' + _q(_money(fee)) + "}",
+        '{"rate":"0.02","amount":' + quoted(money(fee)) + "}",
         "days_overdue >= 30",
         '{"days_overdue":' + day_text + "}",
         3,
@@ -470,7 +372,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "escalate",
         pl.lit('{"to":"agency"}'),
         "days_overdue >= 60 and agency_worthy",
-        '{"agency_worthy":' + _b(agency_worthy) + ',"days_overdue":' + day_text + "}",
+        '{"agency_worthy":' + flag(agency_worthy) + ',"days_overdue":' + day_text + "}",
         4,
     )
 
@@ -491,9 +393,11 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         last = pl.col(f"last|{rule}|{action}")
         return ccond[rule] & ~(last.is_not_null() & ((today - last).dt.total_days() < days_))
 
-    total_text = pl.when(pl.col("open_total") == 0).then(pl.lit('"0"')).otherwise(_q(_money(pl.col("open_total"))))
-    late_total = pl.when(pl.col("any_long_late")).then(_q(_money(pl.col("long_late_total")))).otherwise(pl.lit('"0"'))
-    limit_text = pl.when(pl.col("limit").is_null()).then(pl.lit("null")).otherwise(_q(_money(pl.col("limit"))))
+    total_text = pl.when(pl.col("open_total") == 0).then(pl.lit('"0"')).otherwise(quoted(money(pl.col("open_total"))))
+    late_total = (
+        pl.when(pl.col("any_long_late")).then(quoted(money(pl.col("long_late_total")))).otherwise(pl.lit('"0"'))
+    )
+    limit_text = pl.when(pl.col("limit").is_null()).then(pl.lit("null")).otherwise(quoted(money(pl.col("limit"))))
 
     def crows(mask: pl.Expr, rule: str, index: int, action: str, params: str, because: str, facts: pl.Expr) -> None:
         parts.append(
@@ -523,7 +427,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "credit_hold",
         '{"reason":"overdue balance above credit limit"}',
         "over_limit",
-        '{"over_limit":' + _b(over_limit) + "}",
+        '{"over_limit":' + flag(over_limit) + "}",
     )
     crows(
         cissued("credit-limit", "note", 30),
@@ -532,7 +436,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "note",
         '{"text":"orders blocked"}',
         "over_limit",
-        '{"over_limit":' + _b(over_limit) + "}",
+        '{"over_limit":' + flag(over_limit) + "}",
     )
     crows(
         cissued("credit-watch", "note", 30),
@@ -546,7 +450,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         + ',"customer.open_total":'
         + total_text
         + ',"customer.segment":'
-        + _q(pl.col("segment"))
+        + quoted(pl.col("segment"))
         + "}",
     )
     crows(
@@ -556,7 +460,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "offer_payment_plan",
         '{"installments":3,"every":"30d"}',
         "chronic and long_late_total >= 1000 and not (days_since(offer_payment_plan) < 90)",
-        '{"chronic":' + _b(chronic) + ',"long_late_total":' + late_total + "}",
+        '{"chronic":' + flag(chronic) + ',"long_late_total":' + late_total + "}",
     )
     crows(
         cissued("many-disputes", "escalate", 30),
@@ -575,7 +479,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         picked = inv.select("open", "days", "autopay")[out["__r"].gather(late)]
         texts = [
             '{"accrued":"'
-            + _accrued_text(c, d)
+            + accrued_text(c, d)
             + '","customer.autopay":'
             + ("true" if a else "false")
             + ',"days_overdue":'
