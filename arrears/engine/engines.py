@@ -9,18 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.evaluate import EvalProblem
 from arrears.rules.model import Policy
 
-BATCH_THRESHOLD_BYTES = 20 * 1024 * 1024
+# Measured (docs/benchmarks.md): the batch engine's fixed cost is repaid from about 5,000
+# invoices, some 0.5 MB of CSV. A JSON or YAML file is bound row by row either way, so
+# only a much larger one gains from the columnar evaluation.
+FOLDER_THRESHOLD_BYTES = 1024 * 1024
+FILE_THRESHOLD_BYTES = 20 * 1024 * 1024
 
 
 def choose_engine(engine: str, snapshot: str, fmt: str) -> str:
-    """`auto` picks the batch engine for Parquet output, Parquet folders and snapshots over 20 MB."""
+    """`auto` picks the batch engine for Parquet output, Parquet folders, and large snapshots."""
     if engine != "auto":
         return engine
     if fmt == "table":
@@ -32,7 +35,7 @@ def choose_engine(engine: str, snapshot: str, fmt: str) -> str:
     if any(f.suffix == ".parquet" for f in files):
         return "batch"
     size = sum(f.stat().st_size for f in files if f.is_file())
-    return "batch" if size > BATCH_THRESHOLD_BYTES else "row"
+    return "batch" if size > (FOLDER_THRESHOLD_BYTES if path.is_dir() else FILE_THRESHOLD_BYTES) else "row"
 
 
 def run_batch(
@@ -40,7 +43,7 @@ def run_batch(
 ) -> list[EvalProblem] | None:
     """Plan with the batch engine; None when it does not take the policy and the row engine should."""
     from arrears.engine.batch import Unsupported, make_plan_batch
-    from arrears.engine.batch.io import write_plan
+    from arrears.engine.batch.io import render_plan, write_plan
     from arrears.engine.batch.progress import PHASES, Progress
 
     progress = Progress(PHASES)
@@ -53,10 +56,7 @@ def run_batch(
         return None
     progress.advance("write")
     if output in (None, "-"):
-        with tempfile.TemporaryDirectory() as folder:
-            temp = Path(folder) / f"plan.{fmt}"
-            write_plan(plan, temp, fmt)  # type: ignore[arg-type]
-            sys.stdout.write(temp.read_text(encoding="utf-8"))
+        sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]
     else:
         target = Path(output)
         temp = target.with_name(f".{target.name}.partial")

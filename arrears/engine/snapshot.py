@@ -310,7 +310,9 @@ def _typed_params(policy: Policy, action: str, params: Mapping[str, Any]) -> dic
         try:
             typed[key] = coerce(value, param.type) if param else coerce(value, Type("any"))
         except CoercionError:
-            typed[key] = value if isinstance(value, str | int | Decimal) else str(value)
+            # A recorded value that does not fit the parameter (null for a required text,
+            # 1 for a bool) matches no `count_of`/`days_since` filter on it.
+            continue
     return typed
 
 

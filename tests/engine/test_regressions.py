@@ -138,3 +138,34 @@ def test_eval_with_a_policy_uses_declared_defaults() -> None:
     policy = load_policy_text("arrears: 1\npolicy: t\nfields:\n  fee_rate: percent = 2%\nrules: [{id: a, when: 'true', then: remind()}]\n")
     value, found = evaluate_expression("fee_rate * 100", {}, policy)
     assert (str(value), str(found)) == ("2.00", "decimal")
+
+
+def test_a_recorded_parameter_that_does_not_fit_matches_no_filter() -> None:
+    plan = run(
+        """
+arrears: 1
+policy: t
+actions:
+  flag_account:
+    params: {blocked: bool}
+rules:
+  - id: none-text
+    when: count_of(pause, reason="None") > 0
+    then: note(text="none")
+  - id: truthy
+    when: count_of(flag_account, blocked=true) > 0
+    then: note(text="flagged")
+  - id: any-pause
+    when: count_of(pause) > 0
+    then: note(text="paused before")
+""",
+        {
+            "as_of": AS_OF,
+            "invoices": [{"id": "A", "customer_id": "C", "amount": 1, "due_date": "2026-11-01"}],
+            "history": [
+                {"invoice_id": "A", "action": "pause", "params": {"reason": None}, "at": "2026-11-20"},
+                {"invoice_id": "A", "action": "flag_account", "params": {"blocked": 1}, "at": "2026-11-20"},
+            ],
+        },
+    )
+    assert compact(plan) == ["A any-pause note(text=paused before)"]
