@@ -186,9 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_SOURCE,
         help="the IBM CSV (default: ../shared/data/ibm-ar-late-payments.csv from the repo root)",
     )
-    parser.add_argument(
-        "--as-of", default=DEFAULT_AS_OF, help=f"snapshot date YYYY-MM-DD (default {DEFAULT_AS_OF})"
-    )
+    parser.add_argument("--as-of", default=DEFAULT_AS_OF, help=f"snapshot date YYYY-MM-DD (default {DEFAULT_AS_OF})")
     parser.add_argument(
         "--out",
         type=Path,

@@ -70,9 +70,7 @@ invoice = st.fixed_dictionaries(
 @st.composite
 def snapshots(draw: st.DrawFn) -> dict[str, Any]:
     rows = draw(st.lists(invoice, min_size=1, max_size=25))
-    customers = [
-        {"id": f"C{i}", "credit_limit": str(draw(amounts)), "autopay": draw(st.booleans())} for i in range(5)
-    ]
+    customers = [{"id": f"C{i}", "credit_limit": str(draw(amounts)), "autopay": draw(st.booleans())} for i in range(5)]
     invoices = [
         {
             "id": f"INV-{n:03d}",

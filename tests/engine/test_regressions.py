@@ -58,8 +58,14 @@ rules:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ('"12,50"', 'invoices[0].amount: not a number: "12,50" (write a point for decimals and no thousands separators)'),
-        ('"1,200.00"', 'invoices[0].amount: not a number: "1,200.00" (write a point for decimals and no thousands separators)'),
+        (
+            '"12,50"',
+            'invoices[0].amount: not a number: "12,50" (write a point for decimals and no thousands separators)',
+        ),
+        (
+            '"1,200.00"',
+            'invoices[0].amount: not a number: "1,200.00" (write a point for decimals and no thousands separators)',
+        ),
         ('"A\\ud800"', None),
     ],
 )
@@ -130,12 +136,21 @@ rules:
         ),
     )
     assert plan.to_dict()["notices"] == [
-        {"customer": "C", "channel": "email", "tone": "final", "currency": "EUR", "invoices": ["A", "B"], "total": "15.50"}
+        {
+            "customer": "C",
+            "channel": "email",
+            "tone": "final",
+            "currency": "EUR",
+            "invoices": ["A", "B"],
+            "total": "15.50",
+        }
     ]
 
 
 def test_eval_with_a_policy_uses_declared_defaults() -> None:
-    policy = load_policy_text("arrears: 1\npolicy: t\nfields:\n  fee_rate: percent = 2%\nrules: [{id: a, when: 'true', then: remind()}]\n")
+    policy = load_policy_text(
+        "arrears: 1\npolicy: t\nfields:\n  fee_rate: percent = 2%\nrules: [{id: a, when: 'true', then: remind()}]\n"
+    )
     value, found = evaluate_expression("fee_rate * 100", {}, policy)
     assert (str(value), str(found)) == ("2.00", "decimal")
 

@@ -75,7 +75,9 @@ def test_history_after_as_of_means_a_back_dated_run() -> None:
             "history": [{"invoice_id": "A", "rule": "nudge", "action": "remind", "at": "2026-11-24"}],
         }
     )
-    assert messages == ["history[0].at: 2026-11-24 is after as_of 2026-11-23: history from the future means a back-dated run"]
+    assert messages == [
+        "history[0].at: 2026-11-24 is after as_of 2026-11-23: history from the future means a back-dated run"
+    ]
 
 
 def test_as_of_is_required_somewhere() -> None:
@@ -88,7 +90,9 @@ def test_as_of_argument_overrides_the_snapshot() -> None:
 
 
 def test_json_numbers_stay_exact_decimals() -> None:
-    raw = from_json_text('{"as_of": "2026-11-23", "invoices": [{"id": 7, "customer_id": "C", "amount": 0.1, "due_date": "2026-11-01"}], "customers": [{"id": "C", "segment": "smb"}]}')
+    raw = from_json_text(
+        '{"as_of": "2026-11-23", "invoices": [{"id": 7, "customer_id": "C", "amount": 0.1, "due_date": "2026-11-01"}], "customers": [{"id": "C", "segment": "smb"}]}'
+    )
     snap = bind(raw, POLICY)
     assert snap.invoices[0].values["amount"] == Decimal("0.1")
     assert snap.invoices[0].id == "7"
@@ -119,7 +123,9 @@ def test_csv_folder_reads_like_json(tmp_path: Path) -> None:
         "id,customer_id,amount,due_date,disputed,po_number\nA,C,100.50,2026-11-01,false,\nB,C,20,2026-11-20,no,PO-9\n",
         encoding="utf-8",
     )
-    (tmp_path / "customers.csv").write_text("id,name,credit_limit,tags,segment\nC,Acme,5000,key;vip,smb\n", encoding="utf-8")
+    (tmp_path / "customers.csv").write_text(
+        "id,name,credit_limit,tags,segment\nC,Acme,5000,key;vip,smb\n", encoding="utf-8"
+    )
     (tmp_path / "history.csv").write_text(
         'invoice_id,customer_id,rule,step,action,params,at\nA,,nudge,,remind,"{""tone"": ""friendly""}",2026-11-10\n',
         encoding="utf-8",
@@ -133,7 +139,9 @@ def test_csv_folder_reads_like_json(tmp_path: Path) -> None:
 
 
 def test_csv_problems_name_the_file_and_line(tmp_path: Path) -> None:
-    (tmp_path / "invoices.csv").write_text("id,customer_id,amount,due_date\nA,C,1,2026-11-01\nB,C,x,2026-11-01\n", encoding="utf-8")
+    (tmp_path / "invoices.csv").write_text(
+        "id,customer_id,amount,due_date\nA,C,1,2026-11-01\nB,C,x,2026-11-01\n", encoding="utf-8"
+    )
     (tmp_path / "customers.csv").write_text("id,segment\nC,smb\n", encoding="utf-8")
     with pytest.raises(InputError) as caught:
         bind(read_snapshot(tmp_path), POLICY, dt.date(2026, 11, 23))
@@ -143,8 +151,13 @@ def test_csv_problems_name_the_file_and_line(tmp_path: Path) -> None:
 
 
 def test_small_example_reads_the_same_from_json_and_yaml() -> None:
-    policy = load_policy_text("arrears: 1\npolicy: t\nrules:\n  - id: r\n    when: days_overdue > 0\n    then: remind()\n")
-    plans = [make_plan(policy, bind(read_snapshot(EXAMPLES / "snapshots" / name), policy)).to_dict() for name in ("small.json", "small.yaml")]
+    policy = load_policy_text(
+        "arrears: 1\npolicy: t\nrules:\n  - id: r\n    when: days_overdue > 0\n    then: remind()\n"
+    )
+    plans = [
+        make_plan(policy, bind(read_snapshot(EXAMPLES / "snapshots" / name), policy)).to_dict()
+        for name in ("small.json", "small.yaml")
+    ]
     assert plans[0]["actions"] == plans[1]["actions"]
     assert plans[0]["summary"] == plans[1]["summary"]
 

@@ -14,12 +14,46 @@ from arrears.engine.snapshot import bind, from_data, from_json_text
 from arrears.rules.loader import load_policy_text
 from tests.conftest import EXAMPLES
 
-SOURCES = [p.read_text(encoding="utf-8") for p in sorted((EXAMPLES / "policies").glob("*.yaml")) if ".test." not in p.name]
+SOURCES = [
+    p.read_text(encoding="utf-8") for p in sorted((EXAMPLES / "policies").glob("*.yaml")) if ".test." not in p.name
+]
 BASE = load_policy_text(SOURCES[0], "base.yaml")
 SMALL = (EXAMPLES / "snapshots" / "small.json").read_text(encoding="utf-8")
 PIECES = [
-    "(", ")", "[", "]", "{", "}", ":", ",", "'", '"', "\n", "  ", "-", "&a", "*a", "!!str", "#", "%", "=", "==",
-    "and", "not", "null", "1/0", "date(", "15d", "remind(", "tone=", "when:", "then:", "\t", "ü", "\\", "?",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ",",
+    "'",
+    '"',
+    "\n",
+    "  ",
+    "-",
+    "&a",
+    "*a",
+    "!!str",
+    "#",
+    "%",
+    "=",
+    "==",
+    "and",
+    "not",
+    "null",
+    "1/0",
+    "date(",
+    "15d",
+    "remind(",
+    "tone=",
+    "when:",
+    "then:",
+    "\t",
+    "ü",
+    "\\",
+    "?",
 ]
 
 
@@ -56,19 +90,44 @@ def test_a_mutated_policy_compiles_or_reports(text: str) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.sampled_from(["2026-11-01", "1200.00", "2%", "30d", ""]),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=12)
+    | st.sampled_from(["2026-11-01", "1200.00", "2%", "30d", ""]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
 field_names = st.sampled_from(
-    ["id", "customer_id", "amount", "open_amount", "due_date", "issue_date", "disputed", "currency", "invoice_id",
-     "rule", "step", "action", "params", "at", "credit_limit", "tags", "name", "segment", "autopay"]
+    [
+        "id",
+        "customer_id",
+        "amount",
+        "open_amount",
+        "due_date",
+        "issue_date",
+        "disputed",
+        "currency",
+        "invoice_id",
+        "rule",
+        "step",
+        "action",
+        "params",
+        "at",
+        "credit_limit",
+        "tags",
+        "name",
+        "segment",
+        "autopay",
+    ]
 )
 rows = st.lists(st.dictionaries(field_names, json_values, max_size=8), max_size=4)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.fixed_dictionaries({"as_of": json_values, "invoices": rows | json_values, "customers": rows, "history": rows}))
+@given(
+    st.fixed_dictionaries({"as_of": json_values, "invoices": rows | json_values, "customers": rows, "history": rows})
+)
 def test_a_malformed_snapshot_is_rejected_whole(data: dict[str, object]) -> None:
     try:
         plan = make_plan(BASE, bind(from_data(json.loads(json.dumps(data))), BASE))
