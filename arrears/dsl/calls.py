@@ -37,6 +37,21 @@ PLAIN_FUNCTIONS = (
 FUNCTIONS = PLAIN_FUNCTIONS + HISTORY + AGGREGATES
 
 
+def aggregate_parts(node: ast.Call) -> tuple[ast.Expr | None, ast.Expr | None]:
+    """The value and the `where` of an aggregate call, however the `where` was written.
+
+    `sum_of(open_amount, where=...)`, `sum_of(open_amount, days_overdue > 30)` and
+    `count_invoices(where=...)` alike; either part may be missing.
+    """
+    args = list(node.args)
+    where = next((k.value for k in node.keywords if k.name == "where"), None)
+    takes_value = node.function != "count_invoices"
+    if where is None and len(args) == (2 if takes_value else 1):
+        where = args.pop()
+    value = args[0] if takes_value and args else None
+    return value, where
+
+
 class CallChecks:
     """Type rules of every function call; mixed into the Checker."""
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from arrears.dsl import ast
+from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.checker import TypeTable
 from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
 from arrears.dsl.values import CONTEXT, Value, round_half_away
@@ -270,12 +271,8 @@ class Compiler:
 
     def _aggregate(self, node: ast.Call) -> tuple[Fn, _Const | None]:
         kind = node.function
-        args = list(node.args)
-        where_node = next((k.value for k in node.keywords if k.name == "where"), None)
-        takes_value = kind != "count_invoices"
-        if where_node is None and len(args) == (2 if takes_value else 1):
-            where_node = args.pop()
-        value_fn = self.compile(args[0]) if takes_value else None
+        value_node, where_node = aggregate_parts(node)
+        value_fn = self.compile(value_node) if value_node is not None else None
         where_fn = self.compile(where_node) if where_node is not None else None
         result_kind = self.table.type_of(node).kind
 

@@ -37,8 +37,8 @@ class RawSnapshot:
 
     def digest(self) -> str:
         """Content digest, independent of row order and of the file format's number spelling."""
-        canonical = {
-            "as_of": _canonical(self.as_of),
+        document = {
+            "as_of": canonical(self.as_of),
             "invoices": sorted((_canonical_row(r) for r in self.invoices), key=_row_key),
             "customers": sorted((_canonical_row(r) for r in self.customers), key=_row_key),
             "history": sorted(
@@ -46,15 +46,16 @@ class RawSnapshot:
                 key=lambda r: json.dumps(r, sort_keys=True),
             ),
         }
-        text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _canonical(value: object) -> object:
+def canonical(value: object) -> object:
+    """A raw value as the digest sees it: text for everything but booleans and null."""
     if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
+        return {str(k): canonical(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
+        return [canonical(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, dt.date):
@@ -63,7 +64,7 @@ def _canonical(value: object) -> object:
 
 
 def _canonical_row(row: Mapping[str, Any]) -> dict[str, object]:
-    return {str(k): _canonical(v) for k, v in row.items()}
+    return {str(k): canonical(v) for k, v in row.items()}
 
 
 def _row_key(row: Mapping[str, object]) -> str:

@@ -15,6 +15,7 @@ import datetime as dt
 from decimal import Decimal
 
 from arrears.dsl import ast
+from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.types import Type
 from arrears.lint.smt import QUOTIENT_SLACK, SVal, Z, false, real, true, truthy, z3
 from arrears.lint.world import World, kind_of
@@ -268,12 +269,7 @@ class Translator:
 
     def _aggregate(self, node: ast.Call, owner: str | None) -> SVal:
         kind_name = node.function
-        args = list(node.args)
-        where = next((k.value for k in node.keywords if k.name == "where"), None)
-        takes_value = kind_name != "count_invoices"
-        if where is None and len(args) == (2 if takes_value else 1):
-            where = args.pop()
-        value_node = args[0] if takes_value and args else None
+        value_node, where = aggregate_parts(node)
         result_kind = kind_of(self.table.type_of(node))
         if result_kind == "any":
             return self._unknown(node)

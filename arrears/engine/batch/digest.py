@@ -10,7 +10,6 @@ spelled by Python, row by row, for those rows only.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
@@ -20,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from arrears.engine.batch.typed import json_string
+from arrears.engine.sources import canonical
 
 _STRING = r'"[^"\\\x00-\x1f]*"'
 _PAIR = _STRING + r"\s*:\s*" + _STRING
@@ -28,21 +28,8 @@ SIMPLE_OBJECT = r"^\s*\{\s*(" + _PAIR + r"\s*(,\s*" + _PAIR + r"\s*)*)?\}\s*$"
 FLAT_PAIR = r'"[A-Za-z0-9_]+"\s*:\s*' + _STRING
 
 
-def _canonical(value: object) -> object:
-    """As the row engine canonicalizes raw values for its digest: everything but booleans and null as text."""
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def _python_json(value: Any) -> str:
-    return json.dumps(_canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _value_parts(frame: pl.DataFrame, column: str) -> tuple[str, pl.Expr, str]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from arrears.dsl import ast
+from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.types import INT, Type
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
@@ -265,18 +266,14 @@ def _same(stage: Stage, recorded: Val, wanted: Val) -> pl.Expr:
 
 def _plan(c: ExpressionCompiler, node: ast.Call) -> AggPlan:
     kind = node.function
-    args = list(node.args)
-    where_node = next((k.value for k in node.keywords if k.name == "where"), None)
-    takes_value = kind != "count_invoices"
-    if where_node is None and len(args) == (2 if takes_value else 1):
-        where_node = args.pop()
+    value_node, where_node = aggregate_parts(node)
     stage = c.stage
     where = c.condition(where_node) if where_node is not None else None
     result = c.type_of(node)
-    if not takes_value:
+    if value_node is None:
         aggs = {"n": where.sum() if where is not None else pl.len()}
         return AggPlan(result, aggs, lambda acc, empty: Val(INT, acc("n").cast(pl.Int64).fill_null(0), bound=INT_BOUND))
-    value = c.value(args[0])
+    value = c.value(value_node)
     if value.kind == "null":
         if kind == "sum_of":
             return AggPlan(result, {}, lambda acc, empty: constant(0, result))
