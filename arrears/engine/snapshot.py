@@ -21,6 +21,9 @@ from arrears.engine.bulk import paused_gc
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
 from arrears.rules.model import Policy
 
+# Built once: history rows are many.
+_OPTIONAL_INT = INT.optional()
+_OPTIONAL_TEXT = STRING.optional()
 _INVOICE_TYPES: dict[str, Type] = {
     "id": STRING,
     "customer_id": STRING,
@@ -236,7 +239,7 @@ def _bind_history(
             invoice_id = _optional_text(row.get("invoice_id"))
             customer_id = _optional_text(row.get("customer_id"))
             rule = _optional_text(row.get("rule"))
-            raw_step = coerce(row.get("step"), INT.optional())
+            raw_step = coerce(row.get("step"), _OPTIONAL_INT)
             step = raw_step if isinstance(raw_step, int) else None
         except CoercionError as error:
             report("history", index, None, str(error))
@@ -298,7 +301,7 @@ def _bind_history(
 
 
 def _optional_text(raw: object) -> str | None:
-    value = coerce(raw, STRING.optional())
+    value = coerce(raw, _OPTIONAL_TEXT)
     return value if isinstance(value, str) else None
 
 
