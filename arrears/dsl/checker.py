@@ -12,7 +12,7 @@ from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast, types
 from arrears.dsl.calls import AGGREGATES, FUNCTIONS, HISTORY, PLAIN_FUNCTIONS, CallChecks
 from arrears.dsl.env import Environment, Symbol
-from arrears.dsl.problems import ExpressionError, Problem
+from arrears.dsl.problems import Problem
 from arrears.dsl.types import ANY, BOOL, DECIMAL, DURATION, INT, NULL, PERCENT, STRING, Type
 from arrears.dsl.typing_rules import arithmetic_hint, arithmetic_type, article, condition_hint, conversion_hint
 
@@ -116,12 +116,6 @@ class Checker(CallChecks):
                 "type-mismatch",
             )
         return result
-
-    def raise_if_problems(self) -> None:
-        if self.problems:
-            raise ExpressionError(list(self.problems))
-
-    # -- the walk -----------------------------------------------------------------
 
     def _problem(self, message: str, span: ast.Span, hint: str | None = None, code: str = "type-error") -> None:
         self.problems.append(Problem(message, span, hint, code))

@@ -7,14 +7,14 @@ first use and kept, so a let is evaluated at most once per invoice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from arrears.dsl import ast
 from arrears.dsl.compiler import Fn
 from arrears.dsl.values import Value
-from arrears.engine.snapshot import Customer, HistoryEntry, Invoice
+from arrears.engine.snapshot import Customer, HistoryEntry
 
 
 class Env(dict[str, Value]):
@@ -118,10 +118,3 @@ def build_envs(
             env.customer_envs = members
         customer_envs[customer.id] = cenv
     return customer_envs, invoice_envs
-
-
-def invoice_of(invoices: Mapping[str, Invoice], invoice_id: str) -> Invoice | None:
-    return invoices.get(invoice_id)
-
-
-Evaluator = Callable[[Env], Value]

@@ -6,7 +6,7 @@ from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast
 from arrears.dsl.checker import FUNCTIONS, Checker
 from arrears.dsl.compiler import Compiler
-from arrears.dsl.env import ActionSignature, Environment
+from arrears.dsl.env import Environment
 from arrears.dsl.problems import ExpressionError, Problem
 from arrears.dsl.values import Value
 from arrears.rules.context import CompileContext
@@ -139,7 +139,3 @@ def default_value(node: ast.Expr) -> Value:
     if isinstance(node, ast.Literal):
         return node.value
     raise AssertionError("defaults are literals")  # pragma: no cover
-
-
-def signature_with_defaults(signature: ActionSignature) -> dict[str, Value]:
-    return {p.name: default_value(p.default) for p in signature.params if p.default is not None}
