@@ -77,6 +77,10 @@ def _write(text: str, output: str | None) -> None:
         raise InputError(Diagnostic(f"cannot write {output}: {error.strerror or error}", code="io")) from None
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _as_of(value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -160,7 +164,8 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> Non
             click.echo(render_text(findings))
         for s in summaries:
             if s["ok"]:
-                click.echo(f"ok: {s['file']} (policy {s['policy']}: {s['rules']} rules, {s['ladders']} ladders)")
+                counts = f"{_count(s['rules'], 'rule')}, {_count(s['ladders'], 'ladder')}"
+                click.echo(f"ok: {s['file']} (policy {s['policy']}: {counts})")
         if errors:
             click.echo(
                 f"{errors} error{'s' if errors != 1 else ''} in {sum(1 for s in summaries if not s['ok'])} file(s)"

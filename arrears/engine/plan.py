@@ -229,7 +229,8 @@ def render_table(plan: Plan) -> str:
     s = plan.to_dict()["summary"]
     lines.append("")
     lines.append(
-        f"{s['actions']} actions for {s['invoices_with_actions']} of {s['invoices']} invoices"
+        f"{s['actions']} action{'' if s['actions'] == 1 else 's'} for {s['invoices_with_actions']} of {s['invoices']}"
+        f" invoice{'' if s['invoices'] == 1 else 's'}"
         f" ({plan.snapshot.as_of.isoformat()}, policy {plan.policy.id})"
     )
     if plan.problems:
