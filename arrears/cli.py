@@ -29,7 +29,7 @@ from arrears.diagnostics import (
 )
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import adhoc
-from arrears.engine.engines import choose_engine, run_batch
+from arrears.engine.engines import pick_engine, run_batch
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.graph import build_graph, to_dot, to_mermaid
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
@@ -215,7 +215,7 @@ def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | N
         raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
     with _user_errors():
         loaded = load_policy(policy)
-        chosen = choose_engine(engine, snapshot, fmt)
+        chosen = pick_engine(engine, snapshot, fmt)
         if chosen == "batch":
             problems = run_batch(loaded, snapshot, _as_of(as_of), fmt, output, required=engine == "batch")
             if problems is None:

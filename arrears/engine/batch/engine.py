@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 
@@ -20,6 +19,7 @@ from arrears.engine.batch.plan import BatchPlan, notices
 from arrears.engine.batch.program import evaluate_frames
 from arrears.engine.batch.progress import Progress, Silent
 from arrears.engine.batch.render import KEY_COLUMNS, action_rows, needed_columns
+from arrears.engine.engines import BATCH_THRESHOLD_INVOICES, choose_engine
 from arrears.engine.evaluate import EvalProblem
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
 from arrears.rules.model import Policy
@@ -101,32 +101,6 @@ def make_plan_batch(
         notice_frame=plan_notices,
         fallback_customers=len(guarded),
     )
-
-
-# Below about this many invoices the row engine answers first: the batch engine's fixed
-# cost (importing Polars, compiling the plan, one query per phase) is about 0.3-0.5 s,
-# the row engine's about 110 microseconds per invoice (bind and evaluate).
-BATCH_THRESHOLD_INVOICES = 5_000
-_BYTES_PER_INVOICE = {".csv": 110, ".json": 260, ".yaml": 260, ".yml": 260}
-
-
-def choose_engine(snapshot: str | Path) -> Literal["batch", "row"]:
-    """The engine `arrears run` should use for a snapshot, judged from file sizes alone (nothing is read).
-
-    Parquet folders always go to the batch engine; CSV folders and JSON/YAML files when
-    they hold more than about BATCH_THRESHOLD_INVOICES invoices. The caller falls back to
-    the row engine when the batch engine raises `Unsupported`.
-    """
-    path = Path(snapshot)
-    if path.is_dir():
-        if (path / "invoices.parquet").exists():
-            return "batch"
-        invoices = path / "invoices.csv"
-        size, per = (invoices.stat().st_size if invoices.exists() else 0), _BYTES_PER_INVOICE[".csv"]
-    else:
-        size = path.stat().st_size if path.exists() else 0
-        per = _BYTES_PER_INVOICE.get(path.suffix.lower(), 260)
-    return "batch" if size // per > BATCH_THRESHOLD_INVOICES else "row"
 
 
 __all__ = [
