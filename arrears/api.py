@@ -38,7 +38,6 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyError, sort_key
@@ -81,13 +80,7 @@ def load_policy(path_or_text: str | os.PathLike[str], *, name: str | None = None
     if isinstance(path_or_text, str) and ("\n" in path_or_text or "arrears:" in path_or_text):
         return Policy._compile(path_or_text, name or "<policy>")
     file = name or os.fspath(path_or_text)
-    try:
-        text = Path(path_or_text).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(Diagnostic(f"no such file: {file}", code="io")) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(Diagnostic(f"cannot read {file}: {error}", code="io")) from None
-    return Policy._compile(text, file)
+    return Policy._compile(_loader.read_policy_text(os.fspath(path_or_text), file), file)
 
 
 class Policy:

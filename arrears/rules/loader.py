@@ -58,16 +58,20 @@ ITEM_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 DURATION = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
 
 
+def read_policy_text(path: str | Path, file: str | None = None) -> str:
+    """A policy file's text; InputError (exit 2) when it cannot be read. `file` names it."""
+    shown = file or str(path)
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(Diagnostic(f"no such file: {shown}", code="io")) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(Diagnostic(f"cannot read {shown}: {error}", code="io")) from None
+
+
 def load_policy(path: str | Path) -> Policy:
     """Read and compile a policy file; raise PolicyError with every problem found."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(Diagnostic(f"no such file: {file}", code="io")) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(Diagnostic(f"cannot read {file}: {error}", code="io")) from None
-    return load_policy_text(text, file)
+    return load_policy_text(read_policy_text(path), str(path))
 
 
 def load_policy_text(text: str, file: str = "<policy>") -> Policy:
