@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
-import hashlib
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError, Location, Position
+from arrears.engine.digest import snapshot_digest
 from arrears.rules.yaml_source import YNode, load_yaml
 
 Locator = Callable[[str, int, str | None], Location | None]
@@ -36,39 +35,19 @@ class RawSnapshot:
     locate: Locator = field(default=lambda section, index, key: None)
 
     def digest(self) -> str:
-        """Content digest, independent of row order and of the file format's number spelling."""
-        document = {
-            "as_of": canonical(self.as_of),
-            "invoices": sorted((_canonical_row(r) for r in self.invoices), key=_row_key),
-            "customers": sorted((_canonical_row(r) for r in self.customers), key=_row_key),
-            "history": sorted(
-                (_canonical_row(r) for r in self.history),
-                key=lambda r: json.dumps(r, sort_keys=True),
-            ),
-        }
-        text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        """Content digest, independent of row order and of the file format (arrears/engine/digest.py)."""
+        return snapshot_digest(self.as_of, self.invoices, self.customers, self.history)
 
 
-def canonical(value: object) -> object:
-    """A raw value as the digest sees it: text for everything but booleans and null."""
-    if isinstance(value, dict):
-        return {str(k): canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [canonical(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+def history_params(raw: object) -> object:
+    """A history row's `params` cell from a table: JSON text parsed, missing as `{}`.
 
-
-def _canonical_row(row: Mapping[str, Any]) -> dict[str, object]:
-    return {str(k): canonical(v) for k, v in row.items()}
-
-
-def _row_key(row: Mapping[str, object]) -> str:
-    return str(row.get("id", "")) + "\x00" + json.dumps(row, sort_keys=True)
+    Text that is not JSON stays text; the binder reports it with its place.
+    """
+    if isinstance(raw, str) and raw.strip():
+        with contextlib.suppress(json.JSONDecodeError):
+            return json.loads(raw, parse_float=Decimal)
+    return {} if raw is None else raw
 
 
 def read_snapshot(path: str | Path) -> RawSnapshot:
@@ -195,12 +174,7 @@ def _read_folder(folder: Path) -> RawSnapshot:
         path = folder / f"{section}.csv"
         sections[section] = _read_csv(path) if path.exists() else []
     for row in sections["history"]:
-        raw = row.get("params")
-        if isinstance(raw, str) and raw.strip():
-            with contextlib.suppress(json.JSONDecodeError):  # reported when the history is bound
-                row["params"] = json.loads(raw, parse_float=Decimal)
-        elif raw is None:
-            row["params"] = {}
+        row["params"] = history_params(row.get("params"))
 
     def locate(section: str, index: int, key: str | None) -> Location:
         return Location(str(folder / f"{section}.csv"), Position(index + 2, 1))

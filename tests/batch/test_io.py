@@ -197,3 +197,49 @@ def test_engine_choice_from_sizes(tmp_path: Path) -> None:
     big.mkdir()
     (big / "invoices.csv").write_text("id,customer_id,amount,due_date\n" + "A,C,1.00,2026-01-01\n" * 40_000)
     assert choose_engine(big) == "batch"
+
+
+_TYPED_COLUMNS: dict[str, pl.Series] = {
+    "text": pl.Series(["plain", 'says "paid"', "line\nbreak", "é ☃ 𝄞", None, ""]),
+    "int": pl.Series([1, None, -3, 0, 2**40, 7]),
+    "float": pl.Series([1.5, 1e20, None, -0.0, 3.0, 0.1]),
+    "money": pl.Series([Decimal("1.50"), None, Decimal("-0.01"), Decimal("0"), Decimal("12.00"), Decimal("3")]).cast(
+        pl.Decimal(12, 2)
+    ),
+    "tiny": pl.Series([Decimal("0.00000001"), None, Decimal("1"), Decimal("2"), Decimal("3"), Decimal("4")]).cast(
+        pl.Decimal(20, 8)
+    ),
+    "flag": pl.Series([True, False, None, True, True, False]),
+    "day": pl.Series([dt.date(2026, 1, 2), None, dt.date(1999, 12, 31), dt.date(2026, 1, 2), None, None]),
+    "moment": pl.Series([dt.datetime(2026, 1, 2, 3, 4, 5), None, None, None, None, None]),
+    "tags": pl.Series([["a", 'b"'], [], None, ["é"], ["x"], ["y", "z"]]),
+    "empty": pl.Series([None] * 6, dtype=pl.String),
+}
+
+
+@pytest.mark.parametrize("column", sorted(_TYPED_COLUMNS))
+def test_folder_digest_of_typed_parquet_columns(tmp_path: Path, column: str) -> None:
+    """Each Parquet type is spelled in the digest as the row reader's value of it is."""
+    ids = [f"I{n}" for n in range(6)]
+    frame = pl.DataFrame({"id": ids, "customer_id": "C", "amount": "1", "due_date": "2026-01-01"})
+    frame.with_columns(_TYPED_COLUMNS[column].alias(column)).write_parquet(tmp_path / "invoices.parquet")
+    tables = read_tables(tmp_path)
+    assert snapshot_digest(tables.invoices, tables.customers, tables.history) == tables.raw().digest()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        pl.Series(['{"tone": "firm", "channel": "email"}', None, "", "not json", '{"n": 1.50, "x": [1, {"b": 2}]}']),
+        pl.Series([{"tone": "firm"}, None, {"tone": None}, {"tone": "é"}, {"tone": 'a"b'}]),
+    ],
+    ids=["text", "struct"],
+)
+def test_folder_digest_of_history_parameters(tmp_path: Path, params: pl.Series) -> None:
+    pl.DataFrame({"id": ["A"], "customer_id": ["C"], "amount": ["1"], "due_date": ["2026-01-01"]}).write_parquet(
+        tmp_path / "invoices.parquet"
+    )
+    history = pl.DataFrame({"invoice_id": ["A"] * 5, "action": "remind", "at": "2026-01-01"})
+    history.with_columns(params.alias("params")).write_parquet(tmp_path / "history.parquet")
+    tables = read_tables(tmp_path)
+    assert snapshot_digest(tables.invoices, tables.customers, tables.history) == tables.raw().digest()

@@ -1,160 +1,93 @@
-"""The snapshot digest of a folder, computed in columns, equal to `RawSnapshot.digest()`.
+"""The snapshot digest of a folder, built in columns, equal to `RawSnapshot.digest()`.
 
-The row engine hashes a canonical JSON text: every row with sorted keys and every value
-as text (numbers as strings, booleans and null as they are), invoices and customers
-sorted by id, history rows by their JSON text. Here each row's canonical text is built
-as a string column and hashed in chunks. Values the columns cannot spell exactly like
-Python (floats, datetimes, parameters that are not flat objects of strings) are
-spelled by Python, row by row, for those rows only.
+arrears/engine/digest.py defines the text that is hashed: one line of cells per raw row,
+lines sorted. Here each column becomes its cells in one vectorized pass, a row's line is
+one string concatenation, and the lines are sorted by Polars (byte order of UTF-8 is code
+point order, as Python sorts). Values the columns cannot spell exactly like Python
+(floats, datetimes, nested values) are spelled by Python's `cell`, row by row, for those
+columns only; history parameters are parsed once per distinct text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
-from decimal import Decimal
-from typing import Any
 
 import polars as pl
 
+from arrears.engine import digest as D
 from arrears.engine.batch.typed import json_string
-from arrears.engine.sources import canonical
+from arrears.engine.sources import history_params
 
-_STRING = r'"[^"\\\x00-\x1f]*"'
-_PAIR = _STRING + r"\s*:\s*" + _STRING
-SIMPLE_OBJECT = r"^\s*\{\s*(" + _PAIR + r"\s*(,\s*" + _PAIR + r"\s*)*)?\}\s*$"
-# A key of plain name characters: sorting `"key":"value"` texts then sorts by key, as json.dumps does.
-FLAT_PAIR = r'"[A-Za-z0-9_]+"\s*:\s*' + _STRING
+# Python's `str(Decimal)` switches to exponent notation below 1e-6; up to this scale it matches Polars.
+_PLAIN_DECIMAL_SCALE = 6
 
 
-def _python_json(value: Any) -> str:
-    return json.dumps(canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def _text_cells(frame: pl.DataFrame, column: str) -> pl.Expr:
+    col = pl.col(column)
+    if not frame.select(col.str.contains(D.NOT_PLAIN).any()).item():
+        return col
+    return pl.when(col.str.contains(D.NOT_PLAIN)).then(json_string(col)).otherwise(col)
 
 
-def _value_parts(frame: pl.DataFrame, column: str) -> tuple[str, pl.Expr, str]:
-    """One column's canonical JSON text as (opening, value, closing), quotes kept outside the value."""
+def _spelled_by_cast(dtype: pl.DataType) -> bool:
+    plain_decimal = isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= _PLAIN_DECIMAL_SCALE
+    return dtype.is_integer() or dtype == pl.Date or plain_decimal
+
+
+def _cells(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """One column's cells (nulls included), as `arrears.engine.digest.cell` spells its values."""
     dtype = frame.schema[column]
     col = pl.col(column)
     if dtype == pl.String:
-        plain = not frame.select(col.str.contains(r'["\\\x00-\x1f]').any()).item()
-        return ('"', col, '"') if plain else ("", json_string(col), "")
-    if dtype.is_integer() or dtype == pl.Date or (isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= 6):
-        return '"', col.cast(pl.String), '"'
-    if dtype == pl.Boolean:
-        return "", pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false")), ""
-    if isinstance(dtype, pl.List) and dtype.inner == pl.String:
-        return "[", col.list.eval(json_string(pl.element())).list.join(","), "]"
-    return "", col.map_elements(_python_json, return_dtype=pl.String, skip_nulls=True), ""
+        cells = _text_cells(frame, column)
+    elif _spelled_by_cast(dtype):
+        cells = col.cast(pl.String)
+    elif dtype == pl.Boolean:
+        # `when` reads null as false: nulls are spelled first.
+        cells = pl.when(col.is_null()).then(pl.lit(D.NULL)).when(col).then(pl.lit(D.TRUE)).otherwise(pl.lit(D.FALSE))
+    elif isinstance(dtype, pl.List) and dtype.inner == pl.String:
+        cells = D.CONTAINER + "[" + col.list.eval(json_string(pl.element())).list.join(",") + "]"
+    else:
+        cells = col.map_elements(D.cell, return_dtype=pl.String, skip_nulls=True)
+    return cells.fill_null(pl.lit(D.NULL))
 
 
-def _value_text(frame: pl.DataFrame, column: str) -> pl.Expr:
-    """The canonical JSON text of one column's values."""
-    opening, value, closing = _value_parts(frame, column)
-    return (opening + value + closing).fill_null(pl.lit("null"))
-
-
-def _params_text(frame: pl.DataFrame) -> pl.Series:
-    """Parameters as the reader parses them (`{}` when empty), in canonical JSON.
-
-    Flat objects of plain names and string values are sorted in columns; any other
-    row is parsed and written by Python (only those rows).
-    """
+def _params_cells(frame: pl.DataFrame) -> pl.Expr:
+    """History parameters as the readers give them (JSON text parsed, missing `{}`), one parse per distinct text."""
     if "params" not in frame.columns:
-        return (
-            pl.Series("params", ["{}"], dtype=pl.String).extend_constant("{}", frame.height - 1)
-            if frame.height
-            else pl.Series("params", [], dtype=pl.String)
-        )
+        return pl.lit(D.cell(history_params(None)))
     if frame.schema["params"] != pl.String:
-        return frame.select(_value_text(frame, "params").alias("params"))["params"]
-    distinct = frame.select(pl.col("params").unique())
-    raw = pl.col("params")
-    pairs = raw.str.extract_all(FLAT_PAIR).list.eval(pl.element().str.replace(r"^(\"[A-Za-z0-9_]+\")\s*:\s*", "${1}:"))
-    keys = pairs.list.eval(pl.element().str.extract(r'^"([^"]*)"', 1))
-    simple = raw.str.contains(SIMPLE_OBJECT) & (keys.list.n_unique() == keys.list.len())
-    simple = simple & (pairs.list.len() == raw.str.count_matches(FLAT_PAIR))
-    empty = raw.is_null() | (raw.str.strip_chars() == "")
-    canonical = pl.when(empty).then(pl.lit("{}")).when(simple).then("{" + pairs.list.sort().list.join(",") + "}")
-    texts = distinct.select(raw.alias("__raw"), canonical.alias("__canonical"))
-    missing = texts.select(pl.arg_where(pl.col("__canonical").is_null()))["__canonical"]
-    if missing.len():
-        slow = pl.Series([_parse_params(t) for t in texts["__raw"].gather(missing).to_list()], dtype=pl.String)
-        texts = texts.with_columns(texts["__canonical"].scatter(missing, slow))
-    mapped = frame.select(pl.col("params").alias("__raw")).join(
-        texts, on="__raw", how="left", maintain_order="left", nulls_equal=True
-    )
-    return mapped["__canonical"]
+        return (
+            pl.col("params").map_elements(D.cell, return_dtype=pl.String, skip_nulls=True).fill_null(pl.lit(D.cell({})))
+        )
+    distinct = frame["params"].drop_nulls().unique().to_list()
+    spelled = {text: D.cell(history_params(text)) for text in distinct}
+    return pl.col("params").replace_strict(spelled, default=None, return_dtype=pl.String).fill_null(pl.lit(D.cell({})))
 
 
-def _parse_params(text: str) -> str:
-    try:
-        value: Any = json.loads(text, parse_float=Decimal) if text.strip() else {}
-    except json.JSONDecodeError:
-        value = text
-    return _python_json(value)
-
-
-def row_texts(frame: pl.DataFrame, history: bool = False) -> pl.Expr:
-    """Each row as canonical JSON text (keys sorted), built in one pass: literals merged between values."""
-    columns = set(frame.columns)
-    if history:
-        columns.add("params")
-    pieces: list[pl.Expr] = []
-    pending = "{"
-    for i, name in enumerate(sorted(columns)):
-        pending += ("," if i else "") + json.dumps(name, ensure_ascii=False) + ":"
-        if history and name == "params":
-            opening, value, closing = "", pl.lit(_params_text(frame)), ""
-        else:
-            opening, value, closing = _value_parts(frame, name)
-        if name in frame.columns and frame[name].null_count():
-            pieces += [pl.lit(pending), (opening + value + closing).fill_null(pl.lit("null"))]
-            pending = ""
-        else:
-            pieces += [pl.lit(pending + opening), value]
-            pending = closing
-    return pl.concat_str([*pieces, pl.lit(pending + "}")])
-
-
-def _sorted_rows(frame: pl.DataFrame, by_id: bool, history: bool) -> pl.Series:
-    if frame.height == 0:
-        return pl.Series("t", [], dtype=pl.String)
-    texts = frame.select(row_texts(frame, history).alias("t"), _id_key(frame).alias("k") if by_id else pl.lit(None))
-    if by_id:
-        return texts.sort("k", "t")["t"]
-    ascii_only = bool((texts["t"].str.len_bytes() == texts["t"].str.len_chars()).all())
-    if ascii_only:
-        return texts["t"].sort()
-    keys = texts["t"].map_elements(lambda t: json.dumps(json.loads(t), sort_keys=True), return_dtype=pl.String)
-    return texts.with_columns(keys.alias("k")).sort("k")["t"]
-
-
-def _id_key(frame: pl.DataFrame) -> pl.Expr:
-    if "id" not in frame.columns:
-        return pl.lit("")
-    dtype = frame.schema["id"]
-    text = pl.col("id").cast(pl.String) if dtype != pl.String else pl.col("id")
-    if isinstance(dtype, pl.Decimal):
-        text = pl.col("id").map_elements(str, return_dtype=pl.String)
-    return text.fill_null(pl.lit("None"))
+def _table(digest: hashlib._Hash, table: str, frame: pl.DataFrame) -> None:
+    history = table == "history"
+    columns = [c for c in frame.columns if frame[c].null_count() < frame.height]
+    if history and frame.height and "params" not in columns:
+        columns.append("params")
+    columns = D.column_order(columns)
+    digest.update(D.table_header(table, frame.height, columns).encode("utf-8"))
+    if not frame.height:
+        return
+    cells = [(_params_cells(frame) if history and c == "params" else _cells(frame, c)) for c in columns]
+    lines = frame.select(pl.concat_str(cells, separator=D.SEPARATOR).alias("line"))["line"]
+    if not bool((lines.slice(1) >= lines.slice(0, lines.len() - 1)).all()):
+        lines = lines.sort()
+    buffer = io.BytesIO()
+    lines.to_frame().write_csv(buffer, include_header=False, quote_style="never")
+    digest.update(buffer.getbuffer())
 
 
 def snapshot_digest(invoices: pl.DataFrame, customers: pl.DataFrame, history: pl.DataFrame) -> str:
-    """`RawSnapshot.digest()` of a folder snapshot (no as_of of its own)."""
-    digest = hashlib.sha256()
-    digest.update(b'{"as_of":null')
-    for key, frame, by_id, is_history in (
-        ("customers", customers, True, False),
-        ("history", history, False, True),
-        ("invoices", invoices, True, False),
-    ):
-        digest.update(f',"{key}":['.encode())
-        rows = _sorted_rows(frame, by_id, is_history)
-        if rows.len():
-            buffer = io.BytesIO()
-            rows.to_frame().write_csv(buffer, include_header=False, quote_style="never", line_terminator=",")
-            digest.update(buffer.getbuffer()[:-1])
-        digest.update(b"]")
-    digest.update(b"}")
+    """`RawSnapshot.digest()` of a folder snapshot (a folder has no as_of of its own)."""
+    digest = hashlib.sha256(D.opening(None).encode("utf-8"))
+    frames = {"invoices": invoices, "customers": customers, "history": history}
+    for table in D.TABLES:
+        _table(digest, table, frames[table])
     return "sha256:" + digest.hexdigest()

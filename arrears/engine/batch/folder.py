@@ -10,12 +10,9 @@ located exactly as it always does: the batch path never invents its own messages
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +27,7 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.frames import columns_of, decimal_parts, field_types
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
 from arrears.engine.snapshot import RawSnapshot
+from arrears.engine.sources import history_params
 from arrears.rules.model import Policy
 
 Format = Literal["csv", "parquet"]
@@ -71,12 +69,7 @@ class Tables:
         rows = {name: _rows(frame) for name, frame in (("invoices", invoices), ("customers", people))}
         events = _rows(history)
         for row in events:
-            raw = row.get("params")
-            if isinstance(raw, str) and raw.strip():
-                with contextlib.suppress(json.JSONDecodeError):
-                    row["params"] = json.loads(raw, parse_float=Decimal)
-            elif raw is None:
-                row["params"] = {}
+            row["params"] = history_params(row.get("params"))
         return RawSnapshot(str(folder), None, rows["invoices"], rows["customers"], events, locate)
 
 
