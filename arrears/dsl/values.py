@@ -145,6 +145,9 @@ def coerce(raw: object, target: Type) -> Value:
             return int(raw)
         if isinstance(raw, Decimal) and raw == raw.to_integral_value():
             return int(raw)
+        # A whole float (a Parquet column with nulls written by pandas holds 2.0) is that number.
+        if isinstance(raw, float) and raw.is_integer():
+            return int(raw)
         raise CoercionError(f"not a whole number: {_quote(raw)}")
     if kind == "decimal":
         return parse_decimal(raw)

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import pytest
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from arrears.diagnostics import InputError
 from arrears.engine.batch import choose_engine, make_plan_batch
 from arrears.engine.batch.digest import snapshot_digest
-from arrears.engine.batch.folder import read_tables
+from arrears.engine.batch.folder import bind_tables, read_tables
 from arrears.engine.batch.io import read_plan_parquet, read_raw, render_plan, write_plan
 from arrears.engine.plan import make_plan, render_csv, render_jsonl
 from arrears.engine.snapshot import bind, read_snapshot
@@ -55,17 +55,24 @@ def write_csv_folder(folder: Path, data: dict[str, Any]) -> None:
                 writer.writerow([_cell(row.get(c)) for c in columns])
 
 
-def write_parquet_folder(source: Path, target: Path, typed: bool) -> None:
-    """The CSV folder's tables as Parquet: all text, or with typed money, date and flag columns."""
+Columns = Literal["text", "typed", "floats"]
+
+
+def write_parquet_folder(source: Path, target: Path, columns: Columns) -> None:
+    """The CSV folder's tables as Parquet: all text; typed money, date and flag columns; or
+    money and history steps as binary floats, as pandas writes them."""
     target.mkdir(parents=True, exist_ok=True)
     for section in ("invoices", "customers", "history"):
         frame = pl.read_csv(source / f"{section}.csv", infer_schema=False)
-        if typed and section == "invoices" and frame.height:
+        if columns == "typed" and section == "invoices" and frame.height:
             frame = frame.with_columns(
                 pl.col("amount").cast(pl.Decimal(18, 2)),
                 pl.col("due_date").str.to_date(),
                 pl.col("disputed").str.to_lowercase().eq("true"),
             )
+        if columns == "floats":
+            numbers = [c for c in ("amount", "open_amount", "credit_limit", "step") if c in frame.columns]
+            frame = frame.with_columns(pl.col(c).str.strip_chars().cast(pl.Float64, strict=False) for c in numbers)
         frame.write_parquet(target / f"{section}.parquet")
 
 
@@ -81,10 +88,12 @@ def test_csv_folder_plans_are_identical(policy_path: Path) -> None:
     assert make_plan_batch(policy, IBM, IBM_AS_OF).to_json() == row
 
 
-@pytest.mark.parametrize("typed", [False, True], ids=["text", "typed"])
-def test_parquet_folder_plans_and_digests(tmp_path: Path, typed: bool) -> None:
-    write_parquet_folder(IBM, tmp_path, typed)
-    policy = load_policy(EXAMPLES / "policies" / "smb-standard.yaml")
+@pytest.mark.parametrize("columns", ["text", "typed", "floats"])
+@pytest.mark.parametrize("policy_path", POLICIES, ids=[p.stem for p in POLICIES])
+def test_parquet_folder_plans_and_digests(tmp_path: Path, columns: Columns, policy_path: Path) -> None:
+    write_parquet_folder(IBM, tmp_path, columns)
+    policy = load_policy(policy_path)
+    assert bind_tables(policy, read_tables(tmp_path), IBM_AS_OF) is not None, "bound in columns"
     raw = read_raw(tmp_path)
     row = make_plan(policy, bind(raw, policy, IBM_AS_OF)).to_json()
     batch = make_plan_batch(policy, tmp_path, IBM_AS_OF)
@@ -154,8 +163,11 @@ def test_random_snapshots_as_csv_and_parquet_folders(
     as_of = dt.date.fromisoformat(str(data["as_of"]))
     base = tmp_path_factory.mktemp("snap")
     write_csv_folder(base / "csv", data)
-    write_parquet_folder(base / "csv", base / "parquet", typed=False)
-    for folder, raw in ((base / "csv", read_snapshot(base / "csv")), (base / "parquet", read_raw(base / "parquet"))):
+    write_parquet_folder(base / "csv", base / "parquet", "text")
+    write_parquet_folder(base / "csv", base / "floats", "floats")
+    folders = [(base / "csv", read_snapshot(base / "csv"))]
+    folders += [(base / name, read_raw(base / name)) for name in ("parquet", "floats")]
+    for folder, raw in folders:
         try:
             row = make_plan(policy, bind(raw, policy, as_of)).to_json()
         except InputError:
@@ -191,7 +203,7 @@ def test_decimal_scale_is_kept_from_typed_parquet(tmp_path: Path) -> None:
 def test_engine_choice_from_sizes(tmp_path: Path) -> None:
     assert choose_engine(EXAMPLES / "snapshots" / "small.json") == "row"
     assert choose_engine(IBM) == "row"
-    write_parquet_folder(IBM, tmp_path / "pq", typed=False)
+    write_parquet_folder(IBM, tmp_path / "pq", "text")
     assert choose_engine(tmp_path / "pq") == "batch"
     big = tmp_path / "big"
     big.mkdir()

@@ -166,3 +166,23 @@ def test_digest_ignores_row_order() -> None:
     data = json.loads((EXAMPLES / "snapshots" / "small.json").read_text(encoding="utf-8"))
     shuffled = dict(data, invoices=list(reversed(data["invoices"])), customers=list(reversed(data["customers"])))
     assert from_data(data).digest() == from_data(shuffled).digest()
+
+
+def test_binary_floats_read_as_their_shortest_text() -> None:
+    """Parquet float columns (pandas writes money and nullable whole numbers so) give Python floats."""
+
+    def data(step: float) -> dict[str, object]:
+        invoice = {"id": "A", "customer_id": "C", "amount": 58.37, "open_amount": 100.0, "due_date": "2026-11-01"}
+        history = [{"invoice_id": "A", "action": "remind", "step": step, "at": "2026-11-02"}]
+        return {
+            "as_of": "2026-11-23",
+            "invoices": [invoice],
+            "customers": [{"id": "C", "segment": "smb"}],
+            "history": history,
+        }
+
+    snap = bind(from_data(data(2.0)), POLICY)
+    assert str(snap.invoices[0].values["amount"]) == "58.37"
+    assert str(snap.invoices[0].values["open_amount"]) == "100.0"
+    assert snap.invoices[0].history[0].step == 2
+    assert bad(data(2.5)) == ["history[0]: not a whole number: 2.5"]

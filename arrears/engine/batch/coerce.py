@@ -4,7 +4,8 @@ Text cells (CSV, or text columns of Parquet) follow `coerce` rule for rule: numb
 carry surrounding blanks (never commas), `2%` is a percent, booleans are
 true/yes/y/1 and false/no/n/0, dates are YYYY-MM-DD, durations `30d`/`2w`, lists are
 `a;b` or `a|b`. Typed Parquet columns are taken as the Python values they hold (a
-decimal128 column keeps its scale as the exponent). Each coercion also yields an `ok`
+decimal128 column keeps its scale as the exponent; a float column is read from its
+shortest round-trip text, as the row engine reads a float). Each coercion also yields an `ok`
 mask; the loader rejects the snapshot through the row engine's binder whenever a
 mask is false somewhere, so error messages are the row engine's own.
 """
@@ -25,6 +26,8 @@ DATE = r"^\d{4}-\d{2}-\d{2}$"
 TRUE = ["true", "yes", "y", "1"]
 FALSE = ["false", "no", "n", "0", ""]
 MAX_DIGITS = 36
+# Every integer below 2**53 is a float exactly; larger whole floats are left to the row binder.
+_EXACT_FLOAT_INTEGERS = 2**53
 
 Parts = dict[str, pl.Expr]
 
@@ -95,6 +98,20 @@ def coerce_text(text: pl.Expr, t: Type, name: str) -> tuple[Parts, pl.Expr]:
     raise Unsupported(f"reading {t} from text columns")
 
 
+def _coerce_float(column: pl.Expr, t: Type, name: str) -> tuple[Parts, pl.Expr]:
+    """Binary floats read as the row engine reads them: a decimal from the shortest text that round-trips.
+
+    Polars and Python's `repr` both write a float's shortest round-trip digits; Polars'
+    exponent forms (for tiny or huge values) and NaN fail NUMBER, so the row binder reads those.
+    """
+    if t.kind in DECIMAL_KINDS:
+        return coerce_text(column.cast(pl.String), t, name)
+    if t.kind == "int":
+        whole = column.is_finite() & (column == column.floor()) & (column.abs() < _EXACT_FLOAT_INTEGERS)
+        return {name: pl.when(whole).then(column).cast(pl.Int64)}, whole
+    return {name: pl.lit(None)}, pl.lit(False)
+
+
 def coerce_column(column: pl.Expr, dtype: pl.DataType, t: Type, name: str) -> tuple[Parts, pl.Expr]:
     """Typed columns from a column of any supported Arrow type, and where the value reads as `t`."""
     kind = t.kind
@@ -119,6 +136,8 @@ def coerce_column(column: pl.Expr, dtype: pl.DataType, t: Type, name: str) -> tu
         if kind == "duration":
             return {name: column.cast(pl.Int64)}, pl.lit(True)
         return {name: pl.lit(None)}, pl.lit(False)
+    if dtype.is_float():
+        return _coerce_float(column, t, name)
     if dtype == pl.Boolean:
         if kind == "bool":
             return {name: column}, pl.lit(True)

@@ -43,6 +43,8 @@ def _cells(frame: pl.DataFrame, column: str) -> pl.Expr:
         cells = _text_cells(frame, column)
     elif _spelled_by_cast(dtype):
         cells = col.cast(pl.String)
+    elif dtype.is_float():
+        return _float_cells(frame, column)
     elif dtype == pl.Boolean:
         # `when` reads null as false: nulls are spelled first.
         cells = pl.when(col.is_null()).then(pl.lit(D.NULL)).when(col).then(pl.lit(D.TRUE)).otherwise(pl.lit(D.FALSE))
@@ -51,6 +53,19 @@ def _cells(frame: pl.DataFrame, column: str) -> pl.Expr:
     else:
         cells = col.map_elements(D.cell, return_dtype=pl.String, skip_nulls=True)
     return cells.fill_null(pl.lit(D.NULL))
+
+
+def _float_cells(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """Floats as `repr` writes them: Polars writes the same digits, in the same form from 1e-4 up to 1e16."""
+    col = pl.col(column)
+    size = col.abs()
+    python_form = col.is_not_null() & ~(((size >= 1e-4) & (size < 1e16)) | (col == 0))
+    positions = frame.select(pl.arg_where(python_form))[column]
+    cells = frame.select(col.cast(pl.String).fill_null(pl.lit(D.NULL)))[column]
+    if positions.len():
+        spelled = [D.cell(v) for v in frame[column].gather(positions).to_list()]
+        cells = cells.scatter(positions, pl.Series(spelled, dtype=pl.String))
+    return pl.lit(cells)
 
 
 def _params_cells(frame: pl.DataFrame) -> pl.Expr:

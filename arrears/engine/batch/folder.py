@@ -23,7 +23,6 @@ from arrears.dsl.types import BOOL, DATE, DECIMAL, STRING, Type, list_of
 from arrears.dsl.values import Value
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.coerce import coerce_column
-from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.frames import columns_of, decimal_parts, field_types
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
 from arrears.engine.snapshot import RawSnapshot
@@ -415,13 +414,6 @@ def typed_columns(policy: Policy) -> tuple[list[str], list[str]]:
     invoice = [c for name, t in invoice_types.items() for c in columns_of(name, t)]
     customer = [c for name, t in customer_types.items() for c in columns_of(name, t)]
     return invoice, customer
-
-
-def unsupported_float(tables: Tables) -> None:
-    for frame in (tables.invoices, tables.customers, tables.history):
-        for name, dtype in frame.schema.items():
-            if dtype.is_float():
-                raise Unsupported(f"column `{name}` holds binary floats; store money as decimal or text")
 
 
 __all__ = ["BoundTables", "NotColumnar", "Tables", "bind_tables", "customer_aggregates", "read_tables"]

@@ -33,7 +33,6 @@ from arrears.engine.batch.folder import (
     bind_tables,
     customer_aggregates,
     read_tables,
-    unsupported_float,
 )
 from arrears.engine.batch.frames import Frames, field_types, from_snapshot
 from arrears.engine.batch.plan import BatchPlan, notices_json
@@ -69,7 +68,6 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_di
         raw = read_snapshot(folder)
         snapshot = bind(raw, policy, as_of)
         return from_snapshot(snapshot, policy, lambda ids: fallback.subset(raw, ids))
-    unsupported_float(tables)
     bound = bind_tables(policy, tables, as_of)
     if bound is None:
         # Something is wrong (or merely unusual): the row binder reports it, or binds it.
