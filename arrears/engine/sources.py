@@ -1,4 +1,4 @@
-"""Reading snapshots (SPEC section 3): JSON, YAML or a folder of CSV files, into raw rows.
+"""Reading snapshots (SPEC section 3): JSON, YAML or a folder of CSV or Parquet files, into raw rows.
 
 Rows stay untyped here; `snapshot.bind` reads them against the policy. Each reader
 keeps a way to find a row's place in its file, used only when a problem is shown.
@@ -55,6 +55,11 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
     p = Path(path)
     file = str(path)
     if p.is_dir():
+        if (p / "invoices.parquet").exists():
+            # Parquet is read in columns by the batch engine's reader, which gives the same raw rows.
+            from arrears.engine.batch.folder import read_tables
+
+            return read_tables(p).raw()
         return _read_folder(p)
     if not p.exists():
         raise InputError(Diagnostic(f"no such snapshot: {file}", code="io"))
@@ -66,7 +71,8 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
         return _from_yaml(text, file)
     if p.suffix.lower() == ".json":
         return from_json_text(text, file)
-    raise InputError(Diagnostic(f"{file}: a snapshot is a .json or .yaml file or a folder of CSV files", code="io"))
+    kinds = "a .json or .yaml file or a folder of CSV or Parquet files"
+    raise InputError(Diagnostic(f"{file}: a snapshot is {kinds}", code="io"))
 
 
 def from_json_text(text: str, file: str = "<snapshot>") -> RawSnapshot:
@@ -168,7 +174,7 @@ def _from_yaml(text: str, file: str) -> RawSnapshot:
 def _read_folder(folder: Path) -> RawSnapshot:
     invoices_file = folder / "invoices.csv"
     if not invoices_file.exists():
-        raise InputError(Diagnostic(f"{folder}: a snapshot folder needs invoices.csv", code="io"))
+        raise InputError(Diagnostic(f"{folder}: a snapshot folder needs invoices.csv or invoices.parquet", code="io"))
     sections: dict[str, list[dict[str, Any]]] = {}
     for section in ("invoices", "customers", "history"):
         path = folder / f"{section}.csv"

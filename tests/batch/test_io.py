@@ -18,7 +18,7 @@ from arrears.diagnostics import InputError
 from arrears.engine.batch import choose_engine, make_plan_batch
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import bind_tables, read_tables
-from arrears.engine.batch.io import read_plan_parquet, read_raw, render_plan, write_plan
+from arrears.engine.batch.io import read_plan_parquet, render_plan, write_plan
 from arrears.engine.plan import make_plan, render_csv, render_jsonl
 from arrears.engine.snapshot import bind, read_snapshot
 from arrears.rules.loader import load_policy, load_policy_text
@@ -94,7 +94,7 @@ def test_parquet_folder_plans_and_digests(tmp_path: Path, columns: Columns, poli
     write_parquet_folder(IBM, tmp_path, columns)
     policy = load_policy(policy_path)
     assert bind_tables(policy, read_tables(tmp_path), IBM_AS_OF) is not None, "bound in columns"
-    raw = read_raw(tmp_path)
+    raw = read_snapshot(tmp_path)
     row = make_plan(policy, bind(raw, policy, IBM_AS_OF)).to_json()
     batch = make_plan_batch(policy, tmp_path, IBM_AS_OF)
     assert batch.to_json() == row
@@ -166,7 +166,7 @@ def test_random_snapshots_as_csv_and_parquet_folders(
     write_parquet_folder(base / "csv", base / "parquet", "text")
     write_parquet_folder(base / "csv", base / "floats", "floats")
     folders = [(base / "csv", read_snapshot(base / "csv"))]
-    folders += [(base / name, read_raw(base / name)) for name in ("parquet", "floats")]
+    folders += [(base / name, read_snapshot(base / name)) for name in ("parquet", "floats")]
     for folder, raw in folders:
         try:
             row = make_plan(policy, bind(raw, policy, as_of)).to_json()
@@ -193,7 +193,7 @@ def test_decimal_scale_is_kept_from_typed_parquet(tmp_path: Path) -> None:
         "arrears: 1\npolicy: t\nrules:\n  - {id: fee, when: open_amount > 0, then: 'late_fee(amount=open_amount)'}\n",
         "t.yaml",
     )
-    raw = read_raw(tmp_path)
+    raw = read_snapshot(tmp_path)
     row = make_plan(policy, bind(raw, policy, dt.date(2026, 11, 23)))
     batch = make_plan_batch(policy, tmp_path, dt.date(2026, 11, 23))
     assert batch.to_json() == row.to_json()

@@ -264,3 +264,30 @@ def test_engine_and_format_mismatches_are_usage_errors(
 ) -> None:
     code, out, err = cli(capsys, "run", SPEC_POLICY, SMALL, *args)
     assert code == 2 and out == "" and message in err
+
+
+def test_every_command_reads_a_parquet_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import polars as pl
+
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    for section in ("invoices", "customers"):
+        table = pl.read_csv(EXAMPLES / "snapshots" / "ibm-2013-06-30" / f"{section}.csv", infer_schema=False)
+        table.write_parquet(folder / f"{section}.parquet")
+    policy = str(EXAMPLES / "policies" / "smb-standard.yaml")
+    args = [policy, str(folder), "--as-of", "2013-06-30"]
+    plans = [cli(capsys, "run", *args, "--format", "jsonl", "--engine", engine) for engine in ("row", "batch")]
+    assert plans[0][0] == plans[1][0] == 0 and plans[0][1] == plans[1][1] != ""
+    invoice = json.loads(plans[0][1].splitlines()[0])["invoice"]
+    code, out, err = cli(capsys, "explain", *args, "--invoice", invoice)
+    assert code == 0 and invoice in out, err
+    code, out, err = cli(capsys, "diff", policy, policy, str(folder), "--as-of", "2013-06-30")
+    assert code == 0, err
+
+
+def test_an_unreadable_parquet_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "invoices.parquet").write_bytes(b"not parquet")
+    for engine in ("row", "batch"):
+        code, out, err = cli(capsys, "run", SPEC_POLICY, str(tmp_path), "--as-of", "2026-11-23", "--engine", engine)
+        assert code == 2 and out == ""
+        assert f"cannot read {tmp_path / 'invoices.parquet'}" in err and "Traceback" not in err

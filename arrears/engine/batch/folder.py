@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from arrears.diagnostics import Location, Position
+from arrears.diagnostics import Diagnostic, InputError, Location, Position
 from arrears.dsl.types import BOOL, DATE, DECIMAL, STRING, Type, list_of
 from arrears.dsl.values import Value
 from arrears.engine.batch import decimals as D
@@ -97,8 +97,18 @@ def read_tables(folder: Path) -> Tables:
         if not path.exists():
             frames[name] = pl.DataFrame()
             continue
-        frames[name] = pl.read_parquet(path) if parquet else _read_csv(path)
+        frames[name] = _read_parquet(path) if parquet else _read_csv(path)
     return Tables(folder, fmt, frames["invoices"], frames["customers"], frames["history"])
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    """A Parquet file's table; dictionary-encoded text (pandas' category columns) read as plain text."""
+    try:
+        frame = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise InputError(Diagnostic(f"cannot read {path}: {error}", code="io")) from None
+    coded = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Categorical | pl.Enum)]
+    return frame.with_columns(pl.col(coded).cast(pl.String)) if coded else frame
 
 
 def _read_csv(path: Path) -> pl.DataFrame:

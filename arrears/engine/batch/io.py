@@ -2,8 +2,8 @@
 
 Input: a folder with `invoices.parquet`, `customers.parquet` and `history.parquet`
 (or the three `.csv` files of SPEC section 3) is read and bound in columns
-(folder.py). `read_raw` gives the same rows to the row engine, so both engines see the
-same snapshot, with the same digest.
+(folder.py). `Tables.raw()` gives the same rows to the row engine (its `read_snapshot`
+reads Parquet folders so), so both engines see the same snapshot, with the same digest.
 
 Output: `write_plan(plan, path, fmt)`. JSONL and CSV are byte-identical to the row
 engine's `render_jsonl`/`render_csv`; JSON is the plan document; Parquet holds one
@@ -39,21 +39,13 @@ from arrears.engine.batch.plan import BatchPlan, notices_json
 from arrears.engine.batch.render import ACTION_COLUMNS, action_line
 from arrears.engine.batch.typed import DECIMAL_KINDS
 from arrears.engine.plan import problem_dict
-from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
+from arrears.engine.snapshot import bind, read_snapshot
 from arrears.rules.model import Policy
 
 Format = Literal["parquet", "jsonl", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("parquet", "jsonl", "csv", "json")
 METADATA_KEY = "arrears.plan"
 NOTICES_KEY = "arrears.notices"
-
-
-def read_raw(folder: str | Path) -> RawSnapshot:
-    """A snapshot folder's rows as the row engine reads them (Parquet included)."""
-    path = Path(folder)
-    if (path / "invoices.parquet").exists():
-        return read_tables(path).raw()
-    return read_snapshot(path)
 
 
 def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_digest: bool = True) -> Frames:
@@ -309,4 +301,4 @@ def read_plan_parquet(path: str | Path) -> tuple[pl.DataFrame, dict[str, object]
     return pl.read_parquet(path), document
 
 
-__all__ = ["FORMATS", "load_folder", "read_plan_parquet", "read_raw", "render_plan", "write_plan"]
+__all__ = ["FORMATS", "load_folder", "read_plan_parquet", "render_plan", "write_plan"]
