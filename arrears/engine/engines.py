@@ -59,9 +59,11 @@ def run_batch(
     """Plan with the batch engine; None when it does not take the policy and the row engine should."""
     from arrears.engine.batch import Unsupported, make_plan_batch
     from arrears.engine.batch.io import render_plan, write_plan
-    from arrears.engine.batch.progress import PHASES, Progress
+    from arrears.engine.batch.progress import PHASES, Progress, Silent, is_terminal
 
-    progress = Progress(PHASES)
+    # A bar on the terminal's stderr, but only while the plan itself is not piped on.
+    to_file = output not in (None, "-")
+    progress = Progress(PHASES) if to_file or is_terminal(sys.stdout) else Silent()
     try:
         plan = make_plan_batch(policy, snapshot, as_of, progress=progress)
     except Unsupported as error:

@@ -3,7 +3,9 @@
 The batch engine reports named phases (read, bind, compile, evaluate, ...). Polars
 runs each phase as one call, so the bar moves per phase, with the elapsed time, rather
 than per row. Output goes to stderr only, and only when it is a TTY: a plan written to
-stdout or a file is never mixed with progress.
+stdout or a file is never mixed with progress. `arrears run` also stays silent when the
+plan goes to a pipe (`arrears run ... | jq`), where a bar would interleave with the next
+program's output on the same terminal.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class Progress:
         self.phases = list(phases)
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = _is_terminal(self.stream)
+        self.enabled = is_terminal(self.stream)
         self.done = 0
         self.started = time.perf_counter()
         self._shown = 0
@@ -73,7 +75,8 @@ class Silent(Progress):
         self.enabled = False
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (a closed or replaced stream is not)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -82,4 +85,4 @@ def _is_terminal(stream: TextIO) -> bool:
 
 PHASES = ("read", "compile", "evaluate", "actions", "notices", "write")
 
-__all__ = ["PHASES", "Progress", "Silent"]
+__all__ = ["PHASES", "Progress", "Silent", "is_terminal"]
