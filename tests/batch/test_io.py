@@ -255,3 +255,54 @@ def test_folder_digest_of_history_parameters(tmp_path: Path, params: pl.Series) 
     history.with_columns(params.alias("params")).write_parquet(tmp_path / "history.parquet")
     tables = read_tables(tmp_path)
     assert snapshot_digest(tables.invoices, tables.customers, tables.history) == tables.raw().digest()
+
+
+_DECIMAL_POLICY = """
+arrears: 1
+policy: decimal-columns
+fields:
+  invoice.po_number: string = "none"
+  invoice.reminders: int?
+rules:
+  - id: late
+    when: days_overdue > 0 and reminders is not null and reminders >= 2
+    then: note(text=po_number)
+ladders:
+  - id: dunning
+    steps:
+      - {at: 1, then: remind(tone=friendly)}
+      - {at: 10, then: remind(tone=firm)}
+      - {at: 20, then: remind(tone=final)}
+      - {at: 25, then: escalate(to=agency)}
+"""
+
+
+@pytest.mark.parametrize(
+    ("reminders", "step"),
+    [(Decimal("2.00"), Decimal("2.00")), (Decimal("2.50"), Decimal("2.00")), (Decimal("3.00"), Decimal("2.50"))],
+    ids=["whole", "a fraction for an int field", "a fraction for a step"],
+)
+def test_decimal_columns_for_int_and_string_fields(tmp_path: Path, reminders: Decimal, step: Decimal) -> None:
+    """Both engines read decimal(10, 2) columns for int and string fields alike, errors included."""
+    policy = load_policy_text(_DECIMAL_POLICY, "decimal-columns.yaml")
+    money = pl.Decimal(10, 2)
+    invoices = pl.DataFrame(
+        {"id": ["A"], "customer_id": ["C"], "amount": ["10"], "due_date": ["2026-01-01"]},
+    ).with_columns(
+        pl.Series([Decimal("1234.50")], dtype=money).alias("po_number"),
+        pl.Series([reminders], dtype=money).alias("reminders"),
+    )
+    invoices.write_parquet(tmp_path / "invoices.parquet")
+    history = pl.DataFrame({"invoice_id": ["A"], "rule": ["dunning"], "action": ["remind"], "at": ["2026-01-05"]})
+    history.with_columns(pl.Series([step], dtype=money).alias("step")).write_parquet(tmp_path / "history.parquet")
+    as_of = dt.date(2026, 2, 1)
+    try:
+        row = make_plan(policy, bind(read_snapshot(tmp_path), policy, as_of)).to_json()
+    except InputError as error:
+        with pytest.raises(InputError) as caught:
+            make_plan_batch(policy, tmp_path, as_of)
+        assert [d.message for d in caught.value.diagnostics] == [d.message for d in error.diagnostics]
+        return
+    assert bind_tables(policy, read_tables(tmp_path), as_of) is not None, "bound in columns"
+    assert make_plan_batch(policy, tmp_path, as_of).to_json() == row
+    assert '"text": "1234.50"' in row

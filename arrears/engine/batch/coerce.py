@@ -26,6 +26,8 @@ DATE = r"^\d{4}-\d{2}-\d{2}$"
 TRUE = ["true", "yes", "y", "1"]
 FALSE = ["false", "no", "n", "0", ""]
 MAX_DIGITS = 36
+# Python's `str(Decimal)` switches to exponent notation below 1e-6; up to this scale it matches Polars.
+PLAIN_DECIMAL_SCALE = 6
 # Every integer below 2**53 is a float exactly; larger whole floats are left to the row binder.
 _EXACT_FLOAT_INTEGERS = 2**53
 
@@ -119,10 +121,17 @@ def coerce_column(column: pl.Expr, dtype: pl.DataType, t: Type, name: str) -> tu
         return coerce_text(column, t, name)
     if isinstance(dtype, pl.Decimal):
         scale = dtype.scale or 0
+        coef = column.cast(pl.Decimal(38, scale)).to_physical().cast(pl.Int128)
         if kind in DECIMAL_KINDS:
-            coef = column.cast(pl.Decimal(38, scale)).to_physical().cast(pl.Int128)
             return {name: coef, f"{name}#e": pl.lit(-scale, dtype=pl.Int32), f"{name}#z": pl.lit(False)}, pl.lit(True)
-        raise Unsupported(f"a decimal column for a {t} field")
+        if kind == "int":
+            # As the row engine reads Decimal("2.00"): a whole value is that int.
+            whole = coef % 10**scale == 0
+            value = pl.when(whole).then(coef // 10**scale).cast(pl.Int64, strict=False)
+            return {name: value}, whole & value.is_not_null()
+        if kind == "string" and scale <= PLAIN_DECIMAL_SCALE:
+            return {name: column.cast(pl.String)}, pl.lit(True)
+        return {name: pl.lit(None)}, pl.lit(False)
     if dtype.is_integer():
         if kind in DECIMAL_KINDS:
             return (

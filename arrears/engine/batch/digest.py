@@ -16,11 +16,9 @@ import io
 import polars as pl
 
 from arrears.engine import digest as D
+from arrears.engine.batch.coerce import PLAIN_DECIMAL_SCALE
 from arrears.engine.batch.typed import json_string
 from arrears.engine.sources import history_params
-
-# Python's `str(Decimal)` switches to exponent notation below 1e-6; up to this scale it matches Polars.
-_PLAIN_DECIMAL_SCALE = 6
 
 
 def _text_cells(frame: pl.DataFrame, column: str) -> pl.Expr:
@@ -31,7 +29,7 @@ def _text_cells(frame: pl.DataFrame, column: str) -> pl.Expr:
 
 
 def _spelled_by_cast(dtype: pl.DataType) -> bool:
-    plain_decimal = isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= _PLAIN_DECIMAL_SCALE
+    plain_decimal = isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= PLAIN_DECIMAL_SCALE
     return dtype.is_integer() or dtype == pl.Date or plain_decimal
 
 

@@ -207,6 +207,9 @@ def _bind_columns(frame: pl.DataFrame, specs: Sequence[Spec]) -> tuple[pl.DataFr
             exprs.append(pl.when(present).then(expr).otherwise(fallback[key]).cast(target).alias(key))
     problem = pl.any_horizontal([p.fill_null(True) for p in problems]) if problems else pl.lit(False)
     out = frame.select([*exprs, problem.alias("__problem")])
+    if frame.height == 0:
+        # A missing table (no columns) would broadcast the literals above into one row.
+        out = out.clear()
     return out.drop("__problem"), out["__problem"]
 
 
