@@ -1,7 +1,8 @@
 """Evaluate a policy against a bound snapshot: rules in priority order, final, repeat, ladders.
 
 One code path serves both the plan and `explain`: each rule and ladder yields an
-Outcome that says whether it fired, what it issued, what was held back and why.
+Outcome that says whether it fired, what it issued, what was held back and why. The
+plan asks only for the outcomes that issued or failed, which most invoices never build.
 """
 
 from __future__ import annotations
@@ -128,10 +129,19 @@ def evaluate(
 ) -> Evaluation:
     """Run every customer-scope rule per customer and every invoice rule and ladder per invoice."""
     with paused_gc():
-        return _evaluate(policy, snapshot, condition_fn, only_invoice)
+        return _evaluate(policy, snapshot, condition_fn, only_invoice, detail=True)
 
 
-def _evaluate(policy: Policy, snapshot: Snapshot, condition_fn: ConditionFn, only_invoice: str | None) -> Evaluation:
+def plan_actions(policy: Policy, snapshot: Snapshot) -> tuple[list[PlannedAction], list[EvalProblem]]:
+    """The actions and problems of the plan: `evaluate` without the outcomes that issued nothing."""
+    with paused_gc():
+        evaluation = _evaluate(policy, snapshot, fast, None, detail=False)
+    return evaluation.actions, evaluation.problems
+
+
+def _evaluate(
+    policy: Policy, snapshot: Snapshot, condition_fn: ConditionFn, only_invoice: str | None, *, detail: bool
+) -> Evaluation:
     lets = {name: _located(let.expression) for name, let in policy.lets.items()}
     customer_envs, invoice_envs = build_envs(snapshot.customers, lets, snapshot.as_of)
     ordered = policy.ordered()
@@ -148,7 +158,7 @@ def _evaluate(policy: Policy, snapshot: Snapshot, condition_fn: ConditionFn, onl
         if recording:
             cenv.recorded = {}
         target = _Target(customer.id, None, cenv, customer.history, snapshot.as_of)
-        found = _run(customer_items, target, condition_fn)
+        found = _run(customer_items, target, condition_fn, detail)
         outcomes[(customer.id, None)] = found
         for invoice in customer.invoices:
             if only_invoice is not None and invoice.id != only_invoice:
@@ -157,7 +167,7 @@ def _evaluate(policy: Policy, snapshot: Snapshot, condition_fn: ConditionFn, onl
             if recording:
                 env.recorded = {}
             target = _Target(customer.id, invoice.id, env, invoice.history, snapshot.as_of)
-            outcomes[(customer.id, invoice.id)] = _run(invoice_items, target, condition_fn)
+            outcomes[(customer.id, invoice.id)] = _run(invoice_items, target, condition_fn, detail)
     for found in outcomes.values():
         for outcome in found:
             actions.extend(outcome.actions)
@@ -178,22 +188,27 @@ class _Target:
     as_of: dt.date
 
 
-def _run(items: Sequence[Rule | Ladder], target: _Target, condition_fn: ConditionFn) -> list[Outcome]:
+def _run(items: Sequence[Rule | Ladder], target: _Target, condition_fn: ConditionFn, detail: bool) -> list[Outcome]:
+    """Each item's outcome for one target; without detail, only the outcomes that issued or failed."""
     found: list[Outcome] = []
     silenced_by: Rule | None = None
     for item in items:
         # A firing final rule silences what has a strictly lower priority (SPEC 1.1);
         # rules of its own priority still run, before or after it in the file.
         if silenced_by is not None and item.priority < silenced_by.priority:
+            if not detail:
+                break  # items come in priority order: every later one is silenced too
             found.append(Outcome(item, "suppressed", f"silenced by final rule `{silenced_by.id}`"))
             continue
+        outcome: Outcome | None
         if isinstance(item, Rule):
             outcome = _rule(item, target, condition_fn)
             if item.final and outcome.condition and silenced_by is None:
                 silenced_by = item
         else:
-            outcome = _ladder(item, target, condition_fn)
-        found.append(outcome)
+            outcome = _ladder(item, target, condition_fn, detail)
+        if outcome is not None and (detail or outcome.actions or outcome.error is not None):
+            found.append(outcome)
     return found
 
 
@@ -359,84 +374,101 @@ def _held_back(rule: Rule, call: ActionCall, target: _Target) -> str | None:
     return f"last done {waited} days ago on {last.isoformat()}; repeats every {rule.repeat.days} days"
 
 
-def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn) -> Outcome:
+def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: bool) -> Outcome | None:
+    """The ladder's step due today, if any. Without detail, None when it issues nothing and does not fail."""
     env = target.env
-    entries = [e for e in target.history if e.rule == ladder.id]
+    entries = [e for e in target.history if e.rule == ladder.id] if target.history else []
     level = max((e.step for e in entries if e.step is not None), default=-1)
     days = env["days_overdue"]
     assert isinstance(days, int)
-    done = {e.step for e in entries}
-    steps = [StepOutcome(s, s.at <= days, s.index > level, None, done=s.index in done) for s in ladder.steps]
-    base = Outcome(ladder, "not-fired", "", level=level, steps=steps)
-    try:
-        if ladder.unless is not None and condition_fn(ladder.unless)(env):
-            base.reason = "`unless` holds"
-            base.condition = False
-            return base
-    except EvalFailure as failure:
-        assert ladder.unless is not None
-        base.status, base.error = "error", _problem(target, ladder, None, failure, ladder.unless)
-        base.reason = f"evaluation failed: {failure.message}"
-        return base
+    reached = _Reached(ladder, entries, level, days)
+    if ladder.unless is not None:
+        try:
+            holds = condition_fn(ladder.unless)(env)
+        except EvalFailure as failure:
+            return reached.failed(target, None, failure, ladder.unless)
+        if holds:
+            if not detail:
+                return None
+            found = reached.outcome("not-fired", "`unless` holds")
+            found.condition = False
+            return found
     if ladder.min_gap is not None and entries:
         last = max(e.at for e in entries)
         waited = (target.as_of - last).days
         if waited < ladder.min_gap.days:
-            base.reason = f"min_gap: last step {waited} days ago on {last.isoformat()}, needs {ladder.min_gap.days}"
-            return base
-    candidates = [s for s in steps if s.above_level and s.reached]
+            if not detail:
+                return None
+            return reached.outcome(
+                "not-fired", f"min_gap: last step {waited} days ago on {last.isoformat()}, needs {ladder.min_gap.days}"
+            )
+    candidates = [s for s in ladder.steps if s.index > level and s.at <= days]
     if not ladder.skip:
-        candidates = [s for s in candidates if s.step.index == level + 1]
-    chosen: StepOutcome | None = None
-    for outcome in sorted(candidates, key=lambda s: -s.step.index):
-        when = outcome.step.when
-        if when is not None:
+        candidates = [s for s in candidates if s.index == level + 1]
+    chosen: LadderStep | None = None
+    for step in reversed(candidates):
+        if step.when is not None:
             try:
-                outcome.when = bool(condition_fn(when)(env))
+                holds = reached.whens[step.index] = bool(condition_fn(step.when)(env))
             except EvalFailure as failure:
-                base.status, base.error = (
-                    "error",
-                    _problem(target, ladder, outcome.step.index, failure, when),
-                )
-                base.reason = f"evaluation failed: {failure.message}"
-                return base
-            if not outcome.when:
+                return reached.failed(target, step.index, failure, step.when)
+            if not holds:
                 continue
-        chosen = outcome
+        chosen = step
         break
     if chosen is None:
-        base.reason = _no_step_reason(ladder, steps, level, days)
-        return base
-    chosen.chosen = True
-    step = chosen.step
-    because = f"days_overdue >= {step.at}" + (f" and {step.when.snippet(step.when.node.span)}" if step.when else "")
-    try:
-        planned = _issue(
-            target,
-            ladder,
-            step.index,
-            step.actions,
-            because,
-            _facts(target, [step.when] if step.when else [], ("days_overdue",)),
-        )
-    except EvalFailure as failure:
-        base.status, base.error = "error", _problem(target, ladder, step.index, failure, None)
-        base.reason = f"evaluation failed: {failure.message}"
-        return base
-    base.status, base.step, base.actions, base.condition = "fired", step.index, planned, True
-    passed = [s.step.index for s in candidates if s.step.index < step.index]
-    base.reason = f"step {step.index} is due (at {step.at}, days_overdue {days})" + (
-        f"; passes over steps {', '.join(map(str, sorted(passed)))}" if passed else ""
+        return reached.outcome("not-fired", _no_step_reason(ladder, level, days)) if detail else None
+    because = f"days_overdue >= {chosen.at}" + (
+        f" and {chosen.when.snippet(chosen.when.node.span)}" if chosen.when else ""
     )
-    return base
+    try:
+        facts = _facts(target, [chosen.when] if chosen.when else [], ("days_overdue",))
+        planned = _issue(target, ladder, chosen.index, chosen.actions, because, facts)
+    except EvalFailure as failure:
+        return reached.failed(target, chosen.index, failure, None)
+    passed = [s.index for s in candidates if s.index < chosen.index]
+    found = reached.outcome(
+        "fired",
+        f"step {chosen.index} is due (at {chosen.at}, days_overdue {days})"
+        + (f"; passes over steps {', '.join(map(str, sorted(passed)))}" if passed else ""),
+        chosen,
+    )
+    found.step, found.actions, found.condition = chosen.index, planned, True
+    return found
 
 
-def _no_step_reason(ladder: Ladder, steps: list[StepOutcome], level: int, days: int) -> str:
+@dataclass
+class _Reached:
+    """Where an invoice stands on a ladder, and the step `when`s evaluated so far: what its Outcome shows."""
+
+    ladder: Ladder
+    entries: list[HistoryEntry]
+    level: int
+    days: int
+    whens: dict[int, bool] = field(default_factory=dict)
+
+    def outcome(self, status: Status, reason: str, chosen: LadderStep | None = None) -> Outcome:
+        done = {e.step for e in self.entries}
+        steps = [
+            StepOutcome(
+                s, s.at <= self.days, s.index > self.level, self.whens.get(s.index), s is chosen, s.index in done
+            )
+            for s in self.ladder.steps
+        ]
+        return Outcome(self.ladder, status, reason, level=self.level, steps=steps)
+
+    def failed(self, target: _Target, step: int | None, failure: EvalFailure, expression: Expression | None) -> Outcome:
+        found = self.outcome("error", f"evaluation failed: {failure.message}")
+        found.error = _problem(target, self.ladder, step, failure, expression)
+        return found
+
+
+def _no_step_reason(ladder: Ladder, level: int, days: int) -> str:
     if level >= len(ladder.steps) - 1:
         return f"every step is done (level {level})"
-    upcoming = [s for s in steps if s.above_level]
-    if not ladder.skip and upcoming and not upcoming[0].reached:
-        return f"next step {upcoming[0].step.index} is due at {upcoming[0].step.at}; days_overdue is {days}"
-    if all(not s.reached for s in upcoming):
-        return f"no step due yet: next at {upcoming[0].step.at}, days_overdue is {days}"
+    upcoming = [s for s in ladder.steps if s.index > level]
+    if not ladder.skip and upcoming and not upcoming[0].at <= days:
+        return f"next step {upcoming[0].index} is due at {upcoming[0].at}; days_overdue is {days}"
+    if all(not s.at <= days for s in upcoming):
+        return f"no step due yet: next at {upcoming[0].at}, days_overdue is {days}"
     return "no due step's `when` holds"

@@ -16,7 +16,7 @@ from typing import Any
 
 from arrears.dsl.values import Value, format_decimal, to_json
 from arrears.engine.bulk import paused_gc
-from arrears.engine.evaluate import EvalProblem, Evaluation, PlannedAction, evaluate
+from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.catalog import TONES
 from arrears.rules.model import Policy
@@ -33,7 +33,6 @@ class Plan:
     snapshot: Snapshot
     actions: list[PlannedAction]
     problems: list[EvalProblem]
-    evaluation: Evaluation
 
     def action_dicts(self) -> list[dict[str, Any]]:
         return [action_dict(a) for a in self.actions]
@@ -64,8 +63,8 @@ class Plan:
 
 
 def make_plan(policy: Policy, snapshot: Snapshot) -> Plan:
-    evaluation = evaluate(policy, snapshot)
-    return Plan(policy, snapshot, evaluation.actions, evaluation.problems, evaluation)
+    actions, problems = plan_actions(policy, snapshot)
+    return Plan(policy, snapshot, actions, problems)
 
 
 def _compact(value: object) -> str:
