@@ -16,14 +16,17 @@ from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
-from arrears.dsl.values import CoercionError, Value, coerce, parse_date
+from arrears.dsl.values import CoercionError, Value, parse_date, reader
 from arrears.engine.bulk import paused_gc
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
-from arrears.rules.model import Policy
+from arrears.rules.model import FieldDef, Policy
 
-# Built once: history rows are many.
-_OPTIONAL_INT = INT.optional()
-_OPTIONAL_TEXT = STRING.optional()
+Reader = Callable[[object], Value]
+
+# Built once: rows are many.
+_READ_OPTIONAL_INT = reader(INT.optional())
+_READ_OPTIONAL_TEXT = reader(STRING.optional())
+_READ_ANY = reader(Type("any"))
 _INVOICE_TYPES: dict[str, Type] = {
     "id": STRING,
     "customer_id": STRING,
@@ -40,6 +43,8 @@ _CUSTOMER_TYPES: dict[str, Type] = {
     "credit_limit": DECIMAL.optional(),
     "tags": list_of(STRING).optional(),
 }
+_INVOICE_READERS = [(key, key, reader(type_)) for key, type_ in _INVOICE_TYPES.items()]
+_CUSTOMER_READERS = [(key, "customer." + key, reader(type_)) for key, type_ in _CUSTOMER_TYPES.items()]
 
 
 @dataclass(frozen=True)
@@ -107,37 +112,38 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
                 problems.append(diagnostic(raw.file, f"as_of: {error}", None))
     invoice_fields = {n: f for n, f in policy.fields.items() if not n.startswith("customer.")}
     customer_fields = {n.removeprefix("customer."): f for n, f in policy.fields.items() if n.startswith("customer.")}
+    invoice_declared = [(key, key, decl, reader(decl.type)) for key, decl in invoice_fields.items()]
+    customer_declared = [(key, "customer." + key, decl, reader(decl.type)) for key, decl in customer_fields.items()]
 
     def read_row(
         section: str,
         index: int,
         row: Mapping[str, Any],
-        builtins: Mapping[str, Type],
-        declared: Mapping[str, Any],
-        prefix: str,
+        builtins: Sequence[tuple[str, str, Reader]],
+        declared: Sequence[tuple[str, str, FieldDef, Reader]],
     ) -> dict[str, Value] | None:
         values: dict[str, Value] = {}
         ok = True
-        for key, type_ in builtins.items():
+        for key, name, read in builtins:
             try:
-                values[prefix + key] = coerce(row.get(key), type_)
+                values[name] = read(row.get(key))
             except CoercionError as error:
                 ok = False
                 report(section, index, key, "missing" if row.get(key) in (None, "") else str(error))
-        for key, decl in declared.items():
+        for key, name, decl, read in declared:
             raw_value = row.get(key)
             if raw_value is None or (raw_value == "" and decl.type.kind != "string"):
                 if decl.has_default:
-                    values[prefix + key] = decl.default
+                    values[name] = decl.default
                     continue
                 if decl.type.nullable:
-                    values[prefix + key] = None
+                    values[name] = None
                     continue
                 ok = False
                 report(section, index, key, f"missing (the policy declares it as {decl.type})")
                 continue
             try:
-                values[prefix + key] = coerce(raw_value, decl.type)
+                values[name] = read(raw_value)
             except CoercionError as error:
                 ok = False
                 report(section, index, key, str(error))
@@ -146,7 +152,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
     customers: dict[str, Customer] = {}
     rejected: set[str] = set()
     for index, row in enumerate(raw.customers):
-        values = read_row("customers", index, row, _CUSTOMER_TYPES, customer_fields, "customer.")
+        values = read_row("customers", index, row, _CUSTOMER_READERS, customer_declared)
         if values is None:
             rejected.add(str(row.get("id")))
             continue
@@ -165,7 +171,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
             report("invoices", index, "id", f"invoice `{raw_id}` appears twice")
             continue
         seen.add(str(raw_id))
-        values = read_row("invoices", index, row, _INVOICE_TYPES, invoice_fields, "")
+        values = read_row("invoices", index, row, _INVOICE_READERS, invoice_declared)
         if values is None:
             continue
         iid = str(values["id"])
@@ -234,12 +240,13 @@ def _bind_history(
     report: Callable[[str, int, str | None, str], None],
 ) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
+    param_readers: dict[str, dict[str, Reader]] = {}
     for index, row in enumerate(raw.history):
         try:
             invoice_id = _optional_text(row.get("invoice_id"))
             customer_id = _optional_text(row.get("customer_id"))
             rule = _optional_text(row.get("rule"))
-            raw_step = coerce(row.get("step"), _OPTIONAL_INT)
+            raw_step = _READ_OPTIONAL_INT(row.get("step"))
             step = raw_step if isinstance(raw_step, int) else None
         except CoercionError as error:
             report("history", index, None, str(error))
@@ -256,8 +263,9 @@ def _bind_history(
         if not isinstance(action, str) or not action:
             report("history", index, "action", "missing")
             continue
+        raw_at = row.get("at")
         try:
-            at = parse_date(row.get("at")) if row.get("at") not in (None, "") else None
+            at = None if raw_at is None or raw_at == "" else parse_date(raw_at)
         except CoercionError as error:
             report("history", index, "at", str(error))
             continue
@@ -283,7 +291,7 @@ def _bind_history(
                 rule,
                 step,
                 action,
-                _typed_params(policy, action, params),
+                _typed_params(params, _param_readers(policy, action, param_readers)),
                 at,
             )
         )
@@ -301,17 +309,24 @@ def _bind_history(
 
 
 def _optional_text(raw: object) -> str | None:
-    value = coerce(raw, _OPTIONAL_TEXT)
+    value = _READ_OPTIONAL_TEXT(raw)
     return value if isinstance(value, str) else None
 
 
-def _typed_params(policy: Policy, action: str, params: Mapping[str, Any]) -> dict[str, Value]:
-    signature = policy.actions.get(action)
+def _param_readers(policy: Policy, action: str, known: dict[str, dict[str, Reader]]) -> dict[str, Reader]:
+    """Readers of an action's parameters by name, made once per action and kept in `known`."""
+    found = known.get(action)
+    if found is None:
+        signature = policy.actions.get(action)
+        found = known[action] = {p.name: reader(p.type) for p in signature.params} if signature else {}
+    return found
+
+
+def _typed_params(params: Mapping[str, Any], readers: Mapping[str, Reader]) -> dict[str, Value]:
     typed: dict[str, Value] = {}
     for key, value in params.items():
-        param = signature.param(key) if signature else None
         try:
-            typed[key] = coerce(value, param.type) if param else coerce(value, Type("any"))
+            typed[key] = readers.get(key, _READ_ANY)(value)
         except CoercionError:
             # A recorded value that does not fit the parameter (null for a required text,
             # 1 for a bool) matches no `count_of`/`days_since` filter on it.
