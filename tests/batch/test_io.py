@@ -306,3 +306,49 @@ def test_decimal_columns_for_int_and_string_fields(tmp_path: Path, reminders: De
     assert bind_tables(policy, read_tables(tmp_path), as_of) is not None, "bound in columns"
     assert make_plan_batch(policy, tmp_path, as_of).to_json() == row
     assert '"text": "1234.50"' in row
+
+
+def _pandas_folder(folder: Path) -> None:
+    """A portfolio as pandas writes it: float money with gaps (NaN), timestamps, categories, float steps."""
+    import numpy as np
+    import pandas as pd
+
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "id": ["A", "B", "C", "D"],
+            "customer_id": ["C1", "C1", "C2", "C3"],
+            "amount": [100.5, 2500.0, 99.99, 12.0],
+            "open_amount": [100.5, np.nan, 50.0, 10.0],
+            "due_date": pd.to_datetime(["2026-10-01", "2026-11-30", "2026-08-01", "2026-09-01"]),
+            "disputed": [False, True, False, False],
+            "currency": pd.Categorical(["EUR", "EUR", "USD", "EUR"]),
+        }
+    ).to_parquet(folder / "invoices.parquet")
+    pd.DataFrame({"id": ["C1", "C2", "C3"], "credit_limit": [1000.0, np.nan, 50.0]}).to_parquet(
+        folder / "customers.parquet"
+    )
+    pd.DataFrame(
+        {
+            "invoice_id": ["A", "C", None],
+            "customer_id": [None, None, "C2"],
+            "rule": ["dunning", "dunning", "credit-limit"],
+            "step": [1.0, 2.0, np.nan],
+            "action": ["remind", "remind", "credit_hold"],
+            "params": ['{"tone": "friendly"}', '{"tone": "firm"}', None],
+            "at": pd.to_datetime(["2026-10-05", "2026-09-01", "2026-10-10"]),
+        }
+    ).to_parquet(folder / "history.parquet")
+
+
+@pytest.mark.parametrize("policy_path", POLICIES, ids=[p.stem for p in POLICIES])
+def test_a_folder_written_by_pandas(tmp_path: Path, policy_path: Path) -> None:
+    folder = tmp_path / "portfolio"
+    _pandas_folder(folder)
+    policy = load_policy(policy_path)
+    as_of = dt.date(2026, 11, 23)
+    assert bind_tables(policy, read_tables(folder), as_of) is not None, "bound in columns"
+    raw = read_snapshot(folder)
+    batch = make_plan_batch(policy, folder, as_of)
+    assert batch.to_json() == make_plan(policy, bind(raw, policy, as_of)).to_json()
+    assert batch.snapshot_digest == raw.digest()
