@@ -22,8 +22,7 @@ from arrears.diagnostics import (
     ArrearsError,
     Diagnostic,
     InputError,
-    render_github,
-    render_json,
+    counted,
     render_text,
     sort_key,
 )
@@ -77,10 +76,6 @@ def _write(text: str, output: str | None) -> None:
         raise InputError(Diagnostic(f"cannot write {output}: {error.strerror or error}", code="io")) from None
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _as_of(value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -116,63 +111,13 @@ def cli() -> None:
 @click.option("--lint/--no-lint", "run_lint", default=True, show_default=True, help="Run the proving lint.")
 def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> None:
     """Validate policies (files or folders): syntax, names, types, structure, and proved lint warnings."""
-    from arrears.lint import lint
-    from arrears.lint.junit import check_suites
-    from arrears.lint.junit import render as render_junit
+    from arrears.lint.check import check_policies
 
     with _user_errors():
         files = policy_files(paths)
-    findings: list[Diagnostic] = []
-    extras: dict[int, Any] = {}  # a warning's JSON with its example and related places, by diagnostic
-    summaries: list[dict[str, Any]] = []
-    for file in files:
-        try:
-            policy = load_policy(file)
-        except ArrearsError as error:
-            findings.extend(error.diagnostics)
-            summaries.append({"file": str(file), "ok": False, "errors": len(error.diagnostics)})
-            continue
-        warnings = lint(policy) if run_lint else []
-        for finding in warnings:
-            findings.append(finding.diagnostic)
-            extras[id(finding.diagnostic)] = finding.to_dict()
-        summaries.append(
-            {
-                "file": str(file),
-                "ok": True,
-                "policy": policy.id,
-                "rules": len(policy.rules),
-                "ladders": len(policy.ladders),
-                "warnings": len(warnings),
-            }
-        )
-    findings.sort(key=sort_key)
-    errors = sum(1 for d in findings if d.severity == "error")
-    warned = len(findings) - errors
-    if fmt == "json":
-        shown = json.loads(render_json(findings))
-        for d, entry in zip(findings, shown, strict=True):
-            entry.update(extras.get(id(d), {}))
-        click.echo(json.dumps({"files": summaries, "diagnostics": shown}, indent=2, ensure_ascii=False))
-    elif fmt == "github":
-        if findings:
-            click.echo(render_github(findings))
-    elif fmt == "junit":
-        click.echo(render_junit(check_suites([str(f) for f in files], findings, strict)), nl=False)
-    else:
-        if findings:
-            click.echo(render_text(findings))
-        for s in summaries:
-            if s["ok"]:
-                counts = f"{_count(s['rules'], 'rule')}, {_count(s['ladders'], 'ladder')}"
-                click.echo(f"ok: {s['file']} (policy {s['policy']}: {counts})")
-        if errors:
-            click.echo(
-                f"{errors} error{'s' if errors != 1 else ''} in {sum(1 for s in summaries if not s['ok'])} file(s)"
-            )
-        if warned:
-            click.echo(f"{warned} warning{'s' if warned != 1 else ''}" + (" (--strict: failing)" if strict else ""))
-    if errors or (strict and warned):
+    report = check_policies(files, run_lint)
+    click.echo(report.render(fmt, strict), nl=False)
+    if report.failed(strict):
         raise _Exit(EXIT_FINDINGS)
 
 
@@ -453,7 +398,7 @@ def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
         click.echo(render_text(sorted(problems, key=sort_key)), err=True)
     unchanged = len(files) - len(changed) - len({d.location.file for d in problems if d.location})
     verb = "would be reformatted" if check else "reformatted"
-    click.echo(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, {unchanged} already formatted")
+    click.echo(f"{counted(len(changed), 'file')} {verb}, {unchanged} already formatted")
     if problems or (check and changed):
         raise _Exit(EXIT_FINDINGS)
 

@@ -131,6 +131,11 @@ def suggest(word: str, candidates: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 rule`, `2 rules`: a count in plain words."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A 'did you mean' hint, or None."""
     best = suggest(word, candidates)

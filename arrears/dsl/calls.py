@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from arrears.diagnostics import did_you_mean
+from arrears.diagnostics import counted, did_you_mean
 from arrears.dsl import ast, types
 from arrears.dsl.env import ActionSignature, Environment
 from arrears.dsl.types import ANY, BOOL, DATE, DECIMAL, INT, STRING, Type
@@ -109,9 +109,9 @@ class CallChecks:
         count = len(node.args)
         if count < low or (high is not None and count > high):
             if high == low:
-                wanted = f"{low} argument{'s' if low != 1 else ''}"
+                wanted = counted(low, "argument")
             elif high is None:
-                wanted = f"at least {low} argument{'s' if low != 1 else ''}"
+                wanted = f"at least {counted(low, 'argument')}"
             else:
                 wanted = f"{low} to {high} arguments"
             self._problem(f"`{node.function}` takes {wanted}, got {count}", node.span, None, "bad-arguments")
