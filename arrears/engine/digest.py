@@ -26,7 +26,8 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 VERSION = "arrears-snapshot-digest/2"
 SEPARATOR = "\x1f"
@@ -56,16 +57,30 @@ def canonical(value: object) -> object:
 
 def cell(value: object) -> str:
     """One value's cell: plain text as it is, other text as JSON; markers for null, booleans and containers."""
+    kind = type(value)
+    # The common types first, by exact type: this runs once per value of a snapshot.
+    if kind is str:
+        text = cast(str, value)
+        return text if _NOT_PLAIN.search(text) is None else json.dumps(text, ensure_ascii=False)
     if value is None:
         return NULL
-    if value is True:
-        return TRUE
-    if value is False:
-        return FALSE
+    if kind is bool:
+        return TRUE if value else FALSE
+    if kind is Decimal or kind is int:
+        return str(value)  # digits, a sign, a point, an exponent: always plain
+    if kind is dt.date:
+        return cast(dt.date, value).isoformat()
     if isinstance(value, dict | list | tuple):
-        return CONTAINER + json.dumps(canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return CONTAINER + _container_json(value)
     text = str(canonical(value))
     return text if _NOT_PLAIN.search(text) is None else json.dumps(text, ensure_ascii=False)
+
+
+def _container_json(value: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> str:
+    # History parameters are flat objects of text: no value needs turning into text first.
+    flat = isinstance(value, dict) and all(type(k) is str and type(v) is str for k, v in value.items())
+    shown = value if flat else canonical(value)
+    return json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def column_order(names: Iterable[str]) -> list[str]:
@@ -80,9 +95,49 @@ def table_header(table: str, rows: int, columns: Sequence[str]) -> str:
 
 
 def _table_text(table: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    columns = column_order(str(k) for row in rows for k, v in row.items() if v is not None)
-    lines = sorted(SEPARATOR.join(cell(_get(row, c)) for c in columns) for row in rows)
+    keys: set[Any] = set().union(*rows)
+    names = {str(k) for k in keys}
+    values = {c: [row[c] if c in row else _get(row, c) for row in rows] for c in names}
+    columns = column_order(c for c in names if any(v is not None for v in values[c]))
+    cells = [column_cells(values[c]) for c in columns]
+    lines = sorted(map(SEPARATOR.join, zip(*cells, strict=True))) if columns else [""] * len(rows)
     return table_header(table, len(rows), columns) + "".join(line + "\n" for line in lines)
+
+
+def column_cells(values: list[Any]) -> list[str]:
+    """The cells of one column's values: `cell` of each, with whole-column shortcuts for the usual types."""
+    kinds = {type(v) for v in values}
+    present = kinds - {type(None)}
+    if present == {str}:
+        # One scan of all the text at once: when none needs escaping, every text is its own cell.
+        if _NOT_PLAIN.search("".join(v for v in values if v is not None)) is None:
+            return [NULL if v is None else v for v in values] if len(present) < len(kinds) else values
+    elif present <= {Decimal, int} or present == {dt.date}:
+        return [NULL if v is None else str(v) for v in values]
+    elif present == {bool}:
+        return [NULL if v is None else TRUE if v else FALSE for v in values]
+    elif present == {dict}:
+        return _memoized_cells(values)
+    return [cell(v) for v in values]
+
+
+def _memoized_cells(values: list[Any]) -> list[str]:
+    """Cells of objects (history parameters), spelled once per distinct object of text keys and values.
+
+    Only objects of exact text are remembered: 1, True and Decimal("1.0") are equal keys
+    with different cells, but only text equals text, so a remembered key matches only text.
+    """
+    spelled: dict[tuple[Any, ...], str] = {}
+    cells: list[str] = []
+    for value in values:
+        items = tuple(value.items()) if value is not None else None
+        text = spelled.get(items) if items is not None else None
+        if text is None:
+            text = cell(value)
+            if items and all(type(k) is str and type(v) is str for k, v in items):
+                spelled[items] = text
+        cells.append(text)
+    return cells
 
 
 def _get(row: Mapping[str, Any], column: str) -> object:

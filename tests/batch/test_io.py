@@ -352,3 +352,10 @@ def test_a_folder_written_by_pandas(tmp_path: Path, policy_path: Path) -> None:
     batch = make_plan_batch(policy, folder, as_of)
     assert batch.to_json() == make_plan(policy, bind(raw, policy, as_of)).to_json()
     assert batch.snapshot_digest == raw.digest()
+
+
+def test_folder_digest_of_a_table_with_only_empty_cells(tmp_path: Path) -> None:
+    (tmp_path / "invoices.csv").write_text("id,customer_id,amount,due_date\nA,C,1,2026-01-01\n", encoding="utf-8")
+    (tmp_path / "customers.csv").write_text("id,name\n,\n,\n", encoding="utf-8")
+    tables = read_tables(tmp_path)
+    assert snapshot_digest(tables.invoices, tables.customers, tables.history) == read_snapshot(tmp_path).digest()

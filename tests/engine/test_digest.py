@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from arrears.engine.digest import cell
+from arrears.engine.digest import cell, column_cells
 from arrears.engine.sources import from_data
 
 INVOICE = {"id": "A", "customer_id": "C1", "amount": "100.50", "due_date": "2026-11-01"}
@@ -117,3 +120,40 @@ def test_a_repeated_row_counts() -> None:
 def test_as_of_and_sections_are_part_of_the_digest() -> None:
     assert _digest([INVOICE]) != _digest([INVOICE], as_of="2026-11-23")
     assert _digest([INVOICE]) != _digest([], customers=[INVOICE])
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.dates()
+    | st.text(alphabet=st.characters(codec="utf-8"))
+)
+_PARAMS = st.dictionaries(st.sampled_from(["tone", "n", "text"]), _SCALARS, max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.lists(_SCALARS, max_size=8),
+        st.lists(st.one_of(st.none(), st.text()), max_size=8),
+        st.lists(st.one_of(st.none(), st.decimals(allow_nan=False), st.integers()), max_size=8),
+        st.lists(st.one_of(st.none(), st.dates()), max_size=8),
+        st.lists(st.one_of(st.none(), st.booleans()), max_size=8),
+        st.lists(st.one_of(st.none(), _PARAMS), max_size=8),
+    )
+)
+def test_column_shortcuts_spell_every_value_as_cell_does(values: list[Any]) -> None:
+    assert column_cells(values) == [cell(v) for v in values]
+
+
+def test_equal_parameters_of_different_types_keep_their_own_cells() -> None:
+    values: list[Any] = [{"n": "1"}, {"n": 1}, {"n": True}, {"n": Decimal("1.0")}, {"n": "1"}]
+    assert column_cells(values) == [
+        '\x04{"n":"1"}',
+        '\x04{"n":"1"}',
+        '\x04{"n":true}',
+        '\x04{"n":"1.0"}',
+        '\x04{"n":"1"}',
+    ]

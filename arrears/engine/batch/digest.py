@@ -89,7 +89,8 @@ def _table(digest: hashlib._Hash, table: str, frame: pl.DataFrame) -> None:
     if not frame.height:
         return
     cells = [(_params_cells(frame) if history and c == "params" else _cells(frame, c)) for c in columns]
-    lines = frame.select(pl.concat_str(cells, separator=D.SEPARATOR).alias("line"))["line"]
+    line = pl.concat_str(cells, separator=D.SEPARATOR) if cells else pl.repeat("", frame.height)
+    lines = frame.select(line.alias("line"))["line"]
     if not bool((lines.slice(1) >= lines.slice(0, lines.len() - 1)).all()):
         lines = lines.sort()
     buffer = io.BytesIO()
