@@ -1,4 +1,4 @@
-"""Property tests (hypothesis): precedence, exact arithmetic, null comparisons, constant folding."""
+"""Property tests (hypothesis): precedence, exact arithmetic, null comparisons, constant folding, input readers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from arrears.dsl.compiler import Compiler
 from arrears.dsl.env import Environment, Symbol
 from arrears.dsl.parser import parse_expression
 from arrears.dsl.problems import EvalFailure, ExpressionError
-from arrears.dsl.values import Value, to_json
+from arrears.dsl.values import Value, coerce, reader, to_json
 
 from .helpers import ENV, Runtime, compile_checked
 
@@ -365,3 +365,47 @@ def test_constant_folding_agrees_with_evaluation_at_run_time(node: tuple[Any, ..
 
 
 _TYPE = {"int": T.INT, "decimal": T.DECIMAL, "percent": T.PERCENT, "string": T.STRING, "bool": T.BOOL}
+
+
+# -- 5. a column reader reads every cell as coerce does --------------------------------------------
+
+_READ_TYPES = [
+    T.BOOL,
+    T.INT,
+    T.DECIMAL,
+    T.PERCENT,
+    T.STRING,
+    T.DATE,
+    T.DURATION,
+    T.enum("smb", "enterprise"),
+    T.list_of(T.STRING),
+    T.Type("any"),
+]
+_RAW = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.decimals(allow_nan=True, allow_infinity=True, places=2),
+    st.floats(allow_nan=False, width=32),
+    st.dates(),
+    st.datetimes(),
+    st.timedeltas(min_value=dt.timedelta(days=-99), max_value=dt.timedelta(days=99)),
+    st.sampled_from(["", "smb", "enterprise", "12.50", "7", "30d", "2026-11-23", "yes", "a;b", "\ud800", "é"]),
+    st.text(max_size=4),
+    st.lists(st.text(max_size=2), max_size=2),
+)
+
+
+def _read(read: Callable[[], Value]) -> tuple[str, object]:
+    try:
+        value = read()
+    except Exception as error:  # what coerce raises, CoercionError or not (an infinite Decimal read as an int)
+        return type(error).__name__, str(error)
+    return type(value).__name__, value
+
+
+@SETTINGS
+@given(st.sampled_from(_READ_TYPES), st.booleans(), _RAW)
+def test_a_reader_reads_as_coerce_does(type_: T.Type, nullable: bool, raw: object) -> None:
+    target = type_.optional(nullable)
+    assert _read(lambda: reader(target)(raw)) == _read(lambda: coerce(raw, target))
