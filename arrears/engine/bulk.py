@@ -22,4 +22,12 @@ def paused_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        if gc.get_freeze_count() == 0:
+            # What the work made and kept goes straight to the oldest generation, which is
+            # where the young collections would move it after a pass over every object
+            # (2 to 3 microseconds an invoice). Cyclic garbage made meanwhile waits for the
+            # next full collection, so bulk work breaks its own cycles (runtime.release).
+            # Skipped when someone froze objects on purpose, as unfreeze would undo that.
+            gc.freeze()
+            gc.unfreeze()
         gc.enable()

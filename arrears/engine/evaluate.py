@@ -18,7 +18,7 @@ from arrears.dsl.compiler import Compiler, Fn, Runtime
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import CONTEXT, Value, money
 from arrears.engine.bulk import paused_gc
-from arrears.engine.runtime import Env, build_envs
+from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
 from arrears.rules.model import ActionCall, Expression, Ladder, LadderStep, Policy, Rule
 
@@ -136,6 +136,7 @@ def plan_actions(policy: Policy, snapshot: Snapshot) -> tuple[list[PlannedAction
     """The actions and problems of the plan: `evaluate` without the outcomes that issued nothing."""
     with paused_gc():
         evaluation = _evaluate(policy, snapshot, fast, None, detail=False)
+        release(evaluation.envs.values())
     return evaluation.actions, evaluation.problems
 
 

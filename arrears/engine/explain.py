@@ -14,7 +14,7 @@ from arrears.dsl import ast
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import Value, show, to_json
 from arrears.engine.evaluate import Outcome, evaluate, traced
-from arrears.engine.runtime import Env
+from arrears.engine.runtime import Env, release
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.model import Expression, Ladder, Policy, Rule
 
@@ -49,7 +49,7 @@ def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, An
             lets[name] = to_json(env[name])
         except EvalFailure as failure:
             lets[name] = f"error: {failure.message}"
-    return {
+    doc = {
         "invoice": invoice_id,
         "customer": invoice.customer_id,
         "as_of": snapshot.as_of.isoformat(),
@@ -68,6 +68,8 @@ def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, An
             for a in evaluation.actions
         ],
     }
+    release(evaluation.envs.values())
+    return doc
 
 
 def _outcome(outcome: Outcome, env: Env) -> dict[str, Any]:
