@@ -2,7 +2,8 @@
 
 The closure takes a runtime (`Runtime`): the values of names, the invoice's history
 and its customer's invoices. With `trace=True` every sub-expression records its
-value, which is how `explain` shows the value of each side of every and/or.
+value, which is how `explain` shows the value of each side of every and/or; without,
+`codegen` writes the closures of the tree's plumbing nodes out as one function.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
-from arrears.dsl import ast
+from arrears.dsl import ast, codegen
 from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.checker import TypeTable
 from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
@@ -62,19 +63,26 @@ class Compiler:
     def __init__(self, table: TypeTable, *, trace: bool = False) -> None:
         self.table = table
         self.trace = trace
+        self._parts: dict[ast.Expr, tuple[Fn, _Const | None]] = {}
 
     def compile(self, node: ast.Expr) -> Fn:
-        fn, const = self._compile(node)
+        fn, const = self.parts(node)
         if const is not None:
             value = const.value
             return lambda env: value
-        return fn
+        return fn if self.trace else codegen.generate(node, self)
 
     def constant(self, node: ast.Expr) -> _Const | None:
         """The folded value of a node, when it does not depend on any input."""
-        return self._compile(node)[1]
+        return self.parts(node)[1]
 
-    # Each node compiles to a closure, and to a constant when all its parts are constant.
+    def parts(self, node: ast.Expr) -> tuple[Fn, _Const | None]:
+        """A node's closure, and its constant when all its parts are constant; made once per node."""
+        found = self._parts.get(node)
+        if found is None:
+            found = self._parts[node] = self._compile(node)
+        return found
+
     def _compile(self, node: ast.Expr) -> tuple[Fn, _Const | None]:
         fn, const = self._compile_plain(node)
         if const is not None or not self.trace:
@@ -107,11 +115,11 @@ class Compiler:
                 name = self.table.names[node]
                 return (lambda env: env[name]), None
             case ast.Not(operand=operand):
-                inner, c = self._compile(operand)
+                inner, c = self.parts(operand)
                 return self._fold(node, lambda env: not inner(env), [c])
             case ast.BoolOp(op=op, left=left, right=right):
-                lf, lc = self._compile(left)
-                rf, rc = self._compile(right)
+                lf, lc = self.parts(left)
+                rf, rc = self.parts(right)
                 if not (self.table.type_of(left).nullable or self.table.type_of(right).nullable):
                     # Both sides are true or false, never null: no need to coerce.
                     if op == "and":
@@ -121,7 +129,7 @@ class Compiler:
                     return self._fold(node, lambda env: bool(lf(env)) and bool(rf(env)), [lc, rc])
                 return self._fold(node, lambda env: bool(lf(env)) or bool(rf(env)), [lc, rc])
             case ast.IsNull(operand=operand, negated=negated):
-                inner, c = self._compile(operand)
+                inner, c = self.parts(operand)
                 if negated:
                     return self._fold(node, lambda env: inner(env) is not None, [c])
                 return self._fold(node, lambda env: inner(env) is None, [c])
@@ -130,7 +138,7 @@ class Compiler:
             case ast.Binary():
                 return self._binary(node)
             case ast.Negate(operand=operand):
-                inner, c = self._compile(operand)
+                inner, c = self.parts(operand)
 
                 def negate(env: Runtime) -> Value:
                     value = inner(env)
@@ -138,7 +146,7 @@ class Compiler:
 
                 return self._fold(node, negate, [c])
             case ast.ListExpr(items=items):
-                compiled = [self._compile(i) for i in items]
+                compiled = [self.parts(i) for i in items]
                 fns = [f for f, _ in compiled]
                 item = self.table.type_of(node).item
                 kind = item.kind if item is not None else "any"
@@ -152,8 +160,8 @@ class Compiler:
         if op in ("==", "!=") and _is_null_literal(node.right) != _is_null_literal(node.left):
             operand = node.left if _is_null_literal(node.right) else node.right
             return self._compile_plain(ast.IsNull(node.span, operand, negated=op == "!="))
-        lf, lc = self._compile(node.left)
-        rf, rc = self._compile(node.right)
+        lf, lc = self.parts(node.left)
+        rf, rc = self.parts(node.right)
         lt, rt = self.table.type_of(node.left), self.table.type_of(node.right)
         if op in ("in", "not in"):
             want = op == "in"
@@ -206,8 +214,8 @@ class Compiler:
         return self._fold(node, ordered, [lc, rc])
 
     def _binary(self, node: ast.Binary) -> tuple[Fn, _Const | None]:
-        lf, lc = self._compile(node.left)
-        rf, rc = self._compile(node.right)
+        lf, lc = self.parts(node.left)
+        rf, rc = self.parts(node.right)
         lt, rt = self.table.type_of(node.left).kind, self.table.type_of(node.right).kind
         apply = _arithmetic(node.op, lt, rt, node.span)
 
@@ -233,7 +241,7 @@ class Compiler:
             return self._history(node)
         if name in ("count_invoices", "sum_of", "max_of", "min_of"):
             return self._aggregate(node)
-        compiled = [self._compile(a) for a in node.args]
+        compiled = [self.parts(a) for a in node.args]
         fns = [f for f, _ in compiled]
         consts = [c for _, c in compiled]
         result_kind = self.table.type_of(node).kind
