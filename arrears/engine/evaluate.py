@@ -203,8 +203,17 @@ def _run(items: Sequence[Rule | Ladder], target: _Target, condition_fn: Conditio
             continue
         outcome: Outcome | None
         if isinstance(item, Rule):
-            outcome = _rule(item, target, condition_fn)
-            if item.final and outcome.condition and silenced_by is None:
+            try:
+                holds = condition_fn(item.condition)(target.env)
+            except EvalFailure as failure:
+                found.append(_rule_failed(item, target, failure, None))
+                continue
+            if not holds:
+                if detail:
+                    found.append(_not_fired(item))
+                continue
+            outcome = _fired(item, target)
+            if item.final and silenced_by is None:
                 silenced_by = item
         else:
             outcome = _ladder(item, target, condition_fn, detail)
@@ -330,14 +339,13 @@ def action_params(call: ActionCall, env: Env) -> tuple[tuple[str, Value], ...]:
     return tuple((k, v) for k, v in values.items() if v is not None or k == "amount")
 
 
-def _rule(rule: Rule, target: _Target, condition_fn: ConditionFn) -> Outcome:
-    try:
-        holds = bool(condition_fn(rule.condition)(target.env))
-    except EvalFailure as failure:
-        problem = _problem(target, rule, None, failure, rule.condition)
-        return Outcome(rule, "error", f"evaluation failed: {failure.message}", error=problem)
-    if not holds:
-        return _not_fired(rule)
+def _rule_failed(rule: Rule, target: _Target, failure: EvalFailure, condition: bool | None) -> Outcome:
+    problem = _problem(target, rule, None, failure, rule.condition)
+    return Outcome(rule, "error", f"evaluation failed: {failure.message}", condition=condition, error=problem)
+
+
+def _fired(rule: Rule, target: _Target) -> Outcome:
+    """What a rule whose condition holds issues, and what repeat holds back."""
     issue: list[ActionCall] = []
     held: list[tuple[str, str]] = []
     for call in rule.actions:
@@ -350,8 +358,7 @@ def _rule(rule: Rule, target: _Target, condition_fn: ConditionFn) -> Outcome:
         because = rule.condition.snippet(rule.condition.node.span)
         planned = _issue(target, rule, None, tuple(issue), because, _facts(target, [rule.condition]))
     except EvalFailure as failure:
-        problem = _problem(target, rule, None, failure, rule.condition)
-        return Outcome(rule, "error", f"evaluation failed: {failure.message}", condition=True, error=problem)
+        return _rule_failed(rule, target, failure, True)
     status: Status = "fired" if planned or not held else "held"
     reason = (
         "condition is true" if status == "fired" else "condition is true; " + "; ".join(f"{a}: {r}" for a, r in held)
