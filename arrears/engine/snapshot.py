@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
@@ -47,8 +47,9 @@ _INVOICE_READERS = [(key, key, reader(type_)) for key, type_ in _INVOICE_TYPES.i
 _CUSTOMER_READERS = [(key, "customer." + key, reader(type_)) for key, type_ in _CUSTOMER_TYPES.items()]
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
+    """One recorded action; a named tuple, as there are many and a frozen dataclass is slow to make."""
+
     invoice_id: str | None
     customer_id: str | None
     rule: str | None
