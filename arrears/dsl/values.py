@@ -6,6 +6,7 @@ or CSV is read against a declared type; output is JSON-ready and deterministic.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -144,8 +145,10 @@ def coerce(raw: object, target: Type) -> Value:
         if isinstance(raw, int) and not isinstance(raw, bool):
             return raw
         if isinstance(raw, str) and _INT.match(raw):
-            return int(raw)
-        if isinstance(raw, Decimal) and raw == raw.to_integral_value():
+            # `\s` also matches separators such as \x1f that int() refuses.
+            with contextlib.suppress(ValueError):
+                return int(raw)
+        if isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
             return int(raw)
         # A whole float (a Parquet column with nulls written by pandas holds 2.0) is that number.
         if isinstance(raw, float) and raw.is_integer():

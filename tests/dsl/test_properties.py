@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Context, Decimal
@@ -18,7 +19,7 @@ from arrears.dsl.compiler import Compiler
 from arrears.dsl.env import Environment, Symbol
 from arrears.dsl.parser import parse_expression
 from arrears.dsl.problems import EvalFailure, ExpressionError
-from arrears.dsl.values import Value, coerce, reader, to_json
+from arrears.dsl.values import CoercionError, Value, coerce, reader, to_json
 
 from .helpers import ENV, Runtime, compile_checked
 
@@ -399,9 +400,17 @@ _RAW = st.one_of(
 def _read(read: Callable[[], Value]) -> tuple[str, object]:
     try:
         value = read()
-    except Exception as error:  # what coerce raises, CoercionError or not (an infinite Decimal read as an int)
+    except Exception as error:  # the reader must fail as coerce does, whatever it raises
         return type(error).__name__, str(error)
     return type(value).__name__, value
+
+
+@SETTINGS
+@given(st.sampled_from(_READ_TYPES), st.booleans(), st.one_of(_RAW, st.sampled_from(["0\x1f", "\x1c7", "٣"])))
+def test_coerce_fails_only_with_coercion_errors(type_: T.Type, nullable: bool, raw: object) -> None:
+    """Whatever a snapshot holds, reading it gives a value or a located error, never a crash."""
+    with contextlib.suppress(CoercionError):
+        coerce(raw, type_.optional(nullable))
 
 
 @SETTINGS
