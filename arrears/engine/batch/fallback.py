@@ -19,7 +19,7 @@ import polars as pl
 
 from arrears.dsl.values import to_json
 from arrears.engine.batch.render import SCHEMA, empty_rows
-from arrears.engine.evaluate import EvalProblem, PlannedAction, evaluate
+from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
 from arrears.engine.snapshot import RawSnapshot, bind
 from arrears.rules.model import Policy
 
@@ -48,9 +48,7 @@ def evaluate_customers(
     policy: Policy, raw: RawSnapshot, as_of: dt.date
 ) -> tuple[list[PlannedAction], list[EvalProblem]]:
     """Row-engine actions and errors for the customers a raw snapshot holds."""
-    snapshot = bind(raw, policy, as_of)
-    evaluation = evaluate(policy, snapshot)
-    return evaluation.actions, evaluation.problems
+    return plan_actions(policy, bind(raw, policy, as_of))
 
 
 def rows_of(
