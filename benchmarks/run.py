@@ -368,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         good = [r for r in runs if "error" not in r]
         results[engine] = min(good, key=lambda r: r["seconds"]) if good else runs[0]
         results[engine]["runs"] = [round(r["seconds"], 3) for r in good]
+        profiles = [r["profile"] for r in good if "profile" in r]
+        if profiles:
+            results[engine]["profile"] = profiles[0]
     _report(results)
     return 0
 
