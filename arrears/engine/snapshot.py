@@ -234,6 +234,16 @@ def _implicit_customer(cid: str, declared: Mapping[str, Any]) -> Customer | None
     return Customer(cid, values)
 
 
+def _history_key_problem(row: Mapping[str, Any]) -> tuple[str, str]:
+    """The first of a history row's keys that does not read, and why (only called once one did not)."""
+    for key, read in _HISTORY_KEYS:
+        try:
+            read(row.get(key))
+        except CoercionError as error:
+            return key, str(error)
+    raise AssertionError("a history key failed to read, then read")  # pragma: no cover
+
+
 def _bind_history(
     raw: RawSnapshot,
     policy: Policy,
@@ -249,8 +259,8 @@ def _bind_history(
             rule = _optional_text(row.get("rule"))
             raw_step = _READ_OPTIONAL_INT(row.get("step"))
             step = raw_step if isinstance(raw_step, int) else None
-        except CoercionError as error:
-            report("history", index, None, str(error))
+        except CoercionError:
+            report("history", index, *_history_key_problem(row))
             continue
         if invoice_id is None and customer_id is None:
             report(
@@ -312,6 +322,15 @@ def _bind_history(
 def _optional_text(raw: object) -> str | None:
     value = _READ_OPTIONAL_TEXT(raw)
     return value if isinstance(value, str) else None
+
+
+# The keys `_bind_history` reads first, in its order, to say which one did not read.
+_HISTORY_KEYS: tuple[tuple[str, Callable[[object], object]], ...] = (
+    ("invoice_id", _optional_text),
+    ("customer_id", _optional_text),
+    ("rule", _optional_text),
+    ("step", _READ_OPTIONAL_INT),
+)
 
 
 def _param_readers(policy: Policy, action: str, known: dict[str, dict[str, Reader]]) -> dict[str, Reader]:

@@ -185,4 +185,4 @@ def test_binary_floats_read_as_their_shortest_text() -> None:
     assert str(snap.invoices[0].values["amount"]) == "58.37"
     assert str(snap.invoices[0].values["open_amount"]) == "100.0"
     assert snap.invoices[0].history[0].step == 2
-    assert bad(data(2.5)) == ["history[0]: not a whole number: 2.5"]
+    assert bad(data(2.5)) == ["history[0].step: not a whole number: 2.5"]
