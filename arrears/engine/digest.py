@@ -1,9 +1,11 @@
 """The snapshot digest: a fingerprint of a snapshot's content, independent of row order.
 
 The digest is the sha256 of a text that spells every raw row as one line of cells, the
-lines of each table sorted. It is defined on raw rows so that any reader (JSON, YAML,
-CSV, Parquet) and either engine gives the same digest for the same content; the columnar
-engine builds the same text in columns (`arrears/engine/batch/digest.py`).
+lines of each table sorted. It is defined on raw rows, as the readers (JSON, YAML, CSV,
+Parquet) give them, so that either engine gives the same digest for the same rows; the
+columnar engine builds the same text in columns (`arrears/engine/batch/digest.py`).
+Numbers and dates are spelled as text, so `100.5` and `"100.5"` are one value; booleans,
+null and lists or objects have their own spelling.
 
 The text, in UTF-8:
 
