@@ -23,11 +23,19 @@ from arrears.engine.sources import history_params
 _HASHED_ROWS = 500_000
 
 
-def _text_cells(frame: pl.DataFrame, column: str) -> pl.Expr:
+def _escaped_text_columns(frame: pl.DataFrame, columns: list[str]) -> set[str]:
+    """The text columns holding some text that is not plain, found in one pass over them all."""
+    text = [c for c in columns if frame.schema[c] == pl.String]
+    if not text:
+        return set()
+    found = frame.select(pl.col(c).str.contains(D.NOT_PLAIN).any() for c in text).row(0)
+    return {c for c, escaped in zip(text, found, strict=True) if escaped}
+
+
+def _text_cells(column: str, escaped: bool) -> pl.Expr:
     col = pl.col(column)
-    if not frame.select(col.str.contains(D.NOT_PLAIN).any()).item():
-        return col
-    return pl.when(col.str.contains(D.NOT_PLAIN)).then(json_string(col)).otherwise(col)
+    # `when` computes both sides for every row: the escaping runs only where some text needs it.
+    return pl.when(col.str.contains(D.NOT_PLAIN)).then(json_string(col)).otherwise(col) if escaped else col
 
 
 def _spelled_by_cast(dtype: pl.DataType) -> bool:
@@ -35,12 +43,12 @@ def _spelled_by_cast(dtype: pl.DataType) -> bool:
     return dtype.is_integer() or dtype == pl.Date or plain_decimal
 
 
-def _cells(frame: pl.DataFrame, column: str) -> pl.Expr:
+def _cells(frame: pl.DataFrame, column: str, escaped: set[str]) -> pl.Expr:
     """One column's cells (nulls included), as `arrears.engine.digest.cell` spells its values."""
     dtype = frame.schema[column]
     col = pl.col(column)
     if dtype == pl.String:
-        cells = _text_cells(frame, column)
+        cells = _text_cells(column, column in escaped)
     elif _spelled_by_cast(dtype):
         cells = col.cast(pl.String)
     elif dtype.is_float():
@@ -90,7 +98,9 @@ def _table(digest: hashlib._Hash, table: str, frame: pl.DataFrame) -> None:
     digest.update(D.table_header(table, frame.height, columns).encode("utf-8"))
     if not frame.height:
         return
-    cells = [(_params_cells(frame) if history and c == "params" else _cells(frame, c)) for c in columns]
+    plain = [c for c in columns if not (history and c == "params")]
+    escaped = _escaped_text_columns(frame, plain)
+    cells = [(_params_cells(frame) if c not in plain else _cells(frame, c, escaped)) for c in columns]
     line = pl.concat_str(cells, separator=D.SEPARATOR) if cells else pl.repeat("", frame.height)
     lines = frame.lazy().select(line.alias("line")).collect(engine="streaming")
     if not bool((lines["line"].slice(1) >= lines["line"].slice(0, lines.height - 1)).all()):
