@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,10 +27,11 @@ from arrears.diagnostics import (
 )
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import adhoc
-from arrears.engine.engines import pick_engine, run_batch
+from arrears.engine.engines import pick_engine, run_batch, write_whole
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.graph import build_graph, to_dot, to_mermaid
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
+from arrears.engine.progress import ROW_PHASES, for_plan
 from arrears.engine.snapshot import load_snapshot
 from arrears.engine.testing import discover, render_results, result_dict, run_file
 from arrears.rules.discovery import policy_files
@@ -66,14 +66,7 @@ def _write(text: str, output: str | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    target = Path(output)
-    try:
-        fd, temp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temp, target)
-    except OSError as error:
-        raise InputError(Diagnostic(f"cannot write {output}: {error.strerror or error}", code="io")) from None
+    write_whole(lambda path: path.write_text(text, encoding="utf-8", newline=""), Path(output))
 
 
 def _as_of(value: str | None) -> dt.date | None:
@@ -166,14 +159,23 @@ def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | N
             if problems is None:
                 chosen = "row"  # auto: the batch engine does not take this policy; the row engine does
         if chosen == "row":
-            plan = make_plan(loaded, load_snapshot(snapshot, loaded, _as_of(as_of)))
             renderers: dict[str, Callable[[Any], str]] = {
                 "json": lambda p: p.to_json(),
                 "jsonl": render_jsonl,
                 "csv": render_csv,
                 "table": render_table,
             }
-            _write(renderers[fmt](plan), output)
+            with for_plan(ROW_PHASES, output) as progress:
+                progress.advance("read")
+                bound = load_snapshot(snapshot, loaded, _as_of(as_of))
+                progress.advance("evaluate")
+                plan = make_plan(loaded, bound)
+                text = renderers[fmt](plan)
+                if output in (None, "-"):
+                    progress.close()  # the bar's line ends before the plan prints on the same terminal
+                else:
+                    progress.advance("write")
+                _write(text, output)
             problems = plan.problems
         for problem in problems or []:
             where = problem.invoice or f"customer {problem.customer}"

@@ -6,14 +6,18 @@ the batch engine pays off on large portfolios and is the one that writes Parquet
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.evaluate import EvalProblem
+from arrears.engine.progress import PHASES, for_plan
 from arrears.rules.model import Policy
 
 # Below about this many invoices the row engine answers first: the batch engine's fixed
@@ -59,25 +63,42 @@ def run_batch(
     """Plan with the batch engine; None when it does not take the policy and the row engine should."""
     from arrears.engine.batch import Unsupported, make_plan_batch
     from arrears.engine.batch.io import render_plan, write_plan
-    from arrears.engine.batch.progress import PHASES, Progress, Silent, is_terminal
 
-    # A bar on the terminal's stderr, but only while the plan itself is not piped on.
-    to_file = output not in (None, "-")
-    progress = Progress(PHASES) if to_file or is_terminal(sys.stdout) else Silent()
-    try:
-        plan = make_plan_batch(policy, snapshot, as_of, progress=progress)
-    except Unsupported as error:
-        progress.close()
-        if required:
-            raise InputError(Diagnostic(f"the batch engine cannot run this policy: {error}", code="usage")) from None
-        return None
-    progress.advance("write")
-    if output in (None, "-"):
-        sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]
-    else:
-        target = Path(output)
-        temp = target.with_name(f".{target.name}.partial")
-        write_plan(plan, temp, fmt)  # type: ignore[arg-type]
-        os.replace(temp, target)  # whole or not at all
-    progress.close()
+    with for_plan(PHASES, output) as progress:
+        try:
+            plan = make_plan_batch(policy, snapshot, as_of, progress=progress)
+        except Unsupported as error:
+            progress.close(finished=False)
+            if required:
+                message = f"the batch engine cannot run this policy: {error}"
+                raise InputError(Diagnostic(message, code="usage")) from None
+            return None
+        if output in (None, "-"):
+            progress.close()  # the bar's line ends before the plan prints on the same terminal
+            sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]
+        else:
+            progress.advance("write")
+            write_whole(lambda path: write_plan(plan, path, fmt), Path(output))  # type: ignore[arg-type]
     return list(plan.problems)
+
+
+def write_whole(write: Callable[[Path], object], target: Path) -> None:
+    """Write to a temporary file beside `target`, then put it in place: the whole output or nothing.
+
+    The temporary name is unique, so two runs writing the same target never mix their files.
+    """
+    if not target.parent.is_dir():
+        raise InputError(Diagnostic(f"cannot write {target}: no such folder {target.parent}", code="io"))
+    temp: Path | None = None
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+        os.close(fd)
+        temp = Path(name)
+        write(temp)
+        os.replace(temp, target)
+    except OSError as error:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        reason = error.strerror or str(error)
+        raise InputError(Diagnostic(f"cannot write {target}: {reason}", code="io")) from None

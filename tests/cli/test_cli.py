@@ -291,3 +291,13 @@ def test_an_unreadable_parquet_file_exits_2(capsys: pytest.CaptureFixture[str], 
         code, out, err = cli(capsys, "run", SPEC_POLICY, str(tmp_path), "--as-of", "2026-11-23", "--engine", engine)
         assert code == 2 and out == ""
         assert f"cannot read {tmp_path / 'invoices.parquet'}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args", [["--engine", "row"], ["--engine", "batch"], ["--format", "parquet"]], ids=["row", "batch", "parquet"]
+)
+def test_an_unwritable_output_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]) -> None:
+    target = tmp_path / "missing" / "plan.out"
+    code, out, err = cli(capsys, "run", SPEC_POLICY, SMALL, *args, "-o", str(target))
+    assert code == 2 and out == "" and f"cannot write {target}" in err
+    assert not list(tmp_path.rglob("*partial*"))

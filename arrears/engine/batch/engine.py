@@ -17,10 +17,10 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.frames import Frames, from_snapshot
 from arrears.engine.batch.plan import BatchPlan, notices
 from arrears.engine.batch.program import evaluate_frames
-from arrears.engine.batch.progress import Progress, Silent
 from arrears.engine.batch.render import KEY_COLUMNS, action_rows, needed_columns
 from arrears.engine.engines import BATCH_THRESHOLD_INVOICES, choose_engine
 from arrears.engine.evaluate import EvalProblem
+from arrears.engine.progress import Progress, Silent
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
 from arrears.rules.model import Policy
 
