@@ -133,7 +133,10 @@ def _memoized_cells(values: list[Any]) -> list[str]:
     cells: list[str] = []
     for value in values:
         items = tuple(value.items()) if value is not None else None
-        text = spelled.get(items) if items is not None else None
+        try:
+            text = spelled.get(items) if items is not None else None
+        except TypeError:  # a nested list or object cannot be a key: spelled each time
+            items, text = None, None
         if text is None:
             text = cell(value)
             if items and all(type(k) is str and type(v) is str for k, v in items):

@@ -130,7 +130,11 @@ _SCALARS = (
     | st.dates()
     | st.text(alphabet=st.characters(codec="utf-8"))
 )
-_PARAMS = st.dictionaries(st.sampled_from(["tone", "n", "text"]), _SCALARS, max_size=3)
+_PARAMS = st.dictionaries(
+    st.sampled_from(["tone", "n", "text"]),
+    _SCALARS | st.lists(_SCALARS, max_size=2) | st.dictionaries(st.text(max_size=2), _SCALARS, max_size=2),
+    max_size=3,
+)
 
 
 @settings(max_examples=300, deadline=None)
