@@ -36,10 +36,11 @@ def test_unsupported_constructs_are_refused_before_anything_is_produced() -> Non
 
 
 def test_only_the_customers_that_need_it_go_to_the_row_engine() -> None:
-    """A zero divisor (C1) and non-ASCII text under upper() (C3) go to the row engine.
+    """A zero divisor (C1), non-ASCII text under upper() (C3) and an odd recorded parameter (C2) go to the row engine.
 
     C2's history holds `"reason": null` for pause's required reason: a recorded value that
-    does not fit its parameter matches no filter, in both engines.
+    does not fit its parameter matches no filter, in both engines; the columnar reader of
+    parameters leaves such a value to the row engine.
     """
     rules = """
   - id: share
@@ -58,7 +59,7 @@ def test_only_the_customers_that_need_it_go_to_the_row_engine() -> None:
     policy = load_policy_text(_policy(rules), "t.yaml")
     row, batch, plan = both(policy, from_data(SNAPSHOT))
     assert batch == row
-    assert plan.fallback_customers == 2
+    assert plan.fallback_customers == 3
     assert [p.message for p in plan.problems] == ["division by zero"]
     assert '"rule": "paused"' not in row  # a null recorded for a required text matches no filter
     assert '"rule": "street"' in row  # Python's upper() of "ß" is "SS"

@@ -14,14 +14,14 @@ import polars as pl
 
 from arrears.engine.batch import fallback
 from arrears.engine.batch.errors import Unsupported
-from arrears.engine.batch.frames import Frames, from_snapshot
+from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.plan import BatchPlan, notices
 from arrears.engine.batch.program import evaluate_frames
 from arrears.engine.batch.render import KEY_COLUMNS, action_rows, needed_columns
 from arrears.engine.engines import BATCH_THRESHOLD_INVOICES, choose_engine
 from arrears.engine.evaluate import EvalProblem
 from arrears.engine.progress import Progress, Silent
-from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
+from arrears.engine.snapshot import RawSnapshot, read_snapshot
 from arrears.rules.model import Policy
 
 Source = RawSnapshot | Frames | str | Path
@@ -31,16 +31,14 @@ def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *,
     """Frames for a snapshot: a RawSnapshot, a snapshot file or folder (CSV or Parquet), or Frames."""
     if isinstance(source, Frames):
         return source
+    from arrears.engine.batch.io import load_folder, load_rows
+
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
-            from arrears.engine.batch.io import load_folder
-
             return load_folder(policy, path, as_of, early_digest=early_digest)
         source = read_snapshot(path)
-    raw = source
-    snapshot = bind(raw, policy, as_of)
-    return from_snapshot(snapshot, policy, lambda ids: fallback.subset(raw, ids))
+    return load_rows(policy, source, as_of, early_digest=early_digest)
 
 
 def make_plan_batch(

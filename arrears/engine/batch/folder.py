@@ -11,8 +11,8 @@ located exactly as it always does: the batch path never invents its own messages
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ from arrears.dsl.types import BOOL, DATE, DECIMAL, STRING, Type, list_of
 from arrears.dsl.values import Value
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.coerce import coerce_column
-from arrears.engine.batch.frames import columns_of, decimal_parts, field_types
+from arrears.engine.batch.frames import decimal_parts
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
 from arrears.engine.snapshot import RawSnapshot
 from arrears.engine.sources import history_params
@@ -47,6 +47,8 @@ class Tables:
     invoices: pl.DataFrame
     customers: pl.DataFrame
     history: pl.DataFrame
+    # Per table, the text columns that hold numbers spelled out (JSON numbers): read as decimals or text only.
+    number_columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def raw(self, customers: set[str] | None = None) -> RawSnapshot:
         """The rows as the row engine's reader gives them (optionally only some customers')."""
@@ -174,12 +176,19 @@ def _literal_parts(name: str, t: Type, value: Value) -> dict[str, pl.Expr]:
     if isinstance(value, dt.timedelta):
         value = value.days
     if isinstance(value, tuple):
-        return {name: pl.lit(pl.Series([list(value)], dtype=dtype_of(t)))}
+        # One list value, broadcast like any literal (a Series literal keeps its own length).
+        return {name: pl.lit(pl.Series([list(value)], dtype=dtype_of(t))).first()}
     return {name: pl.lit(value, dtype=dtype_of(t))}
 
 
-def _bind_columns(frame: pl.DataFrame, specs: Sequence[Spec]) -> tuple[pl.DataFrame, pl.Series]:
-    """Typed columns for every spec, and a per-row flag of any problem."""
+def _bind_columns(
+    frame: pl.DataFrame, specs: Sequence[Spec], numbers: frozenset[str] = frozenset()
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Typed columns for every spec, and a per-row flag of any problem.
+
+    A column in `numbers` holds numbers as their text: the row engine reads a number as a
+    decimal, a percent or text, and anything else from it is left to the row binder.
+    """
     exprs: list[pl.Expr] = []
     problems: list[pl.Expr] = []
     for spec in specs:
@@ -191,6 +200,8 @@ def _bind_columns(frame: pl.DataFrame, specs: Sequence[Spec]) -> tuple[pl.DataFr
             if dtype == pl.String and t.kind != "string":
                 present = present & (column != "")
             parts, ok = coerce_column(column, dtype, t, spec.name)
+            if spec.source in numbers and t.kind not in (*DECIMAL_KINDS, "string"):
+                ok = pl.lit(False)
             problems.append(present & ~ok)
         else:
             present = pl.lit(False)
@@ -218,11 +229,15 @@ def bind_tables(policy: Policy, tables: Tables, as_of: dt.date | None) -> BoundT
     if as_of is None:
         return None
     invoice_specs, customer_specs = _specs(policy)
-    customers, customer_problems = _bind_columns(tables.customers, customer_specs)
+    customers, customer_problems = _bind_columns(
+        tables.customers, customer_specs, tables.number_columns.get("customers", frozenset())
+    )
     if customer_problems.any() or customers["customer.id"].n_unique() != customers.height:
         return None
     customers = customers.with_columns(pl.col("customer.tags").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-    invoices, invoice_problems = _bind_columns(tables.invoices, invoice_specs)
+    invoices, invoice_problems = _bind_columns(
+        tables.invoices, invoice_specs, tables.number_columns.get("invoices", frozenset())
+    )
     if invoice_problems.any() or invoices["id"].n_unique() != invoices.height:
         return None
     implicit_ok = all(s.missing != "required" for s in customer_specs[4:])
@@ -422,11 +437,18 @@ def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.D
     ).collect()
 
 
-def typed_columns(policy: Policy) -> tuple[list[str], list[str]]:
-    invoice_types, customer_types = field_types(policy)
-    invoice = [c for name, t in invoice_types.items() for c in columns_of(name, t)]
-    customer = [c for name, t in customer_types.items() for c in columns_of(name, t)]
-    return invoice, customer
+def source_columns(policy: Policy) -> dict[str, set[str]]:
+    """The columns of the invoices and customers tables that binding the policy reads."""
+    invoice_specs, customer_specs = _specs(policy)
+    return {"invoices": {s.source for s in invoice_specs}, "customers": {s.source for s in customer_specs}}
 
 
-__all__ = ["BoundTables", "NotColumnar", "Tables", "bind_tables", "customer_aggregates", "read_tables"]
+__all__ = [
+    "BoundTables",
+    "NotColumnar",
+    "Tables",
+    "bind_tables",
+    "customer_aggregates",
+    "read_tables",
+    "source_columns",
+]

@@ -25,21 +25,25 @@ from typing import Literal
 import polars as pl
 
 from arrears.dsl.types import Type
+from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.batch import fallback
 from arrears.engine.batch.coerce import coerce_text
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import (
+    BoundTables,
     NotColumnar,
     bind_tables,
     customer_aggregates,
     read_tables,
+    source_columns,
 )
 from arrears.engine.batch.frames import Frames, field_types, from_snapshot
 from arrears.engine.batch.plan import BatchPlan, notices_json
 from arrears.engine.batch.render import ACTION_COLUMNS, action_line
+from arrears.engine.batch.rows import tables_of_rows
 from arrears.engine.batch.typed import DECIMAL_KINDS
 from arrears.engine.plan import problem_dict
-from arrears.engine.snapshot import bind, read_snapshot
+from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
 from arrears.rules.model import Policy
 
 Format = Literal["parquet", "jsonl", "csv", "json"]
@@ -67,6 +71,45 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_di
         snapshot = bind(raw, policy, as_of)
         return from_snapshot(snapshot, policy, lambda ids: tables.raw(ids))
     assert as_of is not None
+    work = functools.partial(snapshot_digest, tables.invoices, tables.customers, tables.history)
+    digest = _background(work) if early_digest else _once(work)
+    return _frames(policy, bound, as_of, digest, lambda ids: tables.raw(ids))
+
+
+def load_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_digest: bool = True) -> Frames:
+    """Frames for a snapshot read as rows (JSON, YAML), bound in columns when its columns allow.
+
+    Otherwise, and whenever a value does not read, the row binder binds the snapshot (or
+    reports its problems), as it would for the row engine.
+    """
+    effective = as_of if as_of is not None else _own_as_of(raw)
+    tables = tables_of_rows(raw, source_columns(policy)) if effective is not None else None
+    bound = bind_tables(policy, tables, effective) if tables is not None else None
+    if bound is None or effective is None:
+        snapshot = bind(raw, policy, as_of)
+        return from_snapshot(snapshot, policy, lambda ids: fallback.subset(raw, ids))
+    digest = _background(raw.digest) if early_digest else _once(raw.digest)
+    return _frames(policy, bound, effective, digest, lambda ids: fallback.subset(raw, ids))
+
+
+def _own_as_of(raw: RawSnapshot) -> dt.date | None:
+    """The snapshot's own as_of when it reads as a date; else the row binder says why."""
+    if raw.as_of is None:
+        return None
+    try:
+        return parse_date(raw.as_of)
+    except CoercionError:
+        return None
+
+
+def _frames(
+    policy: Policy,
+    bound: BoundTables,
+    as_of: dt.date,
+    digest: Callable[[], str],
+    raw_subset: Callable[[set[str]], RawSnapshot],
+) -> Frames:
+    """Frames from bound tables: derived dates, rows ordered by customer, aggregates, history by row."""
     invoice_types, customer_types = field_types(policy)
     invoices = bound.invoices.with_columns(
         pl.when(pl.col("open_amount").is_null())
@@ -93,9 +136,6 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_di
     def read_params(action: str, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
         return _params(history, action, param, t)
 
-    work = functools.partial(snapshot_digest, tables.invoices, tables.customers, tables.history)
-    digest = _background(work) if early_digest else _once(work)
-
     return Frames(
         as_of=as_of,
         invoices=invoices,
@@ -105,7 +145,7 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_di
         customer_types=customer_types,
         digest=digest,
         read_params=read_params,
-        raw_subset=lambda ids: tables.raw(ids),
+        raw_subset=raw_subset,
         guarded_customers=guarded,
         param_values=param_values,
     )

@@ -1,0 +1,100 @@
+"""Raw rows (a JSON or YAML snapshot) as tables the columnar binder reads, one column at a time.
+
+A column becomes what its values allow without reading any of them: text stays text (the
+binder reads it as it reads a CSV cell, which is how `coerce` reads a Python str), whole
+numbers an Int64 column, booleans a Boolean column, lists of text a list column, and
+numbers with a fraction (JSON `12.50`, a Decimal), or numbers beside text, their exact
+text, marked so that only a decimal, percent or text field reads them. A column of anything else (mixed kinds, objects,
+dates from YAML) cannot be read in columns; then None, and the row binder binds the whole
+snapshot, exactly as before. History parameters become JSON text when they are flat
+objects of text, whole numbers, booleans and nulls.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from arrears.engine.batch.folder import TABLES, Tables
+from arrears.engine.snapshot import RawSnapshot
+
+_HISTORY_COLUMNS = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")
+_PLAIN_PARAMS = (str, int, bool, type(None))
+
+
+class _NotColumnar(Exception):
+    """A column whose values the columnar binder cannot read as the row binder does."""
+
+
+def tables_of_rows(raw: RawSnapshot, needed: Mapping[str, set[str]]) -> Tables | None:
+    """The sections' `needed` columns (all of history's) as typed frames, or None when one cannot be."""
+    rows = {"invoices": raw.invoices, "customers": raw.customers, "history": raw.history}
+    frames: dict[str, pl.DataFrame] = {}
+    numbers: dict[str, frozenset[str]] = {}
+    try:
+        for table in TABLES:
+            wanted = set(_HISTORY_COLUMNS) if table == "history" else needed.get(table, set())
+            frames[table], numbers[table] = _frame(rows[table], wanted, history=table == "history")
+    except _NotColumnar:
+        return None
+    return Tables(Path(raw.file), "csv", frames["invoices"], frames["customers"], frames["history"], numbers)
+
+
+def _frame(rows: Sequence[Mapping[str, Any]], wanted: set[str], history: bool) -> tuple[pl.DataFrame, frozenset[str]]:
+    if any(not isinstance(key, str) for row in rows for key in row):
+        raise _NotColumnar("a key that is not text")
+    present = sorted(wanted & set().union(*rows)) if rows else []
+    columns: dict[str, pl.Series] = {}
+    numbers: set[str] = set()
+    for name in present:
+        values = [row.get(name) for row in rows]
+        if history and name == "params":
+            columns[name] = _params(values)
+            continue
+        columns[name], is_number = _column(name, values)
+        if is_number:
+            numbers.add(name)
+    if rows and not columns:
+        raise _NotColumnar("no column to read")
+    return pl.DataFrame(columns), frozenset(numbers)
+
+
+def _column(name: str, values: list[Any]) -> tuple[pl.Series, bool]:
+    kinds = {type(v) for v in values} - {type(None)}
+    try:
+        if kinds <= {str}:
+            return pl.Series(name, values, dtype=pl.String), False
+        if kinds == {bool}:
+            return pl.Series(name, values, dtype=pl.Boolean), False
+        if kinds == {int}:
+            return pl.Series(name, values, dtype=pl.Int64), False
+        if kinds <= {int, Decimal, str}:
+            # Numbers, or numbers beside text: a decimal, percent or text field reads both as their text.
+            texts = [v if v is None or type(v) is str else str(v) for v in values]
+            return pl.Series(name, texts, dtype=pl.String), True
+        if kinds == {list} and all(v is None or all(type(i) is str for i in v) for v in values):
+            return pl.Series(name, values, dtype=pl.List(pl.String)), False
+    except (OverflowError, TypeError, ValueError, pl.exceptions.PolarsError) as error:
+        # Whole numbers beyond 64 bits, or text Arrow cannot hold (unpaired surrogates).
+        raise _NotColumnar(str(error)) from None
+    raise _NotColumnar(f"column {name} holds {sorted(k.__name__ for k in kinds)}")
+
+
+def _params(values: list[Any]) -> pl.Series:
+    texts: list[str | None] = []
+    for value in values:
+        if value is None:
+            texts.append(None)
+        elif isinstance(value, dict) and all(type(v) in _PLAIN_PARAMS for v in value.values()):
+            texts.append(json.dumps(value, ensure_ascii=False))
+        else:
+            raise _NotColumnar("history parameters that are not flat objects")
+    try:
+        return pl.Series("params", texts, dtype=pl.String)
+    except (ValueError, pl.exceptions.PolarsError) as error:
+        raise _NotColumnar(str(error)) from None
