@@ -46,9 +46,10 @@ def tables_of_rows(raw: RawSnapshot, needed: Mapping[str, set[str]]) -> Tables |
 
 
 def _frame(rows: Sequence[Mapping[str, Any]], wanted: set[str], history: bool) -> tuple[pl.DataFrame, frozenset[str]]:
-    if any(not isinstance(key, str) for row in rows for key in row):
+    keys: set[Any] = set().union(*rows)
+    if any(not isinstance(key, str) for key in keys):
         raise _NotColumnar("a key that is not text")
-    present = sorted(wanted & set().union(*rows)) if rows else []
+    present = sorted(wanted & keys)
     columns: dict[str, pl.Series] = {}
     numbers: set[str] = set()
     for name in present:
@@ -87,13 +88,23 @@ def _column(name: str, values: list[Any]) -> tuple[pl.Series, bool]:
 
 def _params(values: list[Any]) -> pl.Series:
     texts: list[str | None] = []
+    # Parameters repeat (a plan's actions fed back): each distinct object is written once.
+    # Its value types are part of the key, as 1 and True are equal but written differently.
+    written: dict[tuple[Any, ...], str] = {}
     for value in values:
         if value is None:
             texts.append(None)
-        elif isinstance(value, dict) and all(type(v) in _PLAIN_PARAMS for v in value.values()):
-            texts.append(json.dumps(value, ensure_ascii=False))
-        else:
+            continue
+        if not isinstance(value, dict):
+            raise _NotColumnar("history parameters that are not objects")
+        kinds = tuple(map(type, value.values()))
+        if not all(kind in _PLAIN_PARAMS for kind in kinds):
             raise _NotColumnar("history parameters that are not flat objects")
+        key = (*value.items(), *kinds)
+        text = written.get(key)
+        if text is None:
+            text = written[key] = json.dumps(value, ensure_ascii=False)
+        texts.append(text)
     try:
         return pl.Series("params", texts, dtype=pl.String)
     except (ValueError, pl.exceptions.PolarsError) as error:
