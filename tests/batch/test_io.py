@@ -210,7 +210,7 @@ def test_engine_choice_from_sizes(tmp_path: Path) -> None:
     assert choose_engine(tmp_path / "pq") == "batch"
     big = tmp_path / "big"
     big.mkdir()
-    (big / "invoices.csv").write_text("id,customer_id,amount,due_date\n" + "A,C,1.00,2026-01-01\n" * 40_000)
+    (big / "invoices.csv").write_text("id,customer_id,amount,due_date\n" + "A,C,1.00,2026-01-01\n" * 100_000)
     assert choose_engine(big) == "batch"
 
 
