@@ -15,7 +15,8 @@ from arrears.engine.batch.folder import bind_tables, source_columns
 from arrears.engine.batch.rows import tables_of_rows
 from arrears.engine.plan import make_plan
 from arrears.engine.snapshot import bind, from_data, read_snapshot
-from arrears.rules.loader import load_policy_text
+from arrears.rules.loader import load_policy, load_policy_text
+from tests.conftest import EXAMPLES
 
 POLICY = load_policy_text(
     """
@@ -134,3 +135,16 @@ def test_several_implicit_customers_in_a_csv_folder(tmp_path: Path) -> None:
     row = make_plan(policy, bind(read_snapshot(tmp_path), policy, AS_OF)).to_json()
     assert make_plan_batch(policy, tmp_path, AS_OF).to_json() == row
     assert row.count('"action": "remind"') == 2
+
+
+POLICIES = sorted(p for p in (EXAMPLES / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
+
+
+@pytest.mark.parametrize("name", ["small.json", "small.yaml"])
+@pytest.mark.parametrize("policy_path", POLICIES, ids=[p.stem for p in POLICIES])
+def test_the_example_snapshots_are_read_in_columns(policy_path: Path, name: str) -> None:
+    policy = load_policy(policy_path)
+    raw = read_snapshot(EXAMPLES / "snapshots" / name)
+    tables = tables_of_rows(raw, source_columns(policy))
+    assert tables is not None and bind_tables(policy, tables, AS_OF) is not None, "bound in columns"
+    assert make_plan_batch(policy, raw).to_json() == make_plan(policy, bind(raw, policy)).to_json()

@@ -2,16 +2,18 @@
 
 A column becomes what its values allow without reading any of them: text stays text (the
 binder reads it as it reads a CSV cell, which is how `coerce` reads a Python str), whole
-numbers an Int64 column, booleans a Boolean column, lists of text a list column, and
-numbers with a fraction (JSON `12.50`, a Decimal), or numbers beside text, their exact
-text, marked so that only a decimal, percent or text field reads them. A column of anything else (mixed kinds, objects,
-dates from YAML) cannot be read in columns; then None, and the row binder binds the whole
-snapshot, exactly as before. History parameters become JSON text when they are flat
-objects of text, whole numbers, booleans and nulls.
+numbers an Int64 column, booleans a Boolean column, dates (YAML) a Date column, lists of
+text a list column, and numbers with a fraction (JSON `12.50`, a Decimal), or numbers
+beside text, their exact text, marked so that only a decimal, percent or text field reads
+them. A column of anything else (mixed kinds, objects, timestamps) cannot be read in
+columns; then None, and the row binder binds the whole snapshot, exactly as before.
+History parameters become JSON text when they are flat objects of text, whole numbers,
+booleans and nulls.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -74,6 +76,8 @@ def _column(name: str, values: list[Any]) -> tuple[pl.Series, bool]:
             return pl.Series(name, values, dtype=pl.Boolean), False
         if kinds == {int}:
             return pl.Series(name, values, dtype=pl.Int64), False
+        if kinds == {dt.date}:  # YAML reads an unquoted 2026-11-23 as a date
+            return pl.Series(name, values, dtype=pl.Date), False
         if kinds <= {int, Decimal, str}:
             # Numbers, or numbers beside text: a decimal, percent or text field reads both as their text.
             texts = [v if v is None or type(v) is str else str(v) for v in values]
