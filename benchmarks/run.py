@@ -1,9 +1,10 @@
 """Side-by-side benchmark: the arrears batch and row engines, zen-engine, rule-engine and hand-written Polars.
 
 All engines run on the same generated snapshot (benchmarks/generate.py) and the same
-policy (benchmarks/policy.yaml). Each engine runs in its own child process, so that its
-peak memory (maxrss) is its own; the parent prints throughput, peak memory, ratios and
-the targets of issue 4.
+policy (benchmarks/policy.yaml), from one command. Each engine runs in its own child
+process, so that its peak memory (maxrss) is its own; `--in-process` runs them all in this
+one process instead (the same timings; peak memory then only grows). The parent prints
+throughput, peak memory, ratios and the targets of issue 4.
 
 - batch: `make_plan_batch` from the Parquet folder to a Parquet plan, snapshot digest
   included; batch-no-digest: the same without the digest (which reads every row).
@@ -16,7 +17,7 @@ the targets of issue 4.
 - compile: `load_policy` of a 200-rule policy, and the batch engine's compilation of it.
 
 Usage: python benchmarks/run.py [--data DIR] [--invoices N --customers C --history H]
-       [--sample 20000] [--repeat 2] [--engines batch,handwritten,...] [--profile-row]
+       [--sample 20000] [--repeat 2] [--engines batch,handwritten,...] [--profile-row] [--in-process]
 """
 
 from __future__ import annotations
@@ -300,7 +301,12 @@ def _memory_gb() -> float:
     return 0.0
 
 
-def run_engine(engine: str, data: Path, out: Path, sample: int, profile: bool) -> dict[str, Any]:
+def run_engine(
+    engine: str, data: Path, out: Path, sample: int, profile: bool, in_process: bool = False
+) -> dict[str, Any]:
+    if in_process:
+        # Same interpreter, one engine after another: peak memory is then the process's so far.
+        return child(engine, data, out, sample, profile)
     command = [
         sys.executable,
         __file__,
@@ -333,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--profile-row", action="store_true")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every engine in this one process (peak memory is then cumulative) instead of a child each",
+    )
     parser.add_argument("--child", choices=ENGINES)
     args = parser.parse_args(argv)
     if args.child:
@@ -363,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     for engine in args.engines.split(","):
         # Every engine gets the same number of runs and is reported by its best one.
         runs = [
-            run_engine(engine, args.data, out, args.sample, args.profile_row and i == 0) for i in range(args.repeat)
+            run_engine(engine, args.data, out, args.sample, args.profile_row and i == 0, args.in_process)
+            for i in range(args.repeat)
         ]
         good = [r for r in runs if "error" not in r]
         results[engine] = min(good, key=lambda r: r["seconds"]) if good else runs[0]
