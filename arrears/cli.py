@@ -27,7 +27,7 @@ from arrears.diagnostics import (
 )
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import adhoc
-from arrears.engine.engines import pick_engine, run_batch, write_whole
+from arrears.engine.engines import pick_engine, run_batch, snapshot_for_invoice, write_whole
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.graph import build_graph, to_dot, to_mermaid
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
@@ -36,7 +36,6 @@ from arrears.engine.snapshot import load_snapshot
 from arrears.engine.testing import discover, render_results, result_dict, run_file
 from arrears.rules.discovery import policy_files
 from arrears.rules.loader import load_policy
-from arrears.rules.model import Policy
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -117,12 +116,6 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> Non
 # -- run -----------------------------------------------------------------------
 
 
-def _load(policy_path: str, snapshot_path: str, as_of: str | None) -> tuple[Policy, Any]:
-    policy = load_policy(policy_path)
-    snapshot = load_snapshot(snapshot_path, policy, _as_of(as_of))
-    return policy, snapshot
-
-
 @cli.command()
 @click.argument("policy", type=click.Path())
 @click.argument("snapshot", type=click.Path())
@@ -194,8 +187,8 @@ def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | N
 def explain_command(policy: str, snapshot: str, invoice: str, as_of: str | None, fmt: str) -> None:
     """Every rule and ladder step for one invoice, with the values that decided it."""
     with _user_errors():
-        loaded, bound = _load(policy, snapshot, as_of)
-        doc = explain(loaded, bound, invoice)
+        loaded = load_policy(policy)
+        doc = explain(loaded, snapshot_for_invoice(loaded, snapshot, _as_of(as_of), invoice), invoice)
         _write(
             json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else render_explain(doc),
             None,

@@ -18,6 +18,7 @@ from typing import Literal
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.evaluate import EvalProblem
 from arrears.engine.progress import PHASES, for_plan
+from arrears.engine.snapshot import Snapshot, bind, read_snapshot
 from arrears.rules.model import Policy
 
 # Below about this many invoices the row engine answers first. Measured on the benchmark
@@ -104,3 +105,15 @@ def write_whole(write: Callable[[Path], object], target: Path) -> None:
                 temp.unlink()
         reason = error.strerror or str(error)
         raise InputError(Diagnostic(f"cannot write {target}: {reason}", code="io")) from None
+
+
+def snapshot_for_invoice(policy: Policy, snapshot: str, as_of: dt.date | None, invoice_id: str) -> Snapshot:
+    """The bound snapshot `explain` needs for one invoice: its customer's rows alone when the whole
+    snapshot binds in columns (a portfolio of a million invoices then explains in seconds), else all
+    of it, bound row by row with every problem reported, as for `run`."""
+    from arrears.engine.batch.io import rows_of_customer
+
+    path = Path(snapshot)
+    raw = None if path.is_dir() else read_snapshot(path)
+    narrowed = rows_of_customer(policy, path if raw is None else raw, as_of, invoice_id)
+    return bind(narrowed or raw or read_snapshot(path), policy, as_of)

@@ -92,6 +92,40 @@ def load_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_
     return _frames(policy, bound, effective, digest, lambda ids: fallback.subset(raw, ids))
 
 
+def rows_of_customer(
+    policy: Policy, source: Path | RawSnapshot, as_of: dt.date | None, invoice_id: str
+) -> RawSnapshot | None:
+    """The rows of the customer an invoice belongs to, once the whole snapshot binds in columns.
+
+    `explain` needs no more: evaluation never crosses customers. None when the snapshot
+    does not bind in columns (a problem to report, or values only the row binder reads) or
+    does not hold the invoice: then everything is bound row by row, as for `run`.
+    """
+    if isinstance(source, Path):
+        try:
+            tables = read_tables(source)
+        except NotColumnar:
+            return None
+        effective = as_of
+        subset: Callable[[set[str]], RawSnapshot] = tables.raw
+    else:
+        raw = source
+        effective = as_of if as_of is not None else _own_as_of(raw)
+        found = tables_of_rows(raw, source_columns(policy)) if effective is not None else None
+        if found is None:
+            return None
+        tables = found
+
+        def subset(customers: set[str]) -> RawSnapshot:
+            return fallback.subset(raw, customers)
+
+    bound = bind_tables(policy, tables, effective) if effective is not None else None
+    if bound is None:
+        return None
+    owner = bound.invoices.filter(pl.col("id") == invoice_id)["customer_id"]
+    return subset({owner.item()}) if owner.len() == 1 else None
+
+
 def _own_as_of(raw: RawSnapshot) -> dt.date | None:
     """The snapshot's own as_of when it reads as a date; else the row binder says why."""
     if raw.as_of is None:
