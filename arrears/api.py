@@ -44,6 +44,7 @@ from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import explain as _explain
 from arrears.engine import plan as _plan
 from arrears.engine import snapshot as _snapshot
+from arrears.engine.engines import snapshot_for_invoice
 from arrears.results import Action, EvaluationProblem, Notice, Plan
 from arrears.rules import loader as _loader
 from arrears.rules import model as _model
@@ -190,7 +191,7 @@ class Policy:
     ) -> dict[str, Any]:
         """Every rule and ladder step for one invoice, as `arrears explain --format json` gives it."""
         compiled = self._require()
-        bound = _snapshot.bind(_as_snapshot(snapshot)._raw, compiled, _date(as_of))
+        bound = snapshot_for_invoice(compiled, _as_snapshot(snapshot)._raw, _date(as_of), invoice)
         return _explain.explain(compiled, bound, invoice)
 
     def _require(self) -> _model.Policy:
