@@ -69,11 +69,11 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_di
         # Something is wrong (or merely unusual): the row binder reports it, or binds it.
         raw = tables.raw() if tables.format == "parquet" else read_snapshot(folder)
         snapshot = bind(raw, policy, as_of)
-        return from_snapshot(snapshot, policy, lambda ids: tables.raw(ids))
+        return from_snapshot(snapshot, policy, tables.raw)
     assert as_of is not None
     work = functools.partial(snapshot_digest, tables.invoices, tables.customers, tables.history)
     digest = _background(work) if early_digest else _once(work)
-    return _frames(policy, bound, as_of, digest, lambda ids: tables.raw(ids))
+    return _frames(policy, bound, as_of, digest, tables.raw)
 
 
 def load_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_digest: bool = True) -> Frames:
@@ -82,14 +82,13 @@ def load_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_
     Otherwise, and whenever a value does not read, the row binder binds the snapshot (or
     reports its problems), as it would for the row engine.
     """
-    effective = as_of if as_of is not None else _own_as_of(raw)
-    tables = tables_of_rows(raw, source_columns(policy)) if effective is not None else None
-    bound = bind_tables(policy, tables, effective) if tables is not None else None
-    if bound is None or effective is None:
-        snapshot = bind(raw, policy, as_of)
-        return from_snapshot(snapshot, policy, lambda ids: fallback.subset(raw, ids))
+    subset = functools.partial(fallback.subset, raw)
+    found = _bind_rows(policy, raw, as_of)
+    if found is None:
+        return from_snapshot(bind(raw, policy, as_of), policy, subset)
+    bound, effective = found
     digest = _background(raw.digest) if early_digest else _once(raw.digest)
-    return _frames(policy, bound, effective, digest, lambda ids: fallback.subset(raw, ids))
+    return _frames(policy, bound, effective, digest, subset)
 
 
 def rows_of_customer(
@@ -101,29 +100,31 @@ def rows_of_customer(
     does not bind in columns (a problem to report, or values only the row binder reads) or
     does not hold the invoice: then everything is bound row by row, as for `run`.
     """
+    bound: BoundTables | None
+    subset: Callable[[set[str]], RawSnapshot]
     if isinstance(source, Path):
         try:
             tables = read_tables(source)
         except NotColumnar:
             return None
-        effective = as_of
-        subset: Callable[[set[str]], RawSnapshot] = tables.raw
+        bound, subset = bind_tables(policy, tables, as_of), tables.raw
     else:
-        raw = source
-        effective = as_of if as_of is not None else _own_as_of(raw)
-        found = tables_of_rows(raw, source_columns(policy)) if effective is not None else None
-        if found is None:
-            return None
-        tables = found
-
-        def subset(customers: set[str]) -> RawSnapshot:
-            return fallback.subset(raw, customers)
-
-    bound = bind_tables(policy, tables, effective) if effective is not None else None
+        found = _bind_rows(policy, source, as_of)
+        bound, subset = (found[0] if found else None), functools.partial(fallback.subset, source)
     if bound is None:
         return None
     owner = bound.invoices.filter(pl.col("id") == invoice_id)["customer_id"]
     return subset({owner.item()}) if owner.len() == 1 else None
+
+
+def _bind_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None) -> tuple[BoundTables, dt.date] | None:
+    """A row snapshot bound in columns, with the as_of it is bound for; None when columns cannot do it."""
+    effective = as_of if as_of is not None else _own_as_of(raw)
+    if effective is None:
+        return None
+    tables = tables_of_rows(raw, source_columns(policy))
+    bound = bind_tables(policy, tables, effective) if tables is not None else None
+    return (bound, effective) if bound is not None else None
 
 
 def _own_as_of(raw: RawSnapshot) -> dt.date | None:
