@@ -358,7 +358,7 @@ def snapshots(draw: st.DrawFn, rule_ids: list[str], steps: list[tuple[str, int]]
     for _ in range(draw(st.integers(0, 12))):
         key, target = draw(st.sampled_from(targets))
         entry: dict[str, Any] = {key: target, "at": (AS_OF - dt.timedelta(days=draw(st.integers(0, 60)))).isoformat()}
-        if steps and draw(st.booleans()):
+        if len(steps) > 0 and draw(st.booleans()):
             ladder, step = draw(st.sampled_from(steps))
             entry.update(
                 {

@@ -76,7 +76,7 @@ def snapshots(draw: st.DrawFn) -> dict[str, Any]:
             "id": f"INV-{n:03d}",
             "customer_id": f"C{r['customer']}",
             "amount": str(r["amount"]),
-            "due_date": (AS_OF - dt.timedelta(days=r["offset"])).isoformat(),
+            "due_date": (AS_OF - dt.timedelta(days=int(str(r["offset"])))).isoformat(),
             "disputed": r["disputed"],
         }
         for n, r in enumerate(rows)

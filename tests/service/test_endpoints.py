@@ -25,7 +25,7 @@ def policy_file(served: Running, name: str) -> str:
 def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, object]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
-    problem = response.json()
+    problem: dict[str, object] = response.json()
     assert problem["type"] == f"urn:arrears:problem:{kind}"
     assert problem["status"] == status and problem["title"] and problem["detail"]
     assert isinstance(problem["diagnostics"], list)

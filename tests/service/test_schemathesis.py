@@ -7,6 +7,8 @@ Examples are bounded so the suite stays fast.
 
 from __future__ import annotations
 
+from typing import Any
+
 import hypothesis
 import schemathesis
 from schemathesis import GenerationMode
@@ -36,5 +38,5 @@ schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.N
 
 @schema.parametrize()
 @hypothesis.settings(max_examples=20, deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
-def test_api_conforms_to_its_document(case: schemathesis.Case, served: Running) -> None:
+def test_api_conforms_to_its_document(case: schemathesis.Case[Any], served: Running) -> None:
     case.call_and_validate(base_url=served.url, checks=CHECKS)
