@@ -1,0 +1,5 @@
+import sys
+
+from arrears.cli import main
+
+sys.exit(main())
