@@ -34,7 +34,6 @@ import hashlib
 import json
 import os
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -45,12 +44,13 @@ from arrears.engine import explain as _explain
 from arrears.engine import plan as _plan
 from arrears.engine import snapshot as _snapshot
 from arrears.engine.engines import snapshot_for_invoice
+from arrears.lint import lint as run_lint
 from arrears.results import Action, EvaluationProblem, Notice, Plan
 from arrears.rules import loader as _loader
 from arrears.rules import model as _model
 
 if TYPE_CHECKING:
-    from arrears.lint.base import Finding
+    pass
 
 DateLike = dt.date | str
 _POLICY_ID = re.compile(r"^policy:\s*[\"']?([a-z0-9_-]+)", re.MULTILINE)
@@ -153,14 +153,11 @@ class Policy:
         Each `Diagnostic` has `.message`, `.location`, `.hint` and `.to_dict()` (the
         JSON form `arrears check --format json` prints). With `lint=True` a policy that
         compiles is also run through the proving lint, as `arrears check` does, and its
-        warnings are returned (this needs the z3 solver; ImportError without it).
+        warnings are returned; checks the lint could not finish give a `lint-incomplete` warning.
         """
         if not lint or self._compiled is None:
             return list(self._diagnostics)
-        findings = _lint_findings(self._compiled)
-        if findings is None:
-            raise ImportError("the proving lint needs the z3 solver (pip install z3-solver)")
-        return [finding.diagnostic for finding in findings]
+        return [finding.diagnostic for finding in run_lint(self._compiled)]
 
     def evaluate(self, snapshot: Snapshot | Mapping[str, Any], as_of: DateLike | None = None) -> Plan:
         """The action plan for `snapshot` on `as_of` (default: the snapshot's own `as_of`).
@@ -202,20 +199,6 @@ class Policy:
     def __repr__(self) -> str:
         state = "ok" if self.ok else f"{len(self._diagnostics)} problems"
         return f"<Policy {self._id or '?'} {self.version or ''} ({state})>".replace("  ", " ")
-
-
-# z3's default context is not thread-safe: one lint at a time in this process.
-_LINT_LOCK = threading.Lock()
-
-
-def _lint_findings(policy: _model.Policy) -> list[Finding] | None:
-    """The proving lint's findings (sorted), or None when the lint's solver is not installed."""
-    try:
-        from arrears.lint import lint
-    except ImportError:
-        return None
-    with _LINT_LOCK:
-        return lint(policy)
 
 
 # -- snapshots -------------------------------------------------------------------

@@ -48,10 +48,6 @@ class Diagnostic:
         """The same diagnostic placed at `location`, unless it already has a place."""
         return self if self.location is not None or location is None else replace(self, location=location)
 
-    def under(self, path: str) -> Diagnostic:
-        """The same diagnostic with its document path prefixed by `path`."""
-        return replace(self, path=path + (self.path or ""))
-
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, the same for the CLI, the API and the HTTP service."""
         out: dict[str, object] = {
@@ -92,10 +88,6 @@ class InputError(ArrearsError):
     """Input that cannot be read or is malformed (snapshot, test file, arguments)."""
 
     exit_code = 2
-
-
-class EvaluationError(ArrearsError):
-    """An expression failed while evaluating one invoice (division by zero...)."""
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from arrears.dsl import ast
@@ -55,6 +55,3 @@ class Environment:
     symbols: Mapping[str, Symbol]
     actions: Mapping[str, ActionSignature] = field(default_factory=dict)
     scope: ScopeKind = "invoice"
-
-    def in_scope(self, scope: ScopeKind) -> Environment:
-        return replace(self, scope=scope)

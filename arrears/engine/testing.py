@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -299,11 +299,6 @@ def match(expected: list[Expectation], actual: list[PlannedAction]) -> tuple[lis
     missing = [expected[e] for e in range(len(expected)) if e not in matched]
     unexpected = [actual[a] for a in range(len(actual)) if a not in owner]
     return missing, unexpected
-
-
-def run_paths(paths: Iterable[str | Path]) -> Iterator[FileResult]:
-    for path in discover(paths):
-        yield run_file(path)
 
 
 def result_dict(result: FileResult) -> dict[str, Any]:

@@ -8,7 +8,10 @@ Only `arrears.cli` imports this package.
 
 from __future__ import annotations
 
-from arrears.diagnostics import sort_key
+import threading
+from collections import Counter
+
+from arrears.diagnostics import Diagnostic, Location, Position, counted, sort_key
 from arrears.lint.base import Analysis, Finding
 from arrears.lint.smt import fresh_context
 from arrears.rules.model import Policy
@@ -23,6 +26,11 @@ CODES = (
     "unused-let",
     "unused-field",
 )
+# Not a proof: said when some check ran out of time or failed, so silence is never mistaken for one.
+INCOMPLETE = "lint-incomplete"
+
+# z3's default context is not thread-safe: one lint at a time in this process.
+_LOCK = threading.Lock()
 
 
 def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> list[Finding]:
@@ -36,12 +44,25 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     from arrears.lint.reach import unreachable
     from arrears.lint.unused import unused
 
-    fresh_context()
-    analysis = Analysis(policy, timeout_ms, budget_s)
-    findings: list[Finding] = []
-    for check in (unused, unreachable, conflicts, gaps):
-        findings.extend(analysis.guard([], check, analysis))
+    with _LOCK:
+        fresh_context()
+        analysis = Analysis(policy, timeout_ms, budget_s)
+        findings: list[Finding] = []
+        for check in (unused, unreachable, conflicts, gaps):
+            findings.extend(analysis.guard([], check, analysis))
+    if analysis.incomplete:
+        findings.append(_incomplete(policy, analysis.incomplete))
     return sorted(findings, key=lambda f: (sort_key(f.diagnostic), f.diagnostic.code))
 
 
-__all__ = ["CODES", "Finding", "lint"]
+def _incomplete(policy: Policy, incomplete: list[tuple[str, str]]) -> Finding:
+    """A warning that some proofs were not made: "no warnings" would otherwise claim too much."""
+    reasons = Counter(why for _, why in incomplete)
+    why = ", ".join(f"{counted(n, 'check')} {reason}" for reason, n in sorted(reasons.items()))
+    message = f"the lint is incomplete: {why}; what those checks would have proved is not reported"
+    hint = "simplify the policy, or rerun with ARREARS_DEBUG=1 to see an internal error"
+    where = Location(policy.path, Position(1, 1))
+    return Finding(Diagnostic(message, where, hint, None, "warning", INCOMPLETE))
+
+
+__all__ = ["CODES", "INCOMPLETE", "Finding", "lint"]

@@ -45,7 +45,8 @@ class Analysis:
         self.policy = policy
         self.timeout_ms = timeout_ms
         self.deadline = time.monotonic() + budget_s
-        self.skipped = 0
+        # What could not be decided: (check, why); reported, so a "no warnings" is never a guess.
+        self.incomplete: list[tuple[str, str]] = []
         self._streams: dict[str, Stream] = {}
         self._root: YNode | None = None
 
@@ -53,19 +54,20 @@ class Analysis:
         return time.monotonic() > self.deadline
 
     def guard(self, default: T, fn: Callable[..., T], *args: Any) -> T:
-        """Run one check; past the time budget, or should it fail, report nothing rather than guess.
+        """Run one check; past the time budget, or should it fail, record it and report nothing rather than guess.
 
         A failure here is a bug in the lint, never in the policy: with ARREARS_DEBUG set it is raised.
         """
+        name = getattr(fn, "__name__", "check").strip("_")
         if self.out_of_time():
-            self.skipped += 1
+            self.incomplete.append((name, "ran out of time"))
             return default
         try:
             return fn(*args)
-        except Exception:
+        except Exception as error:
             if os.environ.get("ARREARS_DEBUG"):
                 raise
-            self.skipped += 1
+            self.incomplete.append((name, f"failed with an internal error ({type(error).__name__})"))
             return default
 
     def stream(self, kind: Kind) -> Stream:
@@ -84,11 +86,6 @@ class Analysis:
             return False
         status, _ = Query(list(stream.world.facts), goal, self.timeout_ms).run()
         return status == "unsat"
-
-    def possible(self, stream: Stream, goal: Z) -> bool:
-        """Not proved impossible (satisfiable or unknown): a reason to look for an example."""
-        status, _ = Query(list(stream.world.facts), goal, self.timeout_ms).run()
-        return status != "unsat"
 
     # -- places ---------------------------------------------------------------------
 

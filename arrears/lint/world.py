@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, Type
-from arrears.lint.smt import SVal, Z, false, real, z3
+from arrears.lint.smt import SVal, Z, false, z3
 
 Stream = Literal["invoice", "customer"]
 CUSTOMER = "c"
@@ -284,9 +284,6 @@ class World:
                 self.facts.append(_at_least(var, other))
         self.history[key] = var
         return var
-
-    def as_real(self, value: SVal) -> Z:
-        return real(value.value)
 
 
 def _at_least(wide: HistoryVar, narrow: HistoryVar) -> Z:

@@ -113,7 +113,6 @@ CUSTOMER_AGGREGATES: tuple[Symbol, ...] = (
 )
 GLOBALS: tuple[Symbol, ...] = (Symbol("as_of", DATE, "global", doc="the date of the run"),)
 
-REQUIRED_INVOICE_KEYS = ("id", "customer_id", "amount", "due_date")
 BUILTIN_SYMBOLS: dict[str, Symbol] = {
     s.name: s
     for s in (

@@ -24,12 +24,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from arrears import __version__
-from arrears.api import _lint_findings
 from arrears.diagnostics import ArrearsError, Diagnostic, did_you_mean, sort_key
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.explain import explain
 from arrears.engine.plan import make_plan
 from arrears.engine.snapshot import Snapshot, bind, from_data
+from arrears.lint import lint
 from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
 from arrears.service.config import ServiceConfig
@@ -353,7 +353,7 @@ def _check(text: str, file: str, run_lint: bool) -> dict[str, object]:
         "rules": len(policy.rules),
         "ladders": len(policy.ladders),
     }
-    findings = _lint_findings(policy) if run_lint else None
+    findings = lint(policy) if run_lint else None
     shown = [finding.to_dict() for finding in findings or []]
     return {"ok": True, "policy": summary, "linted": findings is not None, "diagnostics": shown}
 

@@ -26,7 +26,6 @@ from arrears.engine.snapshot import RawSnapshot, Snapshot
 from arrears.rules.catalog import CUSTOMER_AGGREGATES, CUSTOMER_FIELDS, DERIVED_INVOICE_FIELDS, INVOICE_FIELDS
 from arrears.rules.model import Policy
 
-HISTORY_COLUMNS = ("__ii", "__ci", "__cust", "rule", "step", "action", "at")
 ParamReader = Callable[[str, str, Type], tuple[list[pl.Series], pl.Series]]
 
 
@@ -247,7 +246,3 @@ def schema(frame: pl.DataFrame, types: Mapping[str, Type]) -> dict[str, Val]:
 
 def dec_columns(name: str) -> list[str]:
     return [name, f"{name}#e", f"{name}#z"]
-
-
-def columns_of(name: str, t: Type) -> list[str]:
-    return dec_columns(name) if t.kind in DECIMAL_KINDS else [name]

@@ -13,7 +13,6 @@ exponent is the smallest among the values, and the empty sum is the int 0 widene
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -52,7 +51,6 @@ class BatchHooks:
         self.frames = frames
         self.rows = frames.history
         self._param_columns: dict[tuple[str, str], Val] = {}
-        self.invoice_compiler: ExpressionCompiler | None = None
         self.plans: dict[int, AggPlan] = {}
         self._lookups: dict[tuple[object, ...], tuple[str, str]] = {}
         self.customer_columns: dict[int, dict[str, str]] = {}
@@ -355,10 +353,6 @@ def _decimal_plan(c: ExpressionCompiler, kind: str, result: Type, value: Val, ma
         return dec_val(result, D.Dec(acc("c").cast(pl.Int128), exp, nz, d.bound, d.elo, d.ehi))
 
     return AggPlan(result, aggs, build_extreme)
-
-
-def as_of_literal(day: dt.date) -> pl.Expr:
-    return pl.lit(day, dtype=pl.Date)
 
 
 __all__ = ["AggPlan", "BatchHooks", "Scope"]

@@ -102,7 +102,6 @@ def evaluate_frames(policy: Policy, frames: Frames) -> Evaluated:
     ifields.update(customer_schema)
     iscope = Scope("invoice", istage, ifields, frames.as_of, hooks)
     icompiler = ExpressionCompiler(policy, iscope)
-    hooks.invoice_compiler = icompiler
     calls: list[CallOut] = []
     calls.extend(_run_items(icompiler, invoice_items, ranks, frames))
     prepared = _prepare_customer_aggregates(policy, customer_rules, icompiler, hooks)
