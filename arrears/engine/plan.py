@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -71,22 +72,45 @@ def _compact(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
-def dumps(document: dict[str, Any]) -> str:
-    """The plan as JSON with one action (notice, error) per line: readable, diffable, and
-    written by the C encoder, which a fully indented dump would not use."""
-    lines = ["{"]
+@dataclass(frozen=True)
+class Rendered:
+    """A list of the document whose items are already JSON text (spelled as `_compact`
+    spells them), in chunks: a large plan's actions are written without a Python object each."""
+
+    chunks: Callable[[], Iterable[Sequence[str]]]
+
+
+def write_document(document: dict[str, Any], write: Callable[[str], object]) -> None:
+    """Write the plan as JSON with one action (notice, error) per line: readable, diffable,
+    and written by the C encoder, which a fully indented dump would not use."""
+    write("{\n")
     last = len(document) - 1
     for i, (key, value) in enumerate(document.items()):
         comma = "," if i < last else ""
-        if isinstance(value, list) and value:
-            lines.append(f"  {_compact(key)}: [")
-            lines.extend(f"    {_compact(item)}," for item in value[:-1])
-            lines.append(f"    {_compact(value[-1])}")
-            lines.append(f"  ]{comma}")
+        chunks: Iterable[Sequence[str]]
+        if isinstance(value, Rendered):
+            chunks = value.chunks()
+        elif isinstance(value, list):
+            chunks = [[_compact(item) for item in value]]
         else:
-            lines.append(f"  {_compact(key)}: {_compact(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+            write(f"  {_compact(key)}: {_compact(value)}{comma}\n")
+            continue
+        opened = False
+        for chunk in chunks:
+            if not chunk:
+                continue
+            write(f"  {_compact(key)}: [\n    " if not opened else ",\n    ")
+            write(",\n    ".join(chunk))
+            opened = True
+        write(f"\n  ]{comma}\n" if opened else f"  {_compact(key)}: []{comma}\n")
+    write("}\n")
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The plan document as one text (see `write_document`)."""
+    parts: list[str] = []
+    write_document(document, parts.append)
+    return "".join(parts)
 
 
 def action_dict(action: PlannedAction) -> dict[str, Any]:

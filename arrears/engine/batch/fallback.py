@@ -19,6 +19,7 @@ import polars as pl
 
 from arrears.dsl.values import to_json
 from arrears.engine.batch.render import SCHEMA, empty_rows
+from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
 from arrears.engine.snapshot import RawSnapshot, bind
 from arrears.rules.model import Policy
@@ -70,9 +71,9 @@ def rows_of(
             "rule": a.rule,
             "step": a.step,
             "action": a.action,
-            "params": _compact(params),
+            "params": _neutral(params),
             "because": a.because,
-            "facts": _compact(facts),
+            "facts": _neutral(facts),
             "__tone": str(params.get("tone")) if a.action == "remind" else None,
             "__channel": str(params.get("channel")) if a.action == "remind" else None,
             "__scope": 0 if a.invoice is None else 1,
@@ -88,5 +89,5 @@ def rows_of(
     return frame.select([n for n in SCHEMA if n in frame.columns])
 
 
-def _compact(document: dict[str, object]) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+def _neutral(document: dict[str, object]) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=NEUTRAL)

@@ -39,9 +39,9 @@ from arrears.engine.batch.folder import (
 )
 from arrears.engine.batch.frames import Frames, field_types, from_snapshot
 from arrears.engine.batch.plan import BatchPlan, notices_json
-from arrears.engine.batch.render import ACTION_COLUMNS, action_line
+from arrears.engine.batch.render import ACTION_COLUMNS, action_line, compact_columns
 from arrears.engine.batch.rows import tables_of_rows
-from arrears.engine.batch.typed import DECIMAL_KINDS
+from arrears.engine.batch.typed import DECIMAL_KINDS, compact
 from arrears.engine.plan import problem_dict
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
 from arrears.rules.model import Policy
@@ -324,9 +324,9 @@ def csv_lines(frame: pl.DataFrame) -> pl.Series:
             field(pl.col("rule")),
             pl.col("step").cast(pl.String).fill_null(""),
             field(pl.col("action")),
-            field(pl.col("params")),
+            field(compact(pl.col("params"))),
             field(pl.col("because")),
-            field(pl.col("facts")),
+            field(compact(pl.col("facts"))),
         ],
         separator=",",
     )
@@ -341,10 +341,11 @@ def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet", *, di
     target = Path(path)
     if fmt == "parquet":
         metadata = plan_metadata(plan, digest)
-        plan.actions.select(list(ACTION_COLUMNS)).write_parquet(target, compression="zstd", metadata=metadata)
+        plan.actions.select(compact_columns()).write_parquet(target, compression="zstd", metadata=metadata)
         return
     if fmt == "json":
-        target.write_text(plan.to_json(), encoding="utf-8")
+        with target.open("w", encoding="utf-8", newline="") as out:
+            plan.write_json(out.write)
         return
     lines = plan.actions.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan.actions)
     with target.open("w", encoding="utf-8", newline="") as out:

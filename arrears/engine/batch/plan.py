@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -24,7 +24,7 @@ from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, json_string
 from arrears.engine.bulk import paused_gc
 from arrears.engine.evaluate import EvalProblem
-from arrears.engine.plan import PLAN_FORMAT, dumps, problem_dict
+from arrears.engine.plan import PLAN_FORMAT, Rendered, problem_dict, write_document
 from arrears.rules.catalog import TONES
 from arrears.rules.model import Policy
 
@@ -84,24 +84,35 @@ class BatchPlan:
             "as_of": self.as_of.isoformat(),
         }
 
-    def action_lines(self) -> pl.Series:
-        """Each action as one compact JSON line (the JSONL rendering)."""
-        return self.actions.select(action_line().alias("line"))["line"]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The plan document, equal to the row engine's `Plan.to_dict()`."""
+    def _document(self) -> dict[str, Any]:
+        """The plan document with its actions as rendered lines, produced chunk by chunk."""
         document = self.header()
-        lines = self.action_lines()
-        document["actions"] = json.loads("[" + ",".join(lines.to_list()) + "]")
+
+        def chunks() -> Iterator[list[str]]:
+            for start in range(0, self.actions.height, _CHUNK):
+                part = self.actions.slice(start, _CHUNK)
+                yield part.select(action_line(document=True).alias("line"))["line"].to_list()
+
+        document["actions"] = Rendered(chunks)
         document["notices"] = self.notices
         document["summary"] = self.summary()
         document["errors"] = [problem_dict(p) for p in self.problems]
         return document
 
+    def to_dict(self) -> dict[str, Any]:
+        """The plan document, equal to the row engine's `Plan.to_dict()`."""
+        return cast(dict[str, Any], json.loads(self.to_json()))
+
+    def write_json(self, write: Callable[[str], object]) -> None:
+        """Write the plan document as the row engine writes it, byte for byte, a chunk of actions at a time."""
+        with paused_gc():
+            write_document(self._document(), write)
+
     def to_json(self) -> str:
         """The plan document as the row engine writes it, byte for byte."""
-        with paused_gc():
-            return dumps(self.to_dict())
+        parts: list[str] = []
+        self.write_json(parts.append)
+        return "".join(parts)
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
@@ -111,6 +122,7 @@ def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
 
 # -- notices ------------------------------------------------------------------------
 
+_CHUNK = 200_000  # actions rendered per slice: bounded memory for plans of millions of actions
 START_EXP = -2  # totals start from Decimal("0.00")
 
 

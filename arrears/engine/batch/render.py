@@ -16,7 +16,7 @@ import polars as pl
 from arrears.dsl.values import Value, to_json
 from arrears.engine.batch.program import CallOut, Evaluated, Param
 from arrears.engine.batch.stage import Stage
-from arrears.engine.batch.typed import Val, json_object, json_string, json_text
+from arrears.engine.batch.typed import NEUTRAL, Val, compact, json_object, json_string, json_text, spaced
 
 CUSTOMER = "customer_id"
 ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
@@ -41,8 +41,8 @@ SCHEMA: dict[str, pl.DataType] = {
 
 
 def constant_json(value: Value) -> str:
-    """A constant as compact JSON text."""
-    return json.dumps(to_json(value), ensure_ascii=False, separators=(",", ":"))
+    """A constant as neutral JSON text (see `typed.NEUTRAL`)."""
+    return json.dumps(to_json(value), ensure_ascii=False, separators=NEUTRAL)
 
 
 def _param_texts(stage: Stage, params: list[Param]) -> pl.Expr:
@@ -105,29 +105,32 @@ def empty_rows() -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMA)
 
 
-def action_line() -> pl.Expr:
-    """Each action row as one compact JSON object, as `render_jsonl` writes it."""
+def action_line(document: bool = False) -> pl.Expr:
+    """Each action row as one JSON object: compact as `render_jsonl` writes it, or with
+    `document` spaced as the plan document lists it."""
+    item, key, text = (", ", ": ", spaced) if document else (",", ":", compact)
+
+    def part(name: str, value: pl.Expr, first: bool = False) -> list[pl.Expr]:
+        return [pl.lit(("{" if first else item) + json.dumps(name) + key), value]
+
     return pl.concat_str(
         [
-            pl.lit('{"customer":'),
-            json_string(pl.col("customer")),
-            pl.lit(',"invoice":'),
-            json_string(pl.col("invoice")).fill_null(pl.lit("null")),
-            pl.lit(',"rule":'),
-            json_string(pl.col("rule")),
-            pl.lit(',"step":'),
-            pl.col("step").cast(pl.String).fill_null(pl.lit("null")),
-            pl.lit(',"action":'),
-            json_string(pl.col("action")),
-            pl.lit(',"params":'),
-            pl.col("params"),
-            pl.lit(',"because":'),
-            json_string(pl.col("because")),
-            pl.lit(',"facts":'),
-            pl.col("facts"),
+            *part("customer", json_string(pl.col("customer")), first=True),
+            *part("invoice", json_string(pl.col("invoice")).fill_null(pl.lit("null"))),
+            *part("rule", json_string(pl.col("rule"))),
+            *part("step", pl.col("step").cast(pl.String).fill_null(pl.lit("null"))),
+            *part("action", json_string(pl.col("action"))),
+            *part("params", text(pl.col("params"))),
+            *part("because", json_string(pl.col("because"))),
+            *part("facts", text(pl.col("facts"))),
             pl.lit("}"),
         ]
     )
+
+
+def compact_columns() -> list[pl.Expr]:
+    """The plan's action columns with params and facts as compact JSON text (Parquet, CSV)."""
+    return [compact(pl.col(c)).alias(c) if c in ("params", "facts") else pl.col(c) for c in ACTION_COLUMNS]
 
 
 def needed_columns(evaluated: Evaluated, scope: str) -> set[str]:

@@ -120,6 +120,23 @@ for _code in range(0x20):
 _PATTERNS = list(_ESCAPES)
 _REPLACEMENTS = [_ESCAPES[p] for p in _PATTERNS]
 
+# JSON objects and lists are built with these two separators, which no JSON text holds
+# unescaped (control characters in strings are always escaped): one built text then
+# becomes the compact spelling (JSON lines, Parquet) or the plan document's spaced one
+# with two literal replacements, instead of a parse and a dump per action.
+ITEM, KEY = "\x1f", "\x1e"
+NEUTRAL = (ITEM, KEY)
+
+
+def compact(expr: pl.Expr) -> pl.Expr:
+    """Neutral JSON text spelled as `json.dumps(..., separators=(",", ":"))`."""
+    return expr.str.replace_all(ITEM, ",", literal=True).str.replace_all(KEY, ":", literal=True)
+
+
+def spaced(expr: pl.Expr) -> pl.Expr:
+    """Neutral JSON text spelled as `json.dumps(...)` with its default separators."""
+    return expr.str.replace_all(ITEM, ", ", literal=True).str.replace_all(KEY, ": ", literal=True)
+
 
 def json_string(expr: pl.Expr) -> pl.Expr:
     """A string column as JSON text, escaped as `json.dumps(..., ensure_ascii=False)` does."""
@@ -142,7 +159,7 @@ def _scalar_json(kind: str, expr: pl.Expr) -> pl.Expr:
 
 
 def json_text(v: Val, stage: Stage) -> pl.Expr:
-    """The value as compact JSON text (`null` for null), as `json.dumps(to_json(value))` writes it."""
+    """The value as neutral JSON text (`null` for null), as `json.dumps(to_json(value))` writes it."""
     if v.dec is not None:
         text = '"' + D.to_text(v.dec, stage) + '"'
         return text.fill_null(pl.lit("null"))
@@ -152,16 +169,16 @@ def json_text(v: Val, stage: Stage) -> pl.Expr:
         assert v.type.item is not None
         item_kind = v.type.item.kind
         items = v.expr.list.eval(_scalar_json(item_kind, pl.element()).fill_null(pl.lit("null")))
-        return stage.keep(("[" + items.list.join(",") + "]").fill_null(pl.lit("null")))
+        return stage.keep(("[" + items.list.join(ITEM) + "]").fill_null(pl.lit("null")))
     return stage.keep(_scalar_json(v.kind, v.expr).fill_null(pl.lit("null")))
 
 
 def json_object(pairs: list[tuple[str, pl.Expr, pl.Expr | None]]) -> pl.Expr:
-    """`{"k":v,...}` from (key, JSON text, keep-mask) pairs; pairs whose mask is false are left out."""
+    """`{"k":v,...}` (neutral separators) from (key, JSON text, keep-mask) pairs; pairs masked false are left out."""
     if not pairs:
         return pl.lit("{}")
     fragments = []
     for key, text, keep in pairs:
-        fragment = pl.lit(json.dumps(key, ensure_ascii=False) + ":") + text
+        fragment = pl.lit(json.dumps(key, ensure_ascii=False) + KEY) + text
         fragments.append(fragment if keep is None else pl.when(keep).then(fragment))
-    return "{" + pl.concat_str(fragments, separator=",", ignore_nulls=True) + "}"
+    return "{" + pl.concat_str(fragments, separator=ITEM, ignore_nulls=True) + "}"
