@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.diagnostics import InputError
-from arrears.engine.batch import choose_engine, make_plan_batch
+from arrears.engine.batch import make_plan_batch
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import bind_tables, read_tables
 from arrears.engine.batch.io import read_plan_parquet, render_plan, write_plan
+from arrears.engine.engines import choose_engine
 from arrears.engine.plan import make_plan, render_csv, render_jsonl
 from arrears.engine.snapshot import bind, read_snapshot
 from arrears.rules.loader import load_policy, load_policy_text

@@ -6,16 +6,14 @@ engine's byte for byte. Constructs it cannot evaluate exactly raise `Unsupported
 
 from __future__ import annotations
 
-from arrears.engine.batch.engine import BATCH_THRESHOLD_INVOICES, Source, choose_engine, load_frames, make_plan_batch
+from arrears.engine.batch.engine import Source, load_frames, make_plan_batch
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import BatchPlan
 
 __all__ = [
-    "BATCH_THRESHOLD_INVOICES",
     "BatchPlan",
     "Source",
     "Unsupported",
-    "choose_engine",
     "load_frames",
     "make_plan_batch",
 ]

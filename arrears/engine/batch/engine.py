@@ -18,7 +18,6 @@ from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.plan import BatchPlan, notices
 from arrears.engine.batch.program import evaluate_frames
 from arrears.engine.batch.render import KEY_COLUMNS, action_rows, needed_columns
-from arrears.engine.engines import BATCH_THRESHOLD_INVOICES, choose_engine
 from arrears.engine.evaluate import EvalProblem
 from arrears.engine.progress import Progress, Silent
 from arrears.engine.snapshot import RawSnapshot, read_snapshot
@@ -102,11 +101,9 @@ def make_plan_batch(
 
 
 __all__ = [
-    "BATCH_THRESHOLD_INVOICES",
     "BatchPlan",
     "Source",
     "Unsupported",
-    "choose_engine",
     "load_frames",
     "make_plan_batch",
 ]
