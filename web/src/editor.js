@@ -37,6 +37,19 @@ export function toCodeMirror(doc, diagnostics) {
   });
 }
 
+// Typing over a selection that spans lines lets the browser's own editing delete the line
+// elements and insert a styled span, a style attribute the page's CSP refuses (and logs).
+// Such an insertion is made here as a CodeMirror change instead; plain typing is untouched.
+const replaceSelectionAsChange = EditorView.domEventHandlers({
+  beforeinput(event, view) {
+    const range = view.state.selection.main;
+    if (event.inputType !== "insertText" || range.empty || typeof event.data !== "string") return false;
+    event.preventDefault();
+    view.dispatch(view.state.replaceSelection(event.data), { scrollIntoView: true, userEvent: "input.type" });
+    return true;
+  },
+});
+
 // `check(text)` answers {diagnostics} for the text; `onChange()` after every edit.
 export function createEditor(parent, { check, onChange, onSave, onRun }) {
   const editable = new Compartment();
@@ -50,7 +63,7 @@ export function createEditor(parent, { check, onChange, onSave, onRun }) {
     EditorView.cspNonce.of(nonce),
     lineNumbers(), highlightActiveLineGutter(), history(), drawSelection(), indentOnInput(),
     bracketMatching(), highlightActiveLine(), syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-    yaml(), lintGutter(), EditorView.lineWrapping,
+    yaml(), lintGutter(), EditorView.lineWrapping, replaceSelectionAsChange,
     linter(async (view) => toCodeMirror(view.state.doc, await check(view.state.doc.toString())), { delay: 350 }),
     keymap.of([...keys, ...defaultKeymap, ...historyKeymap, ...lintKeymap]),
     EditorView.updateListener.of((update) => { if (update.docChanged) onChange(); }),

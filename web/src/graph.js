@@ -72,31 +72,48 @@ function rulesPart(picture, colour, top, room) {
   return { parts, bottom: y, right: actionX + actionW + 8 };
 }
 
-function laddersPart(picture, colour, top) {
+// Steps run left to right in the order they come due; a ladder longer than the panel is wide
+// carries on in the next row, as text does, joined by an elbow arrow.
+function laddersPart(picture, colour, top, room) {
   const parts = [];
   let y = top, right = 0;
-  const stepW = 176, gap = 24;
+  const stepW = 170, gap = 20, rowGap = 26;
+  const perRow = Math.max(Math.floor((room + gap) / (stepW + gap)), 1);
   for (const ladder of picture.ladders) {
     const head = [`Ladder ${ladder.id}`, `priority ${ladder.priority}`];
     if (ladder.unless) head.push(`unless ${ladder.unless}`);
     if (ladder.min_gap) head.push(`min_gap ${ladder.min_gap}`);
     if (!ladder.skip) head.push("skip: false");
-    parts.push(svg("text", { x: 4, y: y + 12, class: "heading" }, head.join(" · ")));
+    const heading = svg("text", { x: 4, y: y + 12, class: "heading" }, cut(head.join(" · "), room * 1.1));
+    heading.appendChild(svg("title", {}, head.join(" · ")));
+    parts.push(heading);
     y += 22;
-    const tallest = Math.max(...ladder.steps.map((s) => 2 + (s.when ? 1 : 0) + s.actions.length), 2);
-    const h = tallest * LINE + 12;
+    const tallest = Math.max(...ladder.steps.map((s) => 2 + (s.when ? 1 : 0) + s.actions.length), 3);
+    const h = tallest * LINE + 10;
+    let previous = null;
     ladder.steps.forEach((step, i) => {
-      const x = 4 + i * (stepW + gap);
-      const lines = [{ text: `step ${step.index}: ${when(step.at)}`, cls: "strong" }];
+      const x = 4 + (i % perRow) * (stepW + gap);
+      const top = y + Math.floor(i / perRow) * (h + rowGap);
+      const lines = [{ text: `step ${step.index}`, cls: "strong" }, { text: when(step.at), cls: "strong" }];
       if (step.when) lines.push({ text: `when ${step.when}` });
       for (const action of step.actions) lines.push({ text: action.text });
       const title = `step ${step.index} of ${ladder.id} (line ${step.line}): at ${step.at}` +
         (step.when ? ` when ${step.when}` : "") + "\n" + step.actions.map((a) => a.text).join("\n");
-      parts.push(box({ x, y, w: stepW, h, fill: colour(step.tone), lines, title, label: `${ladder.id} step ${step.index} at ${step.at}` }));
-      if (i > 0) parts.push(arrow(x - gap, y + h / 2, x, y + h / 2));
+      parts.push(box({ x, y: top, w: stepW, h, fill: colour(step.tone), lines, title, label: `${ladder.id} step ${step.index} at ${step.at}` }));
+      if (previous && previous.top === top) {
+        parts.push(arrow(previous.x + stepW, top + h / 2, x, top + h / 2));
+      } else if (previous) {
+        const middle = previous.top + h + rowGap / 2;
+        parts.push(svg("path", {
+          d: `M ${previous.x + stepW / 2} ${previous.top + h} V ${middle} H ${x + stepW / 2} V ${top}`,
+          class: "edge", fill: "none", "marker-end": "url(#arrow)",
+        }));
+      }
+      previous = { x, top };
       right = Math.max(right, x + stepW + 8);
     });
-    y += h + 20;
+    const rows = Math.ceil(ladder.steps.length / perRow);
+    y += rows * h + (rows - 1) * rowGap + 20;
   }
   return { parts, bottom: y, right };
 }
@@ -111,7 +128,7 @@ export function drawGraph(container, picture) {
   const colour = colourOf(picture.tones);
   const room = Math.max(container.clientWidth - 28, 520);
   const rules = rulesPart(picture, colour, 4, room);
-  const ladders = laddersPart(picture, colour, rules.bottom + 8);
+  const ladders = laddersPart(picture, colour, rules.bottom + 8, room);
   const width = Math.max(rules.right, ladders.right, room);
   const height = ladders.bottom + 4;
   const drawing = svg("svg", {

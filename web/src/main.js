@@ -100,7 +100,9 @@ async function openFile(file) {
     state.file = source.file;
     state.base = source.digest;
     state.saved = source.text;
-    $("current-policy").textContent = source.file;
+    const current = $("current-policy");
+    current.textContent = source.file.split("/").pop();
+    current.title = source.file;
     for (const b of document.querySelectorAll(".policy")) b.setAttribute("aria-current", String(b.dataset.file === file));
     editor.load(source.text);
     markModified();
@@ -244,6 +246,17 @@ function request(extra) {
   return body;
 }
 
+// The invoice ids of an uploaded JSON snapshot (the server's files are read by the server only).
+function knownInvoices(snapshot) {
+  if (!snapshot.upload || !/\.json$/i.test(snapshot.upload.name)) return [];
+  try {
+    const data = JSON.parse(snapshot.upload.text);
+    return (data.invoices || []).map((row) => row && row.id).filter((id) => typeof id === "string");
+  } catch {
+    return [];
+  }
+}
+
 async function run(show) {
   if (!state.snapshot) {
     status("choose or upload a snapshot first", "warn");
@@ -255,7 +268,7 @@ async function run(show) {
   try {
     const plan = await call("POST", "/v1/workbench/run", request({}));
     if (seq !== state.seq.run) return;
-    planView.show(plan, state.snapshot.label);
+    planView.show(plan, state.snapshot.label, knownInvoices(state.snapshot));
     status(`plan: ${plan.summary.actions} actions for ${plan.summary.invoices} invoices`, "ok");
   } catch (error) {
     if (seq === state.seq.run) replace($("panel-plan"), el("h3", {}, "No plan"), problemList(error));

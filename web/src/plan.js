@@ -89,8 +89,17 @@ export function createPlanView(container, { onExplain }) {
       el("ul", {}, plan.errors.map((e) => el("li", {}, show(e.message ?? e)))));
   }
 
+  function idle(plan, invoices) {
+    const acted = new Set(plan.actions.map((a) => a.invoice));
+    const quiet = invoices.filter((id) => !acted.has(id));
+    if (!quiet.length) return null;
+    return el("p", { class: "quiet" }, `Invoices with no action (${quiet.length}): `,
+      quiet.slice(0, 50).map((id) => [el("button", { type: "button", class: "link invoice", "data-invoice": id, onclick: () => onExplain(id) }, id), " "]));
+  }
+
   return {
-    show(plan, label) {
+    // `invoices`: the snapshot's invoice ids when the page knows them (an uploaded JSON file).
+    show(plan, label, invoices = []) {
       rows = rowsOf(plan);
       const s = plan.summary || {};
       const filterInput = el("input", { type: "search", id: "plan-filter", placeholder: "Filter: invoice, customer, action…", "aria-label": "Filter the plan", value: filter });
@@ -103,6 +112,8 @@ export function createPlanView(container, { onExplain }) {
         el("p", { class: "plan-head" }, el("strong", {}, `Plan as of ${plan.as_of}`), ` — ${label} — policy ${plan.policy?.id ?? ""} ${plan.policy?.version ?? ""}`),
         el("p", { class: "summary" }, `${s.invoices ?? 0} invoices, ${s.invoices_with_actions ?? 0} with actions; ${s.actions ?? 0} actions for ${s.customers_with_actions ?? 0} of ${s.customers ?? 0} customers; ${s.errors ?? 0} errors`),
         errors(plan),
+        plan.actions.length ? null : el("p", { class: "empty" }, "No actions planned."),
+        idle(plan, invoices),
         el("div", { class: "filter-bar" }, filterInput, countNode),
         el("table", { class: "grid plan", id: "plan-table" }, el("caption", { class: "sr-only" }, "Planned actions"), el("thead", {}, headRow), tbody),
         notices(plan));
