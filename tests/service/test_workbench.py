@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from arrears.cli import main
 from arrears.service import ServiceConfig, create_app
 from arrears.service.guard import CSP, is_loopback
 
@@ -312,3 +313,26 @@ def test_is_loopback(host: str, loopback: bool) -> None:
 def test_workbench_routes_stay_out_of_the_openapi_document(client: TestClient) -> None:
     paths = json.loads(client.get("/openapi.json").text)["paths"]
     assert not [p for p in paths if p.startswith("/v1/workbench") or p in ("/", "/static/{name}")]
+
+
+def test_the_registry_does_not_serve_from_snapshots(folder: Path) -> None:
+    (folder / "snapshots" / "looks-like.yaml").write_text("arrears: 1\npolicy: sneaky\nrules: []\n", encoding="utf-8")
+    with make_client(folder) as http:
+        listing = http.get("/v1/policies").json()
+    assert "sneaky" not in [p["id"] for p in listing["policies"]] and listing["errors"] == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--host", "0.0.0.0"], "is not loopback: it needs --token"),
+        (["--host", "192.0.2.1", "--port", "1"], "is not loopback: it needs --token"),
+        (["--token", "short"], "--token: use at least 16 characters"),
+    ],
+)
+def test_serve_refuses_unsafe_options(
+    folder: Path, options: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["serve", "--policies", str(folder), *options])
+    assert code == 2
+    assert message in capsys.readouterr().err

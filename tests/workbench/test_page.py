@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.workbench.conftest import Server, Watch, start_server, stop_server, watched_page
@@ -260,7 +259,18 @@ def test_a_token_reaches_the_page_once_then_as_a_cookie(browser: Browser, tmp_pa
         stop_server(guarded)
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1"])
-def test_binding_off_loopback_needs_a_token(tmp_path: Path, server: Server, host: str) -> None:
-    with pytest.raises(RuntimeError, match="needs --token"):
-        start_server(server.folder, tmp_path / "serve.log", "--host", host)
+def test_switching_policies_keeps_an_unsaved_edit(page: tuple[Page, Watch], server: Server) -> None:
+    browser_page, watch = page
+    file = open_policy(browser_page, server)
+    edited = "# a note not saved yet\n" + (server.folder / "smb-standard.yaml").read_text(encoding="utf-8")
+    set_text(browser_page, edited)
+    expect(browser_page.locator("#modified")).to_be_visible()
+    browser_page.locator(f'.policy[data-file="{server.folder / "scratch.yaml"}"]').click()
+    expect(browser_page.locator("#current-policy")).to_have_text("scratch.yaml")
+    expect(browser_page.locator("#modified")).to_be_hidden()
+    browser_page.locator(f'.policy[data-file="{file}"]').click()
+    expect(browser_page.locator("#status")).to_contain_text("with your unsaved edit")
+    expect(browser_page.locator(".cm-content")).to_contain_text("a note not saved yet")
+    expect(browser_page.locator("#modified")).to_be_visible()
+    assert "not saved yet" not in Path(file).read_text(encoding="utf-8")
+    watch.assert_clean()

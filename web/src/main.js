@@ -19,6 +19,7 @@ const state = {
   snapshot: null, // {name} of the served folder, or {upload: {name, text}}
   uploads: new Map(), // select value -> upload
   invoice: null, // the invoice last explained
+  drafts: new Map(), // file -> unsaved text, kept while another file is open
   compiled: false,
   seq: { check: 0, strict: 0, run: 0, explain: 0, picture: 0, tests: 0 },
 };
@@ -93,20 +94,25 @@ async function refreshSession() {
   return session;
 }
 
+// Switching policies never loses an edit: unsaved texts are kept per file for the session.
 async function openFile(file) {
-  if (state.file && editor.text() !== state.saved && !window.confirm("Discard the unsaved edit?")) return;
+  if (state.file) {
+    if (editor.text() !== state.saved) state.drafts.set(state.file, editor.text());
+    else state.drafts.delete(state.file);
+  }
   try {
     const source = await call("GET", `/v1/workbench/source?file=${encodeURIComponent(file)}`);
     state.file = source.file;
     state.base = source.digest;
     state.saved = source.text;
+    const draft = state.drafts.get(source.file);
     const current = $("current-policy");
     current.textContent = source.file.split("/").pop();
     current.title = source.file;
     for (const b of document.querySelectorAll(".policy")) b.setAttribute("aria-current", String(b.dataset.file === file));
-    editor.load(source.text);
+    editor.load(draft ?? source.text);
     markModified();
-    status(`opened ${source.file}`);
+    status(draft === undefined ? `opened ${source.file}` : `opened ${source.file} with your unsaved edit`);
   } catch (error) {
     status(error.message, "bad");
   }
@@ -122,6 +128,7 @@ async function save() {
     const answer = await call("PUT", `/v1/workbench/source?file=${encodeURIComponent(state.file)}`, { text: editor.text(), base: state.base });
     state.base = answer.digest;
     state.saved = editor.text();
+    state.drafts.delete(state.file);
     markModified();
     renderPolicies(answer);
     const broken = answer.diagnostics.length;
