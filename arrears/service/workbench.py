@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -72,13 +73,15 @@ def _bad(detail: str, hint: str | None = None) -> Problem:
     return Problem(400, "malformed-body", detail, [Diagnostic(detail, code="usage", hint=hint)])
 
 
-def _text(data: dict[str, Any], key: str, required: bool = True) -> str | None:
+def _text(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
-    if value is None and not required:
-        return None
     if not isinstance(value, str):
         raise _bad(f"`{key}` must be a string")
     return value
+
+
+def _optional_text(data: dict[str, Any], key: str) -> str | None:
+    return None if data.get(key) is None else _text(data, key)
 
 
 def _compile(text: str, file: str) -> Policy:
@@ -100,8 +103,10 @@ def _as_of(raw: object) -> dt.date | None:
         raise Problem(400, "bad-parameter", f"as_of: {error}", [Diagnostic(f"as_of: {error}", code="usage")]) from None
 
 
-def _guarded_arithmetic(work: Any) -> Any:
-    def run(job: Job) -> Any:
+def _guarded_arithmetic(work: Callable[[Job], bytes]) -> Callable[[Job], bytes]:
+    """Arithmetic the engine cannot finish (an amount like 1E+999999) is the input's fault: 422."""
+
+    def run(job: Job) -> bytes:
         try:
             return work(job)
         except ArithmeticError as error:
@@ -128,11 +133,9 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
     def snapshot_of(data: dict[str, Any]) -> RawSnapshot:
         upload = data.get("upload")
         if isinstance(upload, dict):
-            name, text = _text(upload, "name"), _text(upload, "text")
-            assert name is not None and text is not None
-            raw = read_upload(name, text)
+            raw = read_upload(_text(upload, "name"), _text(upload, "text"))
         else:
-            name = _text(data, "snapshot", required=False)
+            name = _optional_text(data, "snapshot")
             if not name:
                 raise _bad("choose a snapshot: `snapshot` (a name) or `upload` ({name, text})")
             raw = read_served(folder, name)
@@ -143,9 +146,7 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
         return raw
 
     def policy_of(data: dict[str, Any]) -> Policy:
-        text = _text(data, "text")
-        assert text is not None
-        return _compile(text, _text(data, "file", required=False) or "<policy>")
+        return _compile(_text(data, "text"), _optional_text(data, "file") or "<policy>")
 
     async def evaluate(request: Request, explain_invoice: bool) -> Response:
         data = await body_object(request)
@@ -228,8 +229,7 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
             hint = "start it with `arrears serve --allow-edit`"
             raise Problem(403, "read-only", detail, [Diagnostic(detail, code="read-only", hint=hint)])
         data = await body_object(request)
-        text, base = _text(data, "text"), _text(data, "base", required=False)
-        assert text is not None
+        text, base = _text(data, "text"), _optional_text(data, "base")
         registry = await run_in_threadpool(store.current)
         file = policy_file(registry, request.query_params.get("file", ""))
         on_disk = await run_in_threadpool(read_source, file)
@@ -267,7 +267,6 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
     async def tests(request: Request) -> Response:
         data = await body_object(request)
         file = _text(data, "file")
-        assert file is not None
 
         def work(job: Job) -> bytes:
             policy = policy_of(data)
