@@ -64,9 +64,12 @@ def _asset(name: str) -> bytes:
     return resources.files("arrears.service").joinpath("static", name).read_bytes()
 
 
+def _dumps(document: object) -> bytes:
+    return utf8(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
 def _json(document: object, status: int = 200) -> Response:
-    body = utf8(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    return Response(body, status_code=status, media_type="application/json", headers=_NO_STORE)
+    return Response(_dumps(document), status_code=status, media_type="application/json", headers=_NO_STORE)
 
 
 def _bad(detail: str, hint: str | None = None) -> Problem:
@@ -103,16 +106,28 @@ def _as_of(raw: object) -> dt.date | None:
         raise Problem(400, "bad-parameter", f"as_of: {error}", [Diagnostic(f"as_of: {error}", code="usage")]) from None
 
 
-def _guarded_arithmetic(work: Callable[[Job], bytes]) -> Callable[[Job], bytes]:
-    """Arithmetic the engine cannot finish (an amount like 1E+999999) is the input's fault: 422."""
+# What is wrong with the input the page sends: a policy that does not compile, a snapshot that
+# does not fit or is not there, an invoice that is not in it, too many rows.
+_INPUT_PROBLEMS = frozenset({404, 413, 422})
+
+
+def _answered(work: Callable[[Job], bytes]) -> Callable[[Job], bytes]:
+    """`{"ok": true, "result": ...}`, or `{"ok": false, "problem": <problem document>}` for a mistake in
+    the input. Like `POST /v1/check`, these answer 200 whether or not the policy is sound: the page
+    shows a problem as it shows a result (and a browser would log every 4xx as a console error)."""
 
     def run(job: Job) -> bytes:
         try:
-            return work(job)
+            result = work(job)
         except ArithmeticError as error:
             detail = "a value in the snapshot is out of range for evaluation"
             diagnostic = Diagnostic(f"arithmetic failed: {type(error).__name__}", code="evaluation")
-            raise Problem(422, "evaluation-failed", detail, [diagnostic]) from None
+            return _dumps({"ok": False, "problem": Problem(422, "evaluation-failed", detail, [diagnostic]).document()})
+        except Problem as problem:
+            if problem.status not in _INPUT_PROBLEMS:
+                raise
+            return _dumps({"ok": False, "problem": problem.document()})
+        return b'{"ok": true, "result": ' + result + b"}\n"
 
     return run
 
@@ -169,11 +184,11 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
                     document = explain(policy, snapshot, invoice)
                 except ArrearsError as error:
                     raise Problem(422, "unknown-invoice", error.diagnostics[0].message, error.diagnostics) from None
-                return utf8(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+                return _dumps(document)
             planned = make_plan(policy, snapshot)
             return utf8(planned.to_json())
 
-        content = await evaluator.run(_guarded_arithmetic(work))
+        content = await evaluator.run(_answered(work))
         return Response(content, media_type="application/json", headers=_NO_STORE)
 
     @router.get("/")
@@ -253,7 +268,8 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
     @router.post("/v1/workbench/picture")
     async def draw(request: Request) -> Response:
         data = await body_object(request)
-        return _json(await run_in_threadpool(lambda: picture(policy_of(data))))
+        content = await evaluator.run(_answered(lambda job: _dumps(picture(policy_of(data)))))
+        return Response(content, media_type="application/json", headers=_NO_STORE)
 
     @router.post("/v1/workbench/run")
     async def run(request: Request) -> Response:
@@ -280,9 +296,9 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
                 "files": [result_dict(r) for r in results],
                 "coverage": [c.to_dict() for c in collect(results)],
             }
-            return utf8(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+            return _dumps(document)
 
-        content = await evaluator.run(_guarded_arithmetic(work))
+        content = await evaluator.run(_answered(work))
         return Response(content, media_type="application/json", headers=_NO_STORE)
 
     app.include_router(router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -9,24 +10,29 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from arrears.cli import main
-from arrears.service import ServiceConfig, create_app
+from arrears.service import ServiceConfig
 from arrears.service.guard import CSP, is_loopback
+from tests.service.conftest import run_server
 
 FOLDER = Path(__file__).resolve().parent.parent / "workbench" / "fixtures" / "policies"
 TOKEN = "s3cret-token-for-tests"
-BASE = "http://127.0.0.1:8000"
 
 
-def make_client(folder: Path, base_url: str = BASE, **options: Any) -> TestClient:
+@contextlib.contextmanager
+def make_client(folder: Path, host_header: str | None = None, **options: Any) -> Iterator[httpx.Client]:
+    """A client of a real server (uvicorn, free loopback port) serving `folder` as `arrears serve` would."""
     config = ServiceConfig(policies=folder, host=options.pop("host", "127.0.0.1"), **options)
-    return TestClient(create_app(config), base_url=base_url)
+    with run_server(config) as running, running.client() as http:
+        if host_header is not None:
+            http.headers["host"] = host_header
+        yield http
 
 
-def csrf_of(client: TestClient) -> str:
+def csrf_of(client: httpx.Client) -> str:
     page = client.get("/")
     assert page.status_code == 200
     found = re.search(r'name="arrears-csrf" content="([^"]+)"', page.text)
@@ -40,10 +46,27 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(folder: Path) -> Iterator[TestClient]:
+def client(folder: Path) -> Iterator[httpx.Client]:
     with make_client(folder, allow_edit=True) as http:
         http.headers["x-arrears-csrf"] = csrf_of(http)
         yield http
+
+
+def result(answer: httpx.Response) -> Any:
+    """What an evaluation route answered, when it worked."""
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    assert document["ok"] is True, document
+    return document["result"]
+
+
+def problem(answer: httpx.Response) -> dict[str, Any]:
+    """The problem an evaluation route reported: a mistake in the input is an answer (200), not an error."""
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    assert document["ok"] is False, document
+    found: dict[str, Any] = document["problem"]
+    return found
 
 
 def policy_text(folder: Path, name: str = "smb-standard.yaml") -> str:
@@ -53,7 +76,7 @@ def policy_text(folder: Path, name: str = "smb-standard.yaml") -> str:
 # -- the page and its assets ------------------------------------------------------------------
 
 
-def test_page_is_served_with_its_own_assets_only(client: TestClient) -> None:
+def test_page_is_served_with_its_own_assets_only(client: httpx.Client) -> None:
     page = client.get("/")
     csp = page.headers["content-security-policy"]
     assert "script-src 'self';" in csp and "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
@@ -70,12 +93,12 @@ def test_page_is_served_with_its_own_assets_only(client: TestClient) -> None:
     assert client.get("/static/secrets.txt").status_code == 404
 
 
-def test_nonce_changes_on_every_load(client: TestClient) -> None:
+def test_nonce_changes_on_every_load(client: httpx.Client) -> None:
     first = client.get("/").headers["content-security-policy"]
     assert first != client.get("/").headers["content-security-policy"]
 
 
-def test_session_lists_policies_load_errors_and_snapshots(client: TestClient, folder: Path) -> None:
+def test_session_lists_policies_load_errors_and_snapshots(client: httpx.Client, folder: Path) -> None:
     (folder / "broken.yaml").write_text(
         'arrears: 1\npolicy: broken\nrules:\n  - id: x\n    when: dispted\n    then: note(text="a")\n'
     )
@@ -90,8 +113,8 @@ def test_session_lists_policies_load_errors_and_snapshots(client: TestClient, fo
 # -- the policy being edited ------------------------------------------------------------------
 
 
-def test_picture_orders_rules_by_priority_and_steps_by_day(client: TestClient, folder: Path) -> None:
-    picture = client.post("/v1/workbench/picture", json={"text": policy_text(folder), "file": "x.yaml"}).json()
+def test_picture_orders_rules_by_priority_and_steps_by_day(client: httpx.Client, folder: Path) -> None:
+    picture = result(client.post("/v1/workbench/picture", json={"text": policy_text(folder), "file": "x.yaml"}))
     assert [r["id"] for r in picture["rules"]] == ["dispute-hold", "small-balance-write-off", "autopay-failed"]
     assert [r["final"] for r in picture["rules"]] == [True, True, False]
     assert picture["rules"][0]["silences"] == ["small-balance-write-off", "autopay-failed", "dunning"]
@@ -100,20 +123,19 @@ def test_picture_orders_rules_by_priority_and_steps_by_day(client: TestClient, f
     assert [s["tone"] for s in ladder["steps"]] == ["friendly", "friendly", "firm", "final", "escalate"]
 
 
-def test_picture_of_a_broken_text_is_its_diagnostics(client: TestClient) -> None:
-    answer = client.post("/v1/workbench/picture", json={"text": "arrears: 1\npolicy: p\nrules: 3\n"})
-    assert answer.status_code == 422
-    assert answer.json()["type"] == "urn:arrears:problem:invalid-policy"
-    assert answer.json()["diagnostics"]
+def test_picture_of_a_broken_text_is_its_diagnostics(client: httpx.Client) -> None:
+    found = problem(client.post("/v1/workbench/picture", json={"text": "arrears: 1\npolicy: p\nrules: 3\n"}))
+    assert found["type"] == "urn:arrears:problem:invalid-policy" and found["status"] == 422
+    assert found["diagnostics"]
 
 
-def test_run_uses_the_unsaved_text(client: TestClient, folder: Path) -> None:
+def test_run_uses_the_unsaved_text(client: httpx.Client, folder: Path) -> None:
     text = policy_text(folder)
-    plan = client.post("/v1/workbench/run", json={"text": text, "snapshot": "small.json"}).json()
+    plan = result(client.post("/v1/workbench/run", json={"text": text, "snapshot": "small.json"}))
     assert plan["summary"]["actions"] == 13
     edited = text.replace('then: pause(reason="dispute open")', 'then: note(text="edited")')
     assert edited != text
-    plan = client.post("/v1/workbench/run", json={"text": edited, "snapshot": "small.json"}).json()
+    plan = result(client.post("/v1/workbench/run", json={"text": edited, "snapshot": "small.json"}))
     assert any(a["action"] == "note" and a["params"] == {"text": "edited"} for a in plan["actions"])
 
 
@@ -131,49 +153,46 @@ UPLOADS = [
 
 @pytest.mark.parametrize(("name", "text", "as_of", "actions"), UPLOADS, ids=[u[0] for u in UPLOADS])
 def test_run_on_an_upload(
-    client: TestClient, folder: Path, name: str, text: str, as_of: str | None, actions: int
+    client: httpx.Client, folder: Path, name: str, text: str, as_of: str | None, actions: int
 ) -> None:
     body = {"text": policy_text(folder), "upload": {"name": name, "text": text}, "as_of": as_of}
-    answer = client.post("/v1/workbench/run", json=body)
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["summary"]["actions"] == actions
+    assert result(client.post("/v1/workbench/run", json=body))["summary"]["actions"] == actions
 
 
-def test_a_csv_without_a_date_says_so(client: TestClient, folder: Path) -> None:
+def test_a_csv_without_a_date_says_so(client: httpx.Client, folder: Path) -> None:
     body = {"text": policy_text(folder), "snapshot": "invoices.csv"}
-    answer = client.post("/v1/workbench/run", json=body)
-    assert answer.status_code == 422
-    assert "as_of: missing" in answer.json()["diagnostics"][0]["message"]
+    found = problem(client.post("/v1/workbench/run", json=body))
+    assert "as_of: missing" in found["diagnostics"][0]["message"]
 
 
 @pytest.mark.parametrize("name", ["../smb-standard.yaml", "/etc/passwd", "snapshots/small.json", "smal.json"])
-def test_only_listed_snapshots_are_read(client: TestClient, folder: Path, name: str) -> None:
-    answer = client.post("/v1/workbench/run", json={"text": policy_text(folder), "snapshot": name})
-    assert answer.status_code == 404
-    assert answer.json()["type"] == "urn:arrears:problem:unknown-snapshot"
+def test_only_listed_snapshots_are_read(client: httpx.Client, folder: Path, name: str) -> None:
+    found = problem(client.post("/v1/workbench/run", json={"text": policy_text(folder), "snapshot": name}))
+    assert found["type"] == "urn:arrears:problem:unknown-snapshot"
 
 
-def test_explain_shows_each_sub_condition(client: TestClient, folder: Path) -> None:
+def test_explain_shows_each_sub_condition(client: httpx.Client, folder: Path) -> None:
     body = {"text": policy_text(folder), "snapshot": "small.json", "invoice": "INV-1006"}
-    doc = client.post("/v1/workbench/explain", json=body).json()
+    doc = result(client.post("/v1/workbench/explain", json=body))
     assert doc["invoice"] == "INV-1006"
     dunning = next(r for r in doc["rules"] if r["id"] == "dunning")
     assert dunning["unless"]["parts"][0]["text"] == "disputed"
-    missing = client.post("/v1/workbench/explain", json={**body, "invoice": "INV-100"})
-    assert missing.status_code == 422 and missing.json()["type"] == "urn:arrears:problem:unknown-invoice"
+    missing = problem(client.post("/v1/workbench/explain", json={**body, "invoice": "INV-100"}))
+    assert missing["type"] == "urn:arrears:problem:unknown-invoice"
+    assert missing["diagnostics"][0]["hint"].startswith("did you mean `INV-10")
 
 
-def test_tests_run_on_the_text_with_coverage(client: TestClient, folder: Path) -> None:
+def test_tests_run_on_the_text_with_coverage(client: httpx.Client, folder: Path) -> None:
     file = str(folder / "smb-standard.yaml")
-    report = client.post("/v1/workbench/tests", json={"text": policy_text(folder), "file": file}).json()
-    [result] = report["files"]
-    assert result["passed"] and result["cases"]
+    report = result(client.post("/v1/workbench/tests", json={"text": policy_text(folder), "file": file}))
+    [ran] = report["files"]
+    assert ran["passed"] and ran["cases"]
     [coverage] = report["coverage"]
     assert coverage["policy"] == "smb-standard" and coverage["total"] > 0
     broken = policy_text(folder).replace("at: 15", "at: 16")
-    report = client.post("/v1/workbench/tests", json={"text": broken, "file": file}).json()
+    report = result(client.post("/v1/workbench/tests", json={"text": broken, "file": file}))
     assert not report["files"][0]["passed"]
-    assert client.post("/v1/workbench/tests", json={"text": policy_text(folder), "file": "other.yaml"}).json() == {
+    assert result(client.post("/v1/workbench/tests", json={"text": policy_text(folder), "file": "other.yaml"})) == {
         "files": [],
         "coverage": [],
     }
@@ -182,7 +201,7 @@ def test_tests_run_on_the_text_with_coverage(client: TestClient, folder: Path) -
 # -- saving -----------------------------------------------------------------------------------
 
 
-def test_save_writes_atomically_and_reloads(client: TestClient, folder: Path) -> None:
+def test_save_writes_atomically_and_reloads(client: httpx.Client, folder: Path) -> None:
     file = str(folder / "scratch.yaml")
     source = client.get("/v1/workbench/source", params={"file": file}).json()
     edited = source["text"].replace('version: "1"', 'version: "2"')
@@ -196,7 +215,7 @@ def test_save_writes_atomically_and_reloads(client: TestClient, folder: Path) ->
     assert (folder / "scratch.yaml").read_text(encoding="utf-8") == edited
 
 
-def test_a_broken_save_keeps_the_last_good_version_serving(client: TestClient, folder: Path) -> None:
+def test_a_broken_save_keeps_the_last_good_version_serving(client: httpx.Client, folder: Path) -> None:
     file = str(folder / "scratch.yaml")
     answer = client.put(
         "/v1/workbench/source", params={"file": file}, json={"text": "arrears: 1\npolicy: scratch\nrules: 3\n"}
@@ -207,7 +226,7 @@ def test_a_broken_save_keeps_the_last_good_version_serving(client: TestClient, f
 
 
 @pytest.mark.parametrize("file", ["../x.yaml", "snapshots/small.json", "smb-standard.test.yaml"])
-def test_save_only_to_served_policy_files(client: TestClient, folder: Path, file: str) -> None:
+def test_save_only_to_served_policy_files(client: httpx.Client, folder: Path, file: str) -> None:
     answer = client.put("/v1/workbench/source", params={"file": str(folder / file)}, json={"text": "x"})
     assert answer.status_code == 404
 
@@ -249,8 +268,8 @@ def test_forged_requests_are_refused(folder: Path, headers: dict[str, str], why:
     assert (folder / "scratch.yaml").read_text(encoding="utf-8") != "x"
 
 
-def test_same_origin_requests_pass(client: TestClient, folder: Path) -> None:
-    headers = {"origin": BASE, "sec-fetch-site": "same-origin"}
+def test_same_origin_requests_pass(client: httpx.Client, folder: Path) -> None:
+    headers = {"origin": str(client.base_url).rstrip("/"), "sec-fetch-site": "same-origin"}
     answer = client.post("/v1/workbench/picture", json={"text": policy_text(folder)}, headers=headers)
     assert answer.status_code == 200
 
@@ -262,13 +281,13 @@ def test_tools_post_plans_without_a_csrf_token(folder: Path) -> None:
 
 
 def test_a_rebound_host_name_is_refused(folder: Path) -> None:
-    with make_client(folder, base_url="http://attacker.example:8000") as http:
+    with make_client(folder, host_header="attacker.example:8000") as http:
         answer = http.get("/v1/policies")
     assert answer.status_code == 403 and answer.json()["type"] == "urn:arrears:problem:bad-host"
 
 
 def test_the_token_guards_everything_but_health(folder: Path) -> None:
-    with make_client(folder, host="0.0.0.0", token=TOKEN, base_url="http://10.1.2.3:8000") as http:
+    with make_client(folder, host="0.0.0.0", token=TOKEN) as http:
         assert http.get("/healthz").status_code == 200
         for path in ("/", "/v1/policies", "/static/workbench.js", "/v1/workbench/session"):
             refused = http.get(path)
@@ -280,7 +299,6 @@ def test_the_token_guards_everything_but_health(folder: Path) -> None:
         assert adopted.status_code == 303 and adopted.headers["location"] == "/"
         cookie = adopted.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie
-        http.cookies.set("arrears_token", TOKEN)
         page = http.get("/")
         assert page.status_code == 200
         csrf = re.search(r'name="arrears-csrf" content="([^"]+)"', page.text)
@@ -310,7 +328,7 @@ def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-def test_workbench_routes_stay_out_of_the_openapi_document(client: TestClient) -> None:
+def test_workbench_routes_stay_out_of_the_openapi_document(client: httpx.Client) -> None:
     paths = json.loads(client.get("/openapi.json").text)["paths"]
     assert not [p for p in paths if p.startswith("/v1/workbench") or p in ("/", "/static/{name}")]
 

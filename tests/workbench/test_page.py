@@ -274,3 +274,24 @@ def test_switching_policies_keeps_an_unsaved_edit(page: tuple[Page, Watch], serv
     expect(browser_page.locator("#modified")).to_be_visible()
     assert "not saved yet" not in Path(file).read_text(encoding="utf-8")
     watch.assert_clean()
+
+
+def test_uploads_json_and_csv(page: tuple[Page, Watch], server: Server) -> None:
+    browser_page, watch = page
+    open_policy(browser_page, server)
+    snapshots = server.folder / "snapshots"
+    browser_page.set_input_files("#upload", str(snapshots / "xss.json"))
+    expect(browser_page.locator("#snapshot")).to_have_value("upload:xss.json")
+    expect(browser_page.locator("button.invoice").first).to_have_text(XSS)
+    browser_page.fill("#as-of", "2026-11-23")
+    browser_page.set_input_files("#upload", str(snapshots / "invoices.csv"))
+    expect(browser_page.locator("#snapshot")).to_have_value("upload:invoices.csv")
+    expect(browser_page.locator("#panel-plan .plan-head")).to_contain_text("Plan as of 2026-11-23")
+    expect(plan_rows(browser_page).filter(has_text="CSV-1")).to_have_count(2)
+    # Without a date, an invoices table runs as of today, shown in the date field.
+    browser_page.fill("#as-of", "")
+    browser_page.set_input_files("#upload", str(snapshots / "invoices.csv"))
+    today = browser_page.evaluate("document.getElementById('as-of').value")
+    assert len(today) == 10
+    expect(browser_page.locator("#panel-plan .plan-head")).to_contain_text(f"Plan as of {today}")
+    watch.assert_clean()

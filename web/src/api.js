@@ -31,3 +31,11 @@ export async function call(method, path, body, signal) {
 }
 
 export const allowEdit = document.querySelector('meta[name="arrears-allow-edit"]').content === "true";
+
+// The page's evaluation routes answer `{ok, result}` or `{ok: false, problem}` (a mistake in the
+// policy or the snapshot is an answer, not an HTTP error); a problem becomes a ProblemError.
+export async function result(method, path, body, signal) {
+  const answer = await call(method, path, body, signal);
+  if (!answer.ok) throw new ProblemError(answer.problem || {}, (answer.problem || {}).status || 422);
+  return answer.result;
+}

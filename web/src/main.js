@@ -1,7 +1,7 @@
 // The workbench page: policies of the served folder, the editor with live diagnostics,
 // the graph, a snapshot's plan and notices, explanations, tests and the proving lint.
 
-import { call, allowEdit, ProblemError } from "./api.js";
+import { call, result, allowEdit, ProblemError } from "./api.js";
 import { $, el, replace } from "./dom.js";
 import { createEditor } from "./editor.js";
 import { drawGraph } from "./graph.js";
@@ -174,10 +174,11 @@ async function check(text) {
   return report.diagnostics;
 }
 
+// Everything below runs on the text that compiled, not on whatever the editor holds by the time.
 function afterCompile(text) {
   drawPicture(text);
-  if (state.snapshot) run(false);
-  if (state.invoice && state.snapshot) explainInvoice(state.invoice, false);
+  if (state.snapshot) run(false, text);
+  if (state.invoice && state.snapshot) explainInvoice(state.invoice, false, text);
   if (!$("panel-tests").hidden) runTests();
   strictTimer = setTimeout(() => strict(text), STRICT_DELAY);
 }
@@ -203,7 +204,7 @@ async function strict(text) {
 async function drawPicture(text) {
   const seq = ++state.seq.picture;
   try {
-    const picture = await call("POST", "/v1/workbench/picture", { text, file: state.file || "<policy>" });
+    const picture = await result("POST", "/v1/workbench/picture", { text, file: state.file || "<policy>" });
     if (seq === state.seq.picture) drawGraph($("panel-graph"), picture);
   } catch (error) {
     if (seq === state.seq.picture) replace($("panel-graph"), problemList(error));
@@ -246,8 +247,8 @@ function loadExample(warning, index) {
   status(`loaded the example of warning ${index + 1} as ${name}`, "ok");
 }
 
-function request(extra) {
-  const body = { text: editor.text(), file: state.file || "<policy>", as_of: $("as-of").value || null, ...extra };
+function request(extra, text) {
+  const body = { text: text ?? editor.text(), file: state.file || "<policy>", as_of: $("as-of").value || null, ...extra };
   if (state.snapshot.upload) body.upload = state.snapshot.upload;
   else body.snapshot = state.snapshot.snapshot;
   return body;
@@ -264,7 +265,7 @@ function knownInvoices(snapshot) {
   }
 }
 
-async function run(show) {
+async function run(show, text) {
   if (!state.snapshot) {
     status("choose or upload a snapshot first", "warn");
     if (show) $("snapshot").focus();
@@ -273,7 +274,7 @@ async function run(show) {
   const seq = ++state.seq.run;
   if (show) selectTab("plan", false);
   try {
-    const plan = await call("POST", "/v1/workbench/run", request({}));
+    const plan = await result("POST", "/v1/workbench/run", request({}, text));
     if (seq !== state.seq.run) return;
     planView.show(plan, state.snapshot.label, knownInvoices(state.snapshot));
     status(`plan: ${plan.summary.actions} actions for ${plan.summary.invoices} invoices`, "ok");
@@ -282,12 +283,12 @@ async function run(show) {
   }
 }
 
-async function explainInvoice(invoice, show = true) {
+async function explainInvoice(invoice, show = true, text = undefined) {
   state.invoice = invoice;
   const seq = ++state.seq.explain;
   if (show) selectTab("explain", false);
   try {
-    const doc = await call("POST", "/v1/workbench/explain", request({ invoice }));
+    const doc = await result("POST", "/v1/workbench/explain", request({ invoice }, text));
     if (seq !== state.seq.explain) return;
     showExplanation($("panel-explain"), doc);
     if (show) $("explain-title").focus();
@@ -302,7 +303,7 @@ async function runTests() {
   const panel = $("panel-tests");
   if (!panel.firstChild) panel.appendChild(el("p", { class: "muted" }, "Running the tests…"));
   try {
-    const report = await call("POST", "/v1/workbench/tests", { text: editor.text(), file: state.file });
+    const report = await result("POST", "/v1/workbench/tests", { text: editor.text(), file: state.file });
     if (seq === state.seq.tests) showTests(panel, report, editor.goTo);
   } catch (error) {
     if (seq === state.seq.tests) replace(panel, problemList(error));
@@ -363,8 +364,16 @@ async function start() {
   $("as-of").addEventListener("change", () => state.snapshot && run(false));
   $("upload").addEventListener("change", async (event) => {
     const file = event.target.files[0];
-    if (file) addUpload(file.name, await file.text());
     event.target.value = "";
+    if (!file) return;
+    // An invoices table has no date of its own: the run is as of today unless you say otherwise.
+    if (/\.csv$/i.test(file.name) && !$("as-of").value) {
+      const today = new Date();
+      const pad = (n) => String(n).padStart(2, "0");
+      $("as-of").value = `${today.getFullYear()}-${pad(today.getMonth() + 1)}-${pad(today.getDate())}`;
+      status(`${file.name} has no as-of date: running it as of today (change it beside the snapshot)`, "warn");
+    }
+    addUpload(file.name, await file.text());
   });
   renderProblems([]);
   replace($("panel-tests"), el("p", { class: "muted" }, "The policy's .test.yaml files run here on the text being edited."));
