@@ -58,6 +58,12 @@ from arrears.diagnostics import (
     help="Least seconds between looks at the policy folder (0: every request).",
 )
 @click.option(
+    "--token",
+    envvar="ARREARS_TOKEN",
+    help="Require this token of every request (needed to bind a non-loopback address); see docs/workbench.md.",
+)
+@click.option("--allow-edit", "allow_edit", is_flag=True, help="Let the workbench page save policy files.")
+@click.option(
     "--log-level",
     "log_level",
     default="info",
@@ -74,11 +80,20 @@ def serve(
     workers: int,
     max_pending: int,
     reload_interval: float,
+    token: str | None,
+    allow_edit: bool,
     log_level: str,
 ) -> None:
-    """Serve the policies in a folder over HTTP (plans, explanations, checks); see docs/service.md."""
+    """Serve the policies in a folder over HTTP, and the workbench page at /; see docs/service.md."""
     if not Path(policies).is_dir():
         fail(InputError(Diagnostic(f"no such folder: {policies}", code="io")))
+    from arrears.service.guard import is_loopback
+
+    if token is not None and len(token) < 16:
+        fail(InputError(Diagnostic("--token: use at least 16 characters", code="usage")))
+    if token is None and not is_loopback(host):
+        hint = "add --token SECRET (or set ARREARS_TOKEN), or keep the default --host 127.0.0.1"
+        fail(InputError(Diagnostic(f"--host {host} is not loopback: it needs --token", code="usage", hint=hint)))
     from arrears.service import ServiceConfig
     from arrears.service import serve as run_service
 
@@ -90,5 +105,8 @@ def serve(
         workers=workers,
         max_pending=max_pending,
         reload_interval=reload_interval,
+        host=host,
+        token=token,
+        allow_edit=allow_edit,
     )
     run_service(config, host=host, port=port, log_level=log_level)

@@ -7,6 +7,7 @@ silences. The same graph serves `arrears graph` and the linting passes.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import networkx as nx
@@ -14,6 +15,46 @@ import networkx as nx
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 
 PSEUDO = ("aggregate",)
+
+# What an action says to the customer, for colours: a reminder's own tone, else the kind of step it is.
+_ACTION_TONES = {
+    "pause": "hold",
+    "credit_hold": "hold",
+    "escalate": "escalate",
+    "write_off": "escalate",
+    "late_fee": "money",
+    "interest": "money",
+    "offer_payment_plan": "offer",
+    "offer_discount": "offer",
+    "call": "task",
+    "note": "task",
+}
+# The strongest tone of several actions names the whole rule or step.
+TONE_ORDER = ("task", "offer", "friendly", "money", "hold", "firm", "final", "escalate")
+TONE_COLOURS = {
+    "friendly": "#d1fae5",
+    "firm": "#fde68a",
+    "final": "#fecaca",
+    "escalate": "#e9d5ff",
+    "hold": "#e2e8f0",
+    "money": "#fed7aa",
+    "offer": "#cffafe",
+    "task": "#dbeafe",
+}
+
+
+def action_tone(call: ActionCall) -> str:
+    """`friendly`, `firm` or `final` for a reminder with a literal tone, else the action's kind."""
+    if call.name == "remind":
+        tone = dict(call.params).get("tone")
+        return tone if isinstance(tone, str) else "firm"
+    return _ACTION_TONES.get(call.name, "task")
+
+
+def tone_of(calls: tuple[ActionCall, ...]) -> str:
+    """The strongest tone among some actions (`task` for none)."""
+    tones = [action_tone(call) for call in calls] or ["task"]
+    return max(tones, key=TONE_ORDER.index)
 
 
 def build_graph(policy: Policy) -> nx.DiGraph:
@@ -49,9 +90,10 @@ def build_graph(policy: Policy) -> nx.DiGraph:
     def issues(source: str, calls: tuple[ActionCall, ...]) -> None:
         for i, call in enumerate(calls):
             node = f"{source}:action:{i}"
-            graph.add_node(node, kind="action", label=call.text, action=call.name)
+            graph.add_node(node, kind="action", label=call.text, action=call.name, tone=action_tone(call))
             graph.add_edge(source, node, kind="issues")
 
+    rank = {id(item): i for i, item in enumerate(policy.ordered())}
     for rule in policy.rules:
         node = f"rule:{rule.id}"
         flags = [f"priority {rule.priority}"] if rule.priority else []
@@ -63,6 +105,9 @@ def build_graph(policy: Policy) -> nx.DiGraph:
             kind="rule",
             label=f"{rule.id}: {rule.condition.snippet(rule.condition.node.span)}",
             flags=flags,
+            tone=tone_of(rule.actions),
+            final=rule.final,
+            order=rank[id(rule)],
         )
         reads(node, rule.condition)
         issues(node, rule.actions)
@@ -71,13 +116,13 @@ def build_graph(policy: Policy) -> nx.DiGraph:
         flags = [f"min_gap {ladder.min_gap.days}d"] if ladder.min_gap else []
         flags += ["skip: false"] if not ladder.skip else []
         label = f"ladder {ladder.id}" + (f" unless {ladder.unless.text}" if ladder.unless else "")
-        graph.add_node(node, kind="ladder", label=label, flags=flags)
+        graph.add_node(node, kind="ladder", label=label, flags=flags, order=rank[id(ladder)])
         reads(node, ladder.unless)
         graph.add_node("field:days_overdue", kind="field", label="days_overdue")
         for step in ladder.steps:
             step_node = f"{node}:step:{step.index}"
             text = f"step {step.index}: at {step.at}" + (f" when {step.when.text}" if step.when else "")
-            graph.add_node(step_node, kind="step", label=text)
+            graph.add_node(step_node, kind="step", label=text, tone=tone_of(step.actions), order=step.index)
             graph.add_edge(node, step_node, kind="step")
             graph.add_edge("field:days_overdue", step_node, kind="reads")
             reads(step_node, step.when)
@@ -164,19 +209,45 @@ def _dot_quote(text: str) -> str:
     return f'"{escaped}"'
 
 
+def _ordered(graph: nx.DiGraph, kind: str) -> list[str]:
+    nodes = [n for n in graph.nodes if graph.nodes[n].get("kind") == kind]
+    return sorted(nodes, key=lambda n: (graph.nodes[n].get("order", 0), n))
+
+
 def to_dot(graph: nx.DiGraph) -> str:
+    """Graphviz, read left to right: inputs, then rules top to bottom by priority, then each
+    ladder's steps in order; rules, steps and actions filled by tone, final rules drawn bold."""
     lines = [
         f"digraph {_dot_quote(str(graph.graph.get('policy', 'policy')))} {{",
         "  rankdir=LR;",
-        '  node [fontname="Helvetica"];',
+        "  newrank=true;",
+        '  node [fontname="Helvetica", style=filled, fillcolor=white];',
     ]
     for node in sorted(graph.nodes):
         data = graph.nodes[node]
         label = data.get("label", node)
         if data.get("flags"):
             label += "\n" + ", ".join(data["flags"])
-        shape = _DOT_SHAPES[data.get("kind", "field")]
-        lines.append(f"  {_dot_quote(node)} [label={_dot_quote(label)}, shape={shape}];")
+        attributes = [f"label={_dot_quote(label)}", f"shape={_DOT_SHAPES[data.get('kind', 'field')]}"]
+        if "tone" in data:
+            attributes.append(f'fillcolor="{TONE_COLOURS[data["tone"]]}"')
+        if data.get("final"):
+            attributes.append('penwidth=3, peripheries=2, color="#991b1b"')
+        lines.append(f"  {_dot_quote(node)} [{', '.join(attributes)}];")
+    rules = _ordered(graph, "rule")
+    if rules:
+        lines.append("  { rank=same; " + " ".join(f"{_dot_quote(r)};" for r in rules) + " }")
+        # Invisible links keep the column in priority order, highest on top.
+        for upper, lower in itertools.pairwise(rules):
+            lines.append(f"  {_dot_quote(upper)} -> {_dot_quote(lower)} [style=invis];")
+    for ladder in _ordered(graph, "ladder"):
+        steps = sorted(
+            (t for t in graph.successors(ladder) if graph.edges[ladder, t].get("kind") == "step"),
+            key=lambda t: (graph.nodes[t].get("order", 0), t),
+        )
+        # Each step one rank right of the one before: the ladder reads left to right.
+        for before, after in itertools.pairwise(steps):
+            lines.append(f"  {_dot_quote(before)} -> {_dot_quote(after)} [style=invis, weight=10];")
     for source, target in sorted(graph.edges):
         kind = graph.edges[source, target].get("kind")
         style = (

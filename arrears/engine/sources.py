@@ -75,6 +75,30 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
     raise InputError(Diagnostic(f"{file}: a snapshot is {kinds}", code="io"))
 
 
+SNAPSHOT_SUFFIXES = (".json", ".yaml", ".yml", ".csv")
+
+
+def read_snapshot_text(text: str, file: str) -> RawSnapshot:
+    """A snapshot sent as text (an upload), its format told by the name's suffix.
+
+    A `.csv` is an invoices table, as `invoices.csv` of a snapshot folder; it has
+    no `as_of`, which then comes from the run.
+    """
+    suffix = Path(file).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return _from_yaml(text, file)
+    if suffix == ".json":
+        return from_json_text(text, file)
+    if suffix == ".csv":
+        rows = _csv_rows(text)
+
+        def locate(section: str, index: int, key: str | None) -> Location:
+            return Location(file, Position(index + 2, 1))
+
+        return RawSnapshot(file, None, rows, [], [], locate)
+    raise InputError(Diagnostic(f"{file}: an uploaded snapshot is a .json, .yaml or .csv file", code="io"))
+
+
 def from_json_text(text: str, file: str = "<snapshot>") -> RawSnapshot:
     try:
         data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
@@ -193,6 +217,10 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(Diagnostic(f"cannot read {path}: {error}", code="io")) from None
+    return _csv_rows(text)
+
+
+def _csv_rows(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
     rows: list[dict[str, Any]] = []
     for row in reader:

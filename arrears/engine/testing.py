@@ -61,6 +61,16 @@ class FileResult:
         return not self.diagnostics and all(c.passed for c in self.cases)
 
 
+def tested_policy(path: Path) -> Path | None:
+    """The policy file a test file names (`policy:`), or None when it cannot be read."""
+    try:
+        root = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    except (ArrearsError, OSError, UnicodeDecodeError):
+        return None
+    node = root.get("policy") if root is not None and root.kind == "mapping" else None
+    return path.parent / node.text if node is not None and node.kind == "scalar" and node.text else None
+
+
 def discover(paths: Iterable[str | Path]) -> list[Path]:
     """Test files named on the command line, and every `*.test.yaml` under named folders."""
     found: list[Path] = []
@@ -75,8 +85,9 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def run_file(path: Path) -> FileResult:
-    """Run every case of one test file."""
+def run_file(path: Path, policy: Policy | None = None) -> FileResult:
+    """Run every case of one test file; `policy`, when given, stands in for the file it names
+    (the workbench runs a policy's tests on the text being edited)."""
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -104,11 +115,11 @@ def run_file(path: Path) -> FileResult:
     if policy_node is None or policy_node.kind != "scalar" or not policy_node.text:
         problems.append(Diagnostic("a test file names its `policy`", _loc(root, file), code="test"))
         return FileResult(file, None, [], problems)
-    policy_path = path.parent / policy_node.text
-    try:
-        policy = load_policy(policy_path)
-    except ArrearsError as error:
-        return FileResult(file, None, [], problems + list(error.diagnostics))
+    if policy is None:
+        try:
+            policy = load_policy(path.parent / policy_node.text)
+        except ArrearsError as error:
+            return FileResult(file, None, [], problems + list(error.diagnostics))
     cases_node = root.get("cases")
     if cases_node is None or cases_node.kind != "sequence":
         problems.append(Diagnostic("`cases` must be a list of cases", _loc(cases_node or root, file), code="test"))

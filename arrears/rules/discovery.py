@@ -8,6 +8,14 @@ from pathlib import Path
 from arrears.diagnostics import Diagnostic, InputError
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
+SNAPSHOT_FOLDER = "snapshots"
+"""A served folder's snapshots live in this subfolder (docs/workbench.md); it never holds policies."""
+
+
+def in_snapshot_folder(path: Path, root: Path) -> bool:
+    """Whether `path`, found under the folder `root`, lies in `root`'s snapshots subfolder."""
+    parts = path.relative_to(root).parts
+    return len(parts) > 1 and parts[0] == SNAPSHOT_FOLDER
 
 
 def is_policy_text(text: str) -> bool:
@@ -22,7 +30,9 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             for candidate in sorted(path.rglob("*.y*ml")):
-                if candidate.name.endswith(TEST_SUFFIXES) or not candidate.is_file():
+                if candidate.name.endswith(TEST_SUFFIXES) or in_snapshot_folder(candidate, path):
+                    continue
+                if not candidate.is_file():
                     continue
                 try:
                     text = candidate.read_text(encoding="utf-8")

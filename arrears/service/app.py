@@ -45,6 +45,7 @@ from arrears.service.work import (
     parse_json,
     read_body,
 )
+from arrears.service.workbench import install_workbench
 
 log = logging.getLogger("arrears.service")
 
@@ -334,6 +335,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         content = await evaluator.run(_guarded(work))
         return Response(content, media_type="application/json")
 
+    install_workbench(app, store, evaluator, config)
     _install_error_handlers(app)
     _install_openapi(app)
     return app

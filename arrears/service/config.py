@@ -38,6 +38,16 @@ class ServiceConfig:
     reload_interval: float = 0.0
     """Least seconds between two looks at the policy folder (0: on every request)."""
 
+    host: str | None = None
+    """The address `arrears serve` binds; a loopback one makes the service refuse other `Host`
+    headers (DNS rebinding). None (embedded, tests): no `Host` check."""
+
+    token: str | None = None
+    """When set, every request but `/healthz` must present it (docs/workbench.md); required off loopback."""
+
+    allow_edit: bool = False
+    """Whether the workbench may save policy files."""
+
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_rows", "workers", "max_pending"):
             if getattr(self, name) < 1:

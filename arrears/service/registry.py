@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from arrears.diagnostics import ArrearsError, Diagnostic, Location, Position, render_text, sort_key
+from arrears.rules.discovery import in_snapshot_folder
 from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
 
@@ -127,7 +128,11 @@ class PolicyStore:
             found = [p for p in self.folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")]
         except OSError:
             return []
-        return sorted(p for p in found if not p.name.endswith((".test.yaml", ".test.yml")))
+        return sorted(
+            p
+            for p in found
+            if not p.name.endswith((".test.yaml", ".test.yml")) and not in_snapshot_folder(p, self.folder)
+        )
 
     def _refresh_locked(self) -> None:
         old = self._registry
