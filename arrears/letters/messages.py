@@ -49,7 +49,9 @@ def build_message(
     message["Date"] = format_datetime(dt.datetime.combine(as_of, dt.time(0, 0), tzinfo=dt.UTC))
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    digest = hashlib.sha256(message.as_bytes()).hexdigest()
+    # Not message.as_bytes(): it would carry the random boundary Python makes up.
+    content = "\0".join(str(message[h]) for h in ("From", "To", "Subject", "Date")) + "\0" + text + "\0" + html
+    digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
     # The boundary must not occur in the parts; a hash of them cannot, in practice.
     message.set_boundary(f"=_arrears_{digest[:32]}")
     domain = from_address.domain if from_address is not None else "arrears.invalid"

@@ -30,7 +30,7 @@ class Document:
 
     context: NoticeContext
     name: str  # the file name, e.g. 0001-C-7-firm-email-EUR.html
-    template: str  # the template file that made it (for eml: the text part's)
+    templates: tuple[str, ...]  # the template files that made it (eml: the text part's, then the HTML part's)
     media_type: str
     content: bytes
 
@@ -85,7 +85,7 @@ def render_notices(
             if to is not None:
                 text, used = one("eml", text_env)
                 subject, body = split_subject(text, folder / used)
-                html, _ = one("eml.html", html_env)
+                html, used_html = one("eml.html", html_env)
                 content = build_message(
                     subject=subject,
                     text=body,
@@ -95,7 +95,7 @@ def render_notices(
                     sender=who,
                     as_of=context.as_of,
                 )
-                documents.append(Document(context, f"{stem}.eml", used, MEDIA_TYPES["eml"], content))
+                documents.append(Document(context, f"{stem}.eml", (used, used_html), MEDIA_TYPES["eml"], content))
                 continue
             reason = (
                 "no email address"
@@ -114,7 +114,9 @@ def render_notices(
         doc_format = "html" if fmt == "eml" else fmt
         env = html_env if doc_format == "html" else text_env
         text, used = one(doc_format, env)
-        documents.append(Document(context, f"{stem}.{doc_format}", used, MEDIA_TYPES[doc_format], text.encode("utf-8")))
+        documents.append(
+            Document(context, f"{stem}.{doc_format}", (used,), MEDIA_TYPES[doc_format], text.encode("utf-8"))
+        )
     if who == Sender() and documents:
         warnings.append(
             Diagnostic(

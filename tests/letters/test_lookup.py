@@ -1,0 +1,96 @@
+"""The template lookup order of SPEC 10, with regions and a reminder's `template` name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from arrears.letters import candidates
+from tests.letters.helpers import render
+
+
+def test_the_order_of_spec_10() -> None:
+    assert candidates("firm", "letter", "de", "html") == [
+        "firm.letter.de.html",
+        "firm.letter.html",
+        "firm.de.html",
+        "firm.html",
+    ]
+
+
+def test_no_language_skips_the_language_names() -> None:
+    assert candidates("final", "email", None, "md") == ["final.email.md", "final.md"]
+
+
+def test_a_region_tries_itself_then_its_language() -> None:
+    assert candidates("firm", "email", "de-AT", "md") == [
+        "firm.email.de-AT.md",
+        "firm.email.de.md",
+        "firm.email.md",
+        "firm.de-AT.md",
+        "firm.de.md",
+        "firm.md",
+    ]
+
+
+def test_a_named_template_comes_before_the_tone() -> None:
+    assert candidates("friendly", "email", None, "md", "pre-due") == [
+        "pre-due.email.md",
+        "pre-due.md",
+        "friendly.email.md",
+        "friendly.md",
+    ]
+
+
+@pytest.mark.parametrize("language", ["../../etc/passwd", "/abs", ".hidden"])
+def test_a_language_cannot_name_a_path(language: str) -> None:
+    assert candidates("firm", "email", language, "md") == ["firm.email.md", "firm.md"]
+
+
+def _folder(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_the_first_existing_template_wins(tmp_path: Path) -> None:
+    folder = _folder(
+        tmp_path,
+        {
+            "firm.md": "firm {{ customer.id }}\n",
+            "firm.de.md": "firm-de {{ customer.id }}\n",
+            "firm.email.md": "firm-email {{ customer.id }}\n",
+            "firm.letter.de.md": "unused\n",
+            "friendly.md": "friendly {{ customer.id }}\n",
+            "final.letter.md": "final-letter {{ customer.id }}\n",
+        },
+    )
+    rendered = render("md", templates=folder)
+    used = {doc.context.notice.customer_id + "/" + doc.context.notice.tone: doc.templates for doc in rendered.documents}
+    # C-1 (de) has a firm email notice: the channel's template comes before the language's.
+    assert used["C-1/firm"] == ("firm.email.md",)
+    assert used["C-1/final"] == ("final.letter.md",)
+    assert used["C-2/friendly"] == ("friendly.md",)
+    assert rendered.documents[0].content.decode() == "firm-email C-1\n"
+
+
+def test_language_templates_are_used_for_that_language(tmp_path: Path) -> None:
+    folder = _folder(
+        tmp_path,
+        {
+            "firm.md": "en\n",
+            "firm.de.md": "de\n",
+            "friendly.md": "en\n",
+            "friendly.de.md": "de\n",
+            "final.md": "en\n",
+        },
+    )
+    texts = {
+        (doc.context.notice.customer_id, doc.context.notice.tone): doc.content.decode()
+        for doc in render("md", templates=folder).documents
+    }
+    assert texts[("C-1", "firm")] == "de\n"  # de
+    assert texts[("C-2", "friendly")] == "de\n"  # de-AT falls back to de
+    assert texts[("C-3", "firm")] == "en\n"  # en has no templates of its own: the language-less one
+    assert texts[("C-4", "firm")] == "en\n"  # fr has none
