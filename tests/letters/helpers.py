@@ -14,12 +14,15 @@ from arrears.rules.loader import load_policy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POLICY = FIXTURES / "policy.yaml"
+POLICY_EMAIL = FIXTURES / "policy-email.yaml"  # the final reminder by email, not by letter
 SNAPSHOT = FIXTURES / "snapshot.json"
 SENDER = FIXTURES / "sender.yaml"
 
 
-def render(fmt: str, *, templates: Path | None = None, sender: Sender | None = None) -> Rendered:
-    policy = load_policy(POLICY)
+def render(
+    fmt: str, *, templates: Path | None = None, sender: Sender | None = None, policy_file: Path = POLICY
+) -> Rendered:
+    policy = load_policy(policy_file)
     raw = read_snapshot(SNAPSHOT)
     plan = make_plan(policy, bind(raw, policy))
     return render_notices(plan, raw.customers, fmt, templates=templates, sender=sender or load_sender(SENDER))
