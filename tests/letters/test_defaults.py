@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from arrears.letters import Document, default_folder
-from tests.letters.helpers import POLICY, POLICY_EMAIL, render
+from arrears.engine.plan import make_plan
+from arrears.engine.snapshot import bind, from_data
+from arrears.letters import Document, Sender, default_folder, render_notices
+from arrears.rules.loader import load_policy
+from tests.letters.helpers import FIXTURES, POLICY, POLICY_EMAIL, render
 
 
 def readable(doc: Document) -> str:
@@ -76,3 +79,22 @@ def test_language_money_and_dates(customer: str, language: str, expected: list[s
     assert text, customer
     for fragment in expected:
         assert fragment in text, (customer, language, fragment)
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "eml"])
+def test_an_account_reminder_without_invoices_and_without_a_sender(fmt: str) -> None:
+    policy = load_policy(FIXTURES / "customer-scope.yaml")
+    raw = from_data(
+        {
+            "as_of": "2026-11-23",
+            "invoices": [{"id": "A", "customer_id": "C", "amount": "10", "due_date": "2026-11-01"}],
+            "customers": [{"id": "C", "name": "Cee", "language": "de", "email": "c@c.example"}],
+        }
+    )
+    rendered = render_notices(make_plan(policy, bind(raw, policy)), raw.customers, fmt, sender=Sender())
+    (doc,) = rendered.documents
+    text = readable(doc)
+    assert "Mahnung: Ihr Kundenkonto" in text
+    assert "0,00" not in text  # no amount is made up for a notice that names no invoice
+    assert "bis zum 07.12.2026" in text
+    assert [w.code for w in rendered.warnings] == ["notice-no-sender"]
