@@ -28,6 +28,7 @@ from jinja2 import (
     TemplateNotFound,
     TemplatesNotFound,
     TemplateSyntaxError,
+    Undefined,
     UndefinedError,
     pass_context,
 )
@@ -211,6 +212,7 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>|#~])")
 
 def markdown_text(value: object) -> str:
     """Text shown as itself in Markdown: the characters that make markup are escaped."""
+    _defined(value)
     return _MARKDOWN.sub(r"\\\1", str(value))
 
 
@@ -219,13 +221,24 @@ def _locale(context: Context) -> str:
     return value if isinstance(value, str) else formatting.ENGLISH
 
 
+def _defined(*values: object) -> None:
+    """An undefined value given to a filter fails as undefined (StrictUndefined raises when printed)."""
+    for value in values:
+        if isinstance(value, Undefined):
+            str(value)
+
+
 @pass_context
 def _money(context: Context, amount: Decimal | int, currency: str | None = None) -> str:
+    _defined(amount, currency)
+    if not isinstance(amount, Decimal | int) or isinstance(amount, bool):
+        raise TypeError(f"money: expects an amount, got {type(amount).__name__}")
     return formatting.money(Decimal(amount), currency, _locale(context))
 
 
 @pass_context
 def _date(context: Context, value: dt.date, style: str = "medium") -> str:
+    _defined(value, style)
     if not isinstance(value, dt.date):
         raise TypeError(f"date: expects a date, got {type(value).__name__}")
     return formatting.date(value, _locale(context), style)
@@ -233,9 +246,11 @@ def _date(context: Context, value: dt.date, style: str = "medium") -> str:
 
 @pass_context
 def _number(context: Context, value: Decimal | int) -> str:
+    _defined(value)
     return formatting.number(value, _locale(context))
 
 
 @pass_context
 def _percent(context: Context, rate: Decimal) -> str:
+    _defined(rate)
     return formatting.percent(Decimal(rate), _locale(context))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLES
 from tests.letters.helpers import POLICY, SENDER, SNAPSHOT, cli
 
 ARGS = [str(POLICY), str(SNAPSHOT), "--sender", str(SENDER)]
@@ -79,3 +80,26 @@ def test_as_of_overrides_the_snapshots_date(capsys: pytest.CaptureFixture[str]) 
     code, out, _ = cli(capsys, "notices", *ARGS, "--as-of", "2026-12-01")
     assert code == 0
     assert "Datum: 01.12.2026" in out
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "eml"])
+def test_the_example_policy_and_snapshot_with_the_defaults(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str
+) -> None:
+    # smb-standard names a template ("pre-due") that the defaults do not have: the tone's is used.
+    code, _, err = cli(
+        capsys,
+        "notices",
+        str(EXAMPLES / "policies" / "smb-standard.yaml"),
+        str(EXAMPLES / "snapshots" / "small.json"),
+        "--sender",
+        str(EXAMPLES / "notices" / "sender.yaml"),
+        "--format",
+        fmt,
+        "-o",
+        str(tmp_path / "out"),
+    )
+    assert code == 0, err
+    assert len(list((tmp_path / "out").iterdir())) == 7
+    text = (tmp_path / "out" / f"0001-C-1-firm-email-EUR.{'html' if fmt == 'eml' else fmt}").read_text()
+    assert "INV-1009" in text and "€12,500.00" in text and "€20,900.00" in text

@@ -108,6 +108,12 @@ def test_an_undefined_name_in_an_included_template_points_there(
     assert f"{folder / '_footer.md'}:2:1: error: undefined in the template: 'signature' is undefined" in err, err
 
 
+def test_an_undefined_value_given_to_a_filter_is_undefined(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = _templates(tmp_path, "{{ notice.totl|money(notice.currency) }}")
+    err = _fails(capsys, tmp_path, folder)
+    assert "firm.md:3:1: error: undefined in the template:" in err and "no attribute 'totl'" in err
+
+
 def test_a_missing_template_lists_the_names_tried(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     folder = _templates(tmp_path, "ok")
     (folder / "final.md").unlink()

@@ -9,6 +9,7 @@ import pytest
 from arrears.diagnostics import InputError
 from arrears.letters import parse_sender, resolve_sender
 from arrears.letters.sender import iban_ok
+from tests.conftest import EXAMPLES
 from tests.letters.helpers import POLICY, SENDER, SNAPSHOT, cli
 
 
@@ -78,3 +79,8 @@ def test_a_bad_sender_file_is_exit_2_located(capsys: pytest.CaptureFixture[str],
 def test_a_missing_sender_file_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = cli(capsys, "notices", str(POLICY), str(SNAPSHOT), "--sender", str(tmp_path / "none.yaml"))
     assert code == 2 and "no such sender file" in err
+
+
+def test_the_example_sender_is_valid() -> None:
+    sender = resolve_sender(None, EXAMPLES / "notices" / "sender.yaml")
+    assert sender.name == "Hanse Bürobedarf GmbH" and sender.iban == "DE89 3704 0044 0532 0130 00"
