@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from arrears.cli import notices as notices_cli
+from arrears.letters import FORMATS
 
 from tests.conftest import EXAMPLES
 from tests.letters.helpers import POLICY, SENDER, SNAPSHOT, cli
@@ -103,3 +108,19 @@ def test_the_example_policy_and_snapshot_with_the_defaults(
     assert len(list((tmp_path / "out").iterdir())) == 7
     text = (tmp_path / "out" / f"0001-C-1-firm-email-EUR.{'html' if fmt == 'eml' else fmt}").read_text()
     assert "INV-1009" in text and "€12,500.00" in text and "€20,900.00" in text
+
+
+def test_other_commands_do_not_import_jinja2_or_babel() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from arrears.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['run', {str(POLICY)!r}, {str(SNAPSHOT)!r}])\n"
+        "print(sorted(m for m in ('jinja2', 'babel') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_cli_offers_the_formats_letters_renders() -> None:
+    assert notices_cli.FORMATS == FORMATS
