@@ -11,7 +11,6 @@ import pytest
 
 from arrears.cli import notices as notices_cli
 from arrears.letters import FORMATS
-
 from tests.conftest import EXAMPLES
 from tests.letters.helpers import POLICY, SENDER, SNAPSHOT, cli
 
