@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from arrears.letters import formatting
 from arrears.letters.context import NoticeContext, Sender, build_contexts
 from arrears.letters.messages import build_message, email_address
 from arrears.letters.sender import SENDER_FILE, load_sender
-from arrears.letters.templates import FORMATS, TemplateProblem, Templates, candidates, default_folder
+from arrears.letters.templates import FORMATS, Rendering, TemplateProblem, Templates, candidates, default_folder
 
 MEDIA_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "eml": "message/rfc822"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -64,60 +65,10 @@ def render_notices(
     folder = templates if templates is not None else default_folder()
     if not folder.is_dir():
         raise InputError(Diagnostic(f"no such templates folder: {folder}", code="io"))
-    text_env = Templates(folder, html=False)
-    html_env = Templates(folder, html=True)
-    who = sender or Sender()
-    documents: list[Document] = []
-    warnings: list[Diagnostic] = []
-    for context in build_contexts(plan, customer_rows, who):
-        notice = context.notice
-        locale = formatting.locale_for(context.language)
-
-        def one(doc_format: str, env: Templates, ctx: NoticeContext = context, loc: str = locale) -> tuple[str, str]:
-            n = ctx.notice
-            names = candidates(n.tone, n.channel, ctx.language, doc_format, n.template)
-            template = env.find(names)
-            return env.render(template, ctx.variables(loc, fmt)), template.name or names[-1]
-
-        stem = file_stem(context)
-        if fmt == "eml" and notice.channel == "email":
-            to = email_address(context.customer.email)
-            if to is not None:
-                text, used = one("eml", text_env)
-                subject, body = split_subject(text, folder / used)
-                html, used_html = one("eml.html", html_env)
-                content = build_message(
-                    subject=subject,
-                    text=body,
-                    html=html,
-                    to=to,
-                    to_name=context.customer.name,
-                    sender=who,
-                    as_of=context.as_of,
-                )
-                documents.append(Document(context, f"{stem}.eml", (used, used_html), MEDIA_TYPES["eml"], content))
-                continue
-            reason = (
-                "no email address"
-                if not context.customer.email
-                else f"no valid email address ({context.customer.email!r})"
-            )
-            warnings.append(
-                Diagnostic(
-                    f"customer {notice.customer_id} has {reason}: its {notice.tone} email notice is rendered"
-                    f" as a letter to post ({stem}.html)",
-                    severity="warning",
-                    code="notice-no-email",
-                    path=f"notices[{notice.number - 1}]",
-                )
-            )
-        doc_format = "html" if fmt == "eml" else fmt
-        env = html_env if doc_format == "html" else text_env
-        text, used = one(doc_format, env)
-        documents.append(
-            Document(context, f"{stem}.{doc_format}", (used,), MEDIA_TYPES[doc_format], text.encode("utf-8"))
-        )
-    if who == Sender() and documents:
+    renderer = _Renderer(folder, fmt, sender or Sender())
+    documents = [renderer.document(context) for context in build_contexts(plan, customer_rows, renderer.sender)]
+    warnings = list(renderer.warnings)
+    if renderer.sender == Sender() and documents:
         warnings.append(
             Diagnostic(
                 "no sender: the notices carry no letterhead, bank details or From address",
@@ -127,6 +78,62 @@ def render_notices(
             )
         )
     return Rendered(tuple(documents), tuple(warnings))
+
+
+class _Renderer:
+    """Renders notices from one folder in one format, collecting warnings on the way."""
+
+    def __init__(self, folder: Path, fmt: str, sender: Sender) -> None:
+        self.fmt = fmt
+        self.sender = sender
+        self.text = Templates(folder, html=False)
+        self.html = Templates(folder, html=True)
+        self.warnings: list[Diagnostic] = []
+
+    def document(self, context: NoticeContext) -> Document:
+        notice = context.notice
+        stem = file_stem(context)
+        if self.fmt == "eml" and notice.channel == "email":
+            to = email_address(context.customer.email)
+            if to is not None:
+                return self._message(context, stem, to)
+            given = context.customer.email
+            reason = f"no valid email address ({given!r})" if given else "no email address"
+            self.warnings.append(
+                Diagnostic(
+                    f"customer {notice.customer_id} has {reason}: its {notice.tone} email notice is rendered"
+                    f" as a letter to post ({stem}.html)",
+                    severity="warning",
+                    code="notice-no-email",
+                    path=f"notices[{notice.number - 1}]",
+                )
+            )
+        # Notices on other channels (letter, sms, phone) are documents, in eml as HTML letters.
+        doc_format = "html" if self.fmt == "eml" else self.fmt
+        page = self._render(context, doc_format)
+        content = page.text.encode("utf-8")
+        return Document(context, f"{stem}.{doc_format}", (page.name,), MEDIA_TYPES[doc_format], content)
+
+    def _message(self, context: NoticeContext, stem: str, to: Address) -> Document:
+        plain = self._render(context, "eml")
+        subject, body = split_subject(plain.text, plain.file)
+        html = self._render(context, "eml.html")
+        content = build_message(
+            subject=subject,
+            text=body,
+            html=html.text,
+            to=to,
+            to_name=context.customer.name,
+            sender=self.sender,
+            as_of=context.as_of,
+        )
+        return Document(context, f"{stem}.eml", (plain.name, html.name), MEDIA_TYPES["eml"], content)
+
+    def _render(self, context: NoticeContext, doc_format: str) -> Rendering:
+        n = context.notice
+        env = self.html if doc_format.endswith("html") else self.text
+        names = candidates(n.tone, n.channel, context.language, doc_format, n.template)
+        return env.render_first(names, context.variables(formatting.locale_for(context.language), self.fmt))
 
 
 def file_stem(context: NoticeContext) -> str:

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -147,6 +148,21 @@ class Templates:
     def render(self, template: Template, variables: dict[str, Any]) -> str:
         with located(self.folder, template):
             return template.render(variables)
+
+    def render_first(self, names: list[str], variables: dict[str, Any]) -> Rendering:
+        """The first of `names` that exists, rendered."""
+        template = self.find(names)
+        name = template.name or names[-1]
+        return Rendering(self.render(template, variables), name, Path(template.filename or self.folder / name))
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A rendered template: its text, its name in the folder, its file."""
+
+    text: str
+    name: str
+    file: Path
 
 
 @contextmanager
