@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from arrears.letters import candidates
-from tests.letters.helpers import render
+from arrears.engine.plan import make_plan
+from arrears.engine.snapshot import bind, read_snapshot
+from arrears.letters import candidates, render_notices
+from arrears.rules.loader import load_policy
+from tests.letters.helpers import SNAPSHOT, render
 
 
 def test_the_order_of_spec_10() -> None:
@@ -94,3 +97,21 @@ def test_language_templates_are_used_for_that_language(tmp_path: Path) -> None:
     assert texts[("C-2", "friendly")] == "de\n"  # de-AT falls back to de
     assert texts[("C-3", "firm")] == "en\n"  # en has no templates of its own: the language-less one
     assert texts[("C-4", "firm")] == "en\n"  # fr has none
+
+
+def test_a_reminders_template_name_is_found_first(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "arrears: 1\npolicy: named\nladders:\n  - id: dunning\n    steps:\n"
+        "      - {at: -3, then: 'remind(tone=friendly, template=\"pre-due\")'}\n"
+        "      - {at: 1, then: remind(tone=friendly)}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "t").mkdir()
+    folder = _folder(tmp_path / "t", {"pre-due.md": "pre-due {{ notice.template }}\n", "friendly.md": "friendly\n"})
+    loaded = load_policy(policy)
+    raw = read_snapshot(SNAPSHOT)
+    rendered = render_notices(make_plan(loaded, bind(raw, loaded)), raw.customers, "md", templates=folder)
+    texts = {doc.context.notice.customer_id: doc.content.decode() for doc in rendered.documents}
+    assert texts["C-7"] == "pre-due pre-due\n"  # both invoices three days before due
+    assert texts["C-2"] == "friendly\n"
