@@ -65,7 +65,9 @@ def candidates(tone: str, channel: str, language: str | None, fmt: str, template
     """
     languages = _languages(language)
     names: list[str] = []
-    for stem in ([template] if template else []) + [tone]:
+    # A template name is a plain name: not a path, not a partial (`_layout`), not hidden.
+    named = [template] if template and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", template) else []
+    for stem in [*named, tone]:
         names += [f"{stem}.{channel}.{lang}.{fmt}" for lang in languages]
         names.append(f"{stem}.{channel}.{fmt}")
         names += [f"{stem}.{lang}.{fmt}" for lang in languages]

@@ -46,6 +46,11 @@ def test_a_named_template_comes_before_the_tone() -> None:
     ]
 
 
+@pytest.mark.parametrize("template", ["../secret", "_letter", ".hidden", "a/b", ""])
+def test_a_template_name_is_a_plain_name(template: str) -> None:
+    assert candidates("firm", "email", None, "md", template) == ["firm.email.md", "firm.md"]
+
+
 @pytest.mark.parametrize("language", ["../../etc/passwd", "/abs", ".hidden"])
 def test_a_language_cannot_name_a_path(language: str) -> None:
     assert candidates("firm", "email", language, "md") == ["firm.email.md", "firm.md"]
