@@ -76,13 +76,14 @@ def candidates(tone: str, channel: str, language: str | None, fmt: str, template
 
 
 def _languages(language: str | None) -> list[str]:
-    if not language:
+    """`de-AT` gives `de-AT`, `de`. Tags are case-insensitive (BCP 47), file names are not: the
+    language is written in lower case, a region in upper case (`DE_at` is `de-AT`)."""
+    parts = re.split(r"[-_]", (language or "").strip())
+    if not parts[0] or not all(re.fullmatch(r"[A-Za-z0-9]{1,8}", part) for part in parts):
         return []
-    tag = language.strip().replace("_", "-")
-    if not tag or "/" in tag or "\\" in tag or tag.startswith("."):
-        return []
-    primary = tag.split("-")[0]
-    return [tag] if primary == tag else [tag, primary]
+    primary = parts[0].lower()
+    rest = [p.upper() if len(p) == 2 and p.isalpha() else p.title() if len(p) == 4 else p for p in parts[1:]]
+    return ["-".join([primary, *rest]), primary] if rest else [primary]
 
 
 # Letters are short: a template that builds a huge string or number is a mistake or an attack.

@@ -51,7 +51,21 @@ def test_a_template_name_is_a_plain_name(template: str) -> None:
     assert candidates("firm", "email", None, "md", template) == ["firm.email.md", "firm.md"]
 
 
-@pytest.mark.parametrize("language", ["../../etc/passwd", "/abs", ".hidden"])
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        ("DE", ["firm.de.md"]),
+        ("de_at", ["firm.de-AT.md", "firm.de.md"]),
+        ("EN-gb", ["firm.en-GB.md", "firm.en.md"]),
+        ("zh-hant-tw", ["firm.zh-Hant-TW.md", "firm.zh.md"]),
+    ],
+)
+def test_a_language_is_written_as_file_names_are(language: str, names: list[str]) -> None:
+    without_channel = [n for n in candidates("firm", "email", language, "md") if ".email." not in n]
+    assert without_channel == [*names, "firm.md"]
+
+
+@pytest.mark.parametrize("language", ["../../etc/passwd", "/abs", ".hidden", "de de", "d\\e"])
 def test_a_language_cannot_name_a_path(language: str) -> None:
     assert candidates("firm", "email", language, "md") == ["firm.email.md", "firm.md"]
 
