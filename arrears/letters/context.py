@@ -162,15 +162,18 @@ def build_contexts(plan: Plan, customer_rows: Sequence[Mapping[str, Any]], sende
     rows = {str(row.get("id")): row for row in customer_rows}
     names = {c.id: c.values.get("customer.name") for c in snapshot.customers}
     charges = _charges(plan.actions, invoices)
-    reminders = [a for a in plan.actions if a.action == "remind"]
+    reminders: dict[tuple[str, str], list[PlannedAction]] = {}
+    for action in plan.actions:
+        if action.action == "remind":
+            reminders.setdefault((action.customer, _channel(action)), []).append(action)
     ladders = {ladder.id: ladder for ladder in plan.policy.ladders}
     policy = PolicyView(plan.policy.id, plan.policy.version)
     out = []
     for number, notice in enumerate(notices(plan.actions, snapshot), start=1):
         ids: list[str] = notice["invoices"]
         lines = tuple(_line(invoices[i], charges.get(i, ())) for i in ids)
-        own = [a for a in reminders if a.customer == notice["customer"] and _channel(a) == notice["channel"]]
-        own = [a for a in own if a.invoice is None or a.invoice in ids]
+        mine = reminders.get((notice["customer"], notice["channel"]), [])
+        own = [a for a in mine if a.invoice is None or a.invoice in ids]
         fees_total = sum((c.amount for line in lines for c in line.fees), Decimal("0.00"))
         interest_total = sum((c.amount for line in lines for c in line.interest), Decimal("0.00"))
         total = sum((line.open_amount for line in lines), Decimal("0.00"))
