@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -20,6 +21,7 @@ ENGLISH = "en"
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
 
 
+@lru_cache(maxsize=256)
 def locale_for(language: str | None) -> str:
     """The babel locale for a customer's `language` (`de`, `de-AT`, `pt_BR`); English if unknown."""
     if not language:
@@ -30,6 +32,8 @@ def locale_for(language: str | None) -> str:
         return ENGLISH
 
 
+# A letter prints its total three or four times, its dates twice: babel is the slow part.
+@lru_cache(maxsize=4096)
 def money(amount: Decimal, currency: str | None, locale: str) -> str:
     """`1.200,00 €` (de), `€1,200.00` (en): rounded half away from zero to the currency's minor unit.
 
@@ -45,6 +49,7 @@ def money(amount: Decimal, currency: str | None, locale: str) -> str:
     return text.translate(_SPACES)
 
 
+@lru_cache(maxsize=4096)
 def date(value: dt.date, locale: str, style: str = "medium") -> str:
     """`23.11.2026` (de), `Nov 23, 2026` (en); `style` is short, medium, long or full."""
     if style not in ("short", "medium", "long", "full"):
