@@ -170,3 +170,16 @@ def test_md_templates_do_not_escape_for_html(tmp_path: Path) -> None:
         (folder / f"{tone}.md").write_text("{{ customer.name }} / {{ customer.name|md }}\n", encoding="utf-8")
     docs = {doc.context.notice.customer_id: doc.content.decode() for doc in render("md", templates=folder).documents}
     assert docs["C/6 <script>"] == "Müller & Söhne <AG> / Müller & Söhne \\<AG\\>\n"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['{% include "firm.md" %}', "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"],
+    ids=["include-itself", "macro-calls-itself"],
+)
+def test_runaway_recursion_is_the_templates_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, payload: str
+) -> None:
+    folder = _templates(tmp_path, payload)
+    err = _fails(capsys, tmp_path, folder)
+    assert "error: template failed: RecursionError" in err and "firm.md:" in err
