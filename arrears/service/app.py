@@ -33,6 +33,7 @@ from arrears.lint import lint
 from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
 from arrears.service.config import ServiceConfig
+from arrears.service.notices import install_notices
 from arrears.service.problems import Problem, utf8
 from arrears.service.registry import LoadedPolicy, PolicyStore, describe
 from arrears.service.schemas import COMPONENTS, json_response, problem_responses, ref
@@ -218,6 +219,8 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
         content = await evaluator.run(_guarded(work))
         return Response(content, media_type="application/json")
+
+    install_notices(app, policy_for, evaluator, config)
 
     @app.post(
         "/v1/policies/{policy_id}/explain",

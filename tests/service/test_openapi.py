@@ -31,6 +31,7 @@ def test_every_endpoint_is_documented_with_its_problems() -> None:
         "/healthz",
         "/v1/policies",
         "/v1/policies/{policy_id}/plan",
+        "/v1/policies/{policy_id}/notices",
         "/v1/policies/{policy_id}/explain",
         "/v1/check",
     }
