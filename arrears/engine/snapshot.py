@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
-from arrears.dsl.values import CoercionError, Value, parse_date, reader
+from arrears.dsl.values import EXACT, CoercionError, Value, parse_date, reader
 from arrears.engine.bulk import paused_gc
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
 from arrears.rules.model import FieldDef, Policy
@@ -376,9 +376,9 @@ def _aggregate(customer: Customer) -> None:
         amount = v["open_amount"]
         days = v["days_overdue"]
         assert isinstance(amount, Decimal) and isinstance(days, int)
-        open_total += amount
+        open_total = EXACT.add(open_total, amount)  # exact: the default context rounds to 28 digits
         if days > 0:
-            overdue_total += amount
+            overdue_total = EXACT.add(overdue_total, amount)
             overdue_count += 1
         if v["disputed"]:
             disputed += 1

@@ -12,11 +12,12 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError, Location, Position
+from arrears.dsl.values import Written
+from arrears.engine import jsontext
 from arrears.engine.digest import snapshot_digest
 from arrears.rules.yaml_source import YNode, load_yaml
 
@@ -45,8 +46,8 @@ def history_params(raw: object) -> object:
     Text that is not JSON stays text; the binder reports it with its place.
     """
     if isinstance(raw, str) and raw.strip():
-        with contextlib.suppress(json.JSONDecodeError):
-            return json.loads(raw, parse_float=Decimal)
+        with contextlib.suppress(json.JSONDecodeError, jsontext.JsonProblem):
+            return jsontext.loads(raw)
     return {} if raw is None else raw
 
 
@@ -76,19 +77,17 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
 
 
 def from_json_text(text: str, file: str = "<snapshot>") -> RawSnapshot:
+    """Raw rows from JSON text: duplicate keys, excess nesting and invalid JSON are located errors."""
     try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+        data = jsontext.loads(text)
     except json.JSONDecodeError as error:
-        position = error.pos if error.doc is text else text.find(error.doc)
-        before = text[: max(position, 0)]
-        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
-        location = Location(file, Position(line, column))
+        offset = error.pos if error.doc is text else text.find(error.doc)
+        location = Location(file, Position(*jsontext.position(text, offset)))
         raise InputError(Diagnostic(f"invalid JSON: {error.msg}", location, code="json")) from None
+    except jsontext.JsonProblem as problem:
+        location = Location(file, Position(*jsontext.position(text, problem.offset)))
+        raise InputError(Diagnostic(problem.message, location, code="json")) from None
     return from_data(data, file, _json_locator(text, file))
-
-
-def _no_constant(name: str) -> object:
-    raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
 
 
 _LOCATE_LIMIT = 5 * 1024 * 1024
@@ -168,7 +167,21 @@ def _from_yaml(text: str, file: str) -> RawSnapshot:
     if root is None:
         raise InputError(Diagnostic(f"{file}: the snapshot is empty", code="snapshot"))
 
-    return from_data(root.plain(), file, lambda section, index, key: _row_location(root, section, index, key))
+    return from_data(_as_written(root), file, lambda section, index, key: _row_location(root, section, index, key))
+
+
+def _as_written(node: YNode) -> Any:
+    """The node as plain data, with numbers, booleans and dates also keeping their text (`Written`).
+
+    YAML reads `id: 00123` as the number 123; a text field must read what was written.
+    """
+    if node.kind == "mapping":
+        return {k: _as_written(v) for k, (_, v) in node.entries.items()}
+    if node.kind == "sequence":
+        return [_as_written(item) for item in node.items]
+    if node.value is None or isinstance(node.value, str):
+        return node.value
+    return Written(node.text, node.value)
 
 
 def _read_folder(folder: Path) -> RawSnapshot:

@@ -22,6 +22,8 @@ from arrears.diagnostics import (
 from arrears.dsl import ast
 from arrears.dsl.env import ActionSignature, Environment, Symbol
 from arrears.dsl.types import BOOL
+from arrears.dsl.types import DURATION as DURATION_TYPE
+from arrears.dsl.values import CoercionError, coerce
 from arrears.rules.actions import check_action
 from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
 from arrears.rules.context import CompileContext
@@ -215,13 +217,15 @@ class _PolicyBuilder(Declarations):
         if allow_never and text == "never":
             return None
         match = DURATION.match(text)
-        if not match or int(match.group(1)) <= 0:
+        if not match or not match.group(1).strip("0"):
             example = "`never` or a duration like `7d`" if allow_never else "a duration like `7d` or `2w`"
             self.ctx.error(node, path, f"{what} must be {example}, not `{text}`", code="bad-duration")
             return None
-        import datetime as dt
-
-        return dt.timedelta(days=int(match.group(1)) * (7 if match.group(2) == "w" else 1))
+        try:
+            return coerce(text, DURATION_TYPE)
+        except CoercionError as error:  # beyond the accepted range of durations
+            self.ctx.error(node, path, f"{what}: {error}", code="bad-duration")
+            return None
 
     def _then(self, node: YNode | None, path: str, env: Environment) -> tuple[ActionCall, ...] | None:
         if node is None:
