@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,15 +57,15 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
     """Read a snapshot file or folder into raw rows; raise InputError when unreadable."""
     p = Path(path)
     file = str(path)
+    if not present(p):
+        raise InputError(Diagnostic(f"no such snapshot: {file}", code="io"))
     if p.is_dir():
-        if (p / "invoices.parquet").exists():
+        if present(p / "invoices.parquet"):
             # Parquet is read in columns by the batch engine's reader, which gives the same raw rows.
             from arrears.engine.batch.folder import read_tables
 
             return read_tables(p).raw()
         return _read_folder(p)
-    if not p.exists():
-        raise InputError(Diagnostic(f"no such snapshot: {file}", code="io"))
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
@@ -184,36 +186,123 @@ def _as_written(node: YNode) -> Any:
     return Written(node.text, node.value)
 
 
+def present(path: Path) -> bool:
+    """Whether a snapshot file is there: False when nothing is; an error when it cannot be reached.
+
+    `Path.exists()` is False for a symbolic link to nothing and for a loop of links,
+    which would read as "no customers" or "no such snapshot"; those are said as they are.
+    """
+    try:
+        path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            target = os.readlink(path)
+            raise InputError(
+                Diagnostic(f"{path} is a symbolic link to {target}, which does not exist", code="io")
+            ) from None
+        return False
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise InputError(Diagnostic(f"{path} is a loop of symbolic links", code="io")) from None
+        raise InputError(Diagnostic(f"cannot read {path}: {error.strerror or error}", code="io")) from None
+    return True
+
+
+# The columns a table's header must name: without them, its first line is likely a row of values.
+REQUIRED_COLUMNS = {
+    "invoices": ("id", "customer_id", "amount", "due_date"),
+    "customers": ("id",),
+    "history": ("action", "at"),
+}
+
+
 def _read_folder(folder: Path) -> RawSnapshot:
     invoices_file = folder / "invoices.csv"
-    if not invoices_file.exists():
+    if not present(invoices_file):
         raise InputError(Diagnostic(f"{folder}: a snapshot folder needs invoices.csv or invoices.parquet", code="io"))
     sections: dict[str, list[dict[str, Any]]] = {}
+    lines: dict[str, list[int]] = {}
     for section in ("invoices", "customers", "history"):
         path = folder / f"{section}.csv"
-        sections[section] = _read_csv(path) if path.exists() else []
+        sections[section], lines[section] = _read_csv(path, section) if present(path) else ([], [])
     for row in sections["history"]:
         row["params"] = history_params(row.get("params"))
 
     def locate(section: str, index: int, key: str | None) -> Location:
-        return Location(str(folder / f"{section}.csv"), Position(index + 2, 1))
+        starts = lines.get(section, [])
+        line = starts[index] if index < len(starts) else index + 2
+        return Location(str(folder / f"{section}.csv"), Position(line, 1))
 
     return RawSnapshot(str(folder), None, sections["invoices"], sections["customers"], sections["history"], locate)
 
 
-def _read_csv(path: Path) -> list[dict[str, Any]]:
+def _read_csv(path: Path, section: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """A CSV table's rows (names and cells stripped, empty cells missing) and the line each row starts on."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(Diagnostic(f"cannot read {path}: {error}", code="io")) from None
-    reader = csv.DictReader(io.StringIO(text))
-    rows: list[dict[str, Any]] = []
-    for row in reader:
-        # An empty CSV cell is a missing value, not empty text.
-        rows.append(
-            {k.strip(): (v.strip() or None if isinstance(v, str) else v) for k, v in row.items() if k is not None}
+    reader = csv.reader(io.StringIO(text))
+    file = str(path)
+
+    def problem(message: str, line: int, hint: str | None = None) -> InputError:
+        return InputError(Diagnostic(message, Location(file, Position(line, 1)), hint, code="csv"))
+
+    try:
+        header = next(reader, None)
+        names = [name.strip() for name in header or []]
+        _check_header(names, section, problem)
+        rows: list[dict[str, Any]] = []
+        starts: list[int] = []
+        while True:
+            # A quoted cell may hold newlines: a row starts on the line after the previous one ended.
+            start = reader.line_num + 1
+            cells = next(reader, None)
+            if cells is None:
+                break
+            if not cells:
+                continue  # a blank line
+            # An empty CSV cell is a missing value, not empty text; a short row misses its last cells.
+            row = {name: (cell.strip() or None) for name, cell in zip(names, cells, strict=False)}
+            row.update({name: None for name in names[len(cells) :]})
+            rows.append(row)
+            starts.append(start)
+    except csv.Error as error:
+        raise problem(f"invalid CSV: {error}", reader.line_num) from None
+    return rows, starts
+
+
+def check_csv_header(path: Path, section: str) -> None:
+    """Refuse a CSV table whose header repeats a column or lacks a required one (the batch reader's check)."""
+    file = str(path)
+
+    def problem(message: str, line: int, hint: str | None = None) -> InputError:
+        return InputError(Diagnostic(message, Location(file, Position(line, 1)), hint, code="csv"))
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            header = next(csv.reader(stream), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return  # the full read reports it
+    _check_header([name.strip() for name in header or []], section, problem)
+
+
+def _check_header(names: list[str], section: str, problem: Callable[..., InputError]) -> None:
+    if not names:
+        return  # an empty file: no rows, nothing misread
+    seen: set[str] = set()
+    for name in names:
+        if name and name in seen:
+            raise problem(f"column `{name}` appears twice in the header", 1)
+        seen.add(name)
+    missing = [name for name in REQUIRED_COLUMNS[section] if name not in seen]
+    if missing:
+        listed = ", ".join(f"`{name}`" for name in missing)
+        raise problem(
+            f"the header lacks the column{'s' if len(missing) > 1 else ''} {listed}",
+            1,
+            f"the first line of {section}.csv names the columns: {', '.join(REQUIRED_COLUMNS[section])}, ...",
         )
-    return rows
 
 
 def diagnostic(file: str, message: str, location: Location | None) -> Diagnostic:

@@ -28,6 +28,7 @@ from arrears.rules.actions import check_action
 from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
 from arrears.rules.context import CompileContext
 from arrears.rules.declarations import Declarations
+from arrears.rules.discovery import decode_policy
 from arrears.rules.model import (
     ActionCall,
     Expression,
@@ -64,11 +65,12 @@ def read_policy_text(path: str | Path, file: str | None = None) -> str:
     """A policy file's text; InputError (exit 2) when it cannot be read. `file` names it."""
     shown = file or str(path)
     try:
-        return Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(Diagnostic(f"no such file: {shown}", code="io")) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise InputError(Diagnostic(f"cannot read {shown}: {error}", code="io")) from None
+    return decode_policy(data, shown)
 
 
 def load_policy(path: str | Path) -> Policy:

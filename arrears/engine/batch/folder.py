@@ -26,7 +26,7 @@ from arrears.engine.batch.coerce import coerce_column
 from arrears.engine.batch.frames import decimal_parts
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
 from arrears.engine.snapshot import RawSnapshot
-from arrears.engine.sources import history_params
+from arrears.engine.sources import check_csv_header, history_params, present
 from arrears.rules.model import Policy
 
 Format = Literal["csv", "parquet"]
@@ -89,16 +89,18 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 def read_tables(folder: Path) -> Tables:
     """Read a snapshot folder's tables; raise NotColumnar when the row reader must do it."""
-    parquet = (folder / "invoices.parquet").exists()
+    parquet = present(folder / "invoices.parquet")
     fmt: Format = "parquet" if parquet else "csv"
-    if not (folder / f"invoices.{fmt}").exists():
+    if not present(folder / f"invoices.{fmt}"):
         raise NotColumnar("no invoices table")
     frames: dict[str, pl.DataFrame] = {}
     for name in TABLES:
         path = folder / f"{name}.{fmt}"
-        if not path.exists():
+        if not present(path):
             frames[name] = pl.DataFrame()
             continue
+        if not parquet:
+            check_csv_header(path, name)
         frames[name] = _read_parquet(path) if parquet else _read_csv(path)
     return Tables(folder, fmt, frames["invoices"], frames["customers"], frames["history"])
 
