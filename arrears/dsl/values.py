@@ -420,6 +420,16 @@ def _shortened(text: str) -> str:
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Zs", "Cn", "Co", "Cs"})
 
 
+def _is_invisible(char: str) -> bool:
+    return char != " " and unicodedata.category(char) in _INVISIBLE_CATEGORIES
+
+
+def invisible_characters(text: str) -> list[str]:
+    """The invisible characters of `text`, named: `U+200B ZERO WIDTH SPACE`."""
+    found = dict.fromkeys(char for char in text if _is_invisible(char))
+    return [f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED')}" for char in found]
+
+
 def visible(text: str) -> str:
     """`text` quoted as JSON, with every invisible character escaped: `"INV\\u200b1"`.
 
@@ -428,7 +438,7 @@ def visible(text: str) -> str:
     """
     parts = ['"']
     for char in text:
-        if char == " " or (unicodedata.category(char) not in _INVISIBLE_CATEGORIES and char not in '"\\'):
+        if not _is_invisible(char) and char not in '"\\':
             parts.append(char)
         elif char in '"\\':
             parts.append("\\" + char)

@@ -124,7 +124,10 @@ def _add_exp(a: ExpLike, b: ExpLike) -> ExpLike:
 
 
 def _scale(coef: pl.Expr, shift: ExpLike) -> pl.Expr:
+    """coef * 10**shift; past 10**37 only a zero is right (callers guard the other rows)."""
     if isinstance(shift, int):
+        if shift > 37:
+            return pl.when(coef.is_null()).then(None).otherwise(lit128(0)).cast(I128)
         return coef if shift == 0 else coef * lit128(10**shift)
     return coef * pow10(shift)
 
@@ -285,7 +288,12 @@ def _quantize_to(a: Dec, target: int, stage: Stage) -> Dec:
     magnitude = stage.keep(a.coef.abs())
     if isinstance(a.exp, int):
         shift = a.exp - target
-        if shift >= 0:
+        if shift > 37:
+            # Only a zero keeps a 128-bit coefficient with so many more places.
+            stage.guard(magnitude != 0)
+            q = pl.when(magnitude.is_null()).then(None).otherwise(lit128(0)).cast(I128)
+            bound = 0
+        elif shift >= 0:
             bound = a.bound * 10**shift
             if bound >= I128_SAFE:
                 stage.guard(_too_big(a.coef, shift, I128_SAFE))

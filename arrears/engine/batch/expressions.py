@@ -377,11 +377,13 @@ def _f_round(c: ExpressionCompiler, node: ast.Call, args: list[Val], result: Typ
     if value.kind == "int":
         if places >= 0:
             return value
-        if places < -19:
-            # Every Int64 is below half of the step: zero, as the row engine computes.
-            return Val(result, c.stage.keep(pl.when(value.expr.is_null()).then(None).otherwise(pl.lit(0, pl.Int64))))
-        if places < -18:
-            raise Unsupported("round() of an int to 19 negative places")
+        if places <= -19:
+            # Every Int64 is below the step 10**19: zero, unless it reaches half of it, where the
+            # row engine's result (10**19) has no Int64; those rows go to the row engine.
+            if places == -19 and value.bound >= 5 * 10**18:
+                c.stage.guard(value.expr.abs() >= 5 * 10**18)
+            zero = pl.when(value.expr.is_null()).then(None).otherwise(pl.lit(0, pl.Int64))
+            return Val(result, c.stage.keep(zero))
         step = 10**-places
         magnitude = (value.expr.abs() + step // 2) // step * step
         rounded = pl.when(value.expr < 0).then(-magnitude).otherwise(magnitude)
