@@ -169,18 +169,18 @@ def _from_yaml(text: str, file: str) -> RawSnapshot:
     if root is None:
         raise InputError(Diagnostic(f"{file}: the snapshot is empty", code="snapshot"))
 
-    return from_data(_as_written(root), file, lambda section, index, key: _row_location(root, section, index, key))
+    return from_data(written_data(root), file, lambda section, index, key: _row_location(root, section, index, key))
 
 
-def _as_written(node: YNode) -> Any:
+def written_data(node: YNode) -> Any:
     """The node as plain data, with numbers, booleans and dates also keeping their text (`Written`).
 
     YAML reads `id: 00123` as the number 123; a text field must read what was written.
     """
     if node.kind == "mapping":
-        return {k: _as_written(v) for k, (_, v) in node.entries.items()}
+        return {k: written_data(v) for k, (_, v) in node.entries.items()}
     if node.kind == "sequence":
-        return [_as_written(item) for item in node.items]
+        return [written_data(item) for item in node.items]
     if node.value is None or isinstance(node.value, str):
         return node.value
     return Written(node.text, node.value)

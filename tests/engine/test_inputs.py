@@ -269,3 +269,66 @@ def test_an_id_with_an_invisible_character_is_named_visibly(capsys: pytest.Captu
     assert code == 2
     assert 'error: invoice "INV1" is not in the snapshot' in err
     assert 'did you mean "INV\\u200b1"? (it holds U+200B ZERO WIDTH SPACE)' in err
+
+
+DATE_POLICY = """\
+arrears: 1
+policy: dates
+rules:
+  - id: later
+    when: due_date + 30d > as_of
+    then: note(text="later")
+"""
+
+
+def test_a_date_computed_past_the_calendar_is_the_same_error_in_both_engines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """9999-12-31 is a valid due date; 30 days later is not a date: an evaluation error, not an action."""
+    rows = (_invoice(due='"9999-12-31"'), _invoice(due='"2026-12-31"').replace('"A"', '"B"'))
+    _json(_snapshot(*rows))(tmp_path)
+    (tmp_path / "dates.yaml").write_text(DATE_POLICY, encoding="utf-8")
+    runs = []
+    for engine in ("row", "batch"):
+        code = main(["run", str(tmp_path / "dates.yaml"), str(tmp_path / "snapshot.json"), "--engine", engine])
+        runs.append((code, *capsys.readouterr()))
+    assert runs[0] == runs[1]
+    plan = json.loads(runs[0][1])
+    assert [a["invoice"] for a in plan["actions"]] == ["B"]
+    assert [(e["invoice"], e["error"]) for e in plan["errors"]] == [("A", "date out of range")]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1" * 5000, "--set x: 111111111111111111111111…11111111 (5000 characters) is out of range"),
+        ("1e999999999", "--set x: 1E+999999999 is out of range"),
+        ('{"a": 1, "a": 2}', '--set x: key "a" appears twice in this object'),
+    ],
+)
+def test_eval_set_values_are_read_as_snapshot_values(
+    capsys: pytest.CaptureFixture[str], value: str, message: str
+) -> None:
+    code = main(["eval", "x", "--set", f"x={value}"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "internal error" not in err
+
+
+POLICY_TEST = """\
+policy: policy.yaml
+as_of: 2026-11-23
+cases:
+  - name: ids as written
+    invoices: [{id: 007, customer_id: 0777, amount: 100, due_date: 2026-10-01}]
+    expect:
+      - {invoice: 007, customer: 0777, action: late_fee}
+      - {invoice: "007", customer: "0777", action: remind}
+"""
+
+
+def test_policy_test_files_read_ids_as_written(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    (tmp_path / "policy.test.yaml").write_text(POLICY_TEST, encoding="utf-8")
+    code = main(["test", str(tmp_path / "policy.test.yaml")])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
