@@ -176,29 +176,30 @@ def _number_text(raw: str) -> str | None:
 
 def parse_decimal(raw: object) -> Decimal:
     """A decimal in the accepted range, from a number or its text."""
+    shown = raw  # a YAML number is quoted as it was written
     if isinstance(raw, Written):
         raw = raw.value
     if isinstance(raw, bool):
         raise CoercionError(f"not a number: {json.dumps(raw)}")
     if isinstance(raw, int):
         if abs(raw) >= 10**MAX_WHOLE_DIGITS:
-            raise _too_large(raw)
+            raise _too_large(shown)
         return Decimal(raw)
     if isinstance(raw, Decimal | float):
         # A float only comes from a caller that passed one: keep its short repr, not the binary value.
         value = raw if isinstance(raw, Decimal) else Decimal(repr(raw))
         if not value.is_finite():
-            raise CoercionError(f"not a number: {_quote(raw)}")
-        return decimal_in_range(value, raw)
+            raise CoercionError(f"not a number: {_quote(shown)}")
+        return decimal_in_range(value, shown)
     if isinstance(raw, str) and _NUMBER.match(raw):
         try:
-            return decimal_in_range(Decimal(raw.strip()), raw)
+            return decimal_in_range(Decimal(raw.strip()), shown)
         except InvalidOperation:
             pass
     if isinstance(raw, str) and "," in raw:
         # `12,50` or `1,200.00`: guessing which comma is meant would misread money.
-        raise CoercionError(f"not a number: {_quote(raw)} (write a point for decimals and no thousands separators)")
-    raise CoercionError(f"not a number: {_quote(raw)}")
+        raise CoercionError(f"not a number: {_quote(shown)} (write a point for decimals and no thousands separators)")
+    raise CoercionError(f"not a number: {_quote(shown)}")
 
 
 def parse_date(raw: object) -> dt.date:
@@ -226,6 +227,7 @@ def coerce(raw: object, target: Type) -> Value:
             return None
         raise CoercionError("missing value")
     kind = target.kind
+    shown = raw  # a YAML value is quoted as it was written
     if isinstance(raw, Written):
         raw = str(raw) if kind in ("string", "enum", "list") else raw.value
     if kind == "any":
@@ -235,63 +237,63 @@ def coerce(raw: object, target: Type) -> Value:
             return raw
         if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
             return raw.strip().lower() in _TRUE
-        raise CoercionError(f"not true or false: {_quote(raw)}")
+        raise CoercionError(f"not true or false: {_quote(shown)}")
     if kind == "int":
         if isinstance(raw, int) and not isinstance(raw, bool):
-            return _int_in_range(raw, raw)
+            return _int_in_range(raw, shown)
         if isinstance(raw, str) and _INT.match(raw):
             text = _number_text(raw)
             if text is None:
-                return _int_in_range(10**_MAX_NUMBER_TEXT, raw)
+                return _int_in_range(10**_MAX_NUMBER_TEXT, shown)
             # `\s` also matches separators such as \x1f that int() refuses.
             number: int | None = None
             with contextlib.suppress(ValueError):
                 number = int(text)
             if number is not None:
-                return _int_in_range(number, raw)
+                return _int_in_range(number, shown)
         if isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
-            return _int_in_range(raw, raw)
+            return _int_in_range(raw, shown)
         # A whole float (a Parquet column with nulls written by pandas holds 2.0) is that number.
         if isinstance(raw, float) and raw.is_integer():
-            return _int_in_range(int(raw), raw)
-        raise CoercionError(f"not a whole number: {_quote(raw)}")
+            return _int_in_range(int(raw), shown)
+        raise CoercionError(f"not a whole number: {_quote(shown)}")
     if kind == "decimal":
-        return parse_decimal(raw)
+        return parse_decimal(shown)
     if kind == "percent":
         if isinstance(raw, str):
             match = _PERCENT.match(raw)
             if match:
-                return decimal_in_range(Decimal(match.group(1)).scaleb(-2), raw)
-        return parse_decimal(raw)
+                return decimal_in_range(Decimal(match.group(1)).scaleb(-2), shown)
+        return parse_decimal(shown)
     if kind == "string":
         if isinstance(raw, str):
             _check_unicode(raw)
             return raw
         if isinstance(raw, int | Decimal) and not isinstance(raw, bool):
             return str(raw)
-        raise CoercionError(f"not text: {_quote(raw)}")
+        raise CoercionError(f"not text: {_quote(shown)}")
     if kind == "enum":
         if isinstance(raw, str):
             _check_unicode(raw)
         text = raw if isinstance(raw, str) else None
         if text is None or text not in target.members:
-            raise CoercionError(f"{_quote(raw)} is not one of {', '.join(target.members)}")
+            raise CoercionError(f"{_quote(shown)} is not one of {', '.join(target.members)}")
         return text
     if kind == "date":
         return parse_date(raw)
     if kind == "duration":
         if isinstance(raw, dt.timedelta):
-            _days_in_range(raw.days, raw)
+            _days_in_range(raw.days, shown)
             return raw
         if isinstance(raw, int) and not isinstance(raw, bool):
-            return _days_in_range(raw, raw)
+            return _days_in_range(raw, shown)
         if isinstance(raw, str):
             match = _DURATION.match(raw)
             if match:
                 count = _number_text(match.group(1))
                 days = int(count) * (7 if match.group(2) == "w" else 1) if count else 10**_MAX_NUMBER_TEXT
-                return _days_in_range(days, raw)
-        raise CoercionError(f"not a duration like 30d or 2w: {_quote(raw)}")
+                return _days_in_range(days, shown)
+        raise CoercionError(f"not a duration like 30d or 2w: {_quote(shown)}")
     if kind == "list":
         assert target.item is not None
         items = _list_items(raw)

@@ -151,6 +151,23 @@ REJECTED: list[tuple[str, Files, str]] = [
         'invoices.csv:7:1: error: invoices[2].amount: not a number: "abc"',
     ),
     (
+        "csv values out of range",
+        _csv(
+            invoices="id,customer_id,amount,due_date,grace,installments\n"
+            "A,C1,1234567890123456789,2026-10-01,,\nB,C1,1,0000-01-01,,\n"
+            "C,C1,1,2026-10-01,9999999w,\nD,C1,0.0000000000000000001,2026-10-01,,99999999999999999999\n"
+        ),
+        'invoices.csv:5:1: error: invoices[3].installments: "99999999999999999999" is out of range',
+    ),
+    (
+        "yaml values out of range",
+        lambda folder: (folder / "snapshot.yaml").write_text(
+            "as_of: 2026-11-23\ninvoices:\n  - {id: A, customer_id: C1, amount: 1.0e+400, due_date: 2026-10-01}\n",
+            encoding="utf-8",
+        ),
+        'snapshot.yaml:3:38: error: invoices[0].amount: "1.0e+400" is out of range',
+    ),
+    (
         "dangling invoices.csv",
         _links(invoices="nowhere.csv"),
         "invoices.csv is a symbolic link to nowhere.csv, which does",
