@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # Far beyond any snapshot (rows nest four levels), well within Python's recursion limit.
@@ -44,6 +44,17 @@ def _integer(text: str) -> int | Decimal:
     return int(text) if len(text) <= _LONG_INT else Decimal(text)
 
 
+def _number(text: str) -> Decimal | str:
+    """A JSON number with a fraction or exponent; one beyond even Decimal's exponents stays text.
+
+    The binder then refuses it where it is used ("not a number"), with its row and key.
+    """
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found = dict(pairs)
     if len(found) != len(pairs):
@@ -60,7 +71,7 @@ def loads(text: str) -> object:
     try:
         return json.loads(
             text,
-            parse_float=Decimal,
+            parse_float=_number,
             parse_int=_integer,
             parse_constant=_no_constant,
             object_pairs_hook=_pairs,

@@ -94,6 +94,11 @@ REJECTED: list[tuple[str, Files, str]] = [
         "1:81: error: invoices[0].amount: 1E+999999999 is out",
     ),
     ("exponent 400", _json(_snapshot(_invoice("1e400"))), "invoices[0].amount: 1E+400 is out of range"),
+    (
+        "exponent beyond Decimal's",
+        _json(_snapshot(_invoice("1e99999999999999999999"))),
+        'invoices[0].amount: not a number: "1e99999999999999999999"',
+    ),
     ("exponent -400", _json(_snapshot(_invoice("1e-400"))), "invoices[0].amount: 1E-400 has more than 18 digits after"),
     (
         "two amounts whose total overflowed",

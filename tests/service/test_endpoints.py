@@ -220,7 +220,6 @@ def test_invalid_snapshot_lists_every_problem(client: httpx.Client) -> None:
         (b"\xff\xfe\x00", "not UTF-8"),
         (b"", "empty body"),
         (b"[" * 50_000, "nested too deeply"),
-        (b'{"invoices": [], "n": 1' + b"0" * 5000 + b"}", "invalid JSON"),
         (b'{"as_of": "2026-11-23", "invoices": [{"id": "\\ud800"}]}', "lone surrogate"),
     ],
 )
