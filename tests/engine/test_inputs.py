@@ -73,12 +73,13 @@ def _links(**links: str) -> Files:
     return write
 
 
-def _parquet(amount: pl.Series) -> Files:
+def _parquet(amount: pl.Series, due: pl.Series | None = None) -> Files:
     def write(folder: Path) -> None:
         (folder / "snapshot").mkdir()
-        pl.DataFrame(
-            {"id": ["A"], "customer_id": ["C1"], "amount": amount, "due_date": [dt.date(2026, 10, 1)]}
-        ).write_parquet(folder / "snapshot" / "invoices.parquet")
+        due_date = due if due is not None else pl.Series([dt.date(2026, 10, 1)])
+        pl.DataFrame({"id": ["A"], "customer_id": ["C1"], "amount": amount, "due_date": due_date}).write_parquet(
+            folder / "snapshot" / "invoices.parquet"
+        )
 
     return write
 
@@ -188,6 +189,11 @@ REJECTED: list[tuple[str, Files, str]] = [
         "parquet decimal with 20 places",
         _parquet(pl.Series([Decimal("1.00000000000000000000")], dtype=pl.Decimal(38, 20))),
         "has more than 18 digits after the point",
+    ),
+    (
+        "parquet date in year 22011",
+        _parquet(pl.Series(["10"]), pl.Series([20000 * 366], dtype=pl.Int32).cast(pl.Date)),
+        'invoices[0].due_date: not a date: "+22011-06-25"',
     ),
     ("parquet uint64 beyond 18 digits", _parquet(pl.Series([10**19], dtype=pl.UInt64)), "is out of range"),
 ]
