@@ -242,6 +242,9 @@ def _read_csv(path: Path, section: str) -> tuple[list[dict[str, Any]], list[int]
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(Diagnostic(f"cannot read {path}: {error}", code="io")) from None
+    # Cells as long as the file allows, as the batch engine's CSV reader reads them (the csv
+    # module's default limit of 131072 characters would refuse what the other engine plans).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text))
     file = str(path)
 

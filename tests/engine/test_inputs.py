@@ -360,3 +360,30 @@ def test_policy_test_files_read_ids_as_written(capsys: pytest.CaptureFixture[str
     code = main(["test", str(tmp_path / "policy.test.yaml")])
     out, err = capsys.readouterr()
     assert code == 0, out + err
+
+
+LIMIT = "999999999999999999.999999999999999999"
+# Inputs at the edges of what is accepted: both engines plan them, byte for byte alike.
+ACCEPTED: list[tuple[str, Files]] = [
+    ("amounts at the limits", _json(_snapshot(_invoice(f'"{LIMIT}"'), _invoice(f'"-{LIMIT}"').replace('"A"', '"B"')))),
+    ("last day of the calendar", _json(_snapshot(_invoice(due='"9999-12-31"'), _invoice().replace('"A"', '"B"')))),
+    ("a duration of the whole calendar", _json(_snapshot(_invoice(extra=', "grace": "3652058d"')))),
+    ("largest whole number", _json(_snapshot(_invoice(extra=', "installments": 9223372036854775807')))),
+    (
+        "a 200,000-character cell",
+        _csv(invoices="id,customer_id,amount,due_date,notes\nA,C1,100,2026-10-01," + "x" * 200_000 + "\n"),
+    ),
+    (
+        "empty customers and history files",
+        _csv(invoices="id,customer_id,amount,due_date\nA,C1,5,2026-10-01\n", customers="", history=""),
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "files"), ACCEPTED, ids=[c[0] for c in ACCEPTED])
+def test_both_engines_plan_the_edges_alike(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, case: str, files: Files
+) -> None:
+    code, out, err = _both(capsys, tmp_path, files)
+    assert code == 0, err
+    assert _plan(out)
