@@ -148,6 +148,11 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
                     )
                 )
                 continue
+            # A value nested deeper than any snapshot needs would exhaust the recursion of whatever
+            # reads it next (the digest, an error message): refused here, located. Rows of plain
+            # values (nearly all) are passed over at C speed.
+            if not _CONTAINERS.isdisjoint(map(type, row.values())):
+                problems.extend(_too_deep(file, section, i, row, locate))
             good.append(row)
         sections[section] = good
     if "invoices" not in data:
@@ -162,6 +167,35 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
         sections["history"],
         locate or (lambda s, i, k: None),
     )
+
+
+_CONTAINERS = frozenset((list, dict, tuple))
+# A row's cell sits three levels down (the document, a section, the row).
+_MAX_CELL_NESTING = jsontext.MAX_DEPTH - 3
+
+
+def _too_deep(file: str, section: str, index: int, row: dict[str, Any], locate: Locator | None) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    for key, value in row.items():
+        if type(value) in _CONTAINERS and _nesting(value) > _MAX_CELL_NESTING:
+            where = locate(section, index, str(key)) if locate else None
+            message = f"{section}[{index}].{key}: nested deeper than {jsontext.MAX_DEPTH} levels"
+            problems.append(diagnostic(file, message, where))
+    return problems
+
+
+def _nesting(value: object) -> int:
+    """How deep lists and objects nest in a value (1 for a flat list), counted without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > _MAX_CELL_NESTING:
+            break
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if type(child) in _CONTAINERS)  # type: ignore[attr-defined]
+    return deepest
 
 
 def _from_yaml(text: str, file: str) -> RawSnapshot:

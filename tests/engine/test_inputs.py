@@ -124,6 +124,11 @@ REJECTED: list[tuple[str, Files, str]] = [
     ("year 0000", _json(_snapshot(_invoice(due='"0000-01-01"'))), 'invoices[0].due_date: not a date: "0000-01-01"'),
     ("nested 3000 levels", _json('{"invoices": [], "x": ' + "[" * 3000 + "]" * 3000 + "}"), "nested too deeply"),
     (
+        "nested 500 levels inside a row",
+        _json(_snapshot(_invoice(extra=', "x": ' + "[" * 500 + "]" * 500))),
+        "invoices[0].x: nested deeper than 100 levels",
+    ),
+    (
         "duplicate key in a row",
         _json('{"as_of": "2026-11-23", "invoices": [{"id": "A", "amount": "100", "amount": "999999"}]}'),
         '1:67: error: key "amount" appears twice in this object',
