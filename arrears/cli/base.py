@@ -7,13 +7,14 @@ Diagnostics are rendered once, here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import click
 
@@ -23,7 +24,8 @@ from arrears.diagnostics import (
     sort_key,
 )
 from arrears.dsl.values import CoercionError, parse_date
-from arrears.engine.engines import write_whole
+from arrears.engine.engines import input_files
+from arrears.outputs import check_target, write_text
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -47,13 +49,25 @@ def user_errors() -> Iterator[None]:
         fail(error)
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Write all of the output or none of it: files are replaced atomically."""
+def check_output(output: str | None, *inputs: str | None) -> Path | None:
+    """The file `-o` names, None for standard output; refused (exit 2) before anything is read.
+
+    An empty name, a folder, and one of the command's `inputs` (policies, the snapshot
+    file, the tables of a snapshot folder) are refused: see `arrears.outputs`.
+    """
+    if output is None or output == "-":
+        return None
+    with user_errors():
+        return check_target(output, [file for given in inputs if given for file in input_files(given)])
+
+
+def write_output(text: str, output: str | Path | None) -> None:
+    """Write all of the output or none of it: files are replaced atomically (see `arrears.outputs`)."""
     if output is None or output == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    write_whole(lambda path: path.write_text(text, encoding="utf-8", newline=""), Path(output))
+    write_text(text, Path(output))
 
 
 def parse_as_of(value: str | None) -> dt.date | None:
@@ -83,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             prog_name="arrears",
             standalone_mode=False,
         )
+        sys.stdout.flush()  # here, not at interpreter exit, so a full disk is reported like any error
     except Exit as done:
         return done.code
     except click.exceptions.Exit as done:
@@ -94,13 +109,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return EXIT_USAGE
     except BrokenPipeError:
+        _silence(sys.stdout)  # the reader went away (`| head`): not an error
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except OSError as error:
+        if _stdout_failed():
+            return _stdout_error(error)
+        return _internal_error(error)
     except Exception as error:  # a bug in arrears, not the user's mistake
-        if os.environ.get("ARREARS_DEBUG"):
-            raise
+        return _internal_error(error)
+    return EXIT_OK
+
+
+def _internal_error(error: Exception) -> int:
+    if os.environ.get("ARREARS_DEBUG"):
+        raise error
+    with contextlib.suppress(OSError):
         click.echo(f"arrears: internal error: {type(error).__name__}: {error}", err=True)
         click.echo("this is a bug in arrears; rerun with ARREARS_DEBUG=1 for details", err=True)
-        return 70
-    return EXIT_OK
+    return 70
+
+
+def _stdout_failed() -> bool:
+    """Whether standard output is what failed: what it could not write is still buffered."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return True
+    return False
+
+
+def _stdout_error(error: OSError) -> int:
+    """Standard output cannot be written (a full disk, `> /dev/full`): say so, exit 2, no traceback."""
+    _silence(sys.stdout)
+    reason = error.strerror or str(error)
+    with contextlib.suppress(OSError):
+        click.echo(f"arrears: error: cannot write standard output: {reason}", err=True)
+    return EXIT_USAGE
+
+
+def _silence(stream: TextIO) -> None:
+    """Point `stream` at /dev/null, so the interpreter's last flush of what is buffered cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from arrears.cli.base import EXIT_FINDINGS, Exit, cli, user_errors, write_output
+from arrears.cli.base import EXIT_FINDINGS, Exit, check_output, cli, user_errors, write_output
 from arrears.diagnostics import (
     ArrearsError,
     render_text,
@@ -135,6 +135,7 @@ def test_command(paths: tuple[str, ...], fmt: str, show_coverage: bool, min_cove
 @click.option("-o", "--output", help="Write to this file instead of standard output.")
 def graph(policy: str, fmt: str, output: str | None) -> None:
     """Print the compiled graph of POLICY as Mermaid or Graphviz DOT."""
+    check_output(output, policy)
     with user_errors():
         built = build_graph(load_policy(policy))
         write_output(to_mermaid(built) if fmt == "mermaid" else to_dot(built), output)

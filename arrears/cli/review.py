@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from arrears.cli.base import EXIT_FINDINGS, Exit, cli, parse_as_of, user_errors, write_output
+from arrears.cli.base import EXIT_FINDINGS, Exit, check_output, cli, parse_as_of, user_errors, write_output
 from arrears.diagnostics import (
     ArrearsError,
     Diagnostic,
@@ -18,6 +18,7 @@ from arrears.diagnostics import (
 )
 from arrears.rules.discovery import policy_files
 from arrears.rules.loader import load_policy
+from arrears.textsafe import visible
 
 # -- review commands: diff, fmt, schema ------------------------------------------
 
@@ -54,6 +55,7 @@ def diff_command(
     from arrears.engine.snapshot import read_snapshot
     from arrears.lint.structure import changes_markdown, changes_text, structural_diff, structure
 
+    check_output(output, old, new, snapshot)
     with user_errors():
         old_policy, new_policy = load_policy(old), load_policy(new)
         if snapshot is None:
@@ -113,11 +115,11 @@ def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             )
             click.echo("".join(lines), nl=False)
         if check:
-            click.echo(f"would reformat {file}")
+            click.echo(visible(f"would reformat {file}"))
         else:
             with user_errors():
                 write_output(formatted, str(file))
-            click.echo(f"reformatted {file}")
+            click.echo(visible(f"reformatted {file}"))
     if problems:
         click.echo(render_text(sorted(problems, key=sort_key)), err=True)
     unchanged = len(files) - len(changed) - len({d.location.file for d in problems if d.location})
@@ -133,5 +135,6 @@ def schema_command(output: str | None) -> None:
     """Print the JSON Schema (draft 2020-12) of policy files, for editors; see docs/editor.md."""
     from arrears.rules.schema import schema_json
 
+    check_output(output)
     with user_errors():
         write_output(schema_json(), output)

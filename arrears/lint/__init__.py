@@ -22,6 +22,7 @@ CODES = (
     "gap",
     "unused-let",
     "unused-field",
+    "bidi-control",
 )
 
 
@@ -31,6 +32,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     Each solver call has `timeout_ms`; the whole policy has `budget_s`. What cannot be
     decided in time is not reported (never guessed).
     """
+    from arrears.lint.bidi import bidi_controls
     from arrears.lint.conflicts import conflicts
     from arrears.lint.gaps import gaps
     from arrears.lint.reach import unreachable
@@ -38,7 +40,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
 
     fresh_context()
     analysis = Analysis(policy, timeout_ms, budget_s)
-    findings: list[Finding] = []
+    findings: list[Finding] = bidi_controls(policy)
     for check in (unused, unreachable, conflicts, gaps):
         findings.extend(analysis.guard([], check, analysis))
     return sorted(findings, key=lambda f: (sort_key(f.diagnostic), f.diagnostic.code))

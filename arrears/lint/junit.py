@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arrears.diagnostics import Diagnostic
+from arrears.textsafe import visible
 
 
 @dataclass
@@ -35,8 +36,33 @@ class Suite:
     cases: list[Case] = field(default_factory=list)
 
 
+def _xml(text: str) -> str:
+    # XML 1.0 cannot hold C0 controls (a parser rejects the whole report), and a CI page
+    # must not receive ESC or bidi controls: all are written as visible escapes.
+    return visible(text, keep="\n\t")
+
+
 def render(suites: Sequence[Suite], name: str = "arrears") -> str:
     """The suites as a JUnit XML document (the dialect GitHub, GitLab and Jenkins read)."""
+    suites = [
+        Suite(
+            _xml(s.name),
+            [
+                Case(
+                    _xml(c.name),
+                    _xml(c.classname),
+                    None if c.file is None else _xml(c.file),
+                    c.line,
+                    None if c.failure is None else (_xml(c.failure[0]), _xml(c.failure[1])),
+                    None if c.error is None else (_xml(c.error[0]), _xml(c.error[1])),
+                    None if c.output is None else _xml(c.output),
+                    c.time,
+                )
+                for c in s.cases
+            ],
+        )
+        for s in suites
+    ]
     root = ET.Element("testsuites", name=name)
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for suite in suites:
