@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
 import click
 
@@ -89,8 +90,51 @@ def cli() -> None:
     """
 
 
+class StdoutError(OSError):
+    """Standard output could not be written (a full disk, `> /dev/full`), told apart from other OSErrors."""
+
+
+class _GuardedStdout:
+    """Standard output for the duration of `main`: its write errors become `StdoutError`.
+
+    Everything else (encoding, isatty, buffer...) is the real stream's. A closed pipe
+    stays a `BrokenPipeError`: the reader went away, which is not an error.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise StdoutError(error.errno, error.strerror) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise StdoutError(error.errno, error.strerror) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising, so no traceback reaches a user."""
+    real_stdout = sys.stdout
+    sys.stdout = cast(TextIO, _GuardedStdout(real_stdout))
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = real_stdout
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         cli.main(
             args=list(argv) if argv is not None else None,
@@ -113,45 +157,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
-    except OSError as error:
-        if _stdout_failed():
-            return _stdout_error(error)
-        return _internal_error(error)
+    except StdoutError as error:
+        _silence(sys.stdout)
+        with contextlib.suppress(OSError):
+            click.echo(f"arrears: error: cannot write standard output: {error.strerror or error}", err=True)
+        return EXIT_USAGE
     except Exception as error:  # a bug in arrears, not the user's mistake
-        return _internal_error(error)
+        if os.environ.get("ARREARS_DEBUG"):
+            raise
+        with contextlib.suppress(OSError):
+            click.echo(f"arrears: internal error: {type(error).__name__}: {error}", err=True)
+            click.echo("this is a bug in arrears; rerun with ARREARS_DEBUG=1 for details", err=True)
+        return 70
     return EXIT_OK
-
-
-def _internal_error(error: Exception) -> int:
-    if os.environ.get("ARREARS_DEBUG"):
-        raise error
-    with contextlib.suppress(OSError):
-        click.echo(f"arrears: internal error: {type(error).__name__}: {error}", err=True)
-        click.echo("this is a bug in arrears; rerun with ARREARS_DEBUG=1 for details", err=True)
-    return 70
-
-
-def _stdout_failed() -> bool:
-    """Whether standard output is what failed: what it could not write is still buffered."""
-    try:
-        sys.stdout.flush()
-    except OSError:
-        return True
-    return False
-
-
-def _stdout_error(error: OSError) -> int:
-    """Standard output cannot be written (a full disk, `> /dev/full`): say so, exit 2, no traceback."""
-    _silence(sys.stdout)
-    reason = error.strerror or str(error)
-    with contextlib.suppress(OSError):
-        click.echo(f"arrears: error: cannot write standard output: {reason}", err=True)
-    return EXIT_USAGE
 
 
 def _silence(stream: TextIO) -> None:
     """Point `stream` at /dev/null, so the interpreter's last flush of what is buffered cannot fail again."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stream.fileno())
         os.close(devnull)

@@ -38,7 +38,8 @@ class Suite:
 
 def _xml(text: str) -> str:
     # XML 1.0 cannot hold C0 controls (a parser rejects the whole report), and a CI page
-    # must not receive ESC or bidi controls: all are written as visible escapes.
+    # must not receive ESC or bidi controls: all are written as visible escapes. The
+    # newlines kept are the report's own (what came from files was escaped before).
     return visible(text, keep="\n\t")
 
 
@@ -104,9 +105,9 @@ def describe(d: Diagnostic) -> str:
     where = ""
     if d.location is not None:
         where = f"{d.location.file}:{d.location.start.line}:{d.location.start.column}: "
-    text = f"{where}{d.severity}: {d.message}"
+    text = visible(f"{where}{d.severity}: {d.message}")
     if d.hint:
-        text += f"\nhint: {d.hint}"
+        text += visible(f"\nhint: {d.hint}", keep="\n")
     return text
 
 
@@ -124,7 +125,7 @@ def check_suites(files: Sequence[str], diagnostics: Sequence[Diagnostic], strict
             case = Case(name, f"check.{file}", file, d.location.start.line)
             failing = d.severity == "error" or strict
             if failing:
-                case.failure = (d.message, describe(d))
+                case.failure = (visible(d.message), describe(d))
             else:
                 case.output = describe(d)
             suite.cases.append(case)
@@ -135,7 +136,7 @@ def check_suites(files: Sequence[str], diagnostics: Sequence[Diagnostic], strict
         for d in stray:
             case = Case(d.code, "check", None, None)
             if d.severity == "error" or strict:
-                case.failure = (d.message, describe(d))
+                case.failure = (visible(d.message), describe(d))
             else:
                 case.output = describe(d)
             suite.cases.append(case)
@@ -150,7 +151,7 @@ def test_suites(results: Sequence[Any], coverages: Sequence[Any] | None, minimum
         suite = Suite(result.file)
         for d in result.diagnostics:
             suite.cases.append(
-                Case(d.code, f"test.{result.file}", result.file, _line(d), error=(d.message, describe(d)))
+                Case(d.code, f"test.{result.file}", result.file, _line(d), error=(visible(d.message), describe(d)))
             )
         for case in result.cases:
             item = Case(case.name, f"test.{result.file}", case.file, case.location.start.line)
@@ -158,7 +159,8 @@ def test_suites(results: Sequence[Any], coverages: Sequence[Any] | None, minimum
                 details = [f"error: {case.error}"] if case.error else []
                 details += [f"expected, not planned: {json.dumps(m, ensure_ascii=False)}" for m in case.missing]
                 details += [f"planned, not expected: {json.dumps(u, ensure_ascii=False)}" for u in case.unexpected]
-                item.failure = ("the plan differs from `expect`" if not case.error else case.error, "\n".join(details))
+                summary = "the plan differs from `expect`" if not case.error else case.error
+                item.failure = (visible(summary), "\n".join(visible(line) for line in details))
             suite.cases.append(item)
         suites.append(suite)
     if coverages is not None:
