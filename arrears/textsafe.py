@@ -79,3 +79,14 @@ _MD_SPECIAL = re.compile(r"[\\`*_\[\]<|&#~!]")
 def md_text(text: str) -> str:
     """`text` as plain running text in Markdown: every character that could start syntax as a character reference."""
     return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group())};", visible(text))
+
+
+def json_visible(text: str) -> str:
+    """JSON text (from `json.dumps(..., ensure_ascii=False)`) with the characters `visible` would escape as `\\uXXXX`.
+
+    `json.dumps` escapes C0 controls itself but leaves DEL, C1 controls and bidirectional
+    controls raw; escaped, the document parses to exactly the same strings.
+    """
+    if not _HIDDEN.search(text):
+        return text
+    return _HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -15,7 +15,7 @@ from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_tabl
 from arrears.engine.progress import ROW_PHASES, for_plan
 from arrears.engine.snapshot import load_snapshot
 from arrears.rules.loader import load_policy
-from arrears.textsafe import visible
+from arrears.textsafe import json_visible, visible
 
 # -- run -----------------------------------------------------------------------
 
@@ -95,6 +95,8 @@ def explain_command(policy: str, snapshot: str, invoice: str, as_of: str | None,
         loaded = load_policy(policy)
         doc = explain(loaded, snapshot_for_invoice(loaded, snapshot, parse_as_of(as_of), invoice), invoice)
         write_output(
-            json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else render_explain(doc),
+            json_visible(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+            if fmt == "json"
+            else render_explain(doc),
             None,
         )

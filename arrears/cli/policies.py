@@ -18,6 +18,7 @@ from arrears.engine.graph import build_graph, to_dot, to_mermaid
 from arrears.engine.testing import discover, render_results, result_dict, run_file
 from arrears.rules.discovery import policy_files
 from arrears.rules.loader import load_policy
+from arrears.textsafe import json_visible
 
 # -- check ---------------------------------------------------------------------
 
@@ -69,7 +70,7 @@ def eval_command(expression: str, policy_path: str | None, assignments: tuple[st
             diagnostics = sorted(error.diagnostics, key=sort_key)
             click.echo(render_text(diagnostics, adhoc_sources(expression)), err=True)
             raise Exit(error.exit_code) from None
-        click.echo(json.dumps(adhoc.describe(value, found), ensure_ascii=False))
+        click.echo(json_visible(json.dumps(adhoc.describe(value, found), ensure_ascii=False)))
 
 
 def adhoc_sources(expression: str) -> Any:
@@ -112,7 +113,7 @@ def test_command(paths: tuple[str, ...], fmt: str, show_coverage: bool, min_cove
                     "policies": [c.to_dict() for c in coverages],
                 },
             }
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        click.echo(json_visible(json.dumps(doc, indent=2, ensure_ascii=False)))
     elif fmt == "junit":
         from arrears.lint.junit import render as render_junit
         from arrears.lint.junit import test_suites

@@ -18,7 +18,7 @@ from arrears.diagnostics import (
 )
 from arrears.rules.discovery import policy_files
 from arrears.rules.loader import load_policy
-from arrears.textsafe import visible
+from arrears.textsafe import json_visible, visible
 
 # -- review commands: diff, fmt, schema ------------------------------------------
 
@@ -62,7 +62,7 @@ def diff_command(
             found = structural_diff(old_policy, new_policy, limit=examples)
             renderers: dict[str, Callable[[], str]] = {
                 "text": found.render_text,
-                "json": found.to_json,
+                "json": lambda: json_visible(found.to_json()),
                 "markdown": found.render_markdown,
             }
             changed = found.changed
@@ -73,7 +73,7 @@ def diff_command(
             folded = ["", "<details><summary>Policy changes</summary>", "", *changes_markdown(edits), "", "</details>"]
             renderers = {
                 "text": lambda: plan_text(plans) + changes_text(edits),
-                "json": lambda: json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                "json": lambda: json_visible(json.dumps(document, indent=2, ensure_ascii=False)) + "\n",
                 "markdown": lambda: plan_markdown(plans) + ("\n".join(folded) + "\n" if edits else ""),
             }
             changed = plans.changed

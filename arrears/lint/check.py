@@ -19,7 +19,7 @@ from arrears.lint.bidi import bidi_controls
 from arrears.lint.junit import check_suites
 from arrears.lint.junit import render as render_junit
 from arrears.rules.loader import load_policy
-from arrears.textsafe import visible
+from arrears.textsafe import json_visible, visible
 
 
 @dataclass
@@ -50,7 +50,8 @@ class CheckReport:
             shown = json.loads(render_json(self.findings))
             for d, entry in zip(self.findings, shown, strict=True):
                 entry.update(self.extras.get(id(d), {}))
-            return json.dumps({"files": self.summaries, "diagnostics": shown}, indent=2, ensure_ascii=False) + "\n"
+            document = json.dumps({"files": self.summaries, "diagnostics": shown}, indent=2, ensure_ascii=False)
+            return json_visible(document) + "\n"
         if fmt == "github":
             return render_github(self.findings) + "\n" if self.findings else ""
         if fmt == "junit":
