@@ -202,18 +202,28 @@ def _shown_source(text: str) -> str:
     return visible(text.replace("\t", " "))
 
 
+# A source line longer than this (a minified JSON snapshot is one line) is shown as a
+# window around the spot, so each diagnostic stays a few lines of text, not megabytes.
+_WINDOW = 60
+
+
 def _source_and_caret(d: Diagnostic, source: str) -> list[str]:
     """The source line and a caret under the span, both measured in what is shown."""
     loc = d.location
     assert loc is not None
     start = max(0, loc.start.column - 1)
-    if loc.end is None or loc.end.line != loc.start.line:
-        span = source[start : start + 1]
-    else:
-        span = source[start : max(start + 1, loc.end.column - 1)]
-    offset = len(_shown_source(source[:start])) + max(0, start - len(source))
-    width = max(1, len(_shown_source(span)))
-    return [f"  {_shown_source(source)}", "  " + " " * offset + "^" * width]
+    one_line = loc.end is not None and loc.end.line == loc.start.line
+    stop = min(
+        max(start + 1, loc.end.column - 1) if loc.end is not None and one_line else start + 1, start + 2 * _WINDOW
+    )
+    long = len(source) > 3 * _WINDOW
+    low = max(0, start - _WINDOW) if long else 0
+    high = min(len(source), stop + _WINDOW) if long else len(source)
+    before = ("…" if low > 0 else "") + _shown_source(source[low:start])
+    shown = before + _shown_source(source[start:high]) + ("…" if high < len(source) else "")
+    offset = len(before) + max(0, start - len(source))  # a spot past the end (end of input) stays past it
+    width = max(1, len(_shown_source(source[start:stop])))
+    return [f"  {shown}", "  " + " " * offset + "^" * width]
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:

@@ -51,3 +51,13 @@ def test_github_annotations_cannot_be_split_or_forged() -> None:
         "::error file=dir%2Ca%3Ab\\n.yaml,line=3,col=1,endColumn=4,title=arrears unknown-key::"
         "key `x\\n::error file=a,line=1::forged` 100%25\\r"
     )
+
+
+def test_a_long_line_is_shown_as_a_window_around_the_spot() -> None:
+    # A minified JSON snapshot is one line of megabytes: each error shows a window of it.
+    source = '{"invoices": [' + ", ".join(f'{{"id": "INV-{n}"}}' for n in range(100_000)) + "]}"
+    column = source.index('"INV-5000"') + 1
+    d = Diagnostic("appears twice", Location("s.json", Position(1, column), Position(1, column + 10)))
+    line, caret = render_text([d], SourceCache({"s.json": source})).split("\n")[1:]
+    assert len(line) < 200 and line.startswith("  …") and line.endswith("…")
+    assert line[caret.index("^") :].startswith('"INV-5000"') and caret.count("^") == 10

@@ -149,7 +149,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except click.ClickException as error:
         error.show()
         return EXIT_USAGE
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as error:
+        if isinstance(error.__cause__, KeyboardInterrupt):
+            return 130  # Ctrl-C: click turned it into Abort; the shell's code for SIGINT
         click.echo("aborted", err=True)
         return EXIT_USAGE
     except BrokenPipeError:

@@ -113,7 +113,7 @@ def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             lines = difflib.unified_diff(
                 text.splitlines(keepends=True), formatted.splitlines(keepends=True), str(file), str(file)
             )
-            click.echo("".join(lines), nl=False)
+            click.echo("".join(visible(line, keep="\n") for line in lines), nl=False)  # a policy's controls, escaped
         if check:
             click.echo(visible(f"would reformat {file}"))
         else:
