@@ -89,4 +89,6 @@ def json_visible(text: str) -> str:
     """
     if not _HIDDEN.search(text):
         return text
-    return _HIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    # A raw newline, tab or CR is the document's own whitespace (indentation): json.dumps
+    # never leaves one inside a string.
+    return _HIDDEN.sub(lambda m: m.group() if m.group() in "\n\r\t" else f"\\u{ord(m.group()):04x}", text)

@@ -7,12 +7,13 @@ raw HTML enabled, as a pull-request comment would be.
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
 from markdown_it import MarkdownIt
 
-from arrears.textsafe import has_hidden, md_code, md_text, visible
+from arrears.textsafe import has_hidden, json_visible, md_code, md_text, visible
 
 VISIBLE = [
     ("plain", "INV-1001", "INV-1001"),
@@ -99,3 +100,12 @@ def test_md_text_is_plain_text(text: str) -> None:
     assert len(cells) == 2 and cells[1] == "end"
     assert "<" not in cells[0]  # no element at all: no HTML, no emphasis, no link, no code
     assert html.unescape(cells[0]).strip() == ("x " + visible(text)).strip()
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_json_visible_parses_to_the_same_document(indent: int | None) -> None:
+    document = {"ids": [text for _, text, _ in VISIBLE], "nested": {"a\u202eb": "\x7f\x9b"}}
+    shown = json_visible(json.dumps(document, indent=indent, ensure_ascii=False))
+    assert json.loads(shown) == document
+    assert not any(has_hidden(line) for line in shown.split("\n"))
+    assert "Müller ГмбХ" in shown  # text in any script stays as it is
