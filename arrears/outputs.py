@@ -6,7 +6,8 @@ batch engine's Parquet plan) goes through `write_whole`, so they all behave alik
 - a regular file, or a new one, is written to a hidden temporary file beside it and then
   renamed over it: a reader sees the old content or the new, never half of it;
 - a symlink is followed: its target is replaced, the link stays a link;
-- a replaced file keeps its mode (and its owner and group where the user may set them);
+- a replaced file keeps its mode (and its owner and group where the user may set them),
+  and a file the user may not write is not replaced (as a shell's `>` would refuse);
   a new file gets the mode the umask gives (0644 under the usual umask 022);
 - a device or a FIFO (`/dev/null`, `/dev/stdout`, a named pipe) is written in place: it
   cannot be renamed over, and replacing it by a regular file would destroy it;
@@ -110,6 +111,9 @@ def write_whole(write: Callable[[Path], object], target: Path) -> None:
         except OSError as error:
             raise _io(target, error) from None
         return
+    if found is not None and not os.access(target, os.W_OK):
+        # A read-only file is protected on purpose: renaming over it would get round that.
+        raise _io(target, PermissionError(13, "Permission denied"))
     real = Path(os.path.realpath(target))  # a symlink's target is what gets replaced (a dangling one: created)
     if not real.parent.is_dir():
         raise InputError(Diagnostic(f"cannot write {target}: no such folder {real.parent}", code="io"))

@@ -213,3 +213,15 @@ def test_other_files_and_special_files_are_not_inputs(tmp_path: Path) -> None:
     assert check_target(str(tmp_path / "plan.json"), [snapshot]) == tmp_path / "plan.json"
     # /dev/stdout and /dev/stdin may be one terminal: a device is never taken for an input.
     assert check_target(os.devnull, [os.devnull]) == Path(os.devnull)
+
+
+def test_a_file_the_user_may_not_write_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As root every file is writable, so the check is driven through os.access, which it asks.
+    target = tmp_path / "plan.json"
+    target.write_text("old\n")
+    target.chmod(0o444)
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != target)
+    with pytest.raises(InputError) as raised:
+        write_text("new\n", target)
+    assert raised.value.diagnostics[0].message == f"cannot write {target}: Permission denied"
+    assert target.read_text() == "old\n" and _partials(tmp_path) == []
