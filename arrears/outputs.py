@@ -9,8 +9,9 @@ batch engine's Parquet plan) goes through `write_whole`, so they all behave alik
 - a replaced file keeps its mode (and its owner and group where the user may set them),
   and a file the user may not write is not replaced (as a shell's `>` would refuse);
   a new file gets the mode the umask gives (0644 under the usual umask 022);
-- a device or a FIFO (`/dev/null`, `/dev/stdout`, a named pipe) is written in place: it
-  cannot be renamed over, and replacing it by a regular file would destroy it;
+- a device or a FIFO (`/dev/null`, a named pipe), and anything named under /dev or /proc
+  (`/dev/stdout` may be a file opened for appending), is written in place: it cannot be
+  renamed over, and replacing it by a regular file would destroy it;
 - the temporary file is removed on any failure, on Ctrl-C (SIGINT) and on SIGTERM or
   SIGHUP; for those two the process then dies of the signal as it would have.
 
@@ -87,7 +88,14 @@ def check_target(output: str, inputs: Iterable[str | Path] = (), option: str = "
 
 def write_text(text: str, target: Path) -> None:
     """`write_whole` for text, as UTF-8 with the newlines as given."""
-    write_whole(lambda path: path.write_text(text, encoding="utf-8", newline=""), target)
+
+    def write(path: Path) -> None:
+        # Opened for appending, not truncated: the temporary file is new and empty anyway, and
+        # written through (`-o /dev/stdout >> log`) the lines already there must stay.
+        with path.open("a", encoding="utf-8", newline="") as out:
+            out.write(text)
+
+    write_whole(write, target)
 
 
 def write_whole(write: Callable[[Path], object], target: Path) -> None:
@@ -104,8 +112,11 @@ def write_whole(write: Callable[[Path], object], target: Path) -> None:
         raise _io(target, error) from None
     if found is not None and stat.S_ISDIR(found.st_mode):
         raise _usage(f"cannot write {target}: it is a folder, not a file")
-    if found is not None and not stat.S_ISREG(found.st_mode):
-        # A device or a FIFO: written through, as a shell's `>` would (through /dev/stdout too).
+    # /dev/stdout, /dev/fd/N, /proc/self/fd/N name an open descriptor, maybe a file opened
+    # for appending (`>> log`): written through like a device, never renamed over.
+    through_descriptor = found is not None and str(target).startswith(("/dev/", "/proc/"))
+    if found is not None and (through_descriptor or not stat.S_ISREG(found.st_mode)):
+        # A device or a FIFO: written through, as a shell's `>` would.
         try:
             write(target)
         except OSError as error:

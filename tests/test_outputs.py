@@ -225,3 +225,17 @@ def test_a_file_the_user_may_not_write_is_not_replaced(tmp_path: Path, monkeypat
         write_text("new\n", target)
     assert raised.value.diagnostics[0].message == f"cannot write {target}: Permission denied"
     assert target.read_text() == "old\n" and _partials(tmp_path) == []
+
+
+def test_dev_stdout_appending_to_a_file_is_written_through(tmp_path: Path) -> None:
+    # `arrears run P S -o /dev/stdout >> log`: the log's earlier lines must stay.
+    log = tmp_path / "log"
+    log.write_text("earlier\n")
+    child = (
+        "from pathlib import Path; from arrears.outputs import write_text; write_text('plan\\n', Path('/dev/stdout'))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with log.open("a") as out:
+        subprocess.run([sys.executable, "-c", child], stdout=out, env=env, check=True, timeout=60)
+    assert log.read_text() == "earlier\nplan\n"
+    assert _partials(tmp_path) == []
