@@ -7,11 +7,14 @@ names refused with a usage error, modes and symlinks kept, `fmt` in place too.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -190,3 +193,37 @@ def test_a_full_standard_output_is_a_clear_error(work: Path, args: list[str]) ->
     err = done.stderr.decode()
     assert done.returncode == 2, err
     assert err == "arrears: error: cannot write standard output: No space left on device\n"
+
+
+def _large_snapshot(path: Path, copies: int) -> None:
+    data = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    data["invoices"] = [{**row, "id": f"{row['id']}-{n}"} for n in range(copies) for row in data["invoices"]]
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_run_killed_mid_write_leaves_the_old_plan_and_no_temporary(work: Path, signum: signal.Signals) -> None:
+    # A plan of about 7 MB: the kill is sent the moment its temporary file appears. Should the
+    # write finish between two looks (it takes some milliseconds), the run is tried again.
+    _large_snapshot(work / "large.json", 2500)
+    (work / "plan.json").write_text("old plan\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "arrears.cli", "run", "policy.yaml", "large.json", "--engine", "row"]
+    for _ in range(3):
+        child = subprocess.Popen([*command, "-o", "plan.json"], env=env, stderr=subprocess.PIPE)
+        caught = False
+        while child.poll() is None:
+            if any(name.endswith(".partial") for name in os.listdir(work)):
+                child.send_signal(signum)
+                caught = True
+                break
+            time.sleep(0.0002)
+        _, err = child.communicate(timeout=120)
+        if caught:
+            break
+        (work / "plan.json").write_text("old plan\n")
+    assert caught, "the write was never seen in progress"
+    assert not [name for name in os.listdir(work) if name.endswith(".partial")]
+    assert (work / "plan.json").read_text() == "old plan\n"
+    assert child.returncode == (130 if signum == signal.SIGINT else -signum)
+    assert b"Traceback" not in err
