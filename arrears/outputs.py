@@ -23,6 +23,7 @@ a hard link to an input is caught too).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import signal
@@ -124,7 +125,7 @@ def write_whole(write: Callable[[Path], object], target: Path) -> None:
         return
     if found is not None and not os.access(target, os.W_OK):
         # A read-only file is protected on purpose: renaming over it would get round that.
-        raise _io(target, PermissionError(13, "Permission denied"))
+        raise _io(target, PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
     real = Path(os.path.realpath(target))  # a symlink's target is what gets replaced (a dangling one: created)
     if not real.parent.is_dir():
         raise InputError(Diagnostic(f"cannot write {target}: no such folder {real.parent}", code="io"))
