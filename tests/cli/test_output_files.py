@@ -31,8 +31,9 @@ REVIEW = REPO / "tests" / "review" / "fixtures"
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder holding copies of a policy (also as old.yaml and new.yaml), a snapshot and a snapshot folder."""
-    for name in ("policy.yaml", "old.yaml", "new.yaml"):
+    for name in ("policy.yaml", "old.yaml", "new.yaml", "smb-standard.yaml"):
         shutil.copy(POLICY, tmp_path / name)
+    shutil.copy(EXAMPLES / "policies" / "smb-standard.test.yaml", tmp_path / "smb-standard.test.yaml")
     shutil.copy(SNAPSHOT, tmp_path / "snapshot.json")
     shutil.copytree(FOLDER, tmp_path / "folder")
     (tmp_path / "link.json").symlink_to(tmp_path / "snapshot.json")
@@ -59,6 +60,9 @@ WRITES_OVER_INPUT = [
     (["diff", "old.yaml", "new.yaml", "snapshot.json", "-o", "snapshot.json"], "snapshot.json"),
     (["diff", "old.yaml", "new.yaml", "-o", "old.yaml"], "old.yaml"),
     (["graph", "policy.yaml", "-o", "policy.yaml"], "policy.yaml"),
+    (["check", ".", "--format", "junit", "-o", "old.yaml"], "old.yaml"),
+    (["test", "smb-standard.test.yaml", "-o", "smb-standard.test.yaml"], "smb-standard.test.yaml"),
+    (["test", ".", "--format", "junit", "-o", "smb-standard.yaml"], "smb-standard.yaml"),
 ]
 
 
@@ -90,7 +94,7 @@ BAD_NAMES = [
 ]
 
 
-@pytest.mark.parametrize("command", ["run", "graph", "diff", "schema"])
+@pytest.mark.parametrize("command", ["run", "graph", "diff", "schema", "check", "test"])
 @pytest.mark.parametrize(("name", "message"), BAD_NAMES, ids=[repr(n) for n, _ in BAD_NAMES])
 def test_unusable_output_names_are_usage_errors(
     capsys: pytest.CaptureFixture[str], work: Path, command: str, name: str, message: str
@@ -100,6 +104,8 @@ def test_unusable_output_names_are_usage_errors(
         "graph": ["graph", "policy.yaml"],
         "diff": ["diff", "old.yaml", "new.yaml", "snapshot.json"],
         "schema": ["schema"],
+        "check": ["check", "policy.yaml"],
+        "test": ["test", "smb-standard.test.yaml"],
     }[command]
     code, out, err = _run(capsys, *args, "-o", name)
     assert code == 2 and out == ""
@@ -116,6 +122,8 @@ def test_unusable_output_names_are_usage_errors(
         ["graph", "policy.yaml"],
         ["diff", "old.yaml", "new.yaml", "snapshot.json"],
         ["schema"],
+        ["check", "policy.yaml", "--format", "junit"],
+        ["test", "smb-standard.test.yaml", "--format", "json"],
     ],
     ids=lambda a: " ".join(a),
 )
