@@ -38,7 +38,8 @@ class Exit(Exception):
 
 def fail(error: ArrearsError) -> NoReturn:
     diagnostics = sorted(error.diagnostics, key=sort_key)
-    click.echo(render_text(diagnostics), err=True)
+    with contextlib.suppress(OSError):  # standard error full or closed: the exit code still tells
+        click.echo(render_text(diagnostics), err=True)
     raise Exit(error.exit_code)
 
 

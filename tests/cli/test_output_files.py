@@ -235,3 +235,16 @@ def test_run_killed_mid_write_leaves_the_old_plan_and_no_temporary(work: Path, s
     assert (work / "plan.json").read_text() == "old plan\n"
     assert child.returncode == (130 if signum == signal.SIGINT else -signum)
     assert b"Traceback" not in err
+
+
+def test_a_full_standard_error_keeps_the_exit_code(work: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "arrears.cli", "run", "missing.yaml", "snapshot.json"],
+            stdout=subprocess.PIPE,
+            stderr=full,
+            env=env,
+            timeout=120,
+        )
+    assert done.returncode == 2 and done.stdout == b""
