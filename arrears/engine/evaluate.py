@@ -254,7 +254,7 @@ def _problem(
 
 
 @functools.lru_cache(maxsize=4096)  # bounded: policies come and go in a long-running service
-def _fact_names(expressions: tuple[Expression, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+def fact_names(expressions: tuple[Expression, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
     """The names whose values explain a decision, computed once per condition."""
     names: set[str] = set(extra)
     for expression in expressions:
@@ -272,7 +272,7 @@ def _facts(
     target: _Target, expressions: list[Expression], extra: tuple[str, ...] = ()
 ) -> tuple[tuple[str, Value], ...]:
     facts = []
-    for name in _fact_names(tuple(expressions), extra):
+    for name in fact_names(tuple(expressions), extra):
         try:
             facts.append((name, target.env[name]))
         except EvalFailure:
