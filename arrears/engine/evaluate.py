@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from arrears.diagnostics import counted
 from arrears.dsl.compiler import Compiler, Fn, Runtime
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import CONTEXT, Value, money
@@ -379,7 +380,10 @@ def _held_back(rule: Rule, call: ActionCall, target: _Target) -> str | None:
     waited = (target.as_of - last).days
     if waited >= rule.repeat.days:
         return None
-    return f"last done {waited} days ago on {last.isoformat()}; repeats every {rule.repeat.days} days"
+    return (
+        f"last done {counted(waited, 'day')} ago on {last.isoformat()};"
+        f" repeats every {counted(rule.repeat.days, 'day')}"
+    )
 
 
 def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: bool) -> Outcome | None:
@@ -408,7 +412,9 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
             if not detail:
                 return None
             return reached.outcome(
-                "not-fired", f"min_gap: last step {waited} days ago on {last.isoformat()}, needs {ladder.min_gap.days}"
+                "not-fired",
+                f"min_gap: last step {counted(waited, 'day')} ago on {last.isoformat()},"
+                f" needs {counted(ladder.min_gap.days, 'day')}",
             )
     candidates = [s for s in ladder.steps if s.index > level and s.at <= days]
     if not ladder.skip:

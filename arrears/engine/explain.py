@@ -211,8 +211,12 @@ def _render_item(item: dict[str, Any]) -> list[str]:
             state = "done"
         elif step["passed_over"]:
             state = "passed over"
+        elif not step["reached"]:
+            state = "not due"
+        elif step.get("when", {}).get("value") is False:
+            state = "due by `at`, held back by `when`"
         else:
-            state = "due" if step["reached"] else "not due"
+            state = "due"
         lines.append(f"      step {step['step']} at {step['at']}: {state} -> {step['then']}")
         if "when" in step:
             lines.extend(_render_tree(step["when"], "        when "))

@@ -48,7 +48,8 @@ class CheckReport:
             shown = json.loads(render_json(self.findings))
             for d, entry in zip(self.findings, shown, strict=True):
                 entry.update(self.extras.get(id(d), {}))
-            return json.dumps({"files": self.summaries, "diagnostics": shown}, indent=2, ensure_ascii=False) + "\n"
+            files = [{**s, "ok": s["ok"] and not (strict and s["warnings"])} for s in self.summaries]
+            return json.dumps({"files": files, "diagnostics": shown}, indent=2, ensure_ascii=False) + "\n"
         if fmt == "github":
             return render_github(self.findings) + "\n" if self.findings else ""
         if fmt == "junit":
@@ -60,10 +61,16 @@ class CheckReport:
         for s in self.summaries:
             if s["ok"]:
                 counts = f"{counted(s['rules'], 'rule')}, {counted(s['ladders'], 'ladder')}"
-                lines.append(f"ok: {s['file']} (policy {s['policy']}: {counts})")
+                if strict and s["warnings"]:
+                    # --strict fails a file on its warnings: it is not "ok".
+                    lines.append(
+                        f"failed: {s['file']} (policy {s['policy']}: {counts}, {counted(s['warnings'], 'warning')})"
+                    )
+                else:
+                    lines.append(f"ok: {s['file']} (policy {s['policy']}: {counts})")
         if self.errors:
             failed_files = sum(1 for s in self.summaries if not s["ok"])
-            lines.append(f"{counted(self.errors, 'error')} in {failed_files} file(s)")
+            lines.append(f"{counted(self.errors, 'error')} in {counted(failed_files, 'file')}")
         if self.warnings:
             lines.append(counted(self.warnings, "warning") + (" (--strict: failing)" if strict else ""))
         return "".join(line + "\n" for line in lines)
