@@ -131,10 +131,11 @@ def _unquoted_colon_or_overindented(
     before = line[: mark.column]
     if ": " in before or before.rstrip().endswith(":") or "#" in before:
         # A second `: ` on the line: the value itself holds one.
+        key = before.split(":")[0].strip().lstrip("-").strip() or "key"
         return Explained(
             "this value holds `: `, which YAML reads as the start of another key",
             mark,
-            'a value holding `: ` must be quoted: `when: "a: b"`',
+            f"a value holding `: ` must be quoted: `{key}: '…'`",
         )
     key = before.strip().lstrip("-").strip() or "this key"
     above = _above(lines, mark.line)

@@ -310,3 +310,17 @@ def test_run_table_width(capsys: pytest.CaptureFixture[str], args: list[str], lo
     code, out, _ = cli(capsys, "run", SPEC_POLICY, SMALL, "--format", "table", *args)
     assert code == 0
     assert max(len(line) for line in out.splitlines()) == longest
+
+
+def test_run_table_fits_the_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import shutil
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *_: os.terminal_size((70, 24)))
+    code, out, _ = cli(capsys, "run", SPEC_POLICY, SMALL, "--format", "table")
+    assert code == 0
+    table = out.splitlines()[:-2]
+    assert max(len(line) for line in table) == 70 and any("…" in line for line in table)
+    code, out, _ = cli(capsys, "run", SPEC_POLICY, SMALL, "--format", "table", "--max-col-width", "0")
+    assert max(len(line) for line in out.splitlines()) == 124, "an explicit width wins over the terminal's"
