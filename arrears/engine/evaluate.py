@@ -381,9 +381,13 @@ def _held_back(rule: Rule, call: ActionCall, target: _Target) -> str | None:
     if waited >= rule.repeat.days:
         return None
     return (
-        f"last done {counted(waited, 'day')} ago on {last.isoformat()};"
+        f"last done {_ago(waited)} on {last.isoformat()};"
         f" repeats every {counted(rule.repeat.days, 'day')}"
     )
+
+
+def _ago(days: int) -> str:
+    return "today" if days == 0 else f"{counted(days, 'day')} ago"
 
 
 def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: bool) -> Outcome | None:
@@ -413,7 +417,7 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
                 return None
             return reached.outcome(
                 "not-fired",
-                f"min_gap: last step {counted(waited, 'day')} ago on {last.isoformat()},"
+                f"min_gap: last step {_ago(waited)} on {last.isoformat()},"
                 f" needs {counted(ladder.min_gap.days, 'day')}",
             )
     candidates = [s for s in ladder.steps if s.index > level and s.at <= days]

@@ -182,3 +182,44 @@ def test_fitted_narrows_the_widest_columns_first(
     widths: list[int], floors: list[int], total: int, expected: list[int]
 ) -> None:
     assert fitted(widths, floors, total) == expected
+
+
+TYPED = """
+arrears: 1
+policy: typed
+fields:
+  customer.segment: enum(smb, enterprise) = smb
+  invoice.promise: date?
+actions:
+  mark:
+    params: {flag: bool, on: date, every: duration, times: int, share: percent, sum: decimal, tag: string}
+rules:
+  - id: typed
+    when: '"key" in customer.tags and customer.segment == smb and promise is null'
+    then: 'mark(flag=true, on=due_date + 7d, every=2w, times=-2, share=1.5%, sum=open_amount * -1, tag="@x")'
+"""
+
+
+def test_every_type_of_cell_alike_in_both_engines() -> None:
+    policy = load_policy_text(TYPED, "typed.yaml")
+    data = {
+        "as_of": "2026-11-23",
+        "invoices": [{"id": "A", "customer_id": "C", "amount": "12.50", "due_date": "2026-11-01"}],
+        "customers": [{"id": "C", "name": "+Acme", "tags": ["key", "=x"]}],
+    }
+    row, batch, _ = both(policy, from_data(data))
+    assert row == batch
+    (cells,) = rows(render_csv(make_plan(policy, bind(from_data(data), policy))))
+    assert {k: v for k, v in cells.items() if k.startswith(("param.", "fact.")) or k == "customer_name"} == {
+        "customer_name": "'+Acme",
+        "param.every": "14d",
+        "param.flag": "true",
+        "param.on": "2026-11-08",
+        "param.share": "0.015",
+        "param.sum": "-12.50",
+        "param.tag": "'@x",
+        "param.times": "-2",
+        "fact.customer.segment": "smb",
+        "fact.customer.tags": '["key","=x"]',
+        "fact.promise": "",
+    }

@@ -67,7 +67,7 @@ def test_due_is_said_only_of_a_step_that_could_fire(policy: str, amount: str, st
     [
         (
             [{"invoice_id": "A", "rule": "weekly", "action": "note", "params": {"text": "call"}, "at": "2026-11-23"}],
-            "last done 0 days ago on 2026-11-23; repeats every 1 day",
+            "last done today on 2026-11-23; repeats every 1 day",
         ),
         (
             [{"invoice_id": "A", "rule": "dunning", "step": 0, "action": "remind", "at": "2026-11-22"}],
