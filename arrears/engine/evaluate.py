@@ -380,10 +380,7 @@ def _held_back(rule: Rule, call: ActionCall, target: _Target) -> str | None:
     waited = (target.as_of - last).days
     if waited >= rule.repeat.days:
         return None
-    return (
-        f"last done {_ago(waited)} on {last.isoformat()};"
-        f" repeats every {counted(rule.repeat.days, 'day')}"
-    )
+    return f"last done {_ago(waited)} on {last.isoformat()}; repeats every {counted(rule.repeat.days, 'day')}"
 
 
 def _ago(days: int) -> str:
@@ -417,8 +414,7 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
                 return None
             return reached.outcome(
                 "not-fired",
-                f"min_gap: last step {_ago(waited)} on {last.isoformat()},"
-                f" needs {counted(ladder.min_gap.days, 'day')}",
+                f"min_gap: last step {_ago(waited)} on {last.isoformat()}, needs {counted(ladder.min_gap.days, 'day')}",
             )
     candidates = [s for s in ladder.steps if s.index > level and s.at <= days]
     if not ladder.skip:
