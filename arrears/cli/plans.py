@@ -62,6 +62,8 @@ def run(
         raise click.UsageError("--format parquet writes a file: give it with -o FILE")
     if fmt == "parquet" and engine == "row":
         raise click.UsageError("--format parquet comes from the batch engine: use --engine batch or auto")
+    if max_column is not None and fmt != "table":
+        raise click.UsageError("--max-col-width shapes --format table only")
     if fmt == "table" and engine == "batch":
         raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
     with user_errors():
