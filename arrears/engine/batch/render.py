@@ -4,7 +4,9 @@ Every action becomes one row: customer, invoice, rule, step, action, `params` an
 `facts` as compact JSON text (exactly `json.dumps(..., separators=(",", ":"))` of the
 row engine's values), `because`, and the sort key of SPEC section 4: customer,
 customer-scope actions first, invoice, then rule priority and file order, then the
-action's place in its rule.
+action's place in its rule. For a CSV plan (`layout`), each row also carries the
+text cells of the policy's `param.*` and `fact.*` columns, written as the row
+engine's `csv_cell` writes them.
 """
 
 from __future__ import annotations
@@ -125,12 +127,13 @@ def action_rows(
     ]
     if not parts:
         return empty_rows(layout).lazy()
+    if layout is None:
+        return pl.concat(parts, how="vertical").sort(list(KEY_COLUMNS))
     rows = pl.concat(parts, how="diagonal").sort(list(KEY_COLUMNS))
+    present = rows.collect_schema()
+    # A flat column that no call of this policy fills stays null (a parameter no action is given).
     return rows.select(
-        [
-            pl.col(n) if n in rows.collect_schema() else pl.lit(None, dtype=t).alias(n)
-            for n, t in row_schema(layout).items()
-        ]
+        [pl.col(n) if n in present else pl.lit(None, dtype=t).alias(n) for n, t in row_schema(layout).items()]
     )
 
 
