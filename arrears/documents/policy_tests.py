@@ -28,13 +28,15 @@ class Expectation(Closed):
 class Case(Closed):
     """A test case: the invoices (and customers, history) of a small snapshot, and the actions expected."""
 
-    name: str = required("What the case shows, in plain words.")
+    name: str = optional("What the case shows, in plain words (default: its line).")
     description: str = optional("More about the case.")
     as_of: Date = optional("The date of the run (default: the file's `as_of`).")
-    invoices: list[Invoice] = required("The case's invoices.")
+    invoices: list[Invoice] = optional("The case's invoices (default: none).")
     customers: list[Customer] = optional("The case's customers (default: the file's).")
     history: list[HistoryEntry] = optional("What was done before (default: the file's).")
-    expect: list[Expectation] | None = required("The exact set of actions the policy plans; `[]` for none.")
+    expect: list[Expectation] | None = required(
+        "The exact set of actions the policy plans; `[]` for none (left out, the case would pass silently)."
+    )
 
 
 class PolicyTestFile(Closed):
