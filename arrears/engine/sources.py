@@ -33,6 +33,8 @@ class RawSnapshot:
     customers: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     locate: Locator = field(default=lambda section, index, key: None)
+    # A ledger's partial payments (SPEC 9): read when present, used only by backtests.
+    payments: list[dict[str, Any]] = field(default_factory=list)
 
     def digest(self) -> str:
         """Content digest, independent of row order and of the file format (arrears/engine/digest.py)."""
@@ -57,9 +59,11 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
     if p.is_dir():
         if (p / "invoices.parquet").exists():
             # Parquet is read in columns by the batch engine's reader, which gives the same raw rows.
-            from arrears.engine.batch.folder import read_tables
+            from arrears.engine.batch.folder import read_table_rows, read_tables
 
-            return read_tables(p).raw()
+            raw = read_tables(p).raw()
+            raw.payments = read_table_rows(p / "payments.parquet")
+            return raw
         return _read_folder(p)
     if not p.exists():
         raise InputError(Diagnostic(f"no such snapshot: {file}", code="io"))
@@ -129,7 +133,7 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
         raise InputError(Diagnostic(f"{file}: a snapshot is an object with `invoices`", code="snapshot"))
     problems: list[Diagnostic] = []
     sections: dict[str, list[dict[str, Any]]] = {}
-    for section in ("invoices", "customers", "history"):
+    for section in ("invoices", "customers", "history", "payments"):
         rows = data.get(section, [])
         if rows is None:
             rows = []
@@ -160,6 +164,7 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
         sections["customers"],
         sections["history"],
         locate or (lambda s, i, k: None),
+        sections["payments"],
     )
 
 
@@ -176,16 +181,52 @@ def _read_folder(folder: Path) -> RawSnapshot:
     if not invoices_file.exists():
         raise InputError(Diagnostic(f"{folder}: a snapshot folder needs invoices.csv or invoices.parquet", code="io"))
     sections: dict[str, list[dict[str, Any]]] = {}
-    for section in ("invoices", "customers", "history"):
+    for section in ("invoices", "customers", "history", "payments"):
         path = folder / f"{section}.csv"
         sections[section] = _read_csv(path) if path.exists() else []
+    history_file = "history.csv"
+    if not (folder / history_file).exists() and (folder / "history.jsonl").exists():
+        # A history kept by `arrears record` as JSON lines serves as the folder's history.
+        history_file = "history.jsonl"
+        sections["history"] = _read_jsonl(folder / history_file)
     for row in sections["history"]:
         row["params"] = history_params(row.get("params"))
 
     def locate(section: str, index: int, key: str | None) -> Location:
+        if section == "history" and history_file.endswith(".jsonl"):
+            return Location(str(folder / history_file), Position(index + 1, 1))
         return Location(str(folder / f"{section}.csv"), Position(index + 2, 1))
 
-    return RawSnapshot(str(folder), None, sections["invoices"], sections["customers"], sections["history"], locate)
+    return RawSnapshot(
+        str(folder),
+        None,
+        sections["invoices"],
+        sections["customers"],
+        sections["history"],
+        locate,
+        sections["payments"],
+    )
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """JSON lines, one object a line (blank lines skipped); a bad line is a located error."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(Diagnostic(f"cannot read {path}: {error}", code="io")) from None
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line, parse_float=Decimal, parse_constant=_no_constant)
+        except json.JSONDecodeError as error:
+            where = Location(str(path), Position(number, error.colno))
+            raise InputError(Diagnostic(f"invalid JSON: {error.msg}", where, code="json")) from None
+        if not isinstance(row, dict):
+            raise InputError(Diagnostic("must be an object", Location(str(path), Position(number, 1)), code="json"))
+        rows.append(row)
+    return rows
 
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:

@@ -103,6 +103,11 @@ def read_tables(folder: Path) -> Tables:
     return Tables(folder, fmt, frames["invoices"], frames["customers"], frames["history"])
 
 
+def read_table_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of one Parquet table beside a snapshot's (a ledger's payments); none when absent."""
+    return _rows(_read_parquet(path)) if path.exists() else []
+
+
 def _read_parquet(path: Path) -> pl.DataFrame:
     """A Parquet file's table; dictionary-encoded text (pandas' category columns) read as plain text."""
     try:
@@ -449,6 +454,7 @@ __all__ = [
     "Tables",
     "bind_tables",
     "customer_aggregates",
+    "read_table_rows",
     "read_tables",
     "source_columns",
 ]
