@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arrears.dsl.values import Value, to_json
+from arrears.diagnostics import Diagnostic, InputError
+from arrears.dsl.values import CoercionError, Value, parse_date, to_json
 from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
 from arrears.engine.snapshot import (
     HistoryEntry,
@@ -27,11 +28,13 @@ from arrears.engine.snapshot import (
     derive_days,
     history_params_typed,
 )
-from arrears.replay.ledger import BoundLedger, Ledger, bind_ledger, check_window
+from arrears.engine.sources import RawSnapshot, diagnostic
+from arrears.replay.ledger import MAX_YEARS, BoundLedger, Ledger, bind_ledger, check_window, frozen_ledger
 from arrears.rules.model import Policy
 
 DayCallback = Callable[[int, int], None]
 ONE_DAY = dt.timedelta(days=1)
+MAX_DAYS = MAX_YEARS * 365
 
 
 @dataclass
@@ -171,4 +174,28 @@ class _State:
             self.bound.customers[action.customer].history.append(entry)
 
 
-__all__ = ["Replay", "replay"]
+def forecast(
+    policy: Policy,
+    raw: RawSnapshot,
+    days: int,
+    as_of: dt.date | None = None,
+    *,
+    on_day: DayCallback | None = None,
+) -> Replay:
+    """The coming `days` days from `as_of` (included): a replay whose ledger settles nothing and issues nothing."""
+    start = as_of
+    if start is None:
+        try:
+            start = parse_date(raw.as_of) if raw.as_of is not None else None
+        except CoercionError as error:
+            raise InputError(diagnostic(raw.file, f"as_of: {error}", None)) from None
+        if start is None:
+            raise InputError(diagnostic(raw.file, "as_of: missing; give it in the snapshot or with --as-of", None))
+    if days < 1:
+        raise InputError(Diagnostic(f"--days must be at least 1, not {days}", code="usage"))
+    if days > MAX_DAYS:
+        raise InputError(Diagnostic(f"--days {days} is more than {MAX_YEARS} years", code="usage"))
+    return replay(policy, frozen_ledger(raw), start, start + dt.timedelta(days=days - 1), on_day=on_day)
+
+
+__all__ = ["Replay", "forecast", "replay"]
