@@ -25,7 +25,13 @@ from arrears.replay.document import document
 from arrears.replay.replay import Replay
 from arrears.replay.summary import facing, first_contacts
 
-STYLE: dict[str, Any] = {"svg.fonttype": "none", "svg.hashsalt": "arrears", "font.size": 9, "axes.spines.top": False}
+STYLE: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "arrears",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 TONES = ("friendly", "firm", "final")
 COLORS = {"friendly": "#7fb77e", "firm": "#e0a03a", "final": "#c8553d", "other": "#6c8ebf"}
 POLICY_COLORS = ("#3b6ea5", "#b5651d")
@@ -99,6 +105,12 @@ def fees_and_escalations(results: list[Replay]) -> str:
     months = sorted({(results[0].start + dt.timedelta(days=i)).strftime("%Y-%m") for i in range(results[0].days)})
     width = 0.8 / len(results)
     for axis, kind in zip(axes[0], kinds, strict=True):
+        if not any(a.action == kind for result in results for _, a in result.actions):
+            axis.text(0.5, 0.5, f"no {kind} in this window", ha="center", va="center", transform=axis.transAxes)
+            axis.set_title(f"{kind} per month")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            continue
         for n, (color, result) in enumerate(zip(POLICY_COLORS, results, strict=False)):
             counts = Counter(day.strftime("%Y-%m") for day, a in result.actions if a.action == kind)
             axis.bar(

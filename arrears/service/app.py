@@ -36,6 +36,7 @@ from arrears.service.config import ServiceConfig
 from arrears.service.problems import Problem, utf8
 from arrears.service.registry import LoadedPolicy, PolicyStore, describe
 from arrears.service.schemas import COMPONENTS, json_response, problem_responses, ref
+from arrears.service.timeline import install as install_timeline
 from arrears.service.work import (
     REQUEST_FILE,
     Evaluator,
@@ -334,6 +335,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         content = await evaluator.run(_guarded(work))
         return Response(content, media_type="application/json")
 
+    install_timeline(app, config, policy_for)
     _install_error_handlers(app)
     _install_openapi(app)
     return app

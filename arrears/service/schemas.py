@@ -324,6 +324,64 @@ HEALTH: Schema = {
     },
 }
 
+# -- time (SPEC 9) ------------------------------------------------------------------
+
+LEDGER: Schema = {
+    "type": "object",
+    "description": "A ledger (SPEC 9): a snapshot whose invoices also carry `issue_date` (required) and "
+    "`settled_date` (null: still open), with optional partial `payments`. The invoices' `open_amount` is not used.",
+    "required": ["invoices"],
+    "additionalProperties": True,
+    "properties": {
+        "invoices": {"type": "array", "items": ref("Invoice")},
+        "customers": _nullable({"type": "array", "items": ref("Customer")}),
+        "history": _nullable({"type": "array", "items": ref("HistoryEntry")}),
+        "payments": _nullable(
+            {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["invoice_id", "date", "amount"],
+                    "properties": {"invoice_id": _TEXT, "date": _DATE, "amount": _AMOUNT},
+                },
+            }
+        ),
+    },
+}
+
+_DAY_ACTION: Schema = {
+    "type": "object",
+    "required": ["at", "customer", "invoice", "rule", "step", "action", "params"],
+    "properties": {
+        "at": _DATE,
+        "customer": {"type": "string"},
+        "invoice": {"type": ["string", "null"]},
+        "rule": {"type": "string"},
+        "step": {"type": ["integer", "null"]},
+        "action": {"type": "string"},
+        "params": {"type": "object"},
+    },
+}
+
+BACKTEST: Schema = {
+    "type": "object",
+    "description": "A replay (SPEC 9), byte for byte what `arrears backtest` (key `backtest`) or "
+    "`arrears forecast` (key `forecast`) prints: the actions day by day and the summary figures.",
+    "required": ["policy", "from", "to", "days", "actions", "summary", "errors"],
+    "properties": {
+        "backtest": {"type": "integer", "const": 1},
+        "forecast": {"type": "integer", "const": 1},
+        "policy": _POLICY_REF,
+        "from": _DATE,
+        "to": _DATE,
+        "days": {"type": "integer"},
+        "actions": {"type": "array", "items": _DAY_ACTION},
+        "summary": {"type": "object"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+        "baseline": {"type": "object", "properties": {"policy": _POLICY_REF, "summary": {"type": "object"}}},
+    },
+}
+
 COMPONENTS: dict[str, Schema] = {
     "Diagnostic": DIAGNOSTIC,
     "Problem": PROBLEM,
@@ -339,6 +397,8 @@ COMPONENTS: dict[str, Schema] = {
     "CheckRequest": CHECK_REQUEST,
     "CheckReport": CHECK_REPORT,
     "Health": HEALTH,
+    "Ledger": LEDGER,
+    "Backtest": BACKTEST,
 }
 
 _PROBLEM_TEXT = {
