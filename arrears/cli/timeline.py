@@ -15,10 +15,11 @@ from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.progress import DayProgress, is_terminal
 from arrears.engine.snapshot import read_snapshot
 from arrears.replay.document import document, render_csv, render_json, render_jsonl, render_table
+from arrears.replay.engines import Engine, backtest
 from arrears.replay.ics import render_ics
-from arrears.replay.ledger import read_ledger
+from arrears.replay.ledger import check_window
 from arrears.replay.record import read_plan, record
-from arrears.replay.replay import Replay, forecast, replay
+from arrears.replay.replay import Replay, forecast
 from arrears.rules.loader import load_policy
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -49,7 +50,7 @@ def _warn(result: Replay) -> None:
         click.echo(f"{problem.where}: warning: {day.isoformat()}, {where}, {problem.rule}: {problem.message}", err=True)
 
 
-@cli.command()
+@cli.command("backtest")
 @click.argument("policy", type=click.Path())
 @click.argument("ledger", type=click.Path())
 @click.option("--from", "start", required=True, help="The first day replayed (YYYY-MM-DD).")
@@ -58,7 +59,14 @@ def _warn(result: Replay) -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "jsonl", "table"]), default="json", show_default=True)
 @click.option("-o", "--output", help="Write the result to this file instead of standard output.")
 @click.option("--report", help="Also write a self-contained HTML report with charts to this file.")
-def backtest(
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "row", "batch"]),
+    default="auto",
+    show_default=True,
+    help="auto: the columnar batch engine for large or Parquet ledger folders, the row replay otherwise.",
+)
+def backtest_command(
     policy: str,
     ledger: str,
     start: str,
@@ -67,21 +75,22 @@ def backtest(
     fmt: str,
     output: str | None,
     report: str | None,
+    engine: Engine,
 ) -> None:
     """Replay POLICY over LEDGER on every day from --from to --to, each day's plan taken as done."""
     with user_errors():
         first, last = _day(start, "--from"), _day(end, "--to")
         loaded = load_policy(policy)
         other = load_policy(baseline) if baseline else None
-        data = read_ledger(ledger)
+        check_window(first, last)
         with _progress(output) as progress:
             progress.label = f"backtest {loaded.id}"
-            result = replay(loaded, data, first, last, on_day=progress.day)
+            result = backtest(loaded, ledger, first, last, engine=engine, on_day=progress.day)
         compared: Replay | None = None
         if other is not None:
             with _progress(output) as progress:
                 progress.label = f"baseline {other.id}"
-                compared = replay(other, data, first, last, on_day=progress.day)
+                compared = backtest(other, ledger, first, last, engine=engine, on_day=progress.day)
         text = RENDERERS[fmt](document(result, compared))
         page: str | None = None
         if report is not None:

@@ -37,6 +37,23 @@ ONE_DAY = dt.timedelta(days=1)
 MAX_DAYS = MAX_YEARS * 365
 
 
+NO_CURRENCY = "XXX"  # ISO 4217's code for "no currency": sums of invoices that name none
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """What the summary needs of a ledger invoice: its due date, settlement and currency."""
+
+    due: dt.date
+    settled: dt.date | None
+    currency: str
+
+    @property
+    def late(self) -> bool:
+        """Paid after its due date, or never (within the ledger)."""
+        return self.settled is None or self.settled > self.due
+
+
 @dataclass
 class Replay:
     """What a replay planned, day by day, and what it needs to summarise it."""
@@ -44,15 +61,33 @@ class Replay:
     policy: Policy
     start: dt.date
     end: dt.date
-    bound: BoundLedger
+    bound: BoundLedger | None  # None when the columnar engine replayed
     actions: list[tuple[dt.date, PlannedAction]] = field(default_factory=list)
     problems: list[tuple[dt.date, EvalProblem]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # invoices open on at least one replayed day
     open_per_day: list[tuple[dt.date, int]] = field(default_factory=list)
 
+    facts: dict[str, InvoiceFacts] | None = None  # filled by the columnar engine; else read from `bound`
+
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def invoice_facts(self) -> dict[str, InvoiceFacts]:
+        """Due date, settlement and currency of every invoice the replay saw open."""
+        if self.facts is not None:
+            return self.facts
+        assert self.bound is not None
+        facts: dict[str, InvoiceFacts] = {}
+        dates = self.bound.ledger.dates
+        for iid in self.seen:
+            values = self.bound.invoices[iid].values
+            due = values["due_date"]
+            assert isinstance(due, dt.date)
+            currency = values.get("currency")
+            facts[iid] = InvoiceFacts(due, dates[iid].settled, str(currency) if currency else NO_CURRENCY)
+        self.facts = facts
+        return facts
 
 
 def replay(
@@ -198,4 +233,4 @@ def forecast(
     return replay(policy, frozen_ledger(raw), start, start + dt.timedelta(days=days - 1), on_day=on_day)
 
 
-__all__ = ["Replay", "forecast", "replay"]
+__all__ = ["NO_CURRENCY", "InvoiceFacts", "Replay", "forecast", "replay"]

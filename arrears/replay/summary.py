@@ -12,33 +12,19 @@ import datetime as dt
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from arrears.dsl.values import format_decimal
 from arrears.engine.evaluate import PlannedAction
-from arrears.replay.replay import Replay
+from arrears.replay.replay import NO_CURRENCY, InvoiceFacts, Replay
 from arrears.rules.catalog import is_customer_facing
 from arrears.rules.model import Policy
 
-NO_CURRENCY = "XXX"  # ISO 4217's code for "no currency": sums of invoices that name none
 SETTLED_WITHIN = 14
 WINDOW = 30
 TOP = 10
 BUSIEST = 5
-
-
-@dataclass(frozen=True)
-class InvoiceFacts:
-    due: dt.date
-    settled: dt.date | None
-    currency: str
-
-    @property
-    def late(self) -> bool:
-        """Paid after its due date, or never (within the ledger)."""
-        return self.settled is None or self.settled > self.due
 
 
 def facing(policy: Policy, action: PlannedAction) -> bool:
@@ -49,15 +35,7 @@ def facing(policy: Policy, action: PlannedAction) -> bool:
 
 def invoice_facts(result: Replay) -> dict[str, InvoiceFacts]:
     """Due date, settlement and currency of every invoice the replay saw open."""
-    facts: dict[str, InvoiceFacts] = {}
-    dates = result.bound.ledger.dates
-    for iid in result.seen:
-        values = result.bound.invoices[iid].values
-        due = values["due_date"]
-        assert isinstance(due, dt.date)
-        currency = values.get("currency")
-        facts[iid] = InvoiceFacts(due, dates[iid].settled, str(currency) if currency else NO_CURRENCY)
-    return facts
+    return result.invoice_facts()
 
 
 def first_contacts(result: Replay) -> dict[str, int]:
@@ -127,6 +105,8 @@ def _currency(action: PlannedAction, facts: dict[str, InvoiceFacts]) -> str:
 
 def _amount(action: PlannedAction) -> Decimal | None:
     value = dict(action.params).get("amount")
+    if isinstance(value, str):  # as the columnar engine's plan writes it
+        return Decimal(value)
     return value if isinstance(value, Decimal) else None
 
 

@@ -290,6 +290,11 @@ def _optional_text(frame: pl.DataFrame, column: str) -> tuple[pl.Expr, pl.Expr]:
     return pl.lit(None, dtype=pl.String), pl.col(column).is_not_null()
 
 
+def bind_history(frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame | None:
+    """History rows typed in columns; None when a row has a problem (the row binder reports it)."""
+    return _bind_history(frame, as_of)
+
+
 def _bind_history(frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame | None:
     empty = pl.DataFrame(
         schema={
@@ -452,6 +457,7 @@ __all__ = [
     "BoundTables",
     "NotColumnar",
     "Tables",
+    "bind_history",
     "bind_tables",
     "customer_aggregates",
     "read_table_rows",
