@@ -33,10 +33,10 @@ def day_snapshot(ledger: dict[str, Any], day: dt.date, history: list[dict[str, A
 
 
 def reference_replay(
-    text: str, ledger: dict[str, Any], start: dt.date, end: dt.date
+    text: str, ledger: dict[str, Any], start: dt.date, end: dt.date, name: str = "generated.yaml"
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every day's actions and evaluation errors, each day an independent run of the policy."""
-    policy = arrears.load_policy(text)
+    """Every day's actions and evaluation errors, each day an independent run of the policy (named `name`)."""
+    policy = arrears.load_policy(text, name=name)
     history = [h for h in ledger.get("history", []) if dt.date.fromisoformat(h["at"]) < start]
     actions: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
