@@ -50,10 +50,10 @@ def generate(out: Path, invoices: int, seed: int = 7) -> Path:
     first = start - dt.timedelta(days=LEAD_DAYS)
     issued = rng.integers(0, span, invoices)
     kind = rng.random(invoices)
-    within = rng.integers(3, TERMS + 1, invoices)  # paid within terms
+    within = rng.integers(3, TERMS - 7, invoices)  # paid within terms
     late = TERMS + np.maximum(1, rng.gamma(1.6, 6.0, invoices).astype(np.int64))  # median about 8 days late
     tail = TERMS + rng.integers(45, 121, invoices)
-    settle_after = np.where(kind < 0.56, within, np.where(kind < 0.96, late, tail))
+    settle_after = np.where(kind < 0.57, within, np.where(kind < 0.97, late, tail))
     never = rng.random(invoices) < 0.005
     amount = np.round(rng.lognormal(4.0, 1.2, invoices), 2) + 1
     base = np.datetime64(first.isoformat())
