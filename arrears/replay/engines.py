@@ -42,8 +42,7 @@ def backtest(
         if found is not None:
             return found
     if engine == "batch":
-        data = read_ledger(path)  # a malformed ledger is reported as such, not as the engine's refusal
-        del data
+        read_ledger(path)  # a malformed ledger is reported as such, not as the engine's refusal
         raise InputError(
             Diagnostic(
                 f"the batch engine cannot replay this policy over {path}",

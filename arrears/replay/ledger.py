@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,6 @@ class BoundLedger:
     invoices: dict[str, Invoice]
     customers: dict[str, Customer]
     listed: set[str]  # customers that have a row of their own (others exist through their invoices)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def read_ledger(path: str | Path) -> Ledger:
