@@ -107,7 +107,7 @@ class _Ledger:
         self.issue, self.settled, self.due = issue, settled, due
         self.customers = _as_text(tables.customers)
         self.history = _history(tables.history, start)
-        self.payments = self._payments(folder, set(self.invoices["id"].to_list()))
+        self._payments_state(self._payments(folder, set(self.invoices["id"].to_list())))
         closing = pl.DataFrame({"id": self.invoices["id"], "settled": settled}).drop_nulls("settled")
         self.closing: dict[dt.date, list[str]] = defaultdict(list)
         for iid, on in closing.iter_rows():
@@ -153,12 +153,35 @@ class _Ledger:
             entries.sort(key=lambda entry: entry[0])
         return dict(paid)
 
+    def _payments_state(self, payments: dict[str, list[tuple[dt.date, Decimal, Decimal]]]) -> None:
+        """Payments as events by day, applied as the days pass (days only move forwards)."""
+        events: dict[dt.date, list[tuple[str, Decimal]]] = defaultdict(list)
+        self._left: dict[str, Decimal] = {}
+        for iid, entries in payments.items():
+            self._left[iid] = entries[0][2]
+            for on, paid, _ in entries:
+                events[on].append((iid, paid))
+        self._events = sorted(events.items())
+        self._next = 0  # the first event day not applied yet
+        self._touched: set[str] = set()  # invoices with a payment applied
+        self._parts: dict[str, tuple[int | None, int, bool]] = {}
+        spans = pl.DataFrame({"id": self.invoices["id"], "issue": self.issue, "settled": self.settled})
+        spans = spans.filter(pl.col("id").is_in(pl.Series(list(payments), dtype=pl.String).implode()))
+        self._spans = {iid: (issue, settled) for iid, issue, settled in spans.iter_rows()}
+
     def _paid(self, day: dt.date) -> list[tuple[str, Decimal]]:
-        """The open amounts on `day` of the invoices partly paid by then: the amount less the payments."""
+        """The open amounts on `day` of the open invoices partly paid by then: the amount less the payments."""
+        while self._next < len(self._events) and self._events[self._next][0] <= day:
+            for iid, paid in self._events[self._next][1]:
+                self._left[iid] -= paid
+                self._parts.pop(iid, None)
+                self._touched.add(iid)
+            self._next += 1
         found = []
-        for iid, entries in self.payments.items():
-            if entries[0][0] <= day:
-                found.append((iid, entries[0][2] - sum((paid for on, paid, _ in entries if on <= day), Decimal(0))))
+        for iid in sorted(self._touched):
+            issue, settled = self._spans[iid]
+            if issue <= day and (settled is None or settled > day):
+                found.append((iid, self._left[iid]))
         return found
 
     def _open(self, day: dt.date) -> pl.Series:
@@ -169,7 +192,7 @@ class _Ledger:
         invoices = self.bound.invoices.filter(self._open(day))
         paid = self._paid(day)
         if paid:
-            parts = [decimal_parts(amount) for _, amount in paid]
+            parts = [self._parts.get(iid) or self._parts.setdefault(iid, decimal_parts(left)) for iid, left in paid]
             update = pl.DataFrame(
                 {
                     "id": [iid for iid, _ in paid],
