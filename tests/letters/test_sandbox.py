@@ -92,11 +92,28 @@ def test_what_the_context_does_not_offer_is_undefined(
     assert f"{folder / 'firm.md'}:5:1: error: undefined in the template" in err, err
 
 
-def test_an_undefined_attribute_names_itself(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    folder = _templates(tmp_path, "{{ notice.totl }}")
+# A misspelt name or attribute of the context: what is undefined, and what was probably meant.
+MISSPELT = [
+    ("{{ notice.totl }}", "NoticeView has no attribute 'totl'", "did you mean total?"),
+    ("{{ customer.nmae }}", "CustomerView has no attribute 'nmae'", "did you mean name?"),
+    ("{{ invoices[0].due_dat }}", "InvoiceLine has no attribute 'due_dat'", "did you mean due_date?"),
+    ("{{ notice.next_step.daet }}", "NextStep has no attribute 'daet'", "did you mean date?"),
+    ("{{ sender.iabn }}", "Sender has no attribute 'iabn'", "did you mean iban?"),
+    ("{{ invoices[0].overdeu }}", "InvoiceLine has no attribute 'overdeu'", "did you mean overdue?"),
+    ("{{ notic.total }}", "'notic' is undefined", "did you mean notice?"),
+    ("{{ asof }}", "'asof' is undefined", "did you mean as_of?"),
+    ("{{ completely_else }}", "'completely_else' is undefined", "hint: the names a template can read"),
+]
+
+
+@pytest.mark.parametrize(("payload", "message", "hint"), MISSPELT)
+def test_a_misspelt_name_says_what_was_meant(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, payload: str, message: str, hint: str
+) -> None:
+    folder = _templates(tmp_path, payload)
     err = _fails(capsys, tmp_path, folder)
-    assert "firm.md:3:1: error: undefined in the template:" in err
-    assert "NoticeView object' has no attribute 'totl'" in err
+    assert f"firm.md:3:1: error: undefined in the template: {message}" in err, err
+    assert hint in err, err
 
 
 def test_an_undefined_name_in_an_included_template_points_there(
