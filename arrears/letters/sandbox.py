@@ -146,6 +146,9 @@ def guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
                 check_replace(value, *rest[:3])
             elif name == "format":
                 check_format(value)
+            elif name == "wordwrap" and isinstance(value, str) and len(value) > MAX_ARGUMENT:
+                # textwrap takes seconds over a long text, and no deadline can stop it midway.
+                raise SecurityError(f"wordwrap of a text over {MAX_ARGUMENT:,} characters is too slow for a template")
         result = function(*args_list, **kwargs)
         check_length(result)
         return result
@@ -164,7 +167,10 @@ class GuardedCode(CodeGenerator):
         if node.recursive:
             # A recursive loop calls itself with a new iterable the counter would not see.
             self.fail("recursive loops are not allowed in a template", node.lineno)
-        counted = nodes.Call(nodes.EnvironmentAttribute("counted"), [node.iter], [], None, None, lineno=node.lineno)
+        # The text the body prints as it is, charged on each turn: the error then points at the loop.
+        static = sum(len(data.data) for child in node.body for data in child.find_all(nodes.TemplateData))
+        arguments = [node.iter, nodes.Const(static)]
+        counted = nodes.Call(nodes.EnvironmentAttribute("counted"), arguments, [], None, None, lineno=node.lineno)
         guarded = nodes.For(node.target, counted, node.body, node.else_, node.test, node.recursive, lineno=node.lineno)
         super().visit_For(guarded, frame)
 
@@ -196,9 +202,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
         """Wrap every filter (call after adding the project's)."""
         self.filters = {name: guard_filter(name, f) for name, f in self.filters.items()}
 
-    def counted(self, iterable: Iterable[Any]) -> Iterator[Any]:
+    def counted(self, iterable: Iterable[Any], static: int) -> Iterator[Any]:
         for item in iterable:
             self.budget.iterate()
+            self.budget.print(static)
             yield item
 
     def measured(self, text: str) -> str:
@@ -218,6 +225,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         self.budget.check_time()
+        if isinstance(obj, str) and attribute in ("format", "format_map"):
+            # The sandbox hands out its own wrapper for these, which `call` cannot recognise.
+            check_format(obj)
         return super().getattr(obj, attribute)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:

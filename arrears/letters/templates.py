@@ -99,14 +99,8 @@ class _FolderLoader(FileSystemLoader):
     def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
         source, filename, uptodate = super().get_source(environment, template)
         if not Path(filename).resolve().is_relative_to(self.root):
-            raise TemplateProblem(
-                Diagnostic(
-                    f"template {template} is a link to a file outside the templates folder",
-                    Location(filename, Position(1, 1)),
-                    code="template-sandbox",
-                    hint="copy the file into the templates folder instead of linking to it",
-                )
-            )
+            # Not located at the link itself: the error would print a line of the file it points to.
+            raise SecurityError(f"{filename} is a link to a file outside the templates folder")
         return source, filename, uptodate
 
 

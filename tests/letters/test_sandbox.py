@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from arrears.letters import TemplateProblem
-from tests.letters.helpers import POLICY, SENDER, SNAPSHOT, cli, render
+from tests.letters.helpers import fails as _fails
+from tests.letters.helpers import render
+from tests.letters.helpers import tone_templates as _templates
 
 # Payloads from server-side template injection write-ups: each reaches for Python internals.
 ESCAPES = [
@@ -41,37 +43,6 @@ UNDEFINED = [
     "{{ customer.fields.clear() }}",
     "{{ invoices.append(1) }}",
 ]
-
-
-def _templates(tmp_path: Path, body: str, line: int = 3) -> Path:
-    folder = tmp_path / "templates"
-    folder.mkdir()
-    text = "Dear {{ customer.name }},\n\n" + "\n" * (line - 3) + body + "\n"
-    for tone in ("friendly", "firm", "final"):
-        (folder / f"{tone}.md").write_text(text, encoding="utf-8")
-    return folder
-
-
-def _fails(capsys: pytest.CaptureFixture[str], tmp_path: Path, folder: Path) -> str:
-    out_dir = tmp_path / "out"
-    code, out, err = cli(
-        capsys,
-        "notices",
-        str(POLICY),
-        str(SNAPSHOT),
-        "--templates",
-        str(folder),
-        "--sender",
-        str(SENDER),
-        "-o",
-        str(out_dir),
-    )
-    assert code == 1, err
-    assert out == ""
-    assert not out_dir.exists(), "nothing may be written"
-    assert [p.name for p in tmp_path.iterdir()] == ["templates"], "no partial folder may be left"
-    assert "Traceback" not in err
-    return err
 
 
 @pytest.mark.parametrize("payload", ESCAPES)
