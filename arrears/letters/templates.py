@@ -130,14 +130,14 @@ class Templates:
         self.env.globals.update(range=self.env.globals_range, namespace=Namespace)
         self.env.guard_filters()
 
-    def find(self, names: list[str]) -> Template:
+    def find(self, names: list[str], what: str = "this notice") -> Template:
         with located(self.folder, None):
             try:
                 return self.env.select_template(names)
             except TemplatesNotFound:
                 raise TemplateProblem(
                     Diagnostic(
-                        f"no template for this notice in {self.folder}",
+                        f"no template for {what} in {self.folder}",
                         hint="tried " + ", ".join(names),
                         code="template-missing",
                     )
@@ -148,9 +148,9 @@ class Templates:
             self.env.budget.reset()
             return template.render(variables)
 
-    def render_first(self, names: list[str], variables: dict[str, Any]) -> Rendering:
+    def render_first(self, names: list[str], variables: dict[str, Any], what: str = "this notice") -> Rendering:
         """The first of `names` that exists, rendered."""
-        template = self.find(names)
+        template = self.find(names, what)
         name = template.name or names[-1]
         return Rendering(self.render(template, variables), name, Path(template.filename or self.folder / name))
 

@@ -106,7 +106,7 @@ def test_a_missing_template_lists_the_names_tried(capsys: pytest.CaptureFixture[
     folder = _templates(tmp_path, "ok")
     (folder / "final.md").unlink()
     err = _fails(capsys, tmp_path, folder)
-    assert f"error: no template for this notice in {folder}" in err
+    assert f"error: no template for notice 2 (customer C-1: final letter, language de) in {folder}" in err
     assert "tried final.letter.de.md, final.letter.md, final.de.md, final.md" in err
 
 
@@ -171,3 +171,11 @@ def test_runaway_recursion_is_the_templates_error(
     folder = _templates(tmp_path, payload)
     err = _fails(capsys, tmp_path, folder)
     assert "error: template failed: RecursionError" in err and "firm.md:" in err
+
+
+def test_the_names_suggested_are_the_names_a_template_sees() -> None:
+    from arrears.letters.templates import NAMES
+    from tests.letters.helpers import render
+
+    context = render("md").documents[0].context
+    assert set(NAMES) == {*context.variables("en", "md"), "range", "namespace"}
