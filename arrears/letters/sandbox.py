@@ -44,8 +44,9 @@ MAX_ARGUMENT = 100_000  # an integer given to a filter or a text method (a width
 # Widths and precisions in %-formats (`%999999d`) and format specs (`{:>999999}`).
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\d*)(?:\.(\d*))?")
 _FORMAT_SPEC = re.compile(r"\{[^{}]*:([^{}]*)\}")
-# str methods whose integer arguments are the size of the result.
+# str methods and filters whose integer arguments are a size or a count of the work.
 _SIZED_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+_SIZED_FILTERS = frozenset({"center", "indent", "truncate", "wordwrap", "batch", "slice", "round"})
 
 
 class Budget:
@@ -134,7 +135,9 @@ def guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         args_list = list(args)
         rest = args_list[passed + 1 :]
-        _check_arguments([*rest, *kwargs.values()])
+        if name in _SIZED_FILTERS:
+            # Other filters take numbers as data (`selectattr("open_amount", "gt", 250000)`).
+            _check_arguments([*rest, *kwargs.values()])
         if len(args_list) > passed:
             value = args_list[passed]
             if name == "join":

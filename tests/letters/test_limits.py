@@ -77,6 +77,7 @@ ORDINARY = [
     '{{ "{:>12}".format(notice.total|money(notice.currency)) }} {{ "%-10s|" % customer.id }}',
     '{{ invoices|map(attribute="number")|join(", ") }} {{ "x"|center(40) }} {{ customer.id|replace("C", "K") }}',
     "{{ 2 ** 64 * 3 }} {{ (notice.total * 2) }}",
+    '{{ invoices|selectattr("open_amount", "gt", 250000)|list|length }} {{ customer.fields.x|default(1000000) }}',
 ]
 
 
