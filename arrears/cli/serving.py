@@ -58,6 +58,21 @@ from arrears.diagnostics import (
     help="Least seconds between looks at the policy folder (0: every request).",
 )
 @click.option(
+    "--settle",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a changed policy file must rest before it loads (0: at once; write files atomically).",
+)
+@click.option(
+    "--body-timeout",
+    "body_timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request body may take to arrive (408 beyond).",
+)
+@click.option(
     "--log-level",
     "log_level",
     default="info",
@@ -74,6 +89,8 @@ def serve(
     workers: int,
     max_pending: int,
     reload_interval: float,
+    settle: float,
+    body_timeout: float,
     log_level: str,
 ) -> None:
     """Serve the policies in a folder over HTTP (plans, explanations, checks); see docs/service.md."""
@@ -90,5 +107,7 @@ def serve(
         workers=workers,
         max_pending=max_pending,
         reload_interval=reload_interval,
+        settle=settle,
+        body_timeout=body_timeout,
     )
     run_service(config, host=host, port=port, log_level=log_level)

@@ -314,12 +314,20 @@ CHECK_REPORT: Schema = {
 
 HEALTH: Schema = {
     "type": "object",
-    "required": ["status", "version", "policies", "policy_errors", "pending"],
+    "required": ["status", "version", "policies", "policy_errors", "reload_error", "pending"],
     "properties": {
-        "status": {"type": "string", "const": "ok"},
+        "status": {
+            "type": "string",
+            "enum": ["ok", "degraded"],
+            "description": "`degraded` while a policy file fails to load or the folder cannot be read.",
+        },
         "version": {"type": "string"},
         "policies": {"type": "integer"},
         "policy_errors": {"type": "integer"},
+        "reload_error": {
+            "type": ["string", "null"],
+            "description": "Why the last look at the policy folder failed (the policies before it serve on).",
+        },
         "pending": {"type": "integer", "description": "Evaluations running or queued."},
     },
 }

@@ -18,7 +18,18 @@ from tests.service.conftest import SMALL, copy_policies, free_port
 def test_arrears_serve_answers_like_arrears_run(tmp_path: Path) -> None:
     folder = copy_policies(tmp_path)
     port = free_port()
-    command = [sys.executable, "-m", "arrears.cli", "serve", "--policies", "policies", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "arrears.cli",
+        "serve",
+        "--policies",
+        "policies",
+        "--port",
+        str(port),
+        "--settle",
+        "0",
+    ]
     server = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
