@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from arrears.diagnostics import ArrearsError, Diagnostic, Location, Position, render_text, sort_key
+from arrears.diagnostics import ArrearsError, Diagnostic, Location, Position, SourceCache, render_text, sort_key
 from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
 from arrears.service.config import DEFAULT_SETTLE
@@ -311,7 +311,8 @@ class PolicyStore:
         good = previous.good if previous is not None else None
         if previous is None or previous.errors != problems:
             kept = f"; still serving policy {good.policy.id} ({good.policy.digest})" if good else ""
-            log.warning("cannot load %s%s:\n%s", name, kept, render_text(sorted(problems, key=sort_key)))
+            shown = render_text(sorted(problems, key=sort_key), SourceCache({name: text}))  # the text that failed
+            log.warning("cannot load %s%s:\n%s", name, kept, shown)
         match = _POLICY_ID.search(text)
         claimed = good.policy.id if good else (match.group(1) if match else None)
         return FileState(name, signature, digest, good, tuple(problems), claimed, racy)
