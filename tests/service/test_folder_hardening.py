@@ -13,16 +13,24 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from arrears.rules.loader import load_policy_text
 from arrears.service import ServiceConfig
 from arrears.service import registry as registry_module
-from arrears.service.registry import PolicyStore, describe
+from arrears.service.registry import PolicyStore, Registry, describe
 from tests.service.conftest import SMALL, Running, copy_policies, run_server
 
 NEWCOMER = "arrears: 1\npolicy: newcomer\nrules:\n  - id: r\n    when: days_overdue > 0\n    then: remind(tone=firm)\n"
+
+
+def errors_of(registry: Registry) -> list[dict[str, Any]]:
+    errors = describe(registry)["errors"]
+    assert isinstance(errors, list)
+    return errors
 
 
 def make_fifo(path: Path) -> None:
@@ -76,8 +84,8 @@ def test_odd_files_are_reported_and_skipped(
     registry = PolicyStore(folder, settle=0.0).current()
     assert time.monotonic() - started < 10, "a look at the folder must never block"
     assert sorted(registry.by_id) == ["fees", "smb-standard"]
-    [error] = describe(registry)["errors"]
-    assert isinstance(error, dict) and error["file"] == str(folder / "odd.yaml")
+    [error] = errors_of(registry)
+    assert error["file"] == str(folder / "odd.yaml")
     [diagnostic] = error["diagnostics"]
     assert message in diagnostic["message"] and diagnostic["code"] == code
 
@@ -86,7 +94,7 @@ def test_a_non_utf8_file_that_is_no_policy_is_ignored(tmp_path: Path) -> None:
     folder = copy_policies(tmp_path)
     (folder / "notes.yaml").write_bytes("note: caf\u00e9\n".encode("latin-1"))
     registry = PolicyStore(folder, settle=0.0).current()
-    assert describe(registry)["errors"] == [] and len(registry.by_id) == 2
+    assert errors_of(registry) == [] and len(registry.by_id) == 2
 
 
 @pytest.mark.parametrize(
@@ -97,18 +105,16 @@ def test_a_policy_that_fails_to_load_for_any_reason_fails_alone(
 ) -> None:
     folder = copy_policies(tmp_path)
     (folder / "new.yaml").write_text(NEWCOMER, "utf-8")
-    real = registry_module.load_policy_text
 
     def load(text: str, name: str) -> object:
         if "newcomer" in text:
             raise error
-        return real(text, name)
+        return load_policy_text(text, name)
 
     monkeypatch.setattr(registry_module, "load_policy_text", load)
     registry = PolicyStore(folder, settle=0.0).current()
     assert sorted(registry.by_id) == ["fees", "smb-standard"]
-    [listed] = describe(registry)["errors"]
-    assert isinstance(listed, dict)
+    [listed] = errors_of(registry)
     [diagnostic] = listed["diagnostics"]
     assert diagnostic["code"] == "internal-error" and type(error).__name__ in diagnostic["message"]
 
