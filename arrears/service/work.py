@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import re
 import threading
@@ -30,8 +31,9 @@ REQUEST_FILE = "<request>"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-class Cancelled(Exception):
-    """Raised inside a worker between steps once its request has timed out."""
+class Cancelled(BaseException):
+    """Raised inside a worker once its request has timed out; a BaseException (like
+    KeyboardInterrupt) so that no `except Exception` in the engine can swallow it."""
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -135,17 +137,52 @@ def count_rows(data: object, limit: int) -> None:
 
 
 class Job:
-    """A cancellation flag a worker checks between steps (threads cannot be stopped from outside)."""
+    """One evaluation in a worker thread, which `cancel` stops wherever it is.
+
+    A flag checked between steps is not enough: one step (evaluating a policy over a
+    large snapshot) can take minutes, and a worker that computes on after its request
+    answered 408 takes a slot from every later request. So `cancel` also raises
+    `Cancelled` inside the worker thread at its next Python instruction (CPython's
+    asynchronous exception), and `run` makes sure it can only land while this job runs.
+    """
 
     def __init__(self) -> None:
         self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: int | None = None
+        self._interrupted = False
+
+    def run(self, work: Callable[[Job], T]) -> T:
+        """`work(self)` in the calling (worker) thread, interruptible by `cancel`."""
+        with self._lock:
+            if self._cancelled.is_set():
+                raise Cancelled
+            self._thread = threading.get_ident()
+        try:
+            return work(self)
+        finally:
+            with self._lock:
+                self._thread = None
+                if self._interrupted:
+                    # Not delivered yet (the work ended first): clear it so the pool's next job is safe.
+                    _async_raise(threading.get_ident(), None)
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        with self._lock:
+            self._cancelled.set()
+            if self._thread is not None and not self._interrupted:
+                self._interrupted = True
+                _async_raise(self._thread, Cancelled)
 
     def checkpoint(self) -> None:
         if self._cancelled.is_set():
             raise Cancelled
+
+
+def _async_raise(thread: int, exception: type[BaseException] | None) -> None:
+    """Raise `exception` in another thread at its next instruction (None: withdraw a pending one)."""
+    raised = ctypes.py_object(exception) if exception is not None else None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), raised)
 
 
 class Evaluator:
@@ -175,7 +212,7 @@ class Evaluator:
             self._pending += 1
         job = Job()
         try:
-            future: Future[T] = self._pool.submit(work, job)
+            future: Future[T] = self._pool.submit(job.run, work)
         except RuntimeError:  # the pool is shutting down
             self._done()
             raise Problem(503, "shutting-down", "the service is shutting down") from None
@@ -186,8 +223,8 @@ class Evaluator:
             job.cancel()
             raise
         except TimeoutError:
-            job.cancel()
-            future.cancel()
+            future.cancel()  # still queued: it never starts
+            job.cancel()  # running: it stops now, and its slot frees when it has
             raise Problem(
                 408,
                 "evaluation-timeout",
