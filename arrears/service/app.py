@@ -241,7 +241,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     ) -> Response:
         as_of = _as_of(request)
         loaded = await policy_for(policy_id)
-        body = await read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
             snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows)
@@ -289,7 +289,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             )
         as_of = _as_of(request)
         loaded = await policy_for(policy_id)
-        body = await read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
             snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows)
@@ -341,7 +341,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         tags=["policies"],
     )
     async def check(request: Request) -> Response:
-        body = await read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
         name = _query(request, "file") or "<policy>"
         run_lint = _flag(request, "lint", default=True)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -36,21 +36,32 @@ class Cancelled(BaseException):
     KeyboardInterrupt) so that no `except Exception` in the engine can swallow it."""
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or a 413 as soon as it is known to exceed `limit` bytes."""
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The whole body; a 413 as soon as it is known to exceed `limit` bytes, a 408 when it
+    has not all arrived after `timeout` seconds (a body that trickles in holds a slot)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
     except ClientDisconnect:
         raise Problem(400, "client-disconnect", "the client went away before the body was complete") from None
+    except TimeoutError:
+        raise Problem(
+            408,
+            "body-timeout",
+            f"the request body did not arrive within {timeout:g} seconds",
+            [Diagnostic(f"{size} bytes of the body in {timeout:g} s", code="limit", hint="send the body at once")],
+            extra={"limit": timeout},
+            headers={"Connection": "close"},
+        ) from None
     return b"".join(chunks)
 
 
