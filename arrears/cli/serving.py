@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import click
@@ -96,7 +97,7 @@ def serve(
     """Serve the policies in a folder over HTTP (plans, explanations, checks); see docs/service.md."""
     if not Path(policies).is_dir():
         fail(InputError(Diagnostic(f"no such folder: {policies}", code="io")))
-    from arrears.service import ServiceConfig
+    from arrears.service import ServiceConfig, listen
     from arrears.service import serve as run_service
 
     config = ServiceConfig(
@@ -110,4 +111,11 @@ def serve(
         settle=settle,
         body_timeout=body_timeout,
     )
-    run_service(config, host=host, port=port, log_level=log_level)
+    try:
+        sock = listen(host, port)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        busy = error.errno == errno.EADDRINUSE
+        hint = "another server listens there: stop it, or choose another --port" if busy else None
+        fail(InputError(Diagnostic(f"cannot listen on {host}:{port}: {reason.lower()}", hint=hint, code="usage")))
+    run_service(config, host=host, port=port, log_level=log_level, sock=sock)
