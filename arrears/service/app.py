@@ -13,15 +13,19 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 
 from arrears import __version__
 from arrears.api import _lint_findings
@@ -173,7 +177,29 @@ def create_app(config: ServiceConfig) -> FastAPI:
         yield
         evaluator.shutdown()
 
-    app = FastAPI(title="arrears", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs is Swagger UI served from the assets the fastapi-offline package ships, never
+    # from a CDN: it must work offline. There is no /redoc.
+    app = FastAPI(
+        title="arrears",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs/assets", StaticFiles(directory=assets), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="arrears API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+        )
+
     app.state.store = store
     app.state.evaluator = evaluator
 
