@@ -232,3 +232,25 @@ def test_an_atomic_replace_loads_once_settled_and_an_old_file_at_once(tmp_path: 
     assert "tone=firm" in waiting.by_id["split"].policy.text  # the previous version serves on
     time.sleep(0.6)
     assert "tone=final" in store.current().by_id["split"].policy.text
+
+
+def test_long_chains_serve_and_too_deep_fails_alone(tmp_path: Path) -> None:
+    folder = copy_policies(tmp_path)
+    ors = " or ".join(f"days_overdue == {i}" for i in range(10_000))
+    (folder / "long.yaml").write_text(
+        f"arrears: 1\npolicy: long\nrules:\n  - id: r\n    when: {ors}\n    then: remind(tone=firm)\n", "utf-8"
+    )
+    (folder / "deep.yaml").write_text(
+        "arrears: 1\npolicy: deep\nrules:\n  - id: r\n    when: " + "-" * 500 + "1 > 0\n    then: remind\n", "utf-8"
+    )
+    with run_server(ServiceConfig(policies=folder, settle=0.0)) as running, running.client() as http:
+        health = http.get("/healthz")
+        assert health.status_code == 200 and health.json()["policies"] == 3 and health.json()["policy_errors"] == 1
+        listed = http.get("/v1/policies").json()
+        assert sorted(p["id"] for p in listed["policies"]) == ["fees", "long", "smb-standard"]
+        [error] = listed["errors"]
+        assert error["policy"] == "deep" and error["diagnostics"][0]["code"] == "too-deep"
+        for policy in ("long", "fees", "smb-standard"):
+            assert http.post(f"/v1/policies/{policy}/plan", content=SMALL.read_bytes()).status_code == 200
+        missing = http.post("/v1/policies/deep/plan", content=SMALL.read_bytes())
+        assert missing.status_code == 404 and missing.json()["diagnostics"][0]["code"] == "too-deep"
