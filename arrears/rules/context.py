@@ -14,6 +14,7 @@ from arrears.diagnostics import Diagnostic, DiagnosticSink, did_you_mean
 from arrears.dsl import ast, parser
 from arrears.dsl.checker import Checker, TypeTable
 from arrears.dsl.compiler import Compiler
+from arrears.dsl.depth import MAX_DEPTH
 from arrears.dsl.env import Environment
 from arrears.dsl.problems import ExpressionError, Problem
 from arrears.dsl.types import Type
@@ -208,7 +209,7 @@ class CompileContext:
         )
 
 
-MAX_DEPTH_THROUGH_LETS = 2 * parser.MAX_DEPTH
+MAX_DEPTH_THROUGH_LETS = 2 * MAX_DEPTH
 """Evaluating an expression evaluates the lets it uses inside it, recursively: so the depth
 that matters runs through them, and is held to a limit like the parser's."""
 

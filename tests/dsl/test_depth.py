@@ -15,7 +15,8 @@ import pytest
 
 from arrears.dsl import ast
 from arrears.dsl.compiler import Compiler
-from arrears.dsl.parser import MAX_DEPTH, parse_actions, parse_expression, parse_rule_sentence
+from arrears.dsl.depth import MAX_DEPTH
+from arrears.dsl.parser import parse_actions, parse_expression, parse_rule_sentence
 from arrears.dsl.problems import ExpressionError
 
 from .helpers import check, given, same_value
