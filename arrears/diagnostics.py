@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -152,8 +154,11 @@ class SourceCache:
     def line(self, file: str, number: int) -> str | None:
         if file not in self._texts:
             try:
+                # Only a regular file: opening a FIFO named in a diagnostic would wait for ever.
+                if not stat.S_ISREG(os.stat(file).st_mode):
+                    raise IsADirectoryError(file)
                 self._texts[file] = Path(file).read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError):
+            except (OSError, UnicodeDecodeError, ValueError):
                 self._texts[file] = None
         lines = self._texts[file]
         if lines is None or not 1 <= number <= len(lines):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import click
@@ -64,6 +65,21 @@ from arrears.diagnostics import (
 )
 @click.option("--allow-edit", "allow_edit", is_flag=True, help="Let the workbench page save policy files.")
 @click.option(
+    "--settle",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a changed policy file must rest before it loads (0: at once; write files atomically).",
+)
+@click.option(
+    "--body-timeout",
+    "body_timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request body may take to arrive (408 beyond).",
+)
+@click.option(
     "--log-level",
     "log_level",
     default="info",
@@ -82,6 +98,8 @@ def serve(
     reload_interval: float,
     token: str | None,
     allow_edit: bool,
+    settle: float,
+    body_timeout: float,
     log_level: str,
 ) -> None:
     """Serve the policies in a folder over HTTP, and the workbench page at /; see docs/service.md."""
@@ -94,7 +112,7 @@ def serve(
     if token is None and not is_loopback(host):
         hint = "add --token SECRET (or set ARREARS_TOKEN), or keep the default --host 127.0.0.1"
         fail(InputError(Diagnostic(f"--host {host} is not loopback: it needs --token", code="usage", hint=hint)))
-    from arrears.service import ServiceConfig
+    from arrears.service import ServiceConfig, listen
     from arrears.service import serve as run_service
 
     config = ServiceConfig(
@@ -108,5 +126,14 @@ def serve(
         host=host,
         token=token,
         allow_edit=allow_edit,
+        settle=settle,
+        body_timeout=body_timeout,
     )
-    run_service(config, host=host, port=port, log_level=log_level)
+    try:
+        sock = listen(host, port)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        busy = error.errno == errno.EADDRINUSE
+        taken = "another server listens there: stop it, or choose another --port" if busy else None
+        fail(InputError(Diagnostic(f"cannot listen on {host}:{port}: {reason.lower()}", hint=taken, code="usage")))
+    run_service(config, host=host, port=port, log_level=log_level, sock=sock)

@@ -199,10 +199,15 @@ class CheckReport(Answer):
 class Health(Answer):
     """Whether the service is up, and what it holds."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = required(
+        "`degraded` while a policy file fails to load or the folder cannot be read."
+    )
     version: str
     policies: int
     policy_errors: int
+    reload_error: str | None = required(
+        "Why the last look at the policy folder failed (the policies before it serve on)."
+    )
     pending: int = required("Evaluations running or queued.")
 
 

@@ -19,6 +19,9 @@ class Span:
     start: int
     end: int
 
+    def cover(self, other: Span) -> Span:
+        return Span(min(self.start, other.start), max(self.end, other.end))
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Node:

@@ -27,7 +27,13 @@ def generate(node: ast.Expr, compiler: Compiler) -> Fn:
         return compiler.parts(node)[0]  # nothing to save: the node's closure is the function
     source = f"def expression(env):\n    return {body}\n"
     namespace: dict[str, Any] = dict(writer.bound)
-    exec(compile(source, "<arrears expression>", "exec"), namespace)
+    try:
+        code = compile(source, "<arrears expression>", "exec")
+    except (SyntaxError, RecursionError, MemoryError):
+        # Python's own limits ("too many nested parentheses" at 200 levels) are lower than
+        # what the parser accepts: a deep expression runs as its closures instead.
+        return compiler.parts(node)[0]
+    exec(code, namespace)
     fn: Fn = namespace["expression"]
     return fn
 

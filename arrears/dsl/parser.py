@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from importlib import resources
 from typing import Any, cast
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from arrears.dsl import ast
 from arrears.dsl.ast import Span
+from arrears.dsl.depth import bracket_problem, depth_problem
 from arrears.dsl.problems import ExpressionError, Problem
 from arrears.dsl.types import DECIMAL as DECIMAL_TYPE
 from arrears.dsl.types import DURATION as DURATION_TYPE
@@ -25,6 +27,13 @@ from arrears.dsl.types import Type
 from arrears.dsl.values import CoercionError, coerce
 
 _STARTS = ["expr", "rule_sentence", "action_list", "field_decl"]
+
+# A chain of one associative operator longer than this is grouped as a balanced tree, so
+# a 10,000-clause `or` is 14 levels deep instead of 10,000; shorter chains keep the plain
+# left-to-right shape.
+_BALANCE_FROM = 8
+_ASSOCIATIVE = ("+", "*")
+_RULES_WITH_PARTS = ("and_op", "or_op", "binary")
 
 
 @functools.cache
@@ -64,21 +73,15 @@ def _unquote(raw: str) -> str:
     return "".join(out)
 
 
-class _LiteralProblem(Exception):
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-
-
 def _literal(meta: Any, text: str, target: Type) -> Any:
     try:
         return coerce(text, target)
     except CoercionError as error:
-        raise _LiteralProblem(Problem(str(error), _span(meta), None, "bad-literal")) from None
+        raise ExpressionError([Problem(str(error), _span(meta), None, "bad-literal")]) from None
 
 
-@v_args(meta=True)
-class _Builder(Transformer[Token, Any]):
-    """Builds AST nodes from the parse tree; never evaluates."""
+class _Builder:
+    """Builds AST nodes from the parse tree, one method per rule; never evaluates."""
 
     # Literals are read as snapshot values are (`arrears.dsl.values`), with the same ranges.
 
@@ -138,9 +141,24 @@ class _Builder(Transformer[Token, Any]):
     def not_op(self, meta: Any, children: list[Any]) -> ast.Not:
         return ast.Not(_span(meta), children[-1])
 
-    def binary(self, meta: Any, children: list[Any]) -> ast.Binary:
-        left, op, right = children
-        return ast.Binary(_span(meta), str(op), left, right)
+    def binary(self, meta: Any, children: list[Any], outer: list[Span]) -> ast.Expr:
+        """`a + b - c`: left to right, a long run of one `+` or `*` grouped into a balanced tree."""
+        result: ast.Expr = children[0]
+        i = 1
+        while i < len(children):
+            op = str(children[i])
+            run = i
+            while op in _ASSOCIATIVE and run < len(children) and str(children[run]) == op:
+                run += 2
+            if (run - i) // 2 > _BALANCE_FROM:
+                right = _balanced(children[i + 1 : run : 2], outer[i + 1 : run : 2], op, _binary_node)
+                i = run
+            else:
+                right = children[i + 1]
+                i += 2
+            span = _span(meta) if i >= len(children) else outer[0].cover(outer[i - 1])
+            result = ast.Binary(span, op, result, right)
+        return result
 
     def compare(self, meta: Any, children: list[Any]) -> ast.Compare:
         left, op, right = children
@@ -158,11 +176,11 @@ class _Builder(Transformer[Token, Any]):
     def is_not_null(self, meta: Any, children: list[Any]) -> ast.IsNull:
         return ast.IsNull(_span(meta), children[0], negated=True)
 
-    def and_op(self, meta: Any, children: list[Any]) -> ast.BoolOp:
-        return ast.BoolOp(_span(meta), "and", children[0], children[-1])
+    def and_op(self, meta: Any, children: list[Any], outer: list[Span]) -> ast.Expr:
+        return _chain("and", meta, children, outer)
 
-    def or_op(self, meta: Any, children: list[Any]) -> ast.BoolOp:
-        return ast.BoolOp(_span(meta), "or", children[0], children[-1])
+    def or_op(self, meta: Any, children: list[Any], outer: list[Span]) -> ast.Expr:
+        return _chain("or", meta, children, outer)
 
     def action_call(self, meta: Any, children: list[Any]) -> ast.ActionCall:
         name, arguments = children
@@ -195,6 +213,68 @@ class _Builder(Transformer[Token, Any]):
     def field_decl(self, meta: Any, children: list[Any]) -> ast.FieldDecl:
         type_expr, default = children
         return ast.FieldDecl(_span(meta), type_expr, default)
+
+
+def _outer(child: Any) -> Span:
+    """The text a child of a rule takes up, its parentheses included."""
+    if isinstance(child, Tree):
+        meta = child.meta
+        start = getattr(meta, "container_start_pos", meta.start_pos)
+        return Span(start, getattr(meta, "container_end_pos", meta.end_pos))
+    return _span(child)
+
+
+def _balanced(
+    parts: list[ast.Expr], outer: list[Span], op: str, make: Callable[[Span, str, ast.Expr, ast.Expr], ast.Expr]
+) -> ast.Expr:
+    """`parts` joined by the associative `op` as a balanced tree (recursion depth: log2 of the length)."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = (len(parts) + 1) // 2
+    left = _balanced(parts[:middle], outer[:middle], op, make)
+    right = _balanced(parts[middle:], outer[middle:], op, make)
+    return make(outer[0].cover(outer[-1]), op, left, right)
+
+
+def _binary_node(span: Span, op: str, left: ast.Expr, right: ast.Expr) -> ast.Expr:
+    return ast.Binary(span, op, left, right)
+
+
+def _bool_node(span: Span, op: str, left: ast.Expr, right: ast.Expr) -> ast.Expr:
+    return ast.BoolOp(span, op, left, right)
+
+
+def _chain(op: str, meta: Any, parts: list[ast.Expr], outer: list[Span]) -> ast.Expr:
+    """`a or b or c`: left to right when short, a balanced tree when long (and/or are associative)."""
+    if len(parts) > _BALANCE_FROM:
+        node = _balanced(parts, outer, op, _bool_node)
+        assert isinstance(node, ast.BoolOp)
+        return ast.BoolOp(_span(meta), op, node.left, node.right)
+    result = parts[0]
+    for index in range(1, len(parts)):
+        span = _span(meta) if index == len(parts) - 1 else outer[0].cover(outer[index])
+        result = ast.BoolOp(span, op, result, parts[index])
+    return result
+
+
+def _build(tree: Tree[Token]) -> Any:
+    """The AST of a parse tree, built bottom-up without recursion (a tree may be deep)."""
+    builder = _Builder()
+    built: dict[int, Any] = {}
+    stack: list[tuple[Tree[Token], bool]] = [(tree, False)]
+    while stack:
+        node, ready = stack.pop()
+        if not ready:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(node.children) if isinstance(c, Tree))
+            continue
+        children = [built.pop(id(c)) if isinstance(c, Tree) else c for c in node.children]
+        method = getattr(builder, node.data)
+        if node.data in _RULES_WITH_PARTS:
+            built[id(node)] = method(node.meta, children, [_outer(c) for c in node.children])
+        else:
+            built[id(node)] = method(node.meta, children)
+    return built[id(tree)]
 
 
 def _split_arguments(
@@ -328,16 +408,18 @@ def _token_problem(text: str, error: UnexpectedToken, start_symbol: str) -> Prob
 def _parse(text: str, start: str) -> Any:
     if not text.strip():
         raise ExpressionError([Problem("empty expression", Span(0, 1), None, "syntax")])
+    brackets = bracket_problem(text)
+    if brackets is not None:
+        raise ExpressionError([brackets])
     try:
         tree = _parser().parse(text, start=start)
     except UnexpectedInput as error:
         raise ExpressionError([_syntax_problem(text, error, start)]) from None
-    try:
-        return _Builder().transform(tree)
-    except VisitError as error:
-        if isinstance(error.orig_exc, _LiteralProblem):
-            raise ExpressionError([error.orig_exc.problem]) from None
-        raise
+    result = _build(tree)
+    nesting = depth_problem(result)
+    if nesting is not None:
+        raise ExpressionError([nesting])
+    return result
 
 
 def parse_expression(text: str) -> ast.Expr:

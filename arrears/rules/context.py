@@ -14,6 +14,7 @@ from arrears.diagnostics import Diagnostic, DiagnosticSink, did_you_mean
 from arrears.dsl import ast, parser
 from arrears.dsl.checker import Checker, TypeTable
 from arrears.dsl.compiler import Compiler
+from arrears.dsl.depth import MAX_DEPTH
 from arrears.dsl.env import Environment
 from arrears.dsl.problems import ExpressionError, Problem
 from arrears.dsl.types import Type
@@ -28,6 +29,8 @@ class CompileContext:
     sink: DiagnosticSink = field(default_factory=DiagnosticSink)
     table: TypeTable = field(default_factory=TypeTable)
     flow_comma: bool = False
+    let_depths: dict[str, int] = field(default_factory=dict)
+    """How deep each compiled let nests, the lets it uses followed through."""
 
     # -- reporting ------------------------------------------------------------
 
@@ -112,6 +115,16 @@ class CompileContext:
 
     # -- expressions ----------------------------------------------------------
 
+    def _depth_through_lets(self, tree: ast.Expr) -> int:
+        deepest = 0
+        stack = [(tree, 1)]
+        while stack:
+            node, level = stack.pop()
+            name = self.table.names.get(node) if isinstance(node, ast.Name) else None
+            deepest = max(deepest, level + self.let_depths.get(name, 0) if name is not None else level)
+            stack.extend((child, level + 1) for child in ast.children(node))
+        return deepest
+
     def expression_text(self, node: YNode, path: str, what: str) -> str | None:
         if node.kind != "scalar" or node.value is None or node.text.strip() == "":
             self.error(node, path, f"{what} must be an expression", code="structure")
@@ -148,8 +161,10 @@ class CompileContext:
         env: Environment,
         expected: Type | None,
         what: str,
+        let: str | None = None,
     ) -> Expression | None:
-        """Type-check and compile one expression; None (with diagnostics) when it is wrong."""
+        """Type-check and compile one expression (the value of `let`, if given); None (with
+        diagnostics) when it is wrong."""
         checker = Checker(env, self.table)
         if expected is None:
             result = checker.check(tree)
@@ -162,6 +177,19 @@ class CompileContext:
             return None
         if checker.degraded:
             return None  # rests on a declaration already reported as broken
+        depth = self._depth_through_lets(tree)
+        if depth > MAX_DEPTH_THROUGH_LETS:
+            problem = Problem(
+                f"this expression nests too deeply with the lets it uses ({depth} levels; at most "
+                f"{MAX_DEPTH_THROUGH_LETS})",
+                tree.span,
+                "write the lets flatter: a let that uses a let that uses a let... counts every level",
+                "too-deep",
+            )
+            self.problems([problem], source, path)
+            return None
+        if let is not None:
+            self.let_depths[let] = depth
         compiler = Compiler(self.table)
         try:
             constant = compiler.constant(tree)
@@ -179,6 +207,11 @@ class CompileContext:
             per_invoice=result.per_invoice,
             constant=constant is not None,
         )
+
+
+MAX_DEPTH_THROUGH_LETS = 2 * MAX_DEPTH
+"""Evaluating an expression evaluates the lets it uses inside it, recursively: so the depth
+that matters runs through them, and is held to a limit like the parser's."""
 
 
 _KIND_WORDS = {int: "a whole number", str: "text", bool: "true or false"}

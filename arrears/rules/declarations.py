@@ -217,7 +217,7 @@ class Declarations:
             tree, source, text, key_node, value_node = parsed[name]
             if any(dep in in_cycle for dep in graph.successors(name)):
                 continue
-            expression = self.ctx.compile(tree, source, text, f"$.let.{name}", self.env(), None, "a let")
+            expression = self.ctx.compile(tree, source, text, f"$.let.{name}", self.env(), None, "a let", let=name)
             if expression is None:
                 self.symbols[name] = Symbol(name, ANY, "let")  # reported once, not again at each use
                 continue

@@ -6,13 +6,36 @@ Importing this package imports FastAPI; the CLI imports it only for `arrears ser
 from __future__ import annotations
 
 import logging
+import socket
 
 from arrears.service.app import create_app
 from arrears.service.config import ServiceConfig
 
 
-def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
-    """Run the service until interrupted (Ctrl-C or SIGTERM)."""
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, before anything starts: a busy port is an OSError here."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    config: ServiceConfig,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    sock: socket.socket | None = None,
+) -> None:
+    """Run the service until interrupted (Ctrl-C or SIGTERM), on `sock` when given (see `listen`)."""
     import uvicorn
 
     logger = logging.getLogger("arrears")
@@ -23,7 +46,11 @@ def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 8000, log_
         logger.setLevel(log_level.upper())
         logger.propagate = False
     app = create_app(config)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    if sock is None:
+        sock = listen(host, port)
+    settings = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    server = uvicorn.Server(settings)
+    server.run(sockets=[sock])
 
 
-__all__ = ["ServiceConfig", "create_app", "serve"]
+__all__ = ["ServiceConfig", "create_app", "listen", "serve"]

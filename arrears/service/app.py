@@ -13,15 +13,19 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 
 from arrears import __version__
 from arrears.diagnostics import ArrearsError, Diagnostic, did_you_mean, sort_key
@@ -82,10 +86,39 @@ def _json(document: object, status: int = 200) -> Response:
     return Response(utf8(_dumps(document)), status_code=status, media_type="application/json")
 
 
+def _query(request: Request, name: str) -> str | None:
+    """A query parameter given at most once: a repeated one is refused, never silently the last."""
+    given = request.query_params.getlist(name)
+    if len(given) > 1:
+        message = f"{name}: given {len(given)} times"
+        raise Problem(400, "bad-parameter", message, [Diagnostic(message, code="usage", hint=f"give `{name}` once")])
+    return given[0] if given else None
+
+
+def _flag(request: Request, name: str, default: bool) -> bool:
+    raw = _query(request, name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[raw.strip().lower()]
+    message = f"{name}: `{raw}` is not true or false"
+    raise Problem(400, "bad-parameter", message, [Diagnostic(message, code="usage", hint=f"write {name}=false")])
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _as_of(request: Request) -> dt.date | None:
-    raw = request.query_params.get("as_of")
-    if raw is None or raw == "":
+    raw = _query(request, "as_of")
+    if raw is None:
         return None
+    if not raw.strip():
+        raise Problem(
+            400,
+            "bad-parameter",
+            "as_of: empty",
+            [Diagnostic("as_of: empty", code="usage", hint="write the date as YYYY-MM-DD, or leave `as_of` out")],
+        )
     try:
         return parse_date(raw)
     except CoercionError as error:
@@ -139,7 +172,7 @@ def _guarded(work: Callable[[Job], bytes]) -> Callable[[Job], bytes]:
 
 def create_app(config: ServiceConfig) -> FastAPI:
     """The FastAPI application serving the policies in `config.policies`."""
-    store = PolicyStore(config.policies, config.reload_interval)
+    store = PolicyStore(config.policies, config.reload_interval, config.settle)
     evaluator = Evaluator(config.workers, config.timeout, config.max_pending)
 
     @asynccontextmanager
@@ -147,7 +180,29 @@ def create_app(config: ServiceConfig) -> FastAPI:
         yield
         evaluator.shutdown()
 
-    app = FastAPI(title="arrears", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs is Swagger UI served from the assets the fastapi-offline package ships, never
+    # from a CDN: it must work offline. There is no /redoc.
+    app = FastAPI(
+        title="arrears",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs/assets", StaticFiles(directory=assets), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="arrears API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+        )
+
     app.state.store = store
     app.state.evaluator = evaluator
 
@@ -167,17 +222,22 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @app.get(
         "/healthz",
         operation_id="healthz",
-        summary="Liveness: the service answers",
-        responses=json_response("Health", "The service is up."),
+        summary="Liveness: the service answers, and whether every policy file loads",
+        responses=json_response(
+            "Health", "The service is up; `status` is `degraded` while a policy file or the folder fails to load."
+        ),
         tags=["service"],
     )
     async def healthz() -> Response:
         registry = await run_in_threadpool(store.current)
+        errors = sum(1 for s in registry.files.values() if s.is_policy and registry.file_errors(s))
         document = {
-            "status": "ok",
+            # Still 200 when degraded: the service answers, and a restart would not fix a bad file.
+            "status": "degraded" if errors or registry.reload_error else "ok",
             "version": __version__,
             "policies": len(registry.by_id),
-            "policy_errors": sum(1 for s in registry.files.values() if s.is_policy and registry.file_errors(s)),
+            "policy_errors": errors,
+            "reload_error": registry.reload_error,
             "pending": evaluator.pending,
         }
         return _json(document)
@@ -210,7 +270,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     ) -> Response:
         as_of = _as_of(request)
         loaded = await policy_for(policy_id)
-        body = await read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
             snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows)
@@ -250,7 +310,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         request: Request,
         policy_id: str = PathParam(description="The policy's `policy:` id."),
     ) -> Response:
-        invoice = request.query_params.get("invoice")
+        invoice = _query(request, "invoice")
         if not invoice:
             raise Problem(
                 400,
@@ -260,7 +320,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             )
         as_of = _as_of(request)
         loaded = await policy_for(policy_id)
-        body = await read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
             snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows)
@@ -312,9 +372,9 @@ def create_app(config: ServiceConfig) -> FastAPI:
         tags=["policies"],
     )
     async def check(request: Request) -> Response:
-        body = await read_body(request, config.max_body_bytes)
-        name = request.query_params.get("file") or "<policy>"
-        run_lint = request.query_params.get("lint", "true").lower() not in ("false", "0", "no")
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
+        name = _query(request, "file") or "<policy>"
+        run_lint = _flag(request, "lint", default=True)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         is_json = media == "application/json" or media.endswith("+json")
 

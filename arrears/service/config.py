@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MEGABYTE = 1024 * 1024
+DEFAULT_SETTLE = 2.0
+"""Seconds a changed policy file must stay unchanged (or have been written ago) before it loads."""
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,18 @@ class ServiceConfig:
 
     allow_edit: bool = False
     """Whether the workbench may save policy files."""
+    settle: float = DEFAULT_SETTLE
+    """Seconds a changed policy file must rest before it loads, so a file written in parts
+    is never served half-written (0: load at once; editors should write atomically)."""
+
+    body_timeout: float = 30.0
+    """Seconds a request body may take to arrive; a body that trickles in longer: 408."""
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_rows", "workers", "max_pending"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.timeout <= 0:
-            raise ValueError("timeout must be positive")
-        if self.reload_interval < 0:
-            raise ValueError("reload_interval must not be negative")
+        if self.timeout <= 0 or self.body_timeout <= 0:
+            raise ValueError("timeout and body_timeout must be positive")
+        if self.reload_interval < 0 or self.settle < 0:
+            raise ValueError("reload_interval and settle must not be negative")

@@ -111,7 +111,7 @@ def install_notices(
             detail = f"format: {fmt!r} is not one of {', '.join(FORMATS)}"
             raise Problem(400, "bad-parameter", detail, [Diagnostic(detail, code="usage")])
         loaded = await policy_for(policy_id)
-        body = await read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
             data = parse_json(decode_text(body))

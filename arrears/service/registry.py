@@ -2,9 +2,12 @@
 
 The folder is looked at (a cheap walk and `stat` per file) when a request asks for
 the registry, at most once per `reload_interval`. A changed file is compiled on the
-side; only a policy that compiles replaces the one it updates. A broken edit leaves
-the last good version serving and is reported (by `GET /v1/policies` and in the
-log) until the file is fixed.
+side once it has settled (no change for `settle` seconds), so a file written in place
+in several parts is never served half-written; only a policy that compiles replaces the
+one it updates. A broken edit leaves the last good version serving and is reported (by
+`GET /v1/policies` and in the log) until the file is fixed. Only regular files are read
+(a FIFO named `*.yaml` would block a reader for ever): anything else is reported and
+skipped, and a file that fails to load for any reason fails alone.
 
 Each look produces a new immutable `Registry` that is swapped in by reference, so a
 request holds the registry it started with, and the policy inside it, to the end.
@@ -13,10 +16,12 @@ request holds the registry it started with, and the policy inside it, to the end
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Mapping
@@ -24,10 +29,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from arrears.diagnostics import ArrearsError, Diagnostic, InputError, Location, Position, render_text, sort_key
+from arrears.diagnostics import (
+    ArrearsError,
+    Diagnostic,
+    InputError,
+    Location,
+    Position,
+    SourceCache,
+    render_text,
+    sort_key,
+)
 from arrears.rules.discovery import decode_policy, in_snapshot_folder, is_policy_bytes
 from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
+from arrears.service.config import DEFAULT_SETTLE
 
 log = logging.getLogger("arrears.service")
 
@@ -60,6 +75,9 @@ class FileState:
     claimed_id: str | None = None
     racy: bool = False
     is_policy: bool = True
+    settled: bool = True
+    """False while a changed text waits to settle; `pending_since` is when it was first seen."""
+    pending_since: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,8 @@ class Registry:
     by_id: Mapping[str, LoadedPolicy]
     checked_at: float = 0.0
     conflicts: Mapping[str, tuple[Diagnostic, ...]] = field(default_factory=dict)
+    reload_error: str | None = None
+    """Why the last look at the folder failed as a whole (the registry before it serves on)."""
 
     def get(self, policy_id: str) -> LoadedPolicy | None:
         return self.by_id.get(policy_id)
@@ -90,14 +110,19 @@ class Registry:
 class PolicyStore:
     """Owns the current `Registry` and refreshes it from the folder; safe across threads."""
 
-    def __init__(self, folder: str | Path, reload_interval: float = 0.0) -> None:
+    def __init__(self, folder: str | Path, reload_interval: float = 0.0, settle: float = DEFAULT_SETTLE) -> None:
         self.folder = Path(folder)
         self._spelling = os.fspath(folder)  # as the user wrote it: `./policies/x.yaml` stays so
         self.reload_interval = reload_interval
+        self.settle = settle
         self._lock = threading.Lock()
         self._folder_missing = False
         self._registry = Registry(0, MappingProxyType({}), MappingProxyType({}))
+        # The files found at start are loaded as they are: a start is not an edit in
+        # progress, and a service that answered 404 for its first seconds would surprise.
+        self._starting = True
         self.refresh()
+        self._starting = False
 
     def current(self) -> Registry:
         """The registry to use for one request, refreshed first when the interval has passed.
@@ -110,7 +135,7 @@ class PolicyStore:
             return registry
         if self._lock.acquire(blocking=False):
             try:
-                self._refresh_locked()
+                self._guarded_refresh()
             finally:
                 self._lock.release()
         return self._registry
@@ -118,16 +143,26 @@ class PolicyStore:
     def refresh(self) -> Registry:
         """Look at the folder now (waiting for any refresh under way) and return the result."""
         with self._lock:
-            self._refresh_locked()
+            self._guarded_refresh()
         return self._registry
+
+    def _guarded_refresh(self) -> None:
+        """A look at the folder that no error can stop: the registry before it serves on, and says why."""
+        try:
+            self._refresh_locked()
+        except Exception as error:  # the reloader must survive anything, or reload stops for good
+            old = self._registry
+            reason = f"{type(error).__name__}: {error}"
+            if old.reload_error != reason:
+                log.exception("cannot look at %s; still serving %d policies", self.folder, len(old.by_id))
+            self._registry = replace(old, checked_at=time.monotonic(), reload_error=reason)
 
     # -- internals -------------------------------------------------------------
 
     def _candidates(self) -> list[Path]:
-        try:
-            found = [p for p in self.folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")]
-        except OSError:
-            return []
+        # An OSError here (a folder turned unreadable) fails the whole look: the registry
+        # before it serves on, rather than every policy vanishing.
+        found = [p for p in self.folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")]
         return sorted(
             p
             for p in found
@@ -141,7 +176,8 @@ class PolicyStore:
             if old.checked_at == 0.0 or not self._folder_missing:
                 log.warning("policy folder %s is missing; still serving %d policies", self.folder, len(old.by_id))
             self._folder_missing = True
-            self._registry = Registry(old.generation, old.files, old.by_id, time.monotonic(), old.conflicts)
+            missing = f"the policy folder {self._spelling} is missing"
+            self._registry = Registry(old.generation, old.files, old.by_id, time.monotonic(), old.conflicts, missing)
             return
         self._folder_missing = False
         now = time.time()
@@ -150,7 +186,7 @@ class PolicyStore:
         for path in self._candidates():
             name = os.path.join(self._spelling, str(path.relative_to(self.folder)))
             previous = old.files.get(name)
-            state = self._look(path, name, previous, now)
+            state = self._look_guarded(path, name, previous, now)
             if state is None:
                 continue
             if state is not previous:
@@ -193,41 +229,70 @@ class PolicyStore:
             MappingProxyType(conflicts),
         )
 
+    def _look_guarded(self, path: Path, name: str, previous: FileState | None, now: float) -> FileState | None:
+        """`_look`, where any unexpected error fails this file alone and is reported as its error."""
+        try:
+            return self._look(path, name, previous, now)
+        except Exception as error:
+            problem = Diagnostic(
+                f"cannot load {name}: internal error: {type(error).__name__}: {error}",
+                Location(name, Position(1, 1)),
+                hint="this is a bug in arrears; the other policies serve on",
+                code="internal-error",
+            )
+            was = previous if previous is not None and previous.is_policy else None
+            return self._failed(name, None, None, was, (problem,), False)
+
     def _look(self, path: Path, name: str, previous: FileState | None, now: float) -> FileState | None:
         """The file's new state (`previous` itself when nothing changed), or None when it vanished."""
         try:
             st = path.stat()
-        except OSError:
-            return None
+        except OSError as error:
+            if not path.is_symlink():
+                return None  # removed between the walk and now
+            problem = Diagnostic(f"cannot read {name}: {_reason(error)}", Location(name, Position(1, 1)), code="io")
+            return self._failed(name, None, None, _policy(previous), (problem,), False)
+        if not stat.S_ISREG(st.st_mode):
+            return self._irregular(name, st.st_mode, previous)
         signature: Signature = (st.st_mtime_ns, st.st_size, st.st_ino)
         racy = now - st.st_mtime_ns / 1e9 < _RACY_SECONDS
-        if previous is not None and previous.signature == signature and not previous.racy:
+        if previous is not None and previous.signature == signature and not previous.racy and previous.settled:
             return previous
         was_policy = previous is not None and previous.is_policy
         try:
-            data = path.read_bytes()
+            data = _read_bytes(path)
+        except _NotRegular as irregular:
+            return self._irregular(name, irregular.mode, previous)
+        except OSError as error:
+            problem = Diagnostic(f"cannot read {name}: {_reason(error)}", Location(name, Position(1, 1)), code="io")
+            return self._failed(name, signature, None, _policy(previous), (problem,), racy)
+        try:
             # Decoded as `arrears run` decodes it (the same digest); a policy that is not
             # UTF-8 is a load error with its place, as `arrears check` reports it.
             text = decode_policy(data, name)
-        except OSError as error:
-            if not was_policy:
-                return FileState(name, signature, None, None, racy=racy, is_policy=False)
-            problem = Diagnostic(f"cannot read {name}: {error}", Location(name, Position(1, 1)), code="io")
-            return self._failed(name, signature, None, previous, (problem,), racy)
         except InputError as error:
             if not was_policy and not is_policy_bytes(data):
-                return FileState(name, signature, None, None, racy=racy, is_policy=False)
-            before = previous if was_policy else None
+                return FileState(name, signature, None, None, racy=racy, is_policy=False)  # not a policy
             readable = data.decode("utf-8", errors="replace")  # only to find the id it claims
-            return self._failed(name, signature, None, before, tuple(error.diagnostics), racy, readable)
+            return self._failed(name, signature, None, _policy(previous), tuple(error.diagnostics), racy, readable)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        if previous is not None and previous.text_digest == digest:
+        if previous is not None and previous.text_digest == digest and previous.settled:
             if previous.signature == signature and previous.racy == racy:
                 return previous
             return replace(previous, signature=signature, racy=racy)
         if not was_policy and not any(line.startswith("arrears:") for line in text.splitlines()):
             # Not a policy file (a snapshot, a note...), as `arrears check DIR` decides.
             return FileState(name, signature, digest, None, racy=racy, is_policy=False)
+        monotonic = time.monotonic()
+        waiting = previous is not None and not previous.settled and previous.text_digest == digest
+        since = previous.pending_since if waiting and previous is not None else monotonic
+        fresh = now - st.st_mtime_ns / 1e9 < self.settle and monotonic - since < self.settle
+        if fresh and not self._starting:
+            # Written less than `settle` seconds ago: maybe only its first part. The last
+            # good version (if any) serves on until the text stays the same long enough.
+            if previous is not None and previous.is_policy:
+                return replace(previous, signature=signature, text_digest=digest, settled=False, pending_since=since)
+            return FileState(name, signature, digest, None, racy=racy, settled=False, pending_since=since)
         before = previous if was_policy else None
         try:
             policy = load_policy_text(text, name)
@@ -241,10 +306,20 @@ class PolicyStore:
         loaded = LoadedPolicy(policy, name, dt.datetime.now(dt.UTC).replace(microsecond=0))
         return FileState(name, signature, digest, loaded, (), policy.id, racy)
 
+    def _irregular(self, name: str, mode: int, previous: FileState | None) -> FileState:
+        """A FIFO, socket, device or folder named like a policy: never opened, reported, skipped."""
+        problem = Diagnostic(
+            f"{name} is {_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}, not a policy file; skipped",
+            Location(name, Position(1, 1)),
+            hint="only regular files are read as policies",
+            code="not-a-file",
+        )
+        return self._failed(name, None, None, _policy(previous), (problem,), False)
+
     @staticmethod
     def _failed(
         name: str,
-        signature: Signature,
+        signature: Signature | None,
         digest: str | None,
         previous: FileState | None,
         problems: tuple[Diagnostic, ...],
@@ -254,10 +329,47 @@ class PolicyStore:
         good = previous.good if previous is not None else None
         if previous is None or previous.errors != problems:
             kept = f"; still serving policy {good.policy.id} ({good.policy.digest})" if good else ""
-            log.warning("cannot load %s%s:\n%s", name, kept, render_text(sorted(problems, key=sort_key)))
+            shown = render_text(sorted(problems, key=sort_key), SourceCache({name: text}))  # the text that failed
+            log.warning("cannot load %s%s:\n%s", name, kept, shown)
         match = _POLICY_ID.search(text)
         claimed = good.policy.id if good else (match.group(1) if match else None)
         return FileState(name, signature, digest, good, tuple(problems), claimed, racy)
+
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFDIR: "a folder",
+}
+
+
+class _NotRegular(Exception):
+    def __init__(self, mode: int) -> None:
+        super().__init__(mode)
+        self.mode = mode
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A regular file's bytes; opened without blocking, so a FIFO swapped in after the
+    `stat` is refused instead of waiting for a writer that never comes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb", closefd=True) as file:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotRegular(mode)
+        return file.read()
+
+
+def _reason(error: OSError | UnicodeDecodeError) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return "the symbolic link loops" if error.errno == errno.ELOOP else error.strerror.lower()
+    return str(error)
+
+
+def _policy(previous: FileState | None) -> FileState | None:
+    return previous if previous is not None and previous.is_policy else None
 
 
 def describe(registry: Registry) -> dict[str, object]:

@@ -152,7 +152,7 @@ def install(app: FastAPI, config: ServiceConfig, policy_for: PolicyFor) -> None:
         loaded = await policy_for(policy_id)
         other_id = request.query_params.get("baseline")
         other = await policy_for(other_id) if other_id else None
-        body = await read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
             ledger = _unprocessable(lambda: ledger_from_raw(_raw(job, body, config.max_rows)))
@@ -194,7 +194,7 @@ def install(app: FastAPI, config: ServiceConfig, policy_for: PolicyFor) -> None:
         days = _days(request)
         as_of = _day(request, "as_of", required=False)
         loaded = await policy_for(policy_id)
-        body = await read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
             raw = _raw(job, body, config.max_rows)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import re
 import threading
@@ -30,25 +31,37 @@ REQUEST_FILE = "<request>"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-class Cancelled(Exception):
-    """Raised inside a worker between steps once its request has timed out."""
+class Cancelled(BaseException):
+    """Raised inside a worker once its request has timed out; a BaseException (like
+    KeyboardInterrupt) so that no `except Exception` in the engine can swallow it."""
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or a 413 as soon as it is known to exceed `limit` bytes."""
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The whole body; a 413 as soon as it is known to exceed `limit` bytes, a 408 when it
+    has not all arrived after `timeout` seconds (a body that trickles in holds a slot)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
     except ClientDisconnect:
         raise Problem(400, "client-disconnect", "the client went away before the body was complete") from None
+    except TimeoutError:
+        raise Problem(
+            408,
+            "body-timeout",
+            f"the request body did not arrive within {timeout:g} seconds",
+            [Diagnostic(f"{size} bytes of the body in {timeout:g} s", code="limit", hint="send the body at once")],
+            extra={"limit": timeout},
+            headers={"Connection": "close"},
+        ) from None
     return b"".join(chunks)
 
 
@@ -133,17 +146,52 @@ def count_rows(data: object, limit: int) -> None:
 
 
 class Job:
-    """A cancellation flag a worker checks between steps (threads cannot be stopped from outside)."""
+    """One evaluation in a worker thread, which `cancel` stops wherever it is.
+
+    A flag checked between steps is not enough: one step (evaluating a policy over a
+    large snapshot) can take minutes, and a worker that computes on after its request
+    answered 408 takes a slot from every later request. So `cancel` also raises
+    `Cancelled` inside the worker thread at its next Python instruction (CPython's
+    asynchronous exception), and `run` makes sure it can only land while this job runs.
+    """
 
     def __init__(self) -> None:
         self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: int | None = None
+        self._interrupted = False
+
+    def run(self, work: Callable[[Job], T]) -> T:
+        """`work(self)` in the calling (worker) thread, interruptible by `cancel`."""
+        with self._lock:
+            if self._cancelled.is_set():
+                raise Cancelled
+            self._thread = threading.get_ident()
+        try:
+            return work(self)
+        finally:
+            with self._lock:
+                self._thread = None
+                if self._interrupted:
+                    # Not delivered yet (the work ended first): clear it so the pool's next job is safe.
+                    _async_raise(threading.get_ident(), None)
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        with self._lock:
+            self._cancelled.set()
+            if self._thread is not None and not self._interrupted:
+                self._interrupted = True
+                _async_raise(self._thread, Cancelled)
 
     def checkpoint(self) -> None:
         if self._cancelled.is_set():
             raise Cancelled
+
+
+def _async_raise(thread: int, exception: type[BaseException] | None) -> None:
+    """Raise `exception` in another thread at its next instruction (None: withdraw a pending one)."""
+    raised = ctypes.py_object(exception) if exception is not None else None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), raised)
 
 
 class Evaluator:
@@ -173,7 +221,7 @@ class Evaluator:
             self._pending += 1
         job = Job()
         try:
-            future: Future[T] = self._pool.submit(work, job)
+            future: Future[T] = self._pool.submit(job.run, work)
         except RuntimeError:  # the pool is shutting down
             self._done()
             raise Problem(503, "shutting-down", "the service is shutting down") from None
@@ -184,8 +232,8 @@ class Evaluator:
             job.cancel()
             raise
         except TimeoutError:
-            job.cancel()
-            future.cancel()
+            future.cancel()  # still queued: it never starts
+            job.cancel()  # running: it stops now, and its slot frees when it has
             raise Problem(
                 408,
                 "evaluation-timeout",

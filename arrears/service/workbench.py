@@ -139,7 +139,7 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
     router = APIRouter(include_in_schema=False)
 
     async def body_object(request: Request) -> dict[str, Any]:
-        body = await read_body(request, config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.body_timeout)
         data = parse_json(decode_text(body))
         if not isinstance(data, dict):
             raise _bad("the request body is a JSON object")

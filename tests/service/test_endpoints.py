@@ -35,7 +35,14 @@ def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str
 def test_healthz(client: httpx.Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "version": "0.1.0", "policies": 2, "policy_errors": 0, "pending": 0}
+    assert response.json() == {
+        "status": "ok",
+        "version": "0.1.0",
+        "policies": 2,
+        "policy_errors": 0,
+        "reload_error": None,
+        "pending": 0,
+    }
 
 
 def test_policies_lists_ids_versions_digests(client: httpx.Client, served: Running) -> None:

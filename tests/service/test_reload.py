@@ -21,7 +21,8 @@ BROKEN = ("days_overdue > 15", "days_overdu > 15")
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Running]:
-    with run_server(ServiceConfig(policies=copy_policies(tmp_path))) as running:
+    # settle=0: these edits are whole at once; settling has tests of its own.
+    with run_server(ServiceConfig(policies=copy_policies(tmp_path), settle=0.0)) as running:
         yield running
 
 
@@ -131,7 +132,7 @@ def test_in_flight_request_finishes_on_the_version_it_started_with(live: Running
 
 def test_registry_snapshots_are_immutable(tmp_path: Path) -> None:
     folder = copy_policies(tmp_path)
-    store = PolicyStore(folder)
+    store = PolicyStore(folder, settle=0.0)
     held = store.current()
     edit(folder / "fees.yaml", 'version: "3"', 'version: "4"')
     fresh = store.current()
@@ -147,7 +148,7 @@ def test_registry_snapshots_are_immutable(tmp_path: Path) -> None:
 def test_same_second_edits_of_equal_size_are_seen(tmp_path: Path) -> None:
     """Racy mtimes: an edit within the file system's timestamp tick is still noticed."""
     folder = copy_policies(tmp_path)
-    store = PolicyStore(folder)
+    store = PolicyStore(folder, settle=0.0)
     path = folder / "fees.yaml"
     for old, new in (("3", "5"), ("5", "6"), ("6", "7")):
         edit(path, f'version: "{old}"', f'version: "{new}"')
@@ -158,7 +159,7 @@ def test_same_second_edits_of_equal_size_are_seen(tmp_path: Path) -> None:
 
 def test_a_vanished_folder_keeps_the_policies_serving(tmp_path: Path) -> None:
     folder = copy_policies(tmp_path)
-    store = PolicyStore(folder)
+    store = PolicyStore(folder, settle=0.0)
     moved = folder.rename(tmp_path / "moved-away")
     assert sorted(store.current().by_id) == ["fees", "smb-standard"]
     moved.rename(folder)
@@ -171,5 +172,5 @@ def test_files_are_named_as_the_folder_was_spelt(tmp_path: Path, monkeypatch: py
     copy_policies(tmp_path)
     monkeypatch.chdir(tmp_path)
     for spelling, expected in (("./policies", "./policies/fees.yaml"), ("policies/", "policies/fees.yaml")):
-        loaded = PolicyStore(spelling).current().get("fees")
+        loaded = PolicyStore(spelling, settle=0.0).current().get("fees")
         assert loaded is not None and loaded.file == expected and loaded.policy.path == expected

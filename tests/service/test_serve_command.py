@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +19,18 @@ from tests.service.conftest import SMALL, copy_policies, free_port
 def test_arrears_serve_answers_like_arrears_run(tmp_path: Path) -> None:
     folder = copy_policies(tmp_path)
     port = free_port()
-    command = [sys.executable, "-m", "arrears.cli", "serve", "--policies", "policies", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "arrears.cli",
+        "serve",
+        "--policies",
+        "policies",
+        "--port",
+        str(port),
+        "--settle",
+        "0",
+    ]
     server = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -71,3 +83,28 @@ def test_arrears_run_does_not_import_the_web_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_serve_on_a_busy_port_exits_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "arrears.cli",
+                "serve",
+                "--policies",
+                str(copy_policies(tmp_path)),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: address already in use" in done.stderr
+    assert "choose another --port" in done.stderr and "Traceback" not in done.stderr

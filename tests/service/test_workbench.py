@@ -25,6 +25,8 @@ TOKEN = "s3cret-token-for-tests"
 @contextlib.contextmanager
 def make_client(folder: Path, host_header: str | None = None, **options: Any) -> Iterator[httpx.Client]:
     """A client of a real server (uvicorn, free loopback port) serving `folder` as `arrears serve` would."""
+    # Edits made by a test are loaded at the next request (settling is tested in test_folder_hardening).
+    options.setdefault("settle", 0.0)
     config = ServiceConfig(policies=folder, host=options.pop("host", "127.0.0.1"), **options)
     with run_server(config) as running, running.client() as http:
         if host_header is not None:
