@@ -120,13 +120,37 @@ def _yaml_error(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         message = (error.problem or error.context or "invalid YAML").strip()
-        return _problem(file, f"invalid YAML: {message}", mark, _yaml_hint(message))
+        hint = None
+        if "mapping values are not allowed" in message and mark is not None:
+            hint = _indent_hint(text, mark.line, mark.column)
+        return _problem(file, f"invalid YAML: {message}", mark, hint or _yaml_hint(message))
     if isinstance(error, yaml.reader.ReaderError):
         before = text[: error.position]
         line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
         location = Location(file, Position(line, column))
         return Diagnostic(f"invalid YAML: character {error.character!r} is not allowed", location, code="yaml")
     return _problem(file, f"invalid YAML: {error}")
+
+
+def _indent_hint(text: str, index: int, column: int) -> str | None:
+    """A `key: value` line indented deeper than the line above it continues that line's value,
+    so PyYAML sees `: ` inside a value; the mistake is the indentation, not a missing quote.
+    (When the refused `:` is the line's second, the value itself holds `: ` and needs quotes.)"""
+    lines = text.splitlines()
+    if index >= len(lines) or ": " in lines[index][:column]:
+        return None
+    above = next((ln for ln in reversed(lines[:index]) if ln.strip() and not ln.lstrip().startswith("#")), None)
+    if above is None or above.rstrip().endswith((":", "|", ">", "-")):
+        return None
+    line = lines[index]
+    indent = len(line) - len(line.lstrip(" "))
+    above_indent = len(above) - len(above.lstrip(" -"))  # the keys of `- id: x` start after the dash
+    if indent <= above_indent:
+        return None
+    return (
+        f"check the indentation: line {index + 1} is indented deeper than line {index}, so it reads as "
+        "the rest of that line's value"
+    )
 
 
 def _yaml_hint(message: str) -> str | None:
