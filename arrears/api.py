@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyError, sort_key
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import explain as _explain
+from arrears.engine import jsontext
 from arrears.engine import plan as _plan
 from arrears.engine import snapshot as _snapshot
 from arrears.engine.engines import snapshot_for_invoice
@@ -286,8 +287,8 @@ class Snapshot:
         for row in data["history"]:
             params = row.get("params")
             if isinstance(params, str):
-                with contextlib.suppress(json.JSONDecodeError):  # else reported when the snapshot is bound
-                    row["params"] = json.loads(params, parse_float=Decimal) if params.strip() else {}
+                with contextlib.suppress(json.JSONDecodeError, jsontext.JsonProblem):  # else reported when bound
+                    row["params"] = jsontext.loads(params) if params.strip() else {}
             for key in _HISTORY_IDS:
                 if row.get(key) == "":
                     row[key] = None

@@ -14,6 +14,7 @@ from arrears.dsl import ast, types
 from arrears.dsl.env import ActionSignature, Environment
 from arrears.dsl.types import ANY, BOOL, DATE, DECIMAL, INT, STRING, Type
 from arrears.dsl.typing_rules import article, conversion_hint
+from arrears.dsl.values import MAX_ROUND_PLACES
 
 if TYPE_CHECKING:
     from arrears.dsl.checker import TypeTable
@@ -165,6 +166,11 @@ class CallChecks:
                     None,
                     "bad-arguments",
                 )
+                return ANY
+        if name == "round" and len(node.args) == 2:
+            places = node.args[1]
+            if isinstance(places, ast.Literal) and isinstance(places.value, int) and places.value > MAX_ROUND_PLACES:
+                self._problem(f"`round` keeps at most {MAX_ROUND_PLACES} places", places.span, None, "bad-arguments")
                 return ANY
         if name == "round" and args[0].kind == "int":
             result = INT

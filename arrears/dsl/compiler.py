@@ -19,7 +19,7 @@ from arrears.dsl import ast, codegen
 from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.checker import TypeTable
 from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
-from arrears.dsl.values import CONTEXT, Value, round_half_away
+from arrears.dsl.values import CONTEXT, EXACT, Value, round_half_away
 
 Fn = Callable[["Runtime"], Value]
 
@@ -317,6 +317,13 @@ def _decimal_op(op: Callable[[Any, Any], Decimal], span: ast.Span) -> Callable[[
     return apply
 
 
+def _round(value: int | Decimal, places: int, span: ast.Span) -> Value:
+    try:
+        return round_half_away(value, places)
+    except ValueError as error:  # more places than round() keeps
+        raise EvalFailure(str(error), span) from None
+
+
 def _calendar_op(op: Callable[[Any, Any], Any], span: ast.Span) -> Callable[[Any, Any], Value]:
     def apply(left: Any, right: Any) -> Value:
         try:
@@ -341,7 +348,8 @@ def _arithmetic(op: str, lt: str, rt: str, span: ast.Span) -> Callable[[Any, Any
         return _calendar_op({"+": operator.add, "-": operator.sub, "*": operator.mul}[op], span)
     if lt in ("string", "enum"):
         return operator.add
-    decimal_ops = {"+": CONTEXT.add, "-": CONTEXT.subtract, "*": CONTEXT.multiply}
+    # Exact: only quotients round (SPEC 2).
+    decimal_ops = {"+": EXACT.add, "-": EXACT.subtract, "*": EXACT.multiply}
     return _decimal_op(decimal_ops[op], span)
 
 
@@ -362,7 +370,7 @@ def _function(name: str, result_kind: str, span: ast.Span) -> Callable[[list[Val
         case "abs":
             return nullsafe(abs)
         case "round":
-            return nullsafe(lambda x, places=0: round_half_away(x, places))
+            return nullsafe(lambda x, places=0: _round(x, places, span))
         case "days_between":
             return nullsafe(lambda a, b: (b - a).days)
         case "lower":

@@ -6,19 +6,23 @@ plain words what was expected where. The transformer only builds nodes.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
-from decimal import Decimal
 from importlib import resources
 from typing import Any, cast
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from arrears.dsl import ast
 from arrears.dsl.ast import Span
 from arrears.dsl.problems import ExpressionError, Problem
+from arrears.dsl.types import DECIMAL as DECIMAL_TYPE
+from arrears.dsl.types import DURATION as DURATION_TYPE
+from arrears.dsl.types import INT as INT_TYPE
+from arrears.dsl.types import PERCENT as PERCENT_TYPE
+from arrears.dsl.types import Type
+from arrears.dsl.values import CoercionError, coerce
 
 _STARTS = ["expr", "rule_sentence", "action_list", "field_decl"]
 
@@ -60,23 +64,35 @@ def _unquote(raw: str) -> str:
     return "".join(out)
 
 
+class _LiteralProblem(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+def _literal(meta: Any, text: str, target: Type) -> Any:
+    try:
+        return coerce(text, target)
+    except CoercionError as error:
+        raise _LiteralProblem(Problem(str(error), _span(meta), None, "bad-literal")) from None
+
+
 @v_args(meta=True)
 class _Builder(Transformer[Token, Any]):
     """Builds AST nodes from the parse tree; never evaluates."""
 
+    # Literals are read as snapshot values are (`arrears.dsl.values`), with the same ranges.
+
     def decimal(self, meta: Any, children: list[Token]) -> ast.Literal:
-        return ast.Literal(_span(meta), Decimal(str(children[0])), "decimal")
+        return ast.Literal(_span(meta), _literal(meta, str(children[0]), DECIMAL_TYPE), "decimal")
 
     def integer(self, meta: Any, children: list[Token]) -> ast.Literal:
-        return ast.Literal(_span(meta), int(str(children[0])), "int")
+        return ast.Literal(_span(meta), _literal(meta, str(children[0]), INT_TYPE), "int")
 
     def percent(self, meta: Any, children: list[Token]) -> ast.Literal:
-        return ast.Literal(_span(meta), Decimal(str(children[0])[:-1]).scaleb(-2), "percent")
+        return ast.Literal(_span(meta), _literal(meta, str(children[0]), PERCENT_TYPE), "percent")
 
     def duration(self, meta: Any, children: list[Token]) -> ast.Literal:
-        text = str(children[0])
-        days = int(text[:-1]) * (7 if text.endswith("w") else 1)
-        return ast.Literal(_span(meta), dt.timedelta(days=days), "duration")
+        return ast.Literal(_span(meta), _literal(meta, str(children[0]), DURATION_TYPE), "duration")
 
     def string(self, meta: Any, children: list[Token]) -> ast.Literal:
         return ast.Literal(_span(meta), _unquote(str(children[0])), "string")
@@ -316,7 +332,12 @@ def _parse(text: str, start: str) -> Any:
         tree = _parser().parse(text, start=start)
     except UnexpectedInput as error:
         raise ExpressionError([_syntax_problem(text, error, start)]) from None
-    return _Builder().transform(tree)
+    try:
+        return _Builder().transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, _LiteralProblem):
+            raise ExpressionError([error.orig_exc.problem]) from None
+        raise
 
 
 def parse_expression(text: str) -> ast.Expr:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from decimal import Decimal
 
 from arrears.diagnostics import Diagnostic, InputError, Location, PolicyError, Position
 from arrears.dsl.checker import Checker
@@ -15,6 +14,7 @@ from arrears.dsl.parser import parse_expression
 from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
 from arrears.dsl.types import Type
 from arrears.dsl.values import CoercionError, Value, coerce, infer, to_json
+from arrears.engine import jsontext
 from arrears.engine.runtime import Env
 from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
 from arrears.rules.model import Policy
@@ -54,9 +54,11 @@ def parse_assignments(assignments: list[str]) -> dict[str, object]:
         if not sep or not name.strip():
             raise InputError(Diagnostic(f"--set takes NAME=JSON, not `{item}`", code="usage"))
         try:
-            values[name.strip()] = json.loads(raw, parse_float=Decimal)
+            values[name.strip()] = jsontext.loads(raw)
         except json.JSONDecodeError:
             values[name.strip()] = raw
+        except jsontext.JsonProblem as problem:
+            raise InputError(Diagnostic(f"--set {name.strip()}: {problem.message}", code="usage")) from None
     return values
 
 

@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
+from arrears.dsl.values import Written
+
 VERSION = "arrears-snapshot-digest/2"
 SEPARATOR = "\x1f"
 # Markers below any printable character: a plain text never holds them, and a JSON text starts with '"'.
@@ -45,7 +47,13 @@ _NOT_PLAIN = re.compile(NOT_PLAIN)
 
 
 def canonical(value: object) -> object:
-    """A raw value as the digest sees it: text for everything but booleans and null."""
+    """A raw value as the digest sees it: text for everything but booleans and null.
+
+    A YAML number keeps its text as written (`00123` is not `123`); a YAML boolean or
+    date is its value.
+    """
+    if isinstance(value, Written):
+        return canonical(value.value) if isinstance(value.value, bool | dt.date) else str(value)
     if isinstance(value, dict):
         return {str(k): canonical(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -16,7 +16,7 @@ from typing import Literal
 
 from arrears.dsl.compiler import Compiler, Fn, Runtime
 from arrears.dsl.problems import EvalFailure
-from arrears.dsl.values import CONTEXT, Value, money
+from arrears.dsl.values import CONTEXT, EXACT, Value, money
 from arrears.engine.bulk import paused_gc
 from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
@@ -324,7 +324,7 @@ def action_params(call: ActionCall, env: Env) -> tuple[tuple[str, Value], ...]:
     if call.signature.builtin and call.name == "late_fee":
         rate, amount = values.get("rate"), values.get("amount")
         if isinstance(rate, Decimal) and isinstance(open_amount, Decimal):
-            values["amount"] = money(CONTEXT.multiply(rate, open_amount))
+            values["amount"] = money(EXACT.multiply(rate, open_amount))
         elif isinstance(amount, Decimal | int):
             values["amount"] = money(amount)
     elif call.signature.builtin and call.name == "interest":
@@ -332,7 +332,7 @@ def action_params(call: ActionCall, env: Env) -> tuple[tuple[str, Value], ...]:
         if isinstance(rate, Decimal) and isinstance(open_amount, Decimal) and isinstance(days, int):
             # No interest accrues before the due date.
             accrued = CONTEXT.divide(
-                CONTEXT.multiply(CONTEXT.multiply(open_amount, rate), Decimal(max(days, 0))),
+                EXACT.multiply(EXACT.multiply(open_amount, rate), Decimal(max(days, 0))),
                 Decimal(365),
             )
             values["amount"] = money(accrued)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from arrears.diagnostics import Diagnostic, InputError, did_you_mean
+from arrears.diagnostics import Diagnostic, InputError, suggest
 from arrears.dsl import ast
 from arrears.dsl.problems import EvalFailure
-from arrears.dsl.values import Value, show, to_json
+from arrears.dsl.values import Value, invisible_characters, show, to_json, visible
 from arrears.engine.evaluate import Outcome, evaluate, traced
 from arrears.engine.runtime import Env, release
 from arrears.engine.snapshot import Snapshot
@@ -31,13 +31,25 @@ INVOICE_FACTS = (
 )
 
 
+def _nearest_id(wanted: str, ids: list[str]) -> str | None:
+    """A did-you-mean hint naming the id visibly: `"INV\\u200b1"`, not an id that looks like the one typed."""
+    best = suggest(wanted, ids)
+    if best is None:
+        return None
+    hidden = invisible_characters(best)
+    return f"did you mean {visible(best)}?" + (f" (it holds {', '.join(hidden)})" if hidden else "")
+
+
 def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, Any]:
     """A JSON-ready explanation of how the policy treats one invoice."""
     invoice = next((i for i in snapshot.invoices if i.id == invoice_id), None)
     if invoice is None:
-        hint = did_you_mean(invoice_id, [i.id for i in snapshot.invoices])
         raise InputError(
-            Diagnostic(f"invoice `{invoice_id}` is not in the snapshot", hint=hint, code="unknown-invoice")
+            Diagnostic(
+                f"invoice {visible(invoice_id)} is not in the snapshot",
+                hint=_nearest_id(invoice_id, [i.id for i in snapshot.invoices]),
+                code="unknown-invoice",
+            )
         )
     evaluation = evaluate(policy, snapshot, condition_fn=traced(policy), only_invoice=invoice_id)
     env = evaluation.envs[invoice_id]

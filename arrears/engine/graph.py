@@ -145,11 +145,24 @@ def _node_id(item: Rule | Ladder) -> str:
     return f"rule:{item.id}" if isinstance(item, Rule) else f"ladder:{item.id}"
 
 
-_SAFE = re.compile(r"[^A-Za-z0-9_]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9]")
 
 
 def _mermaid_id(node: str) -> str:
-    return "n_" + _SAFE.sub("_", node)
+    """A Mermaid node id (letters, digits, `_`) that is one-to-one with the node's name.
+
+    Every `_` of the id starts an escape: `__` is `:`, `_d` is `-`, `_p` is `.`, `_u` is
+    `_`, `_x<hex>_` any other character. So `a-b`, `a_b` and `a.b` stay three nodes.
+    """
+    return "n_" + _UNSAFE.sub(_escape_char, node)
+
+
+_ESCAPES = {":": "__", "-": "_d", ".": "_p", "_": "_u"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or f"_x{ord(char):x}_"
 
 
 def _mermaid_label(text: str) -> str:

@@ -7,6 +7,7 @@ of the snapshot's rows: everything is sorted, decimals are strings, keys are fix
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections import Counter
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from arrears.dsl.values import Value, format_decimal, to_json
+from arrears.dsl.values import EXACT, Value, format_decimal, to_json
 from arrears.engine.bulk import paused_gc
 from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
 from arrears.engine.snapshot import Snapshot
@@ -178,7 +179,8 @@ def notices(actions: list[PlannedAction], snapshot: Snapshot) -> list[dict[str, 
     out = []
     for (customer, channel, _), group in sorted(groups.items()):
         ids = sorted(group["invoices"])
-        total = sum((_open(invoices[i].values.get("open_amount")) for i in ids), Decimal("0.00"))
+        amounts = (_open(invoices[i].values.get("open_amount")) for i in ids)
+        total = functools.reduce(EXACT.add, amounts, Decimal("0.00"))
         out.append(
             {
                 "customer": customer,

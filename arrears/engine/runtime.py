@@ -13,7 +13,7 @@ from typing import Any
 
 from arrears.dsl import ast
 from arrears.dsl.compiler import Fn
-from arrears.dsl.values import Value
+from arrears.dsl.values import EXACT, Value
 from arrears.engine.snapshot import Customer, HistoryEntry
 
 
@@ -77,7 +77,8 @@ class Env(dict[str, Value]):
                 return 0
             total: Any = values[0]
             for v in values[1:]:
-                total = total + v
+                # Exact, as `+` is: the default context would round to 28 digits.
+                total = EXACT.add(total, v) if isinstance(v, Decimal) else total + v
             return total  # type: ignore[no-any-return]
         if not values:
             return None

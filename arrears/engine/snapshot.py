@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
-from arrears.dsl.values import CoercionError, Value, parse_date, reader
+from arrears.dsl.values import EXACT, CoercionError, Value, parse_date, reader, visible
 from arrears.engine.bulk import paused_gc
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
 from arrears.rules.model import FieldDef, Policy
@@ -159,7 +159,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
             continue
         cid = str(values["customer.id"])
         if cid in customers:
-            report("customers", index, "id", f"customer `{cid}` appears twice")
+            report("customers", index, "id", f"customer {visible(cid)} appears twice")
             continue
         values["customer.tags"] = values["customer.tags"] or ()
         customers[cid] = Customer(cid, values)
@@ -169,7 +169,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
     for index, row in enumerate(raw.invoices):
         raw_id = row.get("id")
         if raw_id is not None and str(raw_id) in seen:
-            report("invoices", index, "id", f"invoice `{raw_id}` appears twice")
+            report("invoices", index, "id", f"invoice {visible(str(raw_id))} appears twice")
             continue
         seen.add(str(raw_id))
         values = read_row("invoices", index, row, _INVOICE_READERS, invoice_declared)
@@ -190,7 +190,8 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
                     "invoices",
                     index,
                     "customer_id",
-                    f"customer `{cid}` is not in customers, and the policy declares customer fields without defaults",
+                    f"customer {visible(cid)} is not in customers, and the policy declares customer fields"
+                    " without defaults",
                 )
                 continue
             customers[cid] = implicit
@@ -376,9 +377,9 @@ def _aggregate(customer: Customer) -> None:
         amount = v["open_amount"]
         days = v["days_overdue"]
         assert isinstance(amount, Decimal) and isinstance(days, int)
-        open_total += amount
+        open_total = EXACT.add(open_total, amount)  # exact: the default context rounds to 28 digits
         if days > 0:
-            overdue_total += amount
+            overdue_total = EXACT.add(overdue_total, amount)
             overdue_count += 1
         if v["disputed"]:
             disputed += 1

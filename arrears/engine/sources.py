@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError, Location, Position
+from arrears.dsl.values import Written
+from arrears.engine import jsontext
 from arrears.engine.digest import snapshot_digest
 from arrears.rules.yaml_source import YNode, load_yaml
 
@@ -45,8 +48,8 @@ def history_params(raw: object) -> object:
     Text that is not JSON stays text; the binder reports it with its place.
     """
     if isinstance(raw, str) and raw.strip():
-        with contextlib.suppress(json.JSONDecodeError):
-            return json.loads(raw, parse_float=Decimal)
+        with contextlib.suppress(json.JSONDecodeError, jsontext.JsonProblem):
+            return jsontext.loads(raw)
     return {} if raw is None else raw
 
 
@@ -54,15 +57,15 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
     """Read a snapshot file or folder into raw rows; raise InputError when unreadable."""
     p = Path(path)
     file = str(path)
+    if not present(p):
+        raise InputError(Diagnostic(f"no such snapshot: {file}", code="io"))
     if p.is_dir():
-        if (p / "invoices.parquet").exists():
+        if present(p / "invoices.parquet"):
             # Parquet is read in columns by the batch engine's reader, which gives the same raw rows.
             from arrears.engine.batch.folder import read_tables
 
             return read_tables(p).raw()
         return _read_folder(p)
-    if not p.exists():
-        raise InputError(Diagnostic(f"no such snapshot: {file}", code="io"))
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
@@ -90,29 +93,27 @@ def read_snapshot_text(text: str, file: str) -> RawSnapshot:
     if suffix == ".json":
         return from_json_text(text, file)
     if suffix == ".csv":
-        rows = _csv_rows(text)
+        rows, starts = _csv_rows(text, file, "invoices")
 
         def locate(section: str, index: int, key: str | None) -> Location:
-            return Location(file, Position(index + 2, 1))
+            return Location(file, Position(starts[index] if index < len(starts) else index + 2, 1))
 
         return RawSnapshot(file, None, rows, [], [], locate)
     raise InputError(Diagnostic(f"{file}: an uploaded snapshot is a .json, .yaml or .csv file", code="io"))
 
 
 def from_json_text(text: str, file: str = "<snapshot>") -> RawSnapshot:
+    """Raw rows from JSON text: duplicate keys, excess nesting and invalid JSON are located errors."""
     try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+        data = jsontext.loads(text)
     except json.JSONDecodeError as error:
-        position = error.pos if error.doc is text else text.find(error.doc)
-        before = text[: max(position, 0)]
-        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
-        location = Location(file, Position(line, column))
+        offset = error.pos if error.doc is text else text.find(error.doc)
+        location = Location(file, Position(*jsontext.position(text, offset)))
         raise InputError(Diagnostic(f"invalid JSON: {error.msg}", location, code="json")) from None
+    except jsontext.JsonProblem as problem:
+        location = Location(file, Position(*jsontext.position(text, problem.offset)))
+        raise InputError(Diagnostic(problem.message, location, code="json")) from None
     return from_data(data, file, _json_locator(text, file))
-
-
-def _no_constant(name: str) -> object:
-    raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
 
 
 _LOCATE_LIMIT = 5 * 1024 * 1024
@@ -171,6 +172,11 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
                     )
                 )
                 continue
+            # A value nested deeper than any snapshot needs would exhaust the recursion of whatever
+            # reads it next (the digest, an error message): refused here, located. Rows of plain
+            # values (nearly all) are passed over at C speed.
+            if not _CONTAINERS.isdisjoint(map(type, row.values())):
+                problems.extend(_too_deep(file, section, i, row, locate))
             good.append(row)
         sections[section] = good
     if "invoices" not in data:
@@ -187,48 +193,181 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
     )
 
 
+_CONTAINERS = frozenset((list, dict, tuple))
+# A row's cell sits three levels down (the document, a section, the row).
+_MAX_CELL_NESTING = jsontext.MAX_DEPTH - 3
+
+
+def _too_deep(file: str, section: str, index: int, row: dict[str, Any], locate: Locator | None) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    for key, value in row.items():
+        if type(value) in _CONTAINERS and _nesting(value) > _MAX_CELL_NESTING:
+            where = locate(section, index, str(key)) if locate else None
+            message = f"{section}[{index}].{key}: nested deeper than {jsontext.MAX_DEPTH} levels"
+            problems.append(diagnostic(file, message, where))
+    return problems
+
+
+def _nesting(value: object) -> int:
+    """How deep lists and objects nest in a value (1 for a flat list), counted without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > _MAX_CELL_NESTING:
+            break
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if type(child) in _CONTAINERS)  # type: ignore[attr-defined]
+    return deepest
+
+
 def _from_yaml(text: str, file: str) -> RawSnapshot:
     root = load_yaml(text, file)
     if root is None:
         raise InputError(Diagnostic(f"{file}: the snapshot is empty", code="snapshot"))
 
-    return from_data(root.plain(), file, lambda section, index, key: _row_location(root, section, index, key))
+    return from_data(written_data(root), file, lambda section, index, key: _row_location(root, section, index, key))
+
+
+def written_data(node: YNode) -> Any:
+    """The node as plain data, with numbers, booleans and dates also keeping their text (`Written`).
+
+    YAML reads `id: 00123` as the number 123; a text field must read what was written.
+    """
+    if node.kind == "mapping":
+        return {k: written_data(v) for k, (_, v) in node.entries.items()}
+    if node.kind == "sequence":
+        return [written_data(item) for item in node.items]
+    if node.value is None or isinstance(node.value, str):
+        return node.value
+    return Written(node.text, node.value)
+
+
+def present(path: Path) -> bool:
+    """Whether a snapshot file is there: False when nothing is; an error when it cannot be reached.
+
+    `Path.exists()` is False for a symbolic link to nothing and for a loop of links,
+    which would read as "no customers" or "no such snapshot"; those are said as they are.
+    """
+    try:
+        path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            target = os.readlink(path)
+            raise InputError(
+                Diagnostic(f"{path} is a symbolic link to {target}, which does not exist", code="io")
+            ) from None
+        return False
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise InputError(Diagnostic(f"{path} is a loop of symbolic links", code="io")) from None
+        raise InputError(Diagnostic(f"cannot read {path}: {error.strerror or error}", code="io")) from None
+    return True
+
+
+# The columns a table's header must name: without them, its first line is likely a row of values.
+REQUIRED_COLUMNS = {
+    "invoices": ("id", "customer_id", "amount", "due_date"),
+    "customers": ("id",),
+    "history": ("action", "at"),
+}
 
 
 def _read_folder(folder: Path) -> RawSnapshot:
     invoices_file = folder / "invoices.csv"
-    if not invoices_file.exists():
+    if not present(invoices_file):
         raise InputError(Diagnostic(f"{folder}: a snapshot folder needs invoices.csv or invoices.parquet", code="io"))
     sections: dict[str, list[dict[str, Any]]] = {}
+    lines: dict[str, list[int]] = {}
     for section in ("invoices", "customers", "history"):
         path = folder / f"{section}.csv"
-        sections[section] = _read_csv(path) if path.exists() else []
+        sections[section], lines[section] = _read_csv(path, section) if present(path) else ([], [])
     for row in sections["history"]:
         row["params"] = history_params(row.get("params"))
 
     def locate(section: str, index: int, key: str | None) -> Location:
-        return Location(str(folder / f"{section}.csv"), Position(index + 2, 1))
+        starts = lines.get(section, [])
+        line = starts[index] if index < len(starts) else index + 2
+        return Location(str(folder / f"{section}.csv"), Position(line, 1))
 
     return RawSnapshot(str(folder), None, sections["invoices"], sections["customers"], sections["history"], locate)
 
 
-def _read_csv(path: Path) -> list[dict[str, Any]]:
+def _read_csv(path: Path, section: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """A CSV table's rows (names and cells stripped, empty cells missing) and the line each row starts on."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(Diagnostic(f"cannot read {path}: {error}", code="io")) from None
-    return _csv_rows(text)
+    return _csv_rows(text, str(path), section)
 
 
-def _csv_rows(text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text))
-    rows: list[dict[str, Any]] = []
-    for row in reader:
-        # An empty CSV cell is a missing value, not empty text.
-        rows.append(
-            {k.strip(): (v.strip() or None if isinstance(v, str) else v) for k, v in row.items() if k is not None}
+def _csv_rows(text: str, file: str, section: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """The rows of a CSV table's text and the line each row starts on."""
+    # Cells as long as the file allows, as the batch engine's CSV reader reads them (the csv
+    # module's default limit of 131072 characters would refuse what the other engine plans).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    reader = csv.reader(io.StringIO(text))
+
+    def problem(message: str, line: int, hint: str | None = None) -> InputError:
+        return InputError(Diagnostic(message, Location(file, Position(line, 1)), hint, code="csv"))
+
+    try:
+        header = next(reader, None)
+        names = [name.strip() for name in header or []]
+        _check_header(names, section, problem)
+        rows: list[dict[str, Any]] = []
+        starts: list[int] = []
+        while True:
+            # A quoted cell may hold newlines: a row starts on the line after the previous one ended.
+            start = reader.line_num + 1
+            cells = next(reader, None)
+            if cells is None:
+                break
+            if not cells:
+                continue  # a blank line
+            # An empty CSV cell is a missing value, not empty text; a short row misses its last cells.
+            row = {name: (cell.strip() or None) for name, cell in zip(names, cells, strict=False)}
+            row.update({name: None for name in names[len(cells) :]})
+            rows.append(row)
+            starts.append(start)
+    except csv.Error as error:
+        raise problem(f"invalid CSV: {error}", reader.line_num) from None
+    return rows, starts
+
+
+def check_csv_header(path: Path, section: str) -> None:
+    """Refuse a CSV table whose header repeats a column or lacks a required one (the batch reader's check)."""
+    file = str(path)
+
+    def problem(message: str, line: int, hint: str | None = None) -> InputError:
+        return InputError(Diagnostic(message, Location(file, Position(line, 1)), hint, code="csv"))
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            header = next(csv.reader(stream), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return  # the full read reports it
+    _check_header([name.strip() for name in header or []], section, problem)
+
+
+def _check_header(names: list[str], section: str, problem: Callable[..., InputError]) -> None:
+    if not names:
+        return  # an empty file: no rows, nothing misread
+    seen: set[str] = set()
+    for name in names:
+        if name and name in seen:
+            raise problem(f"column `{name}` appears twice in the header", 1)
+        seen.add(name)
+    missing = [name for name in REQUIRED_COLUMNS[section] if name not in seen]
+    if missing:
+        listed = ", ".join(f"`{name}`" for name in missing)
+        raise problem(
+            f"the header lacks the column{'s' if len(missing) > 1 else ''} {listed}",
+            1,
+            f"the first line of {section}.csv names the columns: {', '.join(REQUIRED_COLUMNS[section])}, ...",
         )
-    return rows
 
 
 def diagnostic(file: str, message: str, location: Location | None) -> Diagnostic:

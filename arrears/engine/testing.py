@@ -28,6 +28,7 @@ from arrears.dsl.types import DECIMAL, Type
 from arrears.dsl.values import CoercionError, Value, coerce, to_json
 from arrears.engine.evaluate import Evaluation, PlannedAction, evaluate
 from arrears.engine.snapshot import RawSnapshot, bind
+from arrears.engine.sources import written_data
 from arrears.rules.loader import load_policy
 from arrears.rules.model import Policy
 from arrears.rules.yaml_source import YNode, load_yaml
@@ -148,7 +149,8 @@ def _check_keys(node: YNode, allowed: tuple[str, ...], what: str, problems: list
 def _rows(node: YNode | None) -> tuple[list[dict[str, Any]], list[YNode]]:
     if node is None or node.kind != "sequence":
         return [], []
-    return [item.plain() for item in node.items], node.items
+    # Rows read as a YAML snapshot's rows: text fields keep the text as written (`id: 007`).
+    return [written_data(item) for item in node.items], node.items
 
 
 def _run_case(policy: Policy, root: YNode, case: YNode, file: str) -> CaseResult:
@@ -246,10 +248,11 @@ def _expectations(node: YNode | None, policy: Policy) -> list[Expectation]:
             continue
         _check_keys(item, EXPECT_KEYS, "an expectation", problems)
         data = item.plain()
+        written = written_data(item)  # ids as written, as the snapshot rows read them
         fields: dict[str, Any] = {"action": str(data["action"])}
         for key in ("invoice", "customer", "rule"):
             if key in data:
-                fields[key] = None if data[key] is None else str(data[key])
+                fields[key] = None if written[key] is None else str(written[key])
         if "step" in data:
             fields["step"] = data["step"]
         signature = policy.actions.get(fields["action"])

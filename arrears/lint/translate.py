@@ -22,6 +22,8 @@ from arrears.lint.world import World, kind_of
 from arrears.rules.model import Expression, Policy
 
 NUMERIC = ("int", "real")
+# `round` bounds its result within half a unit of the last place kept, for places up to this.
+_ROUND_PLACES = 60
 
 
 class Translator:
@@ -243,7 +245,8 @@ class Translator:
 
     def _round(self, node: ast.Call, args: list[SVal], kind: str, null: Z, err: Z) -> SVal:
         places = _constant_int(node.args[1]) if len(node.args) > 1 else 0
-        if places is None:
+        if places is None or places < -_ROUND_PLACES:
+            # Far negative places: the bound below would be a number of a billion digits.
             unknown = self._unknown(node)
             return SVal(unknown.kind, unknown.value, null, err)
         value = args[0]
@@ -252,7 +255,8 @@ class Translator:
         # Rounding half away from zero moves a value by at most half a unit of the last place kept.
         integral = value.kind == "int"
         result = (z3.Int if integral else z3.Real)(self.world.name("rounded"))
-        half = z3.RealVal(str(Decimal(5).scaleb(-places - 1)))
+        # Beyond _ROUND_PLACES places the bound is kept at that many: a weaker fact, still true.
+        half = z3.RealVal(str(Decimal(5).scaleb(-min(places, _ROUND_PLACES) - 1)))
         self.world.facts.append(_abs(real(result) - real(value.value)) <= half)
         return SVal("int" if integral else "real", result, null, err)
 

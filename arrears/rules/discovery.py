@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from arrears.diagnostics import Diagnostic, InputError
+from arrears.diagnostics import Diagnostic, InputError, Location, Position
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 SNAPSHOT_FOLDER = "snapshots"
@@ -26,6 +27,27 @@ def is_policy_text(text: str) -> bool:
     return any(line.startswith("arrears:") for line in text.splitlines())
 
 
+_POLICY_LINE = re.compile(rb"(?m)^(?:\xef\xbb\xbf)?arrears:")
+
+
+def is_policy_bytes(data: bytes) -> bool:
+    """`is_policy_text` on the file's bytes, so that a policy not saved as UTF-8 is found (and reported)."""
+    return _POLICY_LINE.search(data) is not None
+
+
+def decode_policy(data: bytes, file: str) -> str:
+    """A policy file's text; a located InputError when it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line_start = before.rfind(b"\n") + 1
+        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        location = Location(file, Position(before.count(b"\n") + 1, column))
+        message = f"not UTF-8: byte 0x{data[error.start]:02X} cannot be decoded"
+        raise InputError(Diagnostic(message, location, "save the policy as UTF-8", code="encoding")) from None
+
+
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
     """Named files as they are; folders searched for policy files, tests and other YAML left out."""
     files: list[Path] = []
@@ -38,10 +60,11 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
                 if not candidate.is_file():
                     continue
                 try:
-                    text = candidate.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
+                    data = candidate.read_bytes()
+                except OSError:
                     continue
-                if is_policy_text(text):
+                # A policy that is not UTF-8 is listed too: loading it reports where it is not.
+                if is_policy_bytes(data):
                     files.append(candidate)
         elif path.exists():
             files.append(path)

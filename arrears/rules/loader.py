@@ -22,10 +22,13 @@ from arrears.diagnostics import (
 from arrears.dsl import ast
 from arrears.dsl.env import ActionSignature, Environment, Symbol
 from arrears.dsl.types import BOOL
+from arrears.dsl.types import DURATION as DURATION_TYPE
+from arrears.dsl.values import CoercionError, coerce
 from arrears.rules.actions import check_action
 from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
 from arrears.rules.context import CompileContext
 from arrears.rules.declarations import Declarations
+from arrears.rules.discovery import decode_policy
 from arrears.rules.model import (
     ActionCall,
     Expression,
@@ -62,11 +65,12 @@ def read_policy_text(path: str | Path, file: str | None = None) -> str:
     """A policy file's text; InputError (exit 2) when it cannot be read. `file` names it."""
     shown = file or str(path)
     try:
-        return Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(Diagnostic(f"no such file: {shown}", code="io")) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise InputError(Diagnostic(f"cannot read {shown}: {error}", code="io")) from None
+    return decode_policy(data, shown)
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -215,13 +219,15 @@ class _PolicyBuilder(Declarations):
         if allow_never and text == "never":
             return None
         match = DURATION.match(text)
-        if not match or int(match.group(1)) <= 0:
+        if not match or not match.group(1).strip("0"):
             example = "`never` or a duration like `7d`" if allow_never else "a duration like `7d` or `2w`"
             self.ctx.error(node, path, f"{what} must be {example}, not `{text}`", code="bad-duration")
             return None
-        import datetime as dt
-
-        return dt.timedelta(days=int(match.group(1)) * (7 if match.group(2) == "w" else 1))
+        try:
+            return coerce(text, DURATION_TYPE)
+        except CoercionError as error:  # beyond the accepted range of durations
+            self.ctx.error(node, path, f"{what}: {error}", code="bad-duration")
+            return None
 
     def _then(self, node: YNode | None, path: str, env: Environment) -> tuple[ActionCall, ...] | None:
         if node is None:

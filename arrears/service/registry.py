@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from arrears.diagnostics import ArrearsError, Diagnostic, Location, Position, render_text, sort_key
-from arrears.rules.discovery import in_snapshot_folder
+from arrears.diagnostics import ArrearsError, Diagnostic, InputError, Location, Position, render_text, sort_key
+from arrears.rules.discovery import decode_policy, in_snapshot_folder, is_policy_bytes
 from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
 
@@ -205,12 +205,21 @@ class PolicyStore:
             return previous
         was_policy = previous is not None and previous.is_policy
         try:
-            text = path.read_text(encoding="utf-8")  # as `arrears run` reads it: the same digest
-        except (OSError, UnicodeDecodeError) as error:
+            data = path.read_bytes()
+            # Decoded as `arrears run` decodes it (the same digest); a policy that is not
+            # UTF-8 is a load error with its place, as `arrears check` reports it.
+            text = decode_policy(data, name)
+        except OSError as error:
             if not was_policy:
                 return FileState(name, signature, None, None, racy=racy, is_policy=False)
             problem = Diagnostic(f"cannot read {name}: {error}", Location(name, Position(1, 1)), code="io")
             return self._failed(name, signature, None, previous, (problem,), racy)
+        except InputError as error:
+            if not was_policy and not is_policy_bytes(data):
+                return FileState(name, signature, None, None, racy=racy, is_policy=False)
+            before = previous if was_policy else None
+            readable = data.decode("utf-8", errors="replace")  # only to find the id it claims
+            return self._failed(name, signature, None, before, tuple(error.diagnostics), racy, readable)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if previous is not None and previous.text_digest == digest:
             if previous.signature == signature and previous.racy == racy:

@@ -17,12 +17,12 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from decimal import Decimal
 from typing import TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 
 from arrears.diagnostics import Diagnostic, Location, Position
+from arrears.engine import jsontext
 from arrears.service.problems import Problem
 
 T = TypeVar("T")
@@ -75,10 +75,6 @@ def decode_text(body: bytes) -> str:
         ) from None
 
 
-def _no_constants(name: str) -> object:
-    raise ValueError(f"`{name}` is not a JSON number; write amounts as numbers or strings")
-
-
 def parse_json(text: str) -> object:
     """JSON with exact decimals; a 400 with line and column when it is not valid JSON."""
     if not text.strip():
@@ -89,16 +85,18 @@ def parse_json(text: str) -> object:
             [Diagnostic("empty body", Location(REQUEST_FILE, Position(1, 1)), code="json")],
         )
     try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
+        data = jsontext.loads(text)
         if _SURROGATE_ESCAPE.search(text):
             _refuse_lone_surrogates(data)
         return data
     except json.JSONDecodeError as error:
-        where = Location(REQUEST_FILE, Position(error.lineno, error.colno))
+        offset = error.pos if error.doc is text else text.find(error.doc)
+        where = Location(REQUEST_FILE, Position(*jsontext.position(text, offset)))
         diagnostic = Diagnostic(f"invalid JSON: {error.msg}", where, code="json")
-    except RecursionError:
-        diagnostic = Diagnostic("invalid JSON: nested too deeply", code="json")
-    except ValueError as error:  # NaN/Infinity, or an integer with thousands of digits
+    except jsontext.JsonProblem as problem:  # a duplicate key, or nesting too deep
+        where = Location(REQUEST_FILE, Position(*jsontext.position(text, problem.offset)))
+        diagnostic = Diagnostic(problem.message, where, code="json")
+    except ValueError as error:  # a lone surrogate
         diagnostic = Diagnostic(f"invalid JSON: {error}", code="json")
     raise Problem(400, "malformed-body", "the request body is not valid JSON", [diagnostic])
 

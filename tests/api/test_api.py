@@ -134,11 +134,11 @@ def test_a_malformed_snapshot_lists_every_problem() -> None:
 
 def test_from_json_keeps_decimals_exact() -> None:
     text = (
-        '{"as_of": "2026-11-23", "invoices": [{"id": "A", "customer_id": "C", "amount": 1234.56789012345678901234,'
+        '{"as_of": "2026-11-23", "invoices": [{"id": "A", "customer_id": "C", "amount": 1234.567890123456789012,'
         ' "due_date": "2026-11-20"}], "customers": [{"id": "C", "segment": "smb"}]}'
     )
     plan = arrears.load_policy(POLICY).evaluate(arrears.Snapshot.from_json(text))
-    assert plan.notices[0].total == Decimal("1234.56789012345678901234")
+    assert plan.notices[0].total == Decimal("1234.567890123456789012")
     assert arrears.Snapshot.from_json(text.encode("utf-8")).digest == arrears.Snapshot.from_json(text).digest
 
 

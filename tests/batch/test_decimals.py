@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrears.dsl.values import CONTEXT, format_decimal, money, round_half_away
+from arrears.dsl.values import CONTEXT, EXACT, format_decimal, money, round_half_away
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.stage import Stage
 
@@ -38,8 +38,8 @@ def _eval(a: list[Decimal], b: list[Decimal], op: str) -> tuple[list[str | None]
         result = D.divide(da, db, stage)
     elif op == "money":
         result = D.quantize(da, 2, stage)
-    elif op == "round0":
-        result = D.quantize(da, 0, stage)
+    elif op.startswith("round"):
+        result = D.quantize(da, int(op.removeprefix("round")), stage)
     else:
         raise AssertionError(op)
     text = D.to_text(result, stage)
@@ -58,17 +58,17 @@ def _parts(v: Decimal) -> tuple[int, int, bool]:
 def _python(a: Decimal, b: Decimal, op: str) -> str | None:
     try:
         if op == "+":
-            r = CONTEXT.add(a, b)
+            r = EXACT.add(a, b)
         elif op == "-":
-            r = CONTEXT.subtract(a, b)
+            r = EXACT.subtract(a, b)
         elif op == "*":
-            r = CONTEXT.multiply(a, b)
+            r = EXACT.multiply(a, b)
         elif op == "/":
             r = CONTEXT.divide(a, b)
         elif op == "money":
             r = money(a)
         else:
-            r = Decimal(round_half_away(a, 0))
+            r = Decimal(round_half_away(a, int(op.removeprefix("round"))))
     except (decimal.DivisionByZero, decimal.InvalidOperation):
         return None
     return format_decimal(r)
@@ -90,7 +90,7 @@ decimals = st.builds(
 @settings(max_examples=int(__import__("os").environ.get("DEC_EXAMPLES", "60")), deadline=None)
 @given(
     st.lists(st.tuples(decimals, decimals), min_size=1, max_size=30),
-    st.sampled_from(["+", "-", "*", "/", "money", "round0"]),
+    st.sampled_from(["+", "-", "*", "/", "money", "round0", "round-2", "round-45", "round-999999999"]),
 )
 def test_operations_match_python(pairs: list[tuple[Decimal, Decimal]], op: str) -> None:
     a = [p[0] for p in pairs]
@@ -111,10 +111,21 @@ def test_known_values() -> None:
         (Decimal("1"), Decimal("8"), "/", "0.125"),
         (Decimal("100"), Decimal("3"), "/", "33.33333333333333333333333333"),
         (Decimal("1000"), Decimal("0.1"), "/", "10000"),
-        (Decimal("0.00"), Decimal("-3"), "/", "-0.00"),
-        (Decimal("-0.001"), Decimal("0"), "money", "-0.00"),
+        (Decimal("0.00"), Decimal("-3"), "/", "0.00"),
+        (Decimal("-0.001"), Decimal("0"), "money", "0.00"),
         (Decimal("1200.00"), Decimal("0.02"), "*", "24.0000"),
-        (Decimal("-0.0"), Decimal("0"), "*", "0"),
+        (Decimal("-0.0"), Decimal("0"), "*", "0.0"),
+        # Sums and products are exact past 28 digits; only quotients round (SPEC 2).
+        (
+            Decimal("1234567890123456.123456789012"),
+            Decimal("0.000000000000001"),
+            "+",
+            "1234567890123456.123456789012001",
+        ),
+        (Decimal("123456789.123456789"), Decimal("987654321.987654321"), "*", "121932631356500531.347203169112635269"),
+        (Decimal("1234.5"), Decimal("0"), "round-2", "1200"),
+        (Decimal("-4"), Decimal("0"), "round-999999999", "0"),
+        (Decimal("4999.99"), Decimal("0"), "round-100", "0"),
     ]
     for a, b, op, expected in cases:
         texts, guards = _eval([a], [b], op)

@@ -22,6 +22,7 @@ from arrears.engine.batch.io import read_plan_parquet, render_plan, write_plan
 from arrears.engine.engines import choose_engine
 from arrears.engine.plan import make_plan, render_csv, render_jsonl
 from arrears.engine.snapshot import bind, read_snapshot
+from arrears.engine.sources import REQUIRED_COLUMNS
 from arrears.rules.loader import load_policy, load_policy_text
 from tests.batch.strategies import policies, snapshots
 from tests.conftest import EXAMPLES
@@ -48,7 +49,8 @@ def write_csv_folder(folder: Path, data: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for section in ("invoices", "customers", "history"):
         rows = data.get(section, [])
-        columns = sorted({k for row in rows for k in row}) or ["id"]
+        # An empty table still names its required columns, as an export does.
+        columns = sorted({k for row in rows for k in row}) or list(REQUIRED_COLUMNS[section])
         with (folder / f"{section}.csv").open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(columns)

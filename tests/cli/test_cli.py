@@ -79,7 +79,7 @@ def test_invalid_policies_exit_1_with_located_errors(capsys: pytest.CaptureFixtu
         (["run", SPEC_POLICY, SMALL, "--as-of", "tomorrow"], "not a date"),
         (["run", SPEC_POLICY, SMALL, "--format", "xml"], "Invalid value for '--format'"),
         (["frobnicate"], "No such command"),
-        (["explain", SPEC_POLICY, SMALL, "--invoice", "INV-9999"], "invoice `INV-9999` is not in the snapshot"),
+        (["explain", SPEC_POLICY, SMALL, "--invoice", "INV-9999"], 'invoice "INV-9999" is not in the snapshot'),
         (["eval", "days_overdue > 1"], "`days_overdue` has no value"),
         (["eval", "x", "--set", "novalue"], "--set takes NAME=JSON"),
     ],

@@ -71,4 +71,4 @@ def test_an_unknown_invoice_is_looked_up_in_the_whole_snapshot(monkeypatch: pyte
     assert len(snapshot.invoices) == len(read_snapshot(source).invoices)
     with pytest.raises(InputError) as caught:
         explain(POLICY, snapshot, "INV-100")
-    assert (caught.value.diagnostics[0].hint or "").startswith("did you mean `INV-")
+    assert (caught.value.diagnostics[0].hint or "").startswith('did you mean "INV-')

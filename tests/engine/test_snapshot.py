@@ -55,7 +55,7 @@ def test_every_problem_is_listed_with_its_place() -> None:
         'customers[1].segment: "retail" is not one of smb, enterprise',
         'invoices[0].due_date: not a date: "2026-13-45"',
         'invoices[1].amount: not a number: "ten"',
-        "invoices[2].id: invoice `A` appears twice",
+        'invoices[2].id: invoice "A" appears twice',
         "invoices[3].id: missing",
         'invoices[3].disputed: not true or false: "maybe"',
     ]

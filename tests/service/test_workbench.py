@@ -179,7 +179,7 @@ def test_explain_shows_each_sub_condition(client: httpx.Client, folder: Path) ->
     assert dunning["unless"]["parts"][0]["text"] == "disputed"
     missing = problem(client.post("/v1/workbench/explain", json={**body, "invoice": "INV-100"}))
     assert missing["type"] == "urn:arrears:problem:unknown-invoice"
-    assert missing["diagnostics"][0]["hint"].startswith("did you mean `INV-10")
+    assert missing["diagnostics"][0]["hint"].startswith("did you mean \"INV-10")
 
 
 def test_tests_run_on_the_text_with_coverage(client: httpx.Client, folder: Path) -> None:

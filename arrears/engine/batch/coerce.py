@@ -1,12 +1,14 @@
 """Read snapshot columns against their declared types, as `arrears.dsl.values.coerce` reads one cell.
 
-Text cells (CSV, or text columns of Parquet) follow `coerce` rule for rule: numbers may
-carry surrounding blanks (never commas), `2%` is a percent, booleans are
-true/yes/y/1 and false/no/n/0, dates are YYYY-MM-DD, durations `30d`/`2w`, lists are
-`a;b` or `a|b`. Typed Parquet columns are taken as the Python values they hold (a
-decimal128 column keeps its scale as the exponent; a float column is read from its
-shortest round-trip text, as the row engine reads a float). Each coercion also yields an `ok`
-mask; the loader rejects the snapshot through the row engine's binder whenever a
+Text cells (CSV, or text columns of Parquet) follow `coerce` rule for rule, built from the
+same patterns and limits (`arrears.dsl.values`, the one definition of a valid value):
+numbers may carry surrounding blanks (never commas), `2%` is a percent, booleans are
+true/yes/y/1 and false/no/n/0, dates are YYYY-MM-DD in years 0001-9999, durations
+`30d`/`2w`, lists are `a;b` or `a|b`; decimals, whole numbers and durations lie in the
+accepted ranges, from text or from typed columns alike. Typed Parquet columns are taken
+as the Python values they hold (a decimal128 column keeps its scale as the exponent; a
+float column is read from its shortest round-trip text, as the row engine reads a float).
+Each coercion also yields an `ok` mask; the loader rejects the snapshot through the row engine's binder whenever a
 mask is false somewhere, so error messages are the row engine's own.
 """
 
@@ -14,18 +16,20 @@ from __future__ import annotations
 
 import polars as pl
 
+from arrears.dsl import values as V
 from arrears.dsl.types import Type
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.typed import DECIMAL_KINDS
 
-NUMBER = r"^\s*-?\d+(?:\.\d+)?\s*$"
-INTEGER = r"^\s*-?\d+\s*$"
-PERCENT = r"^\s*(-?\d+(?:\.\d+)?)\s*%\s*$"
-DURATION = r"^\s*(-?\d+)\s*([dw])\s*$"
-DATE = r"^\d{4}-\d{2}-\d{2}$"
-TRUE = ["true", "yes", "y", "1"]
-FALSE = ["false", "no", "n", "0", ""]
-MAX_DIGITS = 36
+NUMBER = V.NUMBER_PATTERN
+INTEGER = V.INTEGER_PATTERN
+PERCENT = V.PERCENT_PATTERN
+DURATION = V.DURATION_PATTERN
+DATE = V.DATE_PATTERN
+TRUE = list(V.TRUE_WORDS)
+FALSE = list(V.FALSE_WORDS)
+# Accepted decimals have at most this many digits in all, so their coefficients fit Int128.
+MAX_DIGITS = V.MAX_WHOLE_DIGITS + V.MAX_PLACES
 # Python's `str(Decimal)` switches to exponent notation below 1e-6; up to this scale it matches Polars.
 PLAIN_DECIMAL_SCALE = 6
 # Every integer below 2**53 is a float exactly; larger whole floats are left to the row binder.
@@ -42,13 +46,16 @@ def _decimal_text(text: pl.Expr, name: str, scale: int = 0) -> tuple[Parts, pl.E
     fraction = unsigned.str.extract(r"\.(\d+)$", 1)
     places = fraction.str.len_chars().fill_null(0).cast(pl.Int32)
     digits = unsigned.str.replace(".", "", literal=True)
-    significant = digits.str.strip_chars_start("0")
-    fits = significant.str.len_chars() <= MAX_DIGITS
+    significant = digits.str.strip_chars_start("0").str.len_chars().cast(pl.Int32)
+    exponent = -places - scale
+    # As `Decimal.adjusted()`: the exponent of the first significant digit (of a zero, its exponent).
+    adjusted = exponent + (significant - 1).clip(lower_bound=0)
+    fits = (exponent >= -V.MAX_PLACES) & (adjusted < V.MAX_WHOLE_DIGITS)
     magnitude = pl.when(fits).then(digits.str.slice(-MAX_DIGITS - 1)).cast(pl.Int128, strict=False)
     coef = pl.when(negative).then(pl.lit(0, dtype=pl.Int128) - magnitude).otherwise(magnitude)
     parts = {
         name: coef,
-        f"{name}#e": -places - scale,
+        f"{name}#e": exponent,
         f"{name}#z": negative & (magnitude == 0),
     }
     return parts, fits & coef.is_not_null()
@@ -68,7 +75,7 @@ def coerce_text(text: pl.Expr, t: Type, name: str) -> tuple[Parts, pl.Expr]:
         ok = text.str.contains(INTEGER)
         digits = text.str.strip_chars().str.strip_prefix("+")
         value = pl.when(ok).then(digits).cast(pl.Int64, strict=False)
-        return {name: value}, ok & value.is_not_null()
+        return {name: value}, ok & _int_ok(value)
     if kind in DECIMAL_KINDS:
         number_ok = text.str.contains(NUMBER)
         parts, fits = _decimal_text(pl.when(number_ok).then(text), name)
@@ -82,12 +89,12 @@ def coerce_text(text: pl.Expr, t: Type, name: str) -> tuple[Parts, pl.Expr]:
     if kind == "date":
         stripped = text.str.strip_chars()
         value = pl.when(stripped.str.contains(DATE)).then(stripped).str.to_date("%Y-%m-%d", strict=False)
-        return {name: value}, value.is_not_null()
+        return {name: value}, _date_ok(value)
     if kind == "duration":
         count = text.str.extract(DURATION, 1).cast(pl.Int64, strict=False)
         unit = text.str.extract(DURATION, 2)
         days = pl.when(unit == "w").then(count * 7).otherwise(count)
-        return {name: days}, days.is_not_null()
+        return {name: days}, _days_ok(days)
     if kind == "list" and t.item is not None and t.item.kind == "string":
         json_like = text.str.strip_chars().str.starts_with("[")
         items = (
@@ -98,6 +105,20 @@ def coerce_text(text: pl.Expr, t: Type, name: str) -> tuple[Parts, pl.Expr]:
         )
         return {name: items}, ~json_like
     raise Unsupported(f"reading {t} from text columns")
+
+
+def _date_ok(value: pl.Expr) -> pl.Expr:
+    """Where a date column holds a date the row engine holds too (years 0001 to 9999)."""
+    return value.is_not_null() & value.is_between(pl.lit(V.MIN_DATE), pl.lit(V.MAX_DATE))
+
+
+def _days_ok(days: pl.Expr) -> pl.Expr:
+    return days.is_not_null() & (days.abs() <= V.MAX_DURATION_DAYS)
+
+
+def _int_ok(value: pl.Expr) -> pl.Expr:
+    """Where an Int64 value is a whole number in range (-2**63 is one beyond it, as in `coerce`)."""
+    return value.is_not_null() & (value != pl.lit(-V.MAX_INT - 1, dtype=pl.Int64))
 
 
 def _coerce_float(column: pl.Expr, t: Type, name: str) -> tuple[Parts, pl.Expr]:
@@ -123,27 +144,33 @@ def coerce_column(column: pl.Expr, dtype: pl.DataType, t: Type, name: str) -> tu
         scale = dtype.scale or 0
         coef = column.cast(pl.Decimal(38, scale)).to_physical().cast(pl.Int128)
         if kind in DECIMAL_KINDS:
-            return {name: coef, f"{name}#e": pl.lit(-scale, dtype=pl.Int32), f"{name}#z": pl.lit(False)}, pl.lit(True)
+            in_range = (
+                coef.abs() < pl.lit(10 ** (V.MAX_WHOLE_DIGITS + scale), pl.Int128)
+                if scale <= V.MAX_PLACES
+                else pl.lit(False)
+            )
+            return {name: coef, f"{name}#e": pl.lit(-scale, dtype=pl.Int32), f"{name}#z": pl.lit(False)}, in_range
         if kind == "int":
             # As the row engine reads Decimal("2.00"): a whole value is that int.
             whole = coef % 10**scale == 0
             value = pl.when(whole).then(coef // 10**scale).cast(pl.Int64, strict=False)
-            return {name: value}, whole & value.is_not_null()
+            return {name: value}, whole & _int_ok(value)
         if kind == "string" and scale <= PLAIN_DECIMAL_SCALE:
             return {name: column.cast(pl.String)}, pl.lit(True)
         return {name: pl.lit(None)}, pl.lit(False)
     if dtype.is_integer():
         if kind in DECIMAL_KINDS:
-            return (
-                {name: column.cast(pl.Int128), f"{name}#e": pl.lit(0, dtype=pl.Int32), f"{name}#z": pl.lit(False)},
-                pl.lit(True),
-            )
+            wide = column.cast(pl.Int128)
+            in_range = wide.abs() < pl.lit(10**V.MAX_WHOLE_DIGITS, dtype=pl.Int128)
+            return {name: wide, f"{name}#e": pl.lit(0, dtype=pl.Int32), f"{name}#z": pl.lit(False)}, in_range
         if kind == "int":
-            return {name: column.cast(pl.Int64)}, pl.lit(True)
+            value = column.cast(pl.Int64, strict=False)
+            return {name: value}, _int_ok(value)
         if kind == "string":
             return {name: column.cast(pl.String)}, pl.lit(True)
         if kind == "duration":
-            return {name: column.cast(pl.Int64)}, pl.lit(True)
+            days = column.cast(pl.Int64, strict=False)
+            return {name: days}, _days_ok(days)
         return {name: pl.lit(None)}, pl.lit(False)
     if dtype.is_float():
         return _coerce_float(column, t, name)
@@ -153,11 +180,11 @@ def coerce_column(column: pl.Expr, dtype: pl.DataType, t: Type, name: str) -> tu
         return {name: pl.lit(None)}, pl.lit(False)
     if dtype == pl.Date:
         if kind == "date":
-            return {name: column}, pl.lit(True)
+            return {name: column}, _date_ok(column)
         return {name: pl.lit(None)}, pl.lit(False)
     if isinstance(dtype, pl.Datetime):
         if kind == "date":
-            return {name: column.dt.date()}, pl.lit(True)
+            return {name: column.dt.date()}, _date_ok(column.dt.date())
         return {name: pl.lit(None)}, pl.lit(False)
     string_list = kind == "list" and t.item is not None and t.item.kind == "string"
     if isinstance(dtype, pl.List) and string_list and dtype.inner == pl.String:

@@ -1,15 +1,17 @@
-"""Exact decimal arithmetic on columns, equal to Python's `decimal` under the engine's 28-digit context.
+"""Exact decimal arithmetic on columns, equal to Python's `decimal` as the row engine uses it.
 
 A decimal column is kept as three parts, as `decimal.Decimal` keeps it: a signed integer
-coefficient (Int128), an exponent, and a negative-zero flag (`Decimal("-0.00")` prints
-with its sign). The exponent and the flag are plain Python values when they are the same
-on every row, which is the common case and keeps the expressions small.
+coefficient (Int128), an exponent, and a negative-zero flag (`Decimal("-0.00")` keeps
+its sign; the plan writes a zero without one). The exponent and the flag are plain
+Python values when they are the same on every row, which is the common case and keeps
+the expressions small.
 
 Every operation follows the General Decimal Arithmetic rules that CPython implements:
-exponents of sums are the smaller one, of products the sum, quotients are exact when they
-terminate (as close to the ideal exponent as possible) and else rounded half-even to 28
-significant digits. Where an exact result would not fit the 128-bit coefficient, the row
-is guarded (see `Stage.guard`) and evaluated by the row engine; nothing is approximated.
+exponents of sums are the smaller one, of products the sum; sums and products are exact
+(SPEC 2 lets only quotients round); quotients are exact when they terminate (as close to
+the ideal exponent as possible) and else rounded half-even to 28 significant digits.
+Where an exact result would not fit the 128-bit coefficient, the row is guarded (see
+`Stage.guard`) and evaluated by the row engine; nothing is approximated.
 """
 
 from __future__ import annotations
@@ -122,7 +124,10 @@ def _add_exp(a: ExpLike, b: ExpLike) -> ExpLike:
 
 
 def _scale(coef: pl.Expr, shift: ExpLike) -> pl.Expr:
+    """coef * 10**shift; past 10**37 only a zero is right (callers guard the other rows)."""
     if isinstance(shift, int):
+        if shift > 37:
+            return pl.when(coef.is_null()).then(None).otherwise(lit128(0)).cast(I128)
         return coef if shift == 0 else coef * lit128(10**shift)
     return coef * pow10(shift)
 
@@ -184,17 +189,17 @@ def _zero_sign_add(a: Dec, b: Dec, b_negated: bool) -> FlagLike:
 
 
 def add(a: Dec, b: Dec, stage: Stage, *, subtract: bool = False) -> Dec:
-    """a + b (or a - b), rounded to 28 digits."""
+    """a + b (or a - b), exact: the aligned coefficients are guarded below 10**37, so the sum fits."""
     ca, cb, e, bound = align(a, b, stage)
     coef = stage.keep(ca - cb if subtract else ca + cb)
     nz = _zero_sign_add(a, b, subtract)
     if not isinstance(nz, bool):
         nz = stage.keep(nz)
-    return fix(coef, e, bound, min(a.elo, b.elo), max(a.ehi, b.ehi), nz, stage)
+    return Dec(coef, e, nz, bound, min(a.elo, b.elo), max(a.ehi, b.ehi))
 
 
 def multiply(a: Dec, b: Dec, stage: Stage) -> Dec:
-    """a * b, rounded to 28 digits."""
+    """a * b, exact: rows whose product could leave 128 bits go to the row engine."""
     bound = a.bound * b.bound
     if bound >= I128_SAFE:
         estimate = a.coef.cast(pl.Float64).abs() * b.coef.cast(pl.Float64).abs()
@@ -205,7 +210,7 @@ def multiply(a: Dec, b: Dec, stage: Stage) -> Dec:
     if not isinstance(e, int):
         e = stage.keep(e)
     nz = stage.keep((coef == 0) & (a.negative() ^ b.negative()))
-    return fix(coef, e, bound, a.elo + b.elo, a.ehi + b.ehi, nz, stage)
+    return Dec(coef, e, nz, bound, a.elo + b.elo, a.ehi + b.ehi)
 
 
 def negate(a: Dec) -> Dec:
@@ -268,16 +273,35 @@ def divide(a: Dec, b: Dec, stage: Stage) -> Dec:
 
 
 def quantize(a: Dec, places: int, stage: Stage) -> Dec:
-    """`a.quantize(10**-places, ROUND_HALF_UP)` in an unlimited context: half away from zero, sign of zero kept."""
-    target = -places
+    """`round_half_away(a, places)`: half away from zero, sign of zero kept.
+
+    With places >= 0 that is `a.quantize(10**-places, ROUND_HALF_UP)`; with negative places
+    the result is a whole number (exponent 0), zero once every value is below the step.
+    """
+    if places < 0:
+        return _round_whole(a, -places, stage)
+    return _quantize_to(a, -places, stage)
+
+
+def _quantize_to(a: Dec, target: int, stage: Stage) -> Dec:
+    """`a.quantize(10**target, ROUND_HALF_UP)` in an unlimited context."""
     magnitude = stage.keep(a.coef.abs())
     if isinstance(a.exp, int):
         shift = a.exp - target
-        if shift >= 0:
+        if shift > 37:
+            # Only a zero keeps a 128-bit coefficient with so many more places.
+            stage.guard(magnitude != 0)
+            q = pl.when(magnitude.is_null()).then(None).otherwise(lit128(0)).cast(I128)
+            bound = 0
+        elif shift >= 0:
             bound = a.bound * 10**shift
             if bound >= I128_SAFE:
                 stage.guard(_too_big(a.coef, shift, I128_SAFE))
             q = _scale(magnitude, shift)
+        elif -shift > 38:
+            # Every coefficient (below 2**127) is under half of the step.
+            q = pl.when(magnitude.is_null()).then(None).otherwise(lit128(0)).cast(I128)
+            bound = 0
         else:
             p = lit128(10 ** (-shift))
             q = magnitude // p + ((magnitude % p) * 2 >= p).cast(I128)
@@ -298,6 +322,25 @@ def quantize(a: Dec, places: int, stage: Stage) -> Dec:
     signed = stage.keep(pl.when(a.coef < 0).then(neg128(q)).otherwise(q))
     nz = stage.keep((q == 0) & a.negative())
     return Dec(signed, target, nz, min(bound, I128_SAFE), target, target)
+
+
+def _round_whole(a: Dec, step_digits: int, stage: Stage) -> Dec:
+    """a rounded half away from zero to a multiple of 10**step_digits, as a whole number (exponent 0)."""
+    negative = stage.keep(a.negative())
+    if step_digits > a.ehi + 39:
+        # |coef| < 2**127 < 10**39: every value is below a tenth of the step.
+        zero = stage.keep(pl.when(a.coef.is_null()).then(None).otherwise(lit128(0)).cast(I128))
+        return Dec(zero, 0, negative, 0, 0, 0)
+    rounded = _quantize_to(a, step_digits, stage)
+    q = rounded.coef
+    if step_digits > 37:
+        stage.guard(q != 0)  # a non-zero multiple of so large a step has no Int128 coefficient
+        coef = stage.keep(pl.when(q.is_null()).then(None).otherwise(lit128(0)).cast(I128))
+        return Dec(coef, 0, rounded.nz, 0, 0, 0)
+    bound = rounded.bound * 10**step_digits
+    if bound >= I128_SAFE:
+        stage.guard(_too_big(q, step_digits, I128_SAFE))
+    return Dec(stage.keep(_scale(q, step_digits)), 0, rounded.nz, min(bound, I128_SAFE), 0, 0)
 
 
 def compare(a: Dec, b: Dec, op: str, stage: Stage) -> pl.Expr:
@@ -335,9 +378,9 @@ def choose(condition: pl.Expr, a: Dec, b: Dec, stage: Stage) -> Dec:
 
 
 def to_text(a: Dec, stage: Stage) -> pl.Expr:
-    """`format(value, "f")` with `-0`/`-0.0` shown as `0`, as the plan writes decimals; null stays null."""
+    """`format_decimal`: `format(value, "f")` with no sign on a zero (`-0.00` is `0.00`); null stays null."""
     magnitude = stage.keep(a.coef.abs().cast(pl.String))
-    negative = a.negative()
+    negative = a.coef < 0
     exp = a.exp
     if isinstance(exp, int):
         if exp >= 0:
@@ -347,8 +390,6 @@ def to_text(a: Dec, stage: Stage) -> pl.Expr:
             padded = stage.keep(magnitude.str.zfill(k + 1))
             body = padded.str.head(-k) + "." + padded.str.tail(k)
         text = stage.keep(pl.when(negative).then("-" + body).otherwise(body))
-        if exp in (0, -1):
-            text = pl.when(text.is_in(["-0", "-0.0"])).then(pl.lit("0")).otherwise(text)
         return stage.keep(pl.when(a.coef.is_null()).then(None).otherwise(text))
     places = stage.keep((-exp).clip(0, 100).cast(pl.Int64))
     spread = stage.keep(magnitude.str.zfill(places + 1))
@@ -357,7 +398,6 @@ def to_text(a: Dec, stage: Stage) -> pl.Expr:
     whole = pl.when(a.coef == 0).then(pl.lit("0")).otherwise(magnitude + zeros)
     body = pl.when(exp >= 0).then(whole).otherwise(fraction)
     text = stage.keep(pl.when(negative).then("-" + body).otherwise(body))
-    text = pl.when(text.is_in(["-0", "-0.0"])).then(pl.lit("0")).otherwise(text)
     return stage.keep(pl.when(a.coef.is_null()).then(None).otherwise(text))
 
 

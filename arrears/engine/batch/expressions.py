@@ -20,6 +20,7 @@ import polars as pl
 from arrears.dsl import ast
 from arrears.dsl.compiler import Compiler
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, Type
+from arrears.dsl.values import MAX_DATE, MIN_DATE
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.stage import Stage
@@ -261,12 +262,10 @@ class ExpressionCompiler:
             date, days = (left, right) if lk == "date" else (right, left)
             delta = days.expr if op == "+" else -days.expr
             shifted = self.stage.keep(date.expr + pl.duration(days=delta))
-            if days.bound >= 700_000:
-                self.stage.guard(
-                    (shifted < pl.lit(dt.date(1, 1, 1)))
-                    | (shifted > pl.lit(dt.date(9999, 12, 31)))
-                    | (days.expr.abs() > 3_000_000)
-                )
+            # A date past the calendar is the row engine's evaluation error ("date out of range"):
+            # such rows go to it. Any date may be near the ends (9999-12-31 is a valid due date).
+            beyond = (shifted < pl.lit(MIN_DATE)) | (shifted > pl.lit(MAX_DATE))
+            self.stage.guard(beyond | (days.expr.abs() > 3_000_000) if days.bound >= 700_000 else beyond)
             return Val(result_type, shifted)
         bound = _int_bound(op, left.bound, right.bound)
         result = self.stage.keep(_apply(op, left.expr, right.expr))
@@ -377,8 +376,13 @@ def _f_round(c: ExpressionCompiler, node: ast.Call, args: list[Val], result: Typ
     if value.kind == "int":
         if places >= 0:
             return value
-        if places < -18:
-            raise Unsupported("round() of an int to more than 18 negative places")
+        if places <= -19:
+            # Every Int64 is below the step 10**19: zero, unless it reaches half of it, where the
+            # row engine's result (10**19) has no Int64; those rows go to the row engine.
+            if places == -19 and value.bound >= 5 * 10**18:
+                c.stage.guard(value.expr.abs() >= 5 * 10**18)
+            zero = pl.when(value.expr.is_null()).then(None).otherwise(pl.lit(0, pl.Int64))
+            return Val(result, c.stage.keep(zero))
         step = 10**-places
         magnitude = (value.expr.abs() + step // 2) // step * step
         rounded = pl.when(value.expr < 0).then(-magnitude).otherwise(magnitude)

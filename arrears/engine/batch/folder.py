@@ -20,13 +20,13 @@ import polars as pl
 
 from arrears.diagnostics import Diagnostic, InputError, Location, Position
 from arrears.dsl.types import BOOL, DATE, DECIMAL, STRING, Type, list_of
-from arrears.dsl.values import Value
+from arrears.dsl.values import MAX_DATE, MIN_DATE, Value
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.coerce import coerce_column
 from arrears.engine.batch.frames import decimal_parts
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
 from arrears.engine.snapshot import RawSnapshot
-from arrears.engine.sources import history_params
+from arrears.engine.sources import check_csv_header, history_params, present
 from arrears.rules.model import Policy
 
 Format = Literal["csv", "parquet"]
@@ -84,21 +84,39 @@ def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
 
 
 def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [{k: v for k, v in row.items()} for row in frame.to_dicts()]
+    return [{k: v for k, v in row.items()} for row in _python_dates(frame).to_dicts()]
+
+
+def _python_dates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Date columns holding a date Python cannot (year 0, 10000 or beyond) as their text.
+
+    Polars holds years far outside 0001-9999; Python raises on them. As text, the row
+    binder refuses them as it refuses `"0000-01-01"`: `not a date`, with their row.
+    """
+    temporal = [n for n, t in frame.schema.items() if t == pl.Date or isinstance(t, pl.Datetime)]
+    if not temporal:
+        return frame
+    outside = frame.select(
+        [(~pl.col(n).dt.date().is_between(pl.lit(MIN_DATE), pl.lit(MAX_DATE))).any().alias(n) for n in temporal]
+    ).row(0, named=True)
+    beyond = [n for n in temporal if outside[n]]
+    return frame.with_columns(pl.col(n).dt.date().cast(pl.String) for n in beyond) if beyond else frame
 
 
 def read_tables(folder: Path) -> Tables:
     """Read a snapshot folder's tables; raise NotColumnar when the row reader must do it."""
-    parquet = (folder / "invoices.parquet").exists()
+    parquet = present(folder / "invoices.parquet")
     fmt: Format = "parquet" if parquet else "csv"
-    if not (folder / f"invoices.{fmt}").exists():
+    if not present(folder / f"invoices.{fmt}"):
         raise NotColumnar("no invoices table")
     frames: dict[str, pl.DataFrame] = {}
     for name in TABLES:
         path = folder / f"{name}.{fmt}"
-        if not path.exists():
+        if not present(path):
             frames[name] = pl.DataFrame()
             continue
+        if not parquet:
+            check_csv_header(path, name)
         frames[name] = _read_parquet(path) if parquet else _read_csv(path)
     return Tables(folder, fmt, frames["invoices"], frames["customers"], frames["history"])
 

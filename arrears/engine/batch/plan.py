@@ -9,6 +9,7 @@ Python object per action; notices and the summary are group-bys over that frame.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from arrears.dsl.values import format_decimal
+from arrears.dsl.values import EXACT, format_decimal
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.render import action_line
 from arrears.engine.batch.stage import Stage
@@ -217,7 +218,7 @@ def notices(actions: pl.DataFrame, invoices: pl.DataFrame, open_amount: Val, has
     if unsafe.len():
         amounts_by_id = _open_amounts(parts)
         exact = [
-            format_decimal(sum((amounts_by_id[i] for i in ids), Decimal("0.00")))
+            format_decimal(functools.reduce(EXACT.add, (amounts_by_id[i] for i in ids), Decimal("0.00")))
             for ids in frame["invoices"].gather(unsafe).to_list()
         ]
         frame = frame.with_columns(frame["total"].scatter(unsafe, pl.Series(exact, dtype=pl.String)))

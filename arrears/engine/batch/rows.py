@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from arrears.dsl.values import Written
 from arrears.engine.batch.folder import TABLES, Tables
 from arrears.engine.snapshot import RawSnapshot
 
@@ -67,7 +68,22 @@ def _frame(rows: Sequence[Mapping[str, Any]], wanted: set[str], history: bool) -
     return pl.DataFrame(columns), frozenset(numbers)
 
 
+def _unwritten(value: Any) -> Any:
+    """A YAML scalar's value where its text is that value's usual spelling; else its text as written.
+
+    A boolean or date reads the same whatever the field; a number spelled otherwise
+    (`00123`, `1_000`) must stay text, which a text field reads as written.
+    """
+    if type(value) is not Written:
+        return value
+    inner = value.value
+    if isinstance(inner, bool | dt.date) or (type(inner) is int and str(inner) == value):
+        return inner
+    return value
+
+
 def _column(name: str, values: list[Any]) -> tuple[pl.Series, bool]:
+    values = [_unwritten(v) for v in values]
     kinds = {type(v) for v in values} - {type(None)}
     try:
         if kinds <= {str}:
@@ -78,7 +94,7 @@ def _column(name: str, values: list[Any]) -> tuple[pl.Series, bool]:
             return pl.Series(name, values, dtype=pl.Int64), False
         if kinds == {dt.date}:  # YAML reads an unquoted 2026-11-23 as a date
             return pl.Series(name, values, dtype=pl.Date), False
-        if kinds <= {int, Decimal, str}:
+        if kinds <= {int, Decimal, str, Written}:
             # Numbers, or numbers beside text: a decimal, percent or text field reads both as their text.
             texts = [v if v is None or type(v) is str else str(v) for v in values]
             return pl.Series(name, texts, dtype=pl.String), True
