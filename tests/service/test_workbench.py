@@ -179,7 +179,7 @@ def test_explain_shows_each_sub_condition(client: httpx.Client, folder: Path) ->
     assert dunning["unless"]["parts"][0]["text"] == "disputed"
     missing = problem(client.post("/v1/workbench/explain", json={**body, "invoice": "INV-100"}))
     assert missing["type"] == "urn:arrears:problem:unknown-invoice"
-    assert missing["diagnostics"][0]["hint"].startswith("did you mean \"INV-10")
+    assert missing["diagnostics"][0]["hint"].startswith('did you mean "INV-10')
 
 
 def test_tests_run_on_the_text_with_coverage(client: httpx.Client, folder: Path) -> None:
@@ -333,8 +333,10 @@ def test_workbench_routes_stay_out_of_the_openapi_document(client: httpx.Client)
     assert not [p for p in paths if p.startswith("/v1/workbench") or p in ("/", "/static/{name}")]
 
 
-def test_the_registry_does_not_serve_from_snapshots(folder: Path) -> None:
-    (folder / "snapshots" / "looks-like.yaml").write_text("arrears: 1\npolicy: sneaky\nrules: []\n", encoding="utf-8")
+@pytest.mark.parametrize("subfolder", ["snapshots", "ledgers"])
+def test_the_registry_does_not_serve_from_data_folders(folder: Path, subfolder: str) -> None:
+    (folder / subfolder).mkdir(exist_ok=True)
+    (folder / subfolder / "looks-like.yaml").write_text("arrears: 1\npolicy: sneaky\nrules: []\n", encoding="utf-8")
     with make_client(folder) as http:
         listing = http.get("/v1/policies").json()
     assert "sneaky" not in [p["id"] for p in listing["policies"]] and listing["errors"] == []
