@@ -294,6 +294,11 @@ def test_the_token_guards_everything_but_health(folder: Path) -> None:
             assert refused.status_code == 401, path
             assert refused.headers["www-authenticate"] == "Bearer"
         assert http.get("/?token=wrong", follow_redirects=False).status_code == 401
+        # A person in a browser reads what to do (and never the page itself).
+        told = http.get("/", headers={"accept": "text/html,application/xhtml+xml"})
+        assert told.status_code == 401 and told.headers["content-type"].startswith("text/html")
+        assert "/?token=TOKEN" in told.text and "arrears-csrf" not in told.text
+        assert "script-src 'self'" in told.headers["content-security-policy"]
         assert http.get("/v1/policies", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
         adopted = http.get(f"/?token={TOKEN}", follow_redirects=False)
         assert adopted.status_code == 303 and adopted.headers["location"] == "/"
