@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from arrears.textsafe import visible
+
 Severity = Literal["error", "warning"]
 
 
@@ -160,7 +162,12 @@ class SourceCache:
 
 
 def render_text(diagnostics: Sequence[Diagnostic], sources: SourceCache | None = None) -> str:
-    """Compiler-style text: `file:line:col: error: message`, the line, a caret, a hint."""
+    """Compiler-style text: `file:line:col: error: message`, the line, a caret, a hint.
+
+    Everything shown is passed through `visible`: a control character in a file name, a
+    message (which quotes snapshot keys and values) or the source line is printed as an
+    escape, never sent to the terminal, and the caret still points at its spot.
+    """
     cache = sources or SourceCache()
     blocks: list[str] = []
     for d in diagnostics:
@@ -171,25 +178,44 @@ def render_text(diagnostics: Sequence[Diagnostic], sources: SourceCache | None =
             where = f"{loc.file}:{loc.start.line}:{loc.start.column}: "
         elif d.path:
             where = f"{d.path}: "
-        lines.append(f"{where}{d.severity}: {d.message}")
+        lines.append(visible(f"{where}{d.severity}: {d.message}"))
         if d.location is not None:
             source = cache.line(d.location.file, d.location.start.line)
             if source is not None:
-                lines.append(f"  {source.expandtabs(1)}")
-                lines.append("  " + " " * (d.location.start.column - 1) + "^" * _caret_width(d, source))
+                lines.extend(_source_and_caret(d, source))
         if d.hint:
-            lines.append(f"  hint: {d.hint}")
+            lines.append(visible(f"  hint: {d.hint}"))
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
 
 
-def _caret_width(d: Diagnostic, source: str) -> int:
+def _shown_source(text: str) -> str:
+    # A tab is one space, so the caret lines up; every other control becomes an escape.
+    return visible(text.replace("\t", " "))
+
+
+# A source line longer than this (a minified JSON snapshot is one line) is shown as a
+# window around the spot, so each diagnostic stays a few lines of text, not megabytes.
+_WINDOW = 60
+
+
+def _source_and_caret(d: Diagnostic, source: str) -> list[str]:
+    """The source line and a caret under the span, both measured in what is shown."""
     loc = d.location
     assert loc is not None
-    if loc.end is None or loc.end.line != loc.start.line:
-        return 1
-    room = max(1, len(source) - loc.start.column + 1)
-    return max(1, min(loc.end.column - loc.start.column, room))
+    start = max(0, loc.start.column - 1)
+    one_line = loc.end is not None and loc.end.line == loc.start.line
+    stop = min(
+        max(start + 1, loc.end.column - 1) if loc.end is not None and one_line else start + 1, start + 2 * _WINDOW
+    )
+    long = len(source) > 3 * _WINDOW
+    low = max(0, start - _WINDOW) if long else 0
+    high = min(len(source), stop + _WINDOW) if long else len(source)
+    before = ("…" if low > 0 else "") + _shown_source(source[low:start])
+    shown = before + _shown_source(source[start:high]) + ("…" if high < len(source) else "")
+    offset = len(before) + max(0, start - len(source))  # a spot past the end (end of input) stays past it
+    width = max(1, len(_shown_source(source[start:stop])))
+    return [f"  {shown}", "  " + " " * offset + "^" * width]
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
@@ -197,14 +223,16 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
 
 
 def _escape_github(text: str, *, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Controls become visible escapes first (a newline can never end the command early),
+    # then GitHub's own escaping of the workflow-command syntax.
+    text = visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
     return text
 
 
 def render_github(diagnostics: Sequence[Diagnostic]) -> str:
-    """GitHub Actions workflow commands: one annotation per diagnostic."""
+    """GitHub Actions workflow commands: one annotation per diagnostic, each on exactly one line."""
     out: list[str] = []
     for d in diagnostics:
         props: list[str] = []

@@ -8,13 +8,14 @@ from typing import Any
 
 import click
 
-from arrears.cli.base import cli, parse_as_of, user_errors, write_output
+from arrears.cli.base import check_output, cli, parse_as_of, user_errors, write_output
 from arrears.engine.engines import pick_engine, run_batch, snapshot_for_invoice
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
 from arrears.engine.snapshot import load_snapshot
 from arrears.rules.loader import load_policy
+from arrears.textsafe import json_visible, visible
 
 # -- run -----------------------------------------------------------------------
 
@@ -47,6 +48,7 @@ def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | N
         raise click.UsageError("--format parquet comes from the batch engine: use --engine batch or auto")
     if fmt == "table" and engine == "batch":
         raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
+    check_output(output, policy, snapshot)
     with user_errors():
         loaded = load_policy(policy)
         chosen = pick_engine(engine, snapshot, fmt)
@@ -75,7 +77,7 @@ def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | N
             problems = plan.problems
         for problem in problems or []:
             where = problem.invoice or f"customer {problem.customer}"
-            click.echo(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}", err=True)
+            click.echo(visible(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}"), err=True)
 
 
 # -- explain -------------------------------------------------------------------
@@ -93,6 +95,8 @@ def explain_command(policy: str, snapshot: str, invoice: str, as_of: str | None,
         loaded = load_policy(policy)
         doc = explain(loaded, snapshot_for_invoice(loaded, snapshot, parse_as_of(as_of), invoice), invoice)
         write_output(
-            json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if fmt == "json" else render_explain(doc),
+            json_visible(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+            if fmt == "json"
+            else render_explain(doc),
             None,
         )

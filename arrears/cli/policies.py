@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from arrears.cli.base import EXIT_FINDINGS, Exit, cli, user_errors, write_output
+from arrears.cli.base import EXIT_FINDINGS, Exit, check_output, cli, user_errors, write_output
 from arrears.diagnostics import (
     ArrearsError,
     render_text,
@@ -18,6 +18,7 @@ from arrears.engine.graph import build_graph, to_dot, to_mermaid
 from arrears.engine.testing import discover, render_results, result_dict, run_file
 from arrears.rules.discovery import policy_files
 from arrears.rules.loader import load_policy
+from arrears.textsafe import json_visible
 
 # -- check ---------------------------------------------------------------------
 
@@ -33,14 +34,17 @@ from arrears.rules.loader import load_policy
 )
 @click.option("--strict", is_flag=True, help="Warnings fail the check too (exit 1).")
 @click.option("--lint/--no-lint", "run_lint", default=True, show_default=True, help="Run the proving lint.")
-def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool) -> None:
+@click.option("-o", "--output", help="Write the report to this file (a JUnit report for CI, say).")
+def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool, output: str | None) -> None:
     """Validate policies (files or folders): syntax, names, types, structure, and proved lint warnings."""
     from arrears.lint.check import check_policies
 
     with user_errors():
         files = policy_files(paths)
+    check_output(output, *map(str, files))
     report = check_policies(files, run_lint)
-    click.echo(report.render(fmt, strict), nl=False)
+    with user_errors():
+        write_output(report.render(fmt, strict), output)
     if report.failed(strict):
         raise Exit(EXIT_FINDINGS)
 
@@ -69,7 +73,7 @@ def eval_command(expression: str, policy_path: str | None, assignments: tuple[st
             diagnostics = sorted(error.diagnostics, key=sort_key)
             click.echo(render_text(diagnostics, adhoc_sources(expression)), err=True)
             raise Exit(error.exit_code) from None
-        click.echo(json.dumps(adhoc.describe(value, found), ensure_ascii=False))
+        click.echo(json_visible(json.dumps(adhoc.describe(value, found), ensure_ascii=False)))
 
 
 def adhoc_sources(expression: str) -> Any:
@@ -91,13 +95,19 @@ def adhoc_sources(expression: str) -> Any:
     type=click.FloatRange(0, 100),
     help="Fail (exit 1) when total coverage is below this percentage (implies --coverage).",
 )
-def test_command(paths: tuple[str, ...], fmt: str, show_coverage: bool, min_coverage: float | None) -> None:
+@click.option("-o", "--output", help="Write the report to this file (a JUnit report for CI, say).")
+def test_command(
+    paths: tuple[str, ...], fmt: str, show_coverage: bool, min_coverage: float | None, output: str | None
+) -> None:
     """Run policy tests (`*.test.yaml` files, or folders holding them)."""
     from arrears.engine.coverage import collect, total_percent
     from arrears.engine.coverage import render_text as render_coverage
 
     with user_errors():
         files = discover(paths)
+    # The tests and the policies beside them (a test names its policy by a relative path).
+    beside = {str(p) for f in files for p in f.parent.glob("*.y*ml")}
+    check_output(output, *map(str, files), *sorted(beside))
     results = [run_file(f) for f in files]
     coverages = collect(results) if show_coverage or min_coverage is not None else None
     below = coverages is not None and min_coverage is not None and total_percent(coverages) < min_coverage
@@ -112,16 +122,18 @@ def test_command(paths: tuple[str, ...], fmt: str, show_coverage: bool, min_cove
                     "policies": [c.to_dict() for c in coverages],
                 },
             }
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        text = json_visible(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
     elif fmt == "junit":
         from arrears.lint.junit import render as render_junit
         from arrears.lint.junit import test_suites
 
-        click.echo(render_junit(test_suites(results, coverages, min_coverage)), nl=False)
+        text = render_junit(test_suites(results, coverages, min_coverage))
     else:
-        click.echo(render_results(results))
+        text = render_results(results) + "\n"
         if coverages is not None:
-            click.echo(render_coverage(coverages, min_coverage))
+            text += render_coverage(coverages, min_coverage) + "\n"
+    with user_errors():
+        write_output(text, output)
     if not files or any(not r.passed for r in results) or below:
         raise Exit(EXIT_FINDINGS)
 
@@ -135,6 +147,7 @@ def test_command(paths: tuple[str, ...], fmt: str, show_coverage: bool, min_cove
 @click.option("-o", "--output", help="Write to this file instead of standard output.")
 def graph(policy: str, fmt: str, output: str | None) -> None:
     """Print the compiled graph of POLICY as Mermaid or Graphviz DOT."""
+    check_output(output, policy)
     with user_errors():
         built = build_graph(load_policy(policy))
         write_output(to_mermaid(built) if fmt == "mermaid" else to_dot(built), output)

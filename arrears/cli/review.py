@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from arrears.cli.base import EXIT_FINDINGS, Exit, cli, parse_as_of, user_errors, write_output
+from arrears.cli.base import EXIT_FINDINGS, Exit, check_output, cli, parse_as_of, user_errors, write_output
 from arrears.diagnostics import (
     ArrearsError,
     Diagnostic,
@@ -18,6 +18,7 @@ from arrears.diagnostics import (
 )
 from arrears.rules.discovery import policy_files
 from arrears.rules.loader import load_policy
+from arrears.textsafe import json_visible, visible
 
 # -- review commands: diff, fmt, schema ------------------------------------------
 
@@ -54,13 +55,14 @@ def diff_command(
     from arrears.engine.snapshot import read_snapshot
     from arrears.lint.structure import changes_markdown, changes_text, structural_diff, structure
 
+    check_output(output, old, new, snapshot)
     with user_errors():
         old_policy, new_policy = load_policy(old), load_policy(new)
         if snapshot is None:
             found = structural_diff(old_policy, new_policy, limit=examples)
             renderers: dict[str, Callable[[], str]] = {
                 "text": found.render_text,
-                "json": found.to_json,
+                "json": lambda: json_visible(found.to_json()),
                 "markdown": found.render_markdown,
             }
             changed = found.changed
@@ -71,7 +73,7 @@ def diff_command(
             folded = ["", "<details><summary>Policy changes</summary>", "", *changes_markdown(edits), "", "</details>"]
             renderers = {
                 "text": lambda: plan_text(plans) + changes_text(edits),
-                "json": lambda: json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                "json": lambda: json_visible(json.dumps(document, indent=2, ensure_ascii=False)) + "\n",
                 "markdown": lambda: plan_markdown(plans) + ("\n".join(folded) + "\n" if edits else ""),
             }
             changed = plans.changed
@@ -111,13 +113,13 @@ def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             lines = difflib.unified_diff(
                 text.splitlines(keepends=True), formatted.splitlines(keepends=True), str(file), str(file)
             )
-            click.echo("".join(lines), nl=False)
+            click.echo("".join(visible(line, keep="\n") for line in lines), nl=False)  # a policy's controls, escaped
         if check:
-            click.echo(f"would reformat {file}")
+            click.echo(visible(f"would reformat {file}"))
         else:
             with user_errors():
                 write_output(formatted, str(file))
-            click.echo(f"reformatted {file}")
+            click.echo(visible(f"reformatted {file}"))
     if problems:
         click.echo(render_text(sorted(problems, key=sort_key)), err=True)
     unchanged = len(files) - len(changed) - len({d.location.file for d in problems if d.location})
@@ -133,5 +135,6 @@ def schema_command(output: str | None) -> None:
     """Print the JSON Schema (draft 2020-12) of policy files, for editors; see docs/editor.md."""
     from arrears.rules.schema import schema_json
 
+    check_output(output)
     with user_errors():
         write_output(schema_json(), output)

@@ -29,6 +29,7 @@ from arrears.engine.evaluate import Evaluation
 from arrears.engine.runtime import Env
 from arrears.engine.testing import FileResult
 from arrears.rules.model import Expression, Ladder, Policy, Rule
+from arrears.textsafe import visible
 
 
 @dataclass
@@ -294,6 +295,7 @@ def render_text(coverages: list[PolicyCoverage], minimum: float | None = None) -
         lines.append(f"coverage {c.path} (policy {c.policy_id}): {c.percent:.1f}% ({c.covered}/{c.total}: {parts})")
         for goal in c.uncovered():
             lines.append(f"  {goal.file}:{goal.line}:{goal.column}: {goal.message}")
+    lines = [visible(line) for line in lines]  # goals quote the policy's conditions
     overall = total_percent(coverages)
     line = f"total coverage {overall:.1f}%"
     if minimum is not None:

@@ -25,6 +25,7 @@ from arrears.engine.plan import Plan, make_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind
 from arrears.rules.catalog import MONEY_ACTIONS
 from arrears.rules.model import Policy
+from arrears.textsafe import md_code, visible_lines
 
 ChangeKind = Literal["added", "removed", "changed"]
 KINDS: tuple[ChangeKind, ...] = ("added", "removed", "changed")
@@ -309,7 +310,7 @@ def render_text(d: PlanDiff) -> str:
         lines.append(errors)
     if not d.changed:
         lines.append("no change in the plan")
-        return "\n".join(lines) + "\n"
+        return visible_lines(lines)
     lines.append("")
     lines.append("actions by type (old -> new):")
     for action, t in d.action_totals().items():
@@ -335,13 +336,17 @@ def render_text(d: PlanDiff) -> str:
         for c in shown:
             target = c.invoice or f"customer {c.customer}"
             lines.append(f"  {target:<14} {c.where:<20} {c.action}({_change_params(c)})")
-    return "\n".join(lines) + "\n"
+    return visible_lines(lines)  # ids, currencies and parameters come from the snapshot
 
 
 def render_markdown(d: PlanDiff) -> str:
-    """A pull-request comment: headline, tables, examples folded away."""
+    """A pull-request comment: headline, tables, examples folded away.
+
+    Every value from the policies or the snapshot (ids, names, currencies, parameters) is
+    written with `md_code`, so none can break a table, inject HTML or mention anyone.
+    """
     s = d.snapshot
-    out = [f"### arrears diff: `{_title(d).replace(' -> ', '` → `')}`", ""]
+    out = [f"### arrears diff: {md_title(d.old.policy, d.new.policy)}", ""]
     if not d.changed:
         out.append(f"No change in the plan over {len(s.invoices)} invoices (as of {s.as_of.isoformat()}).")
         return "\n".join(out) + "\n"
@@ -355,29 +360,38 @@ def render_markdown(d: PlanDiff) -> str:
         out += ["", f"⚠ {errors}"]
     out += ["", "| action | old | new | Δ |", "|---|---:|---:|---:|"]
     for action, t in d.action_totals().items():
-        out.append(f"| `{action}` | {t['old']} | {t['new']} | {t['delta']:+d} |")
+        out.append(f"| {md_code(action)} | {t['old']} | {t['new']} | {t['delta']:+d} |")
     if d.money:
         out += ["", "| money | currency | old | new | Δ |", "|---|---|---:|---:|---:|"]
         for currency, per in sorted(d.money.items()):
             for action, m in sorted(per.items()):
-                out.append(
-                    f"| `{action}` | {currency or '—'} | {_cents(m.old)} | {_cents(m.new)} | {_signed(m.delta)} |"
-                )
+                shown = md_code(currency) if currency else "—"
+                out.append(f"| {md_code(action)} | {shown} | {_cents(m.old)} | {_cents(m.new)} | {_signed(m.delta)} |")
     for title, key in (("rule", "rule"), ("action", "action"), ("reminder tone", "tone")):
         table = d.by(key)
         if not table:
             continue
         out += ["", f"| {title} | added | removed | changed |", "|---|---:|---:|---:|"]
         for name, counts in table.items():
-            out.append(f"| `{name}` | {counts['added']} | {counts['removed']} | {counts['changed']} |")
+            out.append(f"| {md_code(name)} | {counts['added']} | {counts['removed']} | {counts['changed']} |")
     for kind in KINDS:
-        shown = d.first(kind)
-        if not shown:
+        shown_changes = d.first(kind)
+        if not shown_changes:
             continue
-        out += ["", f"<details><summary>First {kind} ({len(shown)} of {d.count(kind)})</summary>", ""]
+        out += ["", f"<details><summary>First {kind} ({len(shown_changes)} of {d.count(kind)})</summary>", ""]
         out += ["| customer | invoice | rule | action | params |", "|---|---|---|---|---|"]
-        for c in shown:
-            params = _change_params(c).replace("|", "\\|")
-            out.append(f"| {c.customer} | {c.invoice or '—'} | `{c.where}` | `{c.action}` | {params} |")
+        for c in shown_changes:
+            invoice = md_code(c.invoice) if c.invoice is not None else "—"
+            cells = [md_code(c.customer), invoice, md_code(c.where), md_code(c.action), md_code(_change_params(c))]
+            out.append("| " + " | ".join(cells) + " |")
         out += ["", "</details>"]
     return "\n".join(out) + "\n"
+
+
+def md_title(old: Policy, new: Policy) -> str:
+    """`old` → `new` (ids and versions as inline code), the head of every Markdown diff."""
+
+    def name(p: Policy) -> str:
+        return p.id + (f" {p.version}" if p.version else "")
+
+    return f"{md_code(name(old))} → {md_code(name(new))}"

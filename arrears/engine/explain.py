@@ -17,6 +17,7 @@ from arrears.engine.evaluate import Outcome, evaluate, traced
 from arrears.engine.runtime import Env, release
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.model import Expression, Ladder, Policy, Rule
+from arrears.textsafe import visible_lines
 
 NOT_EVALUATED = object()
 INVOICE_FACTS = (
@@ -195,7 +196,7 @@ def render_explain(doc: dict[str, Any]) -> str:
             lines.append(f"  {a['action']}({params})  <- {rule}")
     else:
         lines.append("plan for this invoice: no action")
-    return "\n".join(lines) + "\n"
+    return visible_lines(lines)  # ids, names and values from the snapshot: no control reaches the terminal
 
 
 _MARKS = {

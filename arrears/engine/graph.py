@@ -13,6 +13,7 @@ import re
 import networkx as nx
 
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
+from arrears.textsafe import visible
 
 PSEUDO = ("aggregate",)
 
@@ -166,7 +167,9 @@ def _escape_char(match: re.Match[str]) -> str:
 
 
 def _mermaid_label(text: str) -> str:
-    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    # Controls (a newline would end the node) as visible escapes; `#` first, as it starts Mermaid's entities.
+    shown = visible(text).replace("#", "#35;")
+    return shown.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
 _MERMAID_SHAPES = {
@@ -218,7 +221,8 @@ _DOT_SHAPES = {
 
 
 def _dot_quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    shown = visible(text, keep="\n")  # the label's own line breaks stay line breaks
+    escaped = shown.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 
 

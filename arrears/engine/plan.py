@@ -22,6 +22,7 @@ from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.catalog import TONES
 from arrears.rules.model import Policy
+from arrears.textsafe import visible
 
 PLAN_FORMAT = 1
 CSV_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
@@ -241,11 +242,12 @@ def render_csv(plan: Plan) -> str:
 
 def render_table(plan: Plan) -> str:
     """A plain-text table for people at a terminal."""
-    rows = [("CUSTOMER", "INVOICE", "RULE", "ACTION", "PARAMS", "BECAUSE")]
+    rows: list[tuple[str, ...]] = [("CUSTOMER", "INVOICE", "RULE", "ACTION", "PARAMS", "BECAUSE")]
     for a in plan.action_dicts():
         rule = a["rule"] + (f"#{a['step']}" if a["step"] is not None else "")
         params = ", ".join(f"{k}={v if isinstance(v, str) else _compact(v)}" for k, v in a["params"].items())
-        rows.append((a["customer"], a["invoice"] or "-", rule, a["action"], params, a["because"]))
+        given = (a["customer"], a["invoice"] or "-", rule, a["action"], params, a["because"])
+        rows.append(tuple(visible(cell) for cell in given))  # controls shown as escapes, widths as shown
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
     lines = []
     for row in rows:

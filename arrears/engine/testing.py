@@ -32,6 +32,7 @@ from arrears.engine.sources import written_data
 from arrears.rules.loader import load_policy
 from arrears.rules.model import Policy
 from arrears.rules.yaml_source import YNode, load_yaml
+from arrears.textsafe import visible
 
 TEST_KEYS = ("policy", "as_of", "customers", "history", "cases", "description")
 CASE_KEYS = ("name", "as_of", "customers", "invoices", "history", "expect", "description")
@@ -343,23 +344,24 @@ def render_results(results: list[FileResult]) -> str:
     for result in results:
         if result.diagnostics:
             failed += 1
-            lines.append(f"ERROR {result.file}")
-            lines.append(render_text(sorted(result.diagnostics, key=sort_key)))
+            lines.append(visible(f"ERROR {result.file}"))
+            lines.append(render_text(sorted(result.diagnostics, key=sort_key)))  # already made visible
             continue
         for case in result.cases:
             where = f"{case.file}:{case.location.start.line}"
             if case.passed:
                 passed += 1
-                lines.append(f"PASS  {where}: {case.name}")
+                lines.append(visible(f"PASS  {where}: {case.name}"))
                 continue
             failed += 1
-            lines.append(f"FAIL  {where}: {case.name}")
+            # Names, errors and actions quote the test file and the plan: controls shown as escapes.
+            lines.append(visible(f"FAIL  {where}: {case.name}"))
             if case.error:
-                lines.append(f"      error: {case.error}")
+                lines.append(visible(f"      error: {case.error}"))
             for m in case.missing:
-                lines.append(f"      expected, not planned: {json.dumps(m, ensure_ascii=False)}")
+                lines.append(visible(f"      expected, not planned: {json.dumps(m, ensure_ascii=False)}"))
             for u in case.unexpected:
-                lines.append(f"      planned, not expected: {json.dumps(u, ensure_ascii=False)}")
+                lines.append(visible(f"      planned, not expected: {json.dumps(u, ensure_ascii=False)}"))
     if not results:
         lines.append("no test files found")
     lines.append(f"{passed} passed, {failed} failed")

@@ -25,6 +25,7 @@ CODES = (
     "gap",
     "unused-let",
     "unused-field",
+    "bidi-control",
 )
 # Not a proof: said when some check ran out of time or failed, so silence is never mistaken for one.
 INCOMPLETE = "lint-incomplete"
@@ -39,6 +40,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     Each solver call has `timeout_ms`; the whole policy has `budget_s`. What cannot be
     decided in time is not reported (never guessed).
     """
+    from arrears.lint.bidi import bidi_controls
     from arrears.lint.conflicts import conflicts
     from arrears.lint.gaps import gaps
     from arrears.lint.reach import unreachable
@@ -47,7 +49,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     with _LOCK:
         fresh_context()
         analysis = Analysis(policy, timeout_ms, budget_s)
-        findings: list[Finding] = []
+        findings: list[Finding] = bidi_controls(policy)
         for check in (unused, unreachable, conflicts, gaps):
             findings.extend(analysis.guard([], check, analysis))
     if analysis.incomplete:

@@ -15,9 +15,11 @@ from typing import Any
 
 from arrears.diagnostics import ArrearsError, Diagnostic, counted, render_github, render_json, render_text, sort_key
 from arrears.lint import lint
+from arrears.lint.bidi import bidi_controls
 from arrears.lint.junit import check_suites
 from arrears.lint.junit import render as render_junit
 from arrears.rules.loader import load_policy
+from arrears.textsafe import json_visible, visible
 
 
 @dataclass
@@ -48,7 +50,8 @@ class CheckReport:
             shown = json.loads(render_json(self.findings))
             for d, entry in zip(self.findings, shown, strict=True):
                 entry.update(self.extras.get(id(d), {}))
-            return json.dumps({"files": self.summaries, "diagnostics": shown}, indent=2, ensure_ascii=False) + "\n"
+            document = json.dumps({"files": self.summaries, "diagnostics": shown}, indent=2, ensure_ascii=False)
+            return json_visible(document) + "\n"
         if fmt == "github":
             return render_github(self.findings) + "\n" if self.findings else ""
         if fmt == "junit":
@@ -60,7 +63,7 @@ class CheckReport:
         for s in self.summaries:
             if s["ok"]:
                 counts = f"{counted(s['rules'], 'rule')}, {counted(s['ladders'], 'ladder')}"
-                lines.append(f"ok: {s['file']} (policy {s['policy']}: {counts})")
+                lines.append(visible(f"ok: {s['file']} (policy {s['policy']}: {counts})"))
         if self.errors:
             failed_files = sum(1 for s in self.summaries if not s["ok"])
             lines.append(f"{counted(self.errors, 'error')} in {failed_files} file(s)")
@@ -79,7 +82,7 @@ def check_policies(files: Sequence[Path], run_lint: bool = True) -> CheckReport:
             report.findings.extend(error.diagnostics)
             report.summaries.append({"file": str(file), "ok": False, "errors": len(error.diagnostics)})
             continue
-        warnings = lint(policy) if run_lint else []
+        warnings = lint(policy) if run_lint else bidi_controls(policy)  # a safety check, not a proof
         for finding in warnings:
             report.findings.append(finding.diagnostic)
             report.extras[id(finding.diagnostic)] = finding.to_dict()

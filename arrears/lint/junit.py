@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arrears.diagnostics import Diagnostic
+from arrears.textsafe import visible
 
 
 @dataclass
@@ -35,8 +36,34 @@ class Suite:
     cases: list[Case] = field(default_factory=list)
 
 
+def _xml(text: str) -> str:
+    # XML 1.0 cannot hold C0 controls (a parser rejects the whole report), and a CI page
+    # must not receive ESC or bidi controls: all are written as visible escapes. The
+    # newlines kept are the report's own (what came from files was escaped before).
+    return visible(text, keep="\n\t")
+
+
 def render(suites: Sequence[Suite], name: str = "arrears") -> str:
     """The suites as a JUnit XML document (the dialect GitHub, GitLab and Jenkins read)."""
+    suites = [
+        Suite(
+            _xml(s.name),
+            [
+                Case(
+                    _xml(c.name),
+                    _xml(c.classname),
+                    None if c.file is None else _xml(c.file),
+                    c.line,
+                    None if c.failure is None else (_xml(c.failure[0]), _xml(c.failure[1])),
+                    None if c.error is None else (_xml(c.error[0]), _xml(c.error[1])),
+                    None if c.output is None else _xml(c.output),
+                    c.time,
+                )
+                for c in s.cases
+            ],
+        )
+        for s in suites
+    ]
     root = ET.Element("testsuites", name=name)
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for suite in suites:
@@ -78,9 +105,9 @@ def describe(d: Diagnostic) -> str:
     where = ""
     if d.location is not None:
         where = f"{d.location.file}:{d.location.start.line}:{d.location.start.column}: "
-    text = f"{where}{d.severity}: {d.message}"
+    text = visible(f"{where}{d.severity}: {d.message}")
     if d.hint:
-        text += f"\nhint: {d.hint}"
+        text += visible(f"\nhint: {d.hint}", keep="\n")
     return text
 
 
@@ -98,7 +125,7 @@ def check_suites(files: Sequence[str], diagnostics: Sequence[Diagnostic], strict
             case = Case(name, f"check.{file}", file, d.location.start.line)
             failing = d.severity == "error" or strict
             if failing:
-                case.failure = (d.message, describe(d))
+                case.failure = (visible(d.message), describe(d))
             else:
                 case.output = describe(d)
             suite.cases.append(case)
@@ -109,7 +136,7 @@ def check_suites(files: Sequence[str], diagnostics: Sequence[Diagnostic], strict
         for d in stray:
             case = Case(d.code, "check", None, None)
             if d.severity == "error" or strict:
-                case.failure = (d.message, describe(d))
+                case.failure = (visible(d.message), describe(d))
             else:
                 case.output = describe(d)
             suite.cases.append(case)
@@ -124,7 +151,7 @@ def test_suites(results: Sequence[Any], coverages: Sequence[Any] | None, minimum
         suite = Suite(result.file)
         for d in result.diagnostics:
             suite.cases.append(
-                Case(d.code, f"test.{result.file}", result.file, _line(d), error=(d.message, describe(d)))
+                Case(d.code, f"test.{result.file}", result.file, _line(d), error=(visible(d.message), describe(d)))
             )
         for case in result.cases:
             item = Case(case.name, f"test.{result.file}", case.file, case.location.start.line)
@@ -132,7 +159,8 @@ def test_suites(results: Sequence[Any], coverages: Sequence[Any] | None, minimum
                 details = [f"error: {case.error}"] if case.error else []
                 details += [f"expected, not planned: {json.dumps(m, ensure_ascii=False)}" for m in case.missing]
                 details += [f"planned, not expected: {json.dumps(u, ensure_ascii=False)}" for u in case.unexpected]
-                item.failure = ("the plan differs from `expect`" if not case.error else case.error, "\n".join(details))
+                summary = "the plan differs from `expect`" if not case.error else case.error
+                item.failure = (visible(summary), "\n".join(visible(line) for line in details))
             suite.cases.append(item)
         suites.append(suite)
     if coverages is not None:

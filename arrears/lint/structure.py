@@ -18,10 +18,12 @@ from typing import Any, Literal
 
 from arrears.dsl import ast
 from arrears.dsl.values import to_json
+from arrears.engine.diff import md_title
 from arrears.lint.examples import Example, search
 from arrears.lint.firing import Stream, Unit, units
 from arrears.lint.smt import Z, false, fresh_context, z3
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
+from arrears.textsafe import md_code, md_text, visible_lines
 
 Kind = Literal["added", "removed", "changed"]
 
@@ -42,13 +44,13 @@ class ItemChange:
             "name": self.name,
             "old_line": self.old_line,
             "new_line": self.new_line,
-            "details": self.details,
+            "details": [_plain(d) for d in self.details],
         }
 
     def text(self) -> str:
         where = f"line {self.new_line}" if self.new_line is not None else f"old line {self.old_line}"
         head = f"{self.kind} {self.what} `{self.name}` ({where})"
-        return head + (": " + "; ".join(self.details) if self.details else "")
+        return head + (": " + "; ".join(_plain(d) for d in self.details) if self.details else "")
 
 
 @dataclass
@@ -108,26 +110,25 @@ class StructuralDiff:
         lines = [f"diff {_title(self.old, self.new)} (policy structure)"]
         if not self.changed:
             lines.append("no change")
-            return "\n".join(lines) + "\n"
+            return visible_lines(lines)
         lines += [f"  {c.text()}" for c in self.changes]
         if self.divergences:
             lines.append("invoices treated differently:")
             lines += [f"  {d.text()}" for d in self.divergences]
-        return "\n".join(lines) + "\n"
+        return visible_lines(lines)  # expressions and examples quote the policies' strings
 
     def render_markdown(self) -> str:
-        heading = _title(self.old, self.new).replace(" -> ", "` → `")
-        out = [f"### arrears diff: `{heading}` (policy structure)", ""]
+        out = [f"### arrears diff: {md_title(self.old, self.new)} (policy structure)", ""]
         if not self.changed:
             return "\n".join([*out, "No change."]) + "\n"
         out += changes_markdown(self.changes)
         if self.divergences:
             out += ["", "Invoices the two versions treat differently:", ""]
             for d in self.divergences:
-                old = ", ".join(f"`{a}`" for a in d.old_actions) or "nothing"
-                new = ", ".join(f"`{a}`" for a in d.new_actions) or "nothing"
-                out.append(f"- {d.unit}: old {old}, new {new}  ")
-                out.append(f"  `{d.example.render()}`")
+                old = ", ".join(md_code(a) for a in d.old_actions) or "nothing"
+                new = ", ".join(md_code(a) for a in d.new_actions) or "nothing"
+                out.append(f"- {md_code(d.unit)}: old {old}, new {new}  ")
+                out.append(f"  {md_code(d.example.render())}")
         return "\n".join(out) + "\n"
 
 
@@ -142,16 +143,49 @@ def changes_text(changes: list[ItemChange]) -> str:
     """The policy's own changes as indented lines (for the snapshot diff's report)."""
     if not changes:
         return "policy changes: none\n"
-    return "policy changes:\n" + "".join(f"  {c.text()}\n" for c in changes)
+    return "policy changes:\n" + visible_lines([f"  {c.text()}" for c in changes])
 
 
 def changes_markdown(changes: list[ItemChange]) -> list[str]:
     out = ["| change | item | line | details |", "|---|---|---:|---|"]
     for c in changes:
         line = c.new_line if c.new_line is not None else c.old_line
-        details = "; ".join(c.details).replace("|", "\\|")
-        out.append(f"| {c.kind} | {c.what} `{c.name}` | {line or ''} | {details} |")
+        details = "; ".join(_markdown(d) for d in c.details)
+        out.append(f"| {c.kind} | {c.what} {md_code(c.name)} | {line or ''} | {details} |")
     return out
+
+
+# A detail is our words around quoted policy text (expressions, action calls). The quoted
+# parts are marked with private-use characters while the change is built, so that each
+# rendering quotes them its own way: in text and JSON as before (expressions in
+# backticks, action calls bare), in Markdown with `md_code` (where the policy's own text
+# might otherwise close a backtick span, break the table or inject HTML).
+_TICKED, _BARE, _END = "\ue000", "\ue001", "\ue002"
+_QUOTED = re.compile(f"([{_TICKED}{_BARE}])(.*?){_END}", re.DOTALL)
+
+
+def _q(text: str) -> str:
+    """An expression, shown in backticks."""
+    return f"{_TICKED}{text}{_END}"
+
+
+def _calls(calls: tuple[ActionCall, ...]) -> str:
+    """Action calls, shown bare in text."""
+    return f"{_BARE}{', '.join(_actions(calls))}{_END}"
+
+
+def _plain(detail: str) -> str:
+    return _QUOTED.sub(lambda m: f"`{m.group(2)}`" if m.group(1) == _TICKED else m.group(2), detail)
+
+
+def _markdown(detail: str) -> str:
+    pieces: list[str] = []
+    end = 0
+    for m in _QUOTED.finditer(detail):
+        pieces += [md_text(detail[end : m.start()]), md_code(m.group(2))]
+        end = m.end()
+    pieces.append(md_text(detail[end:]))
+    return "".join(pieces)
 
 
 # -- structure --------------------------------------------------------------------------
@@ -176,9 +210,9 @@ def _actions(calls: tuple[ActionCall, ...]) -> list[str]:
 def _compare_rule(old: Rule, new: Rule) -> list[str]:
     details = []
     if _expr(old.condition) != _expr(new.condition):
-        details.append(f"condition `{_shown(old.condition)}` -> `{_shown(new.condition)}`")
+        details.append(f"condition {_q(_shown(old.condition))} -> {_q(_shown(new.condition))}")
     if _actions(old.actions) != _actions(new.actions):
-        details.append(f"then {', '.join(_actions(old.actions))} -> {', '.join(_actions(new.actions))}")
+        details.append(f"then {_calls(old.actions)} -> {_calls(new.actions)}")
     for attr in ("priority", "final", "scope"):
         if getattr(old, attr) != getattr(new, attr):
             details.append(f"{attr} {json.dumps(getattr(old, attr))} -> {json.dumps(getattr(new, attr))}")
@@ -194,7 +228,7 @@ def _days(value: Any) -> str:
 def _compare_ladder(old: Ladder, new: Ladder) -> tuple[list[str], list[ItemChange]]:
     details = []
     if _expr(old.unless) != _expr(new.unless):
-        details.append(f"unless `{_shown(old.unless)}` -> `{_shown(new.unless)}`")
+        details.append(f"unless {_q(_shown(old.unless))} -> {_q(_shown(new.unless))}")
     if old.min_gap != new.min_gap:
         details.append(f"min_gap {_days(old.min_gap)} -> {_days(new.min_gap)}")
     for attr in ("skip", "priority"):
@@ -214,9 +248,9 @@ def _compare_ladder(old: Ladder, new: Ladder) -> tuple[list[str], list[ItemChang
         if a.at != b.at:
             changes.append(f"at {a.at} -> {b.at}")
         if _expr(a.when) != _expr(b.when):
-            changes.append(f"when `{_shown(a.when)}` -> `{_shown(b.when)}`")
+            changes.append(f"when {_q(_shown(a.when))} -> {_q(_shown(b.when))}")
         if _actions(a.actions) != _actions(b.actions):
-            changes.append(f"then {', '.join(_actions(a.actions))} -> {', '.join(_actions(b.actions))}")
+            changes.append(f"then {_calls(a.actions)} -> {_calls(b.actions)}")
         if changes:
             steps.append(ItemChange("changed", "step", name, a.location.start.line, b.location.start.line, changes))
     return details, steps
@@ -243,7 +277,7 @@ def structure(old: Policy, new: Policy) -> list[ItemChange]:
                 if what == "field":
                     detail = f"type {before[name]} -> {after[name]}"
                 else:
-                    detail = f"`{_shown(old.lets[name].expression)}` -> `{_shown(new.lets[name].expression)}`"
+                    detail = f"{_q(_shown(old.lets[name].expression))} -> {_q(_shown(new.lets[name].expression))}"
                 changes.append(ItemChange("changed", what, name, _line(old_loc[name]), line, [detail]))
         changes += [ItemChange("removed", what, n, _line(old_loc[n])) for n in before if n not in after]
     old_actions = {k: v for k, v in old.actions.items() if not v.builtin}
