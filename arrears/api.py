@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyError, sort_key
+from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyError, counted, sort_key
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import explain as _explain
 from arrears.engine import jsontext
@@ -198,7 +198,7 @@ class Policy:
         return self._compiled
 
     def __repr__(self) -> str:
-        state = "ok" if self.ok else f"{len(self._diagnostics)} problems"
+        state = "ok" if self.ok else counted(len(self._diagnostics), "problem")
         return f"<Policy {self._id or '?'} {self.version or ''} ({state})>".replace("  ", " ")
 
 
@@ -320,7 +320,7 @@ class Snapshot:
         return len(self._raw.history)
 
     def __repr__(self) -> str:
-        return f"<Snapshot {self.invoice_count} invoices, as_of {self.as_of}>"
+        return f"<Snapshot {counted(self.invoice_count, 'invoice')}, as_of {self.as_of}>"
 
 
 def _as_snapshot(value: Snapshot | Mapping[str, Any]) -> Snapshot:

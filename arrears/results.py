@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from arrears.diagnostics import counted
 from arrears.dsl.values import Value, to_json
 from arrears.engine import plan as _plan
 
@@ -129,4 +130,4 @@ class Plan:
         return len(self.actions)
 
     def __repr__(self) -> str:
-        return f"<Plan {self.policy_id} {self.as_of.isoformat()}: {len(self.actions)} actions>"
+        return f"<Plan {self.policy_id} {self.as_of.isoformat()}: {counted(len(self.actions), 'action')}>"

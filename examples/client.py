@@ -52,7 +52,8 @@ def print_plan(plan: dict[str, Any]) -> None:
     for notice in plan["notices"]:
         count = len(notice["invoices"])
         money = f"{notice['currency'] or ''} {notice['total']}".strip()
-        print(f"  {notice['customer']:<8} {notice['tone']} {notice['channel']}: {count} invoice(s), {money}")
+        invoices = f"{count} invoice{'' if count == 1 else 's'}"
+        print(f"  {notice['customer']:<8} {notice['tone']} {notice['channel']}: {invoices}, {money}")
     for error in plan.get("errors", []):
         print(f"  warning: {error['invoice'] or error['customer']}, {error['rule']}: {error['error']}", file=sys.stderr)
 

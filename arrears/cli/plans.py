@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import click
 
@@ -40,12 +42,29 @@ from arrears.textsafe import json_visible, visible
     show_default=True,
     help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise.",
 )
-def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | None, engine: str) -> None:
+@click.option(
+    "--max-col-width",
+    "max_column",
+    type=click.IntRange(min=0),
+    help="--format table: cut cells longer than N characters (0: no limit). "
+    "Default: fit the terminal's width; no limit when the output is not a terminal.",
+)
+def run(
+    policy: str,
+    snapshot: str,
+    as_of: str | None,
+    fmt: str,
+    output: str | None,
+    engine: str,
+    max_column: int | None,
+) -> None:
     """Evaluate POLICY over SNAPSHOT and print the action plan."""
     if fmt == "parquet" and output in (None, "-"):
         raise click.UsageError("--format parquet writes a file: give it with -o FILE")
     if fmt == "parquet" and engine == "row":
         raise click.UsageError("--format parquet comes from the batch engine: use --engine batch or auto")
+    if max_column is not None and fmt != "table":
+        raise click.UsageError("--max-col-width shapes --format table only")
     if fmt == "table" and engine == "batch":
         raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
     check_output(output, policy, snapshot)
@@ -61,7 +80,7 @@ def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | N
                 "json": lambda p: p.to_json(),
                 "jsonl": render_jsonl,
                 "csv": render_csv,
-                "table": render_table,
+                "table": lambda p: render_table(p, **_table_width(max_column, output)),
             }
             with for_plan(ROW_PHASES, output) as progress:
                 progress.advance("read")
@@ -78,6 +97,20 @@ def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | N
         for problem in problems or []:
             where = problem.invoice or f"customer {problem.customer}"
             click.echo(visible(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}"), err=True)
+
+
+class TableWidth(TypedDict, total=False):
+    max_column: int
+    fit: int
+
+
+def _table_width(max_column: int | None, output: str | None) -> TableWidth:
+    """An explicit --max-col-width wins; else a table for a terminal fits its width."""
+    if max_column is not None:
+        return {"max_column": max_column}
+    if output in (None, "-") and sys.stdout.isatty():
+        return {"fit": shutil.get_terminal_size().columns}
+    return {}
 
 
 # -- explain -------------------------------------------------------------------

@@ -130,11 +130,19 @@ def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
 
 
 @cli.command("schema")
+@click.option(
+    "--for",
+    "kind",
+    type=click.Choice(["policy", "snapshot", "test"]),
+    default="policy",
+    show_default=True,
+    help="Which files: policies, snapshots (JSON or YAML), or policy tests (`*.test.yaml`).",
+)
 @click.option("-o", "--output", help="Write the schema to this file instead of standard output.")
-def schema_command(output: str | None) -> None:
-    """Print the JSON Schema (draft 2020-12) of policy files, for editors; see docs/editor.md."""
-    from arrears.rules.schema import schema_json
+def schema_command(kind: str, output: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of policy, snapshot or test files, for editors; see docs/editor.md."""
+    from arrears.documents import schema_json
 
     check_output(output)
     with user_errors():
-        write_output(schema_json(), output)
+        write_output(schema_json(kind), output)

@@ -18,7 +18,7 @@ the file, so several test files for one policy add up.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ class Goal:
     """One thing a test suite should exercise, and whether it did."""
 
     key: str
-    kind: str  # rule | step | true | false
+    kind: str  # rule | step | true | false; `evaluated` in a listing: neither true nor false was seen
     subject: str  # the rule id, `step 2 of ladder dunning`, or the text of the condition
     file: str
     line: int
@@ -50,6 +50,8 @@ class Goal:
             return f"rule `{self.subject}` never fired"
         if self.kind == "step":
             return f"{self.subject} was never chosen"
+        if self.kind == "evaluated":
+            return f"`{self.subject}` was never evaluated"
         return f"`{self.subject}` was never {self.kind}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,7 +88,22 @@ class PolicyCoverage:
         return 100.0 if not self.goals else 100.0 * self.covered / self.total
 
     def uncovered(self) -> list[Goal]:
-        return sorted((g for g in self.goals.values() if not g.covered), key=lambda g: (g.line, g.column, g.kind))
+        """The goals not met, by place; a condition seen neither true nor false is listed once, as never
+        evaluated (it still counts as two goals: seeing it evaluated one way meets only one)."""
+        found = [g for g in self.goals.values() if not g.covered]
+        open_keys = {g.key for g in found}
+        listed: list[Goal] = []
+        for goal in found:
+            if goal.kind not in ("true", "false"):
+                listed.append(goal)
+                continue
+            stem = goal.key.rpartition(":")[0]
+            if {f"{stem}:true", f"{stem}:false"} <= open_keys:
+                if goal.kind == "true":
+                    listed.append(replace(goal, key=f"{stem}:evaluated", kind="evaluated"))
+                continue
+            listed.append(goal)
+        return sorted(listed, key=lambda g: (g.line, g.column, g.kind))
 
     def by_kind(self) -> dict[str, tuple[int, int]]:
         out: dict[str, tuple[int, int]] = {}

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from arrears.diagnostics import counted
 from arrears.dsl.values import format_decimal, money, to_json
 from arrears.engine.evaluate import PlannedAction
 from arrears.engine.plan import Plan, make_plan
@@ -289,9 +290,9 @@ def title(old: Policy, new: Policy) -> str:
 def _headline(d: PlanDiff) -> str:
     s = d.snapshot
     return (
-        f"{d.count('added')} actions added, {d.count('removed')} removed, {d.count('changed')} changed"
-        f" on {d.invoices_affected()} invoices ({d.customers_affected()} customers);"
-        f" snapshot as of {s.as_of.isoformat()}, {len(s.invoices)} invoices"
+        f"{counted(d.count('added'), 'action')} added, {d.count('removed')} removed, {d.count('changed')} changed"
+        f" on {counted(d.invoices_affected(), 'invoice')} ({counted(d.customers_affected(), 'customer')});"
+        f" snapshot as of {s.as_of.isoformat()}, {counted(len(s.invoices), 'invoice')}"
     )
 
 
@@ -348,11 +349,12 @@ def render_markdown(d: PlanDiff) -> str:
     s = d.snapshot
     out = [f"### arrears diff: {md_title(d.old.policy, d.new.policy)}", ""]
     if not d.changed:
-        out.append(f"No change in the plan over {len(s.invoices)} invoices (as of {s.as_of.isoformat()}).")
+        out.append(f"No change in the plan over {counted(len(s.invoices), 'invoice')} (as of {s.as_of.isoformat()}).")
         return "\n".join(out) + "\n"
     out.append(
         f"**{d.count('added')} added, {d.count('removed')} removed, {d.count('changed')} changed** actions"
-        f" on {d.invoices_affected()} of {len(s.invoices)} invoices ({d.customers_affected()} customers),"
+        f" on {d.invoices_affected()} of {counted(len(s.invoices), 'invoice')}"
+        f" ({counted(d.customers_affected(), 'customer')}),"
         f" snapshot as of {s.as_of.isoformat()}."
     )
     errors = _errors(d)

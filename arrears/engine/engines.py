@@ -67,7 +67,7 @@ def run_batch(
 
     with for_plan(PHASES, output) as progress:
         try:
-            plan = make_plan_batch(policy, snapshot, as_of, progress=progress)
+            plan = make_plan_batch(policy, snapshot, as_of, progress=progress, csv=fmt == "csv")
         except Unsupported as error:
             progress.close(finished=False)
             if required:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from arrears.diagnostics import counted
 from arrears.dsl.compiler import Compiler, Fn, Runtime
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import CONTEXT, EXACT, Value, money
@@ -254,7 +255,7 @@ def _problem(
 
 
 @functools.lru_cache(maxsize=4096)  # bounded: policies come and go in a long-running service
-def _fact_names(expressions: tuple[Expression, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+def fact_names(expressions: tuple[Expression, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
     """The names whose values explain a decision, computed once per condition."""
     names: set[str] = set(extra)
     for expression in expressions:
@@ -272,7 +273,7 @@ def _facts(
     target: _Target, expressions: list[Expression], extra: tuple[str, ...] = ()
 ) -> tuple[tuple[str, Value], ...]:
     facts = []
-    for name in _fact_names(tuple(expressions), extra):
+    for name in fact_names(tuple(expressions), extra):
         try:
             facts.append((name, target.env[name]))
         except EvalFailure:
@@ -379,7 +380,11 @@ def _held_back(rule: Rule, call: ActionCall, target: _Target) -> str | None:
     waited = (target.as_of - last).days
     if waited >= rule.repeat.days:
         return None
-    return f"last done {waited} days ago on {last.isoformat()}; repeats every {rule.repeat.days} days"
+    return f"last done {_ago(waited)} on {last.isoformat()}; repeats every {counted(rule.repeat.days, 'day')}"
+
+
+def _ago(days: int) -> str:
+    return "today" if days == 0 else f"{counted(days, 'day')} ago"
 
 
 def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: bool) -> Outcome | None:
@@ -408,7 +413,8 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
             if not detail:
                 return None
             return reached.outcome(
-                "not-fired", f"min_gap: last step {waited} days ago on {last.isoformat()}, needs {ladder.min_gap.days}"
+                "not-fired",
+                f"min_gap: last step {_ago(waited)} on {last.isoformat()}, needs {counted(ladder.min_gap.days, 'day')}",
             )
     candidates = [s for s in ladder.steps if s.index > level and s.at <= days]
     if not ladder.skip:

@@ -217,15 +217,10 @@ def _render_item(item: dict[str, Any]) -> list[str]:
         lines.extend(_render_tree(item["condition"], "      when "))
     if "unless" in item:
         lines.extend(_render_tree(item["unless"], "      unless "))
-    for step in item.get("steps", []):
-        if step["chosen"]:
-            state = "chosen"
-        elif step["done"]:
-            state = "done"
-        elif step["passed_over"]:
-            state = "passed over"
-        else:
-            state = "due" if step["reached"] else "not due"
+    steps = item.get("steps", [])
+    chosen = next((s["step"] for s in steps if s["chosen"]), None)
+    for step in steps:
+        state = _step_state(step, chosen, item.get("skip", True))
         lines.append(f"      step {step['step']} at {step['at']}: {state} -> {step['then']}")
         if "when" in step:
             lines.extend(_render_tree(step["when"], "        when "))
@@ -235,6 +230,25 @@ def _render_item(item: dict[str, Any]) -> list[str]:
         params = ", ".join(f"{k}={_show_json(v)}" for k, v in issued["params"].items())
         lines.append(f"      -> {issued['action']}({params})")
     return lines
+
+
+def _step_state(step: dict[str, Any], chosen: int | None, skip: bool) -> str:
+    """A step's state in words: "due" only for a step that could fire today."""
+    if step["chosen"]:
+        return "chosen"
+    if step["done"]:
+        return "done"
+    if step["passed_over"]:
+        return "passed over"
+    if not step["reached"]:
+        return "not due"
+    if step.get("when", {}).get("value") is False:
+        return "due by `at`, held back by `when`"
+    if chosen is not None and step["step"] < chosen:
+        return f"due, passed over for step {chosen}"
+    if chosen is not None and step["step"] > chosen and not skip:
+        return "due by `at`, waits: one step per run (`skip: false`)"
+    return "due"
 
 
 def _render_tree(tree: dict[str, Any], prefix: str, depth: int = 0) -> list[str]:

@@ -6,9 +6,7 @@ of the snapshot's rows: everything is sorted, decimals are strings, keys are fix
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -16,16 +14,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from arrears.diagnostics import counted
 from arrears.dsl.values import EXACT, Value, format_decimal, to_json
 from arrears.engine.bulk import paused_gc
-from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
+from arrears.engine.evaluate import EvalProblem, PlannedAction, fact_names, plan_actions
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.catalog import TONES
-from arrears.rules.model import Policy
+from arrears.rules.model import ActionCall, Policy, Rule
 from arrears.textsafe import visible
 
 PLAN_FORMAT = 1
-CSV_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
 
 
 @dataclass
@@ -220,35 +218,125 @@ def render_jsonl(plan: Plan) -> str:
     return "".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n" for a in plan.action_dicts())
 
 
-def render_csv(plan: Plan) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for a in plan.action_dicts():
-        writer.writerow(
-            [
-                a["customer"],
-                a["invoice"] or "",
-                a["rule"],
-                "" if a["step"] is None else a["step"],
-                a["action"],
-                json.dumps(a["params"], ensure_ascii=False, separators=(",", ":")),
-                a["because"],
-                json.dumps(a["facts"], ensure_ascii=False, separators=(",", ":")),
-            ]
+# -- CSV ----------------------------------------------------------------------------
+#
+# One flat column per parameter and per fact, so a spreadsheet or a loader needs no JSON
+# parser. The columns come from the policy, never from the data: every plan of one
+# policy has the same header, even an empty one. Text cells that a spreadsheet would
+# read as a formula are neutralised (OWASP "CSV injection"); numbers are left as numbers.
+
+CSV_LEADING = ("customer", "customer_name", "invoice", "rule", "step", "action")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """The flat columns of a policy's CSV plan: its parameters and its facts, each sorted by name."""
+
+    params: tuple[str, ...]
+    facts: tuple[str, ...]
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return (
+            *CSV_LEADING,
+            *(f"param.{name}" for name in self.params),
+            "because",
+            *(f"fact.{name}" for name in self.facts),
         )
-    return buffer.getvalue()
 
 
-def render_table(plan: Plan) -> str:
-    """A plain-text table for people at a terminal."""
+def csv_layout(policy: Policy) -> CsvLayout:
+    """Every parameter any action of the policy can carry, and every fact any rule or step shows."""
+    params: set[str] = set()
+    facts: set[str] = set()
+
+    def take(calls: tuple[ActionCall, ...]) -> None:
+        for call in calls:
+            params.update(p.name for p in call.signature.params)
+            if call.signature.builtin and call.name in ("late_fee", "interest"):
+                params.add("amount")  # the computed money
+
+    for item in policy.ordered():
+        if isinstance(item, Rule):
+            take(item.actions)
+            facts.update(fact_names((item.condition,), ()))
+            continue
+        for step in item.steps:
+            take(step.actions)
+            facts.update(fact_names((step.when,) if step.when else (), ("days_overdue",)))
+    return CsvLayout(tuple(sorted(params)), tuple(sorted(facts)))
+
+
+def neutralise(text: str) -> str:
+    """A text cell a spreadsheet will not run: `'` before a leading `=`, `+`, `-`, `@`, tab or CR."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_cell(value: Value) -> str:
+    """A parameter or fact as a cell: text neutralised, numbers, dates and durations as the plan writes them."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    shown = to_json(value)
+    if isinstance(shown, list):
+        return json.dumps(shown, ensure_ascii=False, separators=(",", ":"))
+    return str(shown)
+
+
+def render_csv(plan: Plan) -> str:
+    layout = csv_layout(plan.policy)
+    names = {c.id: c.values.get("customer.name") for c in plan.snapshot.customers}
+    lines = [",".join(layout.header)]
+    for a in plan.actions:
+        params, facts = dict(a.params), dict(a.facts)
+        cells = [
+            neutralise(a.customer),
+            csv_cell(names.get(a.customer)),
+            neutralise(a.invoice or ""),
+            neutralise(a.rule),
+            "" if a.step is None else str(a.step),
+            neutralise(a.action),
+            *(csv_cell(params.get(name)) for name in layout.params),
+            neutralise(a.because),
+            *(csv_cell(facts.get(name)) for name in layout.facts),
+        ]
+        lines.append(",".join(_quoted(cell) for cell in cells))
+    return "\n".join(lines) + "\n"
+
+
+def _quoted(cell: str) -> str:
+    # RFC 4180 quoting, minimal. Written here rather than by the csv module, whose writer
+    # leaves a lone carriage return unquoted when lines end in "\n" (a broken row).
+    if any(c in cell for c in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+TABLE_MIN_COLUMN = 8  # fitting a terminal never narrows a column below this (or its heading)
+
+
+def render_table(plan: Plan, *, max_column: int = 0, fit: int | None = None) -> str:
+    """A plain-text table for people at a terminal.
+
+    `max_column` cuts every cell longer than that many characters (0: no limit); `fit`
+    narrows the widest columns until a line fits that many characters, when it can.
+    A cut cell ends in `…`.
+    """
     rows: list[tuple[str, ...]] = [("CUSTOMER", "INVOICE", "RULE", "ACTION", "PARAMS", "BECAUSE")]
     for a in plan.action_dicts():
         rule = a["rule"] + (f"#{a['step']}" if a["step"] is not None else "")
         params = ", ".join(f"{k}={v if isinstance(v, str) else _compact(v)}" for k, v in a["params"].items())
         given = (a["customer"], a["invoice"] or "-", rule, a["action"], params, a["because"])
         rows.append(tuple(visible(cell) for cell in given))  # controls shown as escapes, widths as shown
-    widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    if max_column > 0:
+        widths = [min(max_column, w) for w in widths]
+    if fit is not None:
+        widths = fitted(widths, [len(h) for h in rows[0]], fit)
     lines = []
     for row in rows:
         cells = [cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…" for i, cell in enumerate(row)]
@@ -256,10 +344,30 @@ def render_table(plan: Plan) -> str:
     s = plan.to_dict()["summary"]
     lines.append("")
     lines.append(
-        f"{s['actions']} action{'' if s['actions'] == 1 else 's'} for {s['invoices_with_actions']} of {s['invoices']}"
-        f" invoice{'' if s['invoices'] == 1 else 's'}"
+        f"{counted(s['actions'], 'action')} for {s['invoices_with_actions']} of {counted(s['invoices'], 'invoice')}"
         f" ({plan.snapshot.as_of.isoformat()}, policy {plan.policy.id})"
     )
     if plan.problems:
-        lines.append(f"{len(plan.problems)} evaluation errors: see --format json")
+        lines.append(f"{counted(len(plan.problems), 'evaluation error')}: see --format json")
     return "\n".join(lines) + "\n"
+
+
+def fitted(widths: list[int], floors: list[int], total: int) -> list[int]:
+    """Column widths whose line (two spaces between columns) fits `total`: the widest columns are
+    cut to one common width, never below their floor (heading or TABLE_MIN_COLUMN)."""
+    floors = [min(w, max(f, TABLE_MIN_COLUMN)) for w, f in zip(widths, floors, strict=True)]
+    room = total - 2 * (len(widths) - 1)
+
+    def capped(cap: int) -> list[int]:
+        return [min(w, max(cap, f)) for w, f in zip(widths, floors, strict=True)]
+
+    if sum(widths) <= room:
+        return list(widths)
+    low, high = 0, max(widths)  # the largest cap that fits, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(capped(middle)) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return capped(low)  # with cap 0 every column is at its floor: the terminal wraps the rest

@@ -6,11 +6,9 @@ every expectation one action; listed params must match, others may be anything.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +22,10 @@ from arrears.diagnostics import (
     render_text,
     sort_key,
 )
-from arrears.dsl.types import DECIMAL, Type
-from arrears.dsl.values import CoercionError, Value, coerce, to_json
+from arrears.dsl.values import to_json
 from arrears.engine.evaluate import Evaluation, PlannedAction, evaluate
+from arrears.engine.expectations import CaseIds, read_expectations
+from arrears.engine.expectations import match as match
 from arrears.engine.snapshot import RawSnapshot, bind
 from arrears.engine.sources import written_data
 from arrears.rules.loader import load_policy
@@ -36,7 +35,6 @@ from arrears.textsafe import visible
 
 TEST_KEYS = ("policy", "as_of", "customers", "history", "cases", "description")
 CASE_KEYS = ("name", "as_of", "customers", "invoices", "history", "expect", "description")
-EXPECT_KEYS = ("invoice", "customer", "action", "rule", "step", "params")
 
 
 @dataclass
@@ -49,6 +47,9 @@ class CaseResult:
     unexpected: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     evaluation: Evaluation | None = None
+    # Mistakes in the case itself (unknown keys, a malformed snapshot, an expectation that
+    # can never match), located in the test file; the case did not run.
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 @dataclass
@@ -118,8 +119,12 @@ def run_file(path: Path, policy: Policy | None = None) -> FileResult:
         problems.append(Diagnostic("a test file names its `policy`", _loc(root, file), code="test"))
         return FileResult(file, None, [], problems)
     if policy is None:
+        policy_path = path.parent / policy_node.text
+        if not policy_path.is_file():
+            problems.append(_no_policy(policy_node, policy_path))
+            return FileResult(file, None, [], problems)
         try:
-            policy = load_policy(path.parent / policy_node.text)
+            policy = load_policy(policy_path)
         except ArrearsError as error:
             return FileResult(file, None, [], problems + list(error.diagnostics))
     cases_node = root.get("cases")
@@ -128,6 +133,18 @@ def run_file(path: Path, policy: Policy | None = None) -> FileResult:
         return FileResult(file, policy, [], problems)
     results = [_run_case(policy, root, case, file) for case in cases_node.items]
     return FileResult(file, policy, results, problems)
+
+
+def _no_policy(node: YNode, path: Path) -> Diagnostic:
+    """The test names a policy file that is not there: say so at `policy:`, with the likely one."""
+    siblings = [p.name for p in path.parent.glob("*.y*ml") if not p.name.endswith((".test.yaml", ".test.yml"))]
+    hint = did_you_mean(path.name, siblings) if path.parent.is_dir() else None
+    return Diagnostic(
+        f"no policy file {path.name} beside this test (the path is relative to the test file)",
+        node.location(),
+        hint,
+        code="io",
+    )
 
 
 def _loc(node: YNode | None, file: str) -> Location:
@@ -159,11 +176,10 @@ def _run_case(policy: Policy, root: YNode, case: YNode, file: str) -> CaseResult
     name = name_node.text if name_node is not None else f"case at line {case.start.line}"
     location = case.location()
     if case.kind != "mapping":
-        return CaseResult(file, name, location, False, error="a case must be a mapping")
+        problem = Diagnostic("a case must be a mapping with `name`, `invoices` and `expect`", location, code="test")
+        return _invalid(file, name, location, [problem])
     problems: list[Diagnostic] = []
     _check_keys(case, CASE_KEYS, "a test case", problems)
-    if problems:
-        return CaseResult(file, name, location, False, error="; ".join(p.message for p in problems))
     sections: dict[str, tuple[list[dict[str, Any]], list[YNode]]] = {}
     for section in ("invoices", "customers", "history"):
         node = case.get(section) if case.get(section) is not None else root.get(section)
@@ -189,12 +205,12 @@ def _run_case(policy: Policy, root: YNode, case: YNode, file: str) -> CaseResult
     try:
         snapshot = bind(raw, policy)
     except ArrearsError as error:
-        return CaseResult(file, name, location, False, error="; ".join(d.message for d in error.diagnostics))
+        return _invalid(file, name, location, problems + [_placed(d, location) for d in error.diagnostics])
+    ids = CaseIds(frozenset(i.id for i in snapshot.invoices), frozenset(c.id for c in snapshot.customers))
+    expected = read_expectations(case.get("expect"), policy, ids, problems)
+    if problems:
+        return _invalid(file, name, location, problems)
     evaluation = evaluate(policy, snapshot)
-    try:
-        expected = _expectations(case.get("expect"), policy)
-    except InputError as error:
-        return CaseResult(file, name, location, False, error="; ".join(d.message for d in error.diagnostics))
     missing, unexpected = match(expected, evaluation.actions)
     errors = [f"{p.rule}: {p.message} ({p.where})" for p in evaluation.problems]
     passed = not missing and not unexpected and not errors
@@ -210,77 +226,21 @@ def _run_case(policy: Policy, root: YNode, case: YNode, file: str) -> CaseResult
     )
 
 
-@dataclass
-class Expectation:
-    fields: dict[str, Any]
-    params: dict[str, Value]
-    shown: dict[str, Any]
-
-    def matches(self, action: PlannedAction) -> bool:
-        for key, wanted in self.fields.items():
-            if getattr(action, key) != wanted:
-                return False
-        actual = dict(action.params)
-        return all(_param_matches(actual, key, wanted) for key, wanted in self.params.items())
+def _placed(diagnostic: Diagnostic, location: Location) -> Diagnostic:
+    """A snapshot problem without a place of its own (such as a missing `as_of`) points at its case."""
+    return diagnostic.at(location)
 
 
-def _param_matches(actual: dict[str, Value], key: str, wanted: Value) -> bool:
-    if wanted is None:
-        return actual.get(key) is None  # a listed null matches a parameter left out because it is null
-    return key in actual and _equal(actual[key], wanted)
+def _invalid(file: str, name: str, location: Location, problems: list[Diagnostic]) -> CaseResult:
+    problems = sorted(problems, key=sort_key)
+    summary = "; ".join(_where(d) + d.message for d in problems)
+    return CaseResult(file, name, location, False, error=summary, diagnostics=problems)
 
 
-def _equal(actual: Value, wanted: Value) -> bool:
-    if isinstance(actual, Decimal | int) and isinstance(wanted, Decimal | int) and not isinstance(actual, bool):
-        return Decimal(actual) == Decimal(wanted)
-    return actual == wanted
-
-
-def _expectations(node: YNode | None, policy: Policy) -> list[Expectation]:
-    if node is None or (node.kind == "scalar" and node.value is None):
-        return []
-    if node.kind != "sequence":
-        raise InputError(Diagnostic("`expect` must be a list of actions", node.location(), code="test"))
-    out: list[Expectation] = []
-    problems: list[Diagnostic] = []
-    for item in node.items:
-        if item.kind != "mapping" or item.get("action") is None:
-            problems.append(Diagnostic("an expectation names at least its `action`", item.location(), code="test"))
-            continue
-        _check_keys(item, EXPECT_KEYS, "an expectation", problems)
-        data = item.plain()
-        written = written_data(item)  # ids as written, as the snapshot rows read them
-        fields: dict[str, Any] = {"action": str(data["action"])}
-        for key in ("invoice", "customer", "rule"):
-            if key in data:
-                fields[key] = None if written[key] is None else str(written[key])
-        if "step" in data:
-            fields["step"] = data["step"]
-        signature = policy.actions.get(fields["action"])
-        params: dict[str, Value] = {}
-        for key, raw in (data.get("params") or {}).items():
-            param = signature.param(key) if signature else None
-            target = param.type if param is not None else Type("any")
-            if key == "amount" and signature is not None and param is None:
-                target = DECIMAL
-            try:
-                params[key] = coerce(raw, target.optional(True))
-            except CoercionError as error:
-                problems.append(Diagnostic(f"params.{key}: {error}", item.location(), code="test"))
-        out.append(Expectation(fields, params, _plain(data)))
-    if problems:
-        raise InputError(problems)
-    return out
-
-
-def _plain(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _plain(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_plain(v) for v in data]
-    if isinstance(data, dt.date | dt.timedelta | Decimal):
-        return to_json(data)
-    return data
+def _where(d: Diagnostic) -> str:
+    if d.location is None:
+        return ""
+    return f"{d.location.file}:{d.location.start.line}:{d.location.start.column}: "
 
 
 def _shown_action(action: PlannedAction) -> dict[str, Any]:
@@ -294,26 +254,6 @@ def _shown_action(action: PlannedAction) -> dict[str, Any]:
         shown["step"] = action.step
     shown["params"] = {k: to_json(v) for k, v in action.params}
     return shown
-
-
-def match(expected: list[Expectation], actual: list[PlannedAction]) -> tuple[list[Expectation], list[PlannedAction]]:
-    """A maximum matching of expectations to actions; what is left over on each side."""
-    owner: dict[int, int] = {}
-
-    def augment(e: int, seen: set[int]) -> bool:
-        for a, action in enumerate(actual):
-            if a in seen or not expected[e].matches(action):
-                continue
-            seen.add(a)
-            if a not in owner or augment(owner[a], seen):
-                owner[a] = e
-                return True
-        return False
-
-    matched = {e for e in range(len(expected)) if augment(e, set())}
-    missing = [expected[e] for e in range(len(expected)) if e not in matched]
-    unexpected = [actual[a] for a in range(len(actual)) if a not in owner]
-    return missing, unexpected
 
 
 def result_dict(result: FileResult) -> dict[str, Any]:
@@ -331,6 +271,7 @@ def result_dict(result: FileResult) -> dict[str, Any]:
                 "missing": c.missing,
                 "unexpected": c.unexpected,
                 "error": c.error,
+                "diagnostics": [d.to_dict() for d in c.diagnostics],
             }
             for c in result.cases
         ],
@@ -356,7 +297,10 @@ def render_results(results: list[FileResult]) -> str:
             failed += 1
             # Names, errors and actions quote the test file and the plan: controls shown as escapes.
             lines.append(visible(f"FAIL  {where}: {case.name}"))
-            if case.error:
+            if case.diagnostics:
+                rendered = render_text(case.diagnostics)
+                lines.extend("      " + line for line in rendered.splitlines())
+            elif case.error:
                 lines.append(visible(f"      error: {case.error}"))
             for m in case.missing:
                 lines.append(visible(f"      expected, not planned: {json.dumps(m, ensure_ascii=False)}"))

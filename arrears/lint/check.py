@@ -50,7 +50,8 @@ class CheckReport:
             shown = json.loads(render_json(self.findings))
             for d, entry in zip(self.findings, shown, strict=True):
                 entry.update(self.extras.get(id(d), {}))
-            document = json.dumps({"files": self.summaries, "diagnostics": shown}, indent=2, ensure_ascii=False)
+            files = [{**s, "ok": s["ok"] and not (strict and s["warnings"])} for s in self.summaries]
+            document = json.dumps({"files": files, "diagnostics": shown}, indent=2, ensure_ascii=False)
             return json_visible(document) + "\n"
         if fmt == "github":
             return render_github(self.findings) + "\n" if self.findings else ""
@@ -63,10 +64,17 @@ class CheckReport:
         for s in self.summaries:
             if s["ok"]:
                 counts = f"{counted(s['rules'], 'rule')}, {counted(s['ladders'], 'ladder')}"
-                lines.append(visible(f"ok: {s['file']} (policy {s['policy']}: {counts})"))
+                if strict and s["warnings"]:
+                    # --strict fails a file on its warnings: it is not "ok".
+                    failed = (
+                        f"failed: {s['file']} (policy {s['policy']}: {counts}, {counted(s['warnings'], 'warning')})"
+                    )
+                    lines.append(visible(failed))
+                else:
+                    lines.append(visible(f"ok: {s['file']} (policy {s['policy']}: {counts})"))
         if self.errors:
             failed_files = sum(1 for s in self.summaries if not s["ok"])
-            lines.append(f"{counted(self.errors, 'error')} in {failed_files} file(s)")
+            lines.append(f"{counted(self.errors, 'error')} in {counted(failed_files, 'file')}")
         if self.warnings:
             lines.append(counted(self.warnings, "warning") + (" (--strict: failing)" if strict else ""))
         return "".join(line + "\n" for line in lines)

@@ -111,8 +111,10 @@ def _ladder(analysis: Analysis, ladder: Ladder) -> list[Finding]:
             text = ladder.unless.snippet(ladder.unless.node.span)
             message = f"ladder `{ladder.id}` can never fire: `unless: {text}` is always true"
             return [Finding(_warning(message, ladder.location, path, "never-fires", "fix the `unless` condition"))]
-        finals = and_list([f"`{f.id}` (line {line(f.location)})" for f in stream.finals_above(ladder)])
-        message = f"ladder `{ladder.id}` can never fire: the final rule(s) {finals} fire whenever it would run"
+        above = stream.finals_above(ladder)
+        finals = and_list([f"`{f.id}` (line {line(f.location)})" for f in above])
+        which = f"the final rule {finals} fires" if len(above) == 1 else f"the final rules {finals} fire"
+        message = f"ladder `{ladder.id}` can never fire: {which} whenever it would run"
         hint = "give the ladder a priority, or narrow the final rules' conditions"
         return [Finding(_warning(message, ladder.location, path, "shadowed", hint))]
     findings: list[Finding] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arrears.diagnostics import did_you_mean
+from arrears.diagnostics import counted, did_you_mean
 from arrears.dsl import ast
 from arrears.dsl.checker import FUNCTIONS, Checker
 from arrears.dsl.compiler import Compiler
@@ -43,7 +43,7 @@ def check_action(
         if i >= len(names):
             problems.append(
                 Problem(
-                    f"`{call.name}` takes at most {len(names)} parameters",
+                    f"`{call.name}` takes at most {counted(len(names), 'parameter')}",
                     arg.span,
                     None,
                     "bad-arguments",

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from arrears.diagnostics import Diagnostic, InputError, Location, Position
+from arrears.rules.yaml_errors import GENERAL_HINT, explain
 
 MAX_DEPTH = 64
 MAX_ALIAS_EXPANSION = 20_000
@@ -116,53 +117,21 @@ def load_yaml(text: str, file: str) -> YNode | None:
 
 
 def _yaml_error(file: str, text: str, error: yaml.YAMLError) -> Diagnostic:
-    """A located diagnostic for anything PyYAML refuses."""
+    """A located diagnostic in plain words for anything PyYAML refuses (yaml_errors.py)."""
     if isinstance(error, yaml.MarkedYAMLError):
-        mark = error.problem_mark or error.context_mark
-        message = (error.problem or error.context or "invalid YAML").strip()
-        hint = None
-        if "mapping values are not allowed" in message and mark is not None:
-            hint = _indent_hint(text, mark.line, mark.column)
-        return _problem(file, f"invalid YAML: {message}", mark, hint or _yaml_hint(message))
+        found = explain(error, text)
+        return _problem(file, f"invalid YAML: {found.message}", found.mark, found.hint)
     if isinstance(error, yaml.reader.ReaderError):
         before = text[: error.position]
         line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
         location = Location(file, Position(line, column))
-        return Diagnostic(f"invalid YAML: character {error.character!r} is not allowed", location, code="yaml")
-    return _problem(file, f"invalid YAML: {error}")
-
-
-def _indent_hint(text: str, index: int, column: int) -> str | None:
-    """A `key: value` line indented deeper than the line above it continues that line's value,
-    so PyYAML sees `: ` inside a value; the mistake is the indentation, not a missing quote.
-    (When the refused `:` is the line's second, the value itself holds `: ` and needs quotes.)"""
-    lines = text.splitlines()
-    if index >= len(lines) or ": " in lines[index][:column]:
-        return None
-    above = next((ln for ln in reversed(lines[:index]) if ln.strip() and not ln.lstrip().startswith("#")), None)
-    if above is None or above.rstrip().endswith((":", "|", ">", "-")):
-        return None
-    line = lines[index]
-    indent = len(line) - len(line.lstrip(" "))
-    above_indent = len(above) - len(above.lstrip(" -"))  # the keys of `- id: x` start after the dash
-    if indent <= above_indent:
-        return None
-    return (
-        f"check the indentation: line {index + 1} is indented deeper than line {index}, so it reads as "
-        "the rest of that line's value"
-    )
-
-
-def _yaml_hint(message: str) -> str | None:
-    if "mapping values are not allowed" in message:
-        return "a value holding `: ` must be quoted"
-    if "found character '\\t'" in message or "tab" in message:
-        return "indent with spaces, not tabs"
-    if "expected <block end>" in message:
-        return "check the indentation: the keys of one mapping must start in the same column"
-    if "could not find expected ':'" in message:
-        return "check the indentation and quotes of the lines above"
-    return None
+        return Diagnostic(
+            f"invalid YAML: the character {error.character!r} is not allowed in YAML text",
+            location,
+            "remove it, or write it as an escape inside double quotes",
+            code="yaml",
+        )
+    return _problem(file, "invalid YAML: the file does not read as YAML", None, GENERAL_HINT)
 
 
 def _check_nesting(text: str, file: str) -> None:

@@ -110,7 +110,7 @@ def test_writers_match_the_row_engine_renderings(tmp_path: Path) -> None:
     policy = load_policy(EXAMPLES / "policies" / "smb-standard.yaml")
     snapshot = read_snapshot(EXAMPLES / "snapshots" / "small.json")
     row = make_plan(policy, bind(snapshot, policy))
-    batch = make_plan_batch(policy, snapshot)
+    batch = make_plan_batch(policy, snapshot, csv=True)
     write_plan(batch, tmp_path / "plan.jsonl", "jsonl")
     write_plan(batch, tmp_path / "plan.csv", "csv")
     write_plan(batch, tmp_path / "plan.json", "json")

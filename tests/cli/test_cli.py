@@ -43,7 +43,7 @@ def test_run_formats_agree_on_the_actions(capsys: pytest.CaptureFixture[str], fm
     if fmt == "jsonl":
         assert len(lines) == count and all(json.loads(line)["action"] for line in lines)
     elif fmt == "csv":
-        assert lines[0] == "customer,invoice,rule,step,action,params,because,facts" and len(lines) == count + 1
+        assert lines[0].startswith("customer,customer_name,invoice,rule,step,action,param.") and len(lines) == count + 1
     elif fmt == "table":
         assert lines[-1].startswith(f"{count} actions for")
 
@@ -257,6 +257,7 @@ def test_parquet_plan_from_a_csv_folder(capsys: pytest.CaptureFixture[str], tmp_
         (["--format", "parquet"], "--format parquet writes a file"),
         (["--format", "parquet", "-o", "x.parquet", "--engine", "row"], "comes from the batch engine"),
         (["--format", "table", "--engine", "batch"], "comes from the row engine"),
+        (["--format", "csv", "--max-col-width", "10"], "--max-col-width shapes --format table only"),
     ],
 )
 def test_engine_and_format_mismatches_are_usage_errors(
@@ -301,3 +302,26 @@ def test_an_unwritable_output_exits_2(capsys: pytest.CaptureFixture[str], tmp_pa
     code, out, err = cli(capsys, "run", SPEC_POLICY, SMALL, *args, "-o", str(target))
     assert code == 2 and out == "" and f"cannot write {target}" in err
     assert not list(tmp_path.rglob("*partial*"))
+
+
+@pytest.mark.parametrize(
+    ("args", "longest"), [([], 124), (["--max-col-width", "10"], 66), (["--max-col-width", "0"], 124)]
+)
+def test_run_table_width(capsys: pytest.CaptureFixture[str], args: list[str], longest: int) -> None:
+    code, out, _ = cli(capsys, "run", SPEC_POLICY, SMALL, "--format", "table", *args)
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) == longest
+
+
+def test_run_table_fits_the_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import shutil
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *_: os.terminal_size((70, 24)))
+    code, out, _ = cli(capsys, "run", SPEC_POLICY, SMALL, "--format", "table")
+    assert code == 0
+    table = out.splitlines()[:-2]
+    assert max(len(line) for line in table) == 70 and any("…" in line for line in table)
+    code, out, _ = cli(capsys, "run", SPEC_POLICY, SMALL, "--format", "table", "--max-col-width", "0")
+    assert max(len(line) for line in out.splitlines()) == 124, "an explicit width wins over the terminal's"

@@ -77,3 +77,26 @@ def test_junit_reports_policy_errors(capsys: pytest.CaptureFixture[str], tmp_pat
     assert code == 1
     failure = ET.fromstring(out).find("testsuite/testcase/failure")
     assert failure is not None and "unknown name `dispted`" in (failure.get("message") or "")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "status", "ok"),
+    [
+        ([SHADOWED], 0, f"ok: {SHADOWED} (policy seeded-shadowed: 3 rules, 1 ladder)", True),
+        (
+            ["--strict", SHADOWED],
+            1,
+            f"failed: {SHADOWED} (policy seeded-shadowed: 3 rules, 1 ladder, 1 warning)",
+            False,
+        ),
+        (["--strict", CLEAN], 0, f"ok: {CLEAN} (policy ", True),
+    ],
+)
+def test_each_file_gets_the_status_the_check_gives_it(
+    capsys: pytest.CaptureFixture[str], args: list[str], code: int, status: str, ok: bool
+) -> None:
+    got, out, _ = cli(capsys, "check", *args)
+    assert got == code
+    assert any(line.startswith(status) for line in out.splitlines()), out
+    got, out, _ = cli(capsys, "check", "--format", "json", *args)
+    assert got == code and json.loads(out)["files"][0]["ok"] is ok

@@ -105,3 +105,17 @@ def test_junit_marks_failing_cases(capsys: pytest.CaptureFixture[str], tmp_path:
     assert root.get("failures") == "1"
     failure = root.find("testsuite/testcase/failure")
     assert failure is not None and "expected, not planned" in (failure.text or "")
+
+
+def test_a_condition_no_case_evaluated_is_listed_once_as_never_evaluated(tmp_path: Path) -> None:
+    (tmp_path / "cov.yaml").write_text((FOLDER / "cov.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    only_disputed = (FOLDER / "cov.test.yaml").read_text(encoding="utf-8").split("  - name: large")[0]
+    (tmp_path / "cov.test.yaml").write_text(only_disputed, encoding="utf-8")
+    (coverage,) = collect(run_file(p) for p in discover([tmp_path]))
+    messages = [g.message for g in coverage.uncovered()]
+    # The disputed case silences everything below the hold: its conditions never ran.
+    assert "`big and days_overdue > 30` was never evaluated" in messages
+    assert "`not big` was never evaluated" in messages
+    assert not any("big and days_overdue > 30` was never" in m and "evaluated" not in m for m in messages)
+    assert "`disputed` was never false" in messages, "seen one way only: still named by the missing side"
+    assert coverage.by_kind()["conditions"][1] == 12, "a never-evaluated condition still counts as two goals"

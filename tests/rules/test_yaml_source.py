@@ -80,25 +80,3 @@ def test_absurd_nesting_is_refused(text: str) -> None:
     with pytest.raises(InputError) as caught:
         load_yaml(text, "deep.yaml")
     assert "nest" in caught.value.diagnostics[0].message
-
-
-@pytest.mark.parametrize(
-    ("text", "line", "hint"),
-    [
-        # A key indented deeper than the line above continues that line's value: the fix is the indentation.
-        (
-            "rules:\n  - id: a\n    priority: 1\n       when: disputed\n",
-            4,
-            "check the indentation: line 4 is indented deeper",
-        ),
-        ("rules:\n  - id: a\n       when: disputed\n", 3, "check the indentation: line 3 is indented deeper"),
-        # A value that itself holds `: ` needs quotes.
-        ("rules:\n  - id: a\n    when: a: b\n", 3, "a value holding `: ` must be quoted"),
-    ],
-)
-def test_mapping_value_errors_say_what_to_fix(text: str, line: int, hint: str) -> None:
-    with pytest.raises(InputError) as caught:
-        load_yaml(text, "x.yaml")
-    diagnostic = caught.value.diagnostics[0]
-    assert diagnostic.location is not None and diagnostic.location.start.line == line
-    assert diagnostic.hint is not None and diagnostic.hint.startswith(hint)

@@ -19,6 +19,7 @@ from arrears.engine.batch.plan import BatchPlan, notices
 from arrears.engine.batch.program import evaluate_frames
 from arrears.engine.batch.render import KEY_COLUMNS, action_rows, needed_columns
 from arrears.engine.evaluate import EvalProblem
+from arrears.engine.plan import csv_layout
 from arrears.engine.progress import Progress, Silent
 from arrears.engine.snapshot import RawSnapshot, read_snapshot
 from arrears.rules.model import Policy
@@ -47,11 +48,14 @@ def make_plan_batch(
     *,
     progress: Progress | None = None,
     digest: bool = True,
+    csv: bool = False,
 ) -> BatchPlan:
     """The plan of `policy` for a snapshot, computed columnar.
 
     `digest=False` does not compute the snapshot digest ahead (a plan computes it when
     its header is asked for); with True it is computed alongside evaluation.
+    `csv=True` also computes the flat columns of the CSV plan (customer names,
+    parameters, facts), which `render_plan` and `write_plan` need for `csv`.
     `progress` (see progress.py) is told each phase as it starts; pass
     `Progress(PHASES)` for a bar on a terminal. Raises `Unsupported` for constructs the batch engine does
     not evaluate; `arrears.diagnostics.InputError` for a malformed snapshot, exactly
@@ -63,13 +67,15 @@ def make_plan_batch(
     shown.advance("compile")
     evaluated = evaluate_frames(policy, frames)
     shown.advance("evaluate")
+    layout = csv_layout(policy) if csv else None
     invoices = evaluated.invoices.select(sorted(needed_columns(evaluated, "invoice"))).collect()
-    customers = evaluated.customers.select(sorted(needed_columns(evaluated, "customer"))).collect()
+    wanted = needed_columns(evaluated, "customer") | ({"customer.name"} if csv else set())
+    customers = evaluated.customers.select(sorted(wanted)).collect()
     shown.advance("actions")
     guarded = set(frames.guarded_customers)
     guarded.update(invoices.filter(pl.col("__guard"))["customer_id"].unique().to_list())
     guarded.update(customers.filter(pl.col("__guard"))["customer.id"].unique().to_list())
-    rows = action_rows(evaluated, invoices, customers)
+    rows = action_rows(evaluated, invoices, customers, layout)
     if guarded:
         rows = rows.filter(~pl.col("customer").is_in(sorted(guarded)))
     actions = rows.collect()
@@ -82,8 +88,14 @@ def make_plan_batch(
             ranks,
             customers.select("customer.id", "__crank"),
             invoices.select("id", "__irank"),
+            layout,
         )
         actions = pl.concat([actions, extra.select(actions.columns)]).sort(list(KEY_COLUMNS))
+    if csv:
+        names = customers.select(
+            pl.col("customer.id").alias("customer"), pl.col("customer.name").alias("customer_name")
+        )
+        actions = actions.join(names, on="customer", how="left", maintain_order="left")
     shown.advance("notices")
     open_amount = evaluated.invoice_schema["open_amount"]
     plan_notices = notices(actions, frames.invoices, open_amount, "currency" in frames.invoices.columns)
@@ -97,6 +109,7 @@ def make_plan_batch(
         problems=problems,
         notice_frame=plan_notices,
         fallback_customers=len(guarded),
+        csv_layout=layout,
     )
 
 

@@ -17,10 +17,11 @@ from typing import Any
 
 import polars as pl
 
-from arrears.dsl.values import to_json
-from arrears.engine.batch.render import SCHEMA, empty_rows
+from arrears.dsl.values import Value, to_json
+from arrears.engine.batch.render import empty_rows, row_schema
 from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
+from arrears.engine.plan import CsvLayout, csv_cell
 from arrears.engine.snapshot import RawSnapshot, bind
 from arrears.rules.model import Policy
 
@@ -57,10 +58,11 @@ def rows_of(
     ranks: dict[str, int],
     customer_ranks: pl.DataFrame,
     invoice_ranks: pl.DataFrame,
+    layout: CsvLayout | None = None,
 ) -> pl.DataFrame:
     """Row-engine actions as action rows of the batch plan (same columns, same text)."""
     if not actions:
-        return empty_rows()
+        return empty_rows(layout)
     records: list[dict[str, Any]] = []
     for a in actions:
         params = {k: to_json(v) for k, v in a.params}
@@ -80,13 +82,28 @@ def rows_of(
             "__rank": ranks[a.rule],
             "__index": a.index,
         }
+        if layout is not None:
+            values = dict(a.params)
+            record.update(
+                {f"param.{n}": csv_cell(values[n]) if values.get(n) is not None else None for n in layout.params}
+            )
+            values = dict(a.facts)
+            record.update(
+                {f"fact.{n}": csv_cell(values[n]) if values.get(n) is not None else None for n in layout.facts}
+            )
         records.append(record)
-    schema = {k: v for k, v in SCHEMA.items() if k not in ("__crank", "__irank")}
+    full = row_schema(layout)
+    schema = {k: v for k, v in full.items() if k not in ("__crank", "__irank")}
     frame = pl.DataFrame(records, schema=schema)
     frame = frame.join(customer_ranks, left_on="customer", right_on="customer.id", how="left", maintain_order="left")
     frame = frame.join(invoice_ranks, left_on="invoice", right_on="id", how="left", maintain_order="left")
     frame = frame.with_columns(pl.col("__irank").cast(pl.Int64).fill_null(-1))
-    return frame.select([n for n in SCHEMA if n in frame.columns])
+    return frame.select([n for n in full if n in frame.columns])
+
+
+def _cells(prefix: str, values: dict[str, Value], names: tuple[str, ...]) -> dict[str, str | None]:
+    """The CSV plan's flat cells of one action, null where it has no value (as in the columnar rows)."""
+    return {f"{prefix}.{n}": None if values.get(n) is None else csv_cell(values[n]) for n in names}
 
 
 def _neutral(document: dict[str, object]) -> str:

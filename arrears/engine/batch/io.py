@@ -39,10 +39,10 @@ from arrears.engine.batch.folder import (
 )
 from arrears.engine.batch.frames import Frames, field_types, from_snapshot
 from arrears.engine.batch.plan import BatchPlan, notices_json
-from arrears.engine.batch.render import ACTION_COLUMNS, action_line, compact_columns
+from arrears.engine.batch.render import action_line, compact_columns
 from arrears.engine.batch.rows import tables_of_rows
-from arrears.engine.batch.typed import DECIMAL_KINDS, compact
-from arrears.engine.plan import problem_dict
+from arrears.engine.batch.typed import DECIMAL_KINDS, neutralised
+from arrears.engine.plan import CsvLayout, problem_dict
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
 from arrears.rules.model import Policy
 
@@ -310,27 +310,47 @@ def plan_metadata(plan: BatchPlan, digest: bool = True) -> dict[str, str]:
     return {METADATA_KEY: json.dumps(document, ensure_ascii=False), NOTICES_KEY: notices_json(plan.notice_frame)}
 
 
-def csv_lines(frame: pl.DataFrame) -> pl.Series:
-    """Action rows as CSV lines, quoted as Python's csv module quotes them (QUOTE_MINIMAL)."""
+def csv_header(plan: BatchPlan) -> str:
+    return ",".join(_csv_layout(plan).header) + "\n"
+
+
+def _csv_layout(plan: BatchPlan) -> CsvLayout:
+    if plan.csv_layout is None:
+        raise ValueError("a CSV plan needs its flat columns: make it with make_plan_batch(..., csv=True)")
+    return plan.csv_layout
+
+
+def csv_lines(plan: BatchPlan) -> pl.Series:
+    """Action rows as CSV lines, as the row engine's `render_csv` writes them.
+
+    Quoted as Python's csv module quotes (QUOTE_MINIMAL); text neutralised against
+    formulas (the parameter and fact cells already are, by their type).
+    """
+    layout = _csv_layout(plan)
 
     def field(expr: pl.Expr) -> pl.Expr:
+        expr = expr.fill_null("")
         needs = expr.str.contains(r'[,"\r\n]')
         return pl.when(needs).then('"' + expr.str.replace_all('"', '""', literal=True) + '"').otherwise(expr)
 
+    def text(name: str) -> pl.Expr:
+        return field(neutralised(pl.col(name)))
+
     line = pl.concat_str(
         [
-            field(pl.col("customer")),
-            field(pl.col("invoice").fill_null("")),
-            field(pl.col("rule")),
+            text("customer"),
+            text("customer_name"),
+            text("invoice"),
+            text("rule"),
             pl.col("step").cast(pl.String).fill_null(""),
-            field(pl.col("action")),
-            field(compact(pl.col("params"))),
-            field(pl.col("because")),
-            field(compact(pl.col("facts"))),
+            text("action"),
+            *(field(pl.col(f"param.{name}")) for name in layout.params),
+            text("because"),
+            *(field(pl.col(f"fact.{name}")) for name in layout.facts),
         ],
         separator=",",
     )
-    return frame.select(line.alias("line"))["line"]
+    return plan.actions.select(line.alias("line"))["line"]
 
 
 def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet", *, digest: bool = True) -> None:
@@ -347,10 +367,10 @@ def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet", *, di
         with target.open("w", encoding="utf-8", newline="") as out:
             plan.write_json(out.write)
         return
-    lines = plan.actions.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan.actions)
+    lines = plan.actions.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
     with target.open("w", encoding="utf-8", newline="") as out:
         if fmt == "csv":
-            out.write(",".join(ACTION_COLUMNS) + "\n")
+            out.write(csv_header(plan))
         for start in range(0, lines.len(), 100_000):
             chunk = lines.slice(start, 100_000).to_list()
             out.write("\n".join(chunk) + "\n")
@@ -362,8 +382,8 @@ def render_plan(plan: BatchPlan, fmt: Format) -> str:
         return plan.to_json()
     if fmt == "parquet":
         raise ValueError("a Parquet plan is written to a file: use write_plan")
-    lines = plan.actions.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan.actions)
-    header = ",".join(ACTION_COLUMNS) + "\n" if fmt == "csv" else ""
+    lines = plan.actions.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
+    header = csv_header(plan) if fmt == "csv" else ""
     body: str = lines.str.join("\n").item() if lines.len() else ""
     return header + (body + "\n" if body else "")
 

@@ -25,7 +25,7 @@ from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, json_string
 from arrears.engine.bulk import paused_gc
 from arrears.engine.evaluate import EvalProblem
-from arrears.engine.plan import PLAN_FORMAT, Rendered, problem_dict, write_document
+from arrears.engine.plan import PLAN_FORMAT, CsvLayout, Rendered, problem_dict, write_document
 from arrears.rules.catalog import TONES
 from arrears.rules.model import Policy
 
@@ -43,6 +43,7 @@ class BatchPlan:
     problems: list[EvalProblem]
     notice_frame: pl.DataFrame
     fallback_customers: int = 0
+    csv_layout: CsvLayout | None = None  # set when the plan was made for CSV (its flat columns are in `actions`)
     _digest: str | None = None
 
     @property

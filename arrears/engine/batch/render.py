@@ -4,7 +4,9 @@ Every action becomes one row: customer, invoice, rule, step, action, `params` an
 `facts` as compact JSON text (exactly `json.dumps(..., separators=(",", ":"))` of the
 row engine's values), `because`, and the sort key of SPEC section 4: customer,
 customer-scope actions first, invoice, then rule priority and file order, then the
-action's place in its rule.
+action's place in its rule. For a CSV plan (`layout`), each row also carries the
+text cells of the policy's `param.*` and `fact.*` columns, written as the row
+engine's `csv_cell` writes them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import polars as pl
 from arrears.dsl.values import Value, to_json
 from arrears.engine.batch.program import CallOut, Evaluated, Param
 from arrears.engine.batch.stage import Stage
-from arrears.engine.batch.typed import NEUTRAL, Val, compact, json_object, json_string, json_text, spaced
+from arrears.engine.batch.typed import NEUTRAL, Val, cell_text, compact, json_object, json_string, json_text, spaced
+from arrears.engine.plan import CsvLayout, csv_cell
 
 CUSTOMER = "customer_id"
 ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
@@ -65,8 +68,25 @@ def _remind_column(p: Param) -> pl.Expr:
     return p.value.expr.cast(pl.String)
 
 
-def call_rows(source: pl.LazyFrame, call: CallOut) -> pl.LazyFrame:
-    """The rows one action call contributes: its mask's rows of the invoice or customer frame."""
+def _flat_cells(stage: Stage, call: CallOut) -> dict[str, pl.Expr]:
+    """The CSV plan's `param.*` and `fact.*` cells of one call (the others stay null)."""
+    cells: dict[str, pl.Expr] = {}
+    for p in call.params:
+        if p.value is None:
+            cell = pl.lit(None if p.constant is None else csv_cell(p.constant), dtype=pl.String)
+        else:
+            cell = cell_text(p.value, stage)
+        cells[f"param.{p.name}"] = cell if p.keep is None else pl.when(p.keep).then(cell)
+    for name, v in call.facts:
+        cells[f"fact.{name}"] = cell_text(v, stage)
+    return cells
+
+
+def call_rows(source: pl.LazyFrame, call: CallOut, flat: bool = False) -> pl.LazyFrame:
+    """The rows one action call contributes: its mask's rows of the invoice or customer frame.
+
+    `flat` adds the cells of the CSV plan's parameter and fact columns.
+    """
     stage = Stage(source.filter(call.mask), "r")
     invoice = call.scope == "invoice"
     columns: dict[str, pl.Expr] = {
@@ -89,20 +109,46 @@ def call_rows(source: pl.LazyFrame, call: CallOut) -> pl.LazyFrame:
     if call.remind is not None:
         columns["__tone"] = _remind_column(call.remind[0])
         columns["__channel"] = _remind_column(call.remind[1])
-    kept = {name: stage.keep(expr.cast(SCHEMA[name]), f"__out_{name}") for name, expr in columns.items()}
+    if flat:
+        columns.update(_flat_cells(stage, call))
+    kept = {
+        name: stage.keep(expr.cast(SCHEMA.get(name, pl.String())), f"__out_{name}") for name, expr in columns.items()
+    }
     return stage.frame().select([expr.alias(name) for name, expr in kept.items()])
 
 
-def action_rows(evaluated: Evaluated, invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.LazyFrame:
-    """All action rows, sorted as the plan lists them."""
-    parts = [call_rows((invoices if call.scope == "invoice" else customers).lazy(), call) for call in evaluated.calls]
+def action_rows(
+    evaluated: Evaluated, invoices: pl.DataFrame, customers: pl.DataFrame, layout: CsvLayout | None = None
+) -> pl.LazyFrame:
+    """All action rows, sorted as the plan lists them; with a CSV layout, its flat cells too."""
+    flat = layout is not None
+    parts = [
+        call_rows((invoices if call.scope == "invoice" else customers).lazy(), call, flat) for call in evaluated.calls
+    ]
     if not parts:
-        return empty_rows().lazy()
-    return pl.concat(parts, how="vertical").sort(list(KEY_COLUMNS))
+        return empty_rows(layout).lazy()
+    if layout is None:
+        return pl.concat(parts, how="vertical").sort(list(KEY_COLUMNS))
+    rows = pl.concat(parts, how="diagonal").sort(list(KEY_COLUMNS))
+    present = rows.collect_schema()
+    # A flat column that no call of this policy fills stays null (a parameter no action is given).
+    return rows.select(
+        [pl.col(n) if n in present else pl.lit(None, dtype=t).alias(n) for n, t in row_schema(layout).items()]
+    )
 
 
-def empty_rows() -> pl.DataFrame:
-    return pl.DataFrame(schema=SCHEMA)
+def flat_columns(layout: CsvLayout) -> list[str]:
+    return [f"param.{name}" for name in layout.params] + [f"fact.{name}" for name in layout.facts]
+
+
+def row_schema(layout: CsvLayout | None = None) -> dict[str, pl.DataType]:
+    """The action rows' columns: SCHEMA, then a CSV layout's flat cells (text)."""
+    extra: dict[str, pl.DataType] = {name: pl.String() for name in flat_columns(layout)} if layout else {}
+    return {**SCHEMA, **extra}
+
+
+def empty_rows(layout: CsvLayout | None = None) -> pl.DataFrame:
+    return pl.DataFrame(schema=row_schema(layout))
 
 
 def action_line(document: bool = False) -> pl.Expr:

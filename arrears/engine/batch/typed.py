@@ -182,3 +182,32 @@ def json_object(pairs: list[tuple[str, pl.Expr, pl.Expr | None]]) -> pl.Expr:
         fragment = pl.lit(json.dumps(key, ensure_ascii=False) + KEY) + text
         fragments.append(fragment if keep is None else pl.when(keep).then(fragment))
     return "{" + pl.concat_str(fragments, separator=ITEM, ignore_nulls=True) + "}"
+
+
+# -- CSV cells -------------------------------------------------------------------
+
+FORMULA_PATTERN = r"^[=+\-@\t\r]"
+
+
+def neutralised(expr: pl.Expr) -> pl.Expr:
+    """A text column a spreadsheet will not run, as `arrears.engine.plan.neutralise` writes it."""
+    return pl.when(expr.str.contains(FORMULA_PATTERN)).then("'" + expr).otherwise(expr)
+
+
+def cell_text(v: Val, stage: Stage) -> pl.Expr:
+    """The value as a CSV cell (null for an empty one), as `arrears.engine.plan.csv_cell` writes it."""
+    if v.dec is not None:
+        return D.to_text(v.dec, stage)
+    match v.kind:
+        case "null":
+            return pl.lit(None, dtype=pl.String)
+        case "string" | "enum":
+            return stage.keep(neutralised(v.expr))
+        case "date":
+            return stage.keep(v.expr.dt.strftime("%Y-%m-%d"))
+        case "duration":
+            return stage.keep(v.expr.cast(pl.String) + "d")
+        case "bool" | "int":
+            return stage.keep(pl.when(v.expr.is_not_null()).then(_scalar_json(v.kind, v.expr)))
+    # Lists, as compact JSON text (a cell starting with `[` needs no neutralising).
+    return pl.when(v.is_null().not_()).then(compact(json_text(v, stage)))
