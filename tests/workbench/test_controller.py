@@ -88,8 +88,9 @@ def test_an_over_indented_key_gets_an_indentation_hint(page: tuple[Page, Watch],
     line = text[: text.index("    when: disputed")].count("\n") + 1
     problem = browser_page.locator("#problem-list .problem.error")
     expect(problem).to_have_count(1)
-    expect(problem.locator("button")).to_have_text(f"{line}:12")
-    expect(problem.locator(".hint")).to_contain_text(f"check the indentation: line {line} is indented deeper")
+    expect(problem.locator("button")).to_have_text(f"{line}:8")
+    expect(problem).to_contain_text(f"`when:` is indented more than line {line - 1}")
+    expect(problem.locator(".hint")).to_have_text(f"start `when:` in column 5, like the key on line {line - 1}")
     watch.assert_clean()
 
 
