@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from arrears.documents.base import Answer, components, optional, required
-from arrears.documents.snapshot import Snapshot
+from arrears.documents.snapshot import Ledger, Snapshot
 
 
 class Diagnostic(Answer):
@@ -206,6 +206,41 @@ class Health(Answer):
     pending: int = required("Evaluations running or queued.")
 
 
+class DayAction(Answer):
+    """An action a replay planned, with the day it was planned for."""
+
+    at: str = Field(json_schema_extra={"format": "date"})
+    customer: str
+    invoice: str | None
+    rule: str
+    step: int | None
+    action: str
+    params: dict[str, Any]
+
+
+class Baseline(Answer):
+    """The baseline policy's figures over the same days."""
+
+    policy: PolicyRef
+    summary: dict[str, Any]
+
+
+class Backtest(Answer):
+    """A replay (SPEC 9), byte for byte what `arrears backtest` (key `backtest`) or `arrears forecast` (key
+    `forecast`) prints: the actions day by day and the summary figures."""
+
+    backtest: Literal[1] = optional("Present in a backtest.")
+    forecast: Literal[1] = optional("Present in a forecast.")
+    policy: PolicyRef
+    from_: str = Field(alias="from", json_schema_extra={"format": "date"})
+    to: str = Field(json_schema_extra={"format": "date"})
+    days: int
+    actions: list[DayAction]
+    summary: dict[str, Any]
+    errors: list[dict[str, Any]]
+    baseline: Baseline = optional("With `baseline`: the other policy's figures.")
+
+
 DOCUMENTS: list[type[BaseModel]] = [
     Diagnostic,
     Problem,
@@ -216,6 +251,8 @@ DOCUMENTS: list[type[BaseModel]] = [
     CheckRequest,
     CheckReport,
     Health,
+    Ledger,
+    Backtest,
 ]
 
 

@@ -59,6 +59,24 @@ class Snapshot(Open):
     history: list[HistoryEntry] | None = None
 
 
+class Payment(Open):
+    """A partial payment of a ledger invoice (SPEC 9)."""
+
+    invoice_id: NonEmpty
+    date: Date
+    amount: Amount
+
+
+class Ledger(Open):
+    """A ledger (SPEC 9): a snapshot whose invoices also carry `issue_date` (required) and `settled_date`
+    (null: still open), with optional partial `payments`. The invoices' `open_amount` is not used."""
+
+    invoices: list[Invoice]
+    customers: list[Customer] | None = None
+    history: list[HistoryEntry] | None = None
+    payments: list[Payment] | None = None
+
+
 def snapshot_schema() -> dict[str, Any]:
     schema = document_schema(
         Snapshot,

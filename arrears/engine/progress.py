@@ -105,6 +105,56 @@ class Progress:
         self.close(finished=kind is None)
 
 
+class DayProgress(Progress):
+    """Progress of a replay: days done out of the window, and an estimate of the time left."""
+
+    def __init__(
+        self,
+        total: int,
+        label: str = "arrears",
+        stream: TextIO | None = None,
+        *,
+        delay: float | None = None,
+        enabled: bool | None = None,
+    ) -> None:
+        self.total = total
+        super().__init__([], label, stream, delay=delay, enabled=enabled)
+
+    def __enter__(self) -> DayProgress:
+        return self
+
+    def day(self, done: int, total: int) -> None:
+        """Show that `done` of `total` days are replayed."""
+        self.done, self.total = done, total
+        self._draw()
+
+    def close(self, finished: bool = True) -> None:
+        if finished and not self._stopped.is_set():
+            self.done = self.total
+            self._draw()
+        super().close(finished=False)
+
+    def _draw(self) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.started
+        if elapsed < self.delay:
+            return
+        total = max(self.total, 1)
+        filled = round(WIDTH * self.done / total)
+        bar = "#" * filled + "." * (WIDTH - filled)
+        left = elapsed / self.done * (total - self.done) if self.done else None
+        remaining = f"{left:5.1f}s left" if left is not None else "  ...  "
+        text = f"\r{self.label} [{bar}] {self.done}/{total} days {elapsed:5.1f}s, {remaining}"
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            padding = max(self._shown - len(text), 0)
+            self.stream.write(text + " " * padding)
+            self.stream.flush()
+            self._shown = len(text)
+
+
 class Silent(Progress):
     """A progress that never shows anything (library use, tests)."""
 
@@ -136,4 +186,4 @@ def _delay_from_environment() -> float:
 PHASES = ("read", "compile", "evaluate", "actions", "notices", "write")
 ROW_PHASES = ("read", "evaluate", "write")
 
-__all__ = ["PHASES", "ROW_PHASES", "Progress", "Silent", "for_plan", "is_terminal"]
+__all__ = ["PHASES", "ROW_PHASES", "DayProgress", "Progress", "Silent", "for_plan", "is_terminal"]

@@ -210,11 +210,11 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
             customers[entry.customer_id].history.append(entry)
     ordered = [invoices[k] for k in sorted(invoices)]
     for invoice in ordered:
-        _derive(invoice, effective)
+        derive_days(invoice, effective)
         customers[invoice.customer_id].invoices.append(invoice)
     ordered_customers = [customers[k] for k in sorted(customers)]
     for customer in ordered_customers:
-        _aggregate(customer)
+        aggregate_customer(customer)
     return Snapshot(effective, ordered, ordered_customers, raw.digest(), len(history))
 
 
@@ -343,6 +343,13 @@ def _param_readers(policy: Policy, action: str, known: dict[str, dict[str, Reade
     return found
 
 
+def history_params_typed(
+    policy: Policy, action: str, params: Mapping[str, Any], known: dict[str, dict[str, Reader]]
+) -> dict[str, Value]:
+    """A history entry's params typed as binding types them (`known` caches readers per action)."""
+    return _typed_params(params, _param_readers(policy, action, known))
+
+
 def _typed_params(params: Mapping[str, Any], readers: Mapping[str, Reader]) -> dict[str, Value]:
     typed: dict[str, Value] = {}
     for key, value in params.items():
@@ -355,7 +362,8 @@ def _typed_params(params: Mapping[str, Any], readers: Mapping[str, Reader]) -> d
     return typed
 
 
-def _derive(invoice: Invoice, as_of: dt.date) -> None:
+def derive_days(invoice: Invoice, as_of: dt.date) -> None:
+    """Set the fields that depend on the day: days_overdue, days_until_due, age."""
     values = invoice.values
     due = values["due_date"]
     assert isinstance(due, dt.date)
@@ -366,7 +374,8 @@ def _derive(invoice: Invoice, as_of: dt.date) -> None:
     values["age"] = (as_of - issued).days if isinstance(issued, dt.date) else None
 
 
-def _aggregate(customer: Customer) -> None:
+def aggregate_customer(customer: Customer) -> None:
+    """Set the customer aggregates over `customer.invoices` (those of the snapshot)."""
     open_total = Decimal(0)
     overdue_total = Decimal(0)
     overdue_count = 0
@@ -404,10 +413,14 @@ __all__: Sequence[str] = (
     "HistoryEntry",
     "Locator",
     "RawSnapshot",
+    "Reader",
     "Snapshot",
+    "aggregate_customer",
     "bind",
+    "derive_days",
     "from_data",
     "from_json_text",
+    "history_params_typed",
     "load_snapshot",
     "read_snapshot",
 )

@@ -36,6 +36,8 @@ class RawSnapshot:
     customers: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     locate: Locator = field(default=lambda section, index, key: None)
+    # A ledger's partial payments (SPEC 9): read when present, used only by backtests.
+    payments: list[dict[str, Any]] = field(default_factory=list)
 
     def digest(self) -> str:
         """Content digest, independent of row order and of the file format (arrears/engine/digest.py)."""
@@ -62,9 +64,11 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
     if p.is_dir():
         if present(p / "invoices.parquet"):
             # Parquet is read in columns by the batch engine's reader, which gives the same raw rows.
-            from arrears.engine.batch.folder import read_tables
+            from arrears.engine.batch.folder import read_table_rows, read_tables
 
-            return read_tables(p).raw()
+            raw = read_tables(p).raw()
+            raw.payments = read_table_rows(p / "payments.parquet")
+            return raw
         return _read_folder(p)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -154,7 +158,7 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
         raise InputError(Diagnostic(f"{file}: a snapshot is an object with `invoices`", code="snapshot"))
     problems: list[Diagnostic] = []
     sections: dict[str, list[dict[str, Any]]] = {}
-    for section in ("invoices", "customers", "history"):
+    for section in ("invoices", "customers", "history", "payments"):
         rows = data.get(section, [])
         if rows is None:
             rows = []
@@ -190,6 +194,7 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
         sections["customers"],
         sections["history"],
         locate or (lambda s, i, k: None),
+        sections["payments"],
     )
 
 
@@ -271,6 +276,7 @@ REQUIRED_COLUMNS = {
     "invoices": ("id", "customer_id", "amount", "due_date"),
     "customers": ("id",),
     "history": ("action", "at"),
+    "payments": ("invoice_id", "date", "amount"),
 }
 
 
@@ -280,18 +286,57 @@ def _read_folder(folder: Path) -> RawSnapshot:
         raise InputError(Diagnostic(f"{folder}: a snapshot folder needs invoices.csv or invoices.parquet", code="io"))
     sections: dict[str, list[dict[str, Any]]] = {}
     lines: dict[str, list[int]] = {}
-    for section in ("invoices", "customers", "history"):
+    for section in ("invoices", "customers", "history", "payments"):
         path = folder / f"{section}.csv"
         sections[section], lines[section] = _read_csv(path, section) if present(path) else ([], [])
+    history_file = "history.csv"
+    if not present(folder / history_file) and present(folder / "history.jsonl"):
+        # A history kept by `arrears record` as JSON lines serves as the folder's history.
+        history_file = "history.jsonl"
+        sections["history"] = _read_jsonl(folder / history_file)
     for row in sections["history"]:
         row["params"] = history_params(row.get("params"))
 
     def locate(section: str, index: int, key: str | None) -> Location:
+        if section == "history" and history_file.endswith(".jsonl"):
+            return Location(str(folder / history_file), Position(index + 1, 1))
         starts = lines.get(section, [])
         line = starts[index] if index < len(starts) else index + 2
         return Location(str(folder / f"{section}.csv"), Position(line, 1))
 
-    return RawSnapshot(str(folder), None, sections["invoices"], sections["customers"], sections["history"], locate)
+    return RawSnapshot(
+        str(folder),
+        None,
+        sections["invoices"],
+        sections["customers"],
+        sections["history"],
+        locate,
+        sections["payments"],
+    )
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """JSON lines, one object a line (blank lines skipped); a bad line is a located error."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(Diagnostic(f"cannot read {path}: {error}", code="io")) from None
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = jsontext.loads(line)  # strict, as every JSON snapshot is read: no key given twice
+        except json.JSONDecodeError as error:
+            where = Location(str(path), Position(number, error.colno))
+            raise InputError(Diagnostic(f"invalid JSON: {error.msg}", where, code="json")) from None
+        except jsontext.JsonProblem as problem:
+            where = Location(str(path), Position(number, jsontext.position(line, problem.offset)[1]))
+            raise InputError(Diagnostic(problem.message, where, code="json")) from None
+        if not isinstance(row, dict):
+            raise InputError(Diagnostic("must be an object", Location(str(path), Position(number, 1)), code="json"))
+        rows.append(row)
+    return rows
 
 
 def _read_csv(path: Path, section: str) -> tuple[list[dict[str, Any]], list[int]]:

@@ -1,6 +1,7 @@
 """Notices as letters and emails (SPEC section 10): the plan's notices rendered from sandboxed templates.
 
-This package is the only one that imports Jinja2 (in `templates`) and babel (in
+This package is the only one that imports Jinja2 (in `templates` and `sandbox`, which
+bounds what a template may consume) and babel (in
 `formatting`). `render_notices` turns a plan into documents; `write_folder` and
 `to_stream` put them out; `docs/letters.md` describes the context templates see.
 """

@@ -20,6 +20,7 @@ from arrears.dsl.values import Value
 from arrears.engine.evaluate import PlannedAction
 from arrears.engine.plan import Plan, notices
 from arrears.engine.snapshot import Invoice
+from arrears.letters import formatting
 from arrears.rules.model import Ladder
 
 # When no ladder says when the next step comes, a notice asks for payment within this many days.
@@ -247,12 +248,15 @@ def _charges(actions: Sequence[PlannedAction], invoices: Mapping[str, Invoice]) 
         invoice = invoices[action.invoice]
         days = invoice.values.get("days_overdue")
         currency = params.get("currency", invoice.values.get("currency"))
+        currency = currency if isinstance(currency, str) else None
         found.setdefault(action.invoice, []).append(
             Charge(
                 kind=action.action,
                 invoice=action.invoice,
-                amount=amount,
-                currency=currency if isinstance(currency, str) else None,
+                # In the currency's minor unit (SPEC 7.1), so that the amount due a letter prints
+                # is the sum of the amounts it prints (a plan may carry 2469.14 JPY).
+                amount=formatting.minor_unit(amount, currency),
+                currency=currency,
                 rate=rate if isinstance(rate, Decimal) else None,
                 days=days if isinstance(days, int) else 0,
             )

@@ -10,6 +10,7 @@ line with CSS instead.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -19,6 +20,9 @@ from babel.numbers import format_currency, format_decimal, format_percent, get_c
 
 ENGLISH = "en"
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
+# CLDR's currency spacing, which babel does not apply: a code written as the symbol is set
+# apart from the digits (`CHF 10.00`, not `CHF10.00`; `10,00 CHF` keeps its space).
+_CODE_DIGIT = re.compile(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 
 
 @lru_cache(maxsize=256)
@@ -40,13 +44,18 @@ def money(amount: Decimal, currency: str | None, locale: str) -> str:
     Without a currency the amount is a plain number with two decimals (`1.200,00`).
     """
     if currency:
-        places = get_currency_precision(currency)
-        rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        text = format_currency(rounded, currency, locale=locale, currency_digits=True)
+        rounded = minor_unit(amount, currency)
+        text = _CODE_DIGIT.sub(" ", format_currency(rounded, currency, locale=locale, currency_digits=True))
     else:
         rounded = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         text = format_decimal(rounded, format="#,##0.00", locale=locale)
     return text.translate(_SPACES)
+
+
+def minor_unit(amount: Decimal, currency: str | None) -> Decimal:
+    """The amount rounded half away from zero to the currency's minor unit (JPY 0, KWD 3, else 2)."""
+    places = get_currency_precision(currency) if currency else 2
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 @lru_cache(maxsize=4096)

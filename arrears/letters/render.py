@@ -133,7 +133,9 @@ class _Renderer:
         n = context.notice
         env = self.html if doc_format.endswith("html") else self.text
         names = candidates(n.tone, n.channel, context.language, doc_format, n.template)
-        return env.render_first(names, context.variables(formatting.locale_for(context.language), self.fmt))
+        language = f", language {context.language}" if context.language else ", no language"
+        what = f"notice {n.number} (customer {n.customer_id}: {n.tone} {n.channel}{language})"
+        return env.render_first(names, context.variables(formatting.locale_for(context.language), self.fmt), what)
 
 
 def file_stem(context: NoticeContext) -> str:

@@ -11,10 +11,11 @@ becomes a diagnostic naming the template and its line (exit 1).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -35,11 +36,12 @@ from jinja2 import (
 )
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Namespace
 
 from arrears.diagnostics import ArrearsError, Diagnostic, Location, Position
 from arrears.letters import formatting
+from arrears.letters.context import Charge, CustomerView, InvoiceLine, NextStep, NoticeView, PolicyView, Sender
+from arrears.letters.sandbox import Sandbox
 
 FORMATS = ("md", "html", "eml")
 
@@ -86,28 +88,20 @@ def _languages(language: str | None) -> list[str]:
     return ["-".join([primary, *rest]), primary] if rest else [primary]
 
 
-# Letters are short: a template that builds a huge string or number is a mistake or an attack.
-MAX_RESULT = 1_000_000
-MAX_EXPONENT = 1_000
+class _FolderLoader(FileSystemLoader):
+    """Templates of one folder only: a template, or a link to one, whose file lies outside
+    the folder (`../x`, an absolute path, a symbolic link pointing out) is not found."""
 
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder), encoding="utf-8", followlinks=False)
+        self.root = folder.resolve()
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with `*` and `**` bounded so a template cannot exhaust memory."""
-
-    intercepted_binops = frozenset({"*", "**"})
-    globals_range = staticmethod(safe_range)
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**":
-            if isinstance(right, int | Decimal) and not -MAX_EXPONENT <= right <= MAX_EXPONENT:
-                raise SecurityError(f"exponent {right} is too large for a template")
-            return left**right
-        if operator == "*":
-            for text, times in ((left, right), (right, left)):
-                if isinstance(text, str | tuple | list) and isinstance(times, int) and len(text) * times > MAX_RESULT:
-                    raise SecurityError("the result would be too long for a template")
-            return left * right
-        return super().call_binop(context, operator, left, right)
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if not Path(filename).resolve().is_relative_to(self.root):
+            # Not located at the link itself: the error would print a line of the file it points to.
+            raise SecurityError(f"{filename} is a link to a file outside the templates folder")
+        return source, filename, uptodate
 
 
 class Templates:
@@ -115,8 +109,8 @@ class Templates:
 
     def __init__(self, folder: Path, *, html: bool) -> None:
         self.folder = folder
-        self.env = _Sandbox(
-            loader=FileSystemLoader(str(folder), encoding="utf-8", followlinks=False),
+        self.env = Sandbox(
+            loader=_FolderLoader(folder),
             undefined=StrictUndefined,
             autoescape=html,
             keep_trailing_newline=True,
@@ -134,15 +128,16 @@ class Templates:
         # Only what letters need: no lipsum(), cycler(), joiner(), dict() (fewer doors to try).
         self.env.globals.clear()
         self.env.globals.update(range=self.env.globals_range, namespace=Namespace)
+        self.env.guard_filters()
 
-    def find(self, names: list[str]) -> Template:
+    def find(self, names: list[str], what: str = "this notice") -> Template:
         with located(self.folder, None):
             try:
                 return self.env.select_template(names)
             except TemplatesNotFound:
                 raise TemplateProblem(
                     Diagnostic(
-                        f"no template for this notice in {self.folder}",
+                        f"no template for {what} in {self.folder}",
                         hint="tried " + ", ".join(names),
                         code="template-missing",
                     )
@@ -150,11 +145,12 @@ class Templates:
 
     def render(self, template: Template, variables: dict[str, Any]) -> str:
         with located(self.folder, template):
+            self.env.budget.reset()
             return template.render(variables)
 
-    def render_first(self, names: list[str], variables: dict[str, Any]) -> Rendering:
+    def render_first(self, names: list[str], variables: dict[str, Any], what: str = "this notice") -> Rendering:
         """The first of `names` that exists, rendered."""
-        template = self.find(names)
+        template = self.find(names, what)
         name = template.name or names[-1]
         return Rendering(self.render(template, variables), name, Path(template.filename or self.folder / name))
 
@@ -190,10 +186,10 @@ def located(folder: Path, template: Template | None) -> Iterator[None]:
         file, line = _template_frame(error.__traceback__, folder, template)
         raise TemplateProblem(
             Diagnostic(
-                f"undefined in the template: {error.message}",
+                f"undefined in the template: {_readable(error.message)}",
                 _location(file, line),
                 code="template-undefined",
-                hint="the names a template can read are listed in docs/letters.md",
+                hint=_did_you_mean(error.message) + "the names a template can read are listed in docs/letters.md",
             )
         ) from None
     except TemplateError as error:
@@ -205,6 +201,38 @@ def located(folder: Path, template: Template | None) -> Iterator[None]:
         raise TemplateProblem(
             Diagnostic(f"template failed: {type(error).__name__}: {error}", _location(file, line), code="template")
         ) from None
+
+
+# What a template can read (NoticeContext.variables, which a test keeps equal, and the globals).
+NAMES: tuple[str, ...] = ("notice", "customer", "invoices", "fees", "interest", "policy", "sender", "as_of")
+NAMES += ("language", "locale", "format", "range", "namespace")
+_VIEWS = {cls.__name__: cls for cls in (NoticeView, InvoiceLine, Charge, NextStep, CustomerView, PolicyView, Sender)}
+_NO_ATTRIBUTE = re.compile(r"^'(?:[\w.]+\.)?(\w+) object' has no attribute '([^']*)'$")
+_NO_NAME = re.compile(r"^'([^']*)' is undefined$")
+
+
+def _readable(message: str | None) -> str:
+    """`'arrears.letters.context.NoticeView object' has no attribute 'totl'` without the module path."""
+    found = _NO_ATTRIBUTE.match(message or "")
+    if found and found.group(1) in _VIEWS:
+        return f"{found.group(1)} has no attribute '{found.group(2)}'"
+    return message or "undefined"
+
+
+def _did_you_mean(message: str | None) -> str:
+    """`did you mean total?` for a misspelt name or attribute of the context, else nothing."""
+    text = message or ""
+    attribute, name = _NO_ATTRIBUTE.match(text), _NO_NAME.match(text)
+    if attribute and attribute.group(1) in _VIEWS:
+        view = _VIEWS[attribute.group(1)]
+        known = [f.name for f in fields(view)] + [n for n, v in vars(view).items() if isinstance(v, property)]
+        wanted = attribute.group(2)
+    elif name:
+        known, wanted = list(NAMES), name.group(1)
+    else:
+        return ""
+    close = difflib.get_close_matches(wanted, known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}? " if close else ""
 
 
 def _template_frame(tb: TracebackType | None, folder: Path, template: Template | None) -> tuple[str | None, int | None]:

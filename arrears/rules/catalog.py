@@ -78,6 +78,19 @@ BUILTIN_ACTIONS: dict[str, ActionSignature] = {
 # Actions whose plan entry carries a computed money `amount`.
 MONEY_ACTIONS = ("late_fee", "interest")
 
+# The built-in actions a customer notices (SPEC 7.4): quiet days hold them back, backtests
+# count them as contacts. A policy's own actions join them when declared `facing: customer`.
+CUSTOMER_FACING_ACTIONS = frozenset(
+    ("remind", "late_fee", "interest", "call", "escalate", "offer_payment_plan", "offer_discount")
+)
+
+
+def is_customer_facing(signature: ActionSignature) -> bool:
+    """Whether an action reaches the customer: a facing built-in, or a custom action declared so."""
+    if signature.builtin:
+        return signature.name in CUSTOMER_FACING_ACTIONS
+    return getattr(signature, "facing", None) == "customer"
+
 
 def _sym(name: str, type_: Type, kind: str, doc: str) -> Symbol:
     return Symbol(name, type_, kind, per_invoice=kind == "invoice", doc=doc)

@@ -37,6 +37,7 @@ from arrears.service.notices import install_notices
 from arrears.service.problems import Problem, utf8
 from arrears.service.registry import LoadedPolicy, PolicyStore, describe
 from arrears.service.schemas import COMPONENTS, json_response, problem_responses, ref
+from arrears.service.timeline import install as install_timeline
 from arrears.service.work import (
     REQUEST_FILE,
     Evaluator,
@@ -339,6 +340,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         return Response(content, media_type="application/json")
 
     install_workbench(app, store, evaluator, config)
+    install_timeline(app, config, policy_for)
     _install_error_handlers(app)
     _install_openapi(app)
     return app

@@ -23,7 +23,12 @@ NOV_23 = dt.date(2026, 11, 23)
         ("0.005", "EUR", "en", "€0.01"),  # half away from zero
         ("-0.005", "EUR", "en", "-€0.01"),
         ("250000.4", "JPY", "en", "¥250,000"),  # JPY has no minor unit
-        ("1.2345", "KWD", "en", "KWD1.235"),  # KWD has three
+        ("1.2345", "KWD", "en", "KWD 1.235"),  # KWD has three; a code is set apart from digits
+        ("10", "CHF", "en", "CHF 10.00"),
+        ("-10", "CHF", "en", "-CHF 10.00"),
+        ("1500", "CHF", "de_CH", "CHF 1'500.00"),
+        ("1500", "CHF", "fr", "1 500,00 CHF"),
+        ("123456.5", "JPY", "de", "123.457 ¥"),
         ("1200", None, "de", "1.200,00"),
     ],
 )

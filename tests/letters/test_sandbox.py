@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from arrears.letters import TemplateProblem
-from tests.letters.helpers import POLICY, SENDER, SNAPSHOT, cli, render
+from tests.letters.helpers import fails as _fails
+from tests.letters.helpers import render
+from tests.letters.helpers import tone_templates as _templates
 
 # Payloads from server-side template injection write-ups: each reaches for Python internals.
 ESCAPES = [
@@ -43,37 +45,6 @@ UNDEFINED = [
 ]
 
 
-def _templates(tmp_path: Path, body: str, line: int = 3) -> Path:
-    folder = tmp_path / "templates"
-    folder.mkdir()
-    text = "Dear {{ customer.name }},\n\n" + "\n" * (line - 3) + body + "\n"
-    for tone in ("friendly", "firm", "final"):
-        (folder / f"{tone}.md").write_text(text, encoding="utf-8")
-    return folder
-
-
-def _fails(capsys: pytest.CaptureFixture[str], tmp_path: Path, folder: Path) -> str:
-    out_dir = tmp_path / "out"
-    code, out, err = cli(
-        capsys,
-        "notices",
-        str(POLICY),
-        str(SNAPSHOT),
-        "--templates",
-        str(folder),
-        "--sender",
-        str(SENDER),
-        "-o",
-        str(out_dir),
-    )
-    assert code == 1, err
-    assert out == ""
-    assert not out_dir.exists(), "nothing may be written"
-    assert [p.name for p in tmp_path.iterdir()] == ["templates"], "no partial folder may be left"
-    assert "Traceback" not in err
-    return err
-
-
 @pytest.mark.parametrize("payload", ESCAPES)
 def test_escapes_are_forbidden_with_the_template_and_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, payload: str
@@ -92,11 +63,28 @@ def test_what_the_context_does_not_offer_is_undefined(
     assert f"{folder / 'firm.md'}:5:1: error: undefined in the template" in err, err
 
 
-def test_an_undefined_attribute_names_itself(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    folder = _templates(tmp_path, "{{ notice.totl }}")
+# A misspelt name or attribute of the context: what is undefined, and what was probably meant.
+MISSPELT = [
+    ("{{ notice.totl }}", "NoticeView has no attribute 'totl'", "did you mean total?"),
+    ("{{ customer.nmae }}", "CustomerView has no attribute 'nmae'", "did you mean name?"),
+    ("{{ invoices[0].due_dat }}", "InvoiceLine has no attribute 'due_dat'", "did you mean due_date?"),
+    ("{{ notice.next_step.daet }}", "NextStep has no attribute 'daet'", "did you mean date?"),
+    ("{{ sender.iabn }}", "Sender has no attribute 'iabn'", "did you mean iban?"),
+    ("{{ invoices[0].overdeu }}", "InvoiceLine has no attribute 'overdeu'", "did you mean overdue?"),
+    ("{{ notic.total }}", "'notic' is undefined", "did you mean notice?"),
+    ("{{ asof }}", "'asof' is undefined", "did you mean as_of?"),
+    ("{{ completely_else }}", "'completely_else' is undefined", "hint: the names a template can read"),
+]
+
+
+@pytest.mark.parametrize(("payload", "message", "hint"), MISSPELT)
+def test_a_misspelt_name_says_what_was_meant(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, payload: str, message: str, hint: str
+) -> None:
+    folder = _templates(tmp_path, payload)
     err = _fails(capsys, tmp_path, folder)
-    assert "firm.md:3:1: error: undefined in the template:" in err
-    assert "NoticeView object' has no attribute 'totl'" in err
+    assert f"firm.md:3:1: error: undefined in the template: {message}" in err, err
+    assert hint in err, err
 
 
 def test_an_undefined_name_in_an_included_template_points_there(
@@ -118,7 +106,7 @@ def test_a_missing_template_lists_the_names_tried(capsys: pytest.CaptureFixture[
     folder = _templates(tmp_path, "ok")
     (folder / "final.md").unlink()
     err = _fails(capsys, tmp_path, folder)
-    assert f"error: no template for this notice in {folder}" in err
+    assert f"error: no template for notice 2 (customer C-1: final letter, language de) in {folder}" in err
     assert "tried final.letter.de.md, final.letter.md, final.de.md, final.md" in err
 
 
@@ -183,3 +171,11 @@ def test_runaway_recursion_is_the_templates_error(
     folder = _templates(tmp_path, payload)
     err = _fails(capsys, tmp_path, folder)
     assert "error: template failed: RecursionError" in err and "firm.md:" in err
+
+
+def test_the_names_suggested_are_the_names_a_template_sees() -> None:
+    from arrears.letters.templates import NAMES
+    from tests.letters.helpers import render
+
+    context = render("md").documents[0].context
+    assert set(NAMES) == {*context.variables("en", "md"), "range", "namespace"}

@@ -33,6 +33,8 @@ def test_every_endpoint_is_documented_with_its_problems() -> None:
         "/v1/policies/{policy_id}/plan",
         "/v1/policies/{policy_id}/notices",
         "/v1/policies/{policy_id}/explain",
+        "/v1/policies/{policy_id}/backtest",
+        "/v1/policies/{policy_id}/forecast",
         "/v1/check",
     }
     plan = paths["/v1/policies/{policy_id}/plan"]["post"]

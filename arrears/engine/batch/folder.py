@@ -121,6 +121,11 @@ def read_tables(folder: Path) -> Tables:
     return Tables(folder, fmt, frames["invoices"], frames["customers"], frames["history"])
 
 
+def read_table_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of one Parquet table beside a snapshot's (a ledger's payments); none when absent."""
+    return _rows(_read_parquet(path)) if path.exists() else []
+
+
 def _read_parquet(path: Path) -> pl.DataFrame:
     """A Parquet file's table; dictionary-encoded text (pandas' category columns) read as plain text."""
     try:
@@ -303,6 +308,11 @@ def _optional_text(frame: pl.DataFrame, column: str) -> tuple[pl.Expr, pl.Expr]:
     return pl.lit(None, dtype=pl.String), pl.col(column).is_not_null()
 
 
+def bind_history(frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame | None:
+    """History rows typed in columns; None when a row has a problem (the row binder reports it)."""
+    return _bind_history(frame, as_of)
+
+
 def _bind_history(frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame | None:
     empty = pl.DataFrame(
         schema={
@@ -465,8 +475,10 @@ __all__ = [
     "BoundTables",
     "NotColumnar",
     "Tables",
+    "bind_history",
     "bind_tables",
     "customer_aggregates",
+    "read_table_rows",
     "read_tables",
     "source_columns",
 ]

@@ -32,6 +32,7 @@ from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import (
     BoundTables,
     NotColumnar,
+    Tables,
     bind_tables,
     customer_aggregates,
     read_tables,
@@ -64,10 +65,22 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_di
         raw = read_snapshot(folder)
         snapshot = bind(raw, policy, as_of)
         return from_snapshot(snapshot, policy, lambda ids: fallback.subset(raw, ids))
+    return load_tables(policy, tables, as_of, early_digest=early_digest, from_folder=True)
+
+
+def load_tables(
+    policy: Policy, tables: Tables, as_of: dt.date | None, *, early_digest: bool = True, from_folder: bool = False
+) -> Frames:
+    """Frames for tables already read (a folder's, or a day of a replayed ledger), bound in columns.
+
+    When they do not bind in columns, the row binder binds (or reports) their rows; those of
+    a CSV folder (`from_folder`) are read again by the row reader, as `arrears run` reads them.
+    """
+    folder = tables.folder
     bound = bind_tables(policy, tables, as_of)
     if bound is None:
         # Something is wrong (or merely unusual): the row binder reports it, or binds it.
-        raw = tables.raw() if tables.format == "parquet" else read_snapshot(folder)
+        raw = read_snapshot(folder) if from_folder and tables.format == "csv" else tables.raw()
         snapshot = bind(raw, policy, as_of)
         return from_snapshot(snapshot, policy, tables.raw)
     assert as_of is not None
@@ -184,6 +197,13 @@ def _frames(
         guarded_customers=guarded,
         param_values=param_values,
     )
+
+
+def frames_of_bound(
+    policy: Policy, bound: BoundTables, as_of: dt.date, raw_subset: Callable[[set[str]], RawSnapshot]
+) -> Frames:
+    """Frames from tables bound once and filtered since (a replay's day); they carry no digest."""
+    return _frames(policy, bound, as_of, lambda: "", raw_subset)
 
 
 def _once(work: Callable[[], str]) -> Callable[[], str]:
@@ -397,4 +417,4 @@ def read_plan_parquet(path: str | Path) -> tuple[pl.DataFrame, dict[str, object]
     return pl.read_parquet(path), document
 
 
-__all__ = ["FORMATS", "load_folder", "read_plan_parquet", "render_plan", "write_plan"]
+__all__ = ["FORMATS", "frames_of_bound", "load_folder", "load_tables", "read_plan_parquet", "render_plan", "write_plan"]
