@@ -8,8 +8,9 @@ import { drawGraph } from "./graph.js";
 import { createPlanView } from "./plan.js";
 import { showExplanation } from "./explain.js";
 import { showTests, showWarnings } from "./panels.js";
+import { renderBacktestForm, showBacktest } from "./backtest.js";
 
-const TABS = ["graph", "plan", "explain", "tests", "warnings"];
+const TABS = ["graph", "plan", "explain", "tests", "warnings", "backtest"];
 const STRICT_DELAY = 1200;
 
 const state = {
@@ -21,7 +22,8 @@ const state = {
   invoice: null, // the invoice last explained
   drafts: new Map(), // file -> unsaved text, kept while another file is open
   compiled: false,
-  seq: { check: 0, strict: 0, run: 0, explain: 0, picture: 0, tests: 0 },
+  seq: { check: 0, strict: 0, run: 0, explain: 0, picture: 0, tests: 0, backtest: 0 },
+  session: null, // the last /v1/workbench/session: policies and ledgers for the backtest form
 };
 let strictTimer = null;
 
@@ -89,6 +91,7 @@ function renderPolicies(session) {
 
 async function refreshSession() {
   const session = await call("GET", "/v1/workbench/session");
+  state.session = session;
   renderPolicies(session);
   renderSnapshots(session.snapshots);
   return session;
@@ -132,6 +135,7 @@ function resetPanels() {
   replace($("panel-tests"), el("p", { class: "muted" }, "The policy's .test.yaml files run here on the text being edited."));
   replace($("panel-warnings"), el("p", { class: "muted" }, "The proving lint (check --strict) runs when the policy compiles and you stop typing."));
   $("warning-count").textContent = "";
+  backtestForm();
 }
 
 // The text does not compile: the graph, plan and explanation still show the last text that
@@ -346,6 +350,36 @@ async function runTests() {
   }
 }
 
+// -- backtest ---------------------------------------------------------------------------------
+
+function backtestForm() {
+  if (!state.session) return;
+  renderBacktestForm($("panel-backtest"), { ledgers: state.session.ledgers || [], policies: state.session.policies, current: state.file, onRun: backtest });
+}
+
+async function backtest({ ledger, from, to, baseline }) {
+  const out = $("backtest-result");
+  if (!ledger) {
+    replace(out, el("p", { class: "errors", role: "alert" }, "Choose a ledger (a file of the served folder's ledgers/)."));
+    $("bt-ledger").focus();
+    return;
+  }
+  const seq = ++state.seq.backtest;
+  replace(out, el("p", { class: "muted" }, `Replaying ${from} to ${to} over ${ledger}…`));
+  status("backtest running…");
+  try {
+    const doc = await result("POST", "/v1/workbench/backtest", { text: editor.text(), file: state.file || "<policy>", ledger, from, to, baseline });
+    if (seq !== state.seq.backtest) return;
+    showBacktest(out, doc);
+    status(`backtest: ${count(doc.days, "day")}, ${count(doc.actions, "action")}`, "ok");
+  } catch (error) {
+    if (seq === state.seq.backtest) {
+      replace(out, el("h3", {}, "No backtest"), problemList(error));
+      status(`backtest: ${error.message}`, "bad");
+    }
+  }
+}
+
 // -- keys ---------------------------------------------------------------------------------------
 
 function setupKeys() {
@@ -357,7 +391,7 @@ function setupKeys() {
     } else if (mod && event.key === "Enter") {
       event.preventDefault();
       run(true);
-    } else if (event.altKey && !mod && /^Digit[1-5]$/.test(event.code)) {
+    } else if (event.altKey && !mod && /^Digit[1-6]$/.test(event.code)) {
       event.preventDefault();
       selectTab(TABS[Number(event.code.slice(5)) - 1]);
     } else if (event.altKey && !mod && event.code === "KeyE") {
