@@ -11,12 +11,15 @@ from arrears.diagnostics import Diagnostic, InputError, Location, Position
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 SNAPSHOT_FOLDER = "snapshots"
 """A served folder's snapshots live in this subfolder (docs/workbench.md); it never holds policies."""
+LEDGER_FOLDER = "ledgers"
+"""A served folder's ledgers (SPEC section 9), for the workbench's backtests; never policies either."""
+DATA_FOLDERS = (SNAPSHOT_FOLDER, LEDGER_FOLDER)
 
 
 def in_snapshot_folder(path: Path, root: Path) -> bool:
-    """Whether `path`, found under the folder `root`, lies in `root`'s snapshots subfolder."""
+    """Whether `path`, found under the folder `root`, lies in `root`'s snapshots or ledgers subfolder."""
     parts = path.relative_to(root).parts
-    return len(parts) > 1 and parts[0] == SNAPSHOT_FOLDER
+    return len(parts) > 1 and parts[0] in DATA_FOLDERS
 
 
 def is_policy_text(text: str) -> bool:

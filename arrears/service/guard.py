@@ -130,6 +130,8 @@ class Guard:
                 pass
             elif _same(_cookie(headers), self.token):
                 by_cookie = True
+            elif path == "/" and "text/html" in headers.get("accept", ""):
+                return _unauthorized_page()
             else:
                 return _unauthorized()
         if method in SAFE_METHODS:
@@ -194,6 +196,23 @@ def _unauthorized() -> Response:
         "open /?token=TOKEN once in the browser, or send `Authorization: Bearer TOKEN`",
     )
     response.headers["www-authenticate"] = "Bearer"
+    return response
+
+
+_UNAUTHORIZED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>arrears workbench: token needed</title></head>
+<body><h1>This workbench needs its token</h1>
+<p>Open <code>/?token=TOKEN</code> once in this browser, with the token the service was started with
+(<code>arrears serve --token</code> or <code>ARREARS_TOKEN</code>); the page then remembers it.</p>
+</body></html>
+"""
+
+
+def _unauthorized_page() -> Response:
+    """A person opening the page without the token reads what to do, not a JSON document."""
+    response = Response(_UNAUTHORIZED_PAGE, status_code=401, media_type="text/html")
+    response.headers["www-authenticate"] = "Bearer"
+    response.headers["cache-control"] = "no-store"
     return response
 
 

@@ -4,6 +4,7 @@ Snapshots live in the folder's `snapshots/` subfolder (never searched for polici
 `.json`, `.yaml`/`.yml` snapshot files, `.csv` invoice tables, and snapshot folders
 (`invoices.csv` or `invoices.parquet`). A name from a request is only ever looked up
 in the listing, never joined to a path, so no request reaches outside the folder.
+Ledgers (SPEC section 9) live the same way in `ledgers/`, for the backtest panel.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from pathlib import Path
 
 from arrears.diagnostics import ArrearsError, Diagnostic, InputError, did_you_mean
 from arrears.engine.sources import SNAPSHOT_SUFFIXES, RawSnapshot, read_snapshot, read_snapshot_text
-from arrears.rules.discovery import SNAPSHOT_FOLDER
+from arrears.rules.discovery import LEDGER_FOLDER, SNAPSHOT_FOLDER
 from arrears.service.problems import Problem
 from arrears.service.registry import Registry
 
 
-def snapshot_files(folder: Path) -> dict[str, Path]:
-    """Snapshots of the served folder by name (their path under `snapshots/`), sorted."""
-    root = folder / SNAPSHOT_FOLDER
+def snapshot_files(folder: Path, subfolder: str = SNAPSHOT_FOLDER) -> dict[str, Path]:
+    """Snapshots of the served folder by name (their path under `snapshots/`), sorted; with
+    `subfolder="ledgers"`, its ledgers (snapshots with issue and settled dates, SPEC section 9)."""
+    root = folder / subfolder
     if not root.is_dir():
         return {}
     found: dict[str, Path] = {}
@@ -42,13 +44,14 @@ def _in_snapshot_folder(path: Path, root: Path) -> bool:
     return parent != root and ((parent / "invoices.csv").is_file() or (parent / "invoices.parquet").is_file())
 
 
-def read_served(folder: Path, name: str) -> RawSnapshot:
-    files = snapshot_files(folder)
+def read_served(folder: Path, name: str, subfolder: str = SNAPSHOT_FOLDER) -> RawSnapshot:
+    files = snapshot_files(folder, subfolder)
     path = files.get(name)
     if path is None:
-        detail = f"no snapshot {name} in {SNAPSHOT_FOLDER}/"
-        hint = did_you_mean(name, files) or f"put snapshot files in the served folder's {SNAPSHOT_FOLDER}/ subfolder"
-        raise Problem(404, "unknown-snapshot", detail, [Diagnostic(detail, hint=hint, code="unknown-snapshot")])
+        kind = "ledger" if subfolder == LEDGER_FOLDER else "snapshot"
+        detail = f"no {kind} {name} in {subfolder}/"
+        hint = did_you_mean(name, files) or f"put {kind} files in the served folder's {subfolder}/ subfolder"
+        raise Problem(404, f"unknown-{kind}", detail, [Diagnostic(detail, hint=hint, code=f"unknown-{kind}")])
     if path.is_file() and path.suffix.lower() == ".csv":
         return _readable(lambda: read_snapshot_text(_csv_text(path), str(path)))
     return _readable(lambda: read_snapshot(path))

@@ -33,7 +33,7 @@ from arrears.engine.plan import make_plan
 from arrears.engine.snapshot import bind
 from arrears.engine.sources import RawSnapshot
 from arrears.engine.testing import discover, result_dict, run_file, tested_policy
-from arrears.rules.discovery import SNAPSHOT_FOLDER
+from arrears.rules.discovery import LEDGER_FOLDER, SNAPSHOT_FOLDER
 from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
 from arrears.service.config import ServiceConfig
@@ -50,6 +50,7 @@ from arrears.service.served import (
     write_atomically,
 )
 from arrears.service.work import Evaluator, Job, decode_text, parse_json, read_body
+from arrears.service.workbench_backtest import install_backtest
 
 # The page's files: name -> media type. Only these are served, from the package.
 ASSETS = {
@@ -220,12 +221,15 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
     async def session() -> Response:
         registry = await run_in_threadpool(store.current)
         names = await run_in_threadpool(snapshot_files, folder)
+        ledgers = await run_in_threadpool(snapshot_files, folder, LEDGER_FOLDER)
         return _json(
             {
                 "version": __version__,
                 "allow_edit": config.allow_edit,
                 "snapshot_folder": SNAPSHOT_FOLDER,
                 "snapshots": list(names),
+                "ledger_folder": LEDGER_FOLDER,
+                "ledgers": list(ledgers),
                 **describe(registry),
             }
         )
@@ -301,6 +305,7 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
         content = await evaluator.run(_answered(work))
         return Response(content, media_type="application/json", headers=_NO_STORE)
 
+    install_backtest(router, store, evaluator, folder, body_object, policy_of, _answered)
     app.include_router(router)
     app.add_middleware(Guard, token=config.token, bound_host=config.host, csrf=csrf)
 

@@ -296,6 +296,11 @@ def test_the_token_guards_everything_but_health(folder: Path) -> None:
             assert refused.status_code == 401, path
             assert refused.headers["www-authenticate"] == "Bearer"
         assert http.get("/?token=wrong", follow_redirects=False).status_code == 401
+        # A person in a browser reads what to do (and never the page itself).
+        told = http.get("/", headers={"accept": "text/html,application/xhtml+xml"})
+        assert told.status_code == 401 and told.headers["content-type"].startswith("text/html")
+        assert "/?token=TOKEN" in told.text and "arrears-csrf" not in told.text
+        assert "script-src 'self'" in told.headers["content-security-policy"]
         assert http.get("/v1/policies", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
         adopted = http.get(f"/?token={TOKEN}", follow_redirects=False)
         assert adopted.status_code == 303 and adopted.headers["location"] == "/"
@@ -335,8 +340,10 @@ def test_workbench_routes_stay_out_of_the_openapi_document(client: httpx.Client)
     assert not [p for p in paths if p.startswith("/v1/workbench") or p in ("/", "/static/{name}")]
 
 
-def test_the_registry_does_not_serve_from_snapshots(folder: Path) -> None:
-    (folder / "snapshots" / "looks-like.yaml").write_text("arrears: 1\npolicy: sneaky\nrules: []\n", encoding="utf-8")
+@pytest.mark.parametrize("subfolder", ["snapshots", "ledgers"])
+def test_the_registry_does_not_serve_from_data_folders(folder: Path, subfolder: str) -> None:
+    (folder / subfolder).mkdir(exist_ok=True)
+    (folder / subfolder / "looks-like.yaml").write_text("arrears: 1\npolicy: sneaky\nrules: []\n", encoding="utf-8")
     with make_client(folder) as http:
         listing = http.get("/v1/policies").json()
     assert "sneaky" not in [p["id"] for p in listing["policies"]] and listing["errors"] == []
@@ -356,3 +363,56 @@ def test_serve_refuses_unsafe_options(
     code = main(["serve", "--policies", str(folder), *options])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+# -- the backtest panel -----------------------------------------------------------------------
+
+
+def backtest_body(folder: Path, **changes: Any) -> dict[str, Any]:
+    body = {
+        "text": policy_text(folder),
+        "file": str(folder / "smb-standard.yaml"),
+        "ledger": "hand-ledger.json",
+        "from": "2026-01-01",
+        "to": "2026-03-31",
+        "baseline": None,
+    }
+    return {**body, **changes}
+
+
+def test_backtest_over_a_served_ledger_with_its_report(client: httpx.Client, folder: Path) -> None:
+    assert client.get("/v1/workbench/session").json()["ledgers"] == ["hand-ledger.json"]
+    text = policy_text(folder).replace('version: "2026-11"', 'version: "edited"')  # the unsaved text is replayed
+    body = backtest_body(folder, text=text, baseline=str(folder / "smb-standard.yaml"))
+    found = result(client.post("/v1/workbench/backtest", json=body))
+    assert (found["days"], found["ledger"], found["summary"]["invoices"]) == (90, "hand-ledger.json", 5)
+    assert found["baseline"]["policy"]["id"] == "smb-standard"
+    assert (found["policy"]["version"], found["baseline"]["policy"]["version"]) == ("edited", "2026-11")
+    report = client.get(found["report"])
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    csp = report.headers["content-security-policy"]
+    assert "sandbox" in csp and "script-src" not in csp and "default-src 'none'" in csp
+    assert "smb-standard" in report.text
+    assert client.get("/v1/workbench/report/not-a-report").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("changes", "kind"),
+    [
+        ({"ledger": "../smb-standard.yaml"}, "unknown-ledger"),
+        ({"ledger": "/etc/passwd"}, "unknown-ledger"),
+        ({"ledger": None}, "unknown-ledger"),
+        ({"from": "2026-04-01"}, "bad-parameter"),
+        ({"to": ""}, "bad-parameter"),
+        ({"text": "arrears: 1\npolicy: p\nrules: [\n"}, "invalid-policy"),
+    ],
+)
+def test_backtest_mistakes_are_answers(client: httpx.Client, folder: Path, changes: dict[str, Any], kind: str) -> None:
+    found = problem(client.post("/v1/workbench/backtest", json=backtest_body(folder, **changes)))
+    assert found["type"] == f"urn:arrears:problem:{kind}"
+    assert found["diagnostics"]
+
+
+def test_backtest_baseline_must_be_a_served_policy(client: httpx.Client, folder: Path) -> None:
+    refused = client.post("/v1/workbench/backtest", json=backtest_body(folder, baseline="/etc/passwd"))
+    assert refused.status_code == 404

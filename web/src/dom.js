@@ -50,3 +50,20 @@ export function show(value) {
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
+
+// "1 rule", "2 rules", "1 ladder step", "3 of 4 actions"...: a count with its noun agreeing.
+export function count(n, noun, plural = `${noun}s`) {
+  return `${n} ${Number(n) === 1 ? noun : plural}`;
+}
+
+// A name (a policy id, a file) that may break after `-`, `_`, `.` or `/` rather than mid-word
+// in a narrow column: the text with <wbr> elements, still one text to a reader.
+export function breakable(text) {
+  const parts = String(text).split(/(?<=[-_./])/);
+  const out = [];
+  parts.forEach((part, i) => {
+    if (i) out.push(document.createElement("wbr"));
+    out.push(part);
+  });
+  return out;
+}

@@ -67,7 +67,7 @@ export function showExplanation(container, doc) {
     }))
     : el("p", {}, "No action for this invoice.");
   replace(container,
-    el("h3", { id: "explain-title", tabindex: "-1" }, "Invoice ", el("code", {}, doc.invoice), ` (customer ${doc.customer}) as of ${doc.as_of}`),
+    el("h3", { id: "explain-title", tabindex: "-1" }, "Invoice ", el("code", {}, doc.invoice), ` (customer ${doc.customer}) `, el("span", { class: "nowrap" }, `as of ${doc.as_of}`)),
     el("section", { class: "plan-for" }, el("h4", {}, "Plan for this invoice"), actions),
     el("div", { class: "facts-row" }, facts("Facts", doc.facts), facts("Lets", doc.lets)),
     doc.customer_rules.length ? el("section", {}, el("h4", {}, `Customer ${doc.customer}`), el("ol", { class: "explained-list" }, doc.customer_rules.map(item))) : null,

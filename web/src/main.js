@@ -2,14 +2,15 @@
 // the graph, a snapshot's plan and notices, explanations, tests and the proving lint.
 
 import { call, result, allowEdit, ProblemError } from "./api.js";
-import { $, el, replace } from "./dom.js";
+import { $, el, replace, count, breakable } from "./dom.js";
 import { createEditor } from "./editor.js";
 import { drawGraph } from "./graph.js";
 import { createPlanView } from "./plan.js";
 import { showExplanation } from "./explain.js";
 import { showTests, showWarnings } from "./panels.js";
+import { renderBacktestForm, showBacktest } from "./backtest.js";
 
-const TABS = ["graph", "plan", "explain", "tests", "warnings"];
+const TABS = ["graph", "plan", "explain", "tests", "warnings", "backtest"];
 const STRICT_DELAY = 1200;
 
 const state = {
@@ -21,7 +22,8 @@ const state = {
   invoice: null, // the invoice last explained
   drafts: new Map(), // file -> unsaved text, kept while another file is open
   compiled: false,
-  seq: { check: 0, strict: 0, run: 0, explain: 0, picture: 0, tests: 0 },
+  seq: { check: 0, strict: 0, run: 0, explain: 0, picture: 0, tests: 0, backtest: 0 },
+  session: null, // the last /v1/workbench/session: policies and ledgers for the backtest form
 };
 let strictTimer = null;
 
@@ -75,20 +77,21 @@ function setupTabs() {
 function renderPolicies(session) {
   replace($("policy-list"), session.policies.map((p) => el("li", {},
     el("button", { type: "button", class: "policy", "data-file": p.file, "aria-current": p.file === state.file ? "true" : null, onclick: () => openFile(p.file) },
-      el("span", { class: "policy-id" }, p.id),
-      el("span", { class: "policy-meta" }, `version ${p.version ?? "—"} · ${p.rules} rules, ${p.ladders} ladders`),
+      el("span", { class: "policy-id" }, breakable(p.id)),
+      el("span", { class: "policy-meta" }, `version ${p.version ?? "—"} · ${count(p.rules, "rule")}, ${count(p.ladders, "ladder")}`),
       p.stale ? el("span", { class: "badge warn" }, "stale: newer edit does not load") : null))));
   const errors = session.errors || [];
   $("load-errors-title").hidden = errors.length === 0;
   replace($("load-errors"), errors.map((e) => el("li", {},
-    el("button", { type: "button", class: "policy broken", "data-file": e.file, onclick: () => openFile(e.file) },
-      el("span", { class: "policy-id" }, e.file),
+    el("button", { type: "button", class: "policy broken", "data-file": e.file, title: e.file, onclick: () => openFile(e.file) },
+      el("span", { class: "policy-id" }, breakable(e.file.split("/").pop())),
       el("span", { class: "policy-meta" }, e.serving ? "older version still serving" : "not serving")),
     el("ul", { class: "load-diagnostics" }, e.diagnostics.map((d) => el("li", {}, `${d.line ?? 1}:${d.column ?? 1} ${d.message}`))))));
 }
 
 async function refreshSession() {
   const session = await call("GET", "/v1/workbench/session");
+  state.session = session;
   renderPolicies(session);
   renderSnapshots(session.snapshots);
   return session;
@@ -110,11 +113,45 @@ async function openFile(file) {
     current.textContent = source.file.split("/").pop();
     current.title = source.file;
     for (const b of document.querySelectorAll(".policy")) b.setAttribute("aria-current", String(b.dataset.file === file));
+    resetPanels();
     editor.load(draft ?? source.text);
     markModified();
     status(draft === undefined ? `opened ${source.file}` : `opened ${source.file} with your unsaved edit`);
   } catch (error) {
     status(error.message, "bad");
+  }
+}
+
+// Another file is open: what the panels showed was about the other policy. They fill again
+// as soon as this text compiles (the plan and the explanation on the same snapshot).
+function resetPanels() {
+  for (const key of Object.keys(state.seq)) state.seq[key]++;
+  clearTimeout(strictTimer);
+  state.compiled = false;
+  renderProblems([]);
+  replace($("panel-graph"), el("p", { class: "muted" }, "Checking the policy…"));
+  if (state.snapshot) replace($("panel-plan"), el("p", { class: "muted" }, `Running the policy on ${state.snapshot.label}…`));
+  replace($("panel-explain"), el("p", { class: "muted" }, state.invoice ? "Explaining…" : "Click an invoice in the plan to see why it gets what it gets."));
+  replace($("panel-tests"), el("p", { class: "muted" }, "The policy's .test.yaml files run here on the text being edited."));
+  replace($("panel-warnings"), el("p", { class: "muted" }, "The proving lint (check --strict) runs when the policy compiles and you stop typing."));
+  $("warning-count").textContent = "";
+  backtestForm();
+}
+
+// The text does not compile: the graph, plan and explanation still show the last text that
+// did, and say so (a file that never compiled has no graph at all).
+function markStale() {
+  for (const name of ["graph", "plan", "explain"]) {
+    const panel = $(`panel-${name}`);
+    panel.querySelector(".panel-note")?.remove();
+    const shows = { graph: "svg.graph", plan: "#plan-table", explain: "#explain-title" }[name];
+    if (panel.querySelector(shows)) {
+      panel.prepend(el("p", { class: "panel-note", role: "note" }, "The text does not compile (see Problems): this shows the last version that did."));
+    } else if (name === "graph") {
+      replace(panel, el("p", { class: "muted" }, "The graph appears when the policy compiles: see Problems under the editor."));
+    } else if (name === "plan" && state.snapshot) {
+      replace(panel, el("p", { class: "muted" }, "The plan appears when the policy compiles: see Problems under the editor."));
+    }
   }
 }
 
@@ -166,10 +203,11 @@ async function check(text) {
   state.compiled = report.ok;
   renderProblems(report.diagnostics);
   if (report.ok) {
-    status(`${report.policy.id}: compiles (${report.policy.rules} rules, ${report.policy.ladders} ladders)`, "ok");
+    status(`${report.policy.id}: compiles (${count(report.policy.rules, "rule")}, ${count(report.policy.ladders, "ladder")})`, "ok");
     afterCompile(text);
   } else {
-    status(`${report.diagnostics.length} problem(s)`, "bad");
+    status(count(report.diagnostics.length, "problem"), "bad");
+    markStale();
   }
   return report.diagnostics;
 }
@@ -245,6 +283,7 @@ function loadExample(warning, index) {
   const name = `example-${index + 1}-${warning.code || "warning"}.json`;
   addUpload(name, JSON.stringify(warning.example, null, 2));
   status(`loaded the example of warning ${index + 1} as ${name}`, "ok");
+  $("tab-plan").focus(); // the button pressed is in the panel now hidden: keep the keyboard's place
 }
 
 function request(extra, text) {
@@ -273,11 +312,12 @@ async function run(show, text) {
   }
   const seq = ++state.seq.run;
   if (show) selectTab("plan", false);
+  if (!$("plan-table")) replace($("panel-plan"), el("p", { class: "muted" }, `Running the policy on ${state.snapshot.label}…`));
   try {
     const plan = await result("POST", "/v1/workbench/run", request({}, text));
     if (seq !== state.seq.run) return;
     planView.show(plan, state.snapshot.label, knownInvoices(state.snapshot));
-    status(`plan: ${plan.summary.actions} actions for ${plan.summary.invoices} invoices`, "ok");
+    status(`plan: ${count(plan.summary.actions, "action")} for ${count(plan.summary.invoices, "invoice")}`, "ok");
   } catch (error) {
     if (seq === state.seq.run) replace($("panel-plan"), el("h3", {}, "No plan"), problemList(error));
   }
@@ -310,6 +350,36 @@ async function runTests() {
   }
 }
 
+// -- backtest ---------------------------------------------------------------------------------
+
+function backtestForm() {
+  if (!state.session) return;
+  renderBacktestForm($("panel-backtest"), { ledgers: state.session.ledgers || [], policies: state.session.policies, current: state.file, onRun: backtest });
+}
+
+async function backtest({ ledger, from, to, baseline }) {
+  const out = $("backtest-result");
+  if (!ledger) {
+    replace(out, el("p", { class: "errors", role: "alert" }, "Choose a ledger (a file of the served folder's ledgers/)."));
+    $("bt-ledger").focus();
+    return;
+  }
+  const seq = ++state.seq.backtest;
+  replace(out, el("p", { class: "muted" }, `Replaying ${from} to ${to} over ${ledger}…`));
+  status("backtest running…");
+  try {
+    const doc = await result("POST", "/v1/workbench/backtest", { text: editor.text(), file: state.file || "<policy>", ledger, from, to, baseline });
+    if (seq !== state.seq.backtest) return;
+    showBacktest(out, doc);
+    status(`backtest: ${count(doc.days, "day")}, ${count(doc.actions, "action")}`, "ok");
+  } catch (error) {
+    if (seq === state.seq.backtest) {
+      replace(out, el("h3", {}, "No backtest"), problemList(error));
+      status(`backtest: ${error.message}`, "bad");
+    }
+  }
+}
+
 // -- keys ---------------------------------------------------------------------------------------
 
 function setupKeys() {
@@ -321,7 +391,7 @@ function setupKeys() {
     } else if (mod && event.key === "Enter") {
       event.preventDefault();
       run(true);
-    } else if (event.altKey && !mod && /^Digit[1-5]$/.test(event.code)) {
+    } else if (event.altKey && !mod && /^Digit[1-6]$/.test(event.code)) {
       event.preventDefault();
       selectTab(TABS[Number(event.code.slice(5)) - 1]);
     } else if (event.altKey && !mod && event.code === "KeyE") {

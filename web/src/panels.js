@@ -1,7 +1,7 @@
 // The tests panel (the policy's `.test.yaml` run on the text being edited, with coverage)
 // and the warnings panel (`check --strict`, each with its example invoice when there is one).
 
-import { el, replace, show } from "./dom.js";
+import { el, replace, show, count } from "./dom.js";
 
 function where(d, goTo) {
   if (!d.line) return null;
@@ -16,7 +16,7 @@ export function showTests(container, report, goTo) {
   const cases = report.files.flatMap((f) => f.cases);
   const passed = cases.filter((c) => c.passed).length;
   const files = report.files.map((f) => el("section", { class: "test-file" },
-    el("h4", {}, f.file),
+    el("h4", { title: f.file }, f.file.split("/").pop()),
     f.diagnostics.length ? el("ul", { class: "errors" }, f.diagnostics.map((d) => el("li", {}, d.message, d.hint ? ` (${d.hint})` : ""))) : null,
     el("ul", { class: "cases" }, f.cases.map((c) => el("li", { class: c.passed ? "pass" : "fail" },
       el("span", { class: `badge ${c.passed ? "ok" : "bad"}` }, c.passed ? "PASS" : "FAIL"), ` ${c.name} `,
@@ -25,13 +25,14 @@ export function showTests(container, report, goTo) {
       c.missing.map((m) => el("div", { class: "case-detail" }, "expected, not planned: ", el("code", {}, show(m)))),
       c.unexpected.map((u) => el("div", { class: "case-detail" }, "planned, not expected: ", el("code", {}, show(u)))))))));
   const coverage = report.coverage.map((c) => el("section", { class: "coverage" },
-    el("h4", {}, `Coverage ${c.percent}% (${c.covered} of ${c.total} goals, ${c.cases} cases)`),
+    el("h4", {}, `Coverage ${c.percent}% (${c.covered} of ${count(c.total, "goal")}, ${count(c.cases, "case")})`),
     el("meter", { min: 0, max: 100, value: c.percent, "aria-label": "coverage percent" }),
     el("ul", { class: "by-kind" }, Object.entries(c.by_kind).map(([k, v]) => el("li", {}, `${k}: ${v.covered}/${v.total}`))),
     c.uncovered.length
       ? el("ul", { class: "uncovered" }, c.uncovered.map((g) => el("li", {}, where(g, goTo), " ", g.message)))
       : el("p", {}, "Everything is covered.")));
-  replace(container, el("p", { class: "summary" }, `${passed} passed, ${cases.length - passed} failed`), files, coverage);
+  // The coverage first: with thirty cases, the cases below are a scroll away.
+  replace(container, el("p", { class: "summary" }, `${passed} passed, ${cases.length - passed} failed`), coverage, files);
 }
 
 export function showWarnings(container, diagnostics, { goTo, loadExample }) {

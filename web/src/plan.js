@@ -1,7 +1,7 @@
 // The plan as a sortable, filterable table (one row per action), the notices per customer
 // and the summary. Invoices are buttons: activating one asks for its explanation.
 
-import { el, replace, show } from "./dom.js";
+import { el, replace, show, count } from "./dom.js";
 
 const COLUMNS = [
   { key: "customer", label: "Customer" },
@@ -59,7 +59,7 @@ export function createPlanView(container, { onExplain }) {
       el("td", {}, r.params),
       el("td", {}, r.source),
       el("td", {}, r.because))));
-    countNode.textContent = `${shown.length} of ${rows.length} actions`;
+    countNode.textContent = `${shown.length} of ${count(rows.length, "action")}`;
     for (const th of headRow.children) {
       const key = th.dataset.key;
       th.setAttribute("aria-sort", key === sort.key ? (sort.dir > 0 ? "ascending" : "descending") : "none");
@@ -110,12 +110,13 @@ export function createPlanView(container, { onExplain }) {
       countNode = el("span", { class: "muted", "aria-live": "polite" });
       replace(container,
         el("p", { class: "plan-head" }, el("strong", {}, `Plan as of ${plan.as_of}`), ` — ${label} — policy ${plan.policy?.id ?? ""} ${plan.policy?.version ?? ""}`),
-        el("p", { class: "summary" }, `${s.invoices ?? 0} invoices, ${s.invoices_with_actions ?? 0} with actions; ${s.actions ?? 0} actions for ${s.customers_with_actions ?? 0} of ${s.customers ?? 0} customers; ${s.errors ?? 0} errors`),
+        el("p", { class: "summary" }, `${count(s.invoices ?? 0, "invoice")}, ${s.invoices_with_actions ?? 0} with actions; ${count(s.actions ?? 0, "action")} for ${s.customers_with_actions ?? 0} of ${count(s.customers ?? 0, "customer")}; ${count(s.errors ?? 0, "error")}`),
         errors(plan),
         plan.actions.length ? null : el("p", { class: "empty" }, "No actions planned."),
         idle(plan, invoices),
-        el("div", { class: "filter-bar" }, filterInput, countNode),
-        el("table", { class: "grid plan", id: "plan-table" }, el("caption", { class: "sr-only" }, "Planned actions"), el("thead", {}, headRow), tbody),
+        // With no action there is nothing to sort or filter: the table stays (hidden) for its id.
+        el("div", { class: "filter-bar", hidden: !rows.length }, filterInput, countNode),
+        el("table", { class: "grid plan", id: "plan-table", hidden: !rows.length }, el("caption", { class: "sr-only" }, "Planned actions"), el("thead", {}, headRow), tbody),
         notices(plan));
       renderBody();
     },
