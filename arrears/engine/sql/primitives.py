@@ -1,0 +1,233 @@
+"""The program's primitives in SQL, one function each: the null rule and the exact-decimal rule of registry.PRIMITIVES."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from arrears.dsl.types import Type
+from arrears.engine.batch.errors import Unsupported
+from arrears.engine.sql import build as B
+from arrears.engine.sql.build import Chain, Dec
+from arrears.program import ir
+from arrears.program.registry import DECIMAL_KINDS
+
+if TYPE_CHECKING:
+    from arrears.engine.sql.translate import Translator, V
+
+_CMP: dict[str, type[exp.Binary]] = {"eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE}
+NON_ASCII = "[^\\x00-\\x7f]"
+
+
+def _v(t: Type, e: exp.Expression, dec: Dec | None = None) -> V:
+    from arrears.engine.sql.translate import V
+
+    return V(t, e, dec)
+
+
+def _dec_v(t: Type, d: Dec) -> V:
+    return _v(t, d.coef, d)
+
+
+def _nullable(*vs: V) -> bool:
+    return any(v.type.nullable or v.kind == "null" for v in vs)
+
+
+def _no_nulls(*vs: V) -> exp.Expression:
+    return B.and_(*(exp.not_(v.is_null()) for v in vs))
+
+
+def primitive(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:  # noqa: C901 - one case per primitive
+    op, rtype = node.op, node.type
+    if op == "list":
+        raise Unsupported("list values are only supported on the right of `in` in SQL")
+    if op in ("in", "not_in"):
+        return _member(t, node, scope, chain)
+    args = [t.value(a, scope) for a in node.args]  # type: ignore[arg-type]
+    match op:
+        case "and" | "or":
+            parts = [t.truth(a) for a in args]
+            return _v(rtype, B.and_(*parts) if op == "and" else B.or_(*parts))
+        case "not":
+            return _v(rtype, B.not_(t.truth(args[0])))
+        case "is_null":
+            return _v(rtype, args[0].is_null())
+        case "if":
+            cond = t.truth(args[0])
+            a, b = args[1], args[2]
+            if rtype.kind in DECIMAL_KINDS:
+                return _dec_v(rtype, B.choose(cond, t._as_dec(a), t._as_dec(b), chain))
+            return _v(rtype, B.case([(cond, a.e)], b.e))
+        case "coalesce":
+            if rtype.kind in DECIMAL_KINDS:
+                decs = [t._as_dec(a) for a in args]
+                out = decs[-1]
+                for d in reversed(decs[:-1]):
+                    out = B.choose(exp.not_(exp.Is(this=d.coef, expression=B.null())), d, out, chain)
+                return _dec_v(rtype, out)
+            return _v(rtype, B.func("COALESCE", *(a.e for a in args)))
+        case "eq" | "ne" | "lt" | "le" | "gt" | "ge":
+            return _v(rtype, _compare(t, op, args[0], args[1], chain))
+        case "position":
+            members = node.args[1]
+            assert isinstance(members, ir.Const) and isinstance(members.value, tuple)
+            pairs = [(exp.EQ(this=args[0].e, expression=B.text(str(m))), B.num(i)) for i, m in enumerate(members.value)]
+            return _v(rtype, B.case(pairs))
+        case "add" | "sub":
+            return _add(t, op, rtype, args[0], args[1], chain)
+        case "mul":
+            a, b = args
+            if rtype.kind in DECIMAL_KINDS:
+                return _dec_v(rtype, B.multiply(t._as_dec(a), t._as_dec(b), chain))
+            return _v(rtype, exp.Mul(this=B.paren(a.e), expression=B.paren(b.e)))
+        case "div":
+            return _divide(t, scope, rtype, args[0], args[1], chain)
+        case "neg":
+            if args[0].dec is not None:
+                return _dec_v(rtype, B.negate(args[0].dec))
+            return _v(rtype, exp.Neg(this=B.paren(args[0].e)))
+        case "abs":
+            if args[0].dec is not None:
+                return _dec_v(rtype, B.absolute(args[0].dec))
+            return _v(rtype, exp.Abs(this=args[0].e))
+        case "min" | "max":
+            best = args[0]
+            for other in args[1:]:
+                wins = _compare(t, "lt" if op == "min" else "gt", other, best, chain)
+                if rtype.kind in DECIMAL_KINDS:
+                    best = _dec_v(rtype, B.choose(wins, t._as_dec(other), t._as_dec(best), chain))
+                else:
+                    best = _v(rtype, B.case([(wins, other.e)], best.e))
+            nulls = B.or_(*(a.is_null() for a in args))
+            if rtype.kind in DECIMAL_KINDS:
+                d = t._as_dec(best)
+                return _dec_v(rtype, Dec(B.case([(nulls, B.cast(B.null(), B.COEF))], d.coef), d.exp, d.nz))
+            return _v(rtype, B.case([(nulls, B.null())], best.e))
+        case "round" | "money":
+            places_node = node.args[1] if op == "round" else ir.Const(rtype, 2)
+            if not isinstance(places_node, ir.Const) or not isinstance(places_node.value, int):
+                raise Unsupported("round() with places that are not a constant is not supported in SQL")
+            places = places_node.value
+            x = args[0]
+            if op == "money" and isinstance(node.args[0], ir.Prim) and node.args[0].op == "div":
+                return _money_quotient(t, scope, rtype, node.args[0], chain)
+            if x.dec is None and op == "round":
+                if places >= 0:
+                    return x
+                raise Unsupported("round() of an int to negative places is not supported in SQL")
+            return _dec_v(rtype, B.quantize(t._as_dec(x), places, chain))
+        case "concat":
+            return _v(rtype, B.concat(args[0].e, args[1].e))
+        case "date_diff":
+            return _v(rtype, exp.DateDiff(this=args[0].e, expression=args[1].e))
+        case "lower" | "upper":
+            t._guard(scope, B.func("COALESCE", exp.RegexpLike(this=args[0].e, expression=B.text(NON_ASCII)), B.boolean(False)))
+            return _v(rtype, exp.Lower(this=args[0].e) if op == "lower" else exp.Upper(this=args[0].e))
+        case "len":
+            if args[0].kind == "list":
+                return _v(rtype, exp.ArraySize(this=args[0].e))
+            t._guard(scope, B.func("COALESCE", exp.RegexpLike(this=args[0].e, expression=B.text(NON_ASCII)), B.boolean(False)))
+            return _v(rtype, exp.Length(this=args[0].e))
+        case "starts_with":
+            prefix = args[1].e
+            test = exp.EQ(this=exp.Substring(this=args[0].e, start=B.num(1), length=exp.Length(this=prefix)), expression=prefix)
+            return _v(rtype, B.func("COALESCE", test, B.boolean(False)))
+        case "contains":
+            test = exp.GT(this=B.func("STRPOS", args[0].e, args[1].e), expression=B.num(0))
+            return _v(rtype, B.func("COALESCE", test, B.boolean(False)))
+    raise Unsupported(f"the primitive `{op}` is not supported in SQL")
+
+
+def _compare(t: Translator, op: str, a: V, b: V, chain: Chain) -> exp.Expression:
+    cls = _CMP[op]
+    if a.kind == "null" or b.kind == "null":
+        return B.boolean(False)
+    if a.dec is not None or b.dec is not None:
+        test = B.compare(t._as_dec(a), t._as_dec(b), cls, chain)
+    else:
+        test = cls(this=B.paren(a.e), expression=B.paren(b.e))
+    return B.func("COALESCE", test, B.boolean(False)) if _nullable(a, b) or a.dec is not None or b.dec is not None else test
+
+
+def _member(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:
+    left = t.value(node.args[0], scope)  # type: ignore[arg-type]
+    right_node = node.args[1]
+    items: list[V] | None = None
+    if isinstance(right_node, ir.Prim) and right_node.op == "list":
+        items = [t.value(i, scope) for i in right_node.args]  # type: ignore[arg-type]
+    elif isinstance(right_node, ir.Const) and isinstance(right_node.value, tuple):
+        item_type = right_node.type.item or right_node.type
+        items = [t.const(item_type, v) for v in right_node.value]
+    if items is not None:
+        hits = [_compare(t, "eq", left, item, chain) for item in items]
+        found = B.or_(*hits) if hits else B.boolean(False)
+    else:
+        right = t.value(right_node, scope)  # type: ignore[arg-type]
+        if right.kind != "list" or left.dec is not None:
+            raise Unsupported("membership in this value is not supported in SQL")
+        found = B.func("COALESCE", exp.ArrayContains(this=right.e, expression=left.e), B.boolean(False))
+    if node.op == "in":
+        return _v(node.type, found)
+    return _v(node.type, B.and_(exp.not_(left.is_null()), B.not_(found)))
+
+
+def _add(t: Translator, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
+    if rtype.kind in DECIMAL_KINDS:
+        return _dec_v(rtype, B.add(t._as_dec(a), t._as_dec(b), chain, subtract=op == "sub"))
+    if rtype.kind == "date":
+        date, days = (a, b) if a.kind == "date" else (b, a)
+        days_e = days.e if op == "add" else exp.Neg(this=B.paren(days.e))
+        return _v(rtype, exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY")))
+    if a.kind == "date" and b.kind == "date":
+        return _v(rtype, exp.DateDiff(this=a.e, expression=b.e))
+    cls = exp.Add if op == "add" else exp.Sub
+    return _v(rtype, cls(this=B.paren(a.e), expression=B.paren(b.e)))
+
+
+def _divide(t: Translator, scope: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
+    """A quotient to 28 digits is left to the row engine: the row is guarded, the value null here."""
+    t._guard(scope, _no_nulls(a, b))
+    return _dec_v(rtype, Dec(B.cast(B.null(), B.COEF), 0, False))
+
+
+def _money_quotient(t: Translator, scope: str, rtype: Type, div: ir.Prim, chain: Chain) -> V:
+    """money(x / c) for a constant c: exact rational rounding half away from zero to the cent.
+
+    Rounding the exact quotient to the cent equals rounding the 28-digit quotient to the
+    cent when the magnitude stays below 10**16 and the divisor's decimal expansion has a
+    short period (365 = 5 * 73: period 8): no run of 4999... reaches the 28th digit.
+    Elsewhere the row is guarded.
+    """
+    divisor_node = div.args[1]
+    if not (isinstance(divisor_node, ir.Const) and divisor_node.value == 365):
+        x = t.value(div, scope)  # type: ignore[arg-type]
+        return _dec_v(rtype, B.quantize(t._as_dec(x), 2, chain))
+    x = t._as_dec(t.value(div.args[0], scope))  # type: ignore[arg-type]
+    if not isinstance(x.exp, int):
+        exponent = x.exp
+        t._guard(scope, B.or_(exp.LT(this=exponent, expression=B.num(-14)), exp.GT(this=exponent, expression=B.num(0))))
+        shift: exp.Expression = exp.Add(this=exponent, expression=B.num(2))
+    else:
+        if x.exp < -14 or x.exp > 0:
+            raise Unsupported("this interest formula is not supported in SQL")
+        shift = B.num(x.exp + 2)
+    magnitude = chain.keep(B.cast(exp.Abs(this=x.coef), "DOUBLE"))
+    big = chain.keep(B.func("COALESCE", exp.GTE(this=magnitude, expression=exp.Literal.number("1e17")), B.boolean(False)))
+    t._guard(scope, big)
+    n = chain.keep(B.case([(big, B.null())], B.cast(exp.Abs(this=x.coef), "BIGINT")))
+    # value * 100 = n * 10**shift / 365; shift is in [-12, 2]
+    up = chain.keep(exp.GTE(this=shift, expression=B.num(0)))
+    numerator = chain.keep(B.case([(up, exp.Mul(this=n, expression=B.cast(B.func("POWER", B.num(10), shift), "BIGINT")))], n))
+    denominator = chain.keep(
+        B.case([(up, B.num(365))], exp.Mul(this=B.num(365), expression=B.cast(B.func("POWER", B.num(10), exp.Neg(this=shift)), "BIGINT")))
+    )
+    q = exp.IntDiv(this=numerator, expression=denominator)
+    r = exp.Mod(this=numerator, expression=denominator)
+    cents = chain.keep(
+        exp.Add(this=q, expression=B.case([(exp.GTE(this=exp.Mul(this=B.paren(r), expression=B.num(2)), expression=denominator), B.num(1))], B.num(0)))
+    )
+    negative = x.negative()
+    signed = chain.keep(B.cast(B.case([(exp.LT(this=x.coef, expression=B.num(0)), exp.Neg(this=cents))], cents), B.COEF))
+    nz = chain.keep(B.and_(exp.EQ(this=cents, expression=B.num(0)), negative))
+    return _dec_v(rtype, Dec(signed, -2, nz))

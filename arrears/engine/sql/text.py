@@ -1,0 +1,64 @@
+"""JSON text in SQL, exactly as `json.dumps(value, ensure_ascii=False, separators=(",", ":"))` writes it."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from arrears.engine.batch.errors import Unsupported
+from arrears.engine.sql import build as B
+
+if TYPE_CHECKING:
+    from arrears.engine.sql.translate import Translator, V
+
+CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+
+
+def _escaped(t: Translator, scope: str, e: exp.Expression) -> exp.Expression:
+    t._guard(scope, B.func("COALESCE", exp.RegexpLike(this=e, expression=B.text(CONTROL)), B.boolean(False)))
+    out = e
+    for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        out = exp.func("REPLACE", out, B.text(raw), B.text(escaped))
+    return B.concat(B.text('"'), out, B.text('"'))
+
+
+def json_value(t: Translator, scope: str, v: V) -> exp.Expression:
+    """A value as JSON text ('null' for null)."""
+    chain = t.chains[scope]  # type: ignore[index]
+    kind = v.kind
+    if kind == "null":
+        return B.text("null")
+    if v.dec is not None:
+        body = B.concat(B.text('"'), B.to_text(v.dec, chain), B.text('"'))
+    elif kind == "bool":
+        body = B.case([(v.e, B.text("true"))], B.text("false"))
+    elif kind == "int":
+        body = B.cast(v.e, "TEXT")
+    elif kind in ("string", "enum"):
+        body = _escaped(t, scope, v.e)
+    elif kind == "date":
+        body = B.concat(B.text('"'), B.cast(v.e, "TEXT"), B.text('"'))
+    elif kind == "duration":
+        body = B.concat(B.text('"'), B.cast(v.e, "TEXT"), B.text('d"'))
+    elif kind == "list" and v.type.item is not None and v.type.item.kind in ("string", "enum"):
+        x = exp.to_identifier("x")
+        item = _escaped(t, scope, exp.column("x"))
+        transformed = exp.Transform(this=v.e, expression=exp.Lambda(this=item, expressions=[x]))
+        body = B.concat(B.text("["), exp.ArrayToString(this=transformed, expression=B.text(",")), B.text("]"))
+    else:
+        raise Unsupported(f"values of type {v.type} are not supported in SQL output")
+    return B.case([(v.is_null(), B.text("null"))], body)
+
+
+def json_object(t: Translator, scope: str, entries: list[tuple[str, V, bool]]) -> exp.Expression:
+    """`{"k":v,...}`; an entry whose `always` is false is left out where its value is null."""
+    if not entries:
+        return B.text("{}")
+    parts: list[exp.Expression] = []
+    for name, v, always in entries:
+        piece = B.concat(B.text("," + json.dumps(name, ensure_ascii=False) + ":"), json_value(t, scope, v))
+        parts.append(piece if always or (not v.type.nullable and v.kind != "null") else B.case([(v.is_null(), B.text(""))], piece))
+    body = t.chains[scope].keep(B.concat(*parts))  # type: ignore[index]
+    return B.concat(B.text("{"), exp.Substring(this=body, start=B.num(2)), B.text("}"))
