@@ -1,7 +1,7 @@
 """The `arrears` command line. Each module of this package holds commands of one topic;
 importing them registers them on the group."""
 
-from arrears.cli import plans, policies, review, serving
+from arrears.cli import plans, policies, review, serving, sql
 from arrears.cli.base import cli, main
 
-__all__ = ["cli", "main", "plans", "policies", "review", "serving"]
+__all__ = ["cli", "main", "plans", "policies", "review", "serving", "sql"]

@@ -34,22 +34,36 @@ from arrears.rules.loader import load_policy
 @click.option("-o", "--output", help="Write the plan to this file instead of standard output.")
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "row", "batch"]),
+    type=click.Choice(["auto", "row", "batch", "duckdb"]),
     default="auto",
     show_default=True,
-    help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise.",
+    help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise; "
+    "duckdb: the policy's SQL in an embedded DuckDB.",
 )
-def run(policy: str, snapshot: str, as_of: str | None, fmt: str, output: str | None, engine: str) -> None:
+@click.option("--memory-limit", help="duckdb: the database's memory limit (e.g. 4GB); beyond it DuckDB works out of core.")
+def run(
+    policy: str,
+    snapshot: str,
+    as_of: str | None,
+    fmt: str,
+    output: str | None,
+    engine: str,
+    memory_limit: str | None,
+) -> None:
     """Evaluate POLICY over SNAPSHOT and print the action plan."""
     if fmt == "parquet" and output in (None, "-"):
         raise click.UsageError("--format parquet writes a file: give it with -o FILE")
     if fmt == "parquet" and engine == "row":
         raise click.UsageError("--format parquet comes from the batch engine: use --engine batch or auto")
-    if fmt == "table" and engine == "batch":
+    if fmt == "table" and engine in ("batch", "duckdb"):
         raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
     with user_errors():
         loaded = load_policy(policy)
         chosen = pick_engine(engine, snapshot, fmt)
+        if chosen == "duckdb":
+            from arrears.engine.sql.run import run_duckdb
+
+            problems = run_duckdb(loaded, snapshot, parse_as_of(as_of), fmt, output, memory_limit)
         if chosen == "batch":
             problems = run_batch(loaded, snapshot, parse_as_of(as_of), fmt, output, required=engine == "batch")
             if problems is None:
