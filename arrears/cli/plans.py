@@ -40,7 +40,9 @@ from arrears.rules.loader import load_policy
     help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise; "
     "duckdb: the policy's SQL in an embedded DuckDB.",
 )
-@click.option("--memory-limit", help="duckdb: the database's memory limit (e.g. 4GB); beyond it DuckDB works out of core.")
+@click.option(
+    "--memory-limit", help="duckdb: the database's memory limit (e.g. 4GB); beyond it DuckDB works out of core."
+)
 def run(
     policy: str,
     snapshot: str,

@@ -169,7 +169,7 @@ class _Lowering:
             case ast.Compare(op=op, left=left, right=right):
                 return self._compare(node, op, left, right, scope)
             case ast.Binary(op=op, left=left, right=right):
-                lt, rt = table.type_of(left).kind, table.type_of(right).kind
+                lt, _rt = table.type_of(left).kind, table.type_of(right).kind
                 name = "concat" if lt in ("string", "enum") else R.ARITHMETIC[op]
                 return prim(name, t, self.expr(left, scope), self.expr(right, scope))
             case ast.Negate(operand=operand):
@@ -285,13 +285,17 @@ class _Lowering:
         fires = prim("not", BOOL, prim("is_null", BOOL, Chosen(INT.optional(), ladder.id)))
         self.program.items.append(Item(ladder.id, scope.kind, fires, chosen))
         for step in ladder.steps:
-            because = f"days_overdue >= {step.at}" + (f" and {step.when.snippet(step.when.node.span)}" if step.when else "")
+            because = f"days_overdue >= {step.at}" + (
+                f" and {step.when.snippet(step.when.node.span)}" if step.when else ""
+            )
             facts = self._facts([step.when] if step.when else [], ("days_overdue",), scope)
             mask = prim("eq", BOOL, Chosen(INT.optional(), ladder.id), integer(step.index))
             for index, call in enumerate(step.actions):
                 self._emit(scope, rank, ladder.id, step.index, index, call, mask, because, facts)
 
-    def _facts(self, expressions: list[Expression], extra: tuple[str, ...], scope: _Scope) -> tuple[tuple[str, Node], ...]:
+    def _facts(
+        self, expressions: list[Expression], extra: tuple[str, ...], scope: _Scope
+    ) -> tuple[tuple[str, Node], ...]:
         names: set[str] = set(extra)
         for expression in expressions:
             names.update(r for r in expression.references if r not in R.FACT_EXCLUDE and ":" not in r)
@@ -316,7 +320,9 @@ class _Lowering:
         """Parameters with defaults, and the money `amount` of fees: the row engine's `action_params`."""
         values: dict[str, Node] = {}
         for name, param in call.params:
-            values[name] = self.expr(param.node, scope) if isinstance(param, Expression) else _const_param(call, name, param)
+            values[name] = (
+                self.expr(param.node, scope) if isinstance(param, Expression) else _const_param(call, name, param)
+            )
         always: set[str] = set()
         if call.signature.builtin and call.name in R.MONEY_ACTIONS:
             open_amount = scope.ref("open_amount") if scope.kind == "invoice" else None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from arrears.engine.batch import decimals as D
 from arrears.engine.batch import fallback
 from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.plan import BatchPlan, notices
 from arrears.engine.batch.render import KEY_COLUMNS, SCHEMA
 from arrears.engine.batch.typed import Val, dec_val
-from arrears.engine.batch import decimals as D
 from arrears.engine.evaluate import EvalProblem
 from arrears.rules.model import Policy
 

@@ -49,7 +49,11 @@ def coef_lit(value: int) -> exp.Expression:
 
 
 def paren(e: exp.Expression) -> exp.Expression:
-    return e if isinstance(e, exp.Column | exp.Literal | exp.Paren | exp.Boolean | exp.Null | exp.Cast) else exp.Paren(this=e)
+    return (
+        e
+        if isinstance(e, exp.Column | exp.Literal | exp.Paren | exp.Boolean | exp.Null | exp.Cast)
+        else exp.Paren(this=e)
+    )
 
 
 def case(pairs: list[tuple[exp.Expression, exp.Expression]], default: exp.Expression | None = None) -> exp.Expression:
@@ -235,7 +239,9 @@ def scaled(coef: exp.Expression, shift: ExpLike, chain: Chain) -> exp.Expression
     big = or_(
         far,
         exp.GTE(
-            this=exp.Mul(this=estimate(coef), expression=func("POWER", exp.Literal.number("10.0"), cast(shift, "DOUBLE"))),
+            this=exp.Mul(
+                this=estimate(coef), expression=func("POWER", exp.Literal.number("10.0"), cast(shift, "DOUBLE"))
+            ),
             expression=exp.Literal.number(f"{float(SAFE) * 0.5:e}"),
         ),
     )
@@ -269,10 +275,14 @@ def multiply(a: Dec, b: Dec, chain: Chain) -> Dec:
     big = chain.keep(big)
     chain.guard(big)
     coef = chain.keep(case([(big, null())], cast(exp.Mul(this=a.coef, expression=b.coef), COEF)))
-    e: ExpLike = a.exp + b.exp if isinstance(a.exp, int) and isinstance(b.exp, int) else chain.keep(
-        exp.Add(this=as_exp(a.exp), expression=as_exp(b.exp))
+    e: ExpLike = (
+        a.exp + b.exp
+        if isinstance(a.exp, int) and isinstance(b.exp, int)
+        else chain.keep(exp.Add(this=as_exp(a.exp), expression=as_exp(b.exp)))
     )
-    nz = chain.keep(and_(exp.EQ(this=coef, expression=num(0)), exp.NEQ(this=paren(a.negative()), expression=paren(b.negative()))))
+    nz = chain.keep(
+        and_(exp.EQ(this=coef, expression=num(0)), exp.NEQ(this=paren(a.negative()), expression=paren(b.negative())))
+    )
     return Dec(coef, e, nz)
 
 
@@ -332,7 +342,17 @@ def quantize(a: Dec, places: int, chain: Chain) -> Dec:
         if isinstance(shift, int):
             q = chain.keep(cast(rounded, COEF))
         else:
-            q = chain.keep(case([(exp.GTE(this=shift, expression=num(0)), scaled(magnitude, func("GREATEST", shift, num(0)), chain))], cast(rounded, COEF)))
+            q = chain.keep(
+                case(
+                    [
+                        (
+                            exp.GTE(this=shift, expression=num(0)),
+                            scaled(magnitude, func("GREATEST", shift, num(0)), chain),
+                        )
+                    ],
+                    cast(rounded, COEF),
+                )
+            )
     signed = chain.keep(case([(exp.LT(this=a.coef, expression=num(0)), exp.Neg(this=paren(q)))], q))
     nz = chain.keep(and_(exp.EQ(this=q, expression=num(0)), a.negative()))
     return Dec(signed, target, nz)
@@ -362,7 +382,10 @@ def to_text(a: Dec, chain: Chain) -> exp.Expression:
         else:
             body = fraction(num(-a.exp))
     else:
-        whole = case([(zero, text("0"))], concat(magnitude, func("REPEAT", text("0"), cast(func("GREATEST", a.exp, num(0)), "INT"))))
+        whole = case(
+            [(zero, text("0"))],
+            concat(magnitude, func("REPEAT", text("0"), cast(func("GREATEST", a.exp, num(0)), "INT"))),
+        )
         body = case([(exp.GTE(this=a.exp, expression=num(0)), whole)], fraction(exp.Neg(this=paren(a.exp))))
     signed = chain.keep(case([(a.negative(), concat(text("-"), body))], body))
     cleaned = case([(exp.In(this=signed, expressions=[text("-0"), text("-0.0")]), text("0"))], signed)

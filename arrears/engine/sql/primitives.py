@@ -1,4 +1,4 @@
-"""The program's primitives in SQL, one function each: the null rule and the exact-decimal rule of registry.PRIMITIVES."""
+"""The program's primitives in SQL, one function each, with the null and exact-decimal rules of registry.PRIMITIVES."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ from arrears.program.registry import DECIMAL_KINDS
 if TYPE_CHECKING:
     from arrears.engine.sql.translate import Translator, V
 
-_CMP: dict[str, type[exp.Binary]] = {"eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE}
+_CMP: dict[str, type[exp.Binary]] = {
+    "eq": exp.EQ,
+    "ne": exp.NEQ,
+    "lt": exp.LT,
+    "le": exp.LTE,
+    "gt": exp.GT,
+    "ge": exp.GTE,
+}
 NON_ASCII = "[^\\x00-\\x7f]"
 
 
@@ -38,7 +45,7 @@ def _no_nulls(*vs: V) -> exp.Expression:
     return B.and_(*(exp.not_(v.is_null()) for v in vs))
 
 
-def primitive(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:  # noqa: C901 - one case per primitive
+def primitive(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:
     op, rtype = node.op, node.type
     if op == "list":
         raise Unsupported("list values are only supported on the right of `in` in SQL")
@@ -122,16 +129,24 @@ def primitive(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:  # n
         case "date_diff":
             return _v(rtype, exp.DateDiff(this=args[0].e, expression=args[1].e))
         case "lower" | "upper":
-            t._guard(scope, B.func("COALESCE", exp.RegexpLike(this=args[0].e, expression=B.text(NON_ASCII)), B.boolean(False)))
+            t._guard(
+                scope,
+                B.func("COALESCE", exp.RegexpLike(this=args[0].e, expression=B.text(NON_ASCII)), B.boolean(False)),
+            )
             return _v(rtype, exp.Lower(this=args[0].e) if op == "lower" else exp.Upper(this=args[0].e))
         case "len":
             if args[0].kind == "list":
                 return _v(rtype, exp.ArraySize(this=args[0].e))
-            t._guard(scope, B.func("COALESCE", exp.RegexpLike(this=args[0].e, expression=B.text(NON_ASCII)), B.boolean(False)))
+            t._guard(
+                scope,
+                B.func("COALESCE", exp.RegexpLike(this=args[0].e, expression=B.text(NON_ASCII)), B.boolean(False)),
+            )
             return _v(rtype, exp.Length(this=args[0].e))
         case "starts_with":
             prefix = args[1].e
-            test = exp.EQ(this=exp.Substring(this=args[0].e, start=B.num(1), length=exp.Length(this=prefix)), expression=prefix)
+            test = exp.EQ(
+                this=exp.Substring(this=args[0].e, start=B.num(1), length=exp.Length(this=prefix)), expression=prefix
+            )
             return _v(rtype, B.func("COALESCE", test, B.boolean(False)))
         case "contains":
             test = exp.GT(this=B.func("STRPOS", args[0].e, args[1].e), expression=B.num(0))
@@ -147,7 +162,11 @@ def _compare(t: Translator, op: str, a: V, b: V, chain: Chain) -> exp.Expression
         test = B.compare(t._as_dec(a), t._as_dec(b), cls, chain)
     else:
         test = cls(this=B.paren(a.e), expression=B.paren(b.e))
-    return B.func("COALESCE", test, B.boolean(False)) if _nullable(a, b) or a.dec is not None or b.dec is not None else test
+    return (
+        B.func("COALESCE", test, B.boolean(False))
+        if _nullable(a, b) or a.dec is not None or b.dec is not None
+        else test
+    )
 
 
 def _member(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:
@@ -213,21 +232,36 @@ def _money_quotient(t: Translator, scope: str, rtype: Type, div: ir.Prim, chain:
             raise Unsupported("this interest formula is not supported in SQL")
         shift = B.num(x.exp + 2)
     magnitude = chain.keep(B.cast(exp.Abs(this=x.coef), "DOUBLE"))
-    big = chain.keep(B.func("COALESCE", exp.GTE(this=magnitude, expression=exp.Literal.number("1e17")), B.boolean(False)))
+    big = chain.keep(
+        B.func("COALESCE", exp.GTE(this=magnitude, expression=exp.Literal.number("1e17")), B.boolean(False))
+    )
     t._guard(scope, big)
     n = chain.keep(B.case([(big, B.null())], B.cast(exp.Abs(this=x.coef), "BIGINT")))
     # value * 100 = n * 10**shift / 365; shift is in [-12, 2]
     up = chain.keep(exp.GTE(this=shift, expression=B.num(0)))
-    numerator = chain.keep(B.case([(up, exp.Mul(this=n, expression=B.cast(B.func("POWER", B.num(10), shift), "BIGINT")))], n))
+    numerator = chain.keep(
+        B.case([(up, exp.Mul(this=n, expression=B.cast(B.func("POWER", B.num(10), shift), "BIGINT")))], n)
+    )
     denominator = chain.keep(
-        B.case([(up, B.num(365))], exp.Mul(this=B.num(365), expression=B.cast(B.func("POWER", B.num(10), exp.Neg(this=shift)), "BIGINT")))
+        B.case(
+            [(up, B.num(365))],
+            exp.Mul(this=B.num(365), expression=B.cast(B.func("POWER", B.num(10), exp.Neg(this=shift)), "BIGINT")),
+        )
     )
     q = exp.IntDiv(this=numerator, expression=denominator)
     r = exp.Mod(this=numerator, expression=denominator)
     cents = chain.keep(
-        exp.Add(this=q, expression=B.case([(exp.GTE(this=exp.Mul(this=B.paren(r), expression=B.num(2)), expression=denominator), B.num(1))], B.num(0)))
+        exp.Add(
+            this=q,
+            expression=B.case(
+                [(exp.GTE(this=exp.Mul(this=B.paren(r), expression=B.num(2)), expression=denominator), B.num(1))],
+                B.num(0),
+            ),
+        )
     )
     negative = x.negative()
-    signed = chain.keep(B.cast(B.case([(exp.LT(this=x.coef, expression=B.num(0)), exp.Neg(this=cents))], cents), B.COEF))
+    signed = chain.keep(
+        B.cast(B.case([(exp.LT(this=x.coef, expression=B.num(0)), exp.Neg(this=cents))], cents), B.COEF)
+    )
     nz = chain.keep(B.and_(exp.EQ(this=cents, expression=B.num(0)), negative))
     return _dec_v(rtype, Dec(signed, -2, nz))

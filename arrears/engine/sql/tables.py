@@ -24,7 +24,14 @@ def _texts(frame: pl.DataFrame, strip: str = "") -> pl.DataFrame:
             continue
         column = name.removeprefix(strip)
         if f"{name}#e" in frame.columns:
-            dec = D.Dec(pl.col(name), pl.col(f"{name}#e"), pl.col(f"{name}#z") if f"{name}#z" in frame.columns else False, D.I128_SAFE, -60, 60)
+            dec = D.Dec(
+                pl.col(name),
+                pl.col(f"{name}#e"),
+                pl.col(f"{name}#z") if f"{name}#z" in frame.columns else False,
+                D.I128_SAFE,
+                -60,
+                60,
+            )
             out[column] = D.to_text(dec, stage)
         else:
             out[column] = pl.col(name)
@@ -42,7 +49,11 @@ def input_tables(frames: Frames) -> dict[str, pl.DataFrame]:
         index = history["__ii"]
         taken = ids.gather(index.fill_null(0))
         invoice_id = pl.Series("invoice_id", taken).set(index.is_null(), None)  # type: ignore[arg-type]
-    params = history["__params"] if "__params" in history.columns else pl.Series("params", [None] * history.height, dtype=pl.String)
+    params = (
+        history["__params"]
+        if "__params" in history.columns
+        else pl.Series("params", [None] * history.height, dtype=pl.String)
+    )
     table = pl.DataFrame(
         {
             "invoice_id": invoice_id,

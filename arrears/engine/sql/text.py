@@ -59,6 +59,10 @@ def json_object(t: Translator, scope: str, entries: list[tuple[str, V, bool]]) -
     parts: list[exp.Expression] = []
     for name, v, always in entries:
         piece = B.concat(B.text("," + json.dumps(name, ensure_ascii=False) + ":"), json_value(t, scope, v))
-        parts.append(piece if always or (not v.type.nullable and v.kind != "null") else B.case([(v.is_null(), B.text(""))], piece))
+        parts.append(
+            piece
+            if always or (not v.type.nullable and v.kind != "null")
+            else B.case([(v.is_null(), B.text(""))], piece)
+        )
     body = t.chains[scope].keep(B.concat(*parts))  # type: ignore[index]
     return B.concat(B.text("{"), exp.Substring(this=body, start=B.num(2)), B.text("}"))

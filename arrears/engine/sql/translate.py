@@ -29,7 +29,14 @@ from arrears.program.registry import DECIMAL_KINDS
 INV, CUST = "k_inv", "k_cust"
 ORDER = ("customer", "__scope", "invoice", "__rank", "__index")
 ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
-_CMP: dict[str, type[exp.Binary]] = {"eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE}
+_CMP: dict[str, type[exp.Binary]] = {
+    "eq": exp.EQ,
+    "ne": exp.NEQ,
+    "lt": exp.LT,
+    "le": exp.LTE,
+    "gt": exp.GT,
+    "ge": exp.GTE,
+}
 _CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 _NON_ASCII = "[^\\x00-\\x7f]"
 
@@ -122,10 +129,23 @@ class Translator:
             s = exp.Trim(this=B.cast(raw, "TEXT"))
             dot = B.func("STRPOS", s, B.text("."))
             coef = B.cast(exp.func("REPLACE", s, B.text("."), B.text("")), B.COEF)
-            exponent = B.case([(exp.GT(this=dot, expression=B.num(0)), exp.Sub(this=dot, expression=B.func("LENGTH", s)))], B.num(0))
+            exponent = B.case(
+                [(exp.GT(this=dot, expression=B.num(0)), exp.Sub(this=dot, expression=B.func("LENGTH", s)))], B.num(0)
+            )
             nz = B.and_(exp.Like(this=s, expression=B.text("-%")), exp.EQ(this=coef, expression=B.num(0)))
-            return [(name, coef), (name + "__e", B.cast(exponent, "INT")), (name + "__z", B.func("COALESCE", nz, B.boolean(False)))]
-        to = {"string": "TEXT", "enum": "TEXT", "int": "BIGINT", "bool": "BOOLEAN", "date": "DATE", "duration": "BIGINT"}
+            return [
+                (name, coef),
+                (name + "__e", B.cast(exponent, "INT")),
+                (name + "__z", B.func("COALESCE", nz, B.boolean(False))),
+            ]
+        to = {
+            "string": "TEXT",
+            "enum": "TEXT",
+            "int": "BIGINT",
+            "bool": "BOOLEAN",
+            "date": "DATE",
+            "duration": "BIGINT",
+        }
         if t.kind in to:
             return [(name, B.cast(raw, to[t.kind]))]
         if t.kind == "list" and t.item is not None and t.item.kind in ("string", "enum"):
@@ -158,7 +178,7 @@ class Translator:
             exp.select(exp.alias_(_key(exp.column("customer_id")), CUST)).from_("invoices"),
             distinct=True,
         )
-        columns = [(CUST, exp.column(CUST, "k"))] + self._inputs("customers")
+        columns = [(CUST, exp.column(CUST, "k")), *self._inputs("customers")]
         select = exp.select(*(exp.alias_(e, n) for n, e in columns)).select(*(exp.column(a, "agg") for a in agg_names))
         select = select.from_(exp.alias_(exp.Subquery(this=ids), "k"))
         select = select.join(
@@ -166,7 +186,9 @@ class Translator:
             on=exp.EQ(this=_key(_raw("c", "id")), expression=exp.column(CUST, "k")),
             join_type="left",
         )
-        select = select.join("agg", on=exp.EQ(this=exp.column(CUST, "agg"), expression=exp.column(CUST, "k")), join_type="left")
+        select = select.join(
+            "agg", on=exp.EQ(this=exp.column(CUST, "agg"), expression=exp.column(CUST, "k")), join_type="left"
+        )
         return self._join_history(select, "customer", exp.column(CUST, "k"))
 
     # -- history -----------------------------------------------------------------------
@@ -181,7 +203,18 @@ class Translator:
         name = f"h{scope[0]}{len(features)}"
         match node:
             case ir.LastDone(rule=r, action=a):
-                agg = exp.Max(this=B.case([(B.and_(exp.EQ(this=rule, expression=B.text(r)), exp.EQ(this=action, expression=B.text(a))), at)]))
+                agg = exp.Max(
+                    this=B.case(
+                        [
+                            (
+                                B.and_(
+                                    exp.EQ(this=rule, expression=B.text(r)), exp.EQ(this=action, expression=B.text(a))
+                                ),
+                                at,
+                            )
+                        ]
+                    )
+                )
             case ir.LadderLevel(ladder=r):
                 agg = exp.Max(this=B.case([(exp.EQ(this=rule, expression=B.text(r)), step)]))
             case ir.LadderLast(ladder=r):
@@ -367,7 +400,11 @@ class Translator:
                 alias = "i" if table == "invoices" else "c"
                 name = f"{alias}_{column}"
                 if node.type.kind in DECIMAL_KINDS:
-                    return V(node.type, exp.column(name), Dec(exp.column(name), exp.column(name + "__e"), exp.column(name + "__z")))
+                    return V(
+                        node.type,
+                        exp.column(name),
+                        Dec(exp.column(name), exp.column(name + "__e"), exp.column(name + "__z")),
+                    )
                 return V(node.type, exp.column(name))
             case ir.Ref(name=name):
                 key = (scope, name)
@@ -440,7 +477,9 @@ class Translator:
             union = exp.select(*(exp.alias_(B.cast(B.null(), "TEXT"), c) for c in (*ACTION_COLUMNS, *ORDER[1:]))).where(
                 B.boolean(False)
             )
-        outer = exp.select(*(exp.column(c) for c in ACTION_COLUMNS)).from_(exp.alias_(exp.Subquery(this=union), "actions"))
+        outer = exp.select(*(exp.column(c) for c in ACTION_COLUMNS)).from_(
+            exp.alias_(exp.Subquery(this=union), "actions")
+        )
         outer = outer.order_by(*(exp.column(c) for c in ORDER))
         for name, cte in with_:
             outer = outer.with_(name, as_=cte)
@@ -453,7 +492,9 @@ class Translator:
         for scope in ("invoice", "customer"):
             chain = self.chains[scope]
             guard = B.or_(*chain.guards) if chain.guards else B.boolean(False)
-            parts.append(exp.select(exp.column(CUST)).from_(self._last[scope]).where(B.func("COALESCE", guard, B.boolean(False))))
+            parts.append(
+                exp.select(exp.column(CUST)).from_(self._last[scope]).where(B.func("COALESCE", guard, B.boolean(False)))
+            )
         outer: exp.Select = exp.union(parts[0], parts[1], distinct=True)  # type: ignore[assignment]
         outer = exp.select(exp.column(CUST)).from_(exp.alias_(exp.Subquery(this=outer), "g"))
         for name, cte in with_:
