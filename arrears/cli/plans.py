@@ -10,6 +10,7 @@ import click
 
 from arrears.cli.base import cli, parse_as_of, user_errors, write_output
 from arrears.engine.engines import pick_engine, run_batch, snapshot_for_invoice
+from arrears.engine.evaluate import EvalProblem
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
@@ -65,7 +66,9 @@ def run(
         if chosen == "duckdb":
             from arrears.engine.sql.run import run_duckdb
 
-            problems = run_duckdb(loaded, snapshot, parse_as_of(as_of), fmt, output, memory_limit)
+            problems: list[EvalProblem] | None = run_duckdb(
+                loaded, snapshot, parse_as_of(as_of), fmt, output, memory_limit
+            )
         if chosen == "batch":
             problems = run_batch(loaded, snapshot, parse_as_of(as_of), fmt, output, required=engine == "batch")
             if problems is None:

@@ -17,7 +17,9 @@ columns, in priority order:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Literal
 
 from arrears.dsl import ast
 from arrears.dsl.compiler import Compiler
@@ -123,7 +125,7 @@ class _Lowering:
     def input_field(self, name: str, t: Type) -> Node:
         """A snapshot field: its input column, with the default the snapshot reader applies."""
         customer = name.startswith("customer.")
-        table = "customers" if customer else "invoices"
+        table: Literal["invoices", "customers"] = "customers" if customer else "invoices"
         column = name.removeprefix("customer.")
         declared = self.policy.fields.get(name)
         if declared is not None:
@@ -233,7 +235,7 @@ class _Lowering:
         self._scope_items(invoice, self.invoice, ranks)
         self._scope_items(customer, self.customer, ranks)
 
-    def _scope_items(self, items: list[Rule | Ladder], scope: _Scope, ranks: dict[int, int]) -> None:
+    def _scope_items(self, items: Sequence[Rule | Ladder], scope: _Scope, ranks: dict[int, int]) -> None:
         finals: list[tuple[int, Node]] = []  # (priority, condition) of the final rules so far
         for item in items:
             above = [c for p, c in finals if p > item.priority]

@@ -18,37 +18,37 @@ PREC = 28
 SAFE = 10**PREC  # a coefficient at or beyond this is guarded
 COEF = "DECIMAL(38, 0)"
 
-ExpLike = int | exp.Expression
-FlagLike = bool | exp.Expression
+ExpLike = int | exp.Expr
+FlagLike = bool | exp.Expr
 
 
-def cast(e: exp.Expression, to: str) -> exp.Expression:
+def cast(e: exp.Expr, to: str) -> exp.Expr:
     return exp.Cast(this=e, to=exp.DataType.build(to))
 
 
-def num(value: int) -> exp.Expression:
+def num(value: int) -> exp.Expr:
     if value < 0:
         return exp.Neg(this=exp.Literal.number(-value))
     return exp.Literal.number(value)
 
 
-def text(value: str) -> exp.Expression:
+def text(value: str) -> exp.Expr:
     return exp.Literal.string(value)
 
 
-def boolean(value: bool) -> exp.Expression:
+def boolean(value: bool) -> exp.Expr:
     return exp.Boolean(this=value)
 
 
-def null() -> exp.Expression:
+def null() -> exp.Expr:
     return exp.Null()
 
 
-def coef_lit(value: int) -> exp.Expression:
+def coef_lit(value: int) -> exp.Expr:
     return cast(num(value), COEF)
 
 
-def paren(e: exp.Expression) -> exp.Expression:
+def paren(e: exp.Expr) -> exp.Expr:
     return (
         e
         if isinstance(e, exp.Column | exp.Literal | exp.Paren | exp.Boolean | exp.Null | exp.Cast)
@@ -56,47 +56,47 @@ def paren(e: exp.Expression) -> exp.Expression:
     )
 
 
-def case(pairs: list[tuple[exp.Expression, exp.Expression]], default: exp.Expression | None = None) -> exp.Expression:
+def case(pairs: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None) -> exp.Expr:
     node = exp.Case()
     for cond, value in pairs:
         node = node.when(cond, value)
     return node.else_(default) if default is not None else node
 
 
-def and_(*parts: exp.Expression) -> exp.Expression:
+def and_(*parts: exp.Expr) -> exp.Expr:
     out = paren(parts[0])
     for p in parts[1:]:
         out = exp.And(this=out, expression=paren(p))
     return out
 
 
-def or_(*parts: exp.Expression) -> exp.Expression:
+def or_(*parts: exp.Expr) -> exp.Expr:
     out = paren(parts[0])
     for p in parts[1:]:
         out = exp.Or(this=out, expression=paren(p))
     return exp.Paren(this=out)
 
 
-def not_(e: exp.Expression) -> exp.Expression:
+def not_(e: exp.Expr) -> exp.Expr:
     return exp.Not(this=paren(e))
 
 
-def concat(*parts: exp.Expression) -> exp.Expression:
+def concat(*parts: exp.Expr) -> exp.Expr:
     out = parts[0]
     for p in parts[1:]:
         out = exp.DPipe(this=out, expression=p, safe=True)
     return out
 
 
-def func(name: str, *args: exp.Expression) -> exp.Expression:
+def func(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.func(name, *args)
 
 
-def as_exp(value: ExpLike) -> exp.Expression:
+def as_exp(value: ExpLike) -> exp.Expr:
     return num(value) if isinstance(value, int) else value
 
 
-def as_flag(value: FlagLike) -> exp.Expression:
+def as_flag(value: FlagLike) -> exp.Expr:
     return boolean(value) if isinstance(value, bool) else value
 
 
@@ -110,18 +110,18 @@ class Chain:
     def __init__(self, prefix: str, base: exp.Select) -> None:
         self.prefix = prefix
         self.base = base
-        self.layers: list[list[tuple[str, exp.Expression]]] = []
+        self.layers: list[list[tuple[str, exp.Expr]]] = []
         self.level: dict[str, int] = {}
         self.floor = 0
         self.counter = 0
-        self.guards: list[exp.Expression] = []
+        self.guards: list[exp.Expr] = []
         self.rebases: list[tuple[int, str, str, list[str]]] = []
 
     def name(self) -> str:
         self.counter += 1
         return f"{self.prefix}{self.counter}"
 
-    def keep(self, e: exp.Expression, name: str | None = None) -> exp.Expression:
+    def keep(self, e: exp.Expr, name: str | None = None) -> exp.Expr:
         if name is None and isinstance(e, exp.Column | exp.Literal | exp.Boolean | exp.Null):
             return e
         if name is None and isinstance(e, exp.Cast) and isinstance(e.this, exp.Literal | exp.Neg | exp.Null):
@@ -144,7 +144,7 @@ class Chain:
         for c in columns:
             self.level[c] = at
 
-    def guard(self, condition: exp.Expression) -> None:
+    def guard(self, condition: exp.Expr) -> None:
         self.guards.append(condition)
 
     def ctes(self) -> tuple[list[tuple[str, exp.Select]], str]:
@@ -177,11 +177,11 @@ class Chain:
 class Dec:
     """A decimal in SQL: coef * 10**exp, `nz` a negative zero; a null coefficient is null."""
 
-    coef: exp.Expression
-    exp: ExpLike
+    coef: exp.Expr
+    exponent: ExpLike
     nz: FlagLike
 
-    def negative(self) -> exp.Expression:
+    def negative(self) -> exp.Expr:
         if isinstance(self.nz, bool) and not self.nz:
             return exp.LT(this=self.coef, expression=num(0))
         return or_(exp.LT(this=self.coef, expression=num(0)), as_flag(self.nz))
@@ -191,18 +191,18 @@ def dec_constant(coefficient: int, exponent: int, negative_zero: bool) -> Dec:
     return Dec(coef_lit(coefficient), exponent, negative_zero)
 
 
-def pow10(k: ExpLike) -> exp.Expression:
+def pow10(k: ExpLike) -> exp.Expr:
     """10**k as DECIMAL(38, 0), exact, for 0 <= k <= 37."""
     if isinstance(k, int):
         return coef_lit(10**k)
     return cast(concat(text("1"), func("REPEAT", text("0"), cast(k, "INT"))), COEF)
 
 
-def estimate(coef: exp.Expression) -> exp.Expression:
+def estimate(coef: exp.Expr) -> exp.Expr:
     return exp.Abs(this=cast(coef, "DOUBLE"))
 
 
-def too_big(chain: Chain, coef: exp.Expression) -> exp.Expression:
+def too_big(chain: Chain, coef: exp.Expr) -> exp.Expr:
     """Guard where a coefficient reaches 28 digits; the value there is null (never an overflow)."""
     big = exp.GTE(this=estimate(coef), expression=exp.Literal.number(f"{float(SAFE) * 0.5:e}"))
     chain.guard(big)
@@ -221,7 +221,7 @@ def _diff(a: ExpLike, b: ExpLike) -> ExpLike:
     return exp.Sub(this=as_exp(a), expression=as_exp(b))
 
 
-def scaled(coef: exp.Expression, shift: ExpLike, chain: Chain) -> exp.Expression:
+def scaled(coef: exp.Expr, shift: ExpLike, chain: Chain) -> exp.Expr:
     """coef * 10**shift with shift >= 0, guarded where it could leave 28 digits."""
     if isinstance(shift, int):
         if shift == 0:
@@ -250,9 +250,9 @@ def scaled(coef: exp.Expression, shift: ExpLike, chain: Chain) -> exp.Expression
     return chain.keep(case([(big, null())], cast(exp.Mul(this=coef, expression=pow10(shift)), COEF)))
 
 
-def align(a: Dec, b: Dec, chain: Chain) -> tuple[exp.Expression, exp.Expression, ExpLike]:
-    e = _min_exp(a.exp, b.exp, chain)
-    return scaled(a.coef, _diff(a.exp, e), chain), scaled(b.coef, _diff(b.exp, e), chain), e
+def align(a: Dec, b: Dec, chain: Chain) -> tuple[exp.Expr, exp.Expr, ExpLike]:
+    e = _min_exp(a.exponent, b.exponent, chain)
+    return scaled(a.coef, _diff(a.exponent, e), chain), scaled(b.coef, _diff(b.exponent, e), chain), e
 
 
 def add(a: Dec, b: Dec, chain: Chain, *, subtract: bool = False) -> Dec:
@@ -268,17 +268,18 @@ def add(a: Dec, b: Dec, chain: Chain, *, subtract: bool = False) -> Dec:
 
 
 def multiply(a: Dec, b: Dec, chain: Chain) -> Dec:
-    big = exp.GTE(
-        this=exp.Mul(this=estimate(a.coef), expression=estimate(b.coef)),
-        expression=exp.Literal.number(f"{float(SAFE) * 0.5:e}"),
+    big = chain.keep(
+        exp.GTE(
+            this=exp.Mul(this=estimate(a.coef), expression=estimate(b.coef)),
+            expression=exp.Literal.number(f"{float(SAFE) * 0.5:e}"),
+        )
     )
-    big = chain.keep(big)
     chain.guard(big)
     coef = chain.keep(case([(big, null())], cast(exp.Mul(this=a.coef, expression=b.coef), COEF)))
     e: ExpLike = (
-        a.exp + b.exp
-        if isinstance(a.exp, int) and isinstance(b.exp, int)
-        else chain.keep(exp.Add(this=as_exp(a.exp), expression=as_exp(b.exp)))
+        a.exponent + b.exponent
+        if isinstance(a.exponent, int) and isinstance(b.exponent, int)
+        else chain.keep(exp.Add(this=as_exp(a.exponent), expression=as_exp(b.exponent)))
     )
     nz = chain.keep(
         and_(exp.EQ(this=coef, expression=num(0)), exp.NEQ(this=paren(a.negative()), expression=paren(b.negative())))
@@ -287,25 +288,26 @@ def multiply(a: Dec, b: Dec, chain: Chain) -> Dec:
 
 
 def negate(a: Dec) -> Dec:
-    return Dec(exp.Neg(this=paren(a.coef)), a.exp, False)
+    return Dec(exp.Neg(this=paren(a.coef)), a.exponent, False)
 
 
 def absolute(a: Dec) -> Dec:
-    return Dec(exp.Abs(this=a.coef), a.exp, False)
+    return Dec(exp.Abs(this=a.coef), a.exponent, False)
 
 
-def compare(a: Dec, b: Dec, op: type[exp.Binary], chain: Chain) -> exp.Expression:
+def compare(a: Dec, b: Dec, op: type[exp.Binary], chain: Chain) -> exp.Expr:
     ca, cb, _ = align(a, b, chain)
-    return op(this=ca, expression=cb)
+    result: exp.Expr = op(this=ca, expression=cb)
+    return result
 
 
-def choose(condition: exp.Expression, a: Dec, b: Dec, chain: Chain) -> Dec:
+def choose(condition: exp.Expr, a: Dec, b: Dec, chain: Chain) -> Dec:
     """Row-wise a where `condition` holds, else b."""
     c = chain.keep(condition)
-    if isinstance(a.exp, int) and isinstance(b.exp, int) and a.exp == b.exp:
-        e: ExpLike = a.exp
+    if isinstance(a.exponent, int) and isinstance(b.exponent, int) and a.exponent == b.exponent:
+        e: ExpLike = a.exponent
     else:
-        e = chain.keep(case([(c, as_exp(a.exp))], as_exp(b.exp)))
+        e = chain.keep(case([(c, as_exp(a.exponent))], as_exp(b.exponent)))
     if isinstance(a.nz, bool) and isinstance(b.nz, bool) and a.nz == b.nz:
         nz: FlagLike = a.nz
     else:
@@ -313,7 +315,7 @@ def choose(condition: exp.Expression, a: Dec, b: Dec, chain: Chain) -> Dec:
     return Dec(chain.keep(case([(c, a.coef)], b.coef)), e, nz)
 
 
-def _digits(magnitude: exp.Expression) -> exp.Expression:
+def _digits(magnitude: exp.Expr) -> exp.Expr:
     return cast(magnitude, "TEXT")
 
 
@@ -321,11 +323,11 @@ def quantize(a: Dec, places: int, chain: Chain) -> Dec:
     """Round half away from zero to `places` decimals (`Decimal.quantize(..., ROUND_HALF_UP)`), sign of zero kept."""
     target = -places
     magnitude = chain.keep(exp.Abs(this=a.coef))
-    shift = _diff(a.exp, target)
+    shift = _diff(a.exponent, target)
     if isinstance(shift, int) and shift >= 0:
         q = scaled(magnitude, shift, chain)
     else:
-        drop: exp.Expression = num(-shift) if isinstance(shift, int) else chain.keep(exp.Neg(this=paren(shift)))
+        drop: exp.Expr = num(-shift) if isinstance(shift, int) else chain.keep(exp.Neg(this=paren(shift)))
         digits = chain.keep(_digits(magnitude))
         length = func("LENGTH", digits)
         kept_len = exp.Sub(this=length, expression=drop)
@@ -358,13 +360,13 @@ def quantize(a: Dec, places: int, chain: Chain) -> Dec:
     return Dec(signed, target, nz)
 
 
-def to_text(a: Dec, chain: Chain) -> exp.Expression:
+def to_text(a: Dec, chain: Chain) -> exp.Expr:
     """`format(value, "f")` with `-0`/`-0.0` shown as `0`, as the plan writes decimals; null stays null."""
     magnitude = chain.keep(_digits(exp.Abs(this=a.coef)))
     length = func("LENGTH", magnitude)
     zero = exp.EQ(this=a.coef, expression=num(0))
 
-    def fraction(k: exp.Expression) -> exp.Expression:
+    def fraction(k: exp.Expr) -> exp.Expr:
         width = exp.Add(this=k, expression=num(1))
         padded = case([(exp.LT(this=length, expression=width), func("LPAD", magnitude, width, text("0")))], magnitude)
         padded = chain.keep(padded)
@@ -376,17 +378,17 @@ def to_text(a: Dec, chain: Chain) -> exp.Expression:
             exp.Substring(this=padded, start=exp.Add(this=cut, expression=num(1))),
         )
 
-    if isinstance(a.exp, int):
-        if a.exp >= 0:
-            body = case([(zero, text("0"))], concat(magnitude, text("0" * a.exp))) if a.exp else magnitude
+    if isinstance(a.exponent, int):
+        if a.exponent >= 0:
+            body = case([(zero, text("0"))], concat(magnitude, text("0" * a.exponent))) if a.exponent else magnitude
         else:
-            body = fraction(num(-a.exp))
+            body = fraction(num(-a.exponent))
     else:
         whole = case(
             [(zero, text("0"))],
-            concat(magnitude, func("REPEAT", text("0"), cast(func("GREATEST", a.exp, num(0)), "INT"))),
+            concat(magnitude, func("REPEAT", text("0"), cast(func("GREATEST", a.exponent, num(0)), "INT"))),
         )
-        body = case([(exp.GTE(this=a.exp, expression=num(0)), whole)], fraction(exp.Neg(this=paren(a.exp))))
+        body = case([(exp.GTE(this=a.exponent, expression=num(0)), whole)], fraction(exp.Neg(this=paren(a.exponent))))
     signed = chain.keep(case([(a.negative(), concat(text("-"), body))], body))
     cleaned = case([(exp.In(this=signed, expressions=[text("-0"), text("-0.0")]), text("0"))], signed)
     return chain.keep(case([(exp.Is(this=a.coef, expression=null()), null())], cleaned))

@@ -11,6 +11,7 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql.build import Chain, Dec
 from arrears.program import ir
+from arrears.program.ir import ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ _CMP: dict[str, type[exp.Binary]] = {
 NON_ASCII = "[^\\x00-\\x7f]"
 
 
-def _v(t: Type, e: exp.Expression, dec: Dec | None = None) -> V:
+def _v(t: Type, e: exp.Expr, dec: Dec | None = None) -> V:
     from arrears.engine.sql.translate import V
 
     return V(t, e, dec)
@@ -41,17 +42,17 @@ def _nullable(*vs: V) -> bool:
     return any(v.type.nullable or v.kind == "null" for v in vs)
 
 
-def _no_nulls(*vs: V) -> exp.Expression:
+def _no_nulls(*vs: V) -> exp.Expr:
     return B.and_(*(exp.not_(v.is_null()) for v in vs))
 
 
-def primitive(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:
+def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
     op, rtype = node.op, node.type
     if op == "list":
         raise Unsupported("list values are only supported on the right of `in` in SQL")
     if op in ("in", "not_in"):
         return _member(t, node, scope, chain)
-    args = [t.value(a, scope) for a in node.args]  # type: ignore[arg-type]
+    args = [t.value(a, scope) for a in node.args]
     match op:
         case "and" | "or":
             parts = [t.truth(a) for a in args]
@@ -79,7 +80,9 @@ def primitive(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:
         case "position":
             members = node.args[1]
             assert isinstance(members, ir.Const) and isinstance(members.value, tuple)
-            pairs = [(exp.EQ(this=args[0].e, expression=B.text(str(m))), B.num(i)) for i, m in enumerate(members.value)]
+            pairs: list[tuple[exp.Expr, exp.Expr]] = [
+                (exp.EQ(this=args[0].e, expression=B.text(str(m))), B.num(i)) for i, m in enumerate(members.value)
+            ]
             return _v(rtype, B.case(pairs))
         case "add" | "sub":
             return _add(t, op, rtype, args[0], args[1], chain)
@@ -109,7 +112,7 @@ def primitive(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:
             nulls = B.or_(*(a.is_null() for a in args))
             if rtype.kind in DECIMAL_KINDS:
                 d = t._as_dec(best)
-                return _dec_v(rtype, Dec(B.case([(nulls, B.cast(B.null(), B.COEF))], d.coef), d.exp, d.nz))
+                return _dec_v(rtype, Dec(B.case([(nulls, B.cast(B.null(), B.COEF))], d.coef), d.exponent, d.nz))
             return _v(rtype, B.case([(nulls, B.null())], best.e))
         case "round" | "money":
             places_node = node.args[1] if op == "round" else ir.Const(rtype, 2)
@@ -149,13 +152,14 @@ def primitive(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:
             )
             return _v(rtype, B.func("COALESCE", test, B.boolean(False)))
         case "contains":
-            test = exp.GT(this=B.func("STRPOS", args[0].e, args[1].e), expression=B.num(0))
-            return _v(rtype, B.func("COALESCE", test, B.boolean(False)))
+            found_at: exp.Expr = exp.GT(this=B.func("STRPOS", args[0].e, args[1].e), expression=B.num(0))
+            return _v(rtype, B.func("COALESCE", found_at, B.boolean(False)))
     raise Unsupported(f"the primitive `{op}` is not supported in SQL")
 
 
-def _compare(t: Translator, op: str, a: V, b: V, chain: Chain) -> exp.Expression:
+def _compare(t: Translator, op: str, a: V, b: V, chain: Chain) -> exp.Expr:
     cls = _CMP[op]
+    test: exp.Expr
     if a.kind == "null" or b.kind == "null":
         return B.boolean(False)
     if a.dec is not None or b.dec is not None:
@@ -169,20 +173,20 @@ def _compare(t: Translator, op: str, a: V, b: V, chain: Chain) -> exp.Expression
     )
 
 
-def _member(t: Translator, node: ir.Prim, scope: str, chain: Chain) -> V:
-    left = t.value(node.args[0], scope)  # type: ignore[arg-type]
+def _member(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
+    left = t.value(node.args[0], scope)
     right_node = node.args[1]
     items: list[V] | None = None
     if isinstance(right_node, ir.Prim) and right_node.op == "list":
-        items = [t.value(i, scope) for i in right_node.args]  # type: ignore[arg-type]
+        items = [t.value(i, scope) for i in right_node.args]
     elif isinstance(right_node, ir.Const) and isinstance(right_node.value, tuple):
         item_type = right_node.type.item or right_node.type
         items = [t.const(item_type, v) for v in right_node.value]
     if items is not None:
         hits = [_compare(t, "eq", left, item, chain) for item in items]
-        found = B.or_(*hits) if hits else B.boolean(False)
+        found: exp.Expr = B.or_(*hits) if hits else B.boolean(False)
     else:
-        right = t.value(right_node, scope)  # type: ignore[arg-type]
+        right = t.value(right_node, scope)
         if right.kind != "list" or left.dec is not None:
             raise Unsupported("membership in this value is not supported in SQL")
         found = B.func("COALESCE", exp.ArrayContains(this=right.e, expression=left.e), B.boolean(False))
@@ -200,17 +204,17 @@ def _add(t: Translator, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
         return _v(rtype, exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY")))
     if a.kind == "date" and b.kind == "date":
         return _v(rtype, exp.DateDiff(this=a.e, expression=b.e))
-    cls = exp.Add if op == "add" else exp.Sub
+    cls: type[exp.Binary] = exp.Add if op == "add" else exp.Sub
     return _v(rtype, cls(this=B.paren(a.e), expression=B.paren(b.e)))
 
 
-def _divide(t: Translator, scope: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
+def _divide(t: Translator, scope: ScopeKind, rtype: Type, a: V, b: V, chain: Chain) -> V:
     """A quotient to 28 digits is left to the row engine: the row is guarded, the value null here."""
     t._guard(scope, _no_nulls(a, b))
     return _dec_v(rtype, Dec(B.cast(B.null(), B.COEF), 0, False))
 
 
-def _money_quotient(t: Translator, scope: str, rtype: Type, div: ir.Prim, chain: Chain) -> V:
+def _money_quotient(t: Translator, scope: ScopeKind, rtype: Type, div: ir.Prim, chain: Chain) -> V:
     """money(x / c) for a constant c: exact rational rounding half away from zero to the cent.
 
     Rounding the exact quotient to the cent equals rounding the 28-digit quotient to the
@@ -220,17 +224,17 @@ def _money_quotient(t: Translator, scope: str, rtype: Type, div: ir.Prim, chain:
     """
     divisor_node = div.args[1]
     if not (isinstance(divisor_node, ir.Const) and divisor_node.value == 365):
-        x = t.value(div, scope)  # type: ignore[arg-type]
-        return _dec_v(rtype, B.quantize(t._as_dec(x), 2, chain))
-    x = t._as_dec(t.value(div.args[0], scope))  # type: ignore[arg-type]
-    if not isinstance(x.exp, int):
-        exponent = x.exp
+        quotient = t.value(div, scope)
+        return _dec_v(rtype, B.quantize(t._as_dec(quotient), 2, chain))
+    x = t._as_dec(t.value(div.args[0], scope))
+    if not isinstance(x.exponent, int):
+        exponent = x.exponent
         t._guard(scope, B.or_(exp.LT(this=exponent, expression=B.num(-14)), exp.GT(this=exponent, expression=B.num(0))))
-        shift: exp.Expression = exp.Add(this=exponent, expression=B.num(2))
+        shift: exp.Expr = exp.Add(this=exponent, expression=B.num(2))
     else:
-        if x.exp < -14 or x.exp > 0:
+        if x.exponent < -14 or x.exponent > 0:
             raise Unsupported("this interest formula is not supported in SQL")
-        shift = B.num(x.exp + 2)
+        shift = B.num(x.exponent + 2)
     magnitude = chain.keep(B.cast(exp.Abs(this=x.coef), "DOUBLE"))
     big = chain.keep(
         B.func("COALESCE", exp.GTE(this=magnitude, expression=exp.Literal.number("1e17")), B.boolean(False))

@@ -48,7 +48,7 @@ def input_tables(frames: Frames) -> dict[str, pl.DataFrame]:
     if history.height:
         index = history["__ii"]
         taken = ids.gather(index.fill_null(0))
-        invoice_id = pl.Series("invoice_id", taken).set(index.is_null(), None)  # type: ignore[arg-type]
+        invoice_id = pl.Series("invoice_id", taken).set(index.is_null(), None)
     params = (
         history["__params"]
         if "__params" in history.columns

@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
+from arrears.program.ir import ScopeKind
 
 if TYPE_CHECKING:
     from arrears.engine.sql.translate import Translator, V
@@ -16,17 +17,17 @@ if TYPE_CHECKING:
 CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 
 
-def _escaped(t: Translator, scope: str, e: exp.Expression) -> exp.Expression:
+def _escaped(t: Translator, scope: ScopeKind, e: exp.Expr) -> exp.Expr:
     t._guard(scope, B.func("COALESCE", exp.RegexpLike(this=e, expression=B.text(CONTROL)), B.boolean(False)))
-    out = e
+    out: exp.Expr = e
     for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
         out = exp.func("REPLACE", out, B.text(raw), B.text(escaped))
     return B.concat(B.text('"'), out, B.text('"'))
 
 
-def json_value(t: Translator, scope: str, v: V) -> exp.Expression:
+def json_value(t: Translator, scope: ScopeKind, v: V) -> exp.Expr:
     """A value as JSON text ('null' for null)."""
-    chain = t.chains[scope]  # type: ignore[index]
+    chain = t.chains[scope]
     kind = v.kind
     if kind == "null":
         return B.text("null")
@@ -52,11 +53,11 @@ def json_value(t: Translator, scope: str, v: V) -> exp.Expression:
     return B.case([(v.is_null(), B.text("null"))], body)
 
 
-def json_object(t: Translator, scope: str, entries: list[tuple[str, V, bool]]) -> exp.Expression:
+def json_object(t: Translator, scope: ScopeKind, entries: list[tuple[str, V, bool]]) -> exp.Expr:
     """`{"k":v,...}`; an entry whose `always` is false is left out where its value is null."""
     if not entries:
         return B.text("{}")
-    parts: list[exp.Expression] = []
+    parts: list[exp.Expr] = []
     for name, v, always in entries:
         piece = B.concat(B.text("," + json.dumps(name, ensure_ascii=False) + ":"), json_value(t, scope, v))
         parts.append(
@@ -64,5 +65,5 @@ def json_object(t: Translator, scope: str, entries: list[tuple[str, V, bool]]) -
             if always or (not v.type.nullable and v.kind != "null")
             else B.case([(v.is_null(), B.text(""))], piece)
         )
-    body = t.chains[scope].keep(B.concat(*parts))  # type: ignore[index]
+    body = t.chains[scope].keep(B.concat(*parts))
     return B.concat(B.text("{"), exp.Substring(this=body, start=B.num(2)), B.text("}"))

@@ -46,22 +46,22 @@ class V:
     """A typed SQL value: `e` for plain kinds, `dec` for decimals (see build.Dec)."""
 
     type: Type
-    e: exp.Expression
+    e: exp.Expr
     dec: Dec | None = None
 
     @property
     def kind(self) -> str:
         return self.type.kind
 
-    def is_null(self) -> exp.Expression:
+    def is_null(self) -> exp.Expr:
         return exp.Is(this=self.dec.coef if self.dec is not None else self.e, expression=B.null())
 
 
-def _raw(table: str, column: str) -> exp.Expression:
+def _raw(table: str, column: str) -> exp.Expr:
     return exp.column(column, table, quoted=True)
 
 
-def _key(e: exp.Expression) -> exp.Expression:
+def _key(e: exp.Expr) -> exp.Expr:
     return B.cast(e, "TEXT")
 
 
@@ -72,10 +72,10 @@ class Translator:
         self.chains: dict[ScopeKind, Chain] = {}
         self.cache: dict[tuple[ScopeKind, str], V] = {}
         self.aggs: dict[int, tuple[ir.Aggregate, list[str]]] = {}
-        self.agg_columns: list[tuple[str, exp.Expression]] = []
-        self.history: dict[ScopeKind, dict[int, tuple[str, exp.Expression]]] = {"invoice": {}, "customer": {}}
-        self.items: dict[tuple[ScopeKind, str], exp.Expression] = {}
-        self.gate: exp.Expression | None = None
+        self.agg_columns: list[tuple[str, exp.Expr]] = []
+        self.history: dict[ScopeKind, dict[int, tuple[str, exp.Expr]]] = {"invoice": {}, "customer": {}}
+        self.items: dict[tuple[ScopeKind, str], exp.Expr] = {}
+        self.gate: exp.Expr | None = None
         self.emitted: list[exp.Select] = []
         self._build()
 
@@ -122,7 +122,7 @@ class Translator:
     def _all_nodes(self) -> list[Node]:
         return self._scope_nodes("invoice") + self._scope_nodes("customer")
 
-    def _typed_input(self, table: str, alias: str, column: str, t: Type) -> list[tuple[str, exp.Expression]]:
+    def _typed_input(self, table: str, alias: str, column: str, t: Type) -> list[tuple[str, exp.Expr]]:
         raw = _raw(alias, column)
         name = f"{alias}_{column}"
         if t.kind in DECIMAL_KINDS:
@@ -152,9 +152,9 @@ class Translator:
             return [(name, raw)]
         raise Unsupported(f"input fields of type {t} are not supported by the SQL engines")
 
-    def _inputs(self, table: str) -> list[tuple[str, exp.Expression]]:
+    def _inputs(self, table: str) -> list[tuple[str, exp.Expr]]:
         alias = "i" if table == "invoices" else "c"
-        out: list[tuple[str, exp.Expression]] = []
+        out: list[tuple[str, exp.Expr]] = []
         for key, t in sorted(self.program.input_types.items()):
             source, column = key.split(".", 1)
             if source == table:
@@ -197,9 +197,9 @@ class Translator:
         features = self.history[scope]
         if id(node) in features:
             return
-        rule, action, at, step = (exp.column(c, "h") for c in ("rule", "action", "at", "step"))
-        rule, action = _key(rule), _key(action)
-        at, step = B.cast(at, "DATE"), B.cast(step, "BIGINT")
+        rule, action = _key(exp.column("rule", "h")), _key(exp.column("action", "h"))
+        at, step = B.cast(exp.column("at", "h"), "DATE"), B.cast(exp.column("step", "h"), "BIGINT")
+        agg: exp.Expr
         name = f"h{scope[0]}{len(features)}"
         match node:
             case ir.LastDone(rule=r, action=a):
@@ -220,7 +220,7 @@ class Translator:
             case ir.LadderLast(ladder=r):
                 agg = exp.Max(this=B.case([(exp.EQ(this=rule, expression=B.text(r)), at)]))
             case ir.History(kind=kind, action=a, filters=filters):
-                conds = [exp.EQ(this=action, expression=B.text(a))]
+                conds: list[exp.Expr] = [exp.EQ(this=action, expression=B.text(a))]
                 for key, value in filters:
                     conds.append(self._filter(key, value))
                 match_ = B.and_(*conds)
@@ -232,7 +232,7 @@ class Translator:
                 raise AssertionError(node)
         features[id(node)] = (name, agg)
 
-    def _filter(self, key: str, value: Node) -> exp.Expression:
+    def _filter(self, key: str, value: Node) -> exp.Expr:
         if not isinstance(value, ir.Const) or value.value is None or not isinstance(value.value, str | bool):
             raise Unsupported("history filters other than constant text, enum or bool values are not supported in SQL")
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
@@ -240,14 +240,14 @@ class Translator:
         wanted = ("true" if value.value else "false") if isinstance(value.value, bool) else value.value
         return B.func("COALESCE", exp.EQ(this=got, expression=B.text(wanted)), B.boolean(False))
 
-    def _join_history(self, select: exp.Select, scope: ScopeKind, key: exp.Expression) -> exp.Select:
+    def _join_history(self, select: exp.Select, scope: ScopeKind, key: exp.Expr) -> exp.Select:
         features = self.history[scope]
         if not features:
             return select
         h = exp.to_table("history")
         if scope == "invoice":
             hkey = _key(exp.column("invoice_id", "h"))
-            where: exp.Expression = exp.not_(exp.Is(this=exp.column("invoice_id", "h"), expression=B.null()))
+            where: exp.Expr = exp.not_(exp.Is(this=exp.column("invoice_id", "h"), expression=B.null()))
         else:
             hkey = _key(exp.column("customer_id", "h"))
             where = exp.Is(this=exp.column("invoice_id", "h"), expression=B.null())
@@ -283,7 +283,7 @@ class Translator:
                 d = self._as_dec(v)
                 take = chain.keep(B.and_(where, exp.not_(exp.Is(this=d.coef, expression=B.null()))))
                 chain.guard(B.and_(take, B.as_flag(d.nz)))
-                exps = chain.keep(B.case([(take, B.as_exp(d.exp))]))
+                exps = chain.keep(B.case([(take, B.as_exp(d.exponent))]))
                 names += [f"a{n}", f"a{n}__e"]
                 if node.fn == "sum":
                     low = chain.keep(exp.Window(this=exp.Min(this=exps), partition_by=[exp.column(CUST)]))
@@ -303,14 +303,15 @@ class Translator:
                         )
                     )
                     chain.guard(spread)
-                    fn = exp.Max if node.fn == "max" else exp.Min
-                    self.agg_columns.append((f"a{n}", fn(this=chain.keep(B.case([(take, d.coef)])))))
+                    picked = chain.keep(B.case([(take, d.coef)]))
+                    extreme = exp.Max(this=picked) if node.fn == "max" else exp.Min(this=picked)
+                    self.agg_columns.append((f"a{n}", extreme))
                     self.agg_columns.append((f"a{n}__e", exp.Min(this=exps)))
             else:
                 value = chain.keep(B.case([(where, v.e)]))
-                fn = {"sum": exp.Sum, "max": exp.Max, "min": exp.Min}[node.fn]
+                plain = {"sum": exp.Sum, "max": exp.Max, "min": exp.Min}[node.fn]
                 names.append(f"a{n}")
-                self.agg_columns.append((f"a{n}", fn(this=value)))
+                self.agg_columns.append((f"a{n}", plain(this=value)))
         self.aggs[id(node)] = (node, names)
 
     def _aggregate_value(self, node: ir.Aggregate, scope: ScopeKind) -> V:
@@ -334,7 +335,7 @@ class Translator:
 
     # -- values ------------------------------------------------------------------------
 
-    def truth(self, v: V) -> exp.Expression:
+    def truth(self, v: V) -> exp.Expr:
         return B.func("COALESCE", v.e, B.boolean(False)) if v.type.nullable or v.kind == "null" else v.e
 
     def _keep(self, v: V, scope: ScopeKind) -> V:
@@ -343,11 +344,11 @@ class Translator:
             return V(v.type, chain.keep(v.e))
         d = v.dec
         coef = chain.keep(d.coef)
-        e = d.exp if isinstance(d.exp, int) else chain.keep(d.exp)
+        e = d.exponent if isinstance(d.exponent, int) else chain.keep(d.exponent)
         nz = d.nz if isinstance(d.nz, bool) else chain.keep(d.nz)
         return V(v.type, coef, Dec(coef, e, nz))
 
-    def _guard(self, scope: ScopeKind, condition: exp.Expression) -> None:
+    def _guard(self, scope: ScopeKind, condition: exp.Expr) -> None:
         chain = self.chains[scope]
         chain.guard(condition if self.gate is None else B.and_(self.gate, condition))
 
@@ -423,10 +424,10 @@ class Translator:
             case ir.LadderLevel():
                 return V(node.type, B.func("COALESCE", exp.column(self.history[scope][id(node)][0]), B.num(-1)))
             case ir.History(kind=kind):
-                column = exp.column(self.history[scope][id(node)][0])
+                feature = exp.column(self.history[scope][id(node)][0])
                 if kind == "count":
-                    return V(node.type, B.func("COALESCE", column, B.num(0)))
-                return V(node.type, exp.DateDiff(this=self.value(ir.AsOf(node.type), scope).e, expression=column))
+                    return V(node.type, B.func("COALESCE", feature, B.num(0)))
+                return V(node.type, exp.DateDiff(this=self.value(ir.AsOf(node.type), scope).e, expression=feature))
             case ir.Fired(item=item):
                 return V(node.type, self.items[(scope, item)])
             case ir.Chosen(ladder=ladder):
@@ -470,7 +471,7 @@ class Translator:
         """The plan's actions, in plan order."""
         with_ = self._ctes()
         if self.emitted:
-            union: exp.Expression = self.emitted[0]
+            union: exp.Expr = self.emitted[0]
             for s in self.emitted[1:]:
                 union = exp.union(union, s, distinct=False)
         else:
