@@ -201,7 +201,8 @@ def _add(t: Translator, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
     if rtype.kind == "date":
         date, days = (a, b) if a.kind == "date" else (b, a)
         days_e = days.e if op == "add" else exp.Neg(this=B.paren(days.e))
-        return _v(rtype, exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY")))
+        # DuckDB's date + interval is a timestamp: back to a date
+        return _v(rtype, B.cast(exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY")), "DATE"))
     if a.kind == "date" and b.kind == "date":
         return _v(rtype, exp.DateDiff(this=a.e, expression=b.e))
     cls: type[exp.Binary] = exp.Add if op == "add" else exp.Sub

@@ -17,8 +17,12 @@ if TYPE_CHECKING:
 CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 
 
-def _escaped(t: Translator, scope: ScopeKind, e: exp.Expr) -> exp.Expr:
+def _control(t: Translator, scope: ScopeKind, e: exp.Expr) -> None:
+    """Guard text holding control characters other than newline, return and tab (JSON escapes them as \\uXXXX)."""
     t._guard(scope, B.func("COALESCE", exp.RegexpLike(this=e, expression=B.text(CONTROL)), B.boolean(False)))
+
+
+def _escaped(e: exp.Expr) -> exp.Expr:
     out: exp.Expr = e
     for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
         out = exp.func("REPLACE", out, B.text(raw), B.text(escaped))
@@ -38,14 +42,16 @@ def json_value(t: Translator, scope: ScopeKind, v: V) -> exp.Expr:
     elif kind == "int":
         body = B.cast(v.e, "TEXT")
     elif kind in ("string", "enum"):
-        body = _escaped(t, scope, v.e)
+        _control(t, scope, v.e)
+        body = _escaped(v.e)
     elif kind == "date":
         body = B.concat(B.text('"'), B.cast(v.e, "TEXT"), B.text('"'))
     elif kind == "duration":
         body = B.concat(B.text('"'), B.cast(v.e, "TEXT"), B.text('d"'))
     elif kind == "list" and v.type.item is not None and v.type.item.kind in ("string", "enum"):
         x = exp.to_identifier("x")
-        item = _escaped(t, scope, exp.column("x"))
+        _control(t, scope, exp.ArrayToString(this=v.e, expression=B.text("")))
+        item = _escaped(exp.column("x"))
         transformed = exp.Transform(this=v.e, expression=exp.Lambda(this=item, expressions=[x]))
         body = B.concat(B.text("["), exp.ArrayToString(this=transformed, expression=B.text(",")), B.text("]"))
     else:
