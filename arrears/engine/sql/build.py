@@ -56,6 +56,21 @@ def paren(e: exp.Expr) -> exp.Expr:
     )
 
 
+def parenthesize(tree: exp.Expr) -> exp.Expr:
+    """Put every operator's operand that is itself an operator in parentheses.
+
+    sqlglot spells the tree as built and adds no parentheses of its own: `(a + b) * c`
+    built as Mul(Add(a, b), c) would print as `a + b * c`. Extra parentheses cost nothing.
+    """
+    for node in list(tree.walk()):
+        if isinstance(node, exp.Binary | exp.Unary | exp.In) and not isinstance(node, exp.Paren):
+            for key in ("this", "expression"):
+                child = node.args.get(key)
+                if isinstance(child, exp.Binary | exp.Unary) and not isinstance(child, exp.Paren):
+                    node.set(key, exp.Paren(this=child))
+    return tree
+
+
 def case(pairs: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None) -> exp.Expr:
     node = exp.Case()
     for cond, value in pairs:
@@ -221,19 +236,19 @@ def _diff(a: ExpLike, b: ExpLike) -> ExpLike:
     return exp.Sub(this=as_exp(a), expression=as_exp(b))
 
 
-def scaled(coef: exp.Expr, shift: ExpLike, chain: Chain) -> exp.Expr:
+def scaled(coef: exp.Expr, shift: ExpLike, chain: Chain, *, guarded: bool = True) -> exp.Expr:
     """coef * 10**shift with shift >= 0, guarded where it could leave 28 digits."""
     if isinstance(shift, int):
         if shift == 0:
             return coef
         if shift > 18:
-            chain.guard(exp.NEQ(this=coef, expression=num(0)))
+            _maybe(chain, guarded, exp.NEQ(this=coef, expression=num(0)))
             return case([(exp.EQ(this=coef, expression=num(0)), coef_lit(0))], null())
         estimate_big = exp.GTE(
             this=exp.Mul(this=estimate(coef), expression=exp.Literal.number(f"{10.0**shift:e}")),
             expression=exp.Literal.number(f"{float(SAFE) * 0.5:e}"),
         )
-        chain.guard(estimate_big)
+        _maybe(chain, guarded, estimate_big)
         return chain.keep(case([(estimate_big, null())], cast(exp.Mul(this=coef, expression=pow10(shift)), COEF)))
     far = exp.GT(this=shift, expression=num(18))
     big = or_(
@@ -245,14 +260,21 @@ def scaled(coef: exp.Expr, shift: ExpLike, chain: Chain) -> exp.Expr:
             expression=exp.Literal.number(f"{float(SAFE) * 0.5:e}"),
         ),
     )
-    big = chain.keep(and_(exp.NEQ(this=coef, expression=num(0)), big))
-    chain.guard(big)
+    big = chain.keep(and_(exp.NEQ(this=coef, expression=num(0)), exp.GT(this=shift, expression=num(0)), big))
+    _maybe(chain, guarded, big)
     return chain.keep(case([(big, null())], cast(exp.Mul(this=coef, expression=pow10(shift)), COEF)))
 
 
-def align(a: Dec, b: Dec, chain: Chain) -> tuple[exp.Expr, exp.Expr, ExpLike]:
+def _maybe(chain: Chain, guarded: bool, condition: exp.Expr) -> None:
+    if guarded:
+        chain.guard(condition)
+
+
+def align(a: Dec, b: Dec, chain: Chain, *, guarded: bool = True) -> tuple[exp.Expr, exp.Expr, ExpLike]:
     e = _min_exp(a.exponent, b.exponent, chain)
-    return scaled(a.coef, _diff(a.exponent, e), chain), scaled(b.coef, _diff(b.exponent, e), chain), e
+    ca = scaled(a.coef, _diff(a.exponent, e), chain, guarded=guarded)
+    cb = scaled(b.coef, _diff(b.exponent, e), chain, guarded=guarded)
+    return ca, cb, e
 
 
 def add(a: Dec, b: Dec, chain: Chain, *, subtract: bool = False) -> Dec:
@@ -296,9 +318,54 @@ def absolute(a: Dec) -> Dec:
 
 
 def compare(a: Dec, b: Dec, op: type[exp.Binary], chain: Chain) -> exp.Expr:
-    ca, cb, _ = align(a, b, chain)
-    result: exp.Expr = op(this=ca, expression=cb)
-    return result
+    """a op b by value (exponent and sign of zero aside); null when either is null.
+
+    Aligned coefficients compare directly; where aligning would leave 28 digits (a
+    28-digit quotient against a whole number), the digits compare as text instead:
+    signs, then the place of the first digit, then the digits padded alike.
+    """
+    ca, cb, _ = align(a, b, chain, guarded=False)
+    numeric = op(this=ca, expression=cb)
+    order = _order(a, b, chain)
+    exact = op(this=order, expression=num(0))
+    missing = or_(exp.Is(this=a.coef, expression=null()), exp.Is(this=b.coef, expression=null()))
+    far = or_(exp.Is(this=ca, expression=null()), exp.Is(this=cb, expression=null()))
+    return case([(missing, null()), (far, exact)], numeric)
+
+
+def _sign(coef: exp.Expr) -> exp.Expr:
+    return case(
+        [(exp.GT(this=coef, expression=num(0)), num(1)), (exp.LT(this=coef, expression=num(0)), num(-1))], num(0)
+    )
+
+
+def _order(a: Dec, b: Dec, chain: Chain) -> exp.Expr:
+    """-1, 0 or 1 as a is below, equal to or above b, from their digits as text."""
+    sa, sb = chain.keep(_sign(a.coef)), chain.keep(_sign(b.coef))
+    da, db = chain.keep(_digits(exp.Abs(this=a.coef))), chain.keep(_digits(exp.Abs(this=b.coef)))
+    la, lb = func("LENGTH", da), func("LENGTH", db)
+    adjusted_a = chain.keep(exp.Add(this=la, expression=as_exp(a.exponent)))
+    adjusted_b = chain.keep(exp.Add(this=lb, expression=as_exp(b.exponent)))
+    width = cast(func("GREATEST", la, lb), "INT")
+    pa, pb = func("RPAD", da, width, text("0")), func("RPAD", db, width, text("0"))
+    magnitude = case(
+        [
+            (exp.GT(this=adjusted_a, expression=adjusted_b), num(1)),
+            (exp.LT(this=adjusted_a, expression=adjusted_b), num(-1)),
+            (exp.GT(this=pa, expression=pb), num(1)),
+            (exp.LT(this=pa, expression=pb), num(-1)),
+        ],
+        num(0),
+    )
+    return chain.keep(
+        case(
+            [
+                (exp.NEQ(this=sa, expression=sb), _sign(exp.Sub(this=sa, expression=sb))),
+                (exp.EQ(this=sa, expression=num(0)), num(0)),
+            ],
+            exp.Mul(this=sa, expression=magnitude),
+        )
+    )
 
 
 def choose(condition: exp.Expr, a: Dec, b: Dec, chain: Chain) -> Dec:
@@ -368,7 +435,9 @@ def to_text(a: Dec, chain: Chain) -> exp.Expr:
 
     def fraction(k: exp.Expr) -> exp.Expr:
         width = exp.Add(this=k, expression=num(1))
-        padded = case([(exp.LT(this=length, expression=width), func("LPAD", magnitude, width, text("0")))], magnitude)
+        padded = case(
+            [(exp.LT(this=length, expression=width), func("LPAD", magnitude, cast(width, "INT"), text("0")))], magnitude
+        )
         padded = chain.keep(padded)
         plen = func("LENGTH", padded)
         cut = exp.Sub(this=plen, expression=k)

@@ -10,6 +10,7 @@ from arrears.dsl.types import Type
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql.build import Chain, Dec
+from arrears.engine.sql.division import divide
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
@@ -120,8 +121,6 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
                 raise Unsupported("round() with places that are not a constant is not supported in SQL")
             places = places_node.value
             x = args[0]
-            if op == "money" and isinstance(node.args[0], ir.Prim) and node.args[0].op == "div":
-                return _money_quotient(t, scope, rtype, node.args[0], chain)
             if x.dec is None and op == "round":
                 if places >= 0:
                     return x
@@ -210,63 +209,7 @@ def _add(t: Translator, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
 
 
 def _divide(t: Translator, scope: ScopeKind, rtype: Type, a: V, b: V, chain: Chain) -> V:
-    """A quotient to 28 digits is left to the row engine: the row is guarded, the value null here."""
-    t._guard(scope, _no_nulls(a, b))
-    return _dec_v(rtype, Dec(B.cast(B.null(), B.COEF), 0, False))
-
-
-def _money_quotient(t: Translator, scope: ScopeKind, rtype: Type, div: ir.Prim, chain: Chain) -> V:
-    """money(x / c) for a constant c: exact rational rounding half away from zero to the cent.
-
-    Rounding the exact quotient to the cent equals rounding the 28-digit quotient to the
-    cent when the magnitude stays below 10**16 and the divisor's decimal expansion has a
-    short period (365 = 5 * 73: period 8): no run of 4999... reaches the 28th digit.
-    Elsewhere the row is guarded.
-    """
-    divisor_node = div.args[1]
-    if not (isinstance(divisor_node, ir.Const) and divisor_node.value == 365):
-        quotient = t.value(div, scope)
-        return _dec_v(rtype, B.quantize(t._as_dec(quotient), 2, chain))
-    x = t._as_dec(t.value(div.args[0], scope))
-    if not isinstance(x.exponent, int):
-        exponent = x.exponent
-        t._guard(scope, B.or_(exp.LT(this=exponent, expression=B.num(-14)), exp.GT(this=exponent, expression=B.num(0))))
-        shift: exp.Expr = exp.Add(this=exponent, expression=B.num(2))
-    else:
-        if x.exponent < -14 or x.exponent > 0:
-            raise Unsupported("this interest formula is not supported in SQL")
-        shift = B.num(x.exponent + 2)
-    magnitude = chain.keep(B.cast(exp.Abs(this=x.coef), "DOUBLE"))
-    big = chain.keep(
-        B.func("COALESCE", exp.GTE(this=magnitude, expression=exp.Literal.number("1e17")), B.boolean(False))
-    )
-    t._guard(scope, big)
-    n = chain.keep(B.case([(big, B.null())], B.cast(exp.Abs(this=x.coef), "BIGINT")))
-    # value * 100 = n * 10**shift / 365; shift is in [-12, 2]
-    up = chain.keep(exp.GTE(this=shift, expression=B.num(0)))
-    numerator = chain.keep(
-        B.case([(up, exp.Mul(this=n, expression=B.cast(B.func("POWER", B.num(10), shift), "BIGINT")))], n)
-    )
-    denominator = chain.keep(
-        B.case(
-            [(up, B.num(365))],
-            exp.Mul(this=B.num(365), expression=B.cast(B.func("POWER", B.num(10), exp.Neg(this=shift)), "BIGINT")),
-        )
-    )
-    q = exp.IntDiv(this=numerator, expression=denominator)
-    r = exp.Mod(this=numerator, expression=denominator)
-    cents = chain.keep(
-        exp.Add(
-            this=q,
-            expression=B.case(
-                [(exp.GTE(this=exp.Mul(this=B.paren(r), expression=B.num(2)), expression=denominator), B.num(1))],
-                B.num(0),
-            ),
-        )
-    )
-    negative = x.negative()
-    signed = chain.keep(
-        B.cast(B.case([(exp.LT(this=x.coef, expression=B.num(0)), exp.Neg(this=cents))], cents), B.COEF)
-    )
-    nz = chain.keep(B.and_(exp.EQ(this=cents, expression=B.num(0)), negative))
-    return _dec_v(rtype, Dec(signed, -2, nz))
+    """A quotient to 28 digits (division.py); a zero divisor is the row engine's evaluation error: guarded."""
+    da, db = t._as_dec(a), t._as_dec(b)
+    t._guard(scope, B.and_(_no_nulls(a, b), exp.EQ(this=db.coef, expression=B.num(0))))
+    return _dec_v(rtype, divide(da, db, chain))

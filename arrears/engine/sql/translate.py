@@ -484,6 +484,7 @@ class Translator:
         outer = outer.order_by(*(exp.column(c) for c in ORDER))
         for name, cte in with_:
             outer = outer.with_(name, as_=cte)
+        B.parenthesize(outer)
         return outer
 
     def guard_query(self) -> exp.Select:
@@ -500,6 +501,7 @@ class Translator:
         outer = exp.select(exp.column(CUST)).from_(exp.alias_(exp.Subquery(this=outer), "g"))
         for name, cte in with_:
             outer = outer.with_(name, as_=cte)
+        B.parenthesize(outer)
         return outer
 
     def _ctes(self) -> list[tuple[str, exp.Select]]:
