@@ -30,7 +30,7 @@ from tests.batch.strategies import policies, snapshots
 ROOT = Path(__file__).resolve().parents[3]
 POLICIES = sorted(p for p in (ROOT / "examples" / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
 SNAPSHOTS = [ROOT / "examples" / "snapshots" / "small.json", ROOT / "examples" / "snapshots" / "small.yaml"]
-EXAMPLES = int(os.environ.get("ARREARS_SQL_DIFF_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("ARREARS_SQL_DIFF_EXAMPLES", "15"))
 
 
 @pytest.mark.parametrize("snapshot", SNAPSHOTS, ids=lambda p: p.name)
