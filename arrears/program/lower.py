@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Literal
 
 from arrears.dsl import ast
+from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.compiler import Compiler
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
 from arrears.program import registry as R
@@ -47,6 +48,7 @@ from arrears.program.ir import (
     false,
     integer,
     prim,
+    walk,
 )
 from arrears.rules.catalog import BUILTIN_SYMBOLS, CUSTOMER_FIELDS, INVOICE_FIELDS
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
@@ -99,8 +101,6 @@ class _Scope:
 
 
 def _refs(node: Node) -> list[str]:
-    from arrears.program.ir import walk
-
     return [n.name for n in walk(node) if isinstance(n, Ref)]
 
 
@@ -208,8 +208,6 @@ class _Lowering:
             filters = tuple((k.name, self.expr(k.value, scope)) for k in node.keywords)
             return History(t, "count" if name == "count_of" else "since", action, filters)
         if name in R.AGGREGATE_FUNCTIONS:
-            from arrears.dsl.calls import aggregate_parts
-
             value, where = aggregate_parts(node)
             return Aggregate(
                 t,
@@ -364,8 +362,6 @@ def _any(conditions: list[Node]) -> Node:
 
 
 def _inputs(node: Node) -> list[Input]:
-    from arrears.program.ir import walk
-
     return [n for n in walk(node) if isinstance(n, Input)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from arrears.dsl.types import DECIMAL
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch import fallback
 from arrears.engine.batch.frames import Frames
@@ -73,8 +74,6 @@ def assemble(policy: Policy, frames: Frames, actions: pl.DataFrame, guarded: set
 
 
 def _open_amount(frames: Frames) -> Val:
-    from arrears.dsl.types import DECIMAL
-
     f = frames.invoices
     z = pl.col("open_amount#z") if "open_amount#z" in f.columns else False
     return dec_val(DECIMAL, D.Dec(pl.col("open_amount"), pl.col("open_amount#e"), z, D.I128_SAFE, -60, 60))

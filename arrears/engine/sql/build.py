@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from arrears.dsl.types import Type
+
 PREC = 28
 SAFE = 10**PREC  # a coefficient at or beyond this is guarded
 COEF = "DECIMAL(38, 0)"
@@ -461,3 +463,19 @@ def to_text(a: Dec, chain: Chain) -> exp.Expr:
     signed = chain.keep(case([(a.negative(), concat(text("-"), body))], body))
     cleaned = case([(exp.In(this=signed, expressions=[text("-0"), text("-0.0")]), text("0"))], signed)
     return chain.keep(case([(exp.Is(this=a.coef, expression=null()), null())], cleaned))
+
+
+@dataclass(frozen=True)
+class V:
+    """A typed SQL value: `e` for plain kinds, `dec` for decimals (see build.Dec)."""
+
+    type: Type
+    e: exp.Expr
+    dec: Dec | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.type.kind
+
+    def is_null(self) -> exp.Expr:
+        return exp.Is(this=self.dec.coef if self.dec is not None else self.e, expression=null())

@@ -9,14 +9,14 @@ from sqlglot import exp
 from arrears.dsl.types import Type
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
-from arrears.engine.sql.build import Chain, Dec
+from arrears.engine.sql.build import Chain, Dec, V
 from arrears.engine.sql.division import divide
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
 
 if TYPE_CHECKING:
-    from arrears.engine.sql.translate import Translator, V
+    from arrears.engine.sql.translate import Translator
 
 _CMP: dict[str, type[exp.Binary]] = {
     "eq": exp.EQ,
@@ -30,8 +30,6 @@ NON_ASCII = "[^\\x00-\\x7f]"
 
 
 def _v(t: Type, e: exp.Expr, dec: Dec | None = None) -> V:
-    from arrears.engine.sql.translate import V
-
     return V(t, e, dec)
 
 

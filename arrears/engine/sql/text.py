@@ -9,10 +9,11 @@ from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
+from arrears.engine.sql.build import V
 from arrears.program.ir import ScopeKind
 
 if TYPE_CHECKING:
-    from arrears.engine.sql.translate import Translator, V
+    from arrears.engine.sql.translate import Translator
 
 CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 

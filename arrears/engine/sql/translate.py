@@ -11,8 +11,6 @@ to the row engine. The translator reads only the program, never the policy.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlglot import exp
@@ -21,7 +19,9 @@ from arrears.dsl.types import Type
 from arrears.dsl.values import Value
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
-from arrears.engine.sql.build import Chain, Dec
+from arrears.engine.sql.build import Chain, Dec, V
+from arrears.engine.sql.primitives import primitive
+from arrears.engine.sql.text import json_object
 from arrears.program import ir
 from arrears.program.ir import Node, Program, ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
@@ -39,22 +39,6 @@ _CMP: dict[str, type[exp.Binary]] = {
 }
 _CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 _NON_ASCII = "[^\\x00-\\x7f]"
-
-
-@dataclass(frozen=True)
-class V:
-    """A typed SQL value: `e` for plain kinds, `dec` for decimals (see build.Dec)."""
-
-    type: Type
-    e: exp.Expr
-    dec: Dec | None = None
-
-    @property
-    def kind(self) -> str:
-        return self.type.kind
-
-    def is_null(self) -> exp.Expr:
-        return exp.Is(this=self.dec.coef if self.dec is not None else self.e, expression=B.null())
 
 
 def _raw(table: str, column: str) -> exp.Expr:
@@ -433,16 +417,12 @@ class Translator:
             case ir.Chosen(ladder=ladder):
                 return V(node.type, self.items[(scope, "chosen:" + ladder)])
             case ir.Prim():
-                from arrears.engine.sql.primitives import primitive
-
                 return primitive(self, node, scope, chain)
         raise Unsupported(f"cannot translate {type(node).__name__}")  # pragma: no cover
 
     # -- emission ----------------------------------------------------------------------
 
     def _emit(self, emit: ir.Emit) -> None:
-        from arrears.engine.sql.text import json_object
-
         scope = emit.scope
         mask = self.truth(self.value(emit.mask, scope))
         self.gate = self.chains[scope].keep(mask)
@@ -539,4 +519,4 @@ def translate(program: Program, as_of: dt.date | None) -> Translator:
     return translator
 
 
-__all__ = ["ACTION_COLUMNS", "Translator", "V", "json", "translate"]
+__all__ = ["ACTION_COLUMNS", "Translator", "V", "translate"]
