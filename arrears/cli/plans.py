@@ -12,6 +12,7 @@ import click
 
 from arrears.cli.base import check_output, cli, parse_as_of, user_errors, write_output
 from arrears.engine.engines import pick_engine, run_batch, snapshot_for_invoice
+from arrears.engine.evaluate import EvalProblem
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
@@ -37,10 +38,11 @@ from arrears.textsafe import json_visible, visible
 @click.option("-o", "--output", help="Write the plan to this file instead of standard output.")
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "row", "batch"]),
+    type=click.Choice(["auto", "row", "batch", "duckdb"]),
     default="auto",
     show_default=True,
-    help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise.",
+    help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise; "
+    "duckdb: the policy's SQL in an embedded DuckDB.",
 )
 @click.option(
     "--max-col-width",
@@ -48,6 +50,9 @@ from arrears.textsafe import json_visible, visible
     type=click.IntRange(min=0),
     help="--format table: cut cells longer than N characters (0: no limit). "
     "Default: fit the terminal's width; no limit when the output is not a terminal.",
+)
+@click.option(
+    "--memory-limit", help="duckdb: the database's memory limit (e.g. 4GB); beyond it DuckDB works out of core."
 )
 def run(
     policy: str,
@@ -57,6 +62,7 @@ def run(
     output: str | None,
     engine: str,
     max_column: int | None,
+    memory_limit: str | None,
 ) -> None:
     """Evaluate POLICY over SNAPSHOT and print the action plan."""
     if fmt == "parquet" and output in (None, "-"):
@@ -65,12 +71,18 @@ def run(
         raise click.UsageError("--format parquet comes from the batch engine: use --engine batch or auto")
     if max_column is not None and fmt != "table":
         raise click.UsageError("--max-col-width shapes --format table only")
-    if fmt == "table" and engine == "batch":
+    if fmt == "table" and engine in ("batch", "duckdb"):
         raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
     check_output(output, policy, snapshot)
     with user_errors():
         loaded = load_policy(policy)
         chosen = pick_engine(engine, snapshot, fmt)
+        if chosen == "duckdb":
+            from arrears.engine.sql.run import run_duckdb
+
+            problems: list[EvalProblem] | None = run_duckdb(
+                loaded, snapshot, parse_as_of(as_of), fmt, output, memory_limit
+            )
         if chosen == "batch":
             problems = run_batch(loaded, snapshot, parse_as_of(as_of), fmt, output, required=engine == "batch")
             if problems is None:

@@ -21,10 +21,10 @@ from arrears.dsl.values import CONTEXT, EXACT, Value, money
 from arrears.engine.bulk import paused_gc
 from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
+from arrears.program.registry import FACT_EXCLUDE
 from arrears.rules.model import ActionCall, Expression, Ladder, LadderStep, Policy, Rule
 
 Status = Literal["fired", "held", "not-fired", "suppressed", "error", "skipped"]
-FACT_EXCLUDE = ("aggregate", "as_of")
 
 
 @dataclass(frozen=True)

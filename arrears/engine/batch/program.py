@@ -32,7 +32,7 @@ from arrears.engine.batch.frames import Frames, scatter, schema
 from arrears.engine.batch.hooks import BatchHooks
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, as_dec, constant, dec_val
-from arrears.engine.evaluate import FACT_EXCLUDE
+from arrears.program.registry import FACT_EXCLUDE
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 
 CUSTOMER = "__ci"  # windows and group-bys over a customer use its row number

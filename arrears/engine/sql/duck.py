@@ -1,0 +1,54 @@
+"""`make_plan_duckdb`: the program's query run in an embedded DuckDB, the plan assembled as the batch engine's.
+
+The query is the one `arrears sql --dialect duckdb` prints. Customers the query guards
+(a quotient to 28 digits, a value beyond 28 digits...) are evaluated by the row engine,
+as the batch engine does; the plan is then assembled from the action table by the same
+code as the batch engine's (`batch/plan.py`), so it is byte-identical to the row engine's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+from arrears.engine.batch.engine import Source, load_frames
+from arrears.engine.batch.errors import Unsupported
+from arrears.engine.batch.plan import BatchPlan
+from arrears.engine.batch.typed import NEUTRAL
+from arrears.engine.progress import Progress
+from arrears.engine.sql.assemble import assemble
+from arrears.engine.sql.query import policy_sql
+from arrears.engine.sql.tables import input_tables
+from arrears.rules.model import Policy
+
+
+def make_plan_duckdb(
+    policy: Policy,
+    source: Source,
+    as_of: dt.date | None = None,
+    *,
+    memory_limit: str | None = None,
+    progress: Progress | None = None,
+) -> BatchPlan:
+    """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
+    frames = load_frames(policy, source, as_of)
+    # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
+    actions_sql, guard_sql = policy_sql(policy, frames.as_of, "duckdb", separators=NEUTRAL)
+    tables = input_tables(frames)
+    connection = duckdb.connect(":memory:")
+    try:
+        if memory_limit:
+            connection.execute("SET memory_limit = ?", [memory_limit])
+        for name, table in tables.items():
+            connection.register(name, table.to_arrow())
+        try:
+            actions = connection.sql(actions_sql).pl()
+            guarded = connection.sql(guard_sql).pl()
+        except duckdb.Error as error:  # pragma: no cover - a translation the database refuses
+            raise Unsupported(f"DuckDB could not run the query: {error}") from None
+    finally:
+        connection.close()
+    assert isinstance(actions, pl.DataFrame) and isinstance(guarded, pl.DataFrame)
+    return assemble(policy, frames, actions, set(guarded.to_series().to_list()))

@@ -1,0 +1,525 @@
+"""Translate a lowered Program into ONE sqlglot query over `invoices`, `customers`, `history`.
+
+The query's rows are the plan's actions in plan order, with the columns `customer,
+invoice, rule, step, action, params, because, facts` (params and facts as compact JSON
+text, exactly as the row engine writes them). `guard_query()` lists the customers whose
+rows the query cannot decide exactly (a quotient, a value beyond 28 digits, text the
+database might case-map differently): the DuckDB and Spark engines give those customers
+to the row engine. The translator reads only the program, never the policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlglot import exp
+
+from arrears.dsl.types import Type
+from arrears.dsl.values import Value
+from arrears.engine.batch.errors import Unsupported
+from arrears.engine.sql import build as B
+from arrears.engine.sql.build import Chain, Dec, V
+from arrears.engine.sql.primitives import primitive
+from arrears.engine.sql.text import json_object
+from arrears.program import ir
+from arrears.program.ir import Node, Program, ScopeKind
+from arrears.program.registry import DECIMAL_KINDS
+
+INV, CUST = "k_inv", "k_cust"
+ORDER = ("customer", "__scope", "invoice", "__rank", "__index")
+ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
+_CMP: dict[str, type[exp.Binary]] = {
+    "eq": exp.EQ,
+    "ne": exp.NEQ,
+    "lt": exp.LT,
+    "le": exp.LTE,
+    "gt": exp.GT,
+    "ge": exp.GTE,
+}
+_CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+_NON_ASCII = "[^\\x00-\\x7f]"
+
+
+def _raw(table: str, column: str) -> exp.Expr:
+    return exp.column(column, table, quoted=True)
+
+
+def _key(e: exp.Expr) -> exp.Expr:
+    return B.cast(e, "TEXT")
+
+
+class Translator:
+    def __init__(self, program: Program, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")) -> None:
+        self.program = program
+        # JSON separators of params and facts: compact for the printed SQL, the batch plan's
+        # neutral ones (batch/typed.py) when the plan is assembled from the result.
+        self.separators = separators
+        self.as_of = as_of
+        self.chains: dict[ScopeKind, Chain] = {}
+        self.cache: dict[tuple[ScopeKind, str], V] = {}
+        self.aggs: dict[int, tuple[ir.Aggregate, list[str]]] = {}
+        self.agg_columns: list[tuple[str, exp.Expr]] = []
+        self.history: dict[ScopeKind, dict[int, tuple[str, exp.Expr]]] = {"invoice": {}, "customer": {}}
+        self.items: dict[tuple[ScopeKind, str], exp.Expr] = {}
+        self.gate: exp.Expr | None = None
+        self.emitted: list[exp.Select] = []
+        self._build()
+
+    # -- structure -----------------------------------------------------------------------
+
+    def _build(self) -> None:
+        program = self.program
+        for scope in ("invoice", "customer"):
+            for node in self._scope_nodes(scope):
+                if isinstance(node, ir.History | ir.LastDone | ir.LadderLevel | ir.LadderLast):
+                    self._history_feature(scope, node)
+        self.chains["invoice"] = Chain("i", self._invoice_base())
+        for node in self._all_nodes():
+            if isinstance(node, ir.Aggregate) and id(node) not in self.aggs:
+                self._aggregate_inputs(node)
+        agg_names = [name for name, _ in self.agg_columns]
+        self.chains["invoice"].rebase("agg", CUST, agg_names)
+        self.chains["customer"] = Chain("c", self._customer_base(agg_names))
+        for scope in ("invoice", "customer"):
+            for item in program.items:
+                if item.scope == scope:
+                    chain = self.chains[scope]
+                    if item.chosen is not None:
+                        self.items[(scope, "chosen:" + item.id)] = chain.keep(self.value(item.chosen, scope).e)
+                    self.items[(scope, item.id)] = chain.keep(self.truth(self.value(item.fires, scope)))
+            for emit in program.emits:
+                if emit.scope == scope:
+                    self._emit(emit)
+
+    def _scope_nodes(self, scope: ScopeKind) -> list[Node]:
+        roots: list[Node] = list(self.program.columns(scope).values())
+        for item in self.program.items:
+            if item.scope == scope:
+                roots += [item.fires] + ([item.chosen] if item.chosen is not None else [])
+        for emit in self.program.emits:
+            if emit.scope == scope:
+                roots += [emit.mask, *(p.value for p in emit.params), *(n for _, n in emit.facts)]
+        out: list[Node] = []
+        for root in roots:
+            for node in ir.walk(root):
+                out.append(node)
+        return out
+
+    def _all_nodes(self) -> list[Node]:
+        return self._scope_nodes("invoice") + self._scope_nodes("customer")
+
+    def _typed_input(self, table: str, alias: str, column: str, t: Type) -> list[tuple[str, exp.Expr]]:
+        raw = _raw(alias, column)
+        name = f"{alias}_{column}"
+        if t.kind in DECIMAL_KINDS:
+            s = exp.Trim(this=B.cast(raw, "TEXT"))
+            dot = B.func("STRPOS", s, B.text("."))
+            coef = B.cast(exp.func("REPLACE", s, B.text("."), B.text("")), B.COEF)
+            exponent = B.case(
+                [(exp.GT(this=dot, expression=B.num(0)), exp.Sub(this=dot, expression=B.func("LENGTH", s)))], B.num(0)
+            )
+            nz = B.and_(exp.Like(this=s, expression=B.text("-%")), exp.EQ(this=coef, expression=B.num(0)))
+            return [
+                (name, coef),
+                (name + "__e", B.cast(exponent, "INT")),
+                (name + "__z", B.func("COALESCE", nz, B.boolean(False))),
+            ]
+        to = {
+            "string": "TEXT",
+            "enum": "TEXT",
+            "int": "BIGINT",
+            "bool": "BOOLEAN",
+            "date": "DATE",
+            "duration": "BIGINT",
+        }
+        if t.kind in to:
+            return [(name, B.cast(raw, to[t.kind]))]
+        if t.kind == "list" and t.item is not None and t.item.kind in ("string", "enum"):
+            return [(name, raw)]
+        raise Unsupported(f"input fields of type {t} are not supported by the SQL engines")
+
+    def _inputs(self, table: str) -> list[tuple[str, exp.Expr]]:
+        alias = "i" if table == "invoices" else "c"
+        out: list[tuple[str, exp.Expr]] = []
+        for key, t in sorted(self.program.input_types.items()):
+            source, column = key.split(".", 1)
+            if source == table:
+                out += self._typed_input(table, alias, column, t)
+        return out
+
+    def _invoice_base(self) -> exp.Select:
+        columns = [(INV, _key(_raw("i", "id"))), (CUST, _key(_raw("i", "customer_id")))]
+        columns += self._inputs("invoices") + self._inputs("customers")
+        select = exp.select(*(exp.alias_(e, n) for n, e in columns)).from_(exp.alias_(exp.to_table("invoices"), "i"))
+        select = select.join(
+            exp.alias_(exp.to_table("customers"), "c"),
+            on=exp.EQ(this=_key(_raw("c", "id")), expression=_key(_raw("i", "customer_id"))),
+            join_type="left",
+        )
+        return self._join_history(select, "invoice", _key(_raw("i", "id")))
+
+    def _customer_base(self, agg_names: list[str]) -> exp.Select:
+        ids = exp.union(
+            exp.select(exp.alias_(_key(exp.column("id")), CUST)).from_("customers"),
+            exp.select(exp.alias_(_key(exp.column("customer_id")), CUST)).from_("invoices"),
+            distinct=True,
+        )
+        columns = [(CUST, exp.column(CUST, "k")), *self._inputs("customers")]
+        select = exp.select(*(exp.alias_(e, n) for n, e in columns)).select(*(exp.column(a, "agg") for a in agg_names))
+        select = select.from_(exp.alias_(exp.Subquery(this=ids), "k"))
+        select = select.join(
+            exp.alias_(exp.to_table("customers"), "c"),
+            on=exp.EQ(this=_key(_raw("c", "id")), expression=exp.column(CUST, "k")),
+            join_type="left",
+        )
+        select = select.join(
+            "agg", on=exp.EQ(this=exp.column(CUST, "agg"), expression=exp.column(CUST, "k")), join_type="left"
+        )
+        return self._join_history(select, "customer", exp.column(CUST, "k"))
+
+    # -- history -----------------------------------------------------------------------
+
+    def _history_feature(self, scope: ScopeKind, node: Node) -> None:
+        features = self.history[scope]
+        if id(node) in features:
+            return
+        rule, action = _key(exp.column("rule", "h")), _key(exp.column("action", "h"))
+        at, step = B.cast(exp.column("at", "h"), "DATE"), B.cast(exp.column("step", "h"), "BIGINT")
+        agg: exp.Expr
+        name = f"h{scope[0]}{len(features)}"
+        match node:
+            case ir.LastDone(rule=r, action=a):
+                agg = exp.Max(
+                    this=B.case(
+                        [
+                            (
+                                B.and_(
+                                    exp.EQ(this=rule, expression=B.text(r)), exp.EQ(this=action, expression=B.text(a))
+                                ),
+                                at,
+                            )
+                        ]
+                    )
+                )
+            case ir.LadderLevel(ladder=r):
+                agg = exp.Max(this=B.case([(exp.EQ(this=rule, expression=B.text(r)), step)]))
+            case ir.LadderLast(ladder=r):
+                agg = exp.Max(this=B.case([(exp.EQ(this=rule, expression=B.text(r)), at)]))
+            case ir.History(kind=kind, action=a, filters=filters):
+                conds: list[exp.Expr] = [exp.EQ(this=action, expression=B.text(a))]
+                for key, value in filters:
+                    conds.append(self._filter(key, value))
+                match_ = B.and_(*conds)
+                if kind == "count":
+                    agg = exp.Sum(this=B.case([(match_, B.num(1))], B.num(0)))
+                else:
+                    agg = exp.Max(this=B.case([(match_, at)]))
+            case _:  # pragma: no cover
+                raise AssertionError(node)
+        features[id(node)] = (name, agg)
+
+    def _filter(self, key: str, value: Node) -> exp.Expr:
+        if not isinstance(value, ir.Const) or value.value is None or not isinstance(value.value, str | bool):
+            raise Unsupported("history filters other than constant text, enum or bool values are not supported in SQL")
+        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
+        got = exp.JSONExtractScalar(this=B.cast(exp.column("params", "h"), "TEXT"), expression=path)
+        wanted = ("true" if value.value else "false") if isinstance(value.value, bool) else value.value
+        return B.func("COALESCE", exp.EQ(this=got, expression=B.text(wanted)), B.boolean(False))
+
+    def _join_history(self, select: exp.Select, scope: ScopeKind, key: exp.Expr) -> exp.Select:
+        features = self.history[scope]
+        if not features:
+            return select
+        h = exp.to_table("history")
+        if scope == "invoice":
+            hkey = _key(exp.column("invoice_id", "h"))
+            where: exp.Expr = exp.not_(exp.Is(this=exp.column("invoice_id", "h"), expression=B.null()))
+        else:
+            hkey = _key(exp.column("customer_id", "h"))
+            where = exp.Is(this=exp.column("invoice_id", "h"), expression=B.null())
+        grouped = (
+            exp.select(exp.alias_(hkey, "hk"))
+            .select(*(exp.alias_(agg, name) for name, agg in features.values()))
+            .from_(exp.alias_(h, "h"))
+            .where(where)
+            .group_by(hkey)
+        )
+        alias = "hi" if scope == "invoice" else "hc"
+        select = select.select(*(exp.column(name, alias) for name, _ in features.values()))
+        return select.join(
+            exp.alias_(exp.Subquery(this=grouped), alias),
+            on=exp.EQ(this=exp.column("hk", alias), expression=key),
+            join_type="left",
+        )
+
+    # -- aggregates --------------------------------------------------------------------
+
+    def _aggregate_inputs(self, node: ir.Aggregate) -> None:
+        chain = self.chains["invoice"]
+        n = len(self.aggs)
+        where = B.boolean(True) if node.where is None else self.truth(self.value(node.where, "invoice"))
+        names: list[str] = []
+        if node.fn == "count":
+            names.append(f"a{n}")
+            self.agg_columns.append((f"a{n}", exp.Sum(this=B.case([(where, B.num(1))], B.num(0)))))
+        else:
+            assert node.value is not None
+            v = self.value(node.value, "invoice")
+            if v.dec is not None or (node.fn == "sum" and node.type.kind in DECIMAL_KINDS):
+                d = self._as_dec(v)
+                take = chain.keep(B.and_(where, exp.not_(exp.Is(this=d.coef, expression=B.null()))))
+                chain.guard(B.and_(take, B.as_flag(d.nz)))
+                exps = chain.keep(B.case([(take, B.as_exp(d.exponent))]))
+                names += [f"a{n}", f"a{n}__e"]
+                if node.fn == "sum":
+                    low = chain.keep(exp.Window(this=exp.Min(this=exps), partition_by=[exp.column(CUST)]))
+                    if node.start is not None:
+                        low = chain.keep(B.func("LEAST", B.func("COALESCE", low, B.num(0)), B.num(0)))
+                    shift = chain.keep(exp.Sub(this=B.func("COALESCE", exps, low), expression=low))
+                    aligned = B.scaled(d.coef, shift, chain)
+                    term = chain.keep(B.case([(take, aligned)]))
+                    self.agg_columns.append((f"a{n}", exp.Sum(this=term)))
+                    self.agg_columns.append((f"a{n}__e", exp.Min(this=low)))
+                else:
+                    # max/min keep the first equal value's exponent: guard customers where exponents differ
+                    spread = chain.keep(
+                        exp.NEQ(
+                            this=exp.Window(this=exp.Min(this=exps), partition_by=[exp.column(CUST)]),
+                            expression=exp.Window(this=exp.Max(this=exps), partition_by=[exp.column(CUST)]),
+                        )
+                    )
+                    chain.guard(spread)
+                    picked = chain.keep(B.case([(take, d.coef)]))
+                    extreme = exp.Max(this=picked) if node.fn == "max" else exp.Min(this=picked)
+                    self.agg_columns.append((f"a{n}", extreme))
+                    self.agg_columns.append((f"a{n}__e", exp.Min(this=exps)))
+            else:
+                value = chain.keep(B.case([(where, v.e)]))
+                plain = {"sum": exp.Sum, "max": exp.Max, "min": exp.Min}[node.fn]
+                names.append(f"a{n}")
+                self.agg_columns.append((f"a{n}", plain(this=value)))
+        self.aggs[id(node)] = (node, names)
+
+    def _aggregate_value(self, node: ir.Aggregate, scope: ScopeKind) -> V:
+        found = self.aggs.get(id(node))
+        if found is None:
+            raise Unsupported("an aggregate inside an aggregate is not supported in SQL")
+        _, names = found
+        col = exp.column(names[0])
+        if node.fn == "count":
+            return V(node.type, B.func("COALESCE", col, B.num(0)))
+        if len(names) == 2:
+            e = exp.column(names[1])
+            if node.fn == "sum":
+                coef = B.func("COALESCE", col, B.coef_lit(0))
+                exponent = B.func("COALESCE", e, B.num(0))
+                return V(node.type, coef, Dec(coef, exponent, False))
+            return V(node.type, col, Dec(col, B.func("COALESCE", e, B.num(0)), False))
+        if node.fn == "sum":
+            return V(node.type, B.func("COALESCE", col, B.num(0)))
+        return V(node.type, col)
+
+    # -- values ------------------------------------------------------------------------
+
+    def truth(self, v: V) -> exp.Expr:
+        return B.func("COALESCE", v.e, B.boolean(False)) if v.type.nullable or v.kind == "null" else v.e
+
+    def _keep(self, v: V, scope: ScopeKind) -> V:
+        chain = self.chains[scope]
+        if v.dec is None:
+            return V(v.type, chain.keep(v.e))
+        d = v.dec
+        coef = chain.keep(d.coef)
+        e = d.exponent if isinstance(d.exponent, int) else chain.keep(d.exponent)
+        nz = d.nz if isinstance(d.nz, bool) else chain.keep(d.nz)
+        return V(v.type, coef, Dec(coef, e, nz))
+
+    def _guard(self, scope: ScopeKind, condition: exp.Expr) -> None:
+        chain = self.chains[scope]
+        chain.guard(condition if self.gate is None else B.and_(self.gate, condition))
+
+    def _as_dec(self, v: V) -> Dec:
+        if v.dec is not None:
+            return v.dec
+        if v.kind in ("int", "null"):
+            return Dec(B.cast(v.e, B.COEF), 0, False)
+        raise Unsupported(f"not a number: {v.type}")
+
+    def const(self, t: Type, value: Value) -> V:
+        if value is None:
+            if t.kind in DECIMAL_KINDS:
+                return V(t, B.null(), Dec(B.cast(B.null(), B.COEF), 0, False))
+            return V(t, B.null())
+        if isinstance(value, bool):
+            return V(t, B.boolean(value))
+        if t.kind in DECIMAL_KINDS:
+            d = Decimal(value) if isinstance(value, int) else value
+            assert isinstance(d, Decimal)
+            sign, digits, exponent = d.as_tuple()
+            assert isinstance(exponent, int)
+            coefficient = int("".join(map(str, digits)) or "0")
+            if coefficient >= B.SAFE:
+                raise Unsupported(f"the constant {d} has more digits than the SQL engines hold")
+            c = B.coef_lit(-coefficient if sign else coefficient)
+            return V(t, c, Dec(c, exponent, bool(sign) and coefficient == 0))
+        if isinstance(value, int):
+            return V(t, B.num(value))
+        if isinstance(value, str):
+            return V(t, B.text(value))
+        if isinstance(value, dt.timedelta):
+            return V(t, B.num(value.days))
+        if isinstance(value, tuple) and t.item is not None and t.item.kind in ("string", "enum"):
+            return V(t, B.cast(exp.Array(expressions=[B.text(str(v)) for v in value]), "ARRAY<TEXT>"))
+        if isinstance(value, dt.date):
+            return V(t, B.cast(B.text(value.isoformat()), "DATE"))
+        raise Unsupported(f"constants of type {t} are not supported in SQL")
+
+    def value(self, node: Node, scope: ScopeKind) -> V:
+        chain = self.chains[scope]
+        match node:
+            case ir.Const(value=value):
+                return self.const(node.type, value)
+            case ir.AsOf():
+                if self.as_of is None:
+                    return V(node.type, exp.CurrentDate())
+                return V(node.type, B.cast(B.text(self.as_of.isoformat()), "DATE"))
+            case ir.Input(table=table, column=column):
+                alias = "i" if table == "invoices" else "c"
+                name = f"{alias}_{column}"
+                if node.type.kind in DECIMAL_KINDS:
+                    return V(
+                        node.type,
+                        exp.column(name),
+                        Dec(exp.column(name), exp.column(name + "__e"), exp.column(name + "__z")),
+                    )
+                return V(node.type, exp.column(name))
+            case ir.Ref(name=name):
+                key = (scope, name)
+                if key not in self.cache:
+                    definition = self.program.columns(scope).get(name)
+                    if definition is None:
+                        raise Unsupported(f"`{name}` is not defined in {scope} scope")
+                    saved, self.gate = self.gate, None
+                    self.cache[key] = self._keep(self.value(definition, scope), scope)
+                    self.gate = saved
+                return self.cache[key]
+            case ir.Aggregate():
+                return self._aggregate_value(node, scope)
+            case ir.LastDone() | ir.LadderLast():
+                return V(node.type, exp.column(self.history[scope][id(node)][0]))
+            case ir.LadderLevel():
+                return V(node.type, B.func("COALESCE", exp.column(self.history[scope][id(node)][0]), B.num(-1)))
+            case ir.History(kind=kind):
+                feature = exp.column(self.history[scope][id(node)][0])
+                if kind == "count":
+                    return V(node.type, B.func("COALESCE", feature, B.num(0)))
+                return V(node.type, exp.DateDiff(this=self.value(ir.AsOf(node.type), scope).e, expression=feature))
+            case ir.Fired(item=item):
+                return V(node.type, self.items[(scope, item)])
+            case ir.Chosen(ladder=ladder):
+                return V(node.type, self.items[(scope, "chosen:" + ladder)])
+            case ir.Prim():
+                return primitive(self, node, scope, chain)
+        raise Unsupported(f"cannot translate {type(node).__name__}")  # pragma: no cover
+
+    # -- emission ----------------------------------------------------------------------
+
+    def _emit(self, emit: ir.Emit) -> None:
+        scope = emit.scope
+        mask = self.truth(self.value(emit.mask, scope))
+        self.gate = self.chains[scope].keep(mask)
+        params = json_object(self, scope, [(p.name, self.value(p.value, scope), p.always) for p in emit.params])
+        facts = json_object(self, scope, [(name, self.value(n, scope), True) for name, n in emit.facts])
+        gate = self.gate
+        self.gate = None
+        invoice = exp.column(INV) if scope == "invoice" else B.cast(B.null(), "TEXT")
+        columns = {
+            "customer": exp.column(CUST),
+            "invoice": invoice,
+            "rule": B.text(emit.rule),
+            "step": B.cast(B.null() if emit.step is None else B.num(emit.step), "BIGINT"),
+            "action": B.text(emit.action),
+            "params": params,
+            "because": B.text(emit.because),
+            "facts": facts,
+            "__scope": B.num(1 if scope == "invoice" else 0),
+            "__rank": B.num(emit.rank),
+            "__index": B.num(emit.index),
+        }
+        select = exp.select(*(exp.alias_(e, n) for n, e in columns.items())).where(gate)
+        self.emitted.append(select)
+
+    def query(self) -> exp.Select:
+        """The plan's actions, in plan order."""
+        with_ = self._ctes()
+        if self.emitted:
+            union: exp.Expr = self.emitted[0]
+            for s in self.emitted[1:]:
+                union = exp.union(union, s, distinct=False)
+        else:
+            union = exp.select(*(exp.alias_(B.cast(B.null(), "TEXT"), c) for c in (*ACTION_COLUMNS, *ORDER[1:]))).where(
+                B.boolean(False)
+            )
+        outer = exp.select(*(exp.column(c) for c in ACTION_COLUMNS)).from_(
+            exp.alias_(exp.Subquery(this=union), "actions")
+        )
+        outer = outer.order_by(*(exp.column(c) for c in ORDER))
+        for name, cte in with_:
+            outer = outer.with_(name, as_=cte)
+        B.parenthesize(outer)
+        return outer
+
+    def guard_query(self) -> exp.Select:
+        """The customers some row of whose is guarded (the row engine decides them)."""
+        with_ = self._ctes()
+        parts = []
+        for scope in ("invoice", "customer"):
+            chain = self.chains[scope]
+            guard = B.or_(*chain.guards) if chain.guards else B.boolean(False)
+            parts.append(
+                exp.select(exp.column(CUST)).from_(self._last[scope]).where(B.func("COALESCE", guard, B.boolean(False)))
+            )
+        outer: exp.Select = exp.union(parts[0], parts[1], distinct=True)  # type: ignore[assignment]
+        outer = exp.select(exp.column(CUST)).from_(exp.alias_(exp.Subquery(this=outer), "g"))
+        for name, cte in with_:
+            outer = outer.with_(name, as_=cte)
+        B.parenthesize(outer)
+        return outer
+
+    def _ctes(self) -> list[tuple[str, exp.Select]]:
+        out: list[tuple[str, exp.Select]] = []
+        self._last: dict[str, str] = {}
+        invoice_ctes, last_invoice = self.chains["invoice"].ctes()
+        rebase_at = self.chains["invoice"].rebases[0][0]
+        # the invoice chain up to the aggregates' join, the aggregates, then the rest
+        head = invoice_ctes[: rebase_at + 1]
+        out += head
+        group_source = head[-1][0]
+        agg = exp.select(exp.column(CUST)).select(*(exp.alias_(e, n) for n, e in self.agg_columns))
+        agg = agg.from_(group_source).group_by(exp.column(CUST))
+        out.append(("agg", agg))
+        out += invoice_ctes[rebase_at + 1 :]
+        customer_ctes, last_customer = self.chains["customer"].ctes()
+        out += customer_ctes
+        self._last = {"invoice": last_invoice, "customer": last_customer}
+        # each emitted select reads the last layer of its scope
+        return out
+
+    def finish(self) -> None:
+        """Point every emitted select at the last layer of its chain."""
+        _, last_invoice = self.chains["invoice"].ctes()
+        _, last_customer = self.chains["customer"].ctes()
+        program_emits = self.program.emits
+        for select, emit in zip(self.emitted, program_emits, strict=True):
+            select.from_(last_invoice if emit.scope == "invoice" else last_customer, copy=False)
+
+
+def translate(program: Program, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")) -> Translator:
+    """The translator of a program, every expression translated; `query()` and `guard_query()` give SQL."""
+    translator = Translator(program, as_of, separators)
+    translator.finish()
+    return translator
+
+
+__all__ = ["ACTION_COLUMNS", "Translator", "V", "translate"]

@@ -1,0 +1,157 @@
+"""Built-in functions, operators, derived fields and aggregates: each defined once, in primitives.
+
+A primitive is what every engine implements (SQL in `arrears/engine/sql/`); its null
+rule is part of its definition:
+
+- `null`: null when any operand is null (arithmetic, `min`, `lower`...);
+- `false`: false when any operand is null (comparisons, `starts_with`, `in`);
+- `own`: the primitive says (`and`/`or`/`not` read null as false, `is_null`, `coalesce`, `if`).
+
+Decimal primitives are exact as SPEC section 2 says: sums and products exact, quotients
+to 28 significant digits half-even, `round`/`money` half away from zero. A built-in
+function expressible in primitives is one entry of `FUNCTIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from arrears.dsl.calls import AGGREGATES, HISTORY
+from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
+from arrears.program.ir import Aggregate, AsOf, Const, Input, Node, Prim, Ref, prim
+from arrears.rules.catalog import CHANNELS, MONEY_ACTIONS, TONES
+
+NullRule = Literal["null", "false", "own"]
+
+PRIMITIVES: dict[str, NullRule] = {
+    # arithmetic on int, decimal (exact), date and duration (days)
+    "add": "null",
+    "sub": "null",
+    "mul": "null",
+    "div": "null",  # decimal quotient, 28 significant digits half-even; zero divisor: an error
+    "neg": "null",
+    "abs": "null",
+    "min": "null",  # n-ary; the first of equal values wins (its exponent shows)
+    "max": "null",
+    "round": "null",  # round(x, places) half away from zero
+    "money": "null",  # to the cent, half away from zero
+    "concat": "null",
+    "date_diff": "null",  # date - date in days
+    "lower": "null",
+    "upper": "null",
+    "len": "null",
+    "position": "null",  # position(x, members): the index of x in a constant list (enum order)
+    # comparisons: by value (decimals whatever their exponent), enums by member order
+    "eq": "false",
+    "ne": "false",
+    "lt": "false",
+    "le": "false",
+    "gt": "false",
+    "ge": "false",
+    "in": "false",
+    "not_in": "false",
+    "starts_with": "false",
+    "contains": "false",
+    # logic and nulls
+    "and": "own",
+    "or": "own",
+    "not": "own",
+    "is_null": "own",
+    "coalesce": "own",
+    "if": "own",  # if(condition, then, else): the condition null reads as false
+    "list": "own",
+}
+
+FACT_EXCLUDE = ("aggregate", "as_of")  # references that are not facts of a decision
+COMPARISONS = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "in": "in", "not in": "not_in"}
+ARITHMETIC = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+DECIMAL_KINDS = ("decimal", "percent")
+AGGREGATE_FUNCTIONS = AGGREGATES
+HISTORY_FUNCTIONS = HISTORY
+
+
+@dataclass(frozen=True)
+class Function:
+    """A built-in function of the language, lowered to primitives."""
+
+    name: str
+    nulls: NullRule
+    lower: Callable[[list[Node], Type], Node]
+
+
+def _same(op: str) -> Callable[[list[Node], Type], Node]:
+    return lambda args, t: Prim(t, op, tuple(args))
+
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        Function("min", "null", _same("min")),
+        Function("max", "null", _same("max")),
+        Function("abs", "null", _same("abs")),
+        Function("round", "null", lambda a, t: Prim(t, "round", (a[0], a[1] if len(a) > 1 else Const(INT, 0)))),
+        Function("coalesce", "own", _same("coalesce")),
+        Function("days_between", "null", lambda a, t: prim("date_diff", t, a[1], a[0])),
+        Function("lower", "null", _same("lower")),
+        Function("upper", "null", _same("upper")),
+        Function("starts_with", "false", _same("starts_with")),
+        Function("contains", "false", _same("contains")),
+        Function("len", "null", _same("len")),
+    )
+}
+
+
+# -- fields: built-in defaults and derived fields, one table ------------------------------
+
+INVOICE_DEFAULTS: dict[str, Callable[[Type], Node]] = {
+    "open_amount": lambda t: prim("coalesce", t, Input(t, "invoices", "open_amount"), Input(t, "invoices", "amount")),
+    "disputed": lambda t: prim("coalesce", t, Input(t, "invoices", "disputed"), Const(BOOL, False)),
+}
+CUSTOMER_DEFAULTS: dict[str, Callable[[Type], Node]] = {
+    "customer.tags": lambda t: prim("coalesce", t, Input(t, "customers", "tags"), Const(t, ())),
+}
+
+DERIVED: dict[str, Callable[[], Node]] = {
+    "days_overdue": lambda: prim("date_diff", INT, AsOf(DATE), Ref(DATE, "due_date")),
+    "days_until_due": lambda: prim("date_diff", INT, Ref(DATE, "due_date"), AsOf(DATE)),
+    "age": lambda: prim("date_diff", INT.optional(), AsOf(DATE), Ref(DATE.optional(), "issue_date")),
+}
+
+
+def _overdue() -> Node:
+    return prim("gt", BOOL, Ref(INT, "days_overdue"), Const(INT, 0))
+
+
+CUSTOMER_AGGREGATES: dict[str, Callable[[], Aggregate]] = {
+    "customer.open_total": lambda: Aggregate(DECIMAL, "sum", Ref(DECIMAL, "open_amount"), None, Decimal(0)),
+    "customer.overdue_total": lambda: Aggregate(DECIMAL, "sum", Ref(DECIMAL, "open_amount"), _overdue(), Decimal(0)),
+    "customer.overdue_count": lambda: Aggregate(INT, "count", None, _overdue()),
+    "customer.max_days_overdue": lambda: Aggregate(INT.optional(), "max", Ref(INT, "days_overdue"), None),
+    "customer.disputed_count": lambda: Aggregate(INT, "count", None, Ref(BOOL, "disputed")),
+}
+AGGREGATE_KINDS: dict[str, Literal["count", "sum", "max", "min"]] = {
+    "count_invoices": "count",
+    "sum_of": "sum",
+    "max_of": "max",
+    "min_of": "min",
+}
+
+__all__ = [
+    "AGGREGATE_KINDS",
+    "ARITHMETIC",
+    "CHANNELS",
+    "COMPARISONS",
+    "CUSTOMER_AGGREGATES",
+    "CUSTOMER_DEFAULTS",
+    "DECIMAL_KINDS",
+    "DERIVED",
+    "FUNCTIONS",
+    "INVOICE_DEFAULTS",
+    "MONEY_ACTIONS",
+    "PRIMITIVES",
+    "STRING",
+    "TONES",
+]
