@@ -48,6 +48,10 @@ def serve(
     app = create_app(config)
     if sock is None:
         sock = listen(host, port)
+    # The port actually bound (`--port 0` picks a free one): uvicorn does not say it for a given socket.
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    logger.info("listening on http://%s:%d (Ctrl-C to stop)", shown, bound_port)
     settings = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
     server = uvicorn.Server(settings)
     server.run(sockets=[sock])

@@ -120,9 +120,8 @@ class PolicyStore:
         self._registry = Registry(0, MappingProxyType({}), MappingProxyType({}))
         # The files found at start are loaded as they are: a start is not an edit in
         # progress, and a service that answered 404 for its first seconds would surprise.
-        self._starting = True
-        self.refresh()
         self._starting = False
+        self.refresh(settled=True)
 
     def current(self) -> Registry:
         """The registry to use for one request, refreshed first when the interval has passed.
@@ -140,10 +139,18 @@ class PolicyStore:
                 self._lock.release()
         return self._registry
 
-    def refresh(self) -> Registry:
-        """Look at the folder now (waiting for any refresh under way) and return the result."""
+    def refresh(self, *, settled: bool = False) -> Registry:
+        """Look at the folder now (waiting for any refresh under way) and return the result.
+
+        `settled`: the caller wrote its files whole (the workbench saves by rename), so
+        they load at once instead of waiting to settle.
+        """
         with self._lock:
-            self._guarded_refresh()
+            self._starting = settled
+            try:
+                self._guarded_refresh()
+            finally:
+                self._starting = False
         return self._registry
 
     def _guarded_refresh(self) -> None:

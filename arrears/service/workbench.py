@@ -12,6 +12,7 @@ document and are described in docs/workbench.md.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import secrets
 from collections.abc import Callable
@@ -257,7 +258,8 @@ def install_workbench(app: FastAPI, store: PolicyStore, evaluator: Evaluator, co
             hint = "copy your edit, reopen the file and apply it again"
             raise Problem(409, "edit-conflict", detail, [Diagnostic(detail, code="edit-conflict", hint=hint)])
         await run_in_threadpool(write_atomically, file, text)
-        registry = await run_in_threadpool(store.refresh)
+        # Saved by rename, whole: it loads at once, without the settle delay of edits made elsewhere.
+        registry = await run_in_threadpool(functools.partial(store.refresh, settled=True))
         state = registry.files.get(file)
         problems = sorted(registry.file_errors(state), key=sort_key) if state is not None else []
         return _json(
