@@ -16,7 +16,9 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
+from babel.numbers import format_currency, format_decimal, format_percent
+
+from arrears.rules.currencies import round_minor
 
 ENGLISH = "en"
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
@@ -54,8 +56,7 @@ def money(amount: Decimal, currency: str | None, locale: str) -> str:
 
 def minor_unit(amount: Decimal, currency: str | None) -> Decimal:
     """The amount rounded half away from zero to the currency's minor unit (JPY 0, KWD 3, else 2)."""
-    places = get_currency_precision(currency) if currency else 2
-    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return round_minor(amount, currency)
 
 
 @lru_cache(maxsize=4096)

@@ -1,0 +1,43 @@
+"""ISO 4217 currencies: which codes exist and how many places their minor unit has.
+
+The figures come from CLDR through babel, a maintained source, never a hand-typed table
+(SPEC 7.1: JPY 0 places, KWD 3, most currencies 2). Every engine, the letters and the
+lint ask here, so one currency is rounded one way everywhere.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import lru_cache
+
+from babel.core import get_global
+from babel.numbers import get_currency_precision
+
+DEFAULT_PLACES = 2  # an amount without a currency is rounded to cents, as SPEC section 1.4 says
+
+
+@lru_cache(maxsize=1)
+def known_codes() -> frozenset[str]:
+    """Every ISO 4217 code CLDR knows as a currency in use somewhere, plus the few it only names."""
+    territories = get_global("territory_currencies")
+    codes = {code for entries in territories.values() for (code, *_rest) in entries}
+    codes.update(get_global("currency_fractions"))
+    codes.discard("DEFAULT")
+    return frozenset(code for code in codes if len(code) == 3 and code.isalpha() and code.isupper())
+
+
+def is_currency(code: str) -> bool:
+    return code in known_codes()
+
+
+@lru_cache(maxsize=512)
+def minor_places(currency: str | None) -> int:
+    """Places of the currency's minor unit; two for an amount without a currency."""
+    return get_currency_precision(currency) if currency else DEFAULT_PLACES
+
+
+def round_minor(amount: Decimal, currency: str | None) -> Decimal:
+    """The amount rounded half away from zero to the currency's minor unit."""
+    with localcontext() as context:
+        context.prec = 80  # quantize must never run out of digits on a large exact amount
+        return amount.quantize(Decimal(1).scaleb(-minor_places(currency)), rounding=ROUND_HALF_UP)
