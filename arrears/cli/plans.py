@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -11,12 +12,13 @@ from typing import Any, TypedDict
 import click
 
 from arrears.cli.base import check_output, cli, parse_as_of, user_errors, write_output
-from arrears.engine.engines import pick_engine, run_batch, snapshot_for_invoice
-from arrears.engine.evaluate import EvalProblem
+from arrears.diagnostics import render_text
+from arrears.engine.engines import Told, pick_engine, run_batch, snapshot_for_invoice
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
 from arrears.engine.snapshot import load_snapshot
+from arrears.engine.snapshot_warnings import refuse
 from arrears.rules.loader import load_policy
 from arrears.textsafe import json_visible, visible
 
@@ -54,6 +56,12 @@ from arrears.textsafe import json_visible, visible
 @click.option(
     "--memory-limit", help="duckdb: the database's memory limit (e.g. 4GB); beyond it DuckDB works out of core."
 )
+@click.option(
+    "--strict-snapshot",
+    is_flag=True,
+    help="Refuse a snapshot with warnings (history naming an unknown rule, an unlisted customer...): "
+    "exit 2, nothing written.",
+)
 def run(
     policy: str,
     snapshot: str,
@@ -63,6 +71,7 @@ def run(
     engine: str,
     max_column: int | None,
     memory_limit: str | None,
+    strict_snapshot: bool,
 ) -> None:
     """Evaluate POLICY over SNAPSHOT and print the action plan."""
     if fmt == "parquet" and output in (None, "-"):
@@ -80,12 +89,20 @@ def run(
         if chosen == "duckdb":
             from arrears.engine.sql.run import run_duckdb
 
-            problems: list[EvalProblem] | None = run_duckdb(
-                loaded, snapshot, parse_as_of(as_of), fmt, output, memory_limit
+            told: Told | None = run_duckdb(
+                loaded, snapshot, parse_as_of(as_of), fmt, output, memory_limit, strict_snapshot=strict_snapshot
             )
         if chosen == "batch":
-            problems = run_batch(loaded, snapshot, parse_as_of(as_of), fmt, output, required=engine == "batch")
-            if problems is None:
+            told = run_batch(
+                loaded,
+                snapshot,
+                parse_as_of(as_of),
+                fmt,
+                output,
+                required=engine == "batch",
+                strict_snapshot=strict_snapshot,
+            )
+            if told is None:
                 chosen = "row"  # auto: the batch engine does not take this policy; the row engine does
         if chosen == "row":
             renderers: dict[str, Callable[[Any], str]] = {
@@ -97,6 +114,8 @@ def run(
             with for_plan(ROW_PHASES, output) as progress:
                 progress.advance("read")
                 bound = load_snapshot(snapshot, loaded, parse_as_of(as_of))
+                if strict_snapshot:
+                    refuse(bound.warnings, snapshot)
                 progress.advance("evaluate")
                 plan = make_plan(loaded, bound)
                 text = renderers[fmt](plan)
@@ -105,8 +124,12 @@ def run(
                 else:
                     progress.advance("write")
                 write_output(text, output)
-            problems = plan.problems
-        for problem in problems or []:
+            told = Told(plan.problems, bound.warnings)
+        assert told is not None
+        with contextlib.suppress(OSError):  # standard error full or closed: the plan is written
+            if told.warnings:
+                click.echo(render_text([w.diagnostic(snapshot) for w in told.warnings]), err=True)
+        for problem in told.problems:
             where = problem.invoice or f"customer {problem.customer}"
             click.echo(visible(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}"), err=True)
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.evaluate import EvalProblem
 from arrears.engine.progress import PHASES, for_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind, read_snapshot
+from arrears.engine.snapshot_warnings import SnapshotWarning, refuse
 from arrears.outputs import write_whole
 from arrears.rules.model import Policy
 
@@ -58,10 +60,27 @@ def pick_engine(engine: str, snapshot: str, fmt: str) -> str:
     return choose_engine(snapshot)
 
 
+class Told(NamedTuple):
+    """What a run tells on standard error besides the plan: evaluation errors and snapshot warnings."""
+
+    problems: Sequence[EvalProblem]
+    warnings: Sequence[SnapshotWarning]
+
+
 def run_batch(
-    policy: Policy, snapshot: str, as_of: dt.date | None, fmt: str, output: str | None, *, required: bool
-) -> list[EvalProblem] | None:
-    """Plan with the batch engine; None when it does not take the policy and the row engine should."""
+    policy: Policy,
+    snapshot: str,
+    as_of: dt.date | None,
+    fmt: str,
+    output: str | None,
+    *,
+    required: bool,
+    strict_snapshot: bool = False,
+) -> Told | None:
+    """Plan with the batch engine; None when it does not take the policy and the row engine should.
+
+    With `strict_snapshot`, a snapshot with warnings is refused (InputError) before anything is written.
+    """
     from arrears.engine.batch import Unsupported, make_plan_batch
     from arrears.engine.batch.io import render_plan, write_plan
 
@@ -74,13 +93,16 @@ def run_batch(
                 message = f"the batch engine cannot run this policy: {error}"
                 raise InputError(Diagnostic(message, code="usage")) from None
             return None
+        if strict_snapshot:
+            progress.close(finished=False)
+            refuse(plan.warnings, snapshot)
         if output in (None, "-"):
             progress.close()  # the bar's line ends before the plan prints on the same terminal
             sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]
         else:
             progress.advance("write")
             write_whole(lambda path: write_plan(plan, path, fmt), Path(output))  # type: ignore[arg-type]
-    return list(plan.problems)
+    return Told(plan.problems, plan.warnings)
 
 
 def input_files(path: str | Path) -> list[Path]:

@@ -19,6 +19,7 @@ from arrears.dsl.values import EXACT, Value, format_decimal, to_json
 from arrears.engine.bulk import paused_gc
 from arrears.engine.evaluate import EvalProblem, PlannedAction, fact_names, plan_actions
 from arrears.engine.snapshot import Snapshot
+from arrears.engine.snapshot_warnings import SnapshotWarning
 from arrears.rules.catalog import TONES
 from arrears.rules.model import ActionCall, Policy, Rule
 from arrears.textsafe import visible
@@ -39,7 +40,7 @@ class Plan:
         return [action_dict(a) for a in self.actions]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document = {
             "plan": PLAN_FORMAT,
             "policy": {
                 "id": self.policy.id,
@@ -57,10 +58,23 @@ class Plan:
             "summary": summary(self.actions, self.snapshot, self.problems),
             "errors": [problem_dict(p) for p in self.problems],
         }
+        return with_warnings(document, self.snapshot.warnings)
 
     def to_json(self) -> str:
         with paused_gc():
             return dumps(self.to_dict())
+
+
+def with_warnings(document: dict[str, Any], warnings: Sequence[SnapshotWarning]) -> dict[str, Any]:
+    """The document with `warnings` (SPEC 7.3) right after `summary`; no key when there are none."""
+    if not warnings:
+        return document
+    out: dict[str, Any] = {}
+    for key, value in document.items():
+        out[key] = value
+        if key == "summary":
+            out["warnings"] = [w.to_dict() for w in warnings]
+    return out
 
 
 def make_plan(policy: Policy, snapshot: Snapshot) -> Plan:

@@ -18,6 +18,7 @@ from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
 from arrears.dsl.values import EXACT, CoercionError, Value, parse_date, reader, visible
 from arrears.engine.bulk import paused_gc
+from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWarning, row_warnings
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
 from arrears.rules.model import FieldDef, Policy
 
@@ -84,6 +85,8 @@ class Snapshot:
     customers: list[Customer]
     digest: str
     history_count: int = 0
+    # SPEC 7.3: what the snapshot says that the policy will quietly not use, in place order.
+    warnings: list[SnapshotWarning] = field(default_factory=list)
 
 
 # -- binding -------------------------------------------------------------------
@@ -166,6 +169,8 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
 
     invoices: dict[str, Invoice] = {}
     seen: set[str] = set()
+    listed = list(customers) if raw.customers else None
+    placed: list[tuple[int, Invoice]] = []
     for index, row in enumerate(raw.invoices):
         raw_id = row.get("id")
         if raw_id is not None and str(raw_id) in seen:
@@ -196,6 +201,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
                 continue
             customers[cid] = implicit
         invoices[iid] = Invoice(iid, cid, values)
+        placed.append((index, invoices[iid]))
 
     history = _bind_history(raw, policy, effective, report)
     if problems:
@@ -215,7 +221,32 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
     ordered_customers = [customers[k] for k in sorted(customers)]
     for customer in ordered_customers:
         aggregate_customer(customer)
-    return Snapshot(effective, ordered, ordered_customers, raw.digest(), len(history))
+    warned = _warnings(raw, policy, placed, listed)
+    return Snapshot(effective, ordered, ordered_customers, raw.digest(), len(history), warned)
+
+
+def _warnings(
+    raw: RawSnapshot, policy: Policy, placed: list[tuple[int, Invoice]], listed: list[str] | None
+) -> list[SnapshotWarning]:
+    """The snapshot's warnings (SPEC 7.3), from rows that all bound."""
+    invoices: list[InvoiceRow] = []
+    for index, invoice in placed:
+        amount, open_amount = invoice.values["amount"], invoice.values["open_amount"]
+        assert isinstance(amount, Decimal) and isinstance(open_amount, Decimal)
+        invoices.append((index, invoice.customer_id, amount, open_amount))
+    history: list[HistoryRow] = []
+    for index, row in enumerate(raw.history):
+        step = _READ_OPTIONAL_INT(row.get("step"))
+        history.append(
+            (
+                index,
+                _optional_text(row.get("rule")),
+                step if isinstance(step, int) else None,
+                str(row.get("action")),
+                _optional_text(row.get("invoice_id")) is not None,
+            )
+        )
+    return row_warnings(policy, invoices, listed, history, raw.locate)
 
 
 def _implicit_customer(cid: str, declared: Mapping[str, Any]) -> Customer | None:

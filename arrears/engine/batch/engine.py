@@ -109,6 +109,7 @@ def make_plan_batch(
         problems=problems,
         notice_frame=plan_notices,
         fallback_customers=len(guarded),
+        warnings=frames.warnings,
         csv_layout=layout,
     )
 

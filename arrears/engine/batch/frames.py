@@ -23,6 +23,7 @@ from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.typed import DECIMAL_KINDS, INT_BOUND, Val, dec_val, dtype_of
 from arrears.engine.snapshot import RawSnapshot, Snapshot
+from arrears.engine.snapshot_warnings import SnapshotWarning
 from arrears.rules.catalog import CUSTOMER_AGGREGATES, CUSTOMER_FIELDS, DERIVED_INVOICE_FIELDS, INVOICE_FIELDS
 from arrears.rules.model import Policy
 
@@ -49,6 +50,7 @@ class Frames:
     raw_subset: Callable[[set[str]], RawSnapshot]
     guarded_customers: set[str] = field(default_factory=set)
     param_values: Callable[[pl.Series, str, Type], tuple[list[pl.Series], pl.Series]] | None = None
+    warnings: list[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, in place order
 
     @property
     def invoice_count(self) -> int:
@@ -179,6 +181,7 @@ def from_snapshot(
         digest=lambda: snapshot.digest,
         read_params=read_params,
         raw_subset=read_raw,
+        warnings=snapshot.warnings,
     )
 
 

@@ -24,6 +24,7 @@ from typing import Literal
 
 import polars as pl
 
+from arrears.diagnostics import Location
 from arrears.dsl.types import Type
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.batch import fallback
@@ -43,8 +44,10 @@ from arrears.engine.batch.plan import BatchPlan, notices_json
 from arrears.engine.batch.render import action_line, compact_columns
 from arrears.engine.batch.rows import tables_of_rows
 from arrears.engine.batch.typed import DECIMAL_KINDS, neutralised
+from arrears.engine.batch.warned import column_warnings
 from arrears.engine.plan import CsvLayout, problem_dict
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
+from arrears.engine.snapshot_warnings import Locate
 from arrears.rules.model import Policy
 
 Format = Literal["parquet", "jsonl", "csv", "json"]
@@ -86,7 +89,21 @@ def load_tables(
     assert as_of is not None
     work = functools.partial(snapshot_digest, tables.invoices, tables.customers, tables.history)
     digest = _background(work) if early_digest else _once(work)
-    return _frames(policy, bound, as_of, digest, tables.raw)
+    frames = _frames(policy, bound, as_of, digest, tables.raw)
+    # Placed as the row reader places a folder's rows (reading it again only when there are warnings).
+    frames.warnings = column_warnings(policy, bound, tables.customers.height, _place_rows(tables, from_folder))
+    return frames
+
+
+def _place_rows(tables: Tables, from_folder: bool) -> Locate:
+    placed: list[Locate] = []
+
+    def locate(section: str, index: int, key: str | None) -> Location | None:
+        if not placed:
+            placed.append(read_snapshot(tables.folder).locate if from_folder else tables.raw().locate)
+        return placed[0](section, index, key)
+
+    return locate
 
 
 def load_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_digest: bool = True) -> Frames:
@@ -101,7 +118,9 @@ def load_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_
         return from_snapshot(bind(raw, policy, as_of), policy, subset)
     bound, effective = found
     digest = _background(raw.digest) if early_digest else _once(raw.digest)
-    return _frames(policy, bound, effective, digest, subset)
+    frames = _frames(policy, bound, effective, digest, subset)
+    frames.warnings = column_warnings(policy, bound, len(raw.customers), raw.locate)
+    return frames
 
 
 def rows_of_customer(
@@ -326,6 +345,8 @@ def plan_metadata(plan: BatchPlan, digest: bool = True) -> dict[str, str]:
     """
     document = plan.header(digest)
     document["summary"] = plan.summary()
+    if plan.warnings:
+        document["warnings"] = [w.to_dict() for w in plan.warnings]
     document["errors"] = [problem_dict(p) for p in plan.problems]
     return {METADATA_KEY: json.dumps(document, ensure_ascii=False), NOTICES_KEY: notices_json(plan.notice_frame)}
 

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
@@ -25,7 +25,8 @@ from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, json_string
 from arrears.engine.bulk import paused_gc
 from arrears.engine.evaluate import EvalProblem
-from arrears.engine.plan import PLAN_FORMAT, CsvLayout, Rendered, problem_dict, write_document
+from arrears.engine.plan import PLAN_FORMAT, CsvLayout, Rendered, problem_dict, with_warnings, write_document
+from arrears.engine.snapshot_warnings import SnapshotWarning
 from arrears.rules.catalog import TONES
 from arrears.rules.model import Policy
 
@@ -44,6 +45,7 @@ class BatchPlan:
     notice_frame: pl.DataFrame
     fallback_customers: int = 0
     csv_layout: CsvLayout | None = None  # set when the plan was made for CSV (its flat columns are in `actions`)
+    warnings: list[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, from the frames
     _digest: str | None = None
 
     @property
@@ -99,7 +101,7 @@ class BatchPlan:
         document["notices"] = self.notices
         document["summary"] = self.summary()
         document["errors"] = [problem_dict(p) for p in self.problems]
-        return document
+        return with_warnings(document, self.warnings)
 
     def to_dict(self) -> dict[str, Any]:
         """The plan document, equal to the row engine's `Plan.to_dict()`."""

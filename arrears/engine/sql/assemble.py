@@ -70,6 +70,7 @@ def assemble(policy: Policy, frames: Frames, actions: pl.DataFrame, guarded: set
         problems=problems,
         notice_frame=plan_notices,
         fallback_customers=len(guarded),
+        warnings=frames.warnings,
     )
 
 
