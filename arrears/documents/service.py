@@ -107,6 +107,13 @@ class EvaluationError(Answer):
     at: str = required("Where in the policy, `file:line:col`.")
 
 
+class SnapshotWarning(Answer):
+    """Something the snapshot says that the policy will not use (SPEC 7.3), e.g. history naming an unknown rule."""
+
+    where: str = Field(examples=["history[3].rule"], description="The place in the snapshot, rows from 0.")
+    message: str
+
+
 class Plan(Answer):
     """The action plan (SPEC section 4), the very document `arrears run POLICY SNAPSHOT` prints."""
 
@@ -117,6 +124,9 @@ class Plan(Answer):
     actions: list[PlannedAction]
     notices: list[Notice]
     summary: Summary
+    warnings: list[SnapshotWarning] = optional(
+        "Snapshot warnings, in the order of their places; absent when there are none."
+    )
     errors: list[EvaluationError] = required(
         "Evaluation errors (division by zero...) for single invoices; the rest is planned."
     )

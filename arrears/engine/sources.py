@@ -117,13 +117,13 @@ def from_json_text(text: str, file: str = "<snapshot>") -> RawSnapshot:
     except jsontext.JsonProblem as problem:
         location = Location(file, Position(*jsontext.position(text, problem.offset)))
         raise InputError(Diagnostic(problem.message, location, code="json")) from None
-    return from_data(data, file, _json_locator(text, file))
+    return from_data(data, file, json_locator(text, file))
 
 
 _LOCATE_LIMIT = 5 * 1024 * 1024
 
 
-def _json_locator(text: str, file: str) -> Locator:
+def json_locator(text: str, file: str) -> Locator:
     """Places of rows in JSON text, found only when a problem must be shown.
 
     JSON is read with the fast `json` module, which keeps no positions; on the error

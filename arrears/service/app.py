@@ -33,6 +33,8 @@ from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.explain import explain
 from arrears.engine.plan import make_plan
 from arrears.engine.snapshot import Snapshot, bind, from_data
+from arrears.engine.snapshot_warnings import refuse
+from arrears.engine.sources import Locator
 from arrears.lint import lint
 from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
@@ -49,6 +51,7 @@ from arrears.service.work import (
     count_rows,
     decode_text,
     parse_json,
+    parse_snapshot,
     read_body,
 )
 from arrears.service.workbench import install_workbench
@@ -70,6 +73,15 @@ _AS_OF: dict[str, Any] = {
     "required": False,
     "description": "The date of the run (YYYY-MM-DD); overrides the snapshot's `as_of`, as `--as-of` does.",
     "schema": {"type": "string", "format": "date"},
+}
+STRICT_SNAPSHOT: dict[str, Any] = {
+    "name": "strict_snapshot",
+    "in": "query",
+    "required": False,
+    "description": "Refuse (422) a snapshot with warnings (SPEC 7.3: history naming a rule the policy does not"
+    " have, an invoice of an unlisted customer...), as `--strict-snapshot` does; by default they are listed"
+    " in the plan's `warnings`.",
+    "schema": {"type": "boolean", "default": False},
 }
 _SNAPSHOT_BODY: dict[str, Any] = {
     "required": True,
@@ -130,19 +142,27 @@ def _as_of(request: Request) -> dt.date | None:
         ) from None
 
 
-def _snapshot(job: Job, body: bytes, policy: Policy, as_of: dt.date | None, max_rows: int) -> Snapshot:
-    """A request body read, counted and bound, checking for a timeout between the steps."""
-    data = parse_json(decode_text(body))
+def _snapshot(
+    job: Job, body: bytes, policy: Policy, as_of: dt.date | None, max_rows: int, strict: bool = False
+) -> Snapshot:
+    """A request body read, counted and bound, checking for a timeout between the steps.
+
+    With `strict` (`strict_snapshot=true`), a snapshot with warnings (SPEC 7.3) is refused as invalid.
+    """
+    data, locate = parse_snapshot(body)
     count_rows(data, max_rows)
     job.checkpoint()
-    snapshot = _bind(data, policy, as_of)
+    snapshot = _bind(data, locate, policy, as_of, strict)
     job.checkpoint()
     return snapshot
 
 
-def _bind(data: object, policy: Policy, as_of: dt.date | None) -> Snapshot:
+def _bind(data: object, locate: Locator, policy: Policy, as_of: dt.date | None, strict: bool) -> Snapshot:
     try:
-        return bind(from_data(data, REQUEST_FILE), policy, as_of)
+        snapshot = bind(from_data(data, REQUEST_FILE, locate), policy, as_of)
+        if strict:
+            refuse(snapshot.warnings, REQUEST_FILE)
+        return snapshot
     except ArrearsError as error:
         count = len(error.diagnostics)
         raise Problem(
@@ -261,7 +281,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             **json_response("Plan", "The plan, byte for byte what `arrears run` prints."),
             **problem_responses(400, 404, 408, 413, 422, 503),
         },
-        openapi_extra={"parameters": [_AS_OF], "requestBody": _SNAPSHOT_BODY},
+        openapi_extra={"parameters": [_AS_OF, STRICT_SNAPSHOT], "requestBody": _SNAPSHOT_BODY},
         tags=["policies"],
     )
     async def plan(
@@ -269,11 +289,12 @@ def create_app(config: ServiceConfig) -> FastAPI:
         policy_id: str = PathParam(description="The policy's `policy:` id."),
     ) -> Response:
         as_of = _as_of(request)
+        strict = _flag(request, "strict_snapshot", default=False)
         loaded = await policy_for(policy_id)
         body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
-            snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows)
+            snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows, strict)
             planned = make_plan(loaded.policy, snapshot)
             job.checkpoint()
             return utf8(planned.to_json())
@@ -301,6 +322,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
                     "schema": {"type": "string", "minLength": 1},
                 },
                 _AS_OF,
+                STRICT_SNAPSHOT,
             ],
             "requestBody": _SNAPSHOT_BODY,
         },
@@ -319,11 +341,12 @@ def create_app(config: ServiceConfig) -> FastAPI:
                 [Diagnostic("invoice: missing", code="usage", hint="add ?invoice=ID")],
             )
         as_of = _as_of(request)
+        strict = _flag(request, "strict_snapshot", default=False)
         loaded = await policy_for(policy_id)
         body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
-            snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows)
+            snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows, strict)
             try:
                 document = explain(loaded.policy, snapshot, invoice)
             except ArrearsError as error:

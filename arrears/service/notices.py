@@ -25,7 +25,7 @@ from arrears.service.config import ServiceConfig
 from arrears.service.problems import Problem, utf8
 from arrears.service.registry import LoadedPolicy
 from arrears.service.schemas import problem_responses, ref
-from arrears.service.work import REQUEST_FILE, Evaluator, Job, count_rows, decode_text, parse_json, read_body
+from arrears.service.work import REQUEST_FILE, Evaluator, Job, count_rows, parse_snapshot, read_body
 
 _DOCUMENTS: dict[str, Any] = {
     "type": "object",
@@ -114,11 +114,11 @@ def install_notices(
         body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
-            data = parse_json(decode_text(body))
+            data, locate = parse_snapshot(body)
             count_rows(data, config.max_rows)
             sender = _sender(data.get("sender") if isinstance(data, dict) else None)
             try:
-                raw = from_data(data, REQUEST_FILE)
+                raw = from_data(data, REQUEST_FILE, locate)
                 snapshot = bind(raw, loaded.policy, as_of)
             except ArrearsError as error:
                 count = len(error.diagnostics)

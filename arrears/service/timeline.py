@@ -26,7 +26,7 @@ from arrears.service.config import ServiceConfig
 from arrears.service.problems import Problem, utf8
 from arrears.service.registry import LoadedPolicy
 from arrears.service.schemas import json_response, problem_responses, ref
-from arrears.service.work import REQUEST_FILE, Job, count_rows, decode_text, parse_json, read_body
+from arrears.service.work import REQUEST_FILE, Job, count_rows, parse_snapshot, read_body
 
 PolicyFor = Callable[[str], Awaitable[LoadedPolicy]]
 T = TypeVar("T")
@@ -80,7 +80,7 @@ def _days(request: Request) -> int:
 
 
 def _raw(job: Job, body: bytes, max_rows: int) -> RawSnapshot:
-    data = parse_json(decode_text(body))
+    data, locate = parse_snapshot(body)
     if isinstance(data, dict):
         rows = {key: data.get(key) for key in ("customers", "history")}
         invoices, payments = data.get("invoices"), data.get("payments")
@@ -90,7 +90,7 @@ def _raw(job: Job, body: bytes, max_rows: int) -> RawSnapshot:
         ]
         count_rows(rows, max_rows)
     job.checkpoint()
-    return _unprocessable(lambda: from_data(data, REQUEST_FILE))
+    return _unprocessable(lambda: from_data(data, REQUEST_FILE, locate))
 
 
 def _unprocessable(work: Callable[[], T]) -> T:

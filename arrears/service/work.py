@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from arrears.diagnostics import Diagnostic, Location, Position
 from arrears.engine import jsontext
+from arrears.engine.sources import Locator, json_locator
 from arrears.service.problems import Problem
 
 T = TypeVar("T")
@@ -112,6 +113,16 @@ def parse_json(text: str) -> object:
     except ValueError as error:  # a lone surrogate
         diagnostic = Diagnostic(f"invalid JSON: {error}", code="json")
     raise Problem(400, "malformed-body", "the request body is not valid JSON", [diagnostic])
+
+
+def parse_snapshot(body: bytes) -> tuple[object, Locator]:
+    """A snapshot body as data, and the locator that places its rows by the body's line and column.
+
+    The locator reads the text again (as the CLI's JSON reader does) only when a problem or a
+    warning is shown, so a snapshot error says `<request>:12:7`, not `<request>:1:1`.
+    """
+    text = decode_text(body)
+    return parse_json(text), json_locator(text, REQUEST_FILE)
 
 
 def _refuse_lone_surrogates(value: object) -> None:
