@@ -44,7 +44,7 @@ def _actions(evaluation: Evaluation, customer: str, invoice: str | None) -> list
     return [a.action for a in evaluation.actions if (a.customer, a.invoice) == (customer, invoice)]
 
 
-EXAMPLE_CODES = ("shadowed", "passed-over", "ladder-order", "conflicting-actions", "gap")
+EXAMPLE_CODES = ("shadowed", "passed-over", "ladder-order", "conflicting-actions", "gap", "unreminded-escalation")
 
 
 @pytest.mark.parametrize("path", SEEDED, ids=[p.stem for p in SEEDED])
@@ -72,6 +72,15 @@ def _demonstrates(policy: Policy, code: str, path: str, data: dict[str, object])
         assert isinstance(days, int) and days > 0
         return
     item, step = item_at(policy, path)
+    if code == "unreminded-escalation":
+        # The item escalates (or writes off) an invoice whose history holds no reminder.
+        history = data.get("history") or []
+        assert isinstance(history, list)
+        assert not any(e.get("invoice_id") == invoice and e.get("action") == "remind" for e in history)
+        mine = [a for a in evaluation.actions if a.rule == item.id and a.invoice == invoice]
+        assert any(a.action in ("escalate", "write_off") for a in mine), mine
+        assert step is None or all(a.step == step.index for a in mine)
+        return
     if code == "conflicting-actions":
         target = None if isinstance(item, Rule) and item.scope == "customer" else invoice
         issued = _actions(evaluation, customer, target)
