@@ -280,7 +280,7 @@ def test_check_with_lint_gives_the_warnings_arrears_check_gives() -> None:
     policy = arrears.load_policy(POLICY)
     assert policy.check() == []
     warnings = policy.check(lint=True)
-    assert {w.code for w in warnings} == {"unused-field", "unused-let"}
+    assert {w.code for w in warnings} == {"unused-field", "unused-let", "unreminded-escalation"}
     assert all(w.severity == "warning" for w in warnings)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
