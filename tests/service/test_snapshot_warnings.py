@@ -10,7 +10,7 @@ import httpx
 from tests.service.conftest import Running, cli_stdout
 from tests.service.test_endpoints import assert_problem, policy_file
 
-WARNED = {
+WARNED: dict[str, object] = {
     "as_of": "2026-11-23",
     "invoices": [
         {"id": "A", "customer_id": "C-1", "amount": "100.00", "open_amount": "120.00", "due_date": "2026-10-01"},
@@ -63,8 +63,8 @@ def test_strict_snapshot_refuses_a_snapshot_with_warnings_located_in_the_body(cl
 
 
 def test_a_clean_snapshot_passes_strict_and_has_no_warnings_key(client: httpx.Client) -> None:
-    clean = {**WARNED, "invoices": WARNED["invoices"][:1], "history": []}
-    clean["invoices"] = [{**clean["invoices"][0], "open_amount": "90.00"}]  # type: ignore[index]
+    first = {"id": "A", "customer_id": "C-1", "amount": "100.00", "open_amount": "90.00", "due_date": "2026-10-01"}
+    clean = {**WARNED, "invoices": [first], "history": []}
     response = client.post("/v1/policies/fees/plan", params={"strict_snapshot": "true"}, json=clean)
     assert response.status_code == 200
     assert "warnings" not in response.json()
