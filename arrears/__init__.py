@@ -1,7 +1,7 @@
 """arrears: a declarative rules engine for B2B collections (dunning policies as code).
 
 The public API (see `arrears.api`): `load_policy`, `Policy`, `Snapshot`, `Plan` and
-its records (`Action`, `Notice`, `EvaluationProblem`), and the errors with their
+its records (`Action`, `Notice`, `EvaluationProblem`, `SnapshotWarning`), and the errors with their
 `Diagnostic`s. Everything else in the package is internal.
 """
 
@@ -20,6 +20,7 @@ from arrears.api import (
     Policy,
     PolicyError,
     Snapshot,
+    SnapshotWarning,
     load_policy,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Snapshot",
+    "SnapshotWarning",
     "__version__",
     "load_policy",
 ]

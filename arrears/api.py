@@ -45,8 +45,9 @@ from arrears.engine import jsontext
 from arrears.engine import plan as _plan
 from arrears.engine import snapshot as _snapshot
 from arrears.engine.engines import snapshot_for_invoice
+from arrears.engine.snapshot_warnings import refuse
 from arrears.lint import lint as run_lint
-from arrears.results import Action, EvaluationProblem, Notice, Plan
+from arrears.results import Action, EvaluationProblem, Notice, Plan, SnapshotWarning
 from arrears.rules import loader as _loader
 from arrears.rules import model as _model
 
@@ -160,11 +161,14 @@ class Policy:
             return list(self._diagnostics)
         return [finding.diagnostic for finding in run_lint(self._compiled)]
 
-    def evaluate(self, snapshot: Snapshot | Mapping[str, Any], as_of: DateLike | None = None) -> Plan:
+    def evaluate(
+        self, snapshot: Snapshot | Mapping[str, Any], as_of: DateLike | None = None, *, strict_snapshot: bool = False
+    ) -> Plan:
         """The action plan for `snapshot` on `as_of` (default: the snapshot's own `as_of`).
 
         Raises `PolicyError` when the policy does not compile, and `InputError` listing
-        every problem when the snapshot does not fit the policy.
+        every problem when the snapshot does not fit the policy (with `strict_snapshot`,
+        also when it has warnings: `plan.warnings`, docs/language.md 9.7).
 
         >>> policy = load_policy('''
         ... arrears: 1
@@ -181,7 +185,10 @@ class Policy:
         {'rate': '0.02', 'amount': '5.00'}
         """
         compiled = self._require()
-        bound = _snapshot.bind(_as_snapshot(snapshot)._raw, compiled, _date(as_of))
+        raw = _as_snapshot(snapshot)._raw
+        bound = _snapshot.bind(raw, compiled, _date(as_of))
+        if strict_snapshot:
+            refuse(bound.warnings, raw.file)
         return Plan(_plan.make_plan(compiled, bound))
 
     def explain(
@@ -400,5 +407,6 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Snapshot",
+    "SnapshotWarning",
     "load_policy",
 ]

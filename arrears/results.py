@@ -72,10 +72,19 @@ class EvaluationProblem:
     where: str
 
 
+@dataclass(frozen=True)
+class SnapshotWarning:
+    """Something the snapshot says that the policy will not use (SPEC 7.3): `where` is its place
+    (`history[3].rule`, rows from 0), `message` what is wrong."""
+
+    where: str
+    message: str
+
+
 class Plan:
     """The result of `Policy.evaluate`: actions, notices, summary, and the JSON document."""
 
-    __slots__ = ("_document", "_plan", "actions", "errors", "notices")
+    __slots__ = ("_document", "_plan", "actions", "errors", "notices", "warnings")
 
     def __init__(self, plan: _plan.Plan) -> None:
         self._plan = plan
@@ -94,6 +103,8 @@ class Plan:
             EvaluationProblem(p.customer, p.invoice, p.rule, p.step, p.message, p.where) for p in plan.problems
         ]
         """Evaluation errors for single invoices; empty when all went well."""
+        self.warnings: list[SnapshotWarning] = [SnapshotWarning(w.where, w.message) for w in plan.snapshot.warnings]
+        """Snapshot warnings, in the order of their places; empty for a clean snapshot."""
 
     @property
     def as_of(self) -> dt.date:

@@ -42,6 +42,7 @@ def test_public_names_are_exactly_the_api() -> None:
             "Policy",
             "PolicyError",
             "Snapshot",
+            "SnapshotWarning",
             "__version__",
             "load_policy",
         ]
@@ -288,3 +289,26 @@ def test_check_with_lint_gives_the_warnings_arrears_check_gives() -> None:
     assert [w.to_dict() for w in warnings] == [
         {k: v for k, v in d.items() if k != "example"} for d in json.loads(out.getvalue())["diagnostics"]
     ]
+
+
+def test_plans_carry_snapshot_warnings_and_strict_refuses_them() -> None:
+    policy = arrears.load_policy(POLICY)
+    data = {
+        "as_of": "2026-11-23",
+        "invoices": [
+            {"id": "I-1", "customer_id": "C-1", "amount": "10", "open_amount": "12", "due_date": "2026-11-01"}
+        ],
+        "customers": [{"id": "C-1", "segment": "smb"}],
+        "history": [{"invoice_id": "I-1", "rule": "dunnnig", "step": 0, "action": "remind", "at": "2026-11-02"}],
+    }
+    plan = policy.evaluate(data)
+    assert [(w.where, w.message.split(";")[0]) for w in plan.warnings] == [
+        ("invoices[0].open_amount", "open_amount 12 is more than amount 10"),
+        ("history[0].rule", "no rule or ladder `dunnnig` in policy smb-standard"),
+    ]
+    assert plan.to_dict()["warnings"] == [{"where": w.where, "message": w.message} for w in plan.warnings]
+    with pytest.raises(arrears.InputError) as raised:
+        policy.evaluate(data, strict_snapshot=True)
+    assert [d.message.split(":")[0] for d in raised.value.diagnostics] == ["invoices[0].open_amount", "history[0].rule"]
+    clean = {**data, "history": [], "invoices": [{**data["invoices"][0], "open_amount": "10"}]}  # type: ignore[dict-item]
+    assert policy.evaluate(clean, strict_snapshot=True).warnings == []

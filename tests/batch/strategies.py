@@ -5,7 +5,7 @@ built-in fields, a few declared ones, lets, history functions and aggregates, co
 with every operator and function of the language. Customer-scope rules draw from the
 customer-level atoms only, as the checker demands. Snapshots mix decimal exponents,
 null fields, disputed invoices, several currencies and a history that refers to the
-policy's own rules and ladder steps.
+policy's own rules and ladder steps (and, for the snapshot warnings, some it does not have).
 """
 
 from __future__ import annotations
@@ -363,7 +363,8 @@ def snapshots(draw: st.DrawFn, rule_ids: list[str], steps: list[tuple[str, int]]
             entry.update(
                 {
                     "rule": ladder,
-                    "step": step,
+                    # Now and then a step the ladder does not have: a snapshot warning, and the end of the ladder.
+                    "step": draw(st.sampled_from([step, step, step, 9])),
                     "action": "remind",
                     "params": {"tone": draw(st.sampled_from(["friendly", "firm", "final"]))},
                 }
