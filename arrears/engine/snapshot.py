@@ -235,17 +235,26 @@ def _warnings(
         assert isinstance(amount, Decimal) and isinstance(open_amount, Decimal)
         invoices.append((index, invoice.customer_id, amount, open_amount))
     history: list[HistoryRow] = []
+    read: dict[tuple[object, ...], tuple[str | None, int | None, str, bool]] = {}
     for index, row in enumerate(raw.history):
-        step = _READ_OPTIONAL_INT(row.get("step"))
-        history.append(
-            (
-                index,
+        if row.get("rule") is None:
+            continue  # recorded by hand: never a warning
+        key = (row.get("rule"), row.get("step"), row.get("action"), row.get("invoice_id") is None)
+        try:
+            typed = read.get(key)
+        except TypeError:  # a value that does not hash (the binder has read it already): read it again
+            typed, key = None, ()
+        if typed is None:
+            step = _READ_OPTIONAL_INT(row.get("step"))
+            typed = (
                 _optional_text(row.get("rule")),
                 step if isinstance(step, int) else None,
                 str(row.get("action")),
                 _optional_text(row.get("invoice_id")) is not None,
             )
-        )
+            if key:
+                read[key] = typed
+        history.append((index, *typed))
     return row_warnings(policy, invoices, listed, history, raw.locate)
 
 
