@@ -239,7 +239,12 @@ def _warnings(
     for index, row in enumerate(raw.history):
         if row.get("rule") is None:
             continue  # recorded by hand: never a warning
-        key: tuple[object, ...] = (row.get("rule"), row.get("step"), row.get("action"), row.get("invoice_id") is None)
+        key: tuple[object, ...] = (
+            row.get("rule"),
+            row.get("step"),
+            row.get("action"),
+            row.get("invoice_id") in (None, ""),
+        )
         try:
             typed = read.get(key)
         except TypeError:  # a value that does not hash (the binder has read it already): read it again
