@@ -221,14 +221,23 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
     ordered_customers = [customers[k] for k in sorted(customers)]
     for customer in ordered_customers:
         aggregate_customer(customer)
-    warned = _warnings(raw, policy, placed, listed)
+    warned = _warnings(raw, policy, placed, listed, set(customers))
     return Snapshot(effective, ordered, ordered_customers, raw.digest(), len(history), warned)
 
 
 def _warnings(
-    raw: RawSnapshot, policy: Policy, placed: list[tuple[int, Invoice]], listed: list[str] | None
+    raw: RawSnapshot,
+    policy: Policy,
+    placed: list[tuple[int, Invoice]],
+    listed: list[str] | None,
+    customer_ids: set[str],
 ) -> list[SnapshotWarning]:
-    """The snapshot's warnings (SPEC 7.3), from rows that all bound."""
+    """The snapshot's warnings (SPEC 7.3), from rows that all bound.
+
+    History is looked at only where it is used: entries of the snapshot's invoices and
+    customers. An invoice that is gone was settled; what its history says no longer matters.
+    """
+    invoice_ids = {invoice.id for _, invoice in placed}
     invoices: list[InvoiceRow] = []
     for index, invoice in placed:
         amount, open_amount = invoice.values["amount"], invoice.values["open_amount"]
@@ -239,6 +248,14 @@ def _warnings(
     for index, row in enumerate(raw.history):
         if row.get("rule") is None:
             continue  # recorded by hand: never a warning
+        invoice_id = _optional_text(row.get("invoice_id"))
+        used = (
+            invoice_id in invoice_ids
+            if invoice_id is not None
+            else _optional_text(row.get("customer_id")) in customer_ids
+        )
+        if not used:
+            continue
         key: tuple[object, ...] = (
             row.get("rule"),
             row.get("step"),

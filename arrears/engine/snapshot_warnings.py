@@ -13,7 +13,8 @@ history entry, one invoice's customer, one invoice's amounts. The row binder
 only the distinct combinations and the shortlisted rows; both sort by place, so every
 engine's plan lists the same warnings in the same order.
 
-What is NOT a warning: history of invoices that are not in the snapshot (they were settled),
+What is NOT a warning: history of invoices (or customers) that are not in the snapshot: they
+were settled, and what their history says no longer matters (not even a rule renamed since);
 history without a `rule` (recorded by hand: it counts for `count_of`/`days_since`), an
 invoice whose customer is not listed when the snapshot lists no customers at all (SPEC 3
 lets customers be absent: each is then known by its id alone).

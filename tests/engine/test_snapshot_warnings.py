@@ -50,6 +50,9 @@ BASE: dict[str, Any] = {
     "history": [
         {"invoice_id": "A", "rule": "dunning", "step": 0, "action": "remind", "at": "2026-10-02"},
         {"invoice_id": "GONE", "rule": "dunning", "step": 1, "action": "remind", "at": "2026-10-02"},
+        # A settled invoice's history is not looked at: a rule renamed since does not matter to it.
+        {"invoice_id": "GONE", "rule": "dunnin", "step": 9, "action": "remind", "at": "2026-10-02"},
+        {"customer_id": "C-GONE", "rule": "zzz", "action": "note", "at": "2026-10-02"},
         {"invoice_id": "A", "action": "note", "params": {"text": "called"}, "at": "2026-10-03"},
     ],
 }

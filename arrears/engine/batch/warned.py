@@ -33,7 +33,14 @@ def column_warnings(policy: Policy, bound: BoundTables, listed: int, locate: Loc
         strays = invoices.filter(~pl.col("customer_id").is_in(known)).select("__row", "customer_id")
         found.extend(("invoices", int(i), "customer_id", rules.customer(str(c))) for i, c in strays.iter_rows())
     found.extend(_amounts(rules, invoices))
-    found.extend(_history(rules, bound.history))
+    # History where it is used: of the snapshot's invoices, or (without an invoice) of its customers.
+    history = bound.history.with_row_index("__row")
+    used = (
+        pl.when(pl.col("invoice_id").is_not_null())
+        .then(pl.col("invoice_id").is_in(bound.invoices["id"].implode()))
+        .otherwise(pl.col("customer_id").is_in(bound.customers["customer.id"].implode()))
+    )
+    found.extend(_history(rules, history.filter(used)))
     return located(found, locate)
 
 
@@ -63,8 +70,12 @@ def _history(rules: WarningRules, history: pl.DataFrame) -> list[tuple[str, int,
     if history.height == 0:
         return []
     keyed = history.select(
-        pl.col("rule"), pl.col("step"), pl.col("action"), pl.col("invoice_id").is_not_null().alias("__inv")
-    ).with_row_index("__row")
+        pl.col("__row"),
+        pl.col("rule"),
+        pl.col("step"),
+        pl.col("action"),
+        pl.col("invoice_id").is_not_null().alias("__inv"),
+    )
     combinations = keyed.select("rule", "step", "action", "__inv").unique()
     told: dict[tuple[str | None, int | None, str, bool], tuple[str, str]] = {}
     for rule, step, action, has_invoice in combinations.iter_rows():
