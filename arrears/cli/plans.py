@@ -126,8 +126,8 @@ def run(
                 write_output(text, output)
             told = Told(plan.problems, bound.warnings)
         assert told is not None
+        sys.stdout.flush()  # the plan first, then what is said about it
         with contextlib.suppress(OSError):  # standard error full or closed: the plan is written
-            sys.stdout.flush()  # the plan first, then what is said about it
             if told.warnings:
                 click.echo(render_text([w.diagnostic(snapshot) for w in told.warnings]), err=True)
         for problem in told.problems:
