@@ -33,11 +33,17 @@ def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *,
         return source
     from arrears.engine.batch.io import load_folder, load_rows
 
+    if policy.currency is not None:
+        raise Unsupported("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
+            if (path / "rates.csv").exists() or (path / "rates.parquet").exists():
+                raise Unsupported("exchange rates (SPEC 7.1): the row engine reads them")
             return load_folder(policy, path, as_of, early_digest=early_digest)
         source = read_snapshot(path)
+    if source.rates:
+        raise Unsupported("exchange rates (SPEC 7.1): the row engine reads them")
     return load_rows(policy, source, as_of, early_digest=early_digest)
 
 
