@@ -26,6 +26,7 @@ CODES = (
     "unused-let",
     "unused-field",
     "bidi-control",
+    "credit-action",
 )
 # Not a proof: said when some check ran out of time or failed, so silence is never mistaken for one.
 INCOMPLETE = "lint-incomplete"
@@ -42,6 +43,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     """
     from arrears.lint.bidi import bidi_controls
     from arrears.lint.conflicts import conflicts
+    from arrears.lint.credits import credit_actions
     from arrears.lint.gaps import gaps
     from arrears.lint.reach import unreachable
     from arrears.lint.unused import unused
@@ -50,7 +52,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
         fresh_context()
         analysis = Analysis(policy, timeout_ms, budget_s)
         findings: list[Finding] = bidi_controls(policy)
-        for check in (unused, unreachable, conflicts, gaps):
+        for check in (unused, unreachable, conflicts, gaps, credit_actions):
             findings.extend(analysis.guard([], check, analysis))
     if analysis.incomplete:
         findings.append(_incomplete(policy, analysis.incomplete))
