@@ -408,7 +408,7 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
     if not is_open(env["open_amount"]):  # SPEC 7.2: a credit note or a settled invoice
         if not detail:
             return None
-        return reached.outcome("not-fired", "open_amount is not above 0: no ladder acts on a credit or a settled invoice")
+        return reached.outcome("not-fired", "open_amount is not above 0: no ladder acts on a credit or settled invoice")
     if ladder.unless is not None:
         try:
             holds = condition_fn(ladder.unless)(env)

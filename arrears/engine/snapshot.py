@@ -234,9 +234,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
     ordered_customers = [customers[k] for k in sorted(customers)]
     for customer in ordered_customers:
         aggregate_customer(customer, policy.currency)
-    return Snapshot(
-        effective, ordered, ordered_customers, raw.digest(), len(history), rates, policy.currency
-    )
+    return Snapshot(effective, ordered, ordered_customers, raw.digest(), len(history), rates, policy.currency)
 
 
 def _money_problem(invoice: Invoice, rates: Sequence[Rate], base: str | None, as_of: dt.date) -> str | None:

@@ -62,8 +62,7 @@ def _rule(analysis: Analysis, rule: Rule) -> Finding | None:
         return None  # not confirmed by the engine: said only when shown
     names = ", ".join(f"`{name}`" for name in dict.fromkeys(facing))
     message = (
-        f"rule `{rule.id}` can issue {names} on an invoice with open_amount <= 0 (a credit note or a settled"
-        " invoice)"
+        f"rule `{rule.id}` can issue {names} on an invoice with open_amount <= 0 (a credit note or a settled invoice)"
     )
     hint = f"add `and open_amount > 0` to its condition; for example: {example.render()}"
     diagnostic = Diagnostic(message, rule.location, hint, analysis.rule_path(rule), "warning", "credit-action")

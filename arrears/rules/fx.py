@@ -90,12 +90,12 @@ def read_rates(rows: Sequence[Mapping[str, object]], base: str | None, report: R
                 f"{code} is the policy's base currency: its rate is 1, not {format_decimal(rate)}",
             )
             continue
-        key = (code, start)
-        if key in seen:
+        entry = (code, start)
+        if entry in seen:
             when = f"from {start.isoformat()}" if start else "without `from`"
-            report(index, "from", f"a second rate for {code} {when} (the first is rates[{seen[key]}])")
+            report(index, "from", f"a second rate for {code} {when} (the first is rates[{seen[entry]}])")
             continue
-        seen[key] = index
+        seen[entry] = index
         rates.append(Rate(code, rate, start, index))
     return tuple(rates)
 

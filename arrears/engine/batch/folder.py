@@ -457,21 +457,25 @@ def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.D
         .join(grouped, left_on="__row", right_on="__ci", how="left", maintain_order="left")
         .drop("__row", "__ci", strict=False)
     )
-    return joined.with_columns(
-        pl.col("customer.open_total").fill_null(0).cast(pl.Int128),
-        pl.col("customer.open_total#e").fill_null(0).cast(pl.Int32),
-        pl.lit(False).alias("customer.open_total#z"),
-        pl.col("customer.overdue_total").fill_null(0).cast(pl.Int128),
-        pl.col("customer.overdue_total#e").fill_null(0).cast(pl.Int32),
-        pl.lit(False).alias("customer.overdue_total#z"),
-        pl.col("customer.overdue_count").fill_null(0),
-        pl.col("customer.disputed_count").fill_null(0),
-        (
-            pl.col("__wide").fill_null(False)
-            | (pl.col("__size").fill_null(0.0) >= float(D.LIMIT) / 2)
-            | pl.col("__unlike").fill_null(False)
-        ).alias("__unsafe"),
-    ).drop("__unlike").collect()
+    return (
+        joined.with_columns(
+            pl.col("customer.open_total").fill_null(0).cast(pl.Int128),
+            pl.col("customer.open_total#e").fill_null(0).cast(pl.Int32),
+            pl.lit(False).alias("customer.open_total#z"),
+            pl.col("customer.overdue_total").fill_null(0).cast(pl.Int128),
+            pl.col("customer.overdue_total#e").fill_null(0).cast(pl.Int32),
+            pl.lit(False).alias("customer.overdue_total#z"),
+            pl.col("customer.overdue_count").fill_null(0),
+            pl.col("customer.disputed_count").fill_null(0),
+            (
+                pl.col("__wide").fill_null(False)
+                | (pl.col("__size").fill_null(0.0) >= float(D.LIMIT) / 2)
+                | pl.col("__unlike").fill_null(False)
+            ).alias("__unsafe"),
+        )
+        .drop("__unlike")
+        .collect()
+    )
 
 
 def source_columns(policy: Policy) -> dict[str, set[str]]:
