@@ -300,7 +300,9 @@ def action_params(c: ExpressionCompiler, call: ActionCall, mask: pl.Expr) -> lis
         if known is not None:
             param, guard_name = known
             c.stage.guard(pl.col(guard_name) & mask)
-            return [*[p for p in out if p.name != "amount"], param] if param is not None else out
+            shown = [*[p for p in out if p.name != "amount"], param] if param is not None else out
+            currency = _currency_param(c, open_amount)
+            return [*shown, currency] if currency is not None else shown
         with c.stage.only_where(pl.lit(True)):
             before = len(c.stage.guards)
             _money(c, call, values, out, open_amount)
@@ -340,9 +342,17 @@ def _money(
     if currency is not None:
         c.stage.guard(currency.expr.is_in(sorted(not_in_cents())))
     _amount(c, call, values, out, open_amount)
-    if currency is not None:
-        keep = currency.expr.is_not_null() & (currency.expr != "")
-        out.append(Param("currency", value=currency, keep=keep))
+    shown = _currency_param(c, open_amount)
+    if shown is not None:
+        out.append(shown)
+
+
+def _currency_param(c: ExpressionCompiler, open_amount: Val | None) -> Param | None:
+    """The invoice's currency as a fee's `currency` parameter, left out where it has none."""
+    currency = c.scope.fields.get("currency") if open_amount is not None else None
+    if currency is None:
+        return None
+    return Param("currency", value=currency, keep=currency.expr.is_not_null() & (currency.expr != ""))
 
 
 def _amount(
