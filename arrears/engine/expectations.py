@@ -211,8 +211,7 @@ def _params(item: YNode, policy: Policy, action: str, problems: list[Diagnostic]
                 Diagnostic(
                     f"`{action}` has no parameter `{key}`",
                     key_node.location(),
-                    did_you_mean(key, [*names, *extra])
-                    or f"`{action}` takes: {', '.join(names) or 'no parameters'}",
+                    did_you_mean(key, [*names, *extra]) or f"`{action}` takes: {', '.join(names) or 'no parameters'}",
                     code="unknown-param",
                 )
             )

@@ -65,10 +65,20 @@ USD = "  - {id: U, customer_id: C, amount: '600.00', currency: USD, due_date: 20
 
 # (case, rates, invoices, the located message)
 BAD_SNAPSHOTS = [
-    ("rate not a decimal", "  - {currency: USD, rate: abc}\n", USD, ':3:27: error: rates[0].rate: a rate is a positive'),
+    (
+        "rate not a decimal",
+        "  - {currency: USD, rate: abc}\n",
+        USD,
+        ":3:27: error: rates[0].rate: a rate is a positive",
+    ),
     ("rate zero", "  - {currency: USD, rate: '0'}\n", USD, "rates[0].rate: a rate is a positive decimal"),
     ("rate negative", "  - {currency: USD, rate: '-0.9'}\n", USD, 'not "-0.9"'),
-    ("rate currency unknown", "  - {currency: USX, rate: '0.9'}\n", USD, "rates[0].currency: unknown currency code `USX`"),
+    (
+        "rate currency unknown",
+        "  - {currency: USX, rate: '0.9'}\n",
+        USD,
+        "rates[0].currency: unknown currency code `USX`",
+    ),
     ("lower case code", "  - {currency: usd, rate: '0.9'}\n", USD, "did you mean `USD`?"),
     ("rate date", "  - {currency: USD, rate: '0.9', from: 2026-13-01}\n", USD, "rates[0].from: not a date"),
     (
@@ -99,7 +109,9 @@ BAD_SNAPSHOTS = [
 ]
 
 
-@pytest.mark.parametrize(("rates", "invoices", "message"), [c[1:] for c in BAD_SNAPSHOTS], ids=[c[0] for c in BAD_SNAPSHOTS])
+@pytest.mark.parametrize(
+    ("rates", "invoices", "message"), [c[1:] for c in BAD_SNAPSHOTS], ids=[c[0] for c in BAD_SNAPSHOTS]
+)
 def test_a_bad_rate_or_currency_rejects_the_snapshot_located(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, rates: str, invoices: str, message: str
 ) -> None:

@@ -3,6 +3,7 @@ run through the engine here (not through the lint's own check), really shows the
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def _actions(evaluation: Evaluation, customer: str, invoice: str | None) -> list
     return [a.action for a in evaluation.actions if (a.customer, a.invoice) == (customer, invoice)]
 
 
-EXAMPLE_CODES = ("shadowed", "passed-over", "ladder-order", "conflicting-actions", "gap")
+EXAMPLE_CODES = ("shadowed", "passed-over", "ladder-order", "conflicting-actions", "gap", "credit-action")
 
 
 @pytest.mark.parametrize("path", SEEDED, ids=[p.stem for p in SEEDED])
@@ -72,6 +73,11 @@ def _demonstrates(policy: Policy, code: str, path: str, data: dict[str, object])
         assert isinstance(days, int) and days > 0
         return
     item, step = item_at(policy, path)
+    if code == "credit-action":
+        owed = evaluation.envs[invoice]["open_amount"]
+        assert isinstance(owed, Decimal) and owed <= 0
+        assert any(a.rule == item.id for a in evaluation.actions if a.invoice == invoice)
+        return
     if code == "conflicting-actions":
         target = None if isinstance(item, Rule) and item.scope == "customer" else invoice
         issued = _actions(evaluation, customer, target)
