@@ -489,6 +489,7 @@ __all__: Sequence[str] = (
     "Snapshot",
     "aggregate_customer",
     "bind",
+    "derive_base",
     "derive_days",
     "from_data",
     "from_json_text",
