@@ -244,3 +244,23 @@ def test_the_schemas_describe_currency_and_rates(capsys: pytest.CaptureFixture[s
     schema = json.loads(out)
     assert schema["$defs"]["Rate"]["required"] == ["currency", "rate"]
     assert "from" in schema["$defs"]["Rate"]["properties"]
+
+
+def test_the_column_engines_leave_a_base_currency_to_the_row_engine(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = str(EXAMPLES / "multi-currency.yaml")
+    data = str(EXAMPLES / "snapshots" / "multi-currency.yaml")
+    code, row, _ = cli(capsys, "run", policy, data, "--engine", "row")
+    assert code == 0
+    code, auto, _ = cli(capsys, "run", policy, data)
+    assert (code, auto) == (0, row)
+    for engine in ("batch", "duckdb"):
+        code, out, err = cli(capsys, "run", policy, data, "--engine", engine)
+        assert (code, out) == (2, "") and "a base currency (SPEC 7.1)" in err
+    # Rates alone (a policy without `currency:`) are checked by the row engine, which then plans.
+    plain = write(tmp_path, "policy.yaml", PLAIN_POLICY)
+    code, out, err = cli(capsys, "run", plain, data, "--engine", "batch")
+    assert (code, out) == (2, "") and "exchange rates (SPEC 7.1)" in err
+    code, out, err = cli(capsys, "run", plain, data)
+    assert code == 0 and json.loads(out)["summary"]["invoices"] == 8
