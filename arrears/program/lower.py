@@ -376,6 +376,8 @@ def _inputs(node: Node) -> list[Input]:
 
 def lower(policy: Policy) -> Program:
     """The program of a checked policy; raises LoweringError for what it cannot express."""
+    if policy.currency is not None:
+        raise LoweringError("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
     lowering = _Lowering(policy)
     for name in ("id", "customer_id", "due_date"):
         lowering.invoice.ref(name)
