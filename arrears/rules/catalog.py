@@ -130,6 +130,14 @@ BASE_CURRENCY_FIELDS: tuple[Symbol, ...] = (
     _sym("amount_base", DECIMAL, "invoice", "amount x fx_rate, in the base currency (exact)"),
     _sym("open_amount_base", DECIMAL, "invoice", "open_amount x fx_rate, in the base currency (exact)"),
 )
+
+
+def base_currency_needed() -> dict[str, tuple[str, str]]:
+    """What a policy without `currency:` says of the base-currency names: what they need, and how to add it."""
+    fix = "name it at the top of the policy, e.g. `currency: EUR` (SPEC 7.1)"
+    return {s.name: ("the policy's base currency", fix) for s in BASE_CURRENCY_FIELDS}
+
+
 GLOBALS: tuple[Symbol, ...] = (Symbol("as_of", DATE, "global", doc="the date of the run"),)
 
 BUILTIN_SYMBOLS: dict[str, Symbol] = {

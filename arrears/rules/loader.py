@@ -25,7 +25,7 @@ from arrears.dsl.types import BOOL
 from arrears.dsl.types import DURATION as DURATION_TYPE
 from arrears.dsl.values import CoercionError, coerce
 from arrears.rules.actions import check_action
-from arrears.rules.catalog import BASE_CURRENCY_FIELDS, BUILTIN_ACTIONS, BUILTIN_SYMBOLS
+from arrears.rules.catalog import BASE_CURRENCY_FIELDS, BUILTIN_ACTIONS, BUILTIN_SYMBOLS, base_currency_needed
 from arrears.rules.context import CompileContext
 from arrears.rules.declarations import Declarations
 from arrears.rules.discovery import decode_policy
@@ -110,8 +110,7 @@ class _PolicyBuilder(Declarations):
     def unavailable(self) -> dict[str, tuple[str, str]]:
         if self.currency is not None or self.root.get("currency") is not None:
             return {}  # a wrong code is reported once, at the code
-        fix = "name it at the top of the policy, e.g. `currency: EUR` (SPEC 7.1)"
-        return {s.name: ("the policy's base currency", fix) for s in BASE_CURRENCY_FIELDS}
+        return base_currency_needed()
 
     def _currency(self, node: YNode | None) -> None:
         """`currency:`: the base currency, an ISO 4217 code; its derived fields become names."""
