@@ -119,6 +119,11 @@ class PolicyFile(Closed):
     policy: str = required("The policy id: a-z, 0-9, `_` and `-`.", pattern="^[a-z0-9_-]+$")
     version: str | float = optional('Free text, e.g. "2026-11" (quote it).')
     description: str = optional("What the policy is for.")
+    currency: str = optional(
+        "The base currency (SPEC 7.1), an ISO 4217 code such as `EUR`: customer money totals are converted to it"
+        " with the snapshot's `rates`, and `fx_rate`, `amount_base` and `open_amount_base` become names.",
+        pattern="^[A-Z]{3}$",
+    )
     fields: dict[str, FieldType] = optional(
         "Snapshot fields beyond the built-ins: `name`, `invoice.name` or `customer.name`.",
         propertyNames={"pattern": r"^((invoice|customer)\.)?[A-Za-z_][A-Za-z0-9_]*$"},

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from arrears.documents.base import Closed, Date, NonEmpty, document_schema, optional, required
-from arrears.documents.snapshot import Customer, HistoryEntry, Invoice
+from arrears.documents.snapshot import Customer, HistoryEntry, Invoice, Rate
 
 
 class Expectation(Closed):
@@ -34,6 +34,7 @@ class Case(Closed):
     invoices: list[Invoice] = optional("The case's invoices (default: none).")
     customers: list[Customer] = optional("The case's customers (default: the file's).")
     history: list[HistoryEntry] = optional("What was done before (default: the file's).")
+    rates: list[Rate] = optional("Exchange rates to the policy's base currency (default: the file's).")
     expect: list[Expectation] | None = required(
         "The exact set of actions the policy plans; `[]` for none (left out, the case would pass silently)."
     )
@@ -47,6 +48,7 @@ class PolicyTestFile(Closed):
     as_of: Date = optional("The date of the run for every case that does not give its own.")
     customers: list[Customer] = optional("Customers shared by every case.")
     history: list[HistoryEntry] = optional("History shared by every case.")
+    rates: list[Rate] = optional("Exchange rates shared by every case (SPEC 7.1).")
     cases: list[Case] = Field(description="The cases.")
 
 

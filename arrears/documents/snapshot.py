@@ -8,9 +8,11 @@ for true or `"1,200.00"` for an amount); the schema shows the canonical form.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from arrears.documents.base import Amount, Date, NonEmpty, Open, document_schema, optional, required
+from pydantic import Field
+
+from arrears.documents.base import Amount, Closed, Date, NonEmpty, Open, document_schema, optional, required
 
 
 class Invoice(Open):
@@ -49,6 +51,21 @@ class HistoryEntry(Open):
     at: Date = required("The day the action was carried out.")
 
 
+class Rate(Closed):
+    """An exchange rate (SPEC 7.1): what one unit of `currency` is worth in the policy's base currency. On
+    `as_of` the entry with the latest `from` on or before it applies; one without `from` applies from always."""
+
+    currency: str = required("An ISO 4217 code, e.g. `USD`.", pattern="^[A-Z]{3}$")
+    rate: Annotated[
+        Annotated[str, Field(pattern=r"^([0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*)$")]
+        | Annotated[float, Field(gt=0)],
+        Field(description='A positive exact decimal, e.g. "0.92" (1 USD is worth 0.92 EUR).'),
+    ]
+    from_: Date | None = Field(
+        default=None, alias="from", description="The day the rate is in force from (default: always)."
+    )
+
+
 class Snapshot(Open):
     """A snapshot (SPEC section 3). `as_of` may instead be given as the `as_of` query parameter, which wins,
     as `--as-of` does."""
@@ -57,6 +74,10 @@ class Snapshot(Open):
     invoices: list[Invoice]
     customers: list[Customer] | None = None
     history: list[HistoryEntry] | None = None
+    rates: list[Rate] | None = optional(
+        "Exchange rates to the policy's base currency (SPEC 7.1); a CSV or Parquet snapshot folder has a"
+        " `rates` table with the same columns."
+    )
 
 
 class Payment(Open):
@@ -87,4 +108,4 @@ def snapshot_schema() -> dict[str, Any]:
     return schema
 
 
-__all__ = ["Customer", "HistoryEntry", "Invoice", "Snapshot", "snapshot_schema"]
+__all__ = ["Customer", "HistoryEntry", "Invoice", "Rate", "Snapshot", "snapshot_schema"]

@@ -205,6 +205,10 @@ class Checker(CallChecks):
         return ANY
 
     def _unknown(self, name: str, span: ast.Span) -> None:
+        if name in self.env.unavailable:
+            needs, fix = self.env.unavailable[name]
+            self._problem(f"`{name}` needs {needs}", span, fix, "unavailable-name")
+            return
         visible = [s for s in self.env.symbols if not s.startswith("customer.")]
         visible += [s for s in self.env.symbols if s.startswith("customer.")]
         hint = did_you_mean(name, visible)

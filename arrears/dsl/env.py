@@ -55,3 +55,5 @@ class Environment:
     symbols: Mapping[str, Symbol]
     actions: Mapping[str, ActionSignature] = field(default_factory=dict)
     scope: ScopeKind = "invoice"
+    unavailable: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Built-in names this policy lacks a declaration for: name -> (what it needs, how to add it)."""

@@ -16,7 +16,7 @@ from arrears.dsl.types import Type
 from arrears.dsl.values import CoercionError, Value, coerce, infer, to_json
 from arrears.engine import jsontext
 from arrears.engine.runtime import Env
-from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
+from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS, base_currency_needed
 from arrears.rules.model import Policy
 
 SOURCE = "<expr>"
@@ -87,7 +87,8 @@ def evaluate_expression(
         tree = parse_expression(text)
     except ExpressionError as error:
         raise PolicyError(_diagnostics(text, error.problems)) from None
-    checker = Checker(Environment(symbols, actions, "invoice"), policy.table if policy else None)
+    unavailable = policy.env.unavailable if policy is not None else base_currency_needed()
+    checker = Checker(Environment(symbols, actions, "invoice", unavailable), policy.table if policy else None)
     result = checker.check(tree)
     if checker.problems:
         raise PolicyError(_diagnostics(text, checker.problems))

@@ -170,10 +170,13 @@ def snapshot_digest(
     invoices: Sequence[Mapping[str, Any]],
     customers: Sequence[Mapping[str, Any]],
     history: Sequence[Mapping[str, Any]],
+    rates: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """The digest of raw rows, as `sha256:<hex>`."""
+    """The digest of raw rows, as `sha256:<hex>`; exchange rates (SPEC 7.1) count only when given."""
     tables = {"invoices": invoices, "customers": customers, "history": history}
     digest = hashlib.sha256(opening(as_of).encode("utf-8"))
     for table in TABLES:
         digest.update(_table_text(table, tables[table]).encode("utf-8"))
+    if rates:
+        digest.update(_table_text("rates", rates).encode("utf-8"))
     return "sha256:" + digest.hexdigest()

@@ -132,7 +132,9 @@ def snapshot_for_invoice(
         path = Path(snapshot)
         source = path if path.is_dir() else read_snapshot(path)
     if isinstance(source, Path):
-        large = choose_engine(source) == "batch"
+        # A folder with exchange rates is bound whole: its rates apply to every customer.
+        rated = (source / "rates.csv").exists() or (source / "rates.parquet").exists()
+        large = choose_engine(source) == "batch" and not rated
     else:
         large = len(source.invoices) > BATCH_THRESHOLD_INVOICES
     if large:

@@ -17,11 +17,15 @@ from typing import Literal
 from arrears.diagnostics import counted
 from arrears.dsl.compiler import Compiler, Fn, Runtime
 from arrears.dsl.problems import EvalFailure
-from arrears.dsl.values import CONTEXT, EXACT, Value, money
+from arrears.dsl.values import Value
 from arrears.engine.bulk import paused_gc
 from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
 from arrears.program.registry import FACT_EXCLUDE
+from arrears.rules.catalog import MONEY_ACTIONS
+from arrears.rules.credits import fee_on_rate, interest_amount, is_open, positive_open_amount
+from arrears.rules.currencies import round_minor
+from arrears.rules.fx import invoice_currency
 from arrears.rules.model import ActionCall, Expression, Ladder, LadderStep, Policy, Rule
 
 Status = Literal["fired", "held", "not-fired", "suppressed", "error", "skipped"]
@@ -321,23 +325,29 @@ def action_params(call: ActionCall, env: Env) -> tuple[tuple[str, Value], ...]:
             values[name] = param.fn(env)
         except EvalFailure as failure:
             raise EvalFailure(failure.message, failure.span, _where(param, failure)) from None
+    if call.signature.builtin and call.name in MONEY_ACTIONS:
+        _money(call.name, values, env)
+    return tuple((k, v) for k, v in values.items() if v is not None or k == "amount")
+
+
+def _money(action: str, values: dict[str, Value], env: Env) -> None:
+    """The computed `amount` of a fee or interest, in the invoice's currency (SPEC 1.4, 7.1, 7.2)."""
     open_amount = env.get("open_amount")
-    if call.signature.builtin and call.name == "late_fee":
+    currency = invoice_currency(env)
+    if isinstance(open_amount, Decimal):  # invoice scope: a charge on nothing owed is an error
+        open_amount = positive_open_amount(open_amount, action)
+    if action == "late_fee":
         rate, amount = values.get("rate"), values.get("amount")
         if isinstance(rate, Decimal) and isinstance(open_amount, Decimal):
-            values["amount"] = money(EXACT.multiply(rate, open_amount))
+            values["amount"] = fee_on_rate(rate, open_amount, currency)
         elif isinstance(amount, Decimal | int):
-            values["amount"] = money(amount)
-    elif call.signature.builtin and call.name == "interest":
+            values["amount"] = round_minor(Decimal(amount), currency)
+    else:
         rate, days = values.get("annual_rate"), env.get("days_overdue")
         if isinstance(rate, Decimal) and isinstance(open_amount, Decimal) and isinstance(days, int):
-            # No interest accrues before the due date.
-            accrued = CONTEXT.divide(
-                EXACT.multiply(EXACT.multiply(open_amount, rate), Decimal(max(days, 0))),
-                Decimal(365),
-            )
-            values["amount"] = money(accrued)
-    return tuple((k, v) for k, v in values.items() if v is not None or k == "amount")
+            values["amount"] = interest_amount(open_amount, rate, days, currency)
+    if currency is not None:
+        values["currency"] = currency
 
 
 def _rule_failed(rule: Rule, target: _Target, failure: EvalFailure, condition: bool | None) -> Outcome:
@@ -395,6 +405,10 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
     days = env["days_overdue"]
     assert isinstance(days, int)
     reached = _Reached(ladder, entries, level, days)
+    if not is_open(env["open_amount"]):  # SPEC 7.2: a credit note or a settled invoice
+        if not detail:
+            return None
+        return reached.outcome("not-fired", "open_amount is not above 0: no ladder acts on a credit or settled invoice")
     if ladder.unless is not None:
         try:
             holds = condition_fn(ladder.unless)(env)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, did_you_mean
-from arrears.dsl.types import DECIMAL
+from arrears.dsl.types import DECIMAL, STRING
 from arrears.dsl.values import CoercionError, Value, coerce, to_json
 from arrears.engine.evaluate import PlannedAction
 from arrears.engine.sources import written_data
@@ -23,6 +23,7 @@ from arrears.rules.yaml_source import YNode
 
 EXPECT_KEYS = ("invoice", "customer", "action", "rule", "step", "params")
 COMPUTED = {"late_fee": "amount", "interest": "amount"}  # money the plan adds to these built-in actions
+COMPUTED_CURRENCY = "currency"  # and the invoice's currency, when it has one (SPEC 7.1)
 
 
 @dataclass
@@ -204,18 +205,18 @@ def _params(item: YNode, policy: Policy, action: str, problems: list[Diagnostic]
     computed = COMPUTED.get(action) if signature.builtin else None
     for key, (key_node, value_node) in node.entries.items():
         param = signature.param(key)
-        if param is None and key != computed:
+        extra = [computed, COMPUTED_CURRENCY] if computed else []
+        if param is None and key not in extra:
             problems.append(
                 Diagnostic(
                     f"`{action}` has no parameter `{key}`",
                     key_node.location(),
-                    did_you_mean(key, [*names, *([computed] if computed else [])])
-                    or f"`{action}` takes: {', '.join(names) or 'no parameters'}",
+                    did_you_mean(key, [*names, *extra]) or f"`{action}` takes: {', '.join(names) or 'no parameters'}",
                     code="unknown-param",
                 )
             )
             continue
-        target = param.type if param is not None else DECIMAL
+        target = param.type if param is not None else (STRING if key == COMPUTED_CURRENCY else DECIMAL)
         try:
             params[key] = coerce(value_node.plain(), target.optional(True))
         except CoercionError as error:

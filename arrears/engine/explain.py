@@ -7,6 +7,7 @@ comparison and each name shows the value it had; a side never evaluated (because
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError, suggest
@@ -16,6 +17,7 @@ from arrears.dsl.values import Value, invisible_characters, show, to_json, visib
 from arrears.engine.evaluate import Outcome, evaluate, traced
 from arrears.engine.runtime import Env, release
 from arrears.engine.snapshot import Snapshot
+from arrears.rules.fx import BASE_FIELDS, invoice_currency, rate_on
 from arrears.rules.model import Expression, Ladder, Policy, Rule
 from arrears.textsafe import visible_lines
 
@@ -56,6 +58,8 @@ def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, An
     env = evaluation.envs[invoice_id]
     cenv = evaluation.envs[f"customer:{invoice.customer_id}"]
     facts = {k: to_json(env[k]) for k in INVOICE_FACTS}
+    if snapshot.currency is not None:
+        facts.update({k: to_json(env[k]) for k in BASE_FIELDS})
     lets = {}
     for name in policy.lets:
         try:
@@ -68,6 +72,7 @@ def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, An
         "as_of": snapshot.as_of.isoformat(),
         "policy": {"id": policy.id, "version": policy.version, "digest": policy.digest},
         "facts": facts,
+        **({"rate": _rate_used(snapshot, invoice.values)} if snapshot.currency is not None else {}),
         "lets": lets,
         "customer_rules": [_outcome(o, cenv) for o in evaluation.outcomes[(invoice.customer_id, None)]],
         "rules": [_outcome(o, env) for o in evaluation.outcomes[(invoice.customer_id, invoice_id)]],
@@ -83,6 +88,21 @@ def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, An
     }
     release(evaluation.envs.values())
     return doc
+
+
+def _rate_used(snapshot: Snapshot, values: dict[str, Value]) -> dict[str, Any]:
+    """The exchange rate the invoice's base amounts used (SPEC 7.1), and where it comes from."""
+    base = snapshot.currency
+    assert base is not None
+    code = invoice_currency(values) or base
+    found = rate_on(snapshot.rates, code, snapshot.as_of) if code != base else None
+    return {
+        "currency": code,
+        "base": base,
+        "rate": to_json(found.rate if found is not None else Decimal(1)),
+        "from": found.start.isoformat() if found is not None and found.start is not None else None,
+        "source": f"rates[{found.index}]" if found is not None else "the base currency",
+    }
 
 
 def _outcome(outcome: Outcome, env: Env) -> dict[str, Any]:
@@ -176,6 +196,10 @@ def render_explain(doc: dict[str, Any]) -> str:
         f"invoice {doc['invoice']} (customer {doc['customer']}) as of {doc['as_of']}, policy {doc['policy']['id']}",
         "  " + ", ".join(f"{k}={_show_json(v)}" for k, v in doc["facts"].items()),
     ]
+    if "rate" in doc:
+        rate = doc["rate"]
+        since = f" from {rate['from']}" if rate["from"] else ""
+        lines.append(f"  rate: 1 {rate['currency']} = {rate['rate']} {rate['base']}{since} ({rate['source']})")
     if doc["lets"]:
         lines.append("  lets: " + ", ".join(f"{k}={_show_json(v)}" for k, v in doc["lets"].items()))
     if doc["customer_rules"]:

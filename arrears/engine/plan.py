@@ -21,6 +21,7 @@ from arrears.engine.evaluate import EvalProblem, PlannedAction, fact_names, plan
 from arrears.engine.snapshot import Snapshot
 from arrears.engine.snapshot_warnings import SnapshotWarning
 from arrears.rules.catalog import TONES
+from arrears.rules.currencies import minor_places
 from arrears.rules.model import ActionCall, Policy, Rule
 from arrears.textsafe import visible
 
@@ -193,7 +194,8 @@ def notices(actions: list[PlannedAction], snapshot: Snapshot) -> list[dict[str, 
     for (customer, channel, _), group in sorted(groups.items()):
         ids = sorted(group["invoices"])
         amounts = (_open(invoices[i].values.get("open_amount")) for i in ids)
-        total = functools.reduce(EXACT.add, amounts, Decimal("0.00"))
+        # From zero in the currency's minor unit: "0.00", or "0" for yen (SPEC 7.1).
+        total = functools.reduce(EXACT.add, amounts, Decimal(0).scaleb(-minor_places(group["currency"] or None)))
         out.append(
             {
                 "customer": customer,

@@ -13,6 +13,7 @@ from typing import Any
 
 from arrears.dsl import ast
 from arrears.dsl.compiler import Fn
+from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import EXACT, Value
 from arrears.engine.snapshot import Customer, HistoryEntry
 
@@ -102,6 +103,13 @@ def release(envs: Iterable[Env]) -> None:
         env.customer_envs.clear()
 
 
+def _failing(message: str) -> Fn:
+    def fail(env: Any) -> Value:
+        raise EvalFailure(message)
+
+    return fail
+
+
 def build_envs(
     customers: list[Customer],
     lets: Mapping[str, Fn],
@@ -113,12 +121,16 @@ def build_envs(
     for customer in customers:
         base = dict(customer.values)
         base["as_of"] = as_of
-        cenv = Env(base, lets, customer.history, as_of)
+        own = lets
+        if customer.failures:
+            # An aggregate without a value (unlike money, SPEC 7.1) fails where it is read.
+            own = {**lets, **{name: _failing(message) for name, message in customer.failures.items()}}
+        cenv = Env(base, own, customer.history, as_of)
         members: list[Env] = []
         for invoice in customer.invoices:
             values = dict(base)
             values.update(invoice.values)
-            env = Env(values, lets, invoice.history, as_of)
+            env = Env(values, own, invoice.history, as_of)
             members.append(env)
             invoice_envs[invoice.id] = env
         cenv.customer_envs = members

@@ -20,6 +20,8 @@ from arrears.dsl.values import EXACT, CoercionError, Value, parse_date, reader, 
 from arrears.engine.bulk import paused_gc
 from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWarning, row_warnings
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
+from arrears.rules.credits import is_open
+from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, read_rates, to_base
 from arrears.rules.model import FieldDef, Policy
 
 Reader = Callable[[object], Value]
@@ -74,6 +76,8 @@ class Customer:
     values: dict[str, Value]
     invoices: list[Invoice] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    """Aggregates that have no value, by name, with why: reading one is an evaluation error."""
 
 
 @dataclass
@@ -87,6 +91,9 @@ class Snapshot:
     history_count: int = 0
     # SPEC 7.3: what the snapshot says that the policy will quietly not use, in place order.
     warnings: list[SnapshotWarning] = field(default_factory=list)
+    rates: tuple[Rate, ...] = ()
+    currency: str | None = None
+    """The policy's base currency (SPEC 7.1), when it names one."""
 
 
 # -- binding -------------------------------------------------------------------
@@ -204,6 +211,16 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
         placed.append((index, invoices[iid]))
 
     history = _bind_history(raw, policy, effective, report)
+    rates = read_rates(raw.rates, policy.currency, lambda i, key, message: report("rates", i, key, message))
+    if effective is not None and (policy.currency is not None or raw.rates):
+        # A currency whose only rates were refused above is not reported again for each invoice.
+        refused = {str(r.get("currency")) for r in raw.rates} - {r.currency for r in rates}
+        for index, row in enumerate(raw.invoices):
+            invoice = invoices.get(str(row.get("id")))
+            if invoice is not None and invoice_currency(invoice.values) not in refused:
+                problem = _money_problem(invoice, rates, policy.currency, effective)
+                if problem is not None:
+                    report("invoices", index, "currency", problem)
     if problems:
         raise InputError(problems)
     assert effective is not None
@@ -217,12 +234,16 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
     ordered = [invoices[k] for k in sorted(invoices)]
     for invoice in ordered:
         derive_days(invoice, effective)
+        if policy.currency is not None:
+            derive_base(invoice, rates, policy.currency, effective)
         customers[invoice.customer_id].invoices.append(invoice)
     ordered_customers = [customers[k] for k in sorted(customers)]
     for customer in ordered_customers:
-        aggregate_customer(customer)
+        aggregate_customer(customer, policy.currency)
     warned = _warnings(raw, policy, placed, listed, set(customers))
-    return Snapshot(effective, ordered, ordered_customers, raw.digest(), len(history), warned)
+    return Snapshot(
+        effective, ordered, ordered_customers, raw.digest(), len(history), warned, rates, policy.currency
+    )
 
 
 def _warnings(
@@ -278,6 +299,32 @@ def _warnings(
                 read[key] = typed
         history.append((index, *typed))
     return row_warnings(policy, invoices, listed, history, raw.locate)
+
+
+def _money_problem(invoice: Invoice, rates: Sequence[Rate], base: str | None, as_of: dt.date) -> str | None:
+    """Why an invoice's currency cannot be read or converted (checked with a base currency or rates)."""
+    code = invoice_currency(invoice.values)
+    if code is None:
+        return None
+    problem = currency_problem(code)
+    if problem is not None:
+        return problem
+    if base is not None and fx_rate(rates, base, code, as_of) is None:
+        known = sorted({r.currency for r in rates})
+        given = f"rates are given for {', '.join(known)}" if known else "the snapshot has no `rates`"
+        return f"no rate for {code} to the base currency {base} on {as_of.isoformat()} ({given})"
+    return None
+
+
+def derive_base(invoice: Invoice, rates: Sequence[Rate], base: str, as_of: dt.date) -> None:
+    """Set fx_rate, amount_base and open_amount_base (SPEC 7.1) for `as_of`: exact, unrounded."""
+    values = invoice.values
+    rate = fx_rate(rates, base, invoice_currency(values), as_of)
+    amount, open_amount = values["amount"], values["open_amount"]
+    assert rate is not None and isinstance(amount, Decimal) and isinstance(open_amount, Decimal)
+    values["fx_rate"] = rate
+    values["amount_base"] = to_base(amount, rate)
+    values["open_amount_base"] = to_base(open_amount, rate)
 
 
 def _implicit_customer(cid: str, declared: Mapping[str, Any]) -> Customer | None:
@@ -436,22 +483,35 @@ def derive_days(invoice: Invoice, as_of: dt.date) -> None:
     values["age"] = (as_of - issued).days if isinstance(issued, dt.date) else None
 
 
-def aggregate_customer(customer: Customer) -> None:
-    """Set the customer aggregates over `customer.invoices` (those of the snapshot)."""
+def aggregate_customer(customer: Customer, base: str | None = None) -> None:
+    """Set the customer aggregates over `customer.invoices` (those of the snapshot).
+
+    Money totals are in the base currency when the policy names one (`open_amount_base`);
+    without one, a total over more than one currency has no value (SPEC 7.1). Credits
+    and settled invoices net into `open_total` but count in no overdue aggregate (SPEC 7.2).
+    """
     open_total = Decimal(0)
     overdue_total = Decimal(0)
     overdue_count = 0
     disputed = 0
     max_overdue: int | None = None
+    field_name = "open_amount" if base is None else "open_amount_base"
+    open_codes: set[str] = set()
+    overdue_codes: set[str] = set()
     for invoice in customer.invoices:
         v = invoice.values
-        amount = v["open_amount"]
+        amount = v[field_name]
         days = v["days_overdue"]
         assert isinstance(amount, Decimal) and isinstance(days, int)
+        code = invoice_currency(v)
         open_total = EXACT.add(open_total, amount)  # exact: the default context rounds to 28 digits
-        if days > 0:
+        if code is not None:
+            open_codes.add(code)
+        if days > 0 and is_open(v["open_amount"]):
             overdue_total = EXACT.add(overdue_total, amount)
             overdue_count += 1
+            if code is not None:
+                overdue_codes.add(code)
         if v["disputed"]:
             disputed += 1
         max_overdue = days if max_overdue is None else max(max_overdue, days)
@@ -463,6 +523,20 @@ def aggregate_customer(customer: Customer) -> None:
             "customer.max_days_overdue": max_overdue,
             "customer.disputed_count": disputed,
         }
+    )
+    customer.failures = {}
+    if base is None:
+        for name, codes in (("customer.open_total", open_codes), ("customer.overdue_total", overdue_codes)):
+            if len(codes) > 1:
+                customer.failures[name] = unlike_money(customer.id, name, codes)
+                del customer.values[name]
+
+
+def unlike_money(customer: str, name: str, codes: set[str]) -> str:
+    """The evaluation error of a money total over several currencies without a base currency."""
+    return (
+        f"`{name}` of customer {visible(customer)} would add {', '.join(sorted(codes))}: unlike money is never"
+        " summed; name the policy's base currency (`currency:`) and give the snapshot `rates`"
     )
 
 
@@ -479,6 +553,7 @@ __all__: Sequence[str] = (
     "Snapshot",
     "aggregate_customer",
     "bind",
+    "derive_base",
     "derive_days",
     "from_data",
     "from_json_text",

@@ -38,10 +38,12 @@ class RawSnapshot:
     locate: Locator = field(default=lambda section, index, key: None)
     # A ledger's partial payments (SPEC 9): read when present, used only by backtests.
     payments: list[dict[str, Any]] = field(default_factory=list)
+    # Exchange rates to the policy's base currency (SPEC 7.1): read as given, typed by `bind`.
+    rates: list[dict[str, Any]] = field(default_factory=list)
 
     def digest(self) -> str:
         """Content digest, independent of row order and of the file format (arrears/engine/digest.py)."""
-        return snapshot_digest(self.as_of, self.invoices, self.customers, self.history)
+        return snapshot_digest(self.as_of, self.invoices, self.customers, self.history, self.rates)
 
 
 def history_params(raw: object) -> object:
@@ -68,6 +70,9 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
 
             raw = read_tables(p).raw()
             raw.payments = read_table_rows(p / "payments.parquet")
+            raw.rates = read_table_rows(p / "rates.parquet")
+            if not raw.rates and present(p / "rates.csv"):
+                raw.rates = _read_csv(p / "rates.csv", "rates")[0]
             return raw
         return _read_folder(p)
     try:
@@ -158,7 +163,7 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
         raise InputError(Diagnostic(f"{file}: a snapshot is an object with `invoices`", code="snapshot"))
     problems: list[Diagnostic] = []
     sections: dict[str, list[dict[str, Any]]] = {}
-    for section in ("invoices", "customers", "history", "payments"):
+    for section in ("invoices", "customers", "history", "payments", "rates"):
         rows = data.get(section, [])
         if rows is None:
             rows = []
@@ -195,6 +200,7 @@ def from_data(data: object, file: str = "<snapshot>", locate: Locator | None = N
         sections["history"],
         locate or (lambda s, i, k: None),
         sections["payments"],
+        sections["rates"],
     )
 
 
@@ -277,6 +283,7 @@ REQUIRED_COLUMNS = {
     "customers": ("id",),
     "history": ("action", "at"),
     "payments": ("invoice_id", "date", "amount"),
+    "rates": ("currency", "rate"),
 }
 
 
@@ -286,7 +293,7 @@ def _read_folder(folder: Path) -> RawSnapshot:
         raise InputError(Diagnostic(f"{folder}: a snapshot folder needs invoices.csv or invoices.parquet", code="io"))
     sections: dict[str, list[dict[str, Any]]] = {}
     lines: dict[str, list[int]] = {}
-    for section in ("invoices", "customers", "history", "payments"):
+    for section in ("invoices", "customers", "history", "payments", "rates"):
         path = folder / f"{section}.csv"
         sections[section], lines[section] = _read_csv(path, section) if present(path) else ([], [])
     history_file = "history.csv"
@@ -312,6 +319,7 @@ def _read_folder(folder: Path) -> RawSnapshot:
         sections["history"],
         locate,
         sections["payments"],
+        sections["rates"],
     )
 
 

@@ -33,8 +33,8 @@ from arrears.rules.model import Policy
 from arrears.rules.yaml_source import YNode, load_yaml
 from arrears.textsafe import visible
 
-TEST_KEYS = ("policy", "as_of", "customers", "history", "cases", "description")
-CASE_KEYS = ("name", "as_of", "customers", "invoices", "history", "expect", "description")
+TEST_KEYS = ("policy", "as_of", "customers", "history", "rates", "cases", "description")
+CASE_KEYS = ("name", "as_of", "customers", "invoices", "history", "rates", "expect", "description")
 
 
 @dataclass
@@ -181,7 +181,7 @@ def _run_case(policy: Policy, root: YNode, case: YNode, file: str) -> CaseResult
     problems: list[Diagnostic] = []
     _check_keys(case, CASE_KEYS, "a test case", problems)
     sections: dict[str, tuple[list[dict[str, Any]], list[YNode]]] = {}
-    for section in ("invoices", "customers", "history"):
+    for section in ("invoices", "customers", "history", "rates"):
         node = case.get(section) if case.get(section) is not None else root.get(section)
         sections[section] = _rows(node)
     as_of_node = case.get("as_of") or root.get("as_of")
@@ -201,6 +201,7 @@ def _run_case(policy: Policy, root: YNode, case: YNode, file: str) -> CaseResult
         sections["customers"][0],
         sections["history"][0],
         locate,
+        rates=sections["rates"][0],
     )
     try:
         snapshot = bind(raw, policy)

@@ -27,6 +27,7 @@ CODES = (
     "unused-field",
     "bidi-control",
     "unreminded-escalation",
+    "credit-action",
 )
 # Not a proof: said when some check ran out of time or failed, so silence is never mistaken for one.
 INCOMPLETE = "lint-incomplete"
@@ -43,6 +44,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     """
     from arrears.lint.bidi import bidi_controls
     from arrears.lint.conflicts import conflicts
+    from arrears.lint.credits import credit_actions
     from arrears.lint.escalation import unreminded_escalations
     from arrears.lint.gaps import gaps
     from arrears.lint.reach import unreachable
@@ -52,7 +54,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
         fresh_context()
         analysis = Analysis(policy, timeout_ms, budget_s)
         findings: list[Finding] = bidi_controls(policy)
-        for check in (unused, unreachable, conflicts, gaps, unreminded_escalations):
+        for check in (unused, unreachable, conflicts, gaps, unreminded_escalations, credit_actions):
             findings.extend(analysis.guard([], check, analysis))
     if analysis.incomplete:
         findings.append(_incomplete(policy, analysis.incomplete))

@@ -106,12 +106,17 @@ class Stream:
 
     # -- ladders --------------------------------------------------------------------
 
+    def owed(self) -> Z:
+        """The invoice's open amount is above zero: no ladder acts on a credit or a settled invoice (SPEC 7.2)."""
+        assert self.owner is not None
+        return self.world.open_amount(self.owner) > 0
+
     def open(self, ladder: Ladder) -> Z:
-        """The ladder runs: not silenced, and its `unless` is false without raising."""
+        """The ladder runs: not silenced, the invoice is owed, and its `unless` is false without raising."""
         holds, err = self.condition(ladder.unless)
         if ladder.unless is None:
             holds = false()
-        return z3.And(z3.Not(self.suppressed(ladder)), z3.Not(holds), z3.Not(err))
+        return z3.And(z3.Not(self.suppressed(ladder)), self.owed(), z3.Not(holds), z3.Not(err))
 
     def runs(self, ladder: Ladder) -> Z:
         """The ladder's `unless` lets it run (whether or not a final rule silences it)."""
@@ -160,7 +165,7 @@ class Stream:
         holds, err = self.condition(ladder.unless)
         if ladder.unless is None:
             holds = false()
-        return z3.And(z3.Not(holds), z3.Not(err), disjunction([self.due(s) for s in ladder.steps]))
+        return z3.And(z3.Not(holds), z3.Not(err), self.owed(), disjunction([self.due(s) for s in ladder.steps]))
 
     def anything_fires(self) -> Z:
         """Some item fires or issues an action: a final rule that silences others counts."""

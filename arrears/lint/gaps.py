@@ -126,8 +126,10 @@ def scope(analysis: Analysis, stream: Stream) -> list[Z]:
 
 
 def _plausible(world: World) -> list[Z]:
-    """Dates a snapshot can hold: the search looks for a gap among real invoices only."""
+    """Dates a snapshot can hold, and something owed: the search looks for a gap among real invoices only."""
     out = [z3.And(world.as_of >= EARLIEST, world.as_of <= LATEST)]
+    if world.subject is not None:
+        out.append(world.open_amount(world.subject) > 0)  # SPEC 7.2: nothing to collect on a credit
     for owner, fields in world.fields.items():
         for type_, value in fields.values():
             if owner != "aggregate" and type_.kind == "date" and value.value is not None:

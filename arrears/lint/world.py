@@ -24,6 +24,7 @@ from typing import Literal
 
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, Type
 from arrears.lint.smt import SVal, Z, false, z3
+from arrears.rules.fx import BASE_FIELDS
 
 Stream = Literal["invoice", "customer"]
 CUSTOMER = "c"
@@ -164,6 +165,9 @@ class World:
     def days_overdue(self, owner: str) -> Z:
         return self.as_of - self.field(owner, "due_date", DATE).value
 
+    def open_amount(self, owner: str) -> Z:
+        return self.field(owner, "open_amount", DECIMAL).value
+
     def invoice_value(self, owner: str, name: str, type_: Type) -> SVal:
         """A built-in or declared invoice field, derived ones computed as the engine does."""
         if name == "days_overdue":
@@ -175,7 +179,23 @@ class World:
             return SVal("int", self.as_of - issued.value, issued.null)
         if name == "open_amount":
             return self.field(owner, "open_amount", DECIMAL)
+        if name in BASE_FIELDS:
+            return self._in_base(owner, name)
         return self.field(owner, name, type_)
+
+    def _in_base(self, owner: str, name: str) -> SVal:
+        """fx_rate, amount_base, open_amount_base (SPEC 7.1). An example invoice is in the base currency
+        (rate 1); a proof knows only that the rate is positive, so a base amount has its amount's sign."""
+        if name == "fx_rate":
+            rate = self.field(owner, "fx_rate", DECIMAL)
+            self.facts.append(rate.value == 1 if self.exact else rate.value > 0)
+            return rate
+        amount = self.field(owner, name.removesuffix("_base"), DECIMAL).value
+        if self.exact:
+            return SVal("real", amount)
+        base = self.fresh("real", base=name)
+        self.facts.extend([(base.value > 0) == (amount > 0), (base.value == 0) == (amount == 0)])
+        return base
 
     # -- customer aggregates --------------------------------------------------------
 
@@ -200,10 +220,11 @@ class World:
         if name == "customer.open_total":
             return SVal("real", z3.Sum(*opens) if opens else zero_real)
         if name == "customer.overdue_total":
-            terms = [z3.If(d > 0, a, zero_real) for a, d in zip(opens, days, strict=True)]
+            # SPEC 7.2: only invoices with something owed count as overdue.
+            terms = [z3.If(z3.And(d > 0, a > 0), a, zero_real) for a, d in zip(opens, days, strict=True)]
             return SVal("real", z3.Sum(*terms) if terms else zero_real)
         if name == "customer.overdue_count":
-            terms = [z3.If(d > 0, 1, 0) for d in days]
+            terms = [z3.If(z3.And(d > 0, a > 0), 1, 0) for a, d in zip(opens, days, strict=True)]
             return SVal("int", z3.Sum(*terms) if terms else zero)
         if name == "customer.disputed_count":
             terms = [z3.If(self.field(o, "disputed", BOOL).value, 1, 0) for o in owners]
@@ -230,7 +251,9 @@ class World:
             overdue_count >= 0,
             disputed_count >= 0,
             z3.Implies(overdue_count == 0, overdue_total == 0),
-            z3.Implies(z3.Not(none), (overdue_count >= 1) == (max_days > 0)),
+            # SPEC 7.2: an overdue credit counts in no overdue aggregate, so a customer may have
+            # max_days_overdue > 0 and no overdue invoice.
+            z3.Implies(overdue_count >= 1, z3.And(z3.Not(none), max_days > 0)),
             z3.Implies(none, z3.And(overdue_count == 0, disputed_count == 0, open_total == 0, overdue_total == 0)),
         ]
         subject = self.subject
@@ -240,7 +263,7 @@ class World:
             facts += [
                 z3.Not(none),
                 max_days >= days,
-                overdue_count >= z3.If(days > 0, 1, 0),
+                overdue_count >= z3.If(z3.And(days > 0, self.open_amount(subject) > 0), 1, 0),
                 disputed_count >= z3.If(disputed, 1, 0),
             ]
         self.facts.extend(facts)

@@ -261,7 +261,7 @@ class _Lowering:
     def _ladder(self, ladder: Ladder, scope: _Scope, silenced: Node, rank: int) -> None:
         level = LadderLevel(INT, ladder.id)
         last = LadderLast(DATE.optional(), ladder.id)
-        active: Node = prim("not", BOOL, silenced)
+        active: Node = prim("and", BOOL, prim("not", BOOL, silenced), self._owed(scope))
         if ladder.unless is not None:
             active = prim("and", BOOL, active, prim("not", BOOL, self.condition(ladder.unless, scope)))
         if ladder.min_gap is not None:
@@ -292,6 +292,10 @@ class _Lowering:
             mask = prim("eq", BOOL, Chosen(INT.optional(), ladder.id), integer(step.index))
             for index, call in enumerate(step.actions):
                 self._emit(scope, rank, ladder.id, step.index, index, call, mask, because, facts)
+
+    def _owed(self, scope: _Scope) -> Node:
+        scope.ref("open_amount")
+        return R.owed()
 
     def _facts(
         self, expressions: list[Expression], extra: tuple[str, ...], scope: _Scope
@@ -338,6 +342,11 @@ class _Lowering:
                 product = prim("mul", DECIMAL, prim("mul", DECIMAL, open_amount, values["annual_rate"]), days)
                 accrued = prim("div", DECIMAL, product, Const(DECIMAL, Decimal(365)))
                 values["amount"] = prim("money", DECIMAL, accrued)
+            if open_amount is not None:
+                # The invoice's currency, when it has one (SPEC 7.1): blank text is none.
+                code = scope.ref("currency")
+                blank = prim("eq", BOOL, code, Const(STRING, ""))
+                values["currency"] = prim("if", STRING.optional(), blank, Const(STRING.optional(), None), code)
         out = []
         for name, node in values.items():
             if isinstance(node, Const) and node.value is None and name not in always:
@@ -367,6 +376,8 @@ def _inputs(node: Node) -> list[Input]:
 
 def lower(policy: Policy) -> Program:
     """The program of a checked policy; raises LoweringError for what it cannot express."""
+    if policy.currency is not None:
+        raise LoweringError("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
     lowering = _Lowering(policy)
     for name in ("id", "customer_id", "due_date"):
         lowering.invoice.ref(name)

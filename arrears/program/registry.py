@@ -122,7 +122,14 @@ DERIVED: dict[str, Callable[[], Node]] = {
 
 
 def _overdue() -> Node:
-    return prim("gt", BOOL, Ref(INT, "days_overdue"), Const(INT, 0))
+    """Overdue and owed: a credit or a settled invoice is in no overdue aggregate (SPEC 7.2)."""
+    late = prim("gt", BOOL, Ref(INT, "days_overdue"), Const(INT, 0))
+    return prim("and", BOOL, late, owed())
+
+
+def owed() -> Node:
+    """open_amount > 0: ladders act only on such invoices (SPEC 7.2)."""
+    return prim("gt", BOOL, Ref(DECIMAL, "open_amount"), Const(DECIMAL, Decimal(0)))
 
 
 CUSTOMER_AGGREGATES: dict[str, Callable[[], Aggregate]] = {

@@ -22,6 +22,7 @@ from arrears.dsl.types import DATE, DECIMAL, STRING
 from arrears.dsl.values import CoercionError, parse_date, reader
 from arrears.engine.snapshot import Customer, Invoice, RawSnapshot, bind, read_snapshot
 from arrears.engine.sources import diagnostic
+from arrears.rules.fx import Rate
 from arrears.rules.model import Policy
 
 MAX_YEARS = 20
@@ -61,6 +62,8 @@ class BoundLedger:
     invoices: dict[str, Invoice]
     customers: dict[str, Customer]
     listed: set[str]  # customers that have a row of their own (others exist through their invoices)
+    rates: tuple[Rate, ...] = ()  # exchange rates and the policy's base currency (SPEC 7.1)
+    currency: str | None = None
 
 
 def read_ledger(path: str | Path) -> Ledger:
@@ -181,7 +184,7 @@ def bind_ledger(ledger: Ledger, policy: Policy, start: dt.date, *, history_throu
     listed = {str(row.get("id")) for row in raw.customers}
     for customer in customers.values():
         customer.invoices = []
-    return BoundLedger(ledger, invoices, customers, listed)
+    return BoundLedger(ledger, invoices, customers, listed, bound.rates, bound.currency)
 
 
 def _before(at: object, start: dt.date, through: bool) -> bool:

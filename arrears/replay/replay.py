@@ -25,6 +25,7 @@ from arrears.engine.snapshot import (
     Reader,
     Snapshot,
     aggregate_customer,
+    derive_base,
     derive_days,
     history_params_typed,
 )
@@ -181,16 +182,19 @@ class _State:
         for customer in customers.values():
             customer.invoices = []
         invoices: list[Invoice] = []
+        base = self.bound.currency
         for iid in self.order:
             invoice = self.invoices[iid]
             derive_days(invoice, day)
+            if base is not None:  # the day's rate, on the day's open amount
+                derive_base(invoice, self.bound.rates, base, day)
             customers[invoice.customer_id].invoices.append(invoice)
             invoices.append(invoice)
         listed = self.bound.listed
         present = [customers[cid] for cid in sorted(customers) if cid in listed or customers[cid].invoices]
         for customer in present:
-            aggregate_customer(customer)
-        return Snapshot(day, invoices, present, "")
+            aggregate_customer(customer, base)
+        return Snapshot(day, invoices, present, "", rates=self.bound.rates, currency=base)
 
     def record(
         self, action: PlannedAction, day: dt.date, policy: Policy, readers: dict[str, dict[str, Reader]]

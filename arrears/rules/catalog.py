@@ -124,6 +124,20 @@ CUSTOMER_AGGREGATES: tuple[Symbol, ...] = (
     _sym("customer.max_days_overdue", INT.optional(), "customer", "largest days_overdue"),
     _sym("customer.disputed_count", INT, "customer", "disputed invoices"),
 )
+# SPEC 7.1: these exist only in a policy that names its base currency (`currency: EUR`).
+BASE_CURRENCY_FIELDS: tuple[Symbol, ...] = (
+    _sym("fx_rate", DECIMAL, "invoice", "worth of 1 unit of the invoice's currency in the base currency on as_of"),
+    _sym("amount_base", DECIMAL, "invoice", "amount x fx_rate, in the base currency (exact)"),
+    _sym("open_amount_base", DECIMAL, "invoice", "open_amount x fx_rate, in the base currency (exact)"),
+)
+
+
+def base_currency_needed() -> dict[str, tuple[str, str]]:
+    """What a policy without `currency:` says of the base-currency names: what they need, and how to add it."""
+    fix = "name it at the top of the policy, e.g. `currency: EUR` (SPEC 7.1)"
+    return {s.name: ("the policy's base currency", fix) for s in BASE_CURRENCY_FIELDS}
+
+
 GLOBALS: tuple[Symbol, ...] = (Symbol("as_of", DATE, "global", doc="the date of the run"),)
 
 BUILTIN_SYMBOLS: dict[str, Symbol] = {

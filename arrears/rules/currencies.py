@@ -41,3 +41,9 @@ def round_minor(amount: Decimal, currency: str | None) -> Decimal:
     with localcontext() as context:
         context.prec = 80  # quantize must never run out of digits on a large exact amount
         return amount.quantize(Decimal(1).scaleb(-minor_places(currency)), rounding=ROUND_HALF_UP)
+
+
+@lru_cache(maxsize=1)
+def not_in_cents() -> frozenset[str]:
+    """The known codes whose minor unit is not two places (JPY, KWD...): engines that compute in cents leave them."""
+    return frozenset(code for code in known_codes() if minor_places(code) != DEFAULT_PLACES)

@@ -2,7 +2,7 @@
 
 The canonical form (docs/ci.md describes it for policy authors):
 
-* top-level keys in the order `arrears, policy, version, description, fields, let,
+* top-level keys in the order `arrears, policy, version, description, currency, fields, let,
   actions, rules, ladders`;
 * rule keys `id, description, scope, priority, final, repeat, rule | when, then`;
   ladder keys `id, description, priority, unless, skip, min_gap, steps`; step keys
@@ -32,7 +32,7 @@ from ruamel.yaml.tokens import CommentToken
 from arrears.diagnostics import Diagnostic, Location, PolicyError, Position
 from arrears.rules.yaml_source import load_yaml
 
-TOP_KEYS = ("arrears", "policy", "version", "description", "fields", "let", "actions", "rules", "ladders")
+TOP_KEYS = ("arrears", "policy", "version", "description", "currency", "fields", "let", "actions", "rules", "ladders")
 RULE_KEYS = ("id", "description", "scope", "priority", "final", "repeat", "rule", "when", "then")
 LADDER_KEYS = ("id", "description", "priority", "unless", "skip", "min_gap", "steps")
 STEP_KEYS = ("at", "description", "when", "then")

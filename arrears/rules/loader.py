@@ -25,10 +25,11 @@ from arrears.dsl.types import BOOL
 from arrears.dsl.types import DURATION as DURATION_TYPE
 from arrears.dsl.values import CoercionError, coerce
 from arrears.rules.actions import check_action
-from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
+from arrears.rules.catalog import BASE_CURRENCY_FIELDS, BUILTIN_ACTIONS, BUILTIN_SYMBOLS, base_currency_needed
 from arrears.rules.context import CompileContext
 from arrears.rules.declarations import Declarations
 from arrears.rules.discovery import decode_policy
+from arrears.rules.fx import currency_problem
 from arrears.rules.model import (
     ActionCall,
     Expression,
@@ -51,6 +52,7 @@ POLICY_KEYS = (
     "rules",
     "ladders",
     "actions",
+    "currency",
 )
 RULE_KEYS = ("id", "description", "rule", "when", "then", "priority", "final", "scope", "repeat")
 LADDER_KEYS = ("id", "description", "unless", "min_gap", "skip", "priority", "steps")
@@ -99,9 +101,29 @@ class _PolicyBuilder(Declarations):
         self.fields: dict[str, FieldDef] = {}
         self.lets: dict[str, LetDef] = {}
         self.ids: dict[str, YNode] = {}
+        self.currency: str | None = None
 
     def env(self, scope: str = "invoice") -> Environment:
-        return Environment(self.symbols, self.actions, scope)  # type: ignore[arg-type]
+        return Environment(self.symbols, self.actions, scope, self.unavailable)  # type: ignore[arg-type]
+
+    @property
+    def unavailable(self) -> dict[str, tuple[str, str]]:
+        if self.currency is not None or self.root.get("currency") is not None:
+            return {}  # a wrong code is reported once, at the code
+        return base_currency_needed()
+
+    def _currency(self, node: YNode | None) -> None:
+        """`currency:`: the base currency, an ISO 4217 code; its derived fields become names."""
+        if node is None:
+            return
+        self.symbols.update((s.name, s) for s in BASE_CURRENCY_FIELDS)
+        code = node.text.strip() if node.kind == "scalar" and node.value is not None else ""
+        problem = currency_problem(code) if code else "`currency` is an ISO 4217 code like EUR"
+        if problem is not None:
+            message, _, hint = problem.partition("; ")
+            self.ctx.error(node, "$.currency", message, hint or None, "bad-currency")
+            return
+        self.currency = code
 
     def build(self) -> Policy:
         ctx, root = self.ctx, self.root
@@ -121,6 +143,7 @@ class _PolicyBuilder(Declarations):
         policy_id = self._policy_id()
         version = root.get("version")
         description = root.get("description")
+        self._currency(root.get("currency"))
         self._fields(root.get("fields"))
         self._actions(root.get("actions"))
         self._lets(root.get("let"))
@@ -151,6 +174,7 @@ class _PolicyBuilder(Declarations):
             env=self.env(),
             table=ctx.table,
             symbols=self.symbols,
+            currency=self.currency,
         )
 
     def _policy_id(self) -> str | None:

@@ -120,6 +120,8 @@ class Policy:
     env: Environment
     table: TypeTable
     symbols: dict[str, Symbol] = field(default_factory=dict)
+    currency: str | None = None
+    """The base currency (SPEC 7.1), an ISO 4217 code; None when the policy names none."""
 
     def ordered(self) -> list[Rule | Ladder]:
         """Rules and ladders in evaluation order: priority (higher first), then file order."""

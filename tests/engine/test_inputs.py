@@ -260,8 +260,10 @@ def test_negative_zero_amounts_give_unsigned_zeros(capsys: pytest.CaptureFixture
     second = _invoice('"-0.000"').replace('"A"', '"B"')
     code, out, err = _both(capsys, tmp_path, _json(_snapshot(_invoice('"-0"'), second)))
     assert code == 0, err
-    assert '"-0' not in out
-    assert [a["params"]["amount"] for a in _plan(out) if a["action"] == "late_fee"] == ["0.00", "0.00"]
+    assert '"-0' not in out and "of -0" not in out
+    # Nothing is owed on either: a fee on them is an evaluation error (SPEC 7.2), not a fee of 0.00.
+    assert [a for a in _plan(out) if a["action"] == "late_fee"] == []
+    assert err.count("`late_fee` on an open amount of 0") == 2
 
 
 EXACT_POLICY = """\

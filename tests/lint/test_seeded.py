@@ -3,6 +3,7 @@ run through the engine here (not through the lint's own check), really shows the
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def _actions(evaluation: Evaluation, customer: str, invoice: str | None) -> list
     return [a.action for a in evaluation.actions if (a.customer, a.invoice) == (customer, invoice)]
 
 
-EXAMPLE_CODES = ("shadowed", "passed-over", "ladder-order", "conflicting-actions", "gap", "unreminded-escalation")
+EXAMPLE_CODES = ("shadowed", "passed-over", "ladder-order", "conflicting-actions", "gap", "unreminded-escalation", "credit-action")
 
 
 @pytest.mark.parametrize("path", SEEDED, ids=[p.stem for p in SEEDED])
@@ -80,6 +81,11 @@ def _demonstrates(policy: Policy, code: str, path: str, data: dict[str, object])
         mine = [a for a in evaluation.actions if a.rule == item.id and a.invoice == invoice]
         assert any(a.action in ("escalate", "write_off") for a in mine), mine
         assert step is None or all(a.step == step.index for a in mine)
+        return
+    if code == "credit-action":
+        owed = evaluation.envs[invoice]["open_amount"]
+        assert isinstance(owed, Decimal) and owed <= 0
+        assert any(a.rule == item.id for a in evaluation.actions if a.invoice == invoice)
         return
     if code == "conflicting-actions":
         target = None if isinstance(item, Rule) and item.scope == "customer" else invoice

@@ -407,7 +407,11 @@ def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.D
         pl.col("open_amount").abs().max().alias("bound"),
     ).row(0)
     exp = pl.col("open_amount#e")
-    overdue = pl.col("days_overdue") > 0
+    # SPEC 7.2: a credit or a settled invoice is in no overdue aggregate.
+    overdue = (pl.col("days_overdue") > 0) & (pl.col("open_amount") > 0)
+    # SPEC 7.1: a money total over several currencies has no value; the row engine reports it.
+    codes = pl.col("currency").filter(pl.col("currency") != "") if "currency" in invoices.columns else None
+    unlike = pl.lit(False) if codes is None else codes.n_unique() > 1
     narrow = bound is None or int(bound) * max(invoices.height, 1) < 2**62
     if lo is not None and lo == hi:
         # Every open amount has the same exponent: sum coefficients, no alignment.
@@ -443,6 +447,7 @@ def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.D
             overdue.sum().cast(pl.Int64).alias("customer.overdue_count"),
             pl.col("days_overdue").max().alias("customer.max_days_overdue"),
             pl.col("disputed").sum().cast(pl.Int64).alias("customer.disputed_count"),
+            unlike.alias("__unlike"),
         )
     )
     joined = (
@@ -452,17 +457,25 @@ def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.D
         .join(grouped, left_on="__row", right_on="__ci", how="left", maintain_order="left")
         .drop("__row", "__ci", strict=False)
     )
-    return joined.with_columns(
-        pl.col("customer.open_total").fill_null(0).cast(pl.Int128),
-        pl.col("customer.open_total#e").fill_null(0).cast(pl.Int32),
-        pl.lit(False).alias("customer.open_total#z"),
-        pl.col("customer.overdue_total").fill_null(0).cast(pl.Int128),
-        pl.col("customer.overdue_total#e").fill_null(0).cast(pl.Int32),
-        pl.lit(False).alias("customer.overdue_total#z"),
-        pl.col("customer.overdue_count").fill_null(0),
-        pl.col("customer.disputed_count").fill_null(0),
-        (pl.col("__wide").fill_null(False) | (pl.col("__size").fill_null(0.0) >= float(D.LIMIT) / 2)).alias("__unsafe"),
-    ).collect()
+    return (
+        joined.with_columns(
+            pl.col("customer.open_total").fill_null(0).cast(pl.Int128),
+            pl.col("customer.open_total#e").fill_null(0).cast(pl.Int32),
+            pl.lit(False).alias("customer.open_total#z"),
+            pl.col("customer.overdue_total").fill_null(0).cast(pl.Int128),
+            pl.col("customer.overdue_total#e").fill_null(0).cast(pl.Int32),
+            pl.lit(False).alias("customer.overdue_total#z"),
+            pl.col("customer.overdue_count").fill_null(0),
+            pl.col("customer.disputed_count").fill_null(0),
+            (
+                pl.col("__wide").fill_null(False)
+                | (pl.col("__size").fill_null(0.0) >= float(D.LIMIT) / 2)
+                | pl.col("__unlike").fill_null(False)
+            ).alias("__unsafe"),
+        )
+        .drop("__unlike")
+        .collect()
+    )
 
 
 def source_columns(policy: Policy) -> dict[str, set[str]]:

@@ -28,6 +28,7 @@ from arrears.engine.evaluate import EvalProblem
 from arrears.engine.plan import PLAN_FORMAT, CsvLayout, Rendered, problem_dict, with_warnings, write_document
 from arrears.engine.snapshot_warnings import SnapshotWarning
 from arrears.rules.catalog import TONES
+from arrears.rules.currencies import minor_places, not_in_cents
 from arrears.rules.model import Policy
 
 
@@ -127,7 +128,13 @@ def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
 # -- notices ------------------------------------------------------------------------
 
 _CHUNK = 200_000  # actions rendered per slice: bounded memory for plans of millions of actions
-START_EXP = -2  # totals start from Decimal("0.00")
+START_EXP = -2  # totals start from Decimal("0.00") unless the currency has another minor unit
+
+
+def _start_exp() -> pl.Expr:
+    """The exponent totals start from: the currency's minor unit ("0.00"; "0" for yen, SPEC 7.1)."""
+    odd = {code: -minor_places(code) for code in sorted(not_in_cents())}
+    return pl.col("__ckey").replace_strict(odd, default=START_EXP, return_dtype=pl.Int32)
 
 
 def notices(actions: pl.DataFrame, invoices: pl.DataFrame, open_amount: Val, has_currency: bool) -> pl.DataFrame:
@@ -167,7 +174,7 @@ def notices(actions: pl.DataFrame, invoices: pl.DataFrame, open_amount: Val, has
     )
     amounts = (
         rows.unique(subset=[*keys, "invoice"])
-        .with_columns(pl.min_horizontal(pl.col("__exp").min().over(keys), pl.lit(START_EXP)).alias("__low"))
+        .with_columns(pl.min_horizontal(pl.col("__exp").min().over(keys), _start_exp()).alias("__low"))
         .with_columns((pl.col("__coef") * D.pow10(pl.col("__exp") - pl.col("__low"))).alias("__aligned"))
         .group_by(keys)
         .agg(
@@ -203,7 +210,7 @@ def notices(actions: pl.DataFrame, invoices: pl.DataFrame, open_amount: Val, has
     columns = [*keys, "tone", "currency", "invoices", "__sum", "__low", "__unsafe"]
     table = pl.concat([joined.select(columns), alone.select(columns)], how="vertical_relaxed").sort(keys)
     stage = Stage(table, "t")
-    total = D.to_text(D.Dec(pl.col("__sum"), pl.col("__low"), False, D.LIMIT, -40, START_EXP), stage)
+    total = D.to_text(D.Dec(pl.col("__sum"), pl.col("__low"), False, D.LIMIT, -40, 0), stage)
     frame = (
         stage.frame()
         .select(

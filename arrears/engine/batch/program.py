@@ -33,6 +33,7 @@ from arrears.engine.batch.hooks import BatchHooks
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, as_dec, constant, dec_val
 from arrears.program.registry import FACT_EXCLUDE
+from arrears.rules.currencies import not_in_cents
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 
 CUSTOMER = "__ci"  # windows and group-bys over a customer use its row number
@@ -220,7 +221,8 @@ def _ladder(c: ExpressionCompiler, ladder: Ladder, rank: int, silenced: pl.Expr,
         active = active & ~c.condition(ladder.unless.node)
     if ladder.min_gap is not None:
         active = active & (last.is_null() | ((as_of - last).dt.total_days() >= ladder.min_gap.days))
-    active = stage.keep(active)
+    # SPEC 7.2: no ladder step acts on a credit or a settled invoice.
+    active = stage.keep(active & (as_dec(c.scope.fields["open_amount"]).coef > 0).fill_null(False))
     days = c.scope.fields["days_overdue"].expr
     chosen: pl.Expr = pl.lit(None, dtype=pl.Int64)
     for step in ladder.steps:
@@ -298,7 +300,9 @@ def action_params(c: ExpressionCompiler, call: ActionCall, mask: pl.Expr) -> lis
         if known is not None:
             param, guard_name = known
             c.stage.guard(pl.col(guard_name) & mask)
-            return [*[p for p in out if p.name != "amount"], param] if param is not None else out
+            shown = [*[p for p in out if p.name != "amount"], param] if param is not None else out
+            currency = _currency_param(c, open_amount)
+            return [*shown, currency] if currency is not None else shown
         with c.stage.only_where(pl.lit(True)):
             before = len(c.stage.guards)
             _money(c, call, values, out, open_amount)
@@ -327,7 +331,33 @@ def _warm_lets(c: ExpressionCompiler, node: ast.Expr) -> None:
 def _money(
     c: ExpressionCompiler, call: ActionCall, values: dict[str, Param], out: list[Param], open_amount: Val | None
 ) -> None:
-    """The `amount` of late_fee and interest: rate x open amount, or open amount x annual rate x days / 365."""
+    """The `amount` of late_fee and interest: rate x open amount, or open amount x annual rate x days / 365.
+
+    In the invoice's currency (SPEC 7.1): an amount in a currency whose minor unit is not
+    cents, or charged on nothing owed (SPEC 7.2, an evaluation error), is the row engine's.
+    """
+    currency = c.scope.fields.get("currency") if open_amount is not None else None
+    if open_amount is not None:
+        c.stage.guard(as_dec(open_amount).coef <= 0)
+    if currency is not None:
+        c.stage.guard(currency.expr.is_in(sorted(not_in_cents())))
+    _amount(c, call, values, out, open_amount)
+    shown = _currency_param(c, open_amount)
+    if shown is not None:
+        out.append(shown)
+
+
+def _currency_param(c: ExpressionCompiler, open_amount: Val | None) -> Param | None:
+    """The invoice's currency as a fee's `currency` parameter, left out where it has none."""
+    currency = c.scope.fields.get("currency") if open_amount is not None else None
+    if currency is None:
+        return None
+    return Param("currency", value=currency, keep=currency.expr.is_not_null() & (currency.expr != ""))
+
+
+def _amount(
+    c: ExpressionCompiler, call: ActionCall, values: dict[str, Param], out: list[Param], open_amount: Val | None
+) -> None:
     if call.name == "late_fee":
         rate, amount = values.get("rate"), values.get("amount")
         if rate is not None:

@@ -12,6 +12,7 @@ from arrears.engine.batch.plan import BatchPlan, notices
 from arrears.engine.batch.render import KEY_COLUMNS, SCHEMA
 from arrears.engine.batch.typed import Val, compact, dec_val
 from arrears.engine.evaluate import EvalProblem
+from arrears.rules.currencies import not_in_cents
 from arrears.rules.model import Policy
 
 
@@ -42,7 +43,7 @@ def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFra
 
 
 def assemble(policy: Policy, frames: Frames, actions: pl.DataFrame, guarded: set[str]) -> BatchPlan:
-    guarded = guarded | set(frames.guarded_customers)
+    guarded = guarded | set(frames.guarded_customers) | _ledger_customers(frames)
     rows = _ranked(policy, frames, actions)
     if guarded:
         rows = rows.filter(~pl.col("customer").is_in(sorted(guarded)))
@@ -78,3 +79,13 @@ def _open_amount(frames: Frames) -> Val:
     f = frames.invoices
     z = pl.col("open_amount#z") if "open_amount#z" in f.columns else False
     return dec_val(DECIMAL, D.Dec(pl.col("open_amount"), pl.col("open_amount#e"), z, D.I128_SAFE, -60, 60))
+
+
+def _ledger_customers(frames: Frames) -> set[str]:
+    """Customers with a credit or settled invoice (SPEC 7.2: fees on them are errors), or an invoice in a
+    currency whose minor unit is not cents (SPEC 7.1): the row engine plans them."""
+    f = frames.invoices
+    odd = pl.col("open_amount") <= 0
+    if "currency" in f.columns:
+        odd = odd | pl.col("currency").is_in(sorted(not_in_cents()))
+    return {str(c) for c in f.filter(odd.fill_null(False))["customer_id"].unique().to_list()}
