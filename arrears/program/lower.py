@@ -50,6 +50,7 @@ from arrears.program.ir import (
     prim,
     walk,
 )
+from arrears.rules.calendar import calendar_reason
 from arrears.rules.catalog import BUILTIN_SYMBOLS, CUSTOMER_FIELDS, INVOICE_FIELDS
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 
@@ -367,6 +368,9 @@ def _inputs(node: Node) -> list[Input]:
 
 def lower(policy: Policy) -> Program:
     """The program of a checked policy; raises LoweringError for what it cannot express."""
+    reason = calendar_reason(policy.calendar)
+    if reason is not None:
+        raise LoweringError(reason)
     lowering = _Lowering(policy)
     for name in ("id", "customer_id", "due_date"):
         lowering.invoice.ref(name)
