@@ -26,6 +26,7 @@ CODES = (
     "unused-let",
     "unused-field",
     "bidi-control",
+    "mixed-days",
 )
 # Not a proof: said when some check ran out of time or failed, so silence is never mistaken for one.
 INCOMPLETE = "lint-incomplete"
@@ -41,6 +42,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     decided in time is not reported (never guessed).
     """
     from arrears.lint.bidi import bidi_controls
+    from arrears.lint.calendar_days import mixed_days
     from arrears.lint.conflicts import conflicts
     from arrears.lint.gaps import gaps
     from arrears.lint.reach import unreachable
@@ -50,7 +52,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
         fresh_context()
         analysis = Analysis(policy, timeout_ms, budget_s)
         findings: list[Finding] = bidi_controls(policy)
-        for check in (unused, unreachable, conflicts, gaps):
+        for check in (unused, unreachable, conflicts, gaps, mixed_days):
             findings.extend(analysis.guard([], check, analysis))
     if analysis.incomplete:
         findings.append(_incomplete(policy, analysis.incomplete))
