@@ -7,8 +7,8 @@ calendar's weekend, is listed under `holidays`, or is a public holiday of `count
 
 Counting follows SPEC 7.4: `business_days_between(a, b)` is the number of business days
 `d` with `a < d <= b`, or minus the number with `b < d <= a`. Each year is turned once
-into a running count (business days from 1 January up to each day), so counting is two
-lookups plus a sum over the whole years in between.
+into a running count (business days from 1 January up to each day), and the years are
+chained by their totals from a fixed year, so counting is a few lookups.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DEFAULT_WEEKEND = frozenset((5, 6))  # Saturday and Sunday, as `date.weekday()` numbers
+ANCHOR_YEAR = 2000  # counting across years goes through running totals from here
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class Calendar:
     subdivision: str | None = None
     quiet: bool = False
     _years: dict[int, _Year] = field(default_factory=dict, repr=False, compare=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _offsets: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     # -- the questions of the language --------------------------------------------
 
@@ -55,14 +57,9 @@ class Calendar:
 
     def business_days_between(self, start: dt.date, end: dt.date, /) -> int:
         """Business days `d` with `start < d <= end`; negative when `end` is before `start`."""
-        if end < start:
-            return -self.business_days_between(end, start)
         if start.year == end.year:
             return self._upto(end) - self._upto(start)
-        count = self._year(start.year).total - self._upto(start) + self._upto(end)
-        for year in range(start.year + 1, end.year):
-            count += self._year(year).total
-        return count
+        return self._offset(end.year) + self._upto(end) - self._offset(start.year) - self._upto(start)
 
     def next_business_day(self, day: dt.date, /) -> dt.date:
         """The first business day on or after `day` (OverflowError past the last date)."""
@@ -118,6 +115,38 @@ class Calendar:
         """Business days from 1 January of `day`'s year up to and including `day`."""
         return self._year(day.year).running[day.timetuple().tm_yday]
 
+    def _offset(self, year: int) -> int:
+        """Business days from 1 January ANCHOR_YEAR to 1 January `year` (negative before it), kept per year."""
+        found = self._offsets.get(year)
+        if found is not None:
+            return found
+        with self._lock:
+            offsets = self._offsets
+            if not offsets:
+                offsets[ANCHOR_YEAR] = 0
+            # Extend outward from the years known, one year's total at a time.
+            high, low = max(offsets), min(offsets)
+            while year > high:
+                offsets[high + 1] = offsets[high] + self._total(high)
+                high += 1
+            while year < low:
+                offsets[low - 1] = offsets[low] - self._total(low - 1)
+                low -= 1
+            return offsets[year]
+
+    def _total(self, year: int) -> int:
+        """The business days of a whole year, counted without building its running count."""
+        built = self._years.get(year)
+        if built is not None:
+            return built.total
+        length = (dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1
+        first = dt.date(year, 1, 1).weekday()
+        extra = {(first + i) % 7 for i in range(length - 364)}  # the weekdays a year has 53 of
+        weekend = sum(53 if day in extra else 52 for day in self.weekend)
+        holidays = {d for d in public_holidays(self.country, self.subdivision, year)}
+        holidays.update(d for d in self.holidays if d.year == year)
+        return length - weekend - sum(1 for d in holidays if d.weekday() not in self.weekend)
+
     def _year(self, year: int) -> _Year:
         found = self._years.get(year)
         if found is None:
@@ -167,6 +196,17 @@ def supported_countries() -> dict[str, list[str]]:
     import holidays
 
     return {code: list(subdivisions) for code, subdivisions in holidays.list_supported_countries().items()}
+
+
+def country_named(name: str) -> tuple[str, str] | None:
+    """The code and name of the country called `name` (`germany` -> DE, Germany), or None."""
+    from holidays import registry
+
+    wanted = name.replace(" ", "").lower()
+    for entry in registry.COUNTRIES.values():
+        if entry[0].lower() == wanted:
+            return entry[1], entry[0]
+    return None
 
 
 def weekday_numbers(names: Iterable[str]) -> frozenset[int]:

@@ -10,7 +10,14 @@ from __future__ import annotations
 import datetime as dt
 
 from arrears.diagnostics import did_you_mean
-from arrears.rules.calendar import DEFAULT_WEEKEND, WEEKDAYS, Calendar, supported_countries, weekday_numbers
+from arrears.rules.calendar import (
+    DEFAULT_WEEKEND,
+    WEEKDAYS,
+    Calendar,
+    country_named,
+    supported_countries,
+    weekday_numbers,
+)
 from arrears.rules.context import CompileContext
 from arrears.rules.yaml_source import YNode
 
@@ -125,11 +132,13 @@ def _country(ctx: CompileContext, node: YNode | None) -> str | None:
     known = supported_countries()
     if text in known:
         return text
-    hint = (
-        f"did you mean `{text.upper()}`?"
-        if text.upper() in known
-        else did_you_mean(text, known) or "a country is an ISO 3166 code, like DE, FR or US"
-    )
+    named = country_named(text)
+    if text.upper() in known:
+        hint: str | None = f"did you mean `{text.upper()}`?"
+    elif named is not None:
+        hint = f"did you mean `{named[0]}` ({named[1]})?"
+    else:
+        hint = did_you_mean(text, known) or "a country is an ISO 3166 code, like DE, FR or US"
     ctx.error(node, path, f"unknown country code `{text}`", hint, "bad-calendar")
     return None
 
