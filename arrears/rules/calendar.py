@@ -59,7 +59,13 @@ class Calendar:
         """Business days `d` with `start < d <= end`; negative when `end` is before `start`."""
         if start.year == end.year:
             return self._upto(end) - self._upto(start)
-        return self._offset(end.year) + self._upto(end) - self._offset(start.year) - self._upto(start)
+        return self.index(end) - self.index(start)
+
+    def index(self, day: dt.date) -> int:
+        """Business days from 1 January ANCHOR_YEAR up to and including `day` (less 1 for that first day,
+        negative before it): `business_days_between(a, b) == index(b) - index(a)`. The column engines
+        count by mapping dates to it."""
+        return self._offset(day.year) + self._upto(day)
 
     def next_business_day(self, day: dt.date, /) -> dt.date:
         """The first business day on or after `day` (OverflowError past the last date)."""

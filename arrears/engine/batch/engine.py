@@ -22,7 +22,6 @@ from arrears.engine.evaluate import EvalProblem
 from arrears.engine.plan import csv_layout
 from arrears.engine.progress import Progress, Silent
 from arrears.engine.snapshot import RawSnapshot, read_snapshot
-from arrears.rules.calendar import calendar_reason
 from arrears.rules.model import Policy
 
 Source = RawSnapshot | Frames | str | Path
@@ -62,9 +61,6 @@ def make_plan_batch(
     not evaluate; `arrears.diagnostics.InputError` for a malformed snapshot, exactly
     as the row engine does.
     """
-    reason = calendar_reason(policy.calendar)
-    if reason is not None:
-        raise Unsupported(reason)
     shown = progress if progress is not None else Silent()
     shown.advance("read")
     frames = load_frames(policy, source, as_of, early_digest=digest)
