@@ -50,8 +50,8 @@ def mixed_days(analysis: Analysis) -> list[Finding]:
                 calendar_days = counted(int(env["days_overdue"]), "day")
                 business_days = counted(int(env[BUSINESS_FIELD]), "business day")
                 hint += (
-                    f"; for example, on {example.data['as_of']} an invoice due {due} is {calendar_days}"
-                    f" but {business_days} overdue: {example.render()}"
+                    f": the two counts differ ({calendar_days} but {business_days} overdue for an invoice due {due});"
+                    f" for example: {example.render()}"
                 )
             findings.append(Finding(Diagnostic(message, where, hint, path, "warning", CODE), example))
             break  # one warning per ladder says it
