@@ -4,6 +4,7 @@ and a calendar-days ladder that reads business days is a `mixed-days` warning wi
 from __future__ import annotations
 
 from arrears.lint import lint
+from arrears.lint.structure import structure
 from arrears.rules.loader import load_policy_text
 from tests.lint.helpers import run_example
 
@@ -71,3 +72,22 @@ def test_mixed_days_reports_each_ladder_once_with_a_differing_example() -> None:
         3,
         1,
     )
+
+
+def test_diff_names_calendar_days_and_facing_changes() -> None:
+    old = load_policy_text(
+        "arrears: 1\npolicy: p\ncalendar: {country: DE, quiet: true}\nactions:\n  ping: {facing: customer}\n"
+        "ladders:\n  - id: d\n    days: business\n    steps: [{at: 1, then: ping()}]\n",
+        "old.yaml",
+    )
+    new = load_policy_text(
+        "arrears: 1\npolicy: p\ncalendar: {country: DE}\nactions:\n  ping:\n"
+        "ladders:\n  - id: d\n    steps: [{at: 1, then: ping()}]\n",
+        "new.yaml",
+    )
+    changes = {(c.what, c.name): c.details for c in structure(old, new)}
+    assert changes[("action", "ping")] == ["facing customer -> facing internal"]
+    assert changes[("ladder", "d")] == ['days "business" -> "calendar"']
+    [calendar] = changes[("calendar", "calendar")]
+    assert "public holidays of DE; quiet" in calendar
+    assert structure(old, old) == []
