@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from arrears.documents.base import Closed, absent, document_schema, optional, required
+from arrears.documents.base import Closed, Date, absent, document_schema, optional, required
 from arrears.rules.catalog import BUILTIN_ACTIONS
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -98,6 +98,10 @@ class Ladder(Closed):
         "true (default): a late-found invoice jumps to the highest due step; false: one step per run."
     )
     min_gap: Annotated[Duration, Field(description="Least time between two steps of this ladder.")] = absent()
+    days: Literal["calendar", "business"] = optional(
+        "`calendar` (default): `at` and `min_gap` count days; `business`: they count business days of the"
+        " policy's `calendar` (`at` is compared with `business_days_overdue`)."
+    )
     steps: list[Step] = Field(min_length=1)
 
 
@@ -106,6 +110,43 @@ class DeclaredAction(Closed):
 
     description: str = optional("What the action does.")
     params: dict[str, FieldType] = optional("The parameters and their types.", propertyNames={"pattern": NAME})
+    facing: Literal["customer", "internal"] = optional(
+        "`customer`: the customer notices the action (quiet days hold it back, backtests count it as a contact);"
+        " `internal` (default): a task for the team."
+    )
+
+
+Weekday = Literal[
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+]
+
+
+class Calendar(Closed):
+    """The policy's business calendar (SPEC 7.4): which days are business days."""
+
+    weekend: list[Weekday] = optional("The weekend days; default [sat, sun].")
+    holidays: list[Date] = optional("Holidays of the policy's own, e.g. [2026-12-24, 2026-12-31].")
+    country: str = optional(
+        "A country code (ISO 3166, e.g. DE, FR, US) whose public holidays, from the maintained `holidays`"
+        " package, are not business days."
+    )
+    subdivision: str = optional("A subdivision of `country` (e.g. BY for Bavaria) whose public holidays also count.")
+    quiet: bool = optional(
+        "true: on an as_of that is not a business day, no customer-facing action is planned; it stays due."
+    )
 
 
 class PolicyFile(Closed):
@@ -137,6 +178,10 @@ class PolicyFile(Closed):
     )
     rules: list[Rule] | None = None
     ladders: list[Ladder] | None = None
+    calendar: Calendar = optional(
+        "Business days: weekends, holidays, a country's public holidays; enables `business_days_overdue`,"
+        " `is_business_day`, `business_days_between`, `next_business_day` and `days: business` ladders."
+    )
 
 
 def policy_schema() -> dict[str, Any]:

@@ -144,6 +144,9 @@ class Explanation(Answer):
     customer_rules: list[dict[str, Any]]
     rules: list[dict[str, Any]]
     actions: list[dict[str, Any]]
+    calendar: dict[str, Any] = optional(
+        "With a business calendar: the business days counted for the invoice, the days not counted, a quiet day."
+    )
 
 
 class ServingPolicy(Answer):

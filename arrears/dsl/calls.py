@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from arrears.diagnostics import counted, did_you_mean
 from arrears.dsl import ast, types
+from arrears.dsl.business import CALENDAR_FUNCTIONS, CALENDAR_HINT, needs_calendar
 from arrears.dsl.env import ActionSignature, Environment
 from arrears.dsl.types import ANY, BOOL, DATE, DECIMAL, INT, STRING, Type
 from arrears.dsl.typing_rules import article, conversion_hint
@@ -34,6 +35,7 @@ PLAIN_FUNCTIONS = (
     "contains",
     "len",
     "date",
+    *CALENDAR_FUNCTIONS,
 )
 FUNCTIONS = PLAIN_FUNCTIONS + HISTORY + AGGREGATES
 
@@ -103,6 +105,11 @@ class CallChecks:
             )
         if name == "date":
             return self._date(node)
+        if name in CALENDAR_FUNCTIONS and self.table.calendar is None:
+            self._problem(needs_calendar(name), node.function_span, CALENDAR_HINT, "no-calendar")
+            for arg in node.args:
+                self._check(arg)
+            return ANY
         arg_types = [self._check(arg, expected if name in ("coalesce", "min", "max") else None) for arg in node.args]
         return self._function_type(node, arg_types)
 
@@ -152,6 +159,9 @@ class CallChecks:
             "starts_with": ((frozenset({"string", "enum"}), frozenset({"string", "enum"})), BOOL),
             "contains": ((frozenset({"string", "enum"}), frozenset({"string", "enum"})), BOOL),
             "len": ((frozenset({"string", "list"}),), INT),
+            "is_business_day": ((frozenset({"date"}),), BOOL),
+            "business_days_between": ((frozenset({"date"}), frozenset({"date"})), INT),
+            "next_business_day": ((frozenset({"date"}),), DATE),
         }
         params, result = signatures[name]
         low = 1 if name == "round" else len(params)
@@ -175,8 +185,8 @@ class CallChecks:
         if name == "round" and args[0].kind == "int":
             result = INT
         found = result if result is not None else args[0]
-        if name in ("starts_with", "contains"):
-            return BOOL
+        if name in ("starts_with", "contains", "is_business_day"):
+            return BOOL  # a predicate of a null is false, as a comparison with null is
         return found.optional(nullable)
 
     def _date(self, node: ast.Call) -> Type:

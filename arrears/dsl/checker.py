@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast, types
+from arrears.dsl.business import BUSINESS_FIELD, CALENDAR_HINT, BusinessDays, needs_calendar
 from arrears.dsl.calls import AGGREGATES, FUNCTIONS, HISTORY, PLAIN_FUNCTIONS, CallChecks
 from arrears.dsl.env import Environment, Symbol
 from arrears.dsl.problems import Problem
@@ -48,6 +49,8 @@ class TypeTable:
     names: dict[ast.Expr, str] = field(default_factory=dict)
     enum_values: dict[ast.Expr, str] = field(default_factory=dict)
     history_actions: dict[ast.Expr, str] = field(default_factory=dict)
+    calendar: BusinessDays | None = None
+    """The policy's business calendar (SPEC 7.4): without one, its names are compile errors."""
 
     def type_of(self, node: ast.Expr) -> Type:
         return self.types.get(node, ANY)
@@ -208,6 +211,9 @@ class Checker(CallChecks):
         if name in self.env.unavailable:
             needs, fix = self.env.unavailable[name]
             self._problem(f"`{name}` needs {needs}", span, fix, "unavailable-name")
+            return
+        if name == BUSINESS_FIELD:
+            self._problem(needs_calendar(name), span, CALENDAR_HINT, "no-calendar")
             return
         visible = [s for s in self.env.symbols if not s.startswith("customer.")]
         visible += [s for s in self.env.symbols if s.startswith("customer.")]

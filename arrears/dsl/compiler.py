@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from arrears.dsl import ast, codegen
+from arrears.dsl.business import CALENDAR_FUNCTIONS, BusinessDays
 from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.checker import TypeTable
 from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
@@ -255,7 +256,11 @@ class Compiler:
                 return None
 
             return self._fold(node, coalesce, consts)
-        implementation = _function(name, result_kind, node.span)
+        if name in CALENDAR_FUNCTIONS:
+            assert self.table.calendar is not None  # the checker refuses them without a calendar
+            implementation = _calendar_function(name, self.table.calendar, node.span)
+        else:
+            implementation = _function(name, result_kind, node.span)
 
         def call(env: Runtime) -> Value:
             return implementation([f(env) for f in fns])
@@ -384,6 +389,27 @@ def _function(name: str, result_kind: str, span: ast.Span) -> Callable[[list[Val
         case "len":
             return nullsafe(len)
     raise AssertionError(name)  # pragma: no cover
+
+
+def _calendar_function(name: str, calendar: BusinessDays, span: ast.Span) -> Callable[[list[Value]], Value]:
+    """SPEC 7.4's functions over the policy's calendar; null in, null out (a predicate: false)."""
+    asks: dict[str, Callable[..., Value]] = {
+        "is_business_day": calendar.is_business_day,
+        "business_days_between": calendar.business_days_between,
+        "next_business_day": calendar.next_business_day,
+    }
+    ask = asks[name]
+    null_result: Value = False if name == "is_business_day" else None
+
+    def apply(args: list[Value]) -> Value:
+        if any(a is None for a in args):
+            return null_result
+        try:
+            return ask(*args)
+        except OverflowError:
+            raise EvalFailure("date out of range", span) from None
+
+    return apply
 
 
 class _NoRuntime:

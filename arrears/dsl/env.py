@@ -40,6 +40,7 @@ class ActionSignature:
     one_of: tuple[str, ...] = ()
     doc: str = ""
     builtin: bool = True
+    facing: str | None = None  # "customer" for a custom action the customer notices (SPEC 7.4)
 
     def param(self, name: str) -> Param | None:
         for p in self.params:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 
 from arrears.diagnostics import Diagnostic, InputError, Location, PolicyError, Position
+from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.checker import Checker
 from arrears.dsl.compiler import compile_expression
 from arrears.dsl.env import Environment, Symbol
@@ -16,6 +17,7 @@ from arrears.dsl.types import Type
 from arrears.dsl.values import CoercionError, Value, coerce, infer, to_json
 from arrears.engine import jsontext
 from arrears.engine.runtime import Env
+from arrears.rules.calendar import Calendar
 from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS, base_currency_needed
 from arrears.rules.model import Policy
 
@@ -82,7 +84,7 @@ def evaluate_expression(
                 symbols[name] = Symbol(name, found, "set")
         except CoercionError as error:
             raise InputError(Diagnostic(f"--set {raw_name}: {error}", code="usage")) from None
-    _derive(values)
+    _derive(values, policy.calendar if policy else None)
     try:
         tree = parse_expression(text)
     except ExpressionError as error:
@@ -122,12 +124,14 @@ def _concrete(found: Type, value: Value) -> Type:
     return found
 
 
-def _derive(values: dict[str, Value]) -> None:
+def _derive(values: dict[str, Value], calendar: Calendar | None) -> None:
     """Fill days_overdue and friends from due_date and as_of when they were not given."""
     as_of, due = values.get("as_of"), values.get("due_date")
     if isinstance(as_of, dt.date) and isinstance(due, dt.date):
         values.setdefault("days_overdue", (as_of - due).days)
         values.setdefault("days_until_due", (due - as_of).days)
+        if calendar is not None:
+            values.setdefault(BUSINESS_FIELD, calendar.business_days_between(due, as_of))
     if "amount" in values:
         values.setdefault("open_amount", values["amount"])
     issued = values.get("issue_date")

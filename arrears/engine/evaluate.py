@@ -19,9 +19,11 @@ from arrears.dsl.compiler import Compiler, Fn, Runtime
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import Value
 from arrears.engine.bulk import paused_gc
+from arrears.engine.business import held_quiet, ladder_counts, ladder_facts, ladder_wait, quiet_reason
 from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
 from arrears.program.registry import FACT_EXCLUDE
+from arrears.rules.calendar import Calendar
 from arrears.rules.catalog import MONEY_ACTIONS
 from arrears.rules.credits import fee_on_rate, interest_amount, is_open, positive_open_amount
 from arrears.rules.currencies import round_minor
@@ -150,6 +152,8 @@ def _evaluate(
 ) -> Evaluation:
     lets = {name: _located(let.expression) for name, let in policy.lets.items()}
     customer_envs, invoice_envs = build_envs(snapshot.customers, lets, snapshot.as_of)
+    calendar = policy.calendar
+    quiet = quiet_reason(calendar, snapshot.as_of)
     ordered = policy.ordered()
     customer_items = [i for i in ordered if isinstance(i, Rule) and i.scope == "customer"]
     invoice_items = [i for i in ordered if not (isinstance(i, Rule) and i.scope == "customer")]
@@ -163,7 +167,7 @@ def _evaluate(
         cenv = customer_envs[customer.id]
         if recording:
             cenv.recorded = {}
-        target = _Target(customer.id, None, cenv, customer.history, snapshot.as_of)
+        target = _Target(customer.id, None, cenv, customer.history, snapshot.as_of, calendar, quiet)
         found = _run(customer_items, target, condition_fn, detail)
         outcomes[(customer.id, None)] = found
         for invoice in customer.invoices:
@@ -172,7 +176,7 @@ def _evaluate(
             env = invoice_envs[invoice.id]
             if recording:
                 env.recorded = {}
-            target = _Target(customer.id, invoice.id, env, invoice.history, snapshot.as_of)
+            target = _Target(customer.id, invoice.id, env, invoice.history, snapshot.as_of, calendar, quiet)
             outcomes[(customer.id, invoice.id)] = _run(invoice_items, target, condition_fn, detail)
     for found in outcomes.values():
         for outcome in found:
@@ -192,6 +196,12 @@ class _Target:
     env: Env
     history: list[HistoryEntry]
     as_of: dt.date
+    calendar: Calendar | None = None
+    quiet: str | None = None
+    """Why `as_of` is a quiet day (SPEC 7.4: no customer-facing action), or None."""
+
+    def held_quiet(self, call: ActionCall) -> str | None:
+        return held_quiet(self.quiet, call)
 
 
 def _run(items: Sequence[Rule | Ladder], target: _Target, condition_fn: ConditionFn, detail: bool) -> list[Outcome]:
@@ -360,7 +370,8 @@ def _fired(rule: Rule, target: _Target) -> Outcome:
     issue: list[ActionCall] = []
     held: list[tuple[str, str]] = []
     for call in rule.actions:
-        reason = _held_back(rule, call, target)
+        # A rule whose actions a quiet day holds still fires: a `final` one still silences.
+        reason = target.held_quiet(call) or _held_back(rule, call, target)
         if reason is None:
             issue.append(call)
         else:
@@ -393,8 +404,8 @@ def _held_back(rule: Rule, call: ActionCall, target: _Target) -> str | None:
     return f"last done {_ago(waited)} on {last.isoformat()}; repeats every {counted(rule.repeat.days, 'day')}"
 
 
-def _ago(days: int) -> str:
-    return "today" if days == 0 else f"{counted(days, 'day')} ago"
+def _ago(days: int, unit: str = "day") -> str:
+    return "today" if days == 0 else f"{counted(days, unit)} ago"
 
 
 def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: bool) -> Outcome | None:
@@ -402,7 +413,8 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
     env = target.env
     entries = [e for e in target.history if e.rule == ladder.id] if target.history else []
     level = max((e.step for e in entries if e.step is not None), default=-1)
-    days = env["days_overdue"]
+    counted_by = ladder_counts(ladder)
+    days = env[counted_by]
     assert isinstance(days, int)
     reached = _Reached(ladder, entries, level, days)
     if not is_open(env["open_amount"]):  # SPEC 7.2: a credit note or a settled invoice
@@ -422,13 +434,14 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
             return found
     if ladder.min_gap is not None and entries:
         last = max(e.at for e in entries)
-        waited = (target.as_of - last).days
+        waited, unit = ladder_wait(ladder, target.calendar, last, target.as_of)
         if waited < ladder.min_gap.days:
             if not detail:
                 return None
             return reached.outcome(
                 "not-fired",
-                f"min_gap: last step {_ago(waited)} on {last.isoformat()}, needs {counted(ladder.min_gap.days, 'day')}",
+                f"min_gap: last step {_ago(waited, unit)} on {last.isoformat()}, "
+                f"needs {counted(ladder.min_gap.days, unit)}",
             )
     candidates = [s for s in ladder.steps if s.index > level and s.at <= days]
     if not ladder.skip:
@@ -445,19 +458,29 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
         chosen = step
         break
     if chosen is None:
-        return reached.outcome("not-fired", _no_step_reason(ladder, level, days)) if detail else None
-    because = f"days_overdue >= {chosen.at}" + (
+        return reached.outcome("not-fired", _no_step_reason(ladder, level, days, counted_by)) if detail else None
+    quiet = next((r for r in map(target.held_quiet, chosen.actions) if r is not None), None)
+    if quiet is not None:
+        # The step is one unit: it is not planned, so history does not record it, and it is
+        # still due on the next run that is a business day.
+        if not detail:
+            return None
+        found = reached.outcome("held", f"step {chosen.index} is due; {quiet}", chosen)
+        found.step, found.condition = chosen.index, True
+        found.held = [(call.name, quiet) for call in chosen.actions]
+        return found
+    because = f"{counted_by} >= {chosen.at}" + (
         f" and {chosen.when.snippet(chosen.when.node.span)}" if chosen.when else ""
     )
     try:
-        facts = _facts(target, [chosen.when] if chosen.when else [], ("days_overdue",))
+        facts = _facts(target, [chosen.when] if chosen.when else [], ladder_facts(ladder))
         planned = _issue(target, ladder, chosen.index, chosen.actions, because, facts)
     except EvalFailure as failure:
         return reached.failed(target, chosen.index, failure, None)
     passed = [s.index for s in candidates if s.index < chosen.index]
     found = reached.outcome(
         "fired",
-        f"step {chosen.index} is due (at {chosen.at}, days_overdue {days})"
+        f"step {chosen.index} is due (at {chosen.at}, {counted_by} {days})"
         + (f"; passes over steps {', '.join(map(str, sorted(passed)))}" if passed else ""),
         chosen,
     )
@@ -491,12 +514,12 @@ class _Reached:
         return found
 
 
-def _no_step_reason(ladder: Ladder, level: int, days: int) -> str:
+def _no_step_reason(ladder: Ladder, level: int, days: int, counted_by: str = "days_overdue") -> str:
     if level >= len(ladder.steps) - 1:
         return f"every step is done (level {level})"
     upcoming = [s for s in ladder.steps if s.index > level]
     if not ladder.skip and upcoming and not upcoming[0].at <= days:
-        return f"next step {upcoming[0].index} is due at {upcoming[0].at}; days_overdue is {days}"
+        return f"next step {upcoming[0].index} is due at {upcoming[0].at}; {counted_by} is {days}"
     if all(not s.at <= days for s in upcoming):
-        return f"no step due yet: next at {upcoming[0].at}, days_overdue is {days}"
+        return f"no step due yet: next at {upcoming[0].at}, {counted_by} is {days}"
     return "no due step's `when` holds"

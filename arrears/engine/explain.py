@@ -7,14 +7,17 @@ comparison and each name shows the value it had; a side never evaluated (because
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError, suggest
 from arrears.dsl import ast
+from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import Value, invisible_characters, show, to_json, visible
 from arrears.engine.evaluate import Outcome, evaluate, traced
+from arrears.engine.explain_calendar import calendar_section, render_calendar
 from arrears.engine.runtime import Env, release
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.fx import BASE_FIELDS, invoice_currency, rate_on
@@ -60,6 +63,8 @@ def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, An
     facts = {k: to_json(env[k]) for k in INVOICE_FACTS}
     if snapshot.currency is not None:
         facts.update({k: to_json(env[k]) for k in BASE_FIELDS})
+    if policy.calendar is not None:
+        facts[BUSINESS_FIELD] = to_json(env[BUSINESS_FIELD])
     lets = {}
     for name in policy.lets:
         try:
@@ -86,6 +91,9 @@ def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, An
             for a in evaluation.actions
         ],
     }
+    due = invoice.values["due_date"]
+    if policy.calendar is not None and isinstance(due, dt.date):
+        doc["calendar"] = calendar_section(policy.calendar, due, snapshot.as_of)
     release(evaluation.envs.values())
     return doc
 
@@ -130,10 +138,12 @@ def _outcome(outcome: Outcome, env: Env) -> dict[str, Any]:
 
 def _ladder(ladder: Ladder, outcome: Outcome, env: Env) -> dict[str, Any]:
     out: dict[str, Any] = {"level": outcome.level, "skip": ladder.skip}
+    if ladder.days == "business":
+        out["days"] = "business"
     if ladder.unless is not None and outcome.status != "suppressed":
         out["unless"] = _tree(ladder.unless, ladder.unless.node, env)
     if ladder.min_gap is not None:
-        out["min_gap"] = f"{ladder.min_gap.days}d"
+        out["min_gap"] = f"{ladder.min_gap.days}d" + (" (business days)" if ladder.days == "business" else "")
     steps = []
     for s in outcome.steps:
         step: dict[str, Any] = {
@@ -200,6 +210,8 @@ def render_explain(doc: dict[str, Any]) -> str:
         rate = doc["rate"]
         since = f" from {rate['from']}" if rate["from"] else ""
         lines.append(f"  rate: 1 {rate['currency']} = {rate['rate']} {rate['base']}{since} ({rate['source']})")
+    if "calendar" in doc:
+        lines.extend(render_calendar(doc["calendar"]))
     if doc["lets"]:
         lines.append("  lets: " + ", ".join(f"{k}={_show_json(v)}" for k, v in doc["lets"].items()))
     if doc["customer_rules"]:

@@ -12,6 +12,8 @@ import re
 
 import networkx as nx
 
+from arrears.dsl.business import BUSINESS_FIELD
+from arrears.engine.business import ladder_counts
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 from arrears.textsafe import visible
 
@@ -114,20 +116,28 @@ def build_graph(policy: Policy) -> nx.DiGraph:
         issues(node, rule.actions)
     for ladder in policy.ladders:
         node = f"ladder:{ladder.id}"
-        flags = [f"min_gap {ladder.min_gap.days}d"] if ladder.min_gap else []
+        business = ladder.days == "business"
+        flags = ["business days"] if business else []
+        flags += [f"min_gap {ladder.min_gap.days}d" + (" (business)" if business else "")] if ladder.min_gap else []
         flags += ["skip: false"] if not ladder.skip else []
         label = f"ladder {ladder.id}" + (f" unless {ladder.unless.text}" if ladder.unless else "")
         graph.add_node(node, kind="ladder", label=label, flags=flags, order=rank[id(ladder)])
         reads(node, ladder.unless)
-        graph.add_node("field:days_overdue", kind="field", label="days_overdue")
+        # A ladder counted in business days reads business_days_overdue (SPEC 7.4).
+        counted = f"field:{ladder_counts(ladder)}"
+        graph.add_node(counted, kind="field", label=ladder_counts(ladder))
         for step in ladder.steps:
             step_node = f"{node}:step:{step.index}"
             text = f"step {step.index}: at {step.at}" + (f" when {step.when.text}" if step.when else "")
             graph.add_node(step_node, kind="step", label=text, tone=tone_of(step.actions), order=step.index)
             graph.add_edge(node, step_node, kind="step")
-            graph.add_edge("field:days_overdue", step_node, kind="reads")
+            graph.add_edge(counted, step_node, kind="reads")
             reads(step_node, step.when)
             issues(step_node, step.actions)
+    if policy.calendar is not None and graph.has_node(f"field:{BUSINESS_FIELD}"):
+        # Business days come from the policy's calendar: show which one.
+        graph.add_node("calendar", kind="field", label=f"calendar: {policy.calendar.describe()}")
+        graph.add_edge("calendar", f"field:{BUSINESS_FIELD}", kind="reads")
     ordered = policy.ordered()
     for i, item in enumerate(ordered):
         if isinstance(item, Rule) and item.final:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
+from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
 from arrears.dsl.values import EXACT, CoercionError, Value, parse_date, reader, visible
 from arrears.engine.bulk import paused_gc
@@ -22,6 +23,7 @@ from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWar
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
 from arrears.rules.credits import is_open
 from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, read_rates, to_base
+from arrears.rules.calendar import Calendar
 from arrears.rules.model import FieldDef, Policy
 
 Reader = Callable[[object], Value]
@@ -233,7 +235,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
             customers[entry.customer_id].history.append(entry)
     ordered = [invoices[k] for k in sorted(invoices)]
     for invoice in ordered:
-        derive_days(invoice, effective)
+        derive_days(invoice, effective, policy.calendar)
         if policy.currency is not None:
             derive_base(invoice, rates, policy.currency, effective)
         customers[invoice.customer_id].invoices.append(invoice)
@@ -471,14 +473,19 @@ def _typed_params(params: Mapping[str, Any], readers: Mapping[str, Reader]) -> d
     return typed
 
 
-def derive_days(invoice: Invoice, as_of: dt.date) -> None:
-    """Set the fields that depend on the day: days_overdue, days_until_due, age."""
+def derive_days(invoice: Invoice, as_of: dt.date, calendar: Calendar | None = None) -> None:
+    """Set the fields that depend on the day: days_overdue, days_until_due, age.
+
+    With the policy's calendar, also business_days_overdue (SPEC 7.4).
+    """
     values = invoice.values
     due = values["due_date"]
     assert isinstance(due, dt.date)
     overdue = (as_of - due).days
     values["days_overdue"] = overdue
     values["days_until_due"] = -overdue
+    if calendar is not None:
+        values[BUSINESS_FIELD] = calendar.business_days_between(due, as_of)
     issued = values["issue_date"]
     values["age"] = (as_of - issued).days if isinstance(issued, dt.date) else None
 

@@ -28,6 +28,7 @@ CODES = (
     "bidi-control",
     "unreminded-escalation",
     "credit-action",
+    "mixed-days",
 )
 # Not a proof: said when some check ran out of time or failed, so silence is never mistaken for one.
 INCOMPLETE = "lint-incomplete"
@@ -43,6 +44,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     decided in time is not reported (never guessed).
     """
     from arrears.lint.bidi import bidi_controls
+    from arrears.lint.calendar_days import mixed_days
     from arrears.lint.conflicts import conflicts
     from arrears.lint.credits import credit_actions
     from arrears.lint.escalation import unreminded_escalations
@@ -54,7 +56,7 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
         fresh_context()
         analysis = Analysis(policy, timeout_ms, budget_s)
         findings: list[Finding] = bidi_controls(policy)
-        for check in (unused, unreachable, conflicts, gaps, unreminded_escalations, credit_actions):
+        for check in (unused, unreachable, conflicts, gaps, unreminded_escalations, credit_actions, mixed_days):
             findings.extend(analysis.guard([], check, analysis))
     if analysis.incomplete:
         findings.append(_incomplete(policy, analysis.incomplete))

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.diagnostics import ArrearsError
+from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.types import Type
 from arrears.dsl.values import format_decimal
 from arrears.engine.evaluate import Evaluation, Outcome, PlannedAction, evaluate
@@ -184,7 +185,7 @@ def realize(
 def _invoice(world: World, model: Any, owner: str, as_of: dt.date, policies: Sequence[Policy]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name, (type_, value) in world.fields.get(owner, {}).items():
-        if "@" in name:
+        if "@" in name or name == BUSINESS_FIELD:  # derived from the dates, not written in a snapshot
             continue
         shown = _value(model, value, type_, world)
         if shown is not None:

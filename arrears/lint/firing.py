@@ -78,6 +78,8 @@ class Stream:
         else:
             self.items = [i for i in ordered if isinstance(i, Rule) and i.scope == "customer"]
         self._conditions: dict[int, tuple[Z, Z]] = {}
+        # Steps of ladders counted in business days (SPEC 7.4) are reached by business_days_overdue.
+        self._business = {id(s) for ladder in policy.ladders if ladder.days == "business" for s in ladder.steps}
 
     # -- conditions -----------------------------------------------------------------
 
@@ -133,6 +135,8 @@ class Stream:
 
     def reached(self, step: LadderStep) -> Z:
         assert self.owner is not None
+        if id(step) in self._business:
+            return self.world.business_days_overdue(self.owner) >= step.at
         return self.world.days_overdue(self.owner) >= step.at
 
     def due(self, step: LadderStep) -> Z:

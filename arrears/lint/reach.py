@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from arrears.diagnostics import Diagnostic, Location
+from arrears.engine.business import ladder_counts
 from arrears.lint.base import (
     Analysis,
     Finding,
@@ -134,7 +135,7 @@ def _step(analysis: Analysis, stream: Stream, ladder: Ladder, step: LadderStep) 
     ):
         return _silenced_step(analysis, stream, ladder, step)
     if analysis.impossible(stream, z3.And(stream.open(ladder), stream.due(step))):
-        parts: list[tuple[str, Z]] = [(f"`days_overdue >= {step.at}` (its `at`)", stream.reached(step))]
+        parts: list[tuple[str, Z]] = [(f"`{ladder_counts(ladder)} >= {step.at}` (its `at`)", stream.reached(step))]
         if ladder.unless is not None:
             text = ladder.unless.snippet(ladder.unless.node.span)
             parts.append((f"`not ({text})` (the ladder's `unless`)", z3.Not(stream.unless_holds(ladder))))

@@ -31,7 +31,7 @@ Kind = Literal["added", "removed", "changed"]
 @dataclass
 class ItemChange:
     kind: Kind
-    what: str  # rule | ladder | step | let | field | action
+    what: str  # rule | ladder | step | let | field | action | calendar
     name: str
     old_line: int | None = None
     new_line: int | None = None
@@ -231,7 +231,7 @@ def _compare_ladder(old: Ladder, new: Ladder) -> tuple[list[str], list[ItemChang
         details.append(f"unless {_q(_shown(old.unless))} -> {_q(_shown(new.unless))}")
     if old.min_gap != new.min_gap:
         details.append(f"min_gap {_days(old.min_gap)} -> {_days(new.min_gap)}")
-    for attr in ("skip", "priority"):
+    for attr in ("skip", "priority", "days"):
         if getattr(old, attr) != getattr(new, attr):
             details.append(f"{attr} {json.dumps(getattr(old, attr))} -> {json.dumps(getattr(new, attr))}")
     steps: list[ItemChange] = []
@@ -254,6 +254,21 @@ def _compare_ladder(old: Ladder, new: Ladder) -> tuple[list[str], list[ItemChang
         if changes:
             steps.append(ItemChange("changed", "step", name, a.location.start.line, b.location.start.line, changes))
     return details, steps
+
+
+def _calendar_change(old: Policy, new: Policy) -> list[ItemChange]:
+    """The business calendar (SPEC 7.4) added, removed or changed, described in one line each side."""
+    a, b = old.calendar, new.calendar
+    if a is None and b is None:
+        return []
+    if a is None:
+        return [ItemChange("added", "calendar", "calendar")]
+    if b is None:
+        return [ItemChange("removed", "calendar", "calendar")]
+    key = (a.weekend, a.holidays, a.country, a.subdivision, a.quiet)
+    if key == (b.weekend, b.holidays, b.country, b.subdivision, b.quiet):
+        return []
+    return [ItemChange("changed", "calendar", "calendar", details=[f"{_q(a.describe())} -> {_q(b.describe())}"])]
 
 
 def structure(old: Policy, new: Policy) -> list[ItemChange]:
@@ -287,7 +302,11 @@ def structure(old: Policy, new: Policy) -> list[ItemChange]:
             changes.append(ItemChange("added", "action", name))
         elif old_actions[name].params != sig.params:
             changes.append(ItemChange("changed", "action", name, details=["parameters changed"]))
+        elif old_actions[name].facing != sig.facing:
+            facing = [f"facing {a.facing or 'internal'}" for a in (old_actions[name], sig)]
+            changes.append(ItemChange("changed", "action", name, details=[" -> ".join(facing)]))
     changes += [ItemChange("removed", "action", n) for n in old_actions if n not in new_actions]
+    changes += _calendar_change(old, new)
     old_rules = {r.id: r for r in old.rules}
     for rule in new.rules:
         before_rule = old_rules.get(rule.id)

@@ -22,6 +22,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Literal
 
+from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, Type
 from arrears.lint.smt import SVal, Z, false, z3
 from arrears.rules.fx import BASE_FIELDS
@@ -168,10 +169,21 @@ class World:
     def open_amount(self, owner: str) -> Z:
         return self.field(owner, "open_amount", DECIMAL).value
 
+    def business_days_overdue(self, owner: str) -> Z:
+        """Business days overdue (SPEC 7.4): unknown, but between 0 and days_overdue, on its side of 0."""
+        found = self.fields.get(owner, {}).get(BUSINESS_FIELD)
+        value = self.field(owner, BUSINESS_FIELD, INT).value
+        if found is None:
+            days = self.days_overdue(owner)
+            self.facts.append(z3.If(days >= 0, z3.And(value >= 0, value <= days), z3.And(value <= 0, value >= days)))
+        return value
+
     def invoice_value(self, owner: str, name: str, type_: Type) -> SVal:
         """A built-in or declared invoice field, derived ones computed as the engine does."""
         if name == "days_overdue":
             return SVal("int", self.days_overdue(owner))
+        if name == BUSINESS_FIELD:
+            return SVal("int", self.business_days_overdue(owner))
         if name == "days_until_due":
             return SVal("int", -self.days_overdue(owner))
         if name == "age":

@@ -50,6 +50,7 @@ from arrears.program.ir import (
     prim,
     walk,
 )
+from arrears.rules.calendar import calendar_reason
 from arrears.rules.catalog import BUILTIN_SYMBOLS, CUSTOMER_FIELDS, INVOICE_FIELDS
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 
@@ -378,6 +379,9 @@ def lower(policy: Policy) -> Program:
     """The program of a checked policy; raises LoweringError for what it cannot express."""
     if policy.currency is not None:
         raise LoweringError("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
+    reason = calendar_reason(policy.calendar)
+    if reason is not None:
+        raise LoweringError(reason)
     lowering = _Lowering(policy)
     for name in ("id", "customer_id", "due_date"):
         lowering.invoice.ref(name)

@@ -31,6 +31,7 @@ from arrears.engine.snapshot import (
 )
 from arrears.engine.sources import RawSnapshot, diagnostic
 from arrears.replay.ledger import MAX_YEARS, BoundLedger, Ledger, bind_ledger, check_window, frozen_ledger
+from arrears.rules.calendar import Calendar
 from arrears.rules.model import Policy
 
 DayCallback = Callable[[int, int], None]
@@ -103,7 +104,7 @@ def replay(
     check_window(start, end)
     bound = bind_ledger(ledger, policy, start, history_through=ledger.frozen)
     result = Replay(policy, start, end, bound)
-    state = _State(bound, start)
+    state = _State(bound, start, policy.calendar)
     readers: dict[str, dict[str, Reader]] = {}
     total = result.days
     day = start
@@ -127,8 +128,9 @@ def replay(
 class _State:
     """The open set of one day, carried to the next."""
 
-    def __init__(self, bound: BoundLedger, start: dt.date) -> None:
+    def __init__(self, bound: BoundLedger, start: dt.date, calendar: Calendar | None = None) -> None:
         self.bound = bound
+        self.calendar = calendar
         self.invoices = bound.invoices
         self.frozen = bound.ledger.frozen
         dates = bound.ledger.dates
@@ -185,7 +187,7 @@ class _State:
         base = self.bound.currency
         for iid in self.order:
             invoice = self.invoices[iid]
-            derive_days(invoice, day)
+            derive_days(invoice, day, self.calendar)
             if base is not None:  # the day's rate, on the day's open amount
                 derive_base(invoice, self.bound.rates, base, day)
             customers[invoice.customer_id].invoices.append(invoice)

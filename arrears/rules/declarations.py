@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast
 from arrears.dsl.checker import FUNCTIONS, Checker
 from arrears.dsl.compiler import Compiler
@@ -21,7 +22,8 @@ from arrears.rules.context import CompileContext
 from arrears.rules.model import FieldDef, LetDef
 from arrears.rules.yaml_source import SourceMap, YNode
 
-ACTION_KEYS = ("params", "description")
+ACTION_KEYS = ("params", "description", "facing")
+FACING = ("customer", "internal")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = {"and", "or", "not", "in", "is", "null", "true", "false", "if", "then", "invoice", "customer", "as_of"}
 
@@ -155,7 +157,29 @@ class Declarations:
             elif params_node is not None:
                 self.ctx.error(params_node, f"{path}.params", "`params` must map parameter names to types")
             doc = value_node.get("description")
-            self.actions[name] = ActionSignature(name, tuple(params), doc=str(doc.value) if doc else "", builtin=False)
+            self.actions[name] = ActionSignature(
+                name,
+                tuple(params),
+                doc=str(doc.value) if doc else "",
+                builtin=False,
+                facing=self._facing(value_node.get("facing"), f"{path}.facing"),
+            )
+
+    def _facing(self, node: YNode | None, path: str) -> str | None:
+        """`facing: customer` marks an action the customer notices (quiet days hold it, SPEC 7.4)."""
+        if node is None:
+            return None
+        text = node.text.strip() if node.kind == "scalar" else ""
+        if text not in FACING:
+            self.ctx.error(
+                node,
+                path,
+                f"`facing` is `customer` or `internal`, not `{text}`",
+                did_you_mean(text, FACING),
+                "bad-action",
+            )
+            return None
+        return "customer" if text == "customer" else None
 
     # -- lets -----------------------------------------------------------------
 

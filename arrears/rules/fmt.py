@@ -2,11 +2,12 @@
 
 The canonical form (docs/ci.md describes it for policy authors):
 
-* top-level keys in the order `arrears, policy, version, description, currency, fields, let,
-  actions, rules, ladders`;
+* top-level keys in the order `arrears, policy, version, description, currency, calendar,
+  fields, let, actions, rules, ladders`;
 * rule keys `id, description, scope, priority, final, repeat, rule | when, then`;
-  ladder keys `id, description, priority, unless, skip, min_gap, steps`; step keys
-  `at, description, when, then`; declared actions `description, params`;
+  ladder keys `id, description, priority, unless, skip, days, min_gap, steps`; step keys
+  `at, description, when, then`; declared actions `description, facing, params`;
+  calendar keys `weekend, holidays, country, subdivision, quiet`;
 * two-space indentation, list items indented under their key (`  - id: ...`);
 * everything else as written: comments (with their columns), blank lines, quotes,
   flow style (`{at: 1, then: ...}`) and scalars, lines never re-wrapped.
@@ -32,11 +33,24 @@ from ruamel.yaml.tokens import CommentToken
 from arrears.diagnostics import Diagnostic, Location, PolicyError, Position
 from arrears.rules.yaml_source import load_yaml
 
-TOP_KEYS = ("arrears", "policy", "version", "description", "currency", "fields", "let", "actions", "rules", "ladders")
+TOP_KEYS = (
+    "arrears",
+    "policy",
+    "version",
+    "description",
+    "currency",
+    "calendar",
+    "fields",
+    "let",
+    "actions",
+    "rules",
+    "ladders",
+)
 RULE_KEYS = ("id", "description", "scope", "priority", "final", "repeat", "rule", "when", "then")
-LADDER_KEYS = ("id", "description", "priority", "unless", "skip", "min_gap", "steps")
+LADDER_KEYS = ("id", "description", "priority", "unless", "skip", "days", "min_gap", "steps")
 STEP_KEYS = ("at", "description", "when", "then")
-ACTION_KEYS = ("description", "params")
+ACTION_KEYS = ("description", "facing", "params")
+CALENDAR_KEYS = ("weekend", "holidays", "country", "subdivision", "quiet")
 
 
 def _yaml() -> YAML:
@@ -83,6 +97,9 @@ def canonical(root: CommentedMap) -> None:
         reorder(ladder, LADDER_KEYS)
         for step in _items(ladder.get("steps")):
             reorder(step, STEP_KEYS)
+    calendar = root.get("calendar")
+    if isinstance(calendar, CommentedMap):
+        reorder(calendar, CALENDAR_KEYS)
     actions = root.get("actions")
     if isinstance(actions, CommentedMap):
         for declaration in actions.values():

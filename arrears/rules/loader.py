@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from arrears.diagnostics import (
     Diagnostic,
@@ -20,11 +20,14 @@ from arrears.diagnostics import (
     did_you_mean,
 )
 from arrears.dsl import ast
+from arrears.dsl.business import BUSINESS_FIELD, CALENDAR_HINT
 from arrears.dsl.env import ActionSignature, Environment, Symbol
-from arrears.dsl.types import BOOL
+from arrears.dsl.types import ANY, BOOL, INT
 from arrears.dsl.types import DURATION as DURATION_TYPE
 from arrears.dsl.values import CoercionError, coerce
 from arrears.rules.actions import check_action
+from arrears.rules.calendar import Calendar
+from arrears.rules.calendar_loader import read_calendar
 from arrears.rules.catalog import BASE_CURRENCY_FIELDS, BUILTIN_ACTIONS, BUILTIN_SYMBOLS, base_currency_needed
 from arrears.rules.context import CompileContext
 from arrears.rules.declarations import Declarations
@@ -53,9 +56,10 @@ POLICY_KEYS = (
     "ladders",
     "actions",
     "currency",
+    "calendar",
 )
 RULE_KEYS = ("id", "description", "rule", "when", "then", "priority", "final", "scope", "repeat")
-LADDER_KEYS = ("id", "description", "unless", "min_gap", "skip", "priority", "steps")
+LADDER_KEYS = ("id", "description", "unless", "min_gap", "skip", "priority", "steps", "days")
 _LADDER_KEYS_CHECKED = (*LADDER_KEYS, "final")  # `final` gets its own message
 STEP_KEYS = ("at", "when", "then", "description")
 POLICY_ID = re.compile(r"^[a-z0-9_-]+$")
@@ -144,6 +148,7 @@ class _PolicyBuilder(Declarations):
         version = root.get("version")
         description = root.get("description")
         self._currency(root.get("currency"))
+        calendar = self._calendar(root.get("calendar"))
         self._fields(root.get("fields"))
         self._actions(root.get("actions"))
         self._lets(root.get("let"))
@@ -175,7 +180,29 @@ class _PolicyBuilder(Declarations):
             table=ctx.table,
             symbols=self.symbols,
             currency=self.currency,
+            calendar=calendar,
         )
+
+    def _calendar(self, node: YNode | None) -> Calendar | None:
+        """The policy's calendar; with one, `business_days_overdue` and the calendar functions exist."""
+        if node is None:
+            return None
+        calendar = read_calendar(self.ctx, node)
+        if calendar is not None:
+            self.ctx.table.calendar = calendar
+            self.symbols[BUSINESS_FIELD] = Symbol(
+                BUSINESS_FIELD,
+                INT,
+                "invoice",
+                per_invoice=True,
+                doc="business days after due_date up to as_of; negative before due",
+            )
+        else:
+            # Reported once; its names should not also read as missing a calendar (and the
+            # policy is refused before anything runs, so the stand-in is never asked).
+            self.ctx.table.calendar = Calendar()
+            self.symbols[BUSINESS_FIELD] = Symbol(BUSINESS_FIELD, ANY, "invoice", per_invoice=True)
+        return calendar
 
     def _policy_id(self) -> str | None:
         node = self.root.get("policy")
@@ -406,6 +433,7 @@ class _PolicyBuilder(Declarations):
         unless = self._condition(unless_node, f"{path}.unless", env) if unless_node is not None else None
         min_gap = self._duration(item.get("min_gap"), f"{path}.min_gap", "`min_gap`")
         skip = ctx.scalar(item.get("skip"), f"{path}.skip", "`skip`", (bool,))
+        days = self._ladder_days(item.get("days"), f"{path}.days")
         steps: list[LadderStep] = []
         ok = unless_node is None or unless is not None
         step_nodes = self._sequence(item.get("steps"), f"{path}.steps", "steps")
@@ -439,4 +467,29 @@ class _PolicyBuilder(Declarations):
             order=item.start.index,
             location=item.get("id").location() if item.get("id") else item.location(),  # type: ignore[union-attr]
             description=None if description is None else str(description.value),
+            days=days,
         )
+
+    def _ladder_days(self, node: YNode | None, path: str) -> Literal["calendar", "business"]:
+        """`days: calendar` (the default) or `days: business`, which needs the policy's calendar."""
+        if node is None:
+            return "calendar"
+        text = node.text.strip() if node.kind == "scalar" else ""
+        if text not in ("calendar", "business"):
+            self.ctx.error(
+                node,
+                path,
+                f"`days` is `calendar` or `business`, not `{text}`",
+                did_you_mean(text, ("calendar", "business")),
+                "bad-days",
+            )
+            return "calendar"
+        if text == "business" and self.root.get("calendar") is None:
+            self.ctx.error(
+                node,
+                path,
+                "`days: business` counts business days, but the policy has no `calendar:`",
+                CALENDAR_HINT,
+                "no-calendar",
+            )
+        return "business" if text == "business" else "calendar"

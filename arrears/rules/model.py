@@ -13,6 +13,7 @@ from arrears.dsl.compiler import Fn
 from arrears.dsl.env import ActionSignature, Environment, Symbol
 from arrears.dsl.types import Type
 from arrears.dsl.values import Value
+from arrears.rules.calendar import Calendar
 from arrears.rules.yaml_source import SourceMap
 
 Scope = Literal["invoice", "customer"]
@@ -100,6 +101,8 @@ class Ladder:
     order: int
     location: Location
     description: str | None = None
+    days: Literal["calendar", "business"] = "calendar"
+    """`business`: steps' `at` and `min_gap` count business days of the policy's calendar (SPEC 7.4)."""
 
 
 @dataclass(eq=False)
@@ -122,6 +125,7 @@ class Policy:
     symbols: dict[str, Symbol] = field(default_factory=dict)
     currency: str | None = None
     """The base currency (SPEC 7.1), an ISO 4217 code; None when the policy names none."""
+    calendar: Calendar | None = None
 
     def ordered(self) -> list[Rule | Ladder]:
         """Rules and ladders in evaluation order: priority (higher first), then file order."""

@@ -77,17 +77,36 @@ CUSTOMER_ATOMS: dict[str, list[str]] = {
     "date": ["as_of", 'date("2026-11-01")'],
     "string": ["customer.name", "customer.id", '"EUR"'],
 }
+# With a business calendar (SPEC 7.4): what expressions may also read, by scope.
+CALENDAR_ATOMS: dict[str, list[str]] = {
+    "int": [
+        "business_days_overdue",
+        "business_days_between(due_date, as_of)",
+        "business_days_between(as_of, promise_date)",
+    ],
+    "bool": ["is_business_day(as_of)", "is_business_day(due_date)", "is_business_day(promise_date)"],
+    "date": ["next_business_day(due_date)", "next_business_day(promise_date)", "next_business_day(as_of)"],
+}
+CUSTOMER_CALENDAR_ATOMS: dict[str, list[str]] = {
+    "bool": ["is_business_day(as_of)"],
+    "date": ["next_business_day(as_of)"],
+}
 ACTIONS = ("remind", "note", "pause", "call", "escalate", "late_fee", "interest", "credit_hold", "write_off")
 
 
 class Gen:
     """Draws typed expression text; `customer` restricts to what a customer-scope rule may read."""
 
-    def __init__(self, draw: st.DrawFn, lets: dict[str, tuple[str, bool]], customer: bool) -> None:
+    def __init__(
+        self, draw: st.DrawFn, lets: dict[str, tuple[str, bool]], customer: bool, calendar: bool = False
+    ) -> None:
         self.draw = draw
         self.lets = lets
         self.customer = customer
         self.atoms = CUSTOMER_ATOMS if customer else INVOICE_ATOMS
+        if calendar:
+            extra = CUSTOMER_CALENDAR_ATOMS if customer else CALENDAR_ATOMS
+            self.atoms = {kind: atoms + extra.get(kind, []) for kind, atoms in self.atoms.items()}
 
     def pick(self, options: list[str]) -> str:
         return self.draw(st.sampled_from(options))
@@ -251,11 +270,15 @@ def _quote(text: str) -> str:
 def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
     """A policy text, its rule ids, and its ladder steps (ladder id, step index)."""
     lets: dict[str, tuple[str, bool]] = {}
-    lines = ["arrears: 1", "policy: generated", FIELDS.rstrip(), "let:"]
+    lines = ["arrears: 1", "policy: generated", FIELDS.rstrip()]
+    calendar = draw(st.integers(0, 2)) == 0
+    if calendar:
+        lines.append(_calendar(draw))
+    lines.append("let:")
     for i in range(draw(st.integers(0, 4))):
         kind = draw(st.sampled_from(["bool", "int", "decimal", "decimal"]))
         customer = draw(st.booleans())
-        text = Gen(draw, dict(lets), customer).expr(kind, 2)
+        text = Gen(draw, dict(lets), customer, calendar).expr(kind, 2)
         name = f"l{i}_{kind}"
         lets[name] = (kind, customer)
         lines.append(f"  {name}: {_quote(text)}")
@@ -265,7 +288,7 @@ def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
     rule_ids: list[str] = []
     for i in range(draw(st.integers(1, 6))):
         customer = draw(st.integers(0, 4)) == 0
-        g = Gen(draw, lets, customer)
+        g = Gen(draw, lets, customer, calendar)
         rid = f"r{i}"
         rule_ids.append(rid)
         lines.append(f"  - id: {rid}")
@@ -284,8 +307,10 @@ def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
             lines.append(f"    repeat: {repeat}")
     steps: list[tuple[str, int]] = []
     if draw(st.booleans()):
-        g = Gen(draw, lets, False)
+        g = Gen(draw, lets, False, calendar)
         lines += ["ladders:", "  - id: dunning"]
+        if calendar and draw(st.booleans()):
+            lines.append("    days: business")
         if draw(st.booleans()):
             lines.append(f"    unless: {_quote(g.expr('bool', 2))}")
         if draw(st.booleans()):
@@ -305,6 +330,16 @@ def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
             steps.append(("dunning", index))
             at += draw(st.integers(0, 30))
     return "\n".join(lines) + "\n", rule_ids, steps
+
+
+def _calendar(draw: st.DrawFn) -> str:
+    """A calendar whose weekend or holidays may make AS_OF (a Monday) a quiet day."""
+    weekend = draw(st.sampled_from(["[sat, sun]", "[]", "[mon]", "[fri, sat]", "[sun, mon]"]))
+    days = [AS_OF + dt.timedelta(days=d) for d in draw(st.lists(st.integers(-20, 5), max_size=3))]
+    parts = [f"weekend: {weekend}", f"holidays: [{', '.join(d.isoformat() for d in days)}]"]
+    parts += [draw(st.sampled_from(["", "country: DE", "country: DE, subdivision: BY", "country: US"]))]
+    parts += [f"quiet: {draw(st.sampled_from(['true', 'false']))}"]
+    return "calendar: {" + ", ".join(p for p in parts if p) + "}"
 
 
 amounts = st.one_of(

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from arrears.diagnostics import ArrearsError
 from arrears.engine.batch import Unsupported
+from arrears.engine.business import quiet_reason
 from arrears.engine.snapshot import from_data
 from arrears.rules.loader import load_policy_text
 from tests.batch.helpers import both
@@ -47,4 +48,6 @@ def test_batch_equals_row_engine(case: tuple[str, dict[str, object]]) -> None:
         return
     event("compared" + (" (with row-engine customers)" if plan.fallback_customers else ""))
     event(f"{plan.actions.height // 5 * 5}+ actions")
+    if policy.calendar is not None:
+        event("with a business calendar" + (" on a quiet day" if quiet_reason(policy.calendar, plan.as_of) else ""))
     assert batch == row

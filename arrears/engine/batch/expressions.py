@@ -21,6 +21,7 @@ from arrears.dsl import ast
 from arrears.dsl.compiler import Compiler
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, Type
 from arrears.dsl.values import MAX_DATE, MIN_DATE
+from arrears.engine.batch import business
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.stage import Stage
@@ -429,6 +430,23 @@ def _f_len(c: ExpressionCompiler, node: ast.Call, args: list[Val], result: Type)
     return Val(INT, c.stage.keep(a.expr.str.len_chars().cast(pl.Int64)), bound=INT_BOUND)
 
 
+def _f_calendar(c: ExpressionCompiler, node: ast.Call, args: list[Val], result: Type) -> Val:
+    """SPEC 7.4's functions through the policy's calendar; null in, null out (the predicate: false)."""
+    calendar = c.policy.calendar
+    assert calendar is not None  # the checker refuses them without a calendar
+    name = node.function
+    if any(a.kind == "null" for a in args):
+        return Val(BOOL, pl.lit(False)) if name == "is_business_day" else constant(None, result)
+    if name == "is_business_day":
+        found = business.is_business(calendar, args[0].expr).fill_null(False)
+        return Val(BOOL, c.stage.keep(found))
+    if name == "next_business_day":
+        c.stage.guard((args[0].expr >= business.LAST_SAFE_DAY).fill_null(False))  # the row engine says why
+        return Val(result, c.stage.keep(business.next_business(calendar, args[0].expr)))
+    a, b = (business.day_index(calendar, v.expr) for v in args)
+    return Val(INT, c.stage.keep(b - a), bound=4_000_000)
+
+
 Handler = Callable[[ExpressionCompiler, ast.Call, list[Val], Type], Val]
 _FUNCTIONS: dict[str, Handler] = {
     "coalesce": _f_coalesce,
@@ -442,6 +460,9 @@ _FUNCTIONS: dict[str, Handler] = {
     "starts_with": _f_text_test,
     "contains": _f_text_test,
     "len": _f_len,
+    "is_business_day": _f_calendar,
+    "business_days_between": _f_calendar,
+    "next_business_day": _f_calendar,
 }
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from arrears.dsl.types import Type
+from arrears.dsl.business import BUSINESS_FIELD
+from arrears.dsl.types import INT, Type
 from arrears.dsl.values import Value
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
@@ -65,6 +66,8 @@ def field_types(policy: Policy) -> tuple[dict[str, Type], dict[str, Type]]:
     """Invoice-level and customer-level field types (symbol names) of a policy's snapshot."""
     invoice = {s.name: s.type for s in (*INVOICE_FIELDS, *DERIVED_INVOICE_FIELDS)}
     customer = {s.name: s.type for s in (*CUSTOMER_FIELDS, *CUSTOMER_AGGREGATES)}
+    if policy.calendar is not None:
+        invoice[BUSINESS_FIELD] = INT
     for name, decl in policy.fields.items():
         if name.startswith("customer."):
             customer[name] = decl.type

@@ -25,9 +25,11 @@ from typing import Literal
 import polars as pl
 
 from arrears.diagnostics import Location
+from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.types import Type
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.batch import fallback
+from arrears.engine.batch.business import days_to
 from arrears.engine.batch.coerce import coerce_text
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import (
@@ -190,6 +192,8 @@ def _frames(
         (pl.col("due_date") - pl.lit(as_of)).dt.total_days().alias("days_until_due"),
         (pl.lit(as_of) - pl.col("issue_date")).dt.total_days().alias("age"),
     )
+    if policy.calendar is not None:
+        invoices = invoices.with_columns(days_to(policy.calendar, pl.col("due_date"), as_of).alias(BUSINESS_FIELD))
     invoices = invoices.sort("customer_id", "id")
     people = bound.customers.sort("customer.id")
     invoices = invoices.with_columns(

@@ -25,6 +25,7 @@ import polars as pl
 from arrears.dsl import ast
 from arrears.dsl.types import BOOL, INT, PERCENT, Type
 from arrears.dsl.values import Value
+from arrears.engine.batch import business
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.expressions import ExpressionCompiler, Scope
@@ -32,6 +33,7 @@ from arrears.engine.batch.frames import Frames, scatter, schema
 from arrears.engine.batch.hooks import BatchHooks
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, as_dec, constant, dec_val
+from arrears.engine.business import held_quiet, ladder_counts, ladder_facts, quiet_reason
 from arrears.program.registry import FACT_EXCLUDE
 from arrears.rules.currencies import not_in_cents
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
@@ -187,6 +189,7 @@ def _run_items(
     pending: pl.Expr = pl.lit(False)  # a final rule of the current priority fired
     priority: int | None = None
     as_of = pl.lit(frames.as_of, dtype=pl.Date)
+    quiet = quiet_reason(c.policy.calendar, frames.as_of)
     for item in items:
         if item.priority != priority:
             silenced = stage.keep(silenced | pending)
@@ -204,26 +207,36 @@ def _run_items(
                     held = last.is_not_null()
                 else:
                     held = last.is_not_null() & ((as_of - last).dt.total_days() < item.repeat.days)
+                if held_quiet(quiet, call) is not None:
+                    held = pl.lit(True)  # a quiet day: the rule fires, a `final` one still silences
                 mask = stage.keep(fires & ~held)
                 yield _call_out(c, item, rank, None, index, call, mask, because, facts)
             if item.final:
                 pending = stage.keep(pending | condition)
             continue
-        yield from _ladder(c, item, rank, silenced, as_of)
+        yield from _ladder(c, item, rank, silenced, as_of, quiet)
 
 
-def _ladder(c: ExpressionCompiler, ladder: Ladder, rank: int, silenced: pl.Expr, as_of: pl.Expr) -> Iterator[CallOut]:
+def _ladder(
+    c: ExpressionCompiler, ladder: Ladder, rank: int, silenced: pl.Expr, as_of: pl.Expr, quiet: str | None
+) -> Iterator[CallOut]:
     stage = c.stage
     level = stage.keep(pl.col(f"__ladder_level|{ladder.id}").fill_null(-1))
     last = pl.col(f"__ladder_at|{ladder.id}")
     active = ~silenced
     if ladder.unless is not None:
         active = active & ~c.condition(ladder.unless.node)
+    calendar = c.policy.calendar
     if ladder.min_gap is not None:
-        active = active & (last.is_null() | ((as_of - last).dt.total_days() >= ladder.min_gap.days))
+        if ladder.days == "business" and calendar is not None:
+            waited = business.days_to(calendar, last, c.scope.as_of)
+        else:
+            waited = (as_of - last).dt.total_days()
+        active = active & (last.is_null() | (waited >= ladder.min_gap.days))
     # SPEC 7.2: no ladder step acts on a credit or a settled invoice.
     active = stage.keep(active & (as_dec(c.scope.fields["open_amount"]).coef > 0).fill_null(False))
-    days = c.scope.fields["days_overdue"].expr
+    counted_by = ladder_counts(ladder)
+    days = c.scope.fields[counted_by].expr
     chosen: pl.Expr = pl.lit(None, dtype=pl.Int64)
     for step in ladder.steps:
         due = (pl.lit(step.index) > level) & (pl.lit(step.at) <= days)
@@ -234,9 +247,11 @@ def _ladder(c: ExpressionCompiler, ladder: Ladder, rank: int, silenced: pl.Expr,
         chosen = pl.when(stage.keep(due)).then(pl.lit(step.index, dtype=pl.Int64)).otherwise(chosen)
     chosen = stage.keep(pl.when(active).then(chosen))
     for step in ladder.steps:
-        because = f"days_overdue >= {step.at}" + (f" and {step.when.snippet(step.when.node.span)}" if step.when else "")
-        facts = _facts(c, [step.when] if step.when else [], ("days_overdue",))
-        mask = stage.keep((chosen == step.index).fill_null(False))
+        because = f"{counted_by} >= {step.at}" + (f" and {step.when.snippet(step.when.node.span)}" if step.when else "")
+        facts = _facts(c, [step.when] if step.when else [], ladder_facts(ladder))
+        # On a quiet day a step with a customer-facing action waits whole: it stays due.
+        waits = any(held_quiet(quiet, call) is not None for call in step.actions)
+        mask = stage.keep(pl.lit(False) if waits else (chosen == step.index).fill_null(False))
         for index, call in enumerate(step.actions):
             yield _call_out(c, ladder, rank, step.index, index, call, mask, because, facts)
 

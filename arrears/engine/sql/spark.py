@@ -17,7 +17,7 @@ import polars as pl
 from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import BatchPlan
-from arrears.engine.sql.assemble import assemble
+from arrears.engine.sql.assemble import all_to_rows, assemble, routed_to_rows
 from arrears.engine.sql.query import policy_sql
 from arrears.engine.sql.tables import input_tables
 from arrears.rules.model import Policy
@@ -58,6 +58,8 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
 
     assert isinstance(session, SparkSession)
     frames = load_frames(policy, source, as_of)
+    if routed_to_rows(policy):
+        return all_to_rows(policy, frames)
     actions_sql, guard_sql = policy_sql(policy, frames.as_of, "spark")
     for name, table in input_tables(frames).items():
         session.createDataFrame(table.to_arrow()).createOrReplaceTempView(name)
