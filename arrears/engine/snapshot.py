@@ -21,9 +21,9 @@ from arrears.dsl.values import EXACT, CoercionError, Value, parse_date, reader, 
 from arrears.engine.bulk import paused_gc
 from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWarning, row_warnings
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
+from arrears.rules.calendar import Calendar
 from arrears.rules.credits import is_open
 from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, read_rates, to_base
-from arrears.rules.calendar import Calendar
 from arrears.rules.model import FieldDef, Policy
 
 Reader = Callable[[object], Value]
@@ -243,9 +243,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
     for customer in ordered_customers:
         aggregate_customer(customer, policy.currency)
     warned = _warnings(raw, policy, placed, listed, set(customers))
-    return Snapshot(
-        effective, ordered, ordered_customers, raw.digest(), len(history), warned, rates, policy.currency
-    )
+    return Snapshot(effective, ordered, ordered_customers, raw.digest(), len(history), warned, rates, policy.currency)
 
 
 def _warnings(

@@ -45,7 +45,16 @@ def _actions(evaluation: Evaluation, customer: str, invoice: str | None) -> list
     return [a.action for a in evaluation.actions if (a.customer, a.invoice) == (customer, invoice)]
 
 
-EXAMPLE_CODES = ("shadowed", "passed-over", "ladder-order", "conflicting-actions", "gap", "unreminded-escalation", "credit-action", "mixed-days")
+EXAMPLE_CODES = (
+    "shadowed",
+    "passed-over",
+    "ladder-order",
+    "conflicting-actions",
+    "gap",
+    "unreminded-escalation",
+    "credit-action",
+    "mixed-days",
+)
 
 
 @pytest.mark.parametrize("path", SEEDED, ids=[p.stem for p in SEEDED])
