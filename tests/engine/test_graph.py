@@ -78,5 +78,5 @@ def test_picture_keeps_evaluation_order_and_what_finals_silence() -> None:
     assert drawn["rules"][0]["reads"] == ["disputed"]
     [ladder] = drawn["ladders"]
     assert [(s["index"], s["at"]) for s in ladder["steps"]] == [(0, -3), (1, 1), (2, 15), (3, 30), (4, 60)]
-    assert ladder["steps"][4]["when"] == "agency_worthy"
+    assert ladder["steps"][4]["when"] == "agency_worthy and count_of(remind) > 0"
     assert [t["tone"] for t in drawn["tones"]][-1] == "escalate"
