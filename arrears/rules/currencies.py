@@ -10,15 +10,16 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import lru_cache
 
-from babel.core import get_global
-from babel.numbers import get_currency_precision
-
 DEFAULT_PLACES = 2  # an amount without a currency is rounded to cents, as SPEC section 1.4 says
 
 
 @lru_cache(maxsize=1)
 def known_codes() -> frozenset[str]:
     """Every ISO 4217 code CLDR knows as a currency in use somewhere, plus the few it only names."""
+    # babel is imported when a currency is first looked at: `arrears run` over invoices without
+    # currencies (most runs) does not pay for loading it.
+    from babel.core import get_global
+
     territories = get_global("territory_currencies")
     codes = {code for entries in territories.values() for (code, *_rest) in entries}
     codes.update(get_global("currency_fractions"))
@@ -33,7 +34,11 @@ def is_currency(code: str) -> bool:
 @lru_cache(maxsize=512)
 def minor_places(currency: str | None) -> int:
     """Places of the currency's minor unit; two for an amount without a currency."""
-    return get_currency_precision(currency) if currency else DEFAULT_PLACES
+    if not currency:
+        return DEFAULT_PLACES
+    from babel.numbers import get_currency_precision  # see known_codes
+
+    return get_currency_precision(currency)
 
 
 def round_minor(amount: Decimal, currency: str | None) -> Decimal:

@@ -109,16 +109,26 @@ def test_the_example_policy_and_snapshot_with_the_defaults(
     assert "INV-1009" in text and "€12,500.00" in text and "€20,900.00" in text
 
 
-def test_other_commands_do_not_import_jinja2_or_babel() -> None:
+def test_other_commands_do_not_import_jinja2_or_babel(tmp_path: Path) -> None:
+    """`run` loads no template engine; babel (CLDR's minor units, SPEC 7.1) only once a currency is rounded."""
     code = (
         "import sys, io, contextlib\n"
         "from arrears.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    main(['run', {str(POLICY)!r}, {str(SNAPSHOT)!r}])\n"
+        "    main(['run', sys.argv[1], sys.argv[2]])\n"
         "print(sorted(m for m in ('jinja2', 'babel') if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    done = subprocess.run([sys.executable, "-c", code, str(POLICY), str(SNAPSHOT)], capture_output=True, text=True)
+    assert done.stdout.strip() == "['babel']", done.stderr  # its invoices are in euros and dollars
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("arrears: 1\npolicy: p\nrules:\n  - {id: fee, when: true, then: late_fee(rate=2%)}\n")
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(
+        '{"as_of": "2026-11-23", "invoices": [{"id": "A", "customer_id": "C", "amount": "10",'
+        ' "due_date": "2026-10-01"}]}'
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(policy), str(snapshot)], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
 
 
 def test_the_cli_offers_the_formats_letters_renders() -> None:
