@@ -56,7 +56,9 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
         fresh_context()
         analysis = Analysis(policy, timeout_ms, budget_s)
         findings: list[Finding] = bidi_controls(policy)
-        for check in (unused, unreachable, conflicts, gaps, unreminded_escalations, credit_actions, mixed_days):
+        # Structural, without the solver: not subject to the time budget.
+        findings.extend(mixed_days(analysis))
+        for check in (unused, unreachable, conflicts, gaps, unreminded_escalations, credit_actions):
             findings.extend(analysis.guard([], check, analysis))
     if analysis.incomplete:
         findings.append(_incomplete(policy, analysis.incomplete))
