@@ -78,6 +78,7 @@ def run(
         loaded = load_policy(policy)
         chosen = pick_engine(engine, snapshot, fmt)
         if chosen == "duckdb":
+            # DuckDB loads only when its engine is asked for.
             from arrears.engine.sql.run import run_duckdb
 
             problems: list[EvalProblem] | None = run_duckdb(

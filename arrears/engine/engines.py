@@ -62,6 +62,9 @@ def run_batch(
     policy: Policy, snapshot: str, as_of: dt.date | None, fmt: str, output: str | None, *, required: bool
 ) -> list[EvalProblem] | None:
     """Plan with the batch engine; None when it does not take the policy and the row engine should."""
+    # The batch engine is imported where it runs, so that Polars loads only for large inputs:
+    # `import arrears` (the API) and small plans start without it. The batch package does not
+    # import this module.
     from arrears.engine.batch import Unsupported, make_plan_batch
     from arrears.engine.batch.io import render_plan, write_plan
 
@@ -114,6 +117,7 @@ def snapshot_for_invoice(
     else:
         large = len(source.invoices) > BATCH_THRESHOLD_INVOICES
     if large:
+        # Polars loads only for large snapshots (see `run_batch`).
         from arrears.engine.batch.io import rows_of_customer
 
         narrowed = rows_of_customer(policy, source, as_of, invoice_id)

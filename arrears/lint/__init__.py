@@ -13,7 +13,12 @@ from collections import Counter
 
 from arrears.diagnostics import Diagnostic, Location, Position, counted, sort_key
 from arrears.lint.base import Analysis, Finding
+from arrears.lint.bidi import bidi_controls
+from arrears.lint.conflicts import conflicts
+from arrears.lint.gaps import gaps
+from arrears.lint.reach import unreachable
 from arrears.lint.smt import fresh_context
+from arrears.lint.unused import unused
 from arrears.rules.model import Policy
 
 CODES = (
@@ -40,16 +45,10 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     Each solver call has `timeout_ms`; the whole policy has `budget_s`. What cannot be
     decided in time is not reported (never guessed).
     """
-    from arrears.lint.bidi import bidi_controls
-    from arrears.lint.conflicts import conflicts
-    from arrears.lint.gaps import gaps
-    from arrears.lint.reach import unreachable
-    from arrears.lint.unused import unused
-
     with _LOCK:
         fresh_context()
         analysis = Analysis(policy, timeout_ms, budget_s)
-        findings: list[Finding] = bidi_controls(policy)
+        findings: list[Finding] = analysis.safely([], bidi_controls, policy)  # a scan, not a proof: no time limit
         for check in (unused, unreachable, conflicts, gaps):
             findings.extend(analysis.guard([], check, analysis))
     if analysis.incomplete:

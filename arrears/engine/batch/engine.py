@@ -15,6 +15,7 @@ import polars as pl
 from arrears.engine.batch import fallback
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.frames import Frames
+from arrears.engine.batch.io import load_folder, load_rows
 from arrears.engine.batch.plan import BatchPlan, notices
 from arrears.engine.batch.program import evaluate_frames
 from arrears.engine.batch.render import KEY_COLUMNS, action_rows, needed_columns
@@ -31,8 +32,6 @@ def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *,
     """Frames for a snapshot: a RawSnapshot, a snapshot file or folder (CSV or Parquet), or Frames."""
     if isinstance(source, Frames):
         return source
-    from arrears.engine.batch.io import load_folder, load_rows
-
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
