@@ -42,9 +42,8 @@ from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyErro
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import explain as _explain
 from arrears.engine import jsontext
-from arrears.engine import plan as _plan
 from arrears.engine import snapshot as _snapshot
-from arrears.engine.engines import snapshot_for_invoice
+from arrears.engine.engines import plan_snapshot, snapshot_for_invoice
 from arrears.lint import lint as run_lint
 from arrears.results import Action, EvaluationProblem, Notice, Plan
 from arrears.rules import loader as _loader
@@ -181,8 +180,7 @@ class Policy:
         {'rate': '0.02', 'amount': '5.00'}
         """
         compiled = self._require()
-        bound = _snapshot.bind(_as_snapshot(snapshot)._raw, compiled, _date(as_of))
-        return Plan(_plan.make_plan(compiled, bound))
+        return Plan(plan_snapshot(compiled, _as_snapshot(snapshot)._raw, _date(as_of)))
 
     def explain(
         self, snapshot: Snapshot | Mapping[str, Any], invoice: str, as_of: DateLike | None = None

@@ -1,4 +1,4 @@
-"""Choosing between the two engines, and running the batch one for the command line.
+"""Choosing between the row and columnar engines, for the command line, the API and the service.
 
 The per-invoice (row) engine and the columnar batch engine give byte-identical plans;
 the batch engine pays off on large portfolios and is the one that writes Parquet.
@@ -6,13 +6,16 @@ the batch engine pays off on large portfolios and is the one that writes Parquet
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from arrears.diagnostics import Diagnostic, InputError
+from arrears.engine.document import Plan
 from arrears.engine.evaluate import EvalProblem
+from arrears.engine.plan import make_plan
 from arrears.engine.progress import PHASES, for_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind, read_snapshot
 from arrears.outputs import write_whole
@@ -84,6 +87,22 @@ def run_batch(
             progress.advance("write")
             write_whole(lambda path: write_plan(plan, path, fmt), Path(output))  # type: ignore[arg-type]
     return list(plan.problems)
+
+
+def plan_snapshot(policy: Policy, raw: RawSnapshot, as_of: dt.date | None) -> Plan[Any]:
+    """The plan of a snapshot held in memory (the API, the service), by `choose_engine`'s rule.
+
+    Above BATCH_THRESHOLD_INVOICES invoices the columnar engine plans it (the row engine
+    when it does not take the policy); below, the row engine. Both give the same document,
+    and both raise `InputError` listing every problem when the snapshot does not fit.
+    """
+    if len(raw.invoices) > BATCH_THRESHOLD_INVOICES:
+        # Polars loads only for large snapshots (see `run_batch`).
+        from arrears.engine.batch import Unsupported, make_plan_batch
+
+        with contextlib.suppress(Unsupported):
+            return make_plan_batch(policy, raw, as_of)
+    return make_plan(policy, bind(raw, policy, as_of))
 
 
 def input_files(path: str | Path) -> list[Path]:

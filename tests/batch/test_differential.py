@@ -46,5 +46,5 @@ def test_batch_equals_row_engine(case: tuple[str, dict[str, object]]) -> None:
         event(f"unsupported: {unsupported.reason}")
         return
     event("compared" + (" (with row-engine customers)" if plan.fallback_customers else ""))
-    event(f"{plan.actions.height // 5 * 5}+ actions")
+    event(f"{plan.actions.frame.height // 5 * 5}+ actions")
     assert batch == row
