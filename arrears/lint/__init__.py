@@ -3,7 +3,8 @@
 `lint(policy)` runs every check and returns findings sorted by place. Each
 finding is a warning `Diagnostic` with a `code`; where a warning claims something
 can happen, it carries an example snapshot the engine evaluated to confirm it.
-Only `arrears.cli` imports this package.
+The tools above the engine (`lint.check`, the API, the service) import this package; the
+engine never does.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     """Every proved warning about the policy, sorted by file position.
 
     Each solver call has `timeout_ms`; the whole policy has `budget_s`. What cannot be
-    decided in time is not reported (never guessed).
+    decided in time is not reported (never guessed), and one `lint-incomplete` warning
+    says so; a check that fails with an internal error is reported the same way.
     """
     with _LOCK:
         fresh_context()

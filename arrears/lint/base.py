@@ -60,15 +60,14 @@ class Analysis:
 
         A failure here is a bug in the lint, never in the policy: with ARREARS_DEBUG set it is raised.
         """
-        name = getattr(fn, "__name__", "check").strip("_")
         if self.out_of_time():
-            self.undecided("ran out of time", name)
+            self.undecided("ran out of time", self._name(fn))
             return default
         return self.safely(default, fn, *args)
 
     def safely(self, default: T, fn: Callable[..., T], *args: Any) -> T:
         """Run one check whatever the time left; should it fail, record it and report nothing (see `guard`)."""
-        name = getattr(fn, "__name__", "check").strip("_")
+        name, outer = self._name(fn), self._check
         self._check = name
         try:
             return fn(*args)
@@ -78,7 +77,11 @@ class Analysis:
             self.undecided(f"failed with an internal error ({type(error).__name__})", name)
             return default
         finally:
-            self._check = "lint"
+            self._check = outer
+
+    def _name(self, fn: Callable[..., Any]) -> str:
+        """The check a guarded call belongs to: its own name at the top, the running check's inside one."""
+        return getattr(fn, "__name__", "check").strip("_") if self._check == "lint" else self._check
 
     def undecided(self, why: str, check: str | None = None) -> None:
         """Record that a check (the running one by default) left something unproved, once per check and reason."""

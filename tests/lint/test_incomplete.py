@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from arrears import lint as lint_package
-from arrears.lint import INCOMPLETE, lint, smt
+from arrears.lint import INCOMPLETE, lint, reach, smt
 from arrears.lint.check import check_policies
 from arrears.rules.loader import load_policy
 
@@ -73,3 +73,16 @@ def test_an_undecided_solver_question_is_reported(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(smt.Query, "run", lambda self: ("unknown", None))
     findings = {f.diagnostic.code: f.diagnostic for f in lint(load_policy(POLICY))}
     assert "the solver could not decide in time" in findings[INCOMPLETE].message
+
+
+def test_a_failure_inside_a_check_counts_for_that_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `unreachable` guards each rule on its own: two rules failing are still one check.
+    def broken(*args: object) -> None:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(reach, "_rule", broken)
+    monkeypatch.delenv("ARREARS_DEBUG", raising=False)
+    (finding,) = lint(load_policy(POLICY))
+    assert finding.diagnostic.message.startswith(
+        "the lint is incomplete: 1 check failed with an internal error (ValueError)"
+    )
