@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from arrears.dsl import ast, codegen
 from arrears.dsl.calls import aggregate_parts
-from arrears.dsl.checker import TypeTable
 from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
+from arrears.dsl.table import TypeTable
 from arrears.dsl.values import CONTEXT, EXACT, Value, round_half_away
 
 Fn = Callable[["Runtime"], Value]
