@@ -8,7 +8,7 @@ from typing import Literal
 
 from arrears.diagnostics import Location
 from arrears.dsl import ast
-from arrears.dsl.compiler import Fn
+from arrears.dsl.compiled import Fn
 from arrears.dsl.env import ActionSignature, Environment, Symbol
 from arrears.dsl.table import TypeTable
 from arrears.dsl.types import Type
