@@ -36,7 +36,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyError, counted, sort_key
 from arrears.dsl.values import CoercionError, parse_date
@@ -48,9 +48,6 @@ from arrears.lint import lint as run_lint
 from arrears.results import Action, EvaluationProblem, Notice, Plan
 from arrears.rules import loader as _loader
 from arrears.rules import model as _model
-
-if TYPE_CHECKING:
-    pass
 
 DateLike = dt.date | str
 _POLICY_ID = re.compile(r"^policy:\s*[\"']?([a-z0-9_-]+)", re.MULTILINE)
