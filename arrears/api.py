@@ -36,23 +36,19 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyError, counted, sort_key
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import explain as _explain
 from arrears.engine import jsontext
-from arrears.engine import plan as _plan
 from arrears.engine import snapshot as _snapshot
-from arrears.engine.engines import snapshot_for_invoice
+from arrears.engine.engines import plan_snapshot, snapshot_for_invoice
 from arrears.engine.snapshot_warnings import refuse
 from arrears.lint import lint as run_lint
 from arrears.results import Action, EvaluationProblem, Notice, Plan, SnapshotWarning
 from arrears.rules import loader as _loader
 from arrears.rules import model as _model
-
-if TYPE_CHECKING:
-    pass
 
 DateLike = dt.date | str
 _POLICY_ID = re.compile(r"^policy:\s*[\"']?([a-z0-9_-]+)", re.MULTILINE)
@@ -186,10 +182,10 @@ class Policy:
         """
         compiled = self._require()
         raw = _as_snapshot(snapshot)._raw
-        bound = _snapshot.bind(raw, compiled, _date(as_of))
+        planned = plan_snapshot(compiled, raw, _date(as_of))
         if strict_snapshot:
-            refuse(bound.warnings, raw.file)
-        return Plan(_plan.make_plan(compiled, bound))
+            refuse(planned.warnings, raw.file)
+        return Plan(planned)
 
     def explain(
         self, snapshot: Snapshot | Mapping[str, Any], invoice: str, as_of: DateLike | None = None

@@ -13,8 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.diagnostics import counted
-from arrears.dsl.values import Value, to_json
-from arrears.engine import plan as _plan
+from arrears.dsl.types import ANY, DECIMAL
+from arrears.dsl.values import Value, reader, to_json
+from arrears.engine import document as _document
+from arrears.engine.plan import RowActions
+from arrears.engine.snapshot import Reader, history_params_typed
+from arrears.rules.model import Policy
 
 
 @dataclass(frozen=True)
@@ -82,33 +86,40 @@ class SnapshotWarning:
 
 
 class Plan:
-    """The result of `Policy.evaluate`: actions, notices, summary, and the JSON document."""
+    """The result of `Policy.evaluate`: actions, notices, summary, and the JSON document.
 
-    __slots__ = ("_document", "_plan", "actions", "errors", "notices", "warnings")
+    Whichever engine computed it (the row engine, or the columnar one for large
+    snapshots), it holds the same values and writes the same document.
+    """
 
-    def __init__(self, plan: _plan.Plan) -> None:
+    __slots__ = ("_actions", "_document", "_plan", "errors", "notices", "warnings")
+
+    def __init__(self, plan: _document.Plan[Any]) -> None:
         self._plan = plan
         self._document: dict[str, Any] | None = None
-        self.actions: list[Action] = [
-            Action(a.customer, a.invoice, a.rule, a.step, a.action, dict(a.params), a.because, dict(a.facts))
-            for a in plan.actions
-        ]
-        """The actions, ordered by customer, invoice (customer-scope first), priority and file order."""
+        self._actions: list[Action] | None = None
         self.notices: list[Notice] = [
             Notice(n["customer"], n["channel"], n["tone"], n["currency"], tuple(n["invoices"]), Decimal(n["total"]))
-            for n in _plan.notices(plan.actions, plan.snapshot)
+            for n in plan.notices
         ]
         """The `remind` actions grouped into the messages customers actually receive."""
         self.errors: list[EvaluationProblem] = [
             EvaluationProblem(p.customer, p.invoice, p.rule, p.step, p.message, p.where) for p in plan.problems
         ]
         """Evaluation errors for single invoices; empty when all went well."""
-        self.warnings: list[SnapshotWarning] = [SnapshotWarning(w.where, w.message) for w in plan.snapshot.warnings]
+        self.warnings: list[SnapshotWarning] = [SnapshotWarning(w.where, w.message) for w in plan.warnings]
         """Snapshot warnings, in the order of their places; empty for a clean snapshot."""
 
     @property
+    def actions(self) -> list[Action]:
+        """The actions, ordered by customer, invoice (customer-scope first), priority and file order."""
+        if self._actions is None:
+            self._actions = _actions(self._plan)
+        return self._actions
+
+    @property
     def as_of(self) -> dt.date:
-        return self._plan.snapshot.as_of
+        return self._plan.as_of
 
     @property
     def policy_id(self) -> str:
@@ -120,12 +131,12 @@ class Plan:
 
     @property
     def snapshot_digest(self) -> str:
-        return self._plan.snapshot.digest
+        return self._plan.snapshot_digest
 
     @property
     def summary(self) -> dict[str, Any]:
         """Counts: invoices, invoices with actions, actions by kind and by rule, errors."""
-        return dict(self.to_dict()["summary"])
+        return self._plan.summary()
 
     def to_dict(self) -> dict[str, Any]:
         """The plan document (SPEC section 4) as JSON-ready data: decimals are strings."""
@@ -138,7 +149,36 @@ class Plan:
         return self._plan.to_json()
 
     def __len__(self) -> int:
-        return len(self.actions)
+        counts: _document.Counts = self._plan.actions.counts()
+        return counts.actions
 
     def __repr__(self) -> str:
-        return f"<Plan {self.policy_id} {self.as_of.isoformat()}: {counted(len(self.actions), 'action')}>"
+        return f"<Plan {self.policy_id} {self.as_of.isoformat()}: {counted(len(self), 'action')}>"
+
+
+def _actions(plan: _document.Plan[Any]) -> list[Action]:
+    """Typed actions: the row engine's as they are; a columnar plan's read back by the policy's types."""
+    if isinstance(plan.actions, RowActions):
+        return [
+            Action(a.customer, a.invoice, a.rule, a.step, a.action, dict(a.params), a.because, dict(a.facts))
+            for a in plan.actions
+        ]
+    policy = plan.policy
+    readers: dict[str, dict[str, Reader]] = {}
+    out: list[Action] = []
+    for d in plan.actions.action_dicts():
+        params = history_params_typed(policy, d["action"], d["params"], readers)
+        if d["action"] in _MONEY_ACTIONS and "amount" in d["params"]:
+            params["amount"] = _READ_DECIMAL(d["params"]["amount"])  # computed, not a declared parameter
+        facts = {name: _fact(policy, name, value) for name, value in d["facts"].items()}
+        out.append(Action(d["customer"], d["invoice"], d["rule"], d["step"], d["action"], params, d["because"], facts))
+    return out
+
+
+_MONEY_ACTIONS = ("late_fee", "interest")
+_READ_DECIMAL = reader(DECIMAL)
+
+
+def _fact(policy: Policy, name: str, value: object) -> Value:
+    symbol = policy.env.symbols.get(name)
+    return reader(symbol.type if symbol is not None else ANY)(value)

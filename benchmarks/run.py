@@ -78,7 +78,7 @@ def _batch(data: Path, out: Path, digest: bool) -> dict[str, Any]:
         "seconds": done - started,
         "plan_s": planned - started,
         "write_s": done - planned,
-        "actions": plan.actions.height,
+        "actions": plan.actions.frame.height,
         "row_engine_customers": plan.fallback_customers,
     }
 

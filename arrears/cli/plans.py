@@ -87,6 +87,7 @@ def run(
         loaded = load_policy(policy)
         chosen = pick_engine(engine, snapshot, fmt)
         if chosen == "duckdb":
+            # DuckDB loads only when its engine is asked for.
             from arrears.engine.sql.run import run_duckdb
 
             told: Told | None = run_duckdb(

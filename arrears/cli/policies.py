@@ -10,13 +10,19 @@ import click
 from arrears.cli.base import EXIT_FINDINGS, Exit, check_output, cli, user_errors, write_output
 from arrears.diagnostics import (
     ArrearsError,
+    SourceCache,
     render_text,
     sort_key,
 )
 from arrears.engine import adhoc
+from arrears.engine.coverage import collect, total_percent
+from arrears.engine.coverage import render_text as render_coverage
 from arrears.engine.graph import build_graph, to_dot, to_mermaid
 from arrears.engine.testing import discover, render_results, result_dict, run_file
-from arrears.rules.discovery import policy_files
+from arrears.lint.check import check_policies
+from arrears.lint.junit import render as render_junit
+from arrears.lint.junit import test_suites
+from arrears.rules.discovery import find_policies
 from arrears.rules.loader import load_policy
 from arrears.textsafe import json_visible
 
@@ -37,12 +43,10 @@ from arrears.textsafe import json_visible
 @click.option("-o", "--output", help="Write the report to this file (a JUnit report for CI, say).")
 def check(paths: tuple[str, ...], fmt: str, strict: bool, run_lint: bool, output: str | None) -> None:
     """Validate policies (files or folders): syntax, names, types, structure, and proved lint warnings."""
-    from arrears.lint.check import check_policies
-
     with user_errors():
-        files = policy_files(paths)
-    check_output(output, *map(str, files))
-    report = check_policies(files, run_lint)
+        found = find_policies(paths)
+    check_output(output, *map(str, found.files))
+    report = check_policies(found.files, run_lint, skipped=found.skipped)
     with user_errors():
         write_output(report.render(fmt, strict), output)
     if report.failed(strict):
@@ -77,8 +81,6 @@ def eval_command(expression: str, policy_path: str | None, assignments: tuple[st
 
 
 def adhoc_sources(expression: str) -> Any:
-    from arrears.diagnostics import SourceCache
-
     return SourceCache({adhoc.SOURCE: expression})
 
 
@@ -100,9 +102,6 @@ def test_command(
     paths: tuple[str, ...], fmt: str, show_coverage: bool, min_coverage: float | None, output: str | None
 ) -> None:
     """Run policy tests (`*.test.yaml` files, or folders holding them)."""
-    from arrears.engine.coverage import collect, total_percent
-    from arrears.engine.coverage import render_text as render_coverage
-
     with user_errors():
         files = discover(paths)
     # The tests and the policies beside them (a test names its policy by a relative path).
@@ -124,9 +123,6 @@ def test_command(
             }
         text = json_visible(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
     elif fmt == "junit":
-        from arrears.lint.junit import render as render_junit
-        from arrears.lint.junit import test_suites
-
         text = render_junit(test_suites(results, coverages, min_coverage))
     else:
         text = render_results(results) + "\n"

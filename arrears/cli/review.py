@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,11 @@ from arrears.diagnostics import (
     render_text,
     sort_key,
 )
+from arrears.engine.diff import diff_plans
+from arrears.engine.diff import render_markdown as plan_markdown
+from arrears.engine.diff import render_text as plan_text
+from arrears.engine.snapshot import read_snapshot
+from arrears.lint.structure import changes_markdown, changes_text, structural_diff, structure
 from arrears.rules.discovery import policy_files
 from arrears.rules.loader import load_policy
 from arrears.textsafe import json_visible, visible
@@ -49,12 +55,6 @@ def diff_command(
     output: str | None,
 ) -> None:
     """How the plan changes from OLD to NEW over SNAPSHOT; without one, what changed in the policy and for whom."""
-    from arrears.engine.diff import diff_plans
-    from arrears.engine.diff import render_markdown as plan_markdown
-    from arrears.engine.diff import render_text as plan_text
-    from arrears.engine.snapshot import read_snapshot
-    from arrears.lint.structure import changes_markdown, changes_text, structural_diff, structure
-
     check_output(output, old, new, snapshot)
     with user_errors():
         old_policy, new_policy = load_policy(old), load_policy(new)
@@ -88,8 +88,7 @@ def diff_command(
 @click.option("--diff", "show_diff", is_flag=True, help="Print what would change as a unified diff.")
 def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     """Format policy files canonically (key order, indentation), keeping comments; see docs/ci.md."""
-    import difflib
-
+    # ruamel.yaml (the comment-keeping YAML writer) loads only for fmt.
     from arrears.rules.fmt import format_text
 
     with user_errors():
@@ -141,6 +140,7 @@ def fmt_command(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
 @click.option("-o", "--output", help="Write the schema to this file instead of standard output.")
 def schema_command(kind: str, output: str | None) -> None:
     """Print the JSON Schema (draft 2020-12) of policy, snapshot or test files, for editors; see docs/editor.md."""
+    # pydantic (the typed documents behind the schemas) loads only for schema.
     from arrears.documents import schema_json
 
     check_output(output)

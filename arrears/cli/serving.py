@@ -105,6 +105,7 @@ def serve(
     """Serve the policies in a folder over HTTP, and the workbench page at /; see docs/service.md."""
     if not Path(policies).is_dir():
         fail(InputError(Diagnostic(f"no such folder: {policies}", code="io")))
+    # The service (FastAPI, uvicorn, Jinja2) loads only for serve: every other command starts faster.
     from arrears.service.guard import is_loopback
 
     if token is not None and len(token) < 16:

@@ -7,18 +7,15 @@ Checker owns.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from arrears.diagnostics import counted, did_you_mean
 from arrears.dsl import ast, types
 from arrears.dsl.business import CALENDAR_FUNCTIONS, CALENDAR_HINT, needs_calendar
 from arrears.dsl.env import ActionSignature, Environment
+from arrears.dsl.table import TypeTable
 from arrears.dsl.types import ANY, BOOL, DATE, DECIMAL, INT, STRING, Type
 from arrears.dsl.typing_rules import article, conversion_hint
 from arrears.dsl.values import MAX_ROUND_PLACES
-
-if TYPE_CHECKING:
-    from arrears.dsl.checker import TypeTable
 
 AGGREGATES = ("count_invoices", "sum_of", "max_of", "min_of")
 HISTORY = ("count_of", "days_since")

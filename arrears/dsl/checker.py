@@ -6,14 +6,15 @@ compiler and the explainer read; it never evaluates anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast, types
-from arrears.dsl.business import BUSINESS_FIELD, CALENDAR_HINT, BusinessDays, needs_calendar
+from arrears.dsl.business import BUSINESS_FIELD, CALENDAR_HINT, needs_calendar
 from arrears.dsl.calls import AGGREGATES, FUNCTIONS, HISTORY, PLAIN_FUNCTIONS, CallChecks
 from arrears.dsl.env import Environment, Symbol
 from arrears.dsl.problems import Problem
+from arrears.dsl.table import TypeTable
 from arrears.dsl.types import ANY, BOOL, DECIMAL, DURATION, INT, NULL, PERCENT, STRING, Type
 from arrears.dsl.typing_rules import arithmetic_hint, arithmetic_type, article, condition_hint, conversion_hint
 
@@ -39,21 +40,6 @@ _LITERAL_TYPES = {
     "null": NULL,
     "duration": DURATION,
 }
-
-
-@dataclass
-class TypeTable:
-    """What the checker learnt, keyed by node: types, resolved names, enum literals."""
-
-    types: dict[ast.Expr, Type] = field(default_factory=dict)
-    names: dict[ast.Expr, str] = field(default_factory=dict)
-    enum_values: dict[ast.Expr, str] = field(default_factory=dict)
-    history_actions: dict[ast.Expr, str] = field(default_factory=dict)
-    calendar: BusinessDays | None = None
-    """The policy's business calendar (SPEC 7.4): without one, its names are compile errors."""
-
-    def type_of(self, node: ast.Expr) -> Type:
-        return self.types.get(node, ANY)
 
 
 @dataclass

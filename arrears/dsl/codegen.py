@@ -9,17 +9,15 @@ meaning has one implementation. Values are bound by name, never written into the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arrears.dsl import ast
-
-if TYPE_CHECKING:
-    from arrears.dsl.compiler import Compiler, Fn
+from arrears.dsl.compiled import Fn, Parts
 
 _ORDER = ("<", "<=", ">", ">=")
 
 
-def generate(node: ast.Expr, compiler: Compiler) -> Fn:
+def generate(node: ast.Expr, compiler: Parts) -> Fn:
     """One function computing what `compiler`'s closure for a non-constant `node` computes."""
     writer = _Writer(compiler)
     body = writer.expr(node)
@@ -41,7 +39,7 @@ def generate(node: ast.Expr, compiler: Compiler) -> Fn:
 class _Writer:
     """Python source for a node, with what it needs bound in `bound`."""
 
-    def __init__(self, compiler: Compiler) -> None:
+    def __init__(self, compiler: Parts) -> None:
         self.compiler = compiler
         self.table = compiler.table
         self.bound: dict[str, object] = {}

@@ -13,37 +13,15 @@ import decimal
 import operator
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from arrears.dsl import ast, codegen
 from arrears.dsl.business import CALENDAR_FUNCTIONS, BusinessDays
 from arrears.dsl.calls import aggregate_parts
-from arrears.dsl.checker import TypeTable
+from arrears.dsl.compiled import Const, Fn, Runtime
 from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
+from arrears.dsl.table import TypeTable
 from arrears.dsl.values import CONTEXT, EXACT, Value, round_half_away
-
-Fn = Callable[["Runtime"], Value]
-
-
-class Runtime(Protocol):
-    """What a compiled expression reads while it runs."""
-
-    def __getitem__(self, name: str, /) -> Value: ...
-
-    def count_of(self, action: str, filters: Mapping[str, Value]) -> int: ...
-
-    def days_since(self, action: str, filters: Mapping[str, Value]) -> int | None: ...
-
-    def aggregate(self, kind: str, value: Fn | None, where: Fn | None) -> Value: ...
-
-    def record(self, node: ast.Expr, value: Value) -> None: ...
-
-
-class _Const:
-    __slots__ = ("value",)
-
-    def __init__(self, value: Value) -> None:
-        self.value = value
 
 
 class _Folded(Exception):
@@ -64,7 +42,7 @@ class Compiler:
     def __init__(self, table: TypeTable, *, trace: bool = False) -> None:
         self.table = table
         self.trace = trace
-        self._parts: dict[ast.Expr, tuple[Fn, _Const | None]] = {}
+        self._parts: dict[ast.Expr, tuple[Fn, Const | None]] = {}
 
     def compile(self, node: ast.Expr) -> Fn:
         fn, const = self.parts(node)
@@ -73,18 +51,18 @@ class Compiler:
             return lambda env: value
         return fn if self.trace else codegen.generate(node, self)
 
-    def constant(self, node: ast.Expr) -> _Const | None:
+    def constant(self, node: ast.Expr) -> Const | None:
         """The folded value of a node, when it does not depend on any input."""
         return self.parts(node)[1]
 
-    def parts(self, node: ast.Expr) -> tuple[Fn, _Const | None]:
+    def parts(self, node: ast.Expr) -> tuple[Fn, Const | None]:
         """A node's closure, and its constant when all its parts are constant; made once per node."""
         found = self._parts.get(node)
         if found is None:
             found = self._parts[node] = self._compile(node)
         return found
 
-    def _compile(self, node: ast.Expr) -> tuple[Fn, _Const | None]:
+    def _compile(self, node: ast.Expr) -> tuple[Fn, Const | None]:
         fn, const = self._compile_plain(node)
         if const is not None or not self.trace:
             return fn, const
@@ -97,22 +75,22 @@ class Compiler:
 
         return traced, None
 
-    def _fold(self, node: ast.Expr, fn: Fn, parts: list[_Const | None]) -> tuple[Fn, _Const | None]:
+    def _fold(self, node: ast.Expr, fn: Fn, parts: list[Const | None]) -> tuple[Fn, Const | None]:
         if any(p is None for p in parts):
             return fn, None
         try:
-            return fn, _Const(fn(_NO_RUNTIME))
+            return fn, Const(fn(_NO_RUNTIME))
         except EvalFailure as failure:
             raise ExpressionError([Problem(failure.message, failure.span or node.span, None, "eval-error")]) from None
 
-    def _compile_plain(self, node: ast.Expr) -> tuple[Fn, _Const | None]:
+    def _compile_plain(self, node: ast.Expr) -> tuple[Fn, Const | None]:
         match node:
             case ast.Literal(value=value):
-                return (lambda env: value), _Const(value)
+                return (lambda env: value), Const(value)
             case ast.Name() | ast.Attribute():
                 if node in self.table.enum_values:
                     member = self.table.enum_values[node]
-                    return (lambda env: member), _Const(member)
+                    return (lambda env: member), Const(member)
                 name = self.table.names[node]
                 return (lambda env: env[name]), None
             case ast.Not(operand=operand):
@@ -156,7 +134,7 @@ class Compiler:
                 return self._call(node)
         raise AssertionError(f"cannot compile {node!r}")  # pragma: no cover
 
-    def _compare(self, node: ast.Compare) -> tuple[Fn, _Const | None]:
+    def _compare(self, node: ast.Compare) -> tuple[Fn, Const | None]:
         op = node.op
         if op in ("==", "!=") and _is_null_literal(node.right) != _is_null_literal(node.left):
             operand = node.left if _is_null_literal(node.right) else node.right
@@ -214,7 +192,7 @@ class Compiler:
 
         return self._fold(node, ordered, [lc, rc])
 
-    def _binary(self, node: ast.Binary) -> tuple[Fn, _Const | None]:
+    def _binary(self, node: ast.Binary) -> tuple[Fn, Const | None]:
         lf, lc = self.parts(node.left)
         rf, rc = self.parts(node.right)
         lt, rt = self.table.type_of(node.left).kind, self.table.type_of(node.right).kind
@@ -231,13 +209,13 @@ class Compiler:
 
         return self._fold(node, binary, [lc, rc])
 
-    def _call(self, node: ast.Call) -> tuple[Fn, _Const | None]:
+    def _call(self, node: ast.Call) -> tuple[Fn, Const | None]:
         name = node.function
         if name == "date":
             arg = node.args[0]
             assert isinstance(arg, ast.Literal)
             value = dt.date.fromisoformat(str(arg.value))
-            return (lambda env: value), _Const(value)
+            return (lambda env: value), Const(value)
         if name in ("count_of", "days_since"):
             return self._history(node)
         if name in ("count_invoices", "sum_of", "max_of", "min_of"):
@@ -267,7 +245,7 @@ class Compiler:
 
         return self._fold(node, call, consts)
 
-    def _history(self, node: ast.Call) -> tuple[Fn, _Const | None]:
+    def _history(self, node: ast.Call) -> tuple[Fn, Const | None]:
         action = self.table.history_actions.get(node)
         filters = [(k.name, self.compile(k.value)) for k in node.keywords]
         if node.function == "count_of":
@@ -282,7 +260,7 @@ class Compiler:
 
         return days_since, None
 
-    def _aggregate(self, node: ast.Call) -> tuple[Fn, _Const | None]:
+    def _aggregate(self, node: ast.Call) -> tuple[Fn, Const | None]:
         kind = node.function
         value_node, where_node = aggregate_parts(node)
         value_fn = self.compile(value_node) if value_node is not None else None

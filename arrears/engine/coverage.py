@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from arrears.dsl import ast
-from arrears.dsl.compiler import Compiler, Fn
+from arrears.dsl.compiled import Fn
+from arrears.dsl.compiler import Compiler
 from arrears.dsl.problems import EvalFailure
 from arrears.engine.evaluate import Evaluation
 from arrears.engine.runtime import Env

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from arrears.diagnostics import counted
 from arrears.dsl.values import format_decimal, money, to_json
 from arrears.engine.evaluate import PlannedAction
-from arrears.engine.plan import Plan, make_plan
+from arrears.engine.plan import RowPlan, make_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind
 from arrears.rules.catalog import MONEY_ACTIONS
 from arrears.rules.model import Policy
@@ -89,15 +89,15 @@ class Money:
 class PlanDiff:
     """The comparison of two plans over one snapshot."""
 
-    old: Plan
-    new: Plan
+    old: RowPlan
+    new: RowPlan
     changes: list[Change]
     examples: int = 5
     money: dict[str, dict[str, Money]] = field(default_factory=dict)  # currency -> action -> money
 
     @property
     def snapshot(self) -> Snapshot:
-        return self.new.snapshot
+        return self.new.actions.snapshot
 
     @property
     def changed(self) -> bool:
@@ -205,7 +205,7 @@ def _params(a: PlannedAction) -> dict[str, Any]:
     return {k: to_json(v) for k, v in a.params}
 
 
-def compare(old_plan: Plan, new_plan: Plan, examples: int = 5) -> PlanDiff:
+def compare(old_plan: RowPlan, new_plan: RowPlan, examples: int = 5) -> PlanDiff:
     """Match actions by identity; pair repeats of one identity in plan order."""
     old_groups: dict[tuple[str, str, str, int, str], list[PlannedAction]] = defaultdict(list)
     new_groups: dict[tuple[str, str, str, int, str], list[PlannedAction]] = defaultdict(list)
@@ -231,9 +231,11 @@ def compare(old_plan: Plan, new_plan: Plan, examples: int = 5) -> PlanDiff:
     return result
 
 
-def _money(old_plan: Plan, new_plan: Plan) -> dict[str, dict[str, Money]]:
-    currencies = {i.id: i.values.get("currency") for i in new_plan.snapshot.invoices}
-    currencies.update({i.id: i.values.get("currency") for i in old_plan.snapshot.invoices if i.id not in currencies})
+def _money(old_plan: RowPlan, new_plan: RowPlan) -> dict[str, dict[str, Money]]:
+    currencies = {i.id: i.values.get("currency") for i in new_plan.actions.snapshot.invoices}
+    currencies.update(
+        {i.id: i.values.get("currency") for i in old_plan.actions.snapshot.invoices if i.id not in currencies}
+    )
     out: dict[str, dict[str, Money]] = {}
     for side, plan in (("old", old_plan), ("new", new_plan)):
         for a in plan.actions:

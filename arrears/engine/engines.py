@@ -1,4 +1,4 @@
-"""Choosing between the two engines, and running the batch one for the command line.
+"""Choosing between the row and columnar engines, for the command line, the API and the service.
 
 The per-invoice (row) engine and the columnar batch engine give byte-identical plans;
 the batch engine pays off on large portfolios and is the one that writes Parquet.
@@ -6,14 +6,17 @@ the batch engine pays off on large portfolios and is the one that writes Parquet
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
+from arrears.engine.document import Plan
 from arrears.engine.evaluate import EvalProblem
+from arrears.engine.plan import make_plan
 from arrears.engine.progress import PHASES, for_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind, read_snapshot
 from arrears.engine.snapshot_warnings import SnapshotWarning, refuse
@@ -81,6 +84,9 @@ def run_batch(
 
     With `strict_snapshot`, a snapshot with warnings is refused (InputError) before anything is written.
     """
+    # The batch engine is imported where it runs, so that Polars loads only for large inputs:
+    # `import arrears` (the API) and small plans start without it. The batch package does not
+    # import this module.
     from arrears.engine.batch import Unsupported, make_plan_batch
     from arrears.engine.batch.io import render_plan, write_plan
 
@@ -103,6 +109,22 @@ def run_batch(
             progress.advance("write")
             write_whole(lambda path: write_plan(plan, path, fmt), Path(output))  # type: ignore[arg-type]
     return Told(plan.problems, plan.warnings)
+
+
+def plan_snapshot(policy: Policy, raw: RawSnapshot, as_of: dt.date | None) -> Plan[Any]:
+    """The plan of a snapshot held in memory (the API, the service), by `choose_engine`'s rule.
+
+    Above BATCH_THRESHOLD_INVOICES invoices the columnar engine plans it (the row engine
+    when it does not take the policy); below, the row engine. Both give the same document,
+    and both raise `InputError` listing every problem when the snapshot does not fit.
+    """
+    if len(raw.invoices) > BATCH_THRESHOLD_INVOICES:
+        # Polars loads only for large snapshots (see `run_batch`).
+        from arrears.engine.batch import Unsupported, make_plan_batch
+
+        with contextlib.suppress(Unsupported):
+            return make_plan_batch(policy, raw, as_of)
+    return make_plan(policy, bind(raw, policy, as_of))
 
 
 def input_files(path: str | Path) -> list[Path]:
@@ -138,6 +160,7 @@ def snapshot_for_invoice(
     else:
         large = len(source.invoices) > BATCH_THRESHOLD_INVOICES
     if large:
+        # Polars loads only for large snapshots (see `run_batch`).
         from arrears.engine.batch.io import rows_of_customer
 
         narrowed = rows_of_customer(policy, source, as_of, invoice_id)

@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Literal
 
 from arrears.diagnostics import counted
-from arrears.dsl.compiler import Compiler, Fn, Runtime
+from arrears.dsl.compiled import Fn, Runtime
+from arrears.dsl.compiler import Compiler
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import Value
 from arrears.engine.bulk import paused_gc

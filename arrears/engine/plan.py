@@ -1,7 +1,9 @@
-"""The action plan (SPEC section 4): actions, notices, summary, digests; and its renderings.
+"""The row engine's plan: typed actions over a bound snapshot; and their renderings (JSONL, CSV, table).
 
-The same policy, snapshot and as_of give a byte-identical plan whatever the order
-of the snapshot's rows: everything is sorted, decimals are strings, keys are fixed.
+The document itself (header, summary, errors, JSON layout) is assembled in
+`arrears.engine.document`, for this engine and the columnar ones alike; this module
+gives it the row engine's action table. Everything is sorted, decimals are strings,
+keys are fixed: the same policy, snapshot and as_of give a byte-identical plan.
 """
 
 from __future__ import annotations
@@ -9,123 +11,65 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from arrears.diagnostics import counted
 from arrears.dsl.values import EXACT, Value, format_decimal, to_json
-from arrears.engine.bulk import paused_gc
-from arrears.engine.evaluate import EvalProblem, PlannedAction, fact_names, plan_actions
+from arrears.engine.document import Counts, Plan, compact
+from arrears.engine.evaluate import PlannedAction, fact_names, plan_actions
 from arrears.engine.snapshot import Snapshot
-from arrears.engine.snapshot_warnings import SnapshotWarning
 from arrears.rules.catalog import TONES
 from arrears.rules.currencies import minor_places
 from arrears.rules.model import ActionCall, Policy, Rule
 from arrears.textsafe import visible
 
-PLAN_FORMAT = 1
 
+class RowActions(list[PlannedAction]):
+    """The row engine's action table: typed actions in plan order, and the snapshot they were planned over."""
 
-@dataclass
-class Plan:
-    """A computed plan: the typed actions and the JSON-ready document."""
+    def __init__(self, actions: Iterable[PlannedAction], snapshot: Snapshot) -> None:
+        super().__init__(actions)
+        self.snapshot = snapshot
 
-    policy: Policy
-    snapshot: Snapshot
-    actions: list[PlannedAction]
-    problems: list[EvalProblem]
+    def json_chunks(self) -> Iterable[Sequence[str]]:
+        return [[compact(action_dict(a)) for a in self]]
+
+    def notice_dicts(self) -> list[dict[str, Any]]:
+        return notices(self, self.snapshot)
+
+    def counts(self) -> Counts:
+        return Counts(
+            actions=len(self),
+            by_action=Counter(a.action for a in self),
+            by_rule=Counter(a.rule for a in self),
+            invoices_with_actions=len({a.invoice for a in self if a.invoice is not None}),
+            customers_with_actions=len({a.customer for a in self}),
+        )
 
     def action_dicts(self) -> list[dict[str, Any]]:
-        return [action_dict(a) for a in self.actions]
-
-    def to_dict(self) -> dict[str, Any]:
-        document = {
-            "plan": PLAN_FORMAT,
-            "policy": {
-                "id": self.policy.id,
-                "version": self.policy.version,
-                "digest": self.policy.digest,
-            },
-            "snapshot": {
-                "digest": self.snapshot.digest,
-                "invoices": len(self.snapshot.invoices),
-                "customers": len(self.snapshot.customers),
-            },
-            "as_of": self.snapshot.as_of.isoformat(),
-            "actions": self.action_dicts(),
-            "notices": notices(self.actions, self.snapshot),
-            "summary": summary(self.actions, self.snapshot, self.problems),
-            "errors": [problem_dict(p) for p in self.problems],
-        }
-        return with_warnings(document, self.snapshot.warnings)
-
-    def to_json(self) -> str:
-        with paused_gc():
-            return dumps(self.to_dict())
+        """The actions as the plan document lists them."""
+        return [action_dict(a) for a in self]
 
 
-def with_warnings(document: dict[str, Any], warnings: Sequence[SnapshotWarning]) -> dict[str, Any]:
-    """The document with `warnings` (SPEC 7.3) right after `summary`; no key when there are none."""
-    if not warnings:
-        return document
-    out: dict[str, Any] = {}
-    for key, value in document.items():
-        out[key] = value
-        if key == "summary":
-            out["warnings"] = [w.to_dict() for w in warnings]
-    return out
+RowPlan = Plan[RowActions]
 
 
-def make_plan(policy: Policy, snapshot: Snapshot) -> Plan:
+def make_plan(policy: Policy, snapshot: Snapshot) -> RowPlan:
+    """The plan of `policy` for a bound snapshot, evaluated invoice by invoice."""
     actions, problems = plan_actions(policy, snapshot)
-    return Plan(policy, snapshot, actions, problems)
-
-
-def _compact(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A list of the document whose items are already JSON text (spelled as `_compact`
-    spells them), in chunks: a large plan's actions are written without a Python object each."""
-
-    chunks: Callable[[], Iterable[Sequence[str]]]
-
-
-def write_document(document: dict[str, Any], write: Callable[[str], object]) -> None:
-    """Write the plan as JSON with one action (notice, error) per line: readable, diffable,
-    and written by the C encoder, which a fully indented dump would not use."""
-    write("{\n")
-    last = len(document) - 1
-    for i, (key, value) in enumerate(document.items()):
-        comma = "," if i < last else ""
-        chunks: Iterable[Sequence[str]]
-        if isinstance(value, Rendered):
-            chunks = value.chunks()
-        elif isinstance(value, list):
-            chunks = [[_compact(item) for item in value]]
-        else:
-            write(f"  {_compact(key)}: {_compact(value)}{comma}\n")
-            continue
-        opened = False
-        for chunk in chunks:
-            if not chunk:
-                continue
-            write(f"  {_compact(key)}: [\n    " if not opened else ",\n    ")
-            write(",\n    ".join(chunk))
-            opened = True
-        write(f"\n  ]{comma}\n" if opened else f"  {_compact(key)}: []{comma}\n")
-    write("}\n")
-
-
-def dumps(document: dict[str, Any]) -> str:
-    """The plan document as one text (see `write_document`)."""
-    parts: list[str] = []
-    write_document(document, parts.append)
-    return "".join(parts)
+    return Plan(
+        policy=policy,
+        as_of=snapshot.as_of,
+        invoice_count=len(snapshot.invoices),
+        customer_count=len(snapshot.customers),
+        digest_source=lambda: snapshot.digest,
+        actions=RowActions(actions, snapshot),
+        problems=problems,
+        warnings=snapshot.warnings,
+    )
 
 
 def action_dict(action: PlannedAction) -> dict[str, Any]:
@@ -141,21 +85,10 @@ def action_dict(action: PlannedAction) -> dict[str, Any]:
     }
 
 
-def problem_dict(problem: EvalProblem) -> dict[str, Any]:
-    return {
-        "customer": problem.customer,
-        "invoice": problem.invoice,
-        "rule": problem.rule,
-        "step": problem.step,
-        "error": problem.message,
-        "at": problem.where,
-    }
-
-
 _TONE_RANK = {tone: i for i, tone in enumerate(TONES)}
 
 
-def notices(actions: list[PlannedAction], snapshot: Snapshot) -> list[dict[str, Any]]:
+def notices(actions: Iterable[PlannedAction], snapshot: Snapshot) -> list[dict[str, Any]]:
     """One message per customer, channel and currency, at the firmest tone among its reminders."""
     invoices = {i.id: i for i in snapshot.invoices}
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -213,25 +146,9 @@ def _open(value: Value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(0)
 
 
-def summary(actions: list[PlannedAction], snapshot: Snapshot, problems: list[EvalProblem]) -> dict[str, Any]:
-    by_action = Counter(a.action for a in actions)
-    by_rule = Counter(a.rule for a in actions)
-    with_actions = {a.invoice for a in actions if a.invoice is not None}
-    return {
-        "invoices": len(snapshot.invoices),
-        "invoices_with_actions": len(with_actions),
-        "by_action": dict(sorted(by_action.items())),
-        "customers": len(snapshot.customers),
-        "customers_with_actions": len({a.customer for a in actions}),
-        "actions": len(actions),
-        "by_rule": dict(sorted(by_rule.items())),
-        "errors": len(problems),
-    }
-
-
-def render_jsonl(plan: Plan) -> str:
+def render_jsonl(plan: RowPlan) -> str:
     """One action per line, for streaming consumers."""
-    return "".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n" for a in plan.action_dicts())
+    return "".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n" for a in plan.actions.action_dicts())
 
 
 # -- CSV ----------------------------------------------------------------------------
@@ -303,9 +220,9 @@ def csv_cell(value: Value) -> str:
     return str(shown)
 
 
-def render_csv(plan: Plan) -> str:
+def render_csv(plan: RowPlan) -> str:
     layout = csv_layout(plan.policy)
-    names = {c.id: c.values.get("customer.name") for c in plan.snapshot.customers}
+    names = {c.id: c.values.get("customer.name") for c in plan.actions.snapshot.customers}
     lines = [",".join(layout.header)]
     for a in plan.actions:
         params, facts = dict(a.params), dict(a.facts)
@@ -335,7 +252,7 @@ def _quoted(cell: str) -> str:
 TABLE_MIN_COLUMN = 8  # fitting a terminal never narrows a column below this (or its heading)
 
 
-def render_table(plan: Plan, *, max_column: int = 0, fit: int | None = None) -> str:
+def render_table(plan: RowPlan, *, max_column: int = 0, fit: int | None = None) -> str:
     """A plain-text table for people at a terminal.
 
     `max_column` cuts every cell longer than that many characters (0: no limit); `fit`
@@ -343,9 +260,9 @@ def render_table(plan: Plan, *, max_column: int = 0, fit: int | None = None) -> 
     A cut cell ends in `…`.
     """
     rows: list[tuple[str, ...]] = [("CUSTOMER", "INVOICE", "RULE", "ACTION", "PARAMS", "BECAUSE")]
-    for a in plan.action_dicts():
+    for a in plan.actions.action_dicts():
         rule = a["rule"] + (f"#{a['step']}" if a["step"] is not None else "")
-        params = ", ".join(f"{k}={v if isinstance(v, str) else _compact(v)}" for k, v in a["params"].items())
+        params = ", ".join(f"{k}={v if isinstance(v, str) else compact(v)}" for k, v in a["params"].items())
         given = (a["customer"], a["invoice"] or "-", rule, a["action"], params, a["because"])
         rows.append(tuple(visible(cell) for cell in given))  # controls shown as escapes, widths as shown
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -357,11 +274,11 @@ def render_table(plan: Plan, *, max_column: int = 0, fit: int | None = None) -> 
     for row in rows:
         cells = [cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…" for i, cell in enumerate(row)]
         lines.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(cells)).rstrip())
-    s = plan.to_dict()["summary"]
+    s = plan.summary()
     lines.append("")
     lines.append(
         f"{counted(s['actions'], 'action')} for {s['invoices_with_actions']} of {counted(s['invoices'], 'invoice')}"
-        f" ({plan.snapshot.as_of.isoformat()}, policy {plan.policy.id})"
+        f" ({plan.as_of.isoformat()}, policy {plan.policy.id})"
     )
     if plan.problems:
         lines.append(f"{counted(len(plan.problems), 'evaluation error')}: see --format json")

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.dsl import ast
-from arrears.dsl.compiler import Fn
+from arrears.dsl.compiled import Fn
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import EXACT, Value
 from arrears.engine.snapshot import Customer, HistoryEntry

@@ -6,12 +6,9 @@ keeps a way to find a row's place in its file, used only when a problem is shown
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import errno
 import io
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +18,7 @@ from arrears.diagnostics import Diagnostic, InputError, Location, Position
 from arrears.dsl.values import Written
 from arrears.engine import jsontext
 from arrears.engine.digest import snapshot_digest
+from arrears.engine.tablefiles import check_header, history_params, present
 from arrears.rules.yaml_source import YNode, load_yaml
 
 Locator = Callable[[str, int, str | None], Location | None]
@@ -46,17 +44,6 @@ class RawSnapshot:
         return snapshot_digest(self.as_of, self.invoices, self.customers, self.history, self.rates)
 
 
-def history_params(raw: object) -> object:
-    """A history row's `params` cell from a table: JSON text parsed, missing as `{}`.
-
-    Text that is not JSON stays text; the binder reports it with its place.
-    """
-    if isinstance(raw, str) and raw.strip():
-        with contextlib.suppress(json.JSONDecodeError, jsontext.JsonProblem):
-            return jsontext.loads(raw)
-    return {} if raw is None else raw
-
-
 def read_snapshot(path: str | Path) -> RawSnapshot:
     """Read a snapshot file or folder into raw rows; raise InputError when unreadable."""
     p = Path(path)
@@ -66,6 +53,8 @@ def read_snapshot(path: str | Path) -> RawSnapshot:
     if p.is_dir():
         if present(p / "invoices.parquet"):
             # Parquet is read in columns by the batch engine's reader, which gives the same raw rows.
+            # Imported here so that Polars loads only for Parquet (a one-way import: folder.py
+            # does not import this module).
             from arrears.engine.batch.folder import read_table_rows, read_tables
 
             raw = read_tables(p).raw()
@@ -255,38 +244,6 @@ def written_data(node: YNode) -> Any:
     return Written(node.text, node.value)
 
 
-def present(path: Path) -> bool:
-    """Whether a snapshot file is there: False when nothing is; an error when it cannot be reached.
-
-    `Path.exists()` is False for a symbolic link to nothing and for a loop of links,
-    which would read as "no customers" or "no such snapshot"; those are said as they are.
-    """
-    try:
-        path.stat()
-    except FileNotFoundError:
-        if path.is_symlink():
-            target = os.readlink(path)
-            raise InputError(
-                Diagnostic(f"{path} is a symbolic link to {target}, which does not exist", code="io")
-            ) from None
-        return False
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise InputError(Diagnostic(f"{path} is a loop of symbolic links", code="io")) from None
-        raise InputError(Diagnostic(f"cannot read {path}: {error.strerror or error}", code="io")) from None
-    return True
-
-
-# The columns a table's header must name: without them, its first line is likely a row of values.
-REQUIRED_COLUMNS = {
-    "invoices": ("id", "customer_id", "amount", "due_date"),
-    "customers": ("id",),
-    "history": ("action", "at"),
-    "payments": ("invoice_id", "date", "amount"),
-    "rates": ("currency", "rate"),
-}
-
-
 def _read_folder(folder: Path) -> RawSnapshot:
     invoices_file = folder / "invoices.csv"
     if not present(invoices_file):
@@ -369,7 +326,7 @@ def _csv_rows(text: str, file: str, section: str) -> tuple[list[dict[str, Any]],
     try:
         header = next(reader, None)
         names = [name.strip() for name in header or []]
-        _check_header(names, section, problem)
+        check_header(names, section, problem)
         rows: list[dict[str, Any]] = []
         starts: list[int] = []
         while True:
@@ -388,39 +345,6 @@ def _csv_rows(text: str, file: str, section: str) -> tuple[list[dict[str, Any]],
     except csv.Error as error:
         raise problem(f"invalid CSV: {error}", reader.line_num) from None
     return rows, starts
-
-
-def check_csv_header(path: Path, section: str) -> None:
-    """Refuse a CSV table whose header repeats a column or lacks a required one (the batch reader's check)."""
-    file = str(path)
-
-    def problem(message: str, line: int, hint: str | None = None) -> InputError:
-        return InputError(Diagnostic(message, Location(file, Position(line, 1)), hint, code="csv"))
-
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            header = next(csv.reader(stream), None)
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return  # the full read reports it
-    _check_header([name.strip() for name in header or []], section, problem)
-
-
-def _check_header(names: list[str], section: str, problem: Callable[..., InputError]) -> None:
-    if not names:
-        return  # an empty file: no rows, nothing misread
-    seen: set[str] = set()
-    for name in names:
-        if name and name in seen:
-            raise problem(f"column `{name}` appears twice in the header", 1)
-        seen.add(name)
-    missing = [name for name in REQUIRED_COLUMNS[section] if name not in seen]
-    if missing:
-        listed = ", ".join(f"`{name}`" for name in missing)
-        raise problem(
-            f"the header lacks the column{'s' if len(missing) > 1 else ''} {listed}",
-            1,
-            f"the first line of {section}.csv names the columns: {', '.join(REQUIRED_COLUMNS[section])}, ...",
-        )
 
 
 def diagnostic(file: str, message: str, location: Location | None) -> Diagnostic:

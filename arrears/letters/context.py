@@ -18,7 +18,7 @@ from typing import Any
 
 from arrears.dsl.values import Value
 from arrears.engine.evaluate import PlannedAction
-from arrears.engine.plan import Plan, notices
+from arrears.engine.plan import RowPlan, notices
 from arrears.engine.snapshot import Invoice
 from arrears.letters import formatting
 from arrears.rules.model import Ladder
@@ -156,9 +156,9 @@ class NoticeContext:
         }
 
 
-def build_contexts(plan: Plan, customer_rows: Sequence[Mapping[str, Any]], sender: Sender) -> list[NoticeContext]:
+def build_contexts(plan: RowPlan, customer_rows: Sequence[Mapping[str, Any]], sender: Sender) -> list[NoticeContext]:
     """One context per notice of the plan, in the plan's order (sorted by customer)."""
-    snapshot = plan.snapshot
+    snapshot = plan.actions.snapshot
     invoices = {i.id: i for i in snapshot.invoices}
     rows = {str(row.get("id")): row for row in customer_rows}
     names = {c.id: c.values.get("customer.name") for c in snapshot.customers}

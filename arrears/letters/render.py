@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError, Location, Position
-from arrears.engine.plan import Plan
+from arrears.engine.plan import RowPlan
 from arrears.letters import formatting
 from arrears.letters.context import NoticeContext, Sender, build_contexts
 from arrears.letters.messages import build_message, email_address
@@ -52,7 +52,7 @@ def resolve_sender(templates: Path | None, sender_file: str | Path | None) -> Se
 
 
 def render_notices(
-    plan: Plan,
+    plan: RowPlan,
     customer_rows: Sequence[Mapping[str, Any]],
     fmt: str,
     *,

@@ -3,7 +3,8 @@
 `lint(policy)` runs every check and returns findings sorted by place. Each
 finding is a warning `Diagnostic` with a `code`; where a warning claims something
 can happen, it carries an example snapshot the engine evaluated to confirm it.
-Only `arrears.cli` imports this package.
+The tools above the engine (`lint.check`, the API, the service) import this package; the
+engine never does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from collections import Counter
 
 from arrears.diagnostics import Diagnostic, Location, Position, counted, sort_key
 from arrears.lint.base import Analysis, Finding
+from arrears.lint.bidi import bidi_controls
+from arrears.lint.calendar_days import mixed_days
+from arrears.lint.conflicts import conflicts
+from arrears.lint.credits import credit_actions
+from arrears.lint.escalation import unreminded_escalations
+from arrears.lint.gaps import gaps
+from arrears.lint.reach import unreachable
 from arrears.lint.smt import fresh_context
+from arrears.lint.unused import unused
 from arrears.rules.model import Policy
 
 CODES = (
@@ -41,23 +50,15 @@ def lint(policy: Policy, *, timeout_ms: int = 3000, budget_s: float = 60.0) -> l
     """Every proved warning about the policy, sorted by file position.
 
     Each solver call has `timeout_ms`; the whole policy has `budget_s`. What cannot be
-    decided in time is not reported (never guessed).
+    decided in time is not reported (never guessed), and one `lint-incomplete` warning
+    says so; a check that fails with an internal error is reported the same way.
     """
-    from arrears.lint.bidi import bidi_controls
-    from arrears.lint.calendar_days import mixed_days
-    from arrears.lint.conflicts import conflicts
-    from arrears.lint.credits import credit_actions
-    from arrears.lint.escalation import unreminded_escalations
-    from arrears.lint.gaps import gaps
-    from arrears.lint.reach import unreachable
-    from arrears.lint.unused import unused
-
     with _LOCK:
         fresh_context()
         analysis = Analysis(policy, timeout_ms, budget_s)
-        findings: list[Finding] = bidi_controls(policy)
+        findings: list[Finding] = analysis.safely([], bidi_controls, policy)  # a scan, not a proof: no time limit
         # Structural, without the solver: not subject to the time budget.
-        findings.extend(mixed_days(analysis))
+        findings.extend(analysis.safely([], mixed_days, analysis))
         for check in (unused, unreachable, conflicts, gaps, unreminded_escalations, credit_actions):
             findings.extend(analysis.guard([], check, analysis))
     if analysis.incomplete:

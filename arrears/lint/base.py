@@ -18,6 +18,7 @@ from arrears.rules.model import Expression, Ladder, LadderStep, Policy, Rule
 from arrears.rules.yaml_source import YNode, load_yaml
 
 Kind = Literal["invoice", "customer"]
+UNDECIDED = "left a question the solver could not decide in time"
 T = TypeVar("T")
 
 
@@ -47,6 +48,7 @@ class Analysis:
         self.deadline = time.monotonic() + budget_s
         # What could not be decided: (check, why); reported, so a "no warnings" is never a guess.
         self.incomplete: list[tuple[str, str]] = []
+        self._check = "lint"  # the check `guard` is running, named in what it leaves undecided
         self._streams: dict[str, Stream] = {}
         self._root: YNode | None = None
 
@@ -58,17 +60,34 @@ class Analysis:
 
         A failure here is a bug in the lint, never in the policy: with ARREARS_DEBUG set it is raised.
         """
-        name = getattr(fn, "__name__", "check").strip("_")
         if self.out_of_time():
-            self.incomplete.append((name, "ran out of time"))
+            self.undecided("ran out of time", self._name(fn))
             return default
+        return self.safely(default, fn, *args)
+
+    def safely(self, default: T, fn: Callable[..., T], *args: Any) -> T:
+        """Run one check whatever the time left; should it fail, record it and report nothing (see `guard`)."""
+        name, outer = self._name(fn), self._check
+        self._check = name
         try:
             return fn(*args)
         except Exception as error:
             if os.environ.get("ARREARS_DEBUG"):
                 raise
-            self.incomplete.append((name, f"failed with an internal error ({type(error).__name__})"))
+            self.undecided(f"failed with an internal error ({type(error).__name__})", name)
             return default
+        finally:
+            self._check = outer
+
+    def _name(self, fn: Callable[..., Any]) -> str:
+        """The check a guarded call belongs to: its own name at the top, the running check's inside one."""
+        return getattr(fn, "__name__", "check").strip("_") if self._check == "lint" else self._check
+
+    def undecided(self, why: str, check: str | None = None) -> None:
+        """Record that a check (the running one by default) left something unproved, once per check and reason."""
+        entry = (check or self._check, why)
+        if entry not in self.incomplete:
+            self.incomplete.append(entry)
 
     def stream(self, kind: Kind) -> Stream:
         """A fresh over-approximating stream, so facts of one proof do not leak into another."""
@@ -83,8 +102,11 @@ class Analysis:
     def impossible(self, stream: Stream, goal: Z) -> bool:
         """Proved: no invoice, customer, history or date makes `goal` true."""
         if self.out_of_time():
+            self.undecided("ran out of time")
             return False
         status, _ = Query(list(stream.world.facts), goal, self.timeout_ms).run()
+        if status == "unknown":
+            self.undecided(UNDECIDED)
         return status == "unsat"
 
     # -- places ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from arrears.diagnostics import ArrearsError, Diagnostic, counted, render_github, render_json, render_text, sort_key
-from arrears.lint import lint
+from arrears.lint import INCOMPLETE, lint
 from arrears.lint.bidi import bidi_controls
 from arrears.lint.junit import check_suites
 from arrears.lint.junit import render as render_junit
@@ -71,7 +71,8 @@ class CheckReport:
                     )
                     lines.append(visible(failed))
                 else:
-                    lines.append(visible(f"ok: {s['file']} (policy {s['policy']}: {counts})"))
+                    ok = "ok (lint incomplete)" if s["lint"] == "incomplete" else "ok"
+                    lines.append(visible(f"{ok}: {s['file']} (policy {s['policy']}: {counts})"))
         if self.errors:
             failed_files = sum(1 for s in self.summaries if not s["ok"])
             lines.append(f"{counted(self.errors, 'error')} in {counted(failed_files, 'file')}")
@@ -80,9 +81,17 @@ class CheckReport:
         return "".join(line + "\n" for line in lines)
 
 
-def check_policies(files: Sequence[Path], run_lint: bool = True) -> CheckReport:
-    """Load every file (a broken one does not stop the others) and, with `run_lint`, lint the valid ones."""
+def check_policies(files: Sequence[Path], run_lint: bool = True, skipped: Sequence[Diagnostic] = ()) -> CheckReport:
+    """Load every file (a broken one does not stop the others) and, with `run_lint`, lint the valid ones.
+
+    `skipped` are the files a folder held that could not be read as policies (a FIFO...,
+    see `arrears.rules.discovery.find_policies`): they are reported as errors.
+    """
     report = CheckReport(list(files))
+    for problem in skipped:
+        report.findings.append(problem)
+        where = problem.location.file if problem.location is not None else ""
+        report.summaries.append({"file": where, "ok": False, "errors": 1})
     for file in files:
         try:
             policy = load_policy(file)
@@ -91,6 +100,7 @@ def check_policies(files: Sequence[Path], run_lint: bool = True) -> CheckReport:
             report.summaries.append({"file": str(file), "ok": False, "errors": len(error.diagnostics)})
             continue
         warnings = lint(policy) if run_lint else bidi_controls(policy)  # a safety check, not a proof
+        incomplete = any(finding.diagnostic.code == INCOMPLETE for finding in warnings)
         for finding in warnings:
             report.findings.append(finding.diagnostic)
             report.extras[id(finding.diagnostic)] = finding.to_dict()
@@ -102,6 +112,8 @@ def check_policies(files: Sequence[Path], run_lint: bool = True) -> CheckReport:
                 "rules": len(policy.rules),
                 "ladders": len(policy.ladders),
                 "warnings": len(warnings),
+                # Whether every lint check was decided: "incomplete" is never a plain "ok".
+                "lint": "off" if not run_lint else "incomplete" if incomplete else "complete",
             }
         )
     report.findings.sort(key=sort_key)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from arrears.diagnostics import Diagnostic, Location
 from arrears.dsl.values import Value
+from arrears.engine.evaluate import PlannedAction
 from arrears.lint.base import Analysis, Finding, Kind, and_list, line
 from arrears.lint.examples import Example, search
 from arrears.lint.firing import Stream, Unit, units
@@ -218,8 +219,6 @@ def _place(location: Location) -> dict[str, object]:
 
 
 def _issued_by(action: object, unit: Unit, call: ActionCall) -> bool:
-    from arrears.engine.evaluate import PlannedAction
-
     assert isinstance(action, PlannedAction)
     step = None if unit.step is None else unit.step.index
     return action.rule == unit.item.id and action.step == step and action.action == call.name

@@ -21,7 +21,7 @@ from arrears.dsl.values import format_decimal
 from arrears.engine.evaluate import Evaluation, Outcome, PlannedAction, evaluate
 from arrears.engine.snapshot import Snapshot, bind, from_data
 from arrears.lint.firing import Stream
-from arrears.lint.smt import SVal, Z, date_of, decimal_of, z3
+from arrears.lint.smt import Query, SVal, Z, date_of, decimal_of, z3
 from arrears.lint.world import CUSTOMER, World, kind_of
 from arrears.rules.model import Ladder, Policy
 
@@ -89,8 +89,6 @@ def search(
     timeout_ms: int = 3000,
 ) -> Example | None:
     """Find a model of `goal` in an exact world, build the snapshot, keep it if the engine confirms it."""
-    from arrears.lint.smt import Query
-
     for size in sizes:
         world = World("invoice" if kind == "invoice" else "customer", exact=True, size=size)
         streams = [Stream(world, p, "invoice" if kind == "invoice" else "customer") for p in policies]

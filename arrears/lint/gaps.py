@@ -24,7 +24,7 @@ from typing import Any
 
 from arrears.diagnostics import Diagnostic
 from arrears.dsl.types import BOOL
-from arrears.lint.base import Analysis, Finding, conjuncts
+from arrears.lint.base import UNDECIDED, Analysis, Finding, conjuncts
 from arrears.lint.examples import Example, nice, realize, run
 from arrears.lint.firing import Stream
 from arrears.lint.smt import Query, Z, conjunction, false, free_constants, truthy, z3
@@ -84,11 +84,14 @@ def gaps(analysis: Analysis) -> list[Finding]:
     dynamic = {n: c for n, c in constants.items() if n not in world.static}
     for _ in range(ROUNDS):
         status, model = Query(facts, z3.And(*guess), analysis.timeout_ms, nice(world)).run()
+        if status == "unknown":
+            analysis.undecided(UNDECIDED)
         if status != "sat":
             return []
         pins = [c == model.eval(c, model_completion=True) for c in static.values()]
         status, counter = Query([*facts, *pins], z3.And(days > 0, touch), analysis.timeout_ms).run()
         if status == "unknown":
+            analysis.undecided(UNDECIDED)
             return []
         if status == "unsat":
             return _report(analysis, stream, model)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arrears.diagnostics import Diagnostic
+from arrears.engine.coverage import total_percent
 from arrears.textsafe import visible
 
 
@@ -171,8 +172,6 @@ def test_suites(results: Sequence[Any], coverages: Sequence[Any] | None, minimum
             item.output = f"{coverage.percent:.1f}% ({coverage.covered}/{coverage.total})\n{missing}".rstrip()
             suite.cases.append(item)
         if minimum is not None:
-            from arrears.engine.coverage import total_percent
-
             overall = total_percent(coverages)
             item = Case(f"total coverage >= {minimum:g}%", "coverage")
             if overall < minimum:

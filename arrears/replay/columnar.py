@@ -74,7 +74,7 @@ def columnar_replay(
         result.seen.update(ids)
         result.open_per_day.append((day, len(ids)))
         # The plan keeps params in its neutral spelling (batch/typed.py); the replay reads them as JSON.
-        actions = plan.actions.select("customer", "invoice", "rule", "step", "action", compact(pl.col("params")))
+        actions = plan.actions.frame.select("customer", "invoice", "rule", "step", "action", compact(pl.col("params")))
         frames.append(actions.with_columns(pl.lit(day).alias("at")))
         result.problems.extend((day, problem) for problem in plan.problems)
         if not ledger.record(actions, day):

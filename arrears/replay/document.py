@@ -1,6 +1,6 @@
 """A replay as a document (SPEC 9): JSON, JSON lines, CSV and a table for people.
 
-The JSON is written as plans are (`engine.plan.dumps`): one action per line, keys in a
+The JSON is written as plans are (`engine.document.dumps`): one action per line, keys in a
 fixed order, decimals as strings; the same policy, ledger and window give the same bytes.
 """
 
@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 from arrears.dsl.values import to_json
+from arrears.engine.document import dumps, problem_dict
 from arrears.engine.evaluate import EvalProblem, PlannedAction
-from arrears.engine.plan import dumps, problem_dict
 from arrears.replay.replay import Replay
 from arrears.replay.summary import summarize
 

@@ -35,7 +35,8 @@ def backtest(
     path = Path(ledger)
     columnar = engine == "batch" or (engine == "auto" and path.is_dir() and choose_engine(path) == "batch")
     if columnar and path.is_dir():
-        # Polars loads only for ledgers that need it: small backtests start faster without.
+        # Polars loads only for ledgers that need it: small backtests start faster without
+        # (the columnar replay does not import this module).
         from arrears.replay.columnar import columnar_replay
 
         found = columnar_replay(policy, path, start, end, on_day=on_day)

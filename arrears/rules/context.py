@@ -12,11 +12,12 @@ from typing import Any
 
 from arrears.diagnostics import Diagnostic, DiagnosticSink, did_you_mean
 from arrears.dsl import ast, parser
-from arrears.dsl.checker import Checker, TypeTable
+from arrears.dsl.checker import Checker
 from arrears.dsl.compiler import Compiler
 from arrears.dsl.depth import MAX_DEPTH
 from arrears.dsl.env import Environment
 from arrears.dsl.problems import ExpressionError, Problem
+from arrears.dsl.table import TypeTable
 from arrears.dsl.types import Type
 from arrears.rules.model import Expression
 from arrears.rules.yaml_source import SourceMap, YNode

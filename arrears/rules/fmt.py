@@ -30,7 +30,7 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
-from arrears.diagnostics import Diagnostic, Location, PolicyError, Position
+from arrears.diagnostics import Diagnostic, InputError, Location, PolicyError, Position
 from arrears.rules.yaml_source import load_yaml
 
 TOP_KEYS = (
@@ -80,8 +80,6 @@ def format_text(text: str, file: str = "<policy>") -> str:
 
 def load_yaml_checked(text: str, file: str) -> None:
     """Refuse what the policy loader refuses (tags, merge keys, duplicates) before formatting."""
-    from arrears.diagnostics import InputError
-
     try:
         load_yaml(text, file)
     except InputError as error:

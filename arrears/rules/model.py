@@ -8,9 +8,9 @@ from typing import Literal
 
 from arrears.diagnostics import Location
 from arrears.dsl import ast
-from arrears.dsl.checker import TypeTable
-from arrears.dsl.compiler import Fn
+from arrears.dsl.compiled import Fn
 from arrears.dsl.env import ActionSignature, Environment, Symbol
+from arrears.dsl.table import TypeTable
 from arrears.dsl.types import Type
 from arrears.dsl.values import Value
 from arrears.rules.calendar import Calendar

@@ -30,9 +30,9 @@ from starlette.staticfiles import StaticFiles
 from arrears import __version__
 from arrears.diagnostics import ArrearsError, Diagnostic, did_you_mean, sort_key
 from arrears.dsl.values import CoercionError, parse_date
+from arrears.engine.engines import plan_snapshot
 from arrears.engine.explain import explain
-from arrears.engine.plan import make_plan
-from arrears.engine.snapshot import Snapshot, bind, from_data
+from arrears.engine.snapshot import RawSnapshot, Snapshot, bind, from_data
 from arrears.engine.snapshot_warnings import refuse
 from arrears.engine.sources import Locator
 from arrears.lint import lint
@@ -157,6 +157,19 @@ def _snapshot(
     return snapshot
 
 
+def _raw(job: Job, body: bytes, policy: Policy, max_rows: int) -> RawSnapshot:
+    """A request body read and counted, as raw rows located by the body's lines (not yet bound)."""
+    data, locate = parse_snapshot(body)
+    count_rows(data, max_rows)
+    job.checkpoint()
+    try:
+        raw = from_data(data, REQUEST_FILE, locate)
+    except ArrearsError as error:
+        raise _does_not_fit(policy, error) from None
+    job.checkpoint()
+    return raw
+
+
 def _bind(data: object, locate: Locator, policy: Policy, as_of: dt.date | None, strict: bool) -> Snapshot:
     try:
         snapshot = bind(from_data(data, REQUEST_FILE, locate), policy, as_of)
@@ -164,13 +177,17 @@ def _bind(data: object, locate: Locator, policy: Policy, as_of: dt.date | None, 
             refuse(snapshot.warnings, REQUEST_FILE)
         return snapshot
     except ArrearsError as error:
-        count = len(error.diagnostics)
-        raise Problem(
-            422,
-            "invalid-snapshot",
-            f"the snapshot does not fit policy {policy.id}: {count} problem{'s' if count != 1 else ''}",
-            error.diagnostics,
-        ) from None
+        raise _does_not_fit(policy, error) from None
+
+
+def _does_not_fit(policy: Policy, error: ArrearsError) -> Problem:
+    count = len(error.diagnostics)
+    return Problem(
+        422,
+        "invalid-snapshot",
+        f"the snapshot does not fit policy {policy.id}: {count} problem{'s' if count != 1 else ''}",
+        error.diagnostics,
+    )
 
 
 def _guarded(work: Callable[[Job], bytes]) -> Callable[[Job], bytes]:
@@ -294,8 +311,14 @@ def create_app(config: ServiceConfig) -> FastAPI:
         body = await read_body(request, config.max_body_bytes, config.body_timeout)
 
         def work(job: Job) -> bytes:
-            snapshot = _snapshot(job, body, loaded.policy, as_of, config.max_rows, strict)
-            planned = make_plan(loaded.policy, snapshot)
+            raw = _raw(job, body, loaded.policy, config.max_rows)
+            try:
+                # A large snapshot is planned by the columnar engine, as `arrears run` would.
+                planned = plan_snapshot(loaded.policy, raw, as_of)
+                if strict:
+                    refuse(planned.warnings, REQUEST_FILE)
+            except ArrearsError as error:
+                raise _does_not_fit(loaded.policy, error) from None
             job.checkpoint()
             return utf8(planned.to_json())
 

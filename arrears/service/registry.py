@@ -16,7 +16,6 @@ request holds the registry it started with, and the policy inside it, to the end
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import hashlib
 import logging
 import os
@@ -39,7 +38,15 @@ from arrears.diagnostics import (
     render_text,
     sort_key,
 )
-from arrears.rules.discovery import decode_policy, in_snapshot_folder, is_policy_bytes
+from arrears.rules.discovery import (
+    NotRegular,
+    decode_policy,
+    in_snapshot_folder,
+    is_policy_bytes,
+    not_a_file,
+    read_regular,
+    unreadable,
+)
 from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
 from arrears.service.config import DEFAULT_SETTLE
@@ -257,7 +264,7 @@ class PolicyStore:
         except OSError as error:
             if not path.is_symlink():
                 return None  # removed between the walk and now
-            problem = Diagnostic(f"cannot read {name}: {_reason(error)}", Location(name, Position(1, 1)), code="io")
+            problem = unreadable(name, error)
             return self._failed(name, None, None, _policy(previous), (problem,), False)
         if not stat.S_ISREG(st.st_mode):
             return self._irregular(name, st.st_mode, previous)
@@ -267,11 +274,11 @@ class PolicyStore:
             return previous
         was_policy = previous is not None and previous.is_policy
         try:
-            data = _read_bytes(path)
-        except _NotRegular as irregular:
+            data = read_regular(path)
+        except NotRegular as irregular:
             return self._irregular(name, irregular.mode, previous)
         except OSError as error:
-            problem = Diagnostic(f"cannot read {name}: {_reason(error)}", Location(name, Position(1, 1)), code="io")
+            problem = unreadable(name, error)
             return self._failed(name, signature, None, _policy(previous), (problem,), racy)
         try:
             # Decoded as `arrears run` decodes it (the same digest); a policy that is not
@@ -315,13 +322,7 @@ class PolicyStore:
 
     def _irregular(self, name: str, mode: int, previous: FileState | None) -> FileState:
         """A FIFO, socket, device or folder named like a policy: never opened, reported, skipped."""
-        problem = Diagnostic(
-            f"{name} is {_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}, not a policy file; skipped",
-            Location(name, Position(1, 1)),
-            hint="only regular files are read as policies",
-            code="not-a-file",
-        )
-        return self._failed(name, None, None, _policy(previous), (problem,), False)
+        return self._failed(name, None, None, _policy(previous), (not_a_file(name, mode),), False)
 
     @staticmethod
     def _failed(
@@ -341,38 +342,6 @@ class PolicyStore:
         match = _POLICY_ID.search(text)
         claimed = good.policy.id if good else (match.group(1) if match else None)
         return FileState(name, signature, digest, good, tuple(problems), claimed, racy)
-
-
-_KINDS = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFDIR: "a folder",
-}
-
-
-class _NotRegular(Exception):
-    def __init__(self, mode: int) -> None:
-        super().__init__(mode)
-        self.mode = mode
-
-
-def _read_bytes(path: Path) -> bytes:
-    """A regular file's bytes; opened without blocking, so a FIFO swapped in after the
-    `stat` is refused instead of waiting for a writer that never comes."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with open(fd, "rb", closefd=True) as file:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise _NotRegular(mode)
-        return file.read()
-
-
-def _reason(error: OSError | UnicodeDecodeError) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        return "the symbolic link loops" if error.errno == errno.ELOOP else error.strerror.lower()
-    return str(error)
 
 
 def _policy(previous: FileState | None) -> FileState | None:

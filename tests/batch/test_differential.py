@@ -47,7 +47,7 @@ def test_batch_equals_row_engine(case: tuple[str, dict[str, object]]) -> None:
         event(f"unsupported: {unsupported.reason}")
         return
     event("compared" + (" (with row-engine customers)" if plan.fallback_customers else ""))
-    event(f"{plan.actions.height // 5 * 5}+ actions")
+    event(f"{plan.actions.frame.height // 5 * 5}+ actions")
     if policy.calendar is not None:
         event("with a business calendar" + (" on a quiet day" if quiet_reason(policy.calendar, plan.as_of) else ""))
     assert batch == row

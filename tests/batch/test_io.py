@@ -22,7 +22,7 @@ from arrears.engine.batch.io import read_plan_parquet, render_plan, write_plan
 from arrears.engine.engines import choose_engine
 from arrears.engine.plan import make_plan, render_csv, render_jsonl
 from arrears.engine.snapshot import bind, read_snapshot
-from arrears.engine.sources import REQUIRED_COLUMNS
+from arrears.engine.tablefiles import REQUIRED_COLUMNS
 from arrears.rules.loader import load_policy, load_policy_text
 from tests.batch.strategies import policies, snapshots
 from tests.conftest import EXAMPLES

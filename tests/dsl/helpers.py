@@ -28,10 +28,12 @@ import pytest
 
 from arrears.dsl import ast
 from arrears.dsl import types as T
-from arrears.dsl.checker import Checker, TypeTable
-from arrears.dsl.compiler import Compiler, Fn
+from arrears.dsl.checker import Checker
+from arrears.dsl.compiled import Fn
+from arrears.dsl.compiler import Compiler
 from arrears.dsl.env import ActionSignature, Environment, Param, Symbol
 from arrears.dsl.parser import parse_expression
+from arrears.dsl.table import TypeTable
 from arrears.dsl.types import Type
 from arrears.dsl.values import Value, coerce, to_json
 

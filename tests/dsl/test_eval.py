@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from arrears.dsl.compiler import Fn
+from arrears.dsl.compiled import Fn
 from arrears.dsl.problems import EvalFailure, ExpressionError
 from arrears.dsl.values import Value, to_json
 

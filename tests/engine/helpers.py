@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from arrears.dsl.values import to_json
-from arrears.engine.plan import Plan, make_plan
+from arrears.engine.plan import RowPlan, make_plan
 from arrears.engine.snapshot import bind, from_data
 from arrears.rules.loader import load_policy_text
 
@@ -22,12 +22,12 @@ def plain(value: Any) -> Any:
     return value
 
 
-def run(policy_text: str, snapshot: dict[str, Any], as_of: dt.date | None = None) -> Plan:
+def run(policy_text: str, snapshot: dict[str, Any], as_of: dt.date | None = None) -> RowPlan:
     policy = load_policy_text(policy_text, "policy.yaml")
     return make_plan(policy, bind(from_data(plain(snapshot), "snapshot.json"), policy, as_of))
 
 
-def compact(plan: Plan) -> list[str]:
+def compact(plan: RowPlan) -> list[str]:
     """`INV rule#step action(k=v, ...)`; customer-scope actions name the customer."""
     lines = []
     for a in plan.actions:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from arrears.engine.sources import REQUIRED_COLUMNS
+from arrears.engine.tablefiles import REQUIRED_COLUMNS
 from arrears.replay.columnar import columnar_replay
 from arrears.replay.document import document, render_json
 from arrears.replay.engines import backtest

@@ -12,7 +12,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from arrears.cli import main
-from arrears.engine.plan import make_plan
+from arrears.engine.plan import RowPlan, make_plan
 from arrears.engine.snapshot import load_snapshot
 from arrears.rules.loader import load_policy
 
@@ -65,10 +65,7 @@ def _plans(as_of_text: str = AS_OF) -> tuple[list[tuple[object, ...]], list[tupl
     old_plan = make_plan(old, load_snapshot("portfolio.json", old, as_of))
     new_plan = make_plan(new, load_snapshot("portfolio.json", new, as_of))
 
-    def rows(plan: object) -> list[tuple[object, ...]]:
-        from arrears.engine.plan import Plan
-
-        assert isinstance(plan, Plan)
+    def rows(plan: RowPlan) -> list[tuple[object, ...]]:
         return [(a.customer, a.invoice, a.rule, a.step, a.action, dict(a.params)) for a in plan.actions]
 
     return rows(old_plan), rows(new_plan), old_plan, new_plan

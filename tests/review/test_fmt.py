@@ -37,7 +37,7 @@ def _comments(text: str) -> list[str]:
 def _plan_actions(text: str, name: str) -> list[dict[str, object]]:
     policy = load_policy_text(text, name)
     plan = make_plan(policy, load_snapshot(SNAPSHOT, policy))
-    return plan.action_dicts()
+    return plan.actions.action_dicts()
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=[p.stem for p in POLICIES])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
 
 from arrears.cli import main
 from arrears.diagnostics import InputError
-from arrears.rules.discovery import decode_policy, is_policy_bytes, policy_files
+from arrears.rules.discovery import decode_policy, find_policies, is_policy_bytes, policy_files
 
 LATIN_1 = b'arrears: 1\npolicy: latin\n# caf\xe9\nrules:\n  - id: r\n    when: disputed\n    then: pause(reason="x")\n'
 GOOD = b'arrears: 1\npolicy: good\nrules:\n  - id: r\n    when: disputed\n    then: pause(reason="x")\n'
@@ -69,3 +71,34 @@ def test_check_refuses_a_duration_beyond_the_calendar(tmp_path: Path, capsys: py
     out = capsys.readouterr().out
     assert code == 1
     assert 'p.yaml:5:22: error: "99999999999d" is out of range: a duration is at most 3652058 days' in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_check_of_a_folder_reports_a_fifo_without_opening_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    (tmp_path / "good.yaml").write_bytes(GOOD)
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer: the check must not hang
+    found = find_policies([tmp_path])
+    assert found.files == [tmp_path / "good.yaml"]
+    assert [(d.code, d.severity) for d in found.skipped] == [("not-a-file", "error")]
+    code = main(["check", str(tmp_path), "--no-lint", "--format", fmt])
+    out = capsys.readouterr().out
+    assert code == 1
+    message = f"{fifo} is a FIFO, not a policy file; skipped"
+    if fmt == "text":
+        assert f"{fifo}:1:1: error: {message}" in out
+        assert f"ok: {tmp_path / 'good.yaml'}" in out
+    elif fmt == "json":
+        document = json.loads(out)
+        assert [(d["code"], d["message"]) for d in document["diagnostics"]] == [("not-a-file", message)]
+        assert {f["file"]: f["ok"] for f in document["files"]} == {str(tmp_path / "good.yaml"): True, str(fifo): False}
+    else:
+        assert out.startswith(f"::error file={fifo},line=1,col=1")
+
+
+def test_a_dangling_link_in_a_folder_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    (problem,) = find_policies([tmp_path]).skipped
+    assert problem.message.startswith(f"cannot read {tmp_path / 'gone.yaml'}: no such file")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from arrears.engine.batch.engine import Source, load_frames, make_plan_batch
 from arrears.engine.batch.errors import Unsupported
-from arrears.engine.batch.plan import BatchPlan
+from arrears.engine.batch.plan import FramePlan
 
 __all__ = [
-    "BatchPlan",
+    "FramePlan",
     "Source",
     "Unsupported",
     "load_frames",

@@ -18,7 +18,7 @@ import polars as pl
 from arrears.engine import digest as D
 from arrears.engine.batch.coerce import PLAIN_DECIMAL_SCALE
 from arrears.engine.batch.typed import json_string
-from arrears.engine.sources import history_params
+from arrears.engine.tablefiles import history_params
 
 _HASHED_ROWS = 500_000
 

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import polars as pl
 
-from arrears.engine.batch import fallback
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.frames import Frames
-from arrears.engine.batch.plan import BatchPlan, notices
+from arrears.engine.batch.io import load_folder, load_rows
+from arrears.engine.batch.plan import FramePlan, assemble
 from arrears.engine.batch.program import evaluate_frames
-from arrears.engine.batch.render import KEY_COLUMNS, action_rows, needed_columns
-from arrears.engine.evaluate import EvalProblem
+from arrears.engine.batch.render import action_rows, needed_columns
 from arrears.engine.plan import csv_layout
 from arrears.engine.progress import Progress, Silent
 from arrears.engine.snapshot import RawSnapshot, read_snapshot
@@ -33,8 +32,6 @@ def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *,
         raise Unsupported("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
     if isinstance(source, Frames):
         return source
-    from arrears.engine.batch.io import load_folder, load_rows
-
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
@@ -55,7 +52,7 @@ def make_plan_batch(
     progress: Progress | None = None,
     digest: bool = True,
     csv: bool = False,
-) -> BatchPlan:
+) -> FramePlan:
     """The plan of `policy` for a snapshot, computed columnar.
 
     `digest=False` does not compute the snapshot digest ahead (a plan computes it when
@@ -78,50 +75,15 @@ def make_plan_batch(
     wanted = needed_columns(evaluated, "customer") | ({"customer.name"} if csv else set())
     customers = evaluated.customers.select(sorted(wanted)).collect()
     shown.advance("actions")
-    guarded = set(frames.guarded_customers)
-    guarded.update(invoices.filter(pl.col("__guard"))["customer_id"].unique().to_list())
+    guarded = set(invoices.filter(pl.col("__guard"))["customer_id"].unique().to_list())
     guarded.update(customers.filter(pl.col("__guard"))["customer.id"].unique().to_list())
-    rows = action_rows(evaluated, invoices, customers, layout)
-    if guarded:
-        rows = rows.filter(~pl.col("customer").is_in(sorted(guarded)))
-    actions = rows.collect()
-    problems: list[EvalProblem] = []
-    if guarded:
-        ranks = {item.id: rank for rank, item in enumerate(policy.ordered())}
-        planned, problems = fallback.evaluate_customers(policy, frames.raw_subset(guarded), frames.as_of)
-        extra = fallback.rows_of(
-            planned,
-            ranks,
-            customers.select("customer.id", "__crank"),
-            invoices.select("id", "__irank"),
-            layout,
-        )
-        actions = pl.concat([actions, extra.select(actions.columns)]).sort(list(KEY_COLUMNS))
-    if csv:
-        names = customers.select(
-            pl.col("customer.id").alias("customer"), pl.col("customer.name").alias("customer_name")
-        )
-        actions = actions.join(names, on="customer", how="left", maintain_order="left")
+    rows = action_rows(evaluated, invoices, customers, layout).collect()
     shown.advance("notices")
-    open_amount = evaluated.invoice_schema["open_amount"]
-    plan_notices = notices(actions, frames.invoices, open_amount, "currency" in frames.invoices.columns)
-    return BatchPlan(
-        policy=policy,
-        as_of=frames.as_of,
-        digest_source=frames.digest,
-        invoice_count=frames.invoice_count,
-        customer_count=frames.customer_count,
-        actions=actions,
-        problems=problems,
-        notice_frame=plan_notices,
-        fallback_customers=len(guarded),
-        warnings=frames.warnings,
-        csv_layout=layout,
-    )
+    return assemble(policy, frames, rows, guarded, layout=layout, names=customers if csv else None, ordered=True)
 
 
 __all__ = [
-    "BatchPlan",
+    "FramePlan",
     "Source",
     "Unsupported",
     "load_frames",

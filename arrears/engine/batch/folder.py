@@ -26,7 +26,7 @@ from arrears.engine.batch.coerce import coerce_column
 from arrears.engine.batch.frames import decimal_parts
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
 from arrears.engine.snapshot import RawSnapshot
-from arrears.engine.sources import check_csv_header, history_params, present
+from arrears.engine.tablefiles import check_csv_header, history_params, present
 from arrears.rules.model import Policy
 
 Format = Literal["csv", "parquet"]

@@ -42,12 +42,12 @@ from arrears.engine.batch.folder import (
     source_columns,
 )
 from arrears.engine.batch.frames import Frames, field_types, from_snapshot
-from arrears.engine.batch.plan import BatchPlan, notices_json
+from arrears.engine.batch.plan import FramePlan, notices_json
 from arrears.engine.batch.render import action_line, compact_columns
 from arrears.engine.batch.rows import tables_of_rows
 from arrears.engine.batch.typed import DECIMAL_KINDS, neutralised
 from arrears.engine.batch.warned import column_warnings
-from arrears.engine.plan import CsvLayout, problem_dict
+from arrears.engine.plan import CsvLayout
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
 from arrears.engine.snapshot_warnings import Locate
 from arrears.rules.model import Policy
@@ -341,7 +341,7 @@ def param_values(texts: pl.Series, param: str, t: Type) -> tuple[list[pl.Series]
 # -- writing plans ------------------------------------------------------------------------
 
 
-def plan_metadata(plan: BatchPlan, digest: bool = True) -> dict[str, str]:
+def plan_metadata(plan: FramePlan, digest: bool = True) -> dict[str, str]:
     """The plan document without its actions: the header, summary and errors, and the notices.
 
     `digest=False` leaves the snapshot digest out (null): it reads every row of the
@@ -351,21 +351,24 @@ def plan_metadata(plan: BatchPlan, digest: bool = True) -> dict[str, str]:
     document["summary"] = plan.summary()
     if plan.warnings:
         document["warnings"] = [w.to_dict() for w in plan.warnings]
-    document["errors"] = [problem_dict(p) for p in plan.problems]
-    return {METADATA_KEY: json.dumps(document, ensure_ascii=False), NOTICES_KEY: notices_json(plan.notice_frame)}
+    document["errors"] = plan.errors()
+    return {
+        METADATA_KEY: json.dumps(document, ensure_ascii=False),
+        NOTICES_KEY: notices_json(plan.actions.notice_frame),
+    }
 
 
-def csv_header(plan: BatchPlan) -> str:
+def csv_header(plan: FramePlan) -> str:
     return ",".join(_csv_layout(plan).header) + "\n"
 
 
-def _csv_layout(plan: BatchPlan) -> CsvLayout:
-    if plan.csv_layout is None:
+def _csv_layout(plan: FramePlan) -> CsvLayout:
+    if plan.actions.csv_layout is None:
         raise ValueError("a CSV plan needs its flat columns: make it with make_plan_batch(..., csv=True)")
-    return plan.csv_layout
+    return plan.actions.csv_layout
 
 
-def csv_lines(plan: BatchPlan) -> pl.Series:
+def csv_lines(plan: FramePlan) -> pl.Series:
     """Action rows as CSV lines, as the row engine's `render_csv` writes them.
 
     Quoted as Python's csv module quotes (QUOTE_MINIMAL); text neutralised against
@@ -395,10 +398,10 @@ def csv_lines(plan: BatchPlan) -> pl.Series:
         ],
         separator=",",
     )
-    return plan.actions.select(line.alias("line"))["line"]
+    return plan.actions.frame.select(line.alias("line"))["line"]
 
 
-def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet", *, digest: bool = True) -> None:
+def write_plan(plan: FramePlan, path: str | Path, fmt: Format = "parquet", *, digest: bool = True) -> None:
     """Write a plan: `parquet`, `jsonl` or `csv` (the row engine's renderings) or `json` (the document).
 
     `digest=False` (Parquet only) writes the header without the snapshot digest.
@@ -406,13 +409,13 @@ def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet", *, di
     target = Path(path)
     if fmt == "parquet":
         metadata = plan_metadata(plan, digest)
-        plan.actions.select(compact_columns()).write_parquet(target, compression="zstd", metadata=metadata)
+        plan.actions.frame.select(compact_columns()).write_parquet(target, compression="zstd", metadata=metadata)
         return
     if fmt == "json":
         with target.open("w", encoding="utf-8", newline="") as out:
             plan.write_json(out.write)
         return
-    lines = plan.actions.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
+    lines = plan.actions.frame.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
     with target.open("w", encoding="utf-8", newline="") as out:
         if fmt == "csv":
             out.write(csv_header(plan))
@@ -421,13 +424,13 @@ def write_plan(plan: BatchPlan, path: str | Path, fmt: Format = "parquet", *, di
             out.write("\n".join(chunk) + "\n")
 
 
-def render_plan(plan: BatchPlan, fmt: Format) -> str:
+def render_plan(plan: FramePlan, fmt: Format) -> str:
     """A plan as text for stdout: `json` (the document), `jsonl` or `csv` (as the row engine renders them)."""
     if fmt == "json":
         return plan.to_json()
     if fmt == "parquet":
         raise ValueError("a Parquet plan is written to a file: use write_plan")
-    lines = plan.actions.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
+    lines = plan.actions.frame.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
     header = csv_header(plan) if fmt == "csv" else ""
     body: str = lines.str.join("\n").item() if lines.len() else ""
     return header + (body + "\n" if body else "")

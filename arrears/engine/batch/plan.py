@@ -1,123 +1,77 @@
-"""The batch plan: the same document as `arrears.engine.plan.Plan`, built from columns.
+"""The columnar engines' action table, and the one assembly of their plans.
 
-`BatchPlan.to_json()` is byte-identical to the row engine's `Plan.to_json()` for the
-same policy, snapshot and as_of. Actions stay in a Polars frame (one row per action,
-params and facts as JSON text), so large plans go to Parquet, JSONL or CSV without a
-Python object per action; notices and the summary are group-bys over that frame.
+Actions stay in a Polars frame (one row per action, params and facts as neutral JSON
+text), so large plans go to Parquet, JSONL or CSV without a Python object per action;
+notices and counts are group-bys over that frame. `assemble` turns the action rows an
+engine computed (Polars here, SQL in `arrears.engine.sql`) into the plan: customers the
+engine could not decide exactly are planned by the row engine, everything is put in
+plan order, the notices are grouped. `arrears.engine.document.Plan` writes the document,
+byte-identical to the row engine's.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import polars as pl
 
 from arrears.dsl.values import EXACT, format_decimal
 from arrears.engine.batch import decimals as D
-from arrears.engine.batch.render import action_line
+from arrears.engine.batch import fallback
+from arrears.engine.batch.frames import Frames, schema
+from arrears.engine.batch.render import ACTION_COLUMNS, KEY_COLUMNS, action_line
 from arrears.engine.batch.stage import Stage
-from arrears.engine.batch.typed import Val, json_string
-from arrears.engine.bulk import paused_gc
+from arrears.engine.batch.typed import Val, compact, json_string
+from arrears.engine.document import Counts, Plan
 from arrears.engine.evaluate import EvalProblem
-from arrears.engine.plan import PLAN_FORMAT, CsvLayout, Rendered, problem_dict, with_warnings, write_document
-from arrears.engine.snapshot_warnings import SnapshotWarning
+from arrears.engine.plan import CsvLayout
 from arrears.rules.catalog import TONES
 from arrears.rules.currencies import minor_places, not_in_cents
 from arrears.rules.model import Policy
 
+_CHUNK = 200_000  # actions rendered per slice: bounded memory for plans of millions of actions
+
 
 @dataclass
-class BatchPlan:
-    """A plan computed by the batch engine."""
+class FrameActions:
+    """A columnar engine's action table: the action rows in plan order, and their notices."""
 
-    policy: Policy
-    as_of: dt.date
-    digest_source: Callable[[], str]
-    invoice_count: int
-    customer_count: int
-    actions: pl.DataFrame
-    problems: list[EvalProblem]
+    frame: pl.DataFrame
     notice_frame: pl.DataFrame
-    fallback_customers: int = 0
-    csv_layout: CsvLayout | None = None  # set when the plan was made for CSV (its flat columns are in `actions`)
-    warnings: list[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, from the frames
-    _digest: str | None = None
+    csv_layout: CsvLayout | None = None  # set when the plan was made for CSV (its flat columns are in `frame`)
 
-    @property
-    def notices(self) -> list[dict[str, Any]]:
-        """The notices as the plan document lists them."""
+    def json_chunks(self) -> Iterator[list[str]]:
+        for start in range(0, self.frame.height, _CHUNK):
+            part = self.frame.slice(start, _CHUNK)
+            yield part.select(action_line(document=True).alias("line"))["line"].to_list()
+
+    def notice_dicts(self) -> list[dict[str, Any]]:
         return self.notice_frame.to_dicts()
 
-    @property
-    def snapshot_digest(self) -> str:
-        """The snapshot's digest, computed when first asked (it reads every row)."""
-        if self._digest is None:
-            self._digest = self.digest_source()
-        return self._digest
+    def action_dicts(self) -> list[dict[str, Any]]:
+        columns = [compact(pl.col(n)) if n in ("params", "facts") else pl.col(n) for n in ACTION_COLUMNS]
+        return [
+            {**row, "params": json.loads(row["params"]), "facts": json.loads(row["facts"])}
+            for row in self.frame.select(columns).to_dicts()
+        ]
 
-    def summary(self) -> dict[str, Any]:
-        frame = self.actions
-        by_action = _counts(frame, "action")
-        by_rule = _counts(frame, "rule")
-        return {
-            "invoices": self.invoice_count,
-            "invoices_with_actions": frame["invoice"].drop_nulls().n_unique(),
-            "by_action": by_action,
-            "customers": self.customer_count,
-            "customers_with_actions": frame["customer"].n_unique(),
-            "actions": frame.height,
-            "by_rule": by_rule,
-            "errors": len(self.problems),
-        }
+    def counts(self) -> Counts:
+        frame = self.frame
+        return Counts(
+            actions=frame.height,
+            by_action=_counts(frame, "action"),
+            by_rule=_counts(frame, "rule"),
+            invoices_with_actions=frame["invoice"].drop_nulls().n_unique(),
+            customers_with_actions=frame["customer"].n_unique(),
+        )
 
-    def header(self, digest: bool = True) -> dict[str, Any]:
-        """The document's first keys: format, policy, snapshot (digest only when asked), as_of."""
-        return {
-            "plan": PLAN_FORMAT,
-            "policy": {"id": self.policy.id, "version": self.policy.version, "digest": self.policy.digest},
-            "snapshot": {
-                "digest": self.snapshot_digest if digest else None,
-                "invoices": self.invoice_count,
-                "customers": self.customer_count,
-            },
-            "as_of": self.as_of.isoformat(),
-        }
 
-    def _document(self) -> dict[str, Any]:
-        """The plan document with its actions as rendered lines, produced chunk by chunk."""
-        document = self.header()
-
-        def chunks() -> Iterator[list[str]]:
-            for start in range(0, self.actions.height, _CHUNK):
-                part = self.actions.slice(start, _CHUNK)
-                yield part.select(action_line(document=True).alias("line"))["line"].to_list()
-
-        document["actions"] = Rendered(chunks)
-        document["notices"] = self.notices
-        document["summary"] = self.summary()
-        document["errors"] = [problem_dict(p) for p in self.problems]
-        return with_warnings(document, self.warnings)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The plan document, equal to the row engine's `Plan.to_dict()`."""
-        return cast(dict[str, Any], json.loads(self.to_json()))
-
-    def write_json(self, write: Callable[[str], object]) -> None:
-        """Write the plan document as the row engine writes it, byte for byte, a chunk of actions at a time."""
-        with paused_gc():
-            write_document(self._document(), write)
-
-    def to_json(self) -> str:
-        """The plan document as the row engine writes it, byte for byte."""
-        parts: list[str] = []
-        self.write_json(parts.append)
-        return "".join(parts)
+FramePlan = Plan[FrameActions]
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
@@ -125,9 +79,60 @@ def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in counted.iter_rows()}
 
 
+def assemble(
+    policy: Policy,
+    frames: Frames,
+    rows: pl.DataFrame,
+    guarded: Iterable[str] = (),
+    *,
+    layout: CsvLayout | None = None,
+    names: pl.DataFrame | None = None,
+    ordered: bool = False,
+) -> FramePlan:
+    """The plan from an engine's action rows (`render.SCHEMA`; `ordered` when already in plan order).
+
+    `guarded` customers (and the frames' own) are left out of `rows` and planned by the
+    row engine instead, errors included. With a CSV `layout`, `names` maps `customer.id`
+    to `customer.name` for the plan's `customer_name` column.
+    """
+    left_out = set(guarded) | set(frames.guarded_customers)
+    if left_out:
+        rows = rows.filter(~pl.col("customer").is_in(sorted(left_out)))
+    problems: list[EvalProblem] = []
+    if left_out:
+        ranks = {item.id: rank for rank, item in enumerate(policy.ordered())}
+        planned, problems = fallback.evaluate_customers(policy, frames.raw_subset(left_out), frames.as_of)
+        extra = fallback.rows_of(
+            planned,
+            ranks,
+            frames.customers.select("customer.id").with_row_index("__crank"),
+            frames.invoices.select("id").with_row_index("__irank"),
+            layout,
+        )
+        rows = pl.concat([rows, extra.select(rows.columns)])
+        ordered = False
+    if not ordered:
+        rows = rows.sort(list(KEY_COLUMNS))
+    if layout is not None and names is not None:
+        named = names.select(pl.col("customer.id").alias("customer"), pl.col("customer.name").alias("customer_name"))
+        rows = rows.join(named, on="customer", how="left", maintain_order="left")
+    open_amount = schema(frames.invoices, {"open_amount": frames.invoice_types["open_amount"]})["open_amount"]
+    plan_notices = notices(rows, frames.invoices, open_amount, "currency" in frames.invoices.columns)
+    return Plan(
+        policy=policy,
+        as_of=frames.as_of,
+        invoice_count=frames.invoice_count,
+        customer_count=frames.customer_count,
+        digest_source=frames.digest,
+        actions=FrameActions(rows, plan_notices, layout),
+        problems=problems,
+        fallback_customers=len(left_out),
+        warnings=frames.warnings,
+    )
+
+
 # -- notices ------------------------------------------------------------------------
 
-_CHUNK = 200_000  # actions rendered per slice: bounded memory for plans of millions of actions
 START_EXP = -2  # totals start from Decimal("0.00") unless the currency has another minor unit
 
 

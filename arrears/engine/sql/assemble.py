@@ -1,17 +1,14 @@
-"""From the database's action rows to the batch plan: guarded customers to the row engine, then one assembly."""
+"""From the database's action rows to the plan: the sort and notice columns, then the columnar engines' one assembly."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from arrears.dsl.types import DECIMAL
-from arrears.engine.batch import decimals as D
-from arrears.engine.batch import fallback
 from arrears.engine.batch.frames import Frames
-from arrears.engine.batch.plan import BatchPlan, notices
-from arrears.engine.batch.render import KEY_COLUMNS, SCHEMA
-from arrears.engine.batch.typed import Val, compact, dec_val
-from arrears.engine.evaluate import EvalProblem
+from arrears.engine.batch.plan import FramePlan
+from arrears.engine.batch.plan import assemble as plan_of_rows
+from arrears.engine.batch.render import SCHEMA
+from arrears.engine.batch.typed import compact
 from arrears.rules.calendar import calendar_reason
 from arrears.rules.currencies import not_in_cents
 from arrears.rules.model import Policy
@@ -50,50 +47,17 @@ def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFra
     return framed.select([pl.col(n).cast(t) for n, t in SCHEMA.items()])
 
 
-def all_to_rows(policy: Policy, frames: Frames) -> BatchPlan:
+def all_to_rows(policy: Policy, frames: Frames) -> FramePlan:
     """The plan of a policy SQL does not express (a business calendar): every customer to the row engine."""
     empty = pl.DataFrame(schema={name: SCHEMA[name] for name in ACTION_COLUMNS})
     every = set(frames.customers.get_column("customer.id").to_list())
     return assemble(policy, frames, empty, every)
 
 
-def assemble(policy: Policy, frames: Frames, actions: pl.DataFrame, guarded: set[str]) -> BatchPlan:
-    guarded = guarded | set(frames.guarded_customers) | _ledger_customers(frames)
-    rows = _ranked(policy, frames, actions)
-    if guarded:
-        rows = rows.filter(~pl.col("customer").is_in(sorted(guarded)))
-    problems: list[EvalProblem] = []
-    if guarded:
-        ranks = {item.id: rank for rank, item in enumerate(policy.ordered())}
-        planned, problems = fallback.evaluate_customers(policy, frames.raw_subset(guarded), frames.as_of)
-        extra = fallback.rows_of(
-            planned,
-            ranks,
-            frames.customers.select("customer.id").with_row_index("__crank"),
-            frames.invoices.select("id").with_row_index("__irank"),
-        )
-        rows = pl.concat([rows, extra.select(rows.columns)])
-    rows = rows.sort(list(KEY_COLUMNS))
-    open_amount = _open_amount(frames)
-    plan_notices = notices(rows, frames.invoices, open_amount, "currency" in frames.invoices.columns)
-    return BatchPlan(
-        policy=policy,
-        as_of=frames.as_of,
-        digest_source=frames.digest,
-        invoice_count=frames.invoice_count,
-        customer_count=frames.customer_count,
-        actions=rows,
-        problems=problems,
-        notice_frame=plan_notices,
-        fallback_customers=len(guarded),
-        warnings=frames.warnings,
-    )
-
-
-def _open_amount(frames: Frames) -> Val:
-    f = frames.invoices
-    z = pl.col("open_amount#z") if "open_amount#z" in f.columns else False
-    return dec_val(DECIMAL, D.Dec(pl.col("open_amount"), pl.col("open_amount#e"), z, D.I128_SAFE, -60, 60))
+def assemble(policy: Policy, frames: Frames, actions: pl.DataFrame, guarded: set[str]) -> FramePlan:
+    """The plan from the database's action rows and the customers its guard query named."""
+    guarded = guarded | _ledger_customers(frames)
+    return plan_of_rows(policy, frames, _ranked(policy, frames, actions), guarded)
 
 
 def _ledger_customers(frames: Frames) -> set[str]:

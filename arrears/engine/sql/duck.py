@@ -15,7 +15,7 @@ import polars as pl
 
 from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
-from arrears.engine.batch.plan import BatchPlan
+from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.progress import Progress
 from arrears.engine.sql.assemble import all_to_rows, assemble, routed_to_rows
@@ -31,7 +31,7 @@ def make_plan_duckdb(
     *,
     memory_limit: str | None = None,
     progress: Progress | None = None,
-) -> BatchPlan:
+) -> FramePlan:
     """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
     frames = load_frames(policy, source, as_of)
     if routed_to_rows(policy):

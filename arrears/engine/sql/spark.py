@@ -16,7 +16,7 @@ import polars as pl
 
 from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
-from arrears.engine.batch.plan import BatchPlan
+from arrears.engine.batch.plan import FramePlan
 from arrears.engine.sql.assemble import all_to_rows, assemble, routed_to_rows
 from arrears.engine.sql.query import policy_sql
 from arrears.engine.sql.tables import input_tables
@@ -51,7 +51,7 @@ def spark_session(master: str = DEFAULT_MASTER) -> Iterator[object]:
         session.stop()
 
 
-def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None, *, session: object) -> BatchPlan:
+def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None, *, session: object) -> FramePlan:
     """The plan of `policy` computed by Spark in `session` (see `spark_session`)."""
     from pyspark.errors import PySparkException
     from pyspark.sql import SparkSession

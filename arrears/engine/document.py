@@ -1,0 +1,204 @@
+"""The plan document (SPEC section 4), assembled once for every engine.
+
+An engine hands over an action table: the actions in plan order, the notices grouped
+from their reminders, and counts over them. The row engine's table holds typed actions
+(`arrears.engine.plan.RowActions`), the columnar engines' a Polars frame
+(`arrears.engine.batch.plan.FrameActions`); `Plan` adds the rest of the document, the
+same way for both: the header (policy, snapshot digest and counts, as_of), the summary,
+the errors, the key order and the layout of the JSON text.
+
+The same policy, snapshot and as_of give a byte-identical document whatever the engine
+and whatever the order of the snapshot's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, cast
+
+from arrears.engine.bulk import paused_gc
+from arrears.engine.evaluate import EvalProblem
+from arrears.engine.snapshot_warnings import SnapshotWarning
+from arrears.rules.model import Policy
+
+PLAN_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the summary counts over the actions."""
+
+    actions: int
+    by_action: dict[str, int]
+    by_rule: dict[str, int]
+    invoices_with_actions: int
+    customers_with_actions: int
+
+
+class ActionTable(Protocol):
+    """The actions of a plan as an engine computed them, in plan order (SPEC section 4)."""
+
+    def json_chunks(self) -> Iterable[Sequence[str]]:
+        """The actions as JSON texts spelled as the document spells them (`compact`), in chunks."""
+        ...
+
+    def notice_dicts(self) -> list[dict[str, Any]]:
+        """The notices: one per customer, channel and currency, at the firmest tone of its reminders."""
+        ...
+
+    def counts(self) -> Counts: ...
+
+    def action_dicts(self) -> list[dict[str, Any]]:
+        """The actions as the document lists them (JSON-ready: decimals and dates as text)."""
+        ...
+
+
+T = TypeVar("T", bound=ActionTable)
+
+
+@dataclass
+class Plan(Generic[T]):
+    """A computed plan: its action table, and everything else the document says.
+
+    `digest_source` computes the snapshot's digest when it is first asked for: at portfolio
+    scale it reads every row, which costs as much as evaluating the policy.
+    """
+
+    policy: Policy
+    as_of: dt.date
+    invoice_count: int
+    customer_count: int
+    digest_source: Callable[[], str]
+    actions: T
+    problems: list[EvalProblem]
+    fallback_customers: int = 0  # customers the columnar engines handed to the row engine
+    warnings: list[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, listed after the summary
+    _digest: str | None = field(default=None, repr=False)
+
+    @property
+    def snapshot_digest(self) -> str:
+        if self._digest is None:
+            self._digest = self.digest_source()
+        return self._digest
+
+    @property
+    def notices(self) -> list[dict[str, Any]]:
+        return self.actions.notice_dicts()
+
+    def header(self, digest: bool = True) -> dict[str, Any]:
+        """The document's first keys: format, policy, snapshot (digest only when asked), as_of."""
+        return {
+            "plan": PLAN_FORMAT,
+            "policy": {"id": self.policy.id, "version": self.policy.version, "digest": self.policy.digest},
+            "snapshot": {
+                "digest": self.snapshot_digest if digest else None,
+                "invoices": self.invoice_count,
+                "customers": self.customer_count,
+            },
+            "as_of": self.as_of.isoformat(),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        counts = self.actions.counts()
+        return {
+            "invoices": self.invoice_count,
+            "invoices_with_actions": counts.invoices_with_actions,
+            "by_action": dict(sorted(counts.by_action.items())),
+            "customers": self.customer_count,
+            "customers_with_actions": counts.customers_with_actions,
+            "actions": counts.actions,
+            "by_rule": dict(sorted(counts.by_rule.items())),
+            "errors": len(self.problems),
+        }
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [problem_dict(p) for p in self.problems]
+
+    def document(self, digest: bool = True) -> dict[str, Any]:
+        """The plan document, its actions as JSON texts produced chunk by chunk (see `write_document`)."""
+        document = self.header(digest)
+        document["actions"] = Rendered(self.actions.json_chunks)
+        document["notices"] = self.notices
+        document["summary"] = self.summary()
+        if self.warnings:  # a plan without warnings has no `warnings` key
+            document["warnings"] = [w.to_dict() for w in self.warnings]
+        document["errors"] = self.errors()
+        return document
+
+    def write_json(self, write: Callable[[str], object]) -> None:
+        """Write the plan document, a chunk of actions at a time."""
+        with paused_gc():
+            write_document(self.document(), write)
+
+    def to_json(self) -> str:
+        """The plan document as text, byte for byte what `arrears run POLICY SNAPSHOT` prints."""
+        parts: list[str] = []
+        self.write_json(parts.append)
+        return "".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan document as JSON-ready data (decimals are strings)."""
+        return cast(dict[str, Any], json.loads(self.to_json()))
+
+
+def problem_dict(problem: EvalProblem) -> dict[str, Any]:
+    return {
+        "customer": problem.customer,
+        "invoice": problem.invoice,
+        "rule": problem.rule,
+        "step": problem.step,
+        "error": problem.message,
+        "at": problem.where,
+    }
+
+
+# -- the JSON text -------------------------------------------------------------------
+
+
+def compact(value: object) -> str:
+    """One item of the document as JSON text, as the document spells it."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A list of the document whose items are already JSON text (spelled as `compact`
+    spells them), in chunks: a large plan's actions are written without a Python object each."""
+
+    chunks: Callable[[], Iterable[Sequence[str]]]
+
+
+def write_document(document: dict[str, Any], write: Callable[[str], object]) -> None:
+    """Write the plan as JSON with one action (notice, error) per line: readable, diffable,
+    and written by the C encoder, which a fully indented dump would not use."""
+    write("{\n")
+    last = len(document) - 1
+    for i, (key, value) in enumerate(document.items()):
+        comma = "," if i < last else ""
+        chunks: Iterable[Sequence[str]]
+        if isinstance(value, Rendered):
+            chunks = value.chunks()
+        elif isinstance(value, list):
+            chunks = [[compact(item) for item in value]]
+        else:
+            write(f"  {compact(key)}: {compact(value)}{comma}\n")
+            continue
+        opened = False
+        for chunk in chunks:
+            if not chunk:
+                continue
+            write(f"  {compact(key)}: [\n    " if not opened else ",\n    ")
+            write(",\n    ".join(chunk))
+            opened = True
+        write(f"\n  ]{comma}\n" if opened else f"  {compact(key)}: []{comma}\n")
+    write("}\n")
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """A plan-shaped document as one text (see `write_document`)."""
+    parts: list[str] = []
+    write_document(document, parts.append)
+    return "".join(parts)
