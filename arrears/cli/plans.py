@@ -11,7 +11,7 @@ from typing import Any, TypedDict
 import click
 
 from arrears.cli.base import check_output, cli, parse_as_of, user_errors, write_output
-from arrears.engine.engines import pick_engine, run_batch, snapshot_for_invoice
+from arrears.engine.engines import DEFAULT_SPARK_MASTER, pick_engine, run_batch, snapshot_for_invoice
 from arrears.engine.evaluate import EvalProblem
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
@@ -38,11 +38,11 @@ from arrears.textsafe import json_visible, visible
 @click.option("-o", "--output", help="Write the plan to this file instead of standard output.")
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "row", "batch", "duckdb"]),
+    type=click.Choice(["auto", "row", "batch", "duckdb", "spark"]),
     default="auto",
     show_default=True,
     help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise; "
-    "duckdb: the policy's SQL in an embedded DuckDB.",
+    "duckdb: the policy's SQL in an embedded DuckDB; spark: the policy's Spark SQL on Apache Spark.",
 )
 @click.option(
     "--max-col-width",
@@ -54,6 +54,10 @@ from arrears.textsafe import json_visible, visible
 @click.option(
     "--memory-limit", help="duckdb: the database's memory limit (e.g. 4GB); beyond it DuckDB works out of core."
 )
+@click.option(
+    "--spark-master",
+    help=f"spark: the master URL (default {DEFAULT_SPARK_MASTER}: Spark in local mode on every core of this machine).",
+)
 def run(
     policy: str,
     snapshot: str,
@@ -63,6 +67,7 @@ def run(
     engine: str,
     max_column: int | None,
     memory_limit: str | None,
+    spark_master: str | None,
 ) -> None:
     """Evaluate POLICY over SNAPSHOT and print the action plan."""
     if fmt == "parquet" and output in (None, "-"):
@@ -71,8 +76,12 @@ def run(
         raise click.UsageError("--format parquet comes from the batch engine: use --engine batch or auto")
     if max_column is not None and fmt != "table":
         raise click.UsageError("--max-col-width shapes --format table only")
-    if fmt == "table" and engine in ("batch", "duckdb"):
+    if fmt == "table" and engine in ("batch", "duckdb", "spark"):
         raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
+    if spark_master is not None and engine != "spark":
+        raise click.UsageError("--spark-master goes with --engine spark")
+    if memory_limit is not None and engine != "duckdb":
+        raise click.UsageError("--memory-limit goes with --engine duckdb")
     check_output(output, policy, snapshot)
     with user_errors():
         loaded = load_policy(policy)
@@ -83,6 +92,11 @@ def run(
             problems: list[EvalProblem] | None = run_duckdb(
                 loaded, snapshot, parse_as_of(as_of), fmt, output, memory_limit
             )
+        if chosen == "spark":
+            from arrears.engine.sql.run import run_spark
+
+            master = spark_master or DEFAULT_SPARK_MASTER
+            problems = run_spark(loaded, snapshot, parse_as_of(as_of), fmt, output, master)
         if chosen == "batch":
             problems = run_batch(loaded, snapshot, parse_as_of(as_of), fmt, output, required=engine == "batch")
             if problems is None:

@@ -16,7 +16,7 @@ from arrears.dsl.values import Value
 from arrears.engine.plan import csv_cell, csv_layout, fitted, make_plan, neutralise, render_csv, render_table
 from arrears.engine.snapshot import bind, from_data
 from arrears.rules.loader import load_policy_text
-from tests.batch.helpers import both
+from tests.engine.on_engines import both
 
 POLICY = """
 arrears: 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlglot import exp
+
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql.translate import translate
 from arrears.program import lower
@@ -23,9 +25,17 @@ def policy_sql(
 ) -> tuple[str, str]:
     """The actions query and the guard query of a policy, in one dialect (params and facts as compact JSON
     text, or with other `separators`)."""
+    actions, guard = policy_trees(policy, as_of, separators)
+    return actions.sql(dialect, pretty=pretty), guard.sql(dialect, pretty=pretty)
+
+
+def policy_trees(
+    policy: Policy, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")
+) -> tuple[exp.Select, exp.Select]:
+    """The actions query and the guard query as sqlglot trees (for an engine that runs their stages itself)."""
     try:
         program = lower(policy)
     except LoweringError as error:
         raise Unsupported(str(error)) from None
     translator = translate(program, as_of, separators)
-    return translator.query().sql(dialect, pretty=pretty), translator.guard_query().sql(dialect, pretty=pretty)
+    return translator.query(), translator.guard_query()

@@ -1,16 +1,17 @@
-"""Running the DuckDB engine for the command line: the plan, rendered and written as the batch engine's."""
+"""Running the SQL engines (DuckDB, Spark) for the command line: plans rendered and written as the batch engine's."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.io import render_plan, write_plan
+from arrears.engine.batch.plan import BatchPlan
 from arrears.engine.evaluate import EvalProblem
-from arrears.engine.sql.duck import make_plan_duckdb
 from arrears.outputs import write_whole
 from arrears.rules.model import Policy
 
@@ -19,14 +20,36 @@ def run_duckdb(
     policy: Policy, snapshot: str, as_of: dt.date | None, fmt: str, output: str | None, memory_limit: str | None
 ) -> list[EvalProblem]:
     """Plan with DuckDB; a policy the SQL engine cannot express is a usage error (exit 2), before any output."""
+    from arrears.engine.sql.duck import make_plan_duckdb
+
+    return _run("duckdb", fmt, output, lambda: make_plan_duckdb(policy, snapshot, as_of, memory_limit=memory_limit))
+
+
+def run_spark(
+    policy: Policy, snapshot: str, as_of: dt.date | None, fmt: str, output: str | None, master: str
+) -> list[EvalProblem]:
+    """Plan with Spark (`master`, e.g. local[*]); PySpark or Java missing is a usage error (exit 2)."""
+    from arrears.engine.sql.spark import SparkUnavailable, make_plan_spark, spark_session
+
+    def plan() -> BatchPlan:
+        try:
+            with spark_session(master) as session:
+                return make_plan_spark(policy, snapshot, as_of, session=session)
+        except SparkUnavailable as error:
+            raise InputError(Diagnostic(str(error), code="usage")) from None
+
+    return _run("spark", fmt, output, plan)
+
+
+def _run(engine: str, fmt: str, output: str | None, plan_of: Callable[[], BatchPlan]) -> list[EvalProblem]:
     if fmt == "csv":
         # The CSV plan's flat, typed cells are built by the columnar engine from typed values.
         message = "--format csv comes from the row or batch engine: use --engine row, batch or auto"
         raise InputError(Diagnostic(message, code="usage"))
     try:
-        plan = make_plan_duckdb(policy, snapshot, as_of, memory_limit=memory_limit)
+        plan = plan_of()
     except Unsupported as error:
-        raise InputError(Diagnostic(f"the duckdb engine cannot run this policy: {error}", code="usage")) from None
+        raise InputError(Diagnostic(f"the {engine} engine cannot run this policy: {error}", code="usage")) from None
     if output in (None, "-"):
         sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]
     else:
