@@ -46,6 +46,10 @@ INSTALL = "pip install 'arrears[spark]'"
 # optimiser more than another pass over the rows costs.
 STAGE_SPAN = 8
 DIALECT = "spark"
+# What the query means depends on these (set on any session the engine is given): dates
+# without a zone; a failed cast or a division by zero is null, as in DuckDB (the rows
+# where that can happen are guarded and go to the row engine).
+SEMANTICS = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "false"}
 
 
 class SparkUnavailable(Exception):
@@ -96,6 +100,10 @@ def spark_session(master: str = DEFAULT_SPARK_MASTER) -> Iterator[Any]:
         from pyspark.sql import SparkSession
     except ImportError:
         raise SparkUnavailable(f"the spark engine needs PySpark: {INSTALL}") from None
+    running = SparkSession.getActiveSession()
+    if running is not None:  # a session this process already runs (a notebook's, a test's): used, left running
+        yield running
+        return
     if not _java_found():
         raise SparkUnavailable("the spark engine needs Java 17 (a `java` on PATH, or JAVA_HOME)")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -104,8 +112,6 @@ def spark_session(master: str = DEFAULT_SPARK_MASTER) -> Iterator[Any]:
         .appName("arrears")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.ansi.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -113,10 +119,6 @@ def spark_session(master: str = DEFAULT_SPARK_MASTER) -> Iterator[Any]:
     if _local(master):
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
         builder = builder.config("spark.driver.memory", os.environ.get("ARREARS_SPARK_MEMORY", "4g"))
-    running = SparkSession.getActiveSession()
-    if running is not None:  # a session this process already runs (a notebook's, a test's): used, left running
-        yield running
-        return
     log = Path(tempfile.gettempdir()) / f"arrears-spark-{os.getpid()}.log"
     try:
         with _quiet_fds(log), warnings.catch_warnings():
@@ -141,6 +143,8 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
     frames = load_frames(policy, source, as_of)
     # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
     actions_tree, guard_tree = policy_trees(policy, frames.as_of, NEUTRAL)
+    for key, value in SEMANTICS.items():
+        session.conf.set(key, value)
     before = set(session.sparkContext._jsc.getPersistentRDDs().keySet())
     try:
         with warnings.catch_warnings():
