@@ -1,15 +1,20 @@
-"""Side-by-side benchmark: the arrears batch and row engines, zen-engine, rule-engine and hand-written Polars.
+"""Side-by-side benchmark: every arrears engine, zen-engine, rule-engine and hand-written Polars.
 
 All engines run on the same generated snapshot (benchmarks/generate.py) and the same
-policy (benchmarks/policy.yaml), from one command. Each engine runs in its own child
+policies (benchmarks/policy.yaml, the sparse one; benchmarks/policy-heavy.yaml, about four
+actions per invoice), from one command. Each engine runs in its own child
 process, so that its peak memory (maxrss) is its own; `--in-process` runs them all in this
 one process instead (the same timings; peak memory then only grows). The parent prints
 throughput, peak memory, ratios and the targets of issue 4.
 
 - batch: `make_plan_batch` from the Parquet folder to a Parquet plan, snapshot digest
   included; batch-no-digest: the same without the digest (which reads every row).
-- handwritten: the policy hand-written as one Polars query (benchmarks/peers), the
-  practical floor; its action rows are checked equal to the batch engine's.
+- handwritten: the sparse policy hand-written as one Polars query (benchmarks/peers), the
+  practical floor, run first; every engine's action rows are checked equal to it (for the
+  heavy policy, which has no hand-written query yet, to the batch engine's).
+- duckdb: `make_plan_duckdb` (`--memory-limit`, e.g. 4GB) to a Parquet plan; spark: a
+  local[2] session started (its start-up time reported apart), `make_plan_spark`, the
+  Parquet plan.
 - row: the per-invoice engine (`bind` + `make_plan`) on the first customers' invoices
   (--sample); microseconds per invoice of `make_plan`, and of `bind`.
 - zen, rule-engine: the policy's ladder, one invoice per call, on --sample invoices;
@@ -17,7 +22,9 @@ throughput, peak memory, ratios and the targets of issue 4.
 - compile: `load_policy` of a 200-rule policy, and the batch engine's compilation of it.
 
 Usage: python benchmarks/run.py [--data DIR] [--invoices N --customers C --history H]
-       [--sample 20000] [--repeat 2] [--engines batch,handwritten,...] [--profile-row] [--in-process]
+       [--sample 20000] [--repeat 2] [--engines handwritten,batch,duckdb,spark,...]
+       [--policies sparse,heavy] [--memory-limit 4GB] [--profile-row] [--in-process]
+       python benchmarks/run.py --large      # 10M invoices through DuckDB under a 4 GB limit
 """
 
 from __future__ import annotations
@@ -43,8 +50,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 POLICY = ROOT / "benchmarks" / "policy.yaml"
+POLICIES = {"sparse": POLICY, "heavy": ROOT / "benchmarks" / "policy-heavy.yaml"}
 AS_OF = dt.date(2026, 11, 23)
-ENGINES = ("batch", "batch-no-digest", "handwritten", "row", "zen", "rule-engine", "compile")
+ENGINES = ("handwritten", "batch", "batch-no-digest", "duckdb", "spark", "row", "zen", "rule-engine", "compile")
+# Engines that plan the whole policy: run once per policy, their plans checked against the floor.
+PLANNERS = ("handwritten", "batch", "batch-no-digest", "duckdb", "spark")
+SPARK_MASTER = "local[2]"
 TARGETS = {
     "wall_s": 5.0,
     "peak_mb": 3072.0,
@@ -52,6 +63,8 @@ TARGETS = {
     "vs_zen": 100.0,
     "row_us": 50.0,
     "compile_ms": 300.0,
+    "batch_vs_floor": 1.5,
+    "duckdb_vs_floor": 2.0,
 }
 
 
@@ -62,16 +75,36 @@ def _maxrss_mb() -> float:
 # -- one engine, in a child process ----------------------------------------------------
 
 
-def _batch(data: Path, out: Path, digest: bool) -> dict[str, Any]:
+def _floor(out: Path, policy: str) -> Path:
+    """The floor's plan rows for a policy: the hand-written query's, else the batch engine's."""
+    written = out / f"handwritten-{policy}.parquet"
+    return written if written.exists() else out / f"batch-{policy}.parquet"
+
+
+def _same_as_floor(out: Path, policy: str, plan: Path) -> dict[str, Any]:
+    import polars as pl
+
+    floor = _floor(out, policy)
+    if not floor.exists() or floor == plan:
+        return {}
+    expected = pl.read_parquet(floor)
+    return {
+        "floor": floor.stem.split("-")[0],
+        "same_as_floor": pl.read_parquet(plan).select(expected.columns).equals(expected),
+    }
+
+
+def _batch(policy_name: str, data: Path, out: Path, digest: bool) -> dict[str, Any]:
     from arrears.engine.batch import make_plan_batch
     from arrears.engine.batch.io import write_plan
     from arrears.rules.loader import load_policy
 
     started = time.perf_counter()
-    policy = load_policy(POLICY)
+    policy = load_policy(POLICIES[policy_name])
     plan = make_plan_batch(policy, data, AS_OF, digest=digest)
     planned = time.perf_counter()
-    write_plan(plan, out / "batch.parquet", "parquet", digest=digest)
+    target = out / f"batch{'' if digest else '-no-digest'}-{policy_name}.parquet"
+    write_plan(plan, target, "parquet", digest=digest)
     done = time.perf_counter()
     return {
         "invoices": plan.invoice_count,
@@ -80,26 +113,60 @@ def _batch(data: Path, out: Path, digest: bool) -> dict[str, Any]:
         "write_s": done - planned,
         "actions": plan.actions.frame.height,
         "row_engine_customers": plan.fallback_customers,
+        **_same_as_floor(out, policy_name, target),
     }
 
 
-def _handwritten(data: Path, out: Path) -> dict[str, Any]:
+def _sql(engine: str, policy_name: str, data: Path, out: Path, memory_limit: str | None) -> dict[str, Any]:
+    """DuckDB or Spark (local[2]), from `load_policy` to the written Parquet plan; Spark's start-up apart."""
+    from arrears.engine.batch.io import write_plan
+    from arrears.rules.loader import load_policy
+
+    started = time.perf_counter()
+    policy = load_policy(POLICIES[policy_name])
+    target = out / f"{engine}-{policy_name}.parquet"
+    extra: dict[str, Any] = {}
+    if engine == "duckdb":
+        from arrears.engine.sql.duck import make_plan_duckdb
+
+        plan = make_plan_duckdb(policy, data, AS_OF, memory_limit=memory_limit)
+        extra["memory_limit"] = memory_limit or "-"
+    else:
+        from arrears.engine.sql.spark import make_plan_spark, spark_session
+
+        with spark_session(SPARK_MASTER) as session:
+            ready = time.perf_counter()
+            plan = make_plan_spark(policy, data, AS_OF, session=session)
+            extra["startup_s"] = ready - started
+    planned = time.perf_counter()
+    write_plan(plan, target, "parquet")
+    done = time.perf_counter()
+    return {
+        "invoices": plan.invoice_count,
+        "seconds": done - started,
+        "plan_s": planned - started,
+        "write_s": done - planned,
+        "actions": plan.actions.frame.height,
+        "row_engine_customers": plan.fallback_customers,
+        **extra,
+        **_same_as_floor(out, policy_name, target),
+    }
+
+
+def _handwritten(policy_name: str, data: Path, out: Path) -> dict[str, Any]:
     import polars as pl
 
+    if policy_name != "sparse":
+        raise SystemExit(f"no hand-written query for the {policy_name} policy: the batch engine is its floor")
     from benchmarks.peers.handwritten import run
 
     started = time.perf_counter()
-    actions = run(data, AS_OF, out / "handwritten.parquet")
+    actions = run(data, AS_OF, out / f"handwritten-{policy_name}.parquet")
     seconds = time.perf_counter() - started
-    batch = out / "batch.parquet"
-    same = None
-    if batch.exists():
-        same = pl.read_parquet(batch).select(actions.columns).equals(actions)
     return {
         "invoices": pl.scan_parquet(data / "invoices.parquet").select(pl.len()).collect().item(),
         "seconds": seconds,
         "actions": actions.height,
-        "same_as_batch": same,
     }
 
 
@@ -248,11 +315,21 @@ def _compile(data: Path) -> dict[str, Any]:
     }
 
 
-def child(engine: str, data: Path, out: Path, sample: int, profile: bool) -> dict[str, Any]:
+def child(
+    engine: str,
+    data: Path,
+    out: Path,
+    sample: int,
+    profile: bool,
+    policy: str = "sparse",
+    memory_limit: str | None = None,
+) -> dict[str, Any]:
     if engine in ("batch", "batch-no-digest"):
-        result = _batch(data, out, engine == "batch")
+        result = _batch(policy, data, out, engine == "batch")
+    elif engine in ("duckdb", "spark"):
+        result = _sql(engine, policy, data, out, memory_limit)
     elif engine == "handwritten":
-        result = _handwritten(data, out)
+        result = _handwritten(policy, data, out)
     elif engine == "row":
         result = _row(data, sample, profile)
     elif engine == "zen":
@@ -273,7 +350,7 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
-    for package in ("polars", "pyarrow", "zen-engine", "rule-engine", "arrears"):
+    for package in ("polars", "pyarrow", "duckdb", "pyspark", "zen-engine", "rule-engine", "arrears"):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
@@ -302,11 +379,18 @@ def _memory_gb() -> float:
 
 
 def run_engine(
-    engine: str, data: Path, out: Path, sample: int, profile: bool, in_process: bool = False
+    engine: str,
+    data: Path,
+    out: Path,
+    sample: int,
+    profile: bool,
+    in_process: bool = False,
+    policy: str = "sparse",
+    memory_limit: str | None = None,
 ) -> dict[str, Any]:
     if in_process:
         # Same interpreter, one engine after another: peak memory is then the process's so far.
-        return child(engine, data, out, sample, profile)
+        return child(engine, data, out, sample, profile, policy, memory_limit)
     command = [
         sys.executable,
         __file__,
@@ -318,7 +402,11 @@ def run_engine(
         str(out),
         "--sample",
         str(sample),
+        "--policies",
+        policy,
     ]
+    if memory_limit:
+        command += ["--memory-limit", memory_limit]
     if profile:
         command.append("--profile-row")
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
@@ -344,12 +432,27 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run every engine in this one process (peak memory is then cumulative) instead of a child each",
     )
+    parser.add_argument("--policies", default="sparse,heavy", help="sparse, heavy or both (comma-separated)")
+    parser.add_argument("--memory-limit", help="duckdb: the database's memory limit, e.g. 4GB")
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help="the 10M-invoice portfolio (1M customers, 20M history rows) through DuckDB under a 4GB limit",
+    )
     parser.add_argument("--child", choices=ENGINES)
     args = parser.parse_args(argv)
     if args.child:
         out = args.out or Path(tempfile.mkdtemp())
-        print(json.dumps(child(args.child, args.data, out, args.sample, args.profile_row)))
+        result = child(args.child, args.data, out, args.sample, args.profile_row, args.policies, args.memory_limit)
+        print(json.dumps(result))
         return 0
+    if args.large:
+        args.invoices, args.customers, args.history = 10_000_000, 1_000_000, 20_000_000
+        args.memory_limit = args.memory_limit or "4GB"
+        args.engines = "duckdb"
+        args.repeat = 1
+        if args.data == parser.get_default("data"):
+            args.data = args.data.parent / "10m"
 
     if not (args.data / "invoices.parquet").exists():
         from benchmarks.generate import main as generate
@@ -370,24 +473,43 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} cores, {_cpu()}, {_memory_gb():.0f} GB; {platform.platform()}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in _versions().items()))
     print(f"data: {args.data} (as_of {AS_OF})")
-    results: dict[str, dict[str, Any]] = {}
-    for engine in args.engines.split(","):
-        # Every engine gets the same number of runs and is reported by its best one.
-        runs = [
-            run_engine(engine, args.data, out, args.sample, args.profile_row and i == 0, args.in_process)
-            for i in range(args.repeat)
-        ]
-        good = [r for r in runs if "error" not in r]
-        results[engine] = min(good, key=lambda r: r["seconds"]) if good else runs[0]
-        results[engine]["runs"] = [round(r["seconds"], 3) for r in good]
-        profiles = [r["profile"] for r in good if "profile" in r]
-        if profiles:
-            results[engine]["profile"] = profiles[0]
-    _report(results)
+    engines = args.engines.split(",")
+    policies = args.policies.split(",")
+    # The floor first, so that every engine after it is checked against its rows.
+    engines.sort(key=lambda e: ENGINES.index(e) if e in ENGINES else len(ENGINES))
+    for policy in policies:
+        results: dict[str, dict[str, Any]] = {}
+        for engine in engines:
+            if policy != "sparse" and engine not in PLANNERS:
+                continue  # the peers and the row sample measure the sparse policy only
+            if policy != "sparse" and engine == "handwritten":
+                continue
+            # Every engine gets the same number of runs and is reported by its best one.
+            runs = [
+                run_engine(
+                    engine,
+                    args.data,
+                    out,
+                    args.sample,
+                    args.profile_row and i == 0,
+                    args.in_process,
+                    policy,
+                    args.memory_limit,
+                )
+                for i in range(args.repeat)
+            ]
+            good = [r for r in runs if "error" not in r]
+            results[engine] = min(good, key=lambda r: r["seconds"]) if good else runs[0]
+            results[engine]["runs"] = [round(r["seconds"], 3) for r in good]
+            profiles = [r["profile"] for r in good if "profile" in r]
+            if profiles:
+                results[engine]["profile"] = profiles[0]
+        print(f"\npolicy: {policy} ({POLICIES[policy].relative_to(ROOT)})")
+        _report(results, policy)
     return 0
 
 
-def _report(results: dict[str, dict[str, Any]]) -> None:
+def _report(results: dict[str, dict[str, Any]], policy: str = "sparse") -> None:
     print()
     print(f"{'engine':<16} {'invoices':>9} {'seconds':>9} {'invoices/s':>12} {'us/invoice':>11} {'peak MB':>8}  notes")
     for name, r in results.items():
@@ -405,7 +527,10 @@ def _report(results: dict[str, dict[str, Any]]) -> None:
             "write_s",
             "actions",
             "row_engine_customers",
-            "same_as_batch",
+            "startup_s",
+            "memory_limit",
+            "floor",
+            "same_as_floor",
             "correct",
             "bind_us",
             "make_plan_us",
@@ -422,6 +547,9 @@ def _report(results: dict[str, dict[str, Any]]) -> None:
         print(f"{name:<16} {counts}  {' '.join(notes)}")
         if "profile" in r:
             print(r["profile"])
+    _floor_targets(results)
+    if policy != "sparse":
+        return
     print()
     print("targets (issue 4, item 5):")
 
@@ -466,6 +594,30 @@ def _report(results: dict[str, dict[str, Any]]) -> None:
     line("row engine bind + make_plan + JSON", row.get("end_to_end_us"), TARGETS["row_us"], "below", "us/invoice")
     line("compile 200 rules (load_policy)", comp.get("load_policy_ms"), TARGETS["compile_ms"], "below", "ms")
     line("compile 200 rules (batch)", comp.get("batch_compile_ms"), TARGETS["compile_ms"], "below", "ms")
+
+
+def _floor_targets(results: dict[str, dict[str, Any]]) -> None:
+    """Issue 10, item 7: every plan equal to the floor; batch within 1.5x of it, DuckDB within 2x."""
+    floor = results.get("handwritten") or results.get("batch")
+    name = "hand-written Polars" if "handwritten" in results else "the batch engine (no hand-written query)"
+    print()
+    print(f"against the floor ({name}):")
+    for engine, r in results.items():
+        if "same_as_floor" in r:
+            print(f"  {engine}: plan {'equal to' if r['same_as_floor'] else 'DIFFERENT from'} the floor's")
+        elif "error" in r:
+            print(f"  {engine}: error")
+    if not floor or not floor.get("seconds"):
+        return
+    for engine, target in (("batch", TARGETS["batch_vs_floor"]), ("duckdb", TARGETS["duckdb_vs_floor"])):
+        r = results.get(engine, {})
+        if r.get("seconds") and r is not floor:
+            ratio = r["seconds"] / floor["seconds"]
+            verdict = "met" if ratio <= target else f"MISSED by {ratio / target:.2f}x"
+            print(f"  {engine} / floor: {ratio:.2f}x (target <= {target:g}x) {verdict}")
+    spark = results.get("spark", {})
+    if spark.get("seconds"):
+        print(f"  spark {SPARK_MASTER}: {spark['seconds']:.1f} s, of which start-up {spark['startup_s']:.1f} s")
 
 
 if __name__ == "__main__":

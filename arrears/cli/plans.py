@@ -13,7 +13,7 @@ import click
 
 from arrears.cli.base import check_output, cli, parse_as_of, user_errors, write_output
 from arrears.diagnostics import render_text
-from arrears.engine.engines import Told, pick_engine, run_batch, snapshot_for_invoice
+from arrears.engine.engines import DEFAULT_SPARK_MASTER, Told, pick_engine, run_batch, snapshot_for_invoice
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
@@ -40,11 +40,11 @@ from arrears.textsafe import json_visible, visible
 @click.option("-o", "--output", help="Write the plan to this file instead of standard output.")
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "row", "batch", "duckdb"]),
+    type=click.Choice(["auto", "row", "batch", "duckdb", "spark"]),
     default="auto",
     show_default=True,
     help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise; "
-    "duckdb: the policy's SQL in an embedded DuckDB.",
+    "duckdb: the policy's SQL in an embedded DuckDB; spark: the policy's Spark SQL on Apache Spark.",
 )
 @click.option(
     "--max-col-width",
@@ -55,6 +55,10 @@ from arrears.textsafe import json_visible, visible
 )
 @click.option(
     "--memory-limit", help="duckdb: the database's memory limit (e.g. 4GB); beyond it DuckDB works out of core."
+)
+@click.option(
+    "--spark-master",
+    help=f"spark: the master URL (default {DEFAULT_SPARK_MASTER}: Spark in local mode on every core of this machine).",
 )
 @click.option(
     "--strict-snapshot",
@@ -71,6 +75,7 @@ def run(
     engine: str,
     max_column: int | None,
     memory_limit: str | None,
+    spark_master: str | None,
     strict_snapshot: bool,
 ) -> None:
     """Evaluate POLICY over SNAPSHOT and print the action plan."""
@@ -80,8 +85,12 @@ def run(
         raise click.UsageError("--format parquet comes from the batch engine: use --engine batch or auto")
     if max_column is not None and fmt != "table":
         raise click.UsageError("--max-col-width shapes --format table only")
-    if fmt == "table" and engine in ("batch", "duckdb"):
+    if fmt == "table" and engine in ("batch", "duckdb", "spark"):
         raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
+    if spark_master is not None and engine != "spark":
+        raise click.UsageError("--spark-master goes with --engine spark")
+    if memory_limit is not None and engine != "duckdb":
+        raise click.UsageError("--memory-limit goes with --engine duckdb")
     check_output(output, policy, snapshot)
     with user_errors():
         loaded = load_policy(policy)
@@ -93,6 +102,15 @@ def run(
             told: Told | None = run_duckdb(
                 loaded, snapshot, parse_as_of(as_of), fmt, output, memory_limit, strict_snapshot=strict_snapshot
             )
+            if told is None:
+                chosen = "row"  # a base currency or exchange rates: the row engine makes the same plan
+        if chosen == "spark":
+            from arrears.engine.sql.run import run_spark
+
+            master = spark_master or DEFAULT_SPARK_MASTER
+            told = run_spark(loaded, snapshot, parse_as_of(as_of), fmt, output, master, strict_snapshot=strict_snapshot)
+            if told is None:
+                chosen = "row"
         if chosen == "batch":
             told = run_batch(
                 loaded,

@@ -11,9 +11,9 @@ import yaml
 from arrears.engine.batch import Unsupported
 from arrears.engine.snapshot import from_data, read_snapshot
 from arrears.rules.loader import load_policy, load_policy_text
-from tests.batch.helpers import both
 from tests.conftest import EXAMPLES, REPO
 from tests.engine.helpers import plain
+from tests.engine.on_engines import both
 
 POLICIES = sorted(p for p in (EXAMPLES / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
 SNAPSHOTS = [("small.json", None), ("ibm-2013-06-30", dt.date(2013, 6, 30))]

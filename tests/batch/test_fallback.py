@@ -7,7 +7,7 @@ import pytest
 from arrears.engine.batch import Unsupported, make_plan_batch
 from arrears.engine.snapshot import from_data
 from arrears.rules.loader import load_policy_text
-from tests.batch.helpers import both
+from tests.engine.on_engines import both
 
 SNAPSHOT = {
     "as_of": "2026-11-23",

@@ -1,7 +1,7 @@
 """The CSV plan: flat parameter and fact columns from the policy, customer names, no formulas.
 
 Both engines must write it byte for byte alike: every case runs through the batch
-engine too (tests/batch/helpers.py compares the renderings).
+engine too (tests/engine/on_engines.py compares the renderings).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from arrears.dsl.values import Value
 from arrears.engine.plan import csv_cell, csv_layout, fitted, make_plan, neutralise, render_csv, render_table
 from arrears.engine.snapshot import bind, from_data
 from arrears.rules.loader import load_policy_text
-from tests.batch.helpers import both
+from tests.engine.on_engines import both
 
 POLICY = """
 arrears: 1

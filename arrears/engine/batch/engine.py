@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from arrears.engine.batch.errors import Unsupported
+from arrears.engine.batch.errors import RowEngineOnly, Unsupported
 from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.io import load_folder, load_rows
 from arrears.engine.batch.plan import FramePlan, assemble
@@ -29,18 +29,18 @@ Source = RawSnapshot | Frames | str | Path
 def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *, early_digest: bool = True) -> Frames:
     """Frames for a snapshot: a RawSnapshot, a snapshot file or folder (CSV or Parquet), or Frames."""
     if policy.currency is not None:
-        raise Unsupported("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
+        raise RowEngineOnly("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
     if isinstance(source, Frames):
         return source
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
             if (path / "rates.csv").exists() or (path / "rates.parquet").exists():
-                raise Unsupported("exchange rates (SPEC 7.1): the row engine reads them")
+                raise RowEngineOnly("exchange rates (SPEC 7.1): the row engine reads them")
             return load_folder(policy, path, as_of, early_digest=early_digest)
         source = read_snapshot(path)
     if source.rates:
-        raise Unsupported("exchange rates (SPEC 7.1): the row engine reads them")
+        raise RowEngineOnly("exchange rates (SPEC 7.1): the row engine reads them")
     return load_rows(policy, source, as_of, early_digest=early_digest)
 
 

@@ -13,3 +13,12 @@ class Unsupported(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RowEngineOnly(Unsupported):
+    """The whole plan is the row engine's to make (a base currency, exchange rates: SPEC 7.1).
+
+    Not a refusal: whichever engine was asked for, the command runs the row engine and the
+    plan is the same (SPEC 8). The columnar engines plan such snapshots customer by customer
+    through the row engine anyway; this skips loading them twice.
+    """

@@ -19,7 +19,7 @@ from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.progress import Progress
 from arrears.engine.sql.assemble import all_to_rows, assemble, routed_to_rows
-from arrears.engine.sql.query import policy_sql
+from arrears.engine.sql.query import materialized, policy_trees
 from arrears.engine.sql.tables import input_tables
 from arrears.rules.model import Policy
 
@@ -37,7 +37,8 @@ def make_plan_duckdb(
     if routed_to_rows(policy):
         return all_to_rows(policy, frames)
     # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
-    actions_sql, guard_sql = policy_sql(policy, frames.as_of, "duckdb", separators=NEUTRAL)
+    actions_tree, guard_tree = policy_trees(policy, frames.as_of, NEUTRAL)
+    actions_sql, guard_sql = materialized(actions_tree).sql("duckdb"), materialized(guard_tree).sql("duckdb")
     tables = input_tables(frames)
     connection = duckdb.connect(":memory:")
     try:

@@ -1,17 +1,18 @@
-"""Running the DuckDB engine for the command line: the plan, rendered and written as the batch engine's."""
+"""Running the SQL engines (DuckDB, Spark) for the command line: plans rendered and written as the batch engine's."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from arrears.diagnostics import Diagnostic, InputError
-from arrears.engine.batch.errors import Unsupported
+from arrears.engine.batch.errors import RowEngineOnly, Unsupported
 from arrears.engine.batch.io import render_plan, write_plan
+from arrears.engine.batch.plan import FramePlan
 from arrears.engine.engines import Told
 from arrears.engine.snapshot_warnings import refuse
-from arrears.engine.sql.duck import make_plan_duckdb
 from arrears.outputs import write_whole
 from arrears.rules.model import Policy
 
@@ -25,20 +26,55 @@ def run_duckdb(
     memory_limit: str | None,
     *,
     strict_snapshot: bool = False,
-) -> Told:
+) -> Told | None:
     """Plan with DuckDB; a policy the SQL engine cannot express is a usage error (exit 2), before any output.
 
+    None when the whole plan is the row engine's to make (see `RowEngineOnly`): the caller runs it.
     With `strict_snapshot`, a snapshot with warnings is refused (InputError) before anything is written.
     """
+    from arrears.engine.sql.duck import make_plan_duckdb
+
+    plan_of = lambda: make_plan_duckdb(policy, snapshot, as_of, memory_limit=memory_limit)  # noqa: E731
+    return _run("duckdb", snapshot, fmt, output, plan_of, strict_snapshot)
+
+
+def run_spark(
+    policy: Policy,
+    snapshot: str,
+    as_of: dt.date | None,
+    fmt: str,
+    output: str | None,
+    master: str,
+    *,
+    strict_snapshot: bool = False,
+) -> Told | None:
+    """Plan with Spark (`master`, e.g. local[*]); PySpark or Java missing is a usage error (exit 2)."""
+    from arrears.engine.sql.spark import SparkUnavailable, make_plan_spark, spark_session
+
+    def plan() -> FramePlan:
+        try:
+            with spark_session(master) as session:
+                return make_plan_spark(policy, snapshot, as_of, session=session)
+        except SparkUnavailable as error:
+            raise InputError(Diagnostic(str(error), code="usage")) from None
+
+    return _run("spark", snapshot, fmt, output, plan, strict_snapshot)
+
+
+def _run(
+    engine: str, snapshot: str, fmt: str, output: str | None, plan_of: Callable[[], FramePlan], strict: bool
+) -> Told | None:
     if fmt == "csv":
         # The CSV plan's flat, typed cells are built by the columnar engine from typed values.
         message = "--format csv comes from the row or batch engine: use --engine row, batch or auto"
         raise InputError(Diagnostic(message, code="usage"))
     try:
-        plan = make_plan_duckdb(policy, snapshot, as_of, memory_limit=memory_limit)
+        plan = plan_of()
+    except RowEngineOnly:
+        return None  # the same plan, made by the row engine (a base currency, exchange rates)
     except Unsupported as error:
-        raise InputError(Diagnostic(f"the duckdb engine cannot run this policy: {error}", code="usage")) from None
-    if strict_snapshot:
+        raise InputError(Diagnostic(f"the {engine} engine cannot run this policy: {error}", code="usage")) from None
+    if strict:
         refuse(plan.warnings, snapshot)
     if output in (None, "-"):
         sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]

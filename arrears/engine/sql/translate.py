@@ -466,7 +466,7 @@ class Translator:
         )
         outer = outer.order_by(*(exp.column(c) for c in ORDER))
         for name, cte in with_:
-            outer = outer.with_(name, as_=cte)
+            outer = outer.with_(name, as_=cte.copy(), copy=False)  # not a copy of the whole query per CTE
         B.parenthesize(outer)
         return outer
 
@@ -483,7 +483,7 @@ class Translator:
         outer: exp.Select = exp.union(parts[0], parts[1], distinct=True)  # type: ignore[assignment]
         outer = exp.select(exp.column(CUST)).from_(exp.alias_(exp.Subquery(this=outer), "g"))
         for name, cte in with_:
-            outer = outer.with_(name, as_=cte)
+            outer = outer.with_(name, as_=cte.copy(), copy=False)  # not a copy of the whole query per CTE
         B.parenthesize(outer)
         return outer
 

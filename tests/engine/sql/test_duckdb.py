@@ -11,25 +11,25 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
+import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, event, given, note, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings
 
 from arrears.cli import cli, main
-from arrears.diagnostics import ArrearsError
 from arrears.engine.batch.engine import load_frames
-from arrears.engine.batch.errors import Unsupported
 from arrears.engine.plan import make_plan
-from arrears.engine.snapshot import bind, from_data, load_snapshot
-from arrears.engine.sql.duck import make_plan_duckdb
+from arrears.engine.snapshot import from_data, load_snapshot
 from arrears.engine.sql.query import policy_sql
 from arrears.engine.sql.tables import input_tables
 from arrears.rules.loader import load_policy, load_policy_text
-from tests.batch.strategies import policies, snapshots
+from tests.conftest import EXAMPLES as EXAMPLES_DIR
+from tests.conftest import REPO
+from tests.engine.helpers import plain
+from tests.engine.on_engines import cases, compare, plan_on
 
-ROOT = Path(__file__).resolve().parents[3]
-POLICIES = sorted(p for p in (ROOT / "examples" / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
-SNAPSHOTS = [ROOT / "examples" / "snapshots" / "small.json", ROOT / "examples" / "snapshots" / "small.yaml"]
+POLICIES = sorted(p for p in (EXAMPLES_DIR / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
+SNAPSHOTS = [EXAMPLES_DIR / "snapshots" / "small.json", EXAMPLES_DIR / "snapshots" / "small.yaml"]
+CASES = sorted((REPO / "tests" / "engine" / "cases").glob("*.yaml"))
 EXAMPLES = int(os.environ.get("ARREARS_SQL_DIFF_EXAMPLES", "15"))
 
 
@@ -37,8 +37,15 @@ EXAMPLES = int(os.environ.get("ARREARS_SQL_DIFF_EXAMPLES", "15"))
 @pytest.mark.parametrize("policy_path", POLICIES, ids=lambda p: p.stem)
 def test_example_policies_give_the_row_engines_plan(policy_path: Path, snapshot: Path) -> None:
     policy = load_policy(policy_path)
-    row = make_plan(policy, load_snapshot(snapshot, policy)).to_json()
-    assert make_plan_duckdb(policy, snapshot).to_json() == row
+    assert plan_on("duckdb", policy, snapshot) == plan_on("row", policy, snapshot)
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_semantics_fixtures_give_the_row_engines_plan(path: Path) -> None:
+    case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    policy = load_policy_text(case["policy"], "policy.yaml")
+    raw = from_data(plain(case["snapshot"]), "snapshot.json")
+    assert plan_on("duckdb", policy, raw) == plan_on("row", policy, raw), case["description"]
 
 
 def _run_sql(query: str, tables: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -115,12 +122,6 @@ rules:
 """
 
 
-@st.composite
-def cases(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
-    text, rule_ids, steps = draw(policies())
-    return text, draw(snapshots(rule_ids, steps))
-
-
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -128,24 +129,4 @@ def cases(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
 )
 @given(cases())
 def test_duckdb_equals_row_engine(case: tuple[str, dict[str, object]]) -> None:
-    text, data = case
-    note(text)
-    note(repr(data))
-    try:
-        policy = load_policy_text(text, "generated.yaml")
-    except ArrearsError:
-        event("policy rejected")
-        return
-    raw = from_data(data, "snapshot.json")
-    try:
-        row = make_plan(policy, bind(raw, policy, None)).to_json()
-    except ArrearsError:
-        event("snapshot rejected")
-        return
-    try:
-        duck = make_plan_duckdb(policy, raw).to_json()
-    except Unsupported as unsupported:
-        event(f"unsupported: {str(unsupported)[:50]}")
-        return
-    event("compared")
-    assert duck == row
+    compare("duckdb", case)

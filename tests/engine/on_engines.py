@@ -1,0 +1,104 @@
+"""The plan of a policy and snapshot on any engine, for the tests that hold every engine to the row engine's bytes.
+
+One helper for all of them: `plan_on(engine, ...)` gives the plan document's JSON of
+`row`, `batch`, `duckdb` or `spark` (Spark needs a session: the `spark` fixture of
+`tests/engine/sql/conftest.py`, one per test run); `cases()` draws the differential
+tests' well-typed policies and snapshots; `compare` is their shared body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from hypothesis import event, note
+from hypothesis import strategies as st
+
+from arrears.diagnostics import ArrearsError
+from arrears.engine.batch import Unsupported, make_plan_batch
+from arrears.engine.batch.engine import Source
+from arrears.engine.batch.io import render_plan
+from arrears.engine.batch.plan import FramePlan
+from arrears.engine.plan import make_plan, render_csv
+from arrears.engine.snapshot import RawSnapshot, bind, from_data, load_snapshot
+from arrears.engine.sql.duck import make_plan_duckdb
+from arrears.engine.sql.spark import make_plan_spark
+from arrears.rules.loader import load_policy_text
+from arrears.rules.model import Policy
+from tests.batch.strategies import policies, snapshots
+
+ENGINES = ("row", "batch", "duckdb", "spark")
+
+
+def batch_plan_on(
+    engine: str, policy: Policy, source: Source, as_of: dt.date | None = None, spark: Any = None
+) -> FramePlan:
+    """The columnar plan of one of the engines that assemble one (`batch`, `duckdb`, `spark`)."""
+    if engine == "batch":
+        return make_plan_batch(policy, source, as_of)
+    if engine == "duckdb":
+        return make_plan_duckdb(policy, source, as_of)
+    if engine == "spark":
+        assert spark is not None, "the spark engine needs the `spark` fixture's session"
+        return make_plan_spark(policy, source, as_of, session=spark)
+    raise ValueError(engine)
+
+
+def plan_on(engine: str, policy: Policy, source: Source, as_of: dt.date | None = None, spark: Any = None) -> str:
+    """The plan document (JSON) of `policy` over `source` (a RawSnapshot, or a snapshot file or folder)."""
+    if engine == "row":
+        if isinstance(source, RawSnapshot):
+            return make_plan(policy, bind(source, policy, as_of)).to_json()
+        assert isinstance(source, str | Path)
+        return make_plan(policy, load_snapshot(source, policy, as_of)).to_json()
+    text: str = batch_plan_on(engine, policy, source, as_of, spark).to_json()
+    return text
+
+
+def both(policy: Policy, raw: RawSnapshot, as_of: dt.date | None = None) -> tuple[str, str, FramePlan]:
+    """The row engine's and the batch engine's plan JSON for one input.
+
+    Their CSV renderings (flat columns, neutralised text) are compared here too: every
+    differential test of the batch engine covers them.
+    """
+    row = make_plan(policy, bind(raw, policy, as_of))
+    batch = make_plan_batch(policy, raw, as_of, csv=True)
+    assert render_plan(batch, "csv") == render_csv(row), "the CSV plans differ"
+    return row.to_json(), batch.to_json(), batch
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
+    """A generated policy text and a snapshot naming its rules and ladder steps in the history."""
+    text, rule_ids, steps = draw(policies())
+    return text, draw(snapshots(rule_ids, steps))
+
+
+def compare(engine: str, case: tuple[str, dict[str, object]], spark: Any = None) -> None:
+    """The differential tests' body: `engine` gives the row engine's plan, byte for byte, or declines."""
+    text, data = case
+    note(text)
+    note(repr(data))
+    try:
+        policy = load_policy_text(text, "generated.yaml")
+    except ArrearsError as error:
+        event(f"policy rejected: {str(error)[:60]}")
+        return  # a draw the checker rejects: nothing to compare
+    raw = from_data(data, "snapshot.json")
+    try:
+        row = make_plan(policy, bind(raw, policy, None))
+    except ArrearsError:
+        event("snapshot rejected")
+        return
+    try:
+        if engine == "batch":
+            plan = make_plan_batch(policy, raw, None, csv=True)
+            assert render_plan(plan, "csv") == render_csv(row), "the CSV plans differ"
+        else:
+            plan = batch_plan_on(engine, policy, raw, None, spark)
+    except Unsupported as unsupported:
+        event(f"unsupported: {str(unsupported)[:50]}")
+        return
+    event("compared" + (" (with row-engine customers)" if plan.fallback_customers else ""))
+    assert plan.to_json() == row.to_json()

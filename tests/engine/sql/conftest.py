@@ -1,0 +1,16 @@
+"""One Spark session for every Spark test of the run (starting one costs seconds; plans reuse it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from arrears.engine.sql.spark import spark_session
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    with spark_session("local[2]") as session:
+        yield session

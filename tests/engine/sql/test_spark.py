@@ -1,0 +1,107 @@
+"""The Spark engine against the row engine: byte-identical plans; its command line and its failures.
+
+Every plan here runs in the one local[2] session of the `spark` fixture (starting Spark
+costs seconds), so the example budget is small: the generated differential cases, the
+example policies and the semantics fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+
+from arrears.cli import cli, main
+from arrears.engine.snapshot import from_data
+from arrears.rules.loader import load_policy, load_policy_text
+from tests.conftest import EXAMPLES as EXAMPLES_DIR
+from tests.conftest import REPO
+from tests.engine.helpers import plain
+from tests.engine.on_engines import cases, compare, plan_on
+
+POLICIES = sorted(p for p in (EXAMPLES_DIR / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
+SMALL = EXAMPLES_DIR / "snapshots" / "small.json"
+CASES = sorted((REPO / "tests" / "engine" / "cases").glob("*.yaml"))
+EXAMPLES = int(os.environ.get("ARREARS_SPARK_DIFF_EXAMPLES", "10"))
+
+
+@pytest.mark.parametrize("policy_path", POLICIES, ids=lambda p: p.stem)
+def test_example_policies_give_the_row_engines_plan(policy_path: Path, spark: Any) -> None:
+    policy = load_policy(policy_path)
+    assert plan_on("spark", policy, SMALL, spark=spark) == plan_on("row", policy, SMALL)
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_semantics_fixtures_give_the_row_engines_plan(path: Path, spark: Any) -> None:
+    case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    policy = load_policy_text(case["policy"], "policy.yaml")
+    raw = from_data(plain(case["snapshot"]), "snapshot.json")
+    assert plan_on("spark", policy, raw, spark=spark) == plan_on("row", policy, raw), case["description"]
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+@given(cases())
+def test_spark_equals_row_engine(spark: Any, case: tuple[str, dict[str, object]]) -> None:
+    compare("spark", case, spark)
+
+
+def test_run_engine_spark_writes_the_row_engines_bytes(spark: Any, tmp_path: Path) -> None:
+    """The command uses the session already running in the process, and leaves it running."""
+    policy, snapshot = str(POLICIES[-1]), str(SMALL)
+    runner = CliRunner()
+    row = runner.invoke(cli, ["run", policy, snapshot, "--engine", "row", "--format", "jsonl"])
+    done = runner.invoke(
+        cli, ["run", policy, snapshot, "--engine", "spark", "--spark-master", "local[2]", "--format", "jsonl"]
+    )
+    assert done.exit_code == 0, done.output
+    assert done.output == row.output
+    out = tmp_path / "plan.parquet"
+    assert main(["run", policy, snapshot, "--engine", "spark", "--format", "parquet", "-o", str(out)]) == 0
+    assert out.stat().st_size > 0
+    assert spark.sparkContext._jsc is not None  # still running
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--engine", "duckdb", "--spark-master", "local[2]"], "--spark-master goes with --engine spark"),
+        (["--spark-master", "local[2]"], "--spark-master goes with --engine spark"),
+        (["--engine", "spark", "--memory-limit", "1GB"], "--memory-limit goes with --engine duckdb"),
+        (["--engine", "spark", "--format", "table"], "--format table comes from the row engine"),
+        (["--engine", "spark", "--format", "csv"], "--format csv comes from the row or batch engine"),
+    ],
+)
+def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(POLICIES[0]), str(SMALL), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_without_pyspark_the_error_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import pyspark.sql now fails
+    assert main(["run", str(POLICIES[0]), str(SMALL), "--engine", "spark"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'arrears[spark]'" in err
+    assert "Traceback" not in err
+
+
+def test_without_java_the_error_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java"))
+    monkeypatch.setattr("pyspark.sql.SparkSession.getActiveSession", staticmethod(lambda: None))
+    assert main(["run", str(POLICIES[0]), str(SMALL), "--engine", "spark"]) == 2
+    err = capsys.readouterr().err
+    assert "needs Java 17" in err
+    assert "Traceback" not in err
