@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast, types
-from arrears.dsl.calls import AGGREGATES, FUNCTIONS, HISTORY, PLAIN_FUNCTIONS, CallChecks
-from arrears.dsl.env import Environment, Symbol
+from arrears.dsl.calls import AGGREGATES, FUNCTIONS, HISTORY, PLAIN_FUNCTIONS, TABLE_FUNCTIONS, CallChecks
+from arrears.dsl.env import Environment, RateLookup, Symbol
 from arrears.dsl.problems import Problem
 from arrears.dsl.types import ANY, BOOL, DECIMAL, DURATION, INT, NULL, PERCENT, STRING, Type
 from arrears.dsl.typing_rules import arithmetic_hint, arithmetic_type, article, condition_hint, conversion_hint
@@ -21,6 +21,7 @@ __all__ = [
     "FUNCTIONS",
     "HISTORY",
     "PLAIN_FUNCTIONS",
+    "TABLE_FUNCTIONS",
     "CheckResult",
     "Checker",
     "TypeTable",
@@ -48,6 +49,7 @@ class TypeTable:
     names: dict[ast.Expr, str] = field(default_factory=dict)
     enum_values: dict[ast.Expr, str] = field(default_factory=dict)
     history_actions: dict[ast.Expr, str] = field(default_factory=dict)
+    rate_tables: dict[ast.Expr, RateLookup] = field(default_factory=dict)
 
     def type_of(self, node: ast.Expr) -> Type:
         return self.types.get(node, ANY)

@@ -19,6 +19,7 @@ from arrears.dsl.compiler import Compiler, Fn, Runtime
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import CONTEXT, EXACT, Value, money
 from arrears.engine.bulk import paused_gc
+from arrears.engine.interest import table_interest_params
 from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
 from arrears.program.registry import FACT_EXCLUDE
@@ -328,6 +329,8 @@ def action_params(call: ActionCall, env: Env) -> tuple[tuple[str, Value], ...]:
             values["amount"] = money(EXACT.multiply(rate, open_amount))
         elif isinstance(amount, Decimal | int):
             values["amount"] = money(amount)
+    elif call.signature.builtin and call.name == "interest" and call.rate_table is not None:
+        values.update(table_interest_params(call, values, env))
     elif call.signature.builtin and call.name == "interest":
         rate, days = values.get("annual_rate"), env.get("days_overdue")
         if isinstance(rate, Decimal) and isinstance(open_amount, Decimal) and isinstance(days, int):

@@ -25,7 +25,7 @@ from arrears.dsl.types import BOOL
 from arrears.dsl.types import DURATION as DURATION_TYPE
 from arrears.dsl.values import CoercionError, coerce
 from arrears.rules.actions import check_action
-from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS
+from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS, interest_signature
 from arrears.rules.context import CompileContext
 from arrears.rules.declarations import Declarations
 from arrears.rules.discovery import decode_policy
@@ -39,6 +39,8 @@ from arrears.rules.model import (
     Policy,
     Rule,
 )
+from arrears.rules.rate_table_decls import BrokenTable, read_rate_tables
+from arrears.rules.rate_tables import RateTable
 from arrears.rules.yaml_source import YNode, load_yaml
 
 POLICY_KEYS = (
@@ -51,6 +53,7 @@ POLICY_KEYS = (
     "rules",
     "ladders",
     "actions",
+    "rate_tables",
 )
 RULE_KEYS = ("id", "description", "rule", "when", "then", "priority", "final", "scope", "repeat")
 LADDER_KEYS = ("id", "description", "unless", "min_gap", "skip", "priority", "steps")
@@ -99,9 +102,10 @@ class _PolicyBuilder(Declarations):
         self.fields: dict[str, FieldDef] = {}
         self.lets: dict[str, LetDef] = {}
         self.ids: dict[str, YNode] = {}
+        self.rate_tables: dict[str, RateTable | BrokenTable] = {}
 
     def env(self, scope: str = "invoice") -> Environment:
-        return Environment(self.symbols, self.actions, scope)  # type: ignore[arg-type]
+        return Environment(self.symbols, self.actions, scope, self.rate_tables)  # type: ignore[arg-type]
 
     def build(self) -> Policy:
         ctx, root = self.ctx, self.root
@@ -121,6 +125,8 @@ class _PolicyBuilder(Declarations):
         policy_id = self._policy_id()
         version = root.get("version")
         description = root.get("description")
+        self.rate_tables = read_rate_tables(ctx, root.get("rate_tables"))
+        self.actions["interest"] = interest_signature(tuple(self.rate_tables))
         self._fields(root.get("fields"))
         self._actions(root.get("actions"))
         self._lets(root.get("let"))
@@ -151,6 +157,7 @@ class _PolicyBuilder(Declarations):
             env=self.env(),
             table=ctx.table,
             symbols=self.symbols,
+            rate_tables={k: t for k, t in self.rate_tables.items() if isinstance(t, RateTable)},
         )
 
     def _policy_id(self) -> str | None:

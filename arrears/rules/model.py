@@ -13,6 +13,7 @@ from arrears.dsl.compiler import Fn
 from arrears.dsl.env import ActionSignature, Environment, Symbol
 from arrears.dsl.types import Type
 from arrears.dsl.values import Value
+from arrears.rules.rate_tables import RateTable
 from arrears.rules.yaml_source import SourceMap
 
 Scope = Literal["invoice", "customer"]
@@ -64,6 +65,7 @@ class ActionCall:
     signature: ActionSignature
     location: Location
     text: str
+    rate_table: RateTable | None = None  # `interest(table=...)`: the table it names (SPEC 7.5)
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +122,7 @@ class Policy:
     env: Environment
     table: TypeTable
     symbols: dict[str, Symbol] = field(default_factory=dict)
+    rate_tables: dict[str, RateTable] = field(default_factory=dict)
 
     def ordered(self) -> list[Rule | Ladder]:
         """Rules and ladders in evaluation order: priority (higher first), then file order."""

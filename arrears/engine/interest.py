@@ -1,0 +1,42 @@
+"""Statutory interest from a rate table (SPEC 7.5) for one invoice: the plan params of `interest(table=...)`.
+
+The arithmetic is `arrears.rules.rate_tables`'; this module reads the invoice's values,
+fills in the defaults and turns what cannot be computed into an evaluation error for
+the invoice, reported like a division by zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from arrears.dsl.problems import EvalFailure
+from arrears.dsl.values import Value
+from arrears.engine.runtime import Env
+from arrears.rules.catalog import INTEREST_PLUS_DEFAULT
+from arrears.rules.model import ActionCall
+from arrears.rules.rate_tables import BeforeTable, check_open_amount, table_interest
+
+
+def table_interest_params(call: ActionCall, values: dict[str, Value], env: Env) -> dict[str, Value]:
+    """`table`, `plus` (0% when not given), the computed `amount` and the invoice's `currency`, in that order."""
+    table = call.rate_table
+    assert table is not None
+    plus = values.get("plus")
+    plus = INTEREST_PLUS_DEFAULT if plus is None else plus
+    open_amount, due_date, currency = env.get("open_amount"), env.get("due_date"), env.get("currency")
+    assert isinstance(open_amount, Decimal) and isinstance(due_date, dt.date) and isinstance(plus, Decimal)
+    where = f"{call.location.file}:{call.location.start.line}:{call.location.start.column}"
+    problem = check_open_amount(call.name, open_amount)
+    if problem is not None:
+        raise EvalFailure(problem, None, where)
+    try:
+        amount = table_interest(
+            open_amount, table, plus, due_date, env.as_of, currency if isinstance(currency, str) else None
+        )
+    except BeforeTable as error:
+        raise EvalFailure(str(error), None, where) from None
+    out: dict[str, Value] = {"table": table.name, "plus": plus, "amount": amount}
+    if isinstance(currency, str):
+        out["currency"] = currency
+    return out
