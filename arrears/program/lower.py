@@ -24,7 +24,7 @@ from typing import Literal
 from arrears.dsl import ast
 from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.compiler import Compiler
-from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
+from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, PERCENT, STRING, Type
 from arrears.program import registry as R
 from arrears.program.ir import (
     Aggregate,
@@ -50,8 +50,10 @@ from arrears.program.ir import (
     prim,
     walk,
 )
-from arrears.rules.catalog import BUILTIN_SYMBOLS, CUSTOMER_FIELDS, INVOICE_FIELDS
+from arrears.program.rates import lower_rate, lower_table_interest
+from arrears.rules.catalog import BUILTIN_SYMBOLS, CUSTOMER_FIELDS, INTEREST_PLUS_DEFAULT, INVOICE_FIELDS
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
+from arrears.rules.rate_tables import RateTable
 
 _INVOICE_INPUTS = {s.name: s.type for s in INVOICE_FIELDS}
 _CUSTOMER_INPUTS = {s.name: s.type for s in CUSTOMER_FIELDS}
@@ -215,6 +217,9 @@ class _Lowering:
                 None if value is None else self.expr(value, self.invoice),
                 None if where is None else self.expr(where, self.invoice),
             )
+        lookup = self.policy.table.rate_tables.get(node)
+        if name == "rate" and isinstance(lookup, RateTable):
+            return lower_rate(lookup, self.expr(node.args[1], scope))
         function = R.FUNCTIONS.get(name)
         if function is None:
             raise LoweringError(f"no lowering for the function `{name}`")
@@ -333,6 +338,15 @@ class _Lowering:
                 elif "amount" in values:
                     values["amount"] = prim("money", DECIMAL, values["amount"])
                     always.add("amount")
+            elif call.rate_table is not None:
+                if open_amount is not None:
+                    values["table"] = Const(STRING, call.rate_table.name)
+                    values["plus"] = values.get("plus", Const(PERCENT, INTEREST_PLUS_DEFAULT))
+                    currency = scope.ref("currency")
+                    values["amount"] = lower_table_interest(
+                        call.rate_table, values["plus"], open_amount, scope.ref("due_date"), currency
+                    )
+                    values["currency"] = currency
             elif open_amount is not None and "annual_rate" in values:
                 days = prim("max", INT, scope.ref("days_overdue"), integer(0))
                 product = prim("mul", DECIMAL, prim("mul", DECIMAL, open_amount, values["annual_rate"]), days)

@@ -1,0 +1,81 @@
+"""Rate tables (SPEC 7.5) in primitives: `rate(table, date)` and the interest of `interest(table=...)`.
+
+A table is a constant of the policy, so both are written out over its periods, as
+`arrears.rules.rate_tables` defines them: `rate()` is a chain of `if`s (a CASE in SQL), and
+the interest sums, period by period, the days of `due_date < d <= as_of` that fall in
+the period times its rate plus `plus`; no per-day work. The evaluation errors (a day
+before the first entry, an open amount that is not positive) become a zero divisor:
+engines hand such rows to the row engine, which decides and words the error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, PERCENT, STRING, list_of
+from arrears.program.ir import AsOf, Const, Node, prim
+from arrears.rules.currencies import DEFAULT_PLACES, known_codes, minor_places
+from arrears.rules.rate_tables import DAYS_PER_YEAR, RateTable
+
+_DAY = dt.timedelta(days=1)
+
+
+def lower_rate(table: RateTable, day: Node) -> Node:
+    """The rate in force on `day`: null before the first entry (and for a null day)."""
+    out: Node = Const(PERCENT.optional(), None)
+    for period in table.periods:
+        out = prim("if", PERCENT.optional(), prim("ge", BOOL, day, Const(DATE, period.start)), _rate(period.rate), out)
+    return out
+
+
+def lower_table_interest(
+    table: RateTable, plus: Node, open_amount: Node, due_date: Node, currency: Node | None
+) -> Node:
+    """`open_amount * sum(rate + plus) / 365` rounded to the currency's minor unit, as the row engine."""
+    as_of = AsOf(DATE)
+    total: Node = Const(DECIMAL, Decimal(0))
+    periods = table.periods
+    for i, period in enumerate(periods):
+        # The days d of the period with due_date < d <= as_of: those after max(due, start - 1)
+        # up to min(as_of, next start - 1), none when that is empty.
+        low = prim("max", DATE, due_date, Const(DATE, period.start - _DAY))
+        high: Node = (
+            as_of if i + 1 == len(periods) else prim("min", DATE, as_of, Const(DATE, periods[i + 1].start - _DAY))
+        )
+        days = prim("max", INT, prim("date_diff", INT, high, low), Const(INT, 0))
+        total = prim("add", DECIMAL, total, prim("mul", DECIMAL, prim("add", DECIMAL, _rate(period.rate), plus), days))
+    before = prim("date_diff", INT, prim("min", DATE, as_of, Const(DATE, periods[0].start - _DAY)), due_date)
+    failing = prim(
+        "or", BOOL, prim("gt", BOOL, before, Const(INT, 0)), prim("le", BOOL, open_amount, Const(DECIMAL, Decimal(0)))
+    )
+    divisor = prim("if", DECIMAL, failing, Const(DECIMAL, Decimal(0)), Const(DECIMAL, DAYS_PER_YEAR))
+    accrued = prim("div", DECIMAL, prim("mul", DECIMAL, open_amount, total), divisor)
+    return money_in(accrued, currency)
+
+
+def money_in(amount: Node, currency: Node | None) -> Node:
+    """An amount rounded half away from zero to its currency's minor unit (cents without a currency)."""
+    rounded: Node = prim("money", DECIMAL, amount)
+    if currency is None:
+        return rounded
+    odd: dict[int, list[str]] = {}
+    for code in sorted(known_codes()):
+        places = minor_places(code)
+        if places != DEFAULT_PLACES:
+            odd.setdefault(places, []).append(code)
+    for places, codes in sorted(odd.items()):
+        members = Const(_TEXT_LIST, tuple(codes))
+        rounded = prim("if", DECIMAL, prim("in", BOOL, currency, members), _round(amount, places), rounded)
+    return rounded
+
+
+def _round(amount: Node, places: int) -> Node:
+    return prim("round", DECIMAL, amount, Const(INT, places))
+
+
+def _rate(rate: Decimal) -> Const:
+    return Const(PERCENT, rate)
+
+
+_TEXT_LIST = list_of(STRING)
