@@ -3,7 +3,7 @@
 The canonical form (docs/ci.md describes it for policy authors):
 
 * top-level keys in the order `arrears, policy, version, description, fields, let,
-  actions, rules, ladders`;
+  actions, rate_tables, rules, ladders`; rate table entries `from, rate`;
 * rule keys `id, description, scope, priority, final, repeat, rule | when, then`;
   ladder keys `id, description, priority, unless, skip, min_gap, steps`; step keys
   `at, description, when, then`; declared actions `description, params`;
@@ -32,11 +32,23 @@ from ruamel.yaml.tokens import CommentToken
 from arrears.diagnostics import Diagnostic, Location, PolicyError, Position
 from arrears.rules.yaml_source import load_yaml
 
-TOP_KEYS = ("arrears", "policy", "version", "description", "fields", "let", "actions", "rules", "ladders")
+TOP_KEYS = (
+    "arrears",
+    "policy",
+    "version",
+    "description",
+    "fields",
+    "let",
+    "actions",
+    "rate_tables",
+    "rules",
+    "ladders",
+)
 RULE_KEYS = ("id", "description", "scope", "priority", "final", "repeat", "rule", "when", "then")
 LADDER_KEYS = ("id", "description", "priority", "unless", "skip", "min_gap", "steps")
 STEP_KEYS = ("at", "description", "when", "then")
 ACTION_KEYS = ("description", "params")
+RATE_ENTRY_KEYS = ("from", "rate")
 
 
 def _yaml() -> YAML:
@@ -88,6 +100,11 @@ def canonical(root: CommentedMap) -> None:
         for declaration in actions.values():
             if isinstance(declaration, CommentedMap):
                 reorder(declaration, ACTION_KEYS)
+    tables = root.get("rate_tables")
+    if isinstance(tables, CommentedMap):
+        for entries in tables.values():
+            for entry in _items(entries):
+                reorder(entry, RATE_ENTRY_KEYS)
 
 
 def _items(node: Any) -> list[CommentedMap]:
