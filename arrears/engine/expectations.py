@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, did_you_mean
-from arrears.dsl.types import DECIMAL
+from arrears.dsl.types import DECIMAL, STRING
 from arrears.dsl.values import CoercionError, Value, coerce, to_json
 from arrears.engine.evaluate import PlannedAction
 from arrears.engine.sources import written_data
@@ -22,7 +22,9 @@ from arrears.rules.model import Ladder, Policy
 from arrears.rules.yaml_source import YNode
 
 EXPECT_KEYS = ("invoice", "customer", "action", "rule", "step", "params")
-COMPUTED = {"late_fee": "amount", "interest": "amount"}  # money the plan adds to these built-in actions
+# What the plan adds to these built-in actions: the computed money and its currency (SPEC 7.1).
+COMPUTED = {"late_fee": ("amount", "currency"), "interest": ("amount", "currency")}
+COMPUTED_TYPES = {"amount": DECIMAL, "currency": STRING}
 
 
 @dataclass
@@ -201,21 +203,21 @@ def _params(item: YNode, policy: Policy, action: str, problems: list[Diagnostic]
     if signature is None:
         return params  # the unknown action is reported already
     names = [p.name for p in signature.params]
-    computed = COMPUTED.get(action) if signature.builtin else None
+    computed = COMPUTED.get(action, ()) if signature.builtin else ()
     for key, (key_node, value_node) in node.entries.items():
         param = signature.param(key)
-        if param is None and key != computed:
+        if param is None and key not in computed:
             problems.append(
                 Diagnostic(
                     f"`{action}` has no parameter `{key}`",
                     key_node.location(),
-                    did_you_mean(key, [*names, *([computed] if computed else [])])
+                    did_you_mean(key, [*names, *computed])
                     or f"`{action}` takes: {', '.join(names) or 'no parameters'}",
                     code="unknown-param",
                 )
             )
             continue
-        target = param.type if param is not None else DECIMAL
+        target = param.type if param is not None else COMPUTED_TYPES[key]
         try:
             params[key] = coerce(value_node.plain(), target.optional(True))
         except CoercionError as error:
