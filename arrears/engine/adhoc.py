@@ -87,7 +87,8 @@ def evaluate_expression(
         tree = parse_expression(text)
     except ExpressionError as error:
         raise PolicyError(_diagnostics(text, error.problems)) from None
-    checker = Checker(Environment(symbols, actions, "invoice"), policy.table if policy else None)
+    rate_tables = policy.rate_tables if policy else {}
+    checker = Checker(Environment(symbols, actions, "invoice", rate_tables), policy.table if policy else None)
     result = checker.check(tree)
     if checker.problems:
         raise PolicyError(_diagnostics(text, checker.problems))
