@@ -24,8 +24,10 @@ def table_interest_params(call: ActionCall, values: dict[str, Value], env: Env) 
     assert table is not None
     plus = values.get("plus")
     plus = INTEREST_PLUS_DEFAULT if plus is None else plus
+    assert isinstance(plus, Decimal)
     open_amount, due_date, currency = env.get("open_amount"), env.get("due_date"), env.get("currency")
-    assert isinstance(open_amount, Decimal) and isinstance(due_date, dt.date) and isinstance(plus, Decimal)
+    if not isinstance(open_amount, Decimal) or not isinstance(due_date, dt.date):
+        return {"table": table.name, "plus": plus}  # a customer-scope rule: no invoice to charge, as `annual_rate`
     where = f"{call.location.file}:{call.location.start.line}:{call.location.start.column}"
     problem = check_open_amount(call.name, open_amount)
     if problem is not None:

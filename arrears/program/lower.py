@@ -339,9 +339,9 @@ class _Lowering:
                     values["amount"] = prim("money", DECIMAL, values["amount"])
                     always.add("amount")
             elif call.rate_table is not None:
+                values["table"] = Const(STRING, call.rate_table.name)
+                values["plus"] = values.get("plus", Const(PERCENT, INTEREST_PLUS_DEFAULT))
                 if open_amount is not None:
-                    values["table"] = Const(STRING, call.rate_table.name)
-                    values["plus"] = values.get("plus", Const(PERCENT, INTEREST_PLUS_DEFAULT))
                     currency = scope.ref("currency")
                     values["amount"] = lower_table_interest(
                         call.rate_table, values["plus"], open_amount, scope.ref("due_date"), currency
