@@ -230,8 +230,24 @@ def _slot(node: CommentedMap | CommentedSeq, key: Any) -> tuple[list[Any], int, 
     return entry, 0 if isinstance(node, CommentedSeq) else 2, block
 
 
+def _drop_blank_end(value: Any) -> None:
+    """Blank lines after a flow collection that ends a block sequence (`- {from: ..., rate: ...}`).
+
+    ruamel files them at the sequence's end, where `_slot` does not look; left there, each
+    formatting would add one more. They are dropped: `reorder` writes the canonical ones.
+    """
+    while isinstance(value, CommentedMap | CommentedSeq) and len(value) and not value.fa.flow_style():
+        if isinstance(value, CommentedSeq) and value.ca.end:
+            kept = [t for t in value.ca.end if t is not None and str(t.value).strip()]
+            if kept and isinstance(kept[-1].value, str):
+                kept[-1].value = kept[-1].value.rstrip("\n") + "\n"  # a closing comment, without the blank after
+            value.ca.end = kept
+        value = value[list(value.keys())[-1]] if isinstance(value, CommentedMap) else value[-1]
+
+
 def _take_tail(node: CommentedMap, key: Any) -> str:
     """Detach the lines after the end-of-line comment that close the block of `node[key]`."""
+    _drop_blank_end(node[key])
     entry, index, block = _slot(node, key)
     token = entry[index]
     if token is None or not isinstance(token.value, str):
