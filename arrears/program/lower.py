@@ -50,7 +50,7 @@ from arrears.program.ir import (
     prim,
     walk,
 )
-from arrears.program.rates import lower_rate, lower_table_interest
+from arrears.program.rates import lower_accrued, lower_rate, lower_rate_days, lower_table_interest
 from arrears.rules.catalog import BUILTIN_SYMBOLS, CUSTOMER_FIELDS, INTEREST_PLUS_DEFAULT, INVOICE_FIELDS
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 from arrears.rules.rate_tables import RateTable
@@ -342,9 +342,14 @@ class _Lowering:
                 values["table"] = Const(STRING, call.rate_table.name)
                 values["plus"] = values.get("plus", Const(PERCENT, INTEREST_PLUS_DEFAULT))
                 if open_amount is not None:
-                    currency = scope.ref("currency")
+                    currency, due_date = scope.ref("currency"), scope.ref("due_date")
+                    # The sum over the periods and the quotient are columns: computed once, not in each rounding.
+                    n = len([c for c in scope.columns if c.startswith("rate_days:")])
+                    scope.columns[f"rate_days:{n}"] = lower_rate_days(call.rate_table, values["plus"], due_date)
+                    accrued = lower_accrued(Ref(DECIMAL, f"rate_days:{n}"), open_amount)
+                    scope.columns[f"accrued:{n}"] = accrued
                     values["amount"] = lower_table_interest(
-                        call.rate_table, values["plus"], open_amount, scope.ref("due_date"), currency
+                        call.rate_table, Ref(DECIMAL, f"accrued:{n}"), open_amount, due_date, currency
                     )
                     values["currency"] = currency
             elif open_amount is not None and "annual_rate" in values:

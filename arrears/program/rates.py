@@ -29,10 +29,8 @@ def lower_rate(table: RateTable, day: Node) -> Node:
     return out
 
 
-def lower_table_interest(
-    table: RateTable, plus: Node, open_amount: Node, due_date: Node, currency: Node | None
-) -> Node:
-    """`open_amount * sum(rate + plus) / 365` rounded to the currency's minor unit, as the row engine."""
+def lower_rate_days(table: RateTable, plus: Node, due_date: Node) -> Node:
+    """The sum of (rate in force on d + plus) over the days d with due_date < d <= as_of, period by period."""
     as_of = AsOf(DATE)
     total: Node = Const(DECIMAL, Decimal(0))
     periods = table.periods
@@ -45,13 +43,30 @@ def lower_table_interest(
         )
         days = prim("max", INT, prim("date_diff", INT, high, low), Const(INT, 0))
         total = prim("add", DECIMAL, total, prim("mul", DECIMAL, prim("add", DECIMAL, _rate(period.rate), plus), days))
-    before = prim("date_diff", INT, prim("min", DATE, as_of, Const(DATE, periods[0].start - _DAY)), due_date)
+    return total
+
+
+def lower_accrued(rate_days: Node, open_amount: Node) -> Node:
+    """`open_amount * rate_days / 365`, the one division to 28 digits, before rounding."""
+    return prim("div", DECIMAL, prim("mul", DECIMAL, open_amount, rate_days), Const(DECIMAL, DAYS_PER_YEAR))
+
+
+def lower_table_interest(
+    table: RateTable, accrued: Node, open_amount: Node, due_date: Node, currency: Node | None
+) -> Node:
+    """The accrued interest rounded to the currency's minor unit, as the row engine; its errors as a zero divisor.
+
+    The amount is `money + 0 / d`, where `d` is 0 exactly when the row engine fails (a day
+    before the table, an open amount not positive) and 1 otherwise: adding an exact 0 changes
+    nothing, and the zero divisor hands the row to the row engine where the action is issued.
+    """
+    before = prim("date_diff", INT, prim("min", DATE, AsOf(DATE), Const(DATE, table.periods[0].start - _DAY)), due_date)
     failing = prim(
         "or", BOOL, prim("gt", BOOL, before, Const(INT, 0)), prim("le", BOOL, open_amount, Const(DECIMAL, Decimal(0)))
     )
-    divisor = prim("if", DECIMAL, failing, Const(DECIMAL, Decimal(0)), Const(DECIMAL, DAYS_PER_YEAR))
-    accrued = prim("div", DECIMAL, prim("mul", DECIMAL, open_amount, total), divisor)
-    return money_in(accrued, currency)
+    divisor = prim("if", DECIMAL, failing, Const(DECIMAL, Decimal(0)), Const(DECIMAL, Decimal(1)))
+    zero = prim("div", DECIMAL, Const(DECIMAL, Decimal(0)), divisor)
+    return prim("add", DECIMAL, money_in(accrued, currency), zero)
 
 
 def money_in(amount: Node, currency: Node | None) -> Node:
