@@ -348,8 +348,13 @@ class _Lowering:
                     scope.columns[f"rate_days:{n}"] = lower_rate_days(call.rate_table, values["plus"], due_date)
                     accrued = lower_accrued(Ref(DECIMAL, f"rate_days:{n}"), open_amount)
                     scope.columns[f"accrued:{n}"] = accrued
+
+                    def define(what: str, node: Node, n: int = n) -> Node:
+                        scope.columns[f"{what}:{n}"] = node
+                        return Ref(node.type, f"{what}:{n}")
+
                     values["amount"] = lower_table_interest(
-                        call.rate_table, Ref(DECIMAL, f"accrued:{n}"), open_amount, due_date, currency
+                        call.rate_table, Ref(DECIMAL, f"accrued:{n}"), open_amount, due_date, currency, define
                     )
                     values["currency"] = currency
             elif open_amount is not None and "annual_rate" in values:

@@ -11,6 +11,7 @@ engines hand such rows to the row engine, which decides and words the error.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, PERCENT, STRING, list_of
@@ -52,7 +53,12 @@ def lower_accrued(rate_days: Node, open_amount: Node) -> Node:
 
 
 def lower_table_interest(
-    table: RateTable, accrued: Node, open_amount: Node, due_date: Node, currency: Node | None
+    table: RateTable,
+    accrued: Node,
+    open_amount: Node,
+    due_date: Node,
+    currency: Node | None,
+    define: Define | None = None,
 ) -> Node:
     """The accrued interest rounded to the currency's minor unit, as the row engine; its errors as a zero divisor.
 
@@ -66,12 +72,24 @@ def lower_table_interest(
     )
     divisor = prim("if", DECIMAL, failing, Const(DECIMAL, Decimal(0)), Const(DECIMAL, Decimal(1)))
     zero = prim("div", DECIMAL, Const(DECIMAL, Decimal(0)), divisor)
-    return prim("add", DECIMAL, money_in(accrued, currency), zero)
+    return prim("add", DECIMAL, money_in(accrued, currency, define), zero)
 
 
-def money_in(amount: Node, currency: Node | None) -> Node:
-    """An amount rounded half away from zero to its currency's minor unit (cents without a currency)."""
-    rounded: Node = prim("money", DECIMAL, amount)
+Define = Callable[[str, Node], Node]
+"""Makes a node a column of its own and gives the reference to it (`lower.py` knows the scope)."""
+
+
+def money_in(amount: Node, currency: Node | None, define: Define | None = None) -> Node:
+    """An amount rounded half away from zero to its currency's minor unit (cents without a currency).
+
+    With `define`, each rounding is a column, so that the choice among them stays shallow
+    (SQL parsers limit how deep an expression nests).
+    """
+
+    def column(name: str, node: Node) -> Node:
+        return define(name, node) if define is not None else node
+
+    rounded: Node = column("money", prim("money", DECIMAL, amount))
     if currency is None:
         return rounded
     odd: dict[int, list[str]] = {}
@@ -81,7 +99,8 @@ def money_in(amount: Node, currency: Node | None) -> Node:
             odd.setdefault(places, []).append(code)
     for places, codes in sorted(odd.items()):
         members = Const(_TEXT_LIST, tuple(codes))
-        rounded = prim("if", DECIMAL, prim("in", BOOL, currency, members), _round(amount, places), rounded)
+        exact = column(f"round{places}", _round(amount, places))
+        rounded = prim("if", DECIMAL, prim("in", BOOL, currency, members), exact, rounded)
     return rounded
 
 
