@@ -7,6 +7,7 @@ reads policies; this model only describes them.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -149,6 +150,13 @@ class Calendar(Closed):
     )
 
 
+class RateEntry(Closed):
+    """A rate in force from its date to the next entry's (SPEC 7.5)."""
+
+    from_: date = Field(alias="from", description="The date the rate is in force from (YYYY-MM-DD).")
+    rate: str = required("The rate as a percent, e.g. `3.15%`.", pattern=r"^\s*-?[0-9]+(\.[0-9]+)?\s*%\s*$")
+
+
 class PolicyFile(Closed):
     """A collections (dunning) policy for the arrears rules engine, format version 1."""
 
@@ -175,6 +183,11 @@ class PolicyFile(Closed):
     actions: dict[str, DeclaredAction | None] = optional(
         "Actions declared by the policy, typed like fields.",
         propertyNames={"pattern": NAME, "not": {"enum": sorted(BUILTIN_ACTIONS)}},
+    )
+    rate_tables: dict[str, Annotated[list[RateEntry], Field(min_length=1)]] = optional(
+        "Rate tables by name, each a list of `{from: date, rate: percent}` in strictly increasing date order;"
+        " read by `rate(table, date)` and `interest(table=..., plus=...)`.",
+        propertyNames={"pattern": NAME},
     )
     rules: list[Rule] | None = None
     ladders: list[Ladder] | None = None

@@ -11,9 +11,9 @@ import datetime as dt
 from arrears.diagnostics import counted, did_you_mean
 from arrears.dsl import ast, types
 from arrears.dsl.business import CALENDAR_FUNCTIONS, CALENDAR_HINT, needs_calendar
-from arrears.dsl.env import ActionSignature, Environment
+from arrears.dsl.env import ActionSignature, Environment, RateLookup
 from arrears.dsl.table import TypeTable
-from arrears.dsl.types import ANY, BOOL, DATE, DECIMAL, INT, STRING, Type
+from arrears.dsl.types import ANY, BOOL, DATE, DECIMAL, INT, PERCENT, STRING, Type
 from arrears.dsl.typing_rules import article, conversion_hint
 from arrears.dsl.values import MAX_ROUND_PLACES
 
@@ -34,7 +34,8 @@ PLAIN_FUNCTIONS = (
     "date",
     *CALENDAR_FUNCTIONS,
 )
-FUNCTIONS = PLAIN_FUNCTIONS + HISTORY + AGGREGATES
+TABLE_FUNCTIONS = ("rate",)  # rate(table, date): the percent a policy's rate table holds on a date
+FUNCTIONS = PLAIN_FUNCTIONS + HISTORY + AGGREGATES + TABLE_FUNCTIONS
 
 
 def aggregate_parts(node: ast.Call) -> tuple[ast.Expr | None, ast.Expr | None]:
@@ -84,6 +85,8 @@ class CallChecks:
             return self._aggregate(node)
         if name in HISTORY:
             return self._history(node)
+        if name in TABLE_FUNCTIONS:
+            return self._rate(node)
         if name not in PLAIN_FUNCTIONS:
             if name in self.env.actions:
                 hint: str | None = f"`{name}` is an action: it belongs after `then`"
@@ -206,6 +209,53 @@ class CallChecks:
             )
             return ANY
         return DATE
+
+    def _rate(self, node: ast.Call) -> Type:
+        """`rate(ecb_refi, due_date)`: the table is a name the policy declares under `rate_tables:`."""
+        result = PERCENT.optional()
+        if node.keywords or len(node.args) != 2:
+            self._problem(
+                "`rate` takes a rate table and a date, like `rate(ecb_refi, due_date)`",
+                node.span,
+                None,
+                "bad-arguments",
+            )
+            return result
+        target, day = node.args
+        lookup = self.resolve_rate_table(target)
+        day_type = self._check(day, DATE)
+        if day_type.kind not in ("date", "null", "any"):
+            self._problem(
+                f"argument 2 of `rate` must be a date, but this is {article(day_type)}",
+                day.span,
+                None,
+                "bad-arguments",
+            )
+        if lookup is not None:
+            self.table.rate_tables[node] = lookup
+            self._references.add(f"rate_table:{lookup.name}")
+        return result
+
+    def resolve_rate_table(self, target: ast.Expr) -> RateLookup | None:
+        """The rate table a name stands for; a located problem (with a did-you-mean) when none."""
+        if not isinstance(target, ast.Name):
+            self._problem(
+                "a rate table is named bare, like `ecb_refi`",
+                target.span,
+                None,
+                "unknown-rate-table",
+            )
+            return None
+        found = self.env.rate_tables.get(target.name)
+        if found is None:
+            hint = (
+                did_you_mean(target.name, self.env.rate_tables)
+                or f"the policy's rate tables: {', '.join(sorted(self.env.rate_tables))}"
+                if self.env.rate_tables
+                else "declare it under `rate_tables:` at the top of the policy"
+            )
+            self._problem(f"unknown rate table `{target.name}`", target.span, hint, "unknown-rate-table")
+        return found
 
     def _history(self, node: ast.Call) -> Type:
         name = node.function

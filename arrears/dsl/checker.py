@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast, types
 from arrears.dsl.business import BUSINESS_FIELD, CALENDAR_HINT, needs_calendar
-from arrears.dsl.calls import AGGREGATES, FUNCTIONS, HISTORY, PLAIN_FUNCTIONS, CallChecks
+from arrears.dsl.calls import AGGREGATES, FUNCTIONS, HISTORY, PLAIN_FUNCTIONS, TABLE_FUNCTIONS, CallChecks
 from arrears.dsl.env import Environment, Symbol
 from arrears.dsl.problems import Problem
 from arrears.dsl.table import TypeTable
@@ -23,6 +23,7 @@ __all__ = [
     "FUNCTIONS",
     "HISTORY",
     "PLAIN_FUNCTIONS",
+    "TABLE_FUNCTIONS",
     "CheckResult",
     "Checker",
     "TypeTable",

@@ -220,6 +220,8 @@ class Compiler:
             return self._history(node)
         if name in ("count_invoices", "sum_of", "max_of", "min_of"):
             return self._aggregate(node)
+        if name == "rate":
+            return self._rate(node)
         compiled = [self.parts(a) for a in node.args]
         fns = [f for f, _ in compiled]
         consts = [c for _, c in compiled]
@@ -244,6 +246,16 @@ class Compiler:
             return implementation([f(env) for f in fns])
 
         return self._fold(node, call, consts)
+
+    def _rate(self, node: ast.Call) -> tuple[Fn, Const | None]:
+        lookup = self.table.rate_tables[node]
+        day_fn, day_const = self.parts(node.args[1])
+
+        def rate(env: Runtime) -> Value:
+            day = day_fn(env)
+            return None if day is None else lookup.rate_on(day)  # type: ignore[arg-type]
+
+        return self._fold(node, rate, [day_const])
 
     def _history(self, node: ast.Call) -> tuple[Fn, Const | None]:
         action = self.table.history_actions.get(node)

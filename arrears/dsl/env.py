@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from decimal import Decimal
+from typing import Literal, Protocol
 
 from arrears.dsl import ast
 from arrears.dsl.types import Type
@@ -49,6 +51,15 @@ class ActionSignature:
         return None
 
 
+class RateLookup(Protocol):
+    """A policy's rate table as expressions see it (SPEC 7.5); defined in `arrears.rules.rate_tables`."""
+
+    @property
+    def name(self) -> str: ...
+
+    def rate_on(self, day: dt.date) -> Decimal | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Environment:
     """Symbols by canonical name (`open_amount`, `customer.segment`, a let, `as_of`)."""
@@ -58,3 +69,4 @@ class Environment:
     scope: ScopeKind = "invoice"
     unavailable: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Built-in names this policy lacks a declaration for: name -> (what it needs, how to add it)."""
+    rate_tables: Mapping[str, RateLookup] = field(default_factory=dict)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from arrears.dsl import ast
 from arrears.dsl.business import BusinessDays
+from arrears.dsl.env import RateLookup
 from arrears.dsl.types import ANY, Type
 
 
@@ -21,6 +22,7 @@ class TypeTable:
     names: dict[ast.Expr, str] = field(default_factory=dict)
     enum_values: dict[ast.Expr, str] = field(default_factory=dict)
     history_actions: dict[ast.Expr, str] = field(default_factory=dict)
+    rate_tables: dict[ast.Expr, RateLookup] = field(default_factory=dict)
     calendar: BusinessDays | None = None
     """The policy's business calendar (SPEC 7.4): without one, its names are compile errors."""
 

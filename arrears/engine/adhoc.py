@@ -90,7 +90,9 @@ def evaluate_expression(
     except ExpressionError as error:
         raise PolicyError(_diagnostics(text, error.problems)) from None
     unavailable = policy.env.unavailable if policy is not None else base_currency_needed()
-    checker = Checker(Environment(symbols, actions, "invoice", unavailable), policy.table if policy else None)
+    rate_tables = policy.rate_tables if policy else {}
+    environment = Environment(symbols, actions, "invoice", unavailable, rate_tables)
+    checker = Checker(environment, policy.table if policy else None)
     result = checker.check(tree)
     if checker.problems:
         raise PolicyError(_diagnostics(text, checker.problems))

@@ -21,6 +21,7 @@ from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import Value
 from arrears.engine.bulk import paused_gc
 from arrears.engine.business import held_quiet, ladder_counts, ladder_facts, ladder_wait, quiet_reason
+from arrears.engine.interest import table_interest_params
 from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
 from arrears.program.registry import FACT_EXCLUDE
@@ -336,7 +337,9 @@ def action_params(call: ActionCall, env: Env) -> tuple[tuple[str, Value], ...]:
             values[name] = param.fn(env)
         except EvalFailure as failure:
             raise EvalFailure(failure.message, failure.span, _where(param, failure)) from None
-    if call.signature.builtin and call.name in MONEY_ACTIONS:
+    if call.signature.builtin and call.name == "interest" and call.rate_table is not None:
+        values.update(table_interest_params(call, values, env))  # statutory interest (SPEC 7.5)
+    elif call.signature.builtin and call.name in MONEY_ACTIONS:
         _money(call.name, values, env)
     return tuple((k, v) for k, v in values.items() if v is not None or k == "amount")
 

@@ -22,8 +22,9 @@ from arrears.rules.model import Ladder, Policy
 from arrears.rules.yaml_source import YNode
 
 EXPECT_KEYS = ("invoice", "customer", "action", "rule", "step", "params")
-COMPUTED = {"late_fee": "amount", "interest": "amount"}  # money the plan adds to these built-in actions
-COMPUTED_CURRENCY = "currency"  # and the invoice's currency, when it has one (SPEC 7.1)
+# What the plan adds to these built-in actions: the computed money and its currency (SPEC 7.1).
+COMPUTED = {"late_fee": ("amount", "currency"), "interest": ("amount", "currency")}
+COMPUTED_TYPES = {"amount": DECIMAL, "currency": STRING}
 
 
 @dataclass
@@ -202,21 +203,21 @@ def _params(item: YNode, policy: Policy, action: str, problems: list[Diagnostic]
     if signature is None:
         return params  # the unknown action is reported already
     names = [p.name for p in signature.params]
-    computed = COMPUTED.get(action) if signature.builtin else None
+    computed = COMPUTED.get(action, ()) if signature.builtin else ()
     for key, (key_node, value_node) in node.entries.items():
         param = signature.param(key)
-        extra = [computed, COMPUTED_CURRENCY] if computed else []
-        if param is None and key not in extra:
+        if param is None and key not in computed:
             problems.append(
                 Diagnostic(
                     f"`{action}` has no parameter `{key}`",
                     key_node.location(),
-                    did_you_mean(key, [*names, *extra]) or f"`{action}` takes: {', '.join(names) or 'no parameters'}",
+                    did_you_mean(key, [*names, *computed])
+                    or f"`{action}` takes: {', '.join(names) or 'no parameters'}",
                     code="unknown-param",
                 )
             )
             continue
-        target = param.type if param is not None else (STRING if key == COMPUTED_CURRENCY else DECIMAL)
+        target = param.type if param is not None else COMPUTED_TYPES[key]
         try:
             params[key] = coerce(value_node.plain(), target.optional(True))
         except CoercionError as error:

@@ -18,6 +18,7 @@ from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import Value, invisible_characters, show, to_json, visible
 from arrears.engine.evaluate import Outcome, evaluate, traced
 from arrears.engine.explain_calendar import calendar_section, render_calendar
+from arrears.engine.explain_rates import accrual, render_accrual
 from arrears.engine.runtime import Env, release
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.fx import BASE_FIELDS, invoice_currency, rate_on
@@ -79,8 +80,8 @@ def explain(policy: Policy, snapshot: Snapshot, invoice_id: str) -> dict[str, An
         "facts": facts,
         **({"rate": _rate_used(snapshot, invoice.values)} if snapshot.currency is not None else {}),
         "lets": lets,
-        "customer_rules": [_outcome(o, cenv) for o in evaluation.outcomes[(invoice.customer_id, None)]],
-        "rules": [_outcome(o, env) for o in evaluation.outcomes[(invoice.customer_id, invoice_id)]],
+        "customer_rules": [_outcome(o, cenv, policy) for o in evaluation.outcomes[(invoice.customer_id, None)]],
+        "rules": [_outcome(o, env, policy) for o in evaluation.outcomes[(invoice.customer_id, invoice_id)]],
         "actions": [
             {
                 "rule": a.rule,
@@ -113,7 +114,7 @@ def _rate_used(snapshot: Snapshot, values: dict[str, Value]) -> dict[str, Any]:
     }
 
 
-def _outcome(outcome: Outcome, env: Env) -> dict[str, Any]:
+def _outcome(outcome: Outcome, env: Env, policy: Policy) -> dict[str, Any]:
     item = outcome.item
     out: dict[str, Any] = {
         "id": item.id,
@@ -132,7 +133,16 @@ def _outcome(outcome: Outcome, env: Env) -> dict[str, Any]:
     else:
         out.update(_ladder(item, outcome, env))
     if outcome.actions:
-        out["issued"] = [{"action": a.action, "params": {k: to_json(v) for k, v in a.params}} for a in outcome.actions]
+        out["issued"] = [_issued(a.action, dict(a.params), env, policy) for a in outcome.actions]
+    return out
+
+
+def _issued(action: str, params: dict[str, Value], env: Env, policy: Policy) -> dict[str, Any]:
+    out: dict[str, Any] = {"action": action, "params": {k: to_json(v) for k, v in params.items()}}
+    if action == "interest" and "table" in params:
+        found = accrual(policy, params, env.get("due_date"), env.as_of)
+        if found is not None:
+            out["accrual"] = found  # the rates used and the days in each period
     return out
 
 
@@ -265,6 +275,8 @@ def _render_item(item: dict[str, Any]) -> list[str]:
     for issued in item.get("issued", []):
         params = ", ".join(f"{k}={_show_json(v)}" for k, v in issued["params"].items())
         lines.append(f"      -> {issued['action']}({params})")
+        if "accrual" in issued:
+            lines.extend(render_accrual(issued["accrual"], "           "))
     return lines
 
 

@@ -75,6 +75,8 @@ def build_graph(policy: Policy) -> nx.DiGraph:
                 source = f"field:{ref}" if ref not in policy.lets else f"let:{ref}"
                 if ref not in policy.lets:
                     graph.add_node(source, kind="field", label=ref)
+            elif ref.startswith("rate_table:"):
+                source = _rate_table(graph, ref.split(":", 1)[1])
             elif ref.startswith("history:"):
                 source = ref
                 graph.add_node(source, kind="history", label=f"history of {ref.split(':', 1)[1]}")
@@ -95,6 +97,8 @@ def build_graph(policy: Policy) -> nx.DiGraph:
             node = f"{source}:action:{i}"
             graph.add_node(node, kind="action", label=call.text, action=call.name, tone=action_tone(call))
             graph.add_edge(source, node, kind="issues")
+            if call.rate_table is not None:  # interest(table=...) reads its table
+                graph.add_edge(_rate_table(graph, call.rate_table.name), node, kind="reads")
 
     rank = {id(item): i for i, item in enumerate(policy.ordered())}
     for rule in policy.rules:
@@ -148,6 +152,13 @@ def build_graph(policy: Policy) -> nx.DiGraph:
     return graph
 
 
+def _rate_table(graph: nx.DiGraph, name: str) -> str:
+    """The node of a rate table (SPEC 7.5), which `rate()` and `interest(table=...)` read."""
+    node = f"rate_table:{name}"
+    graph.add_node(node, kind="rate_table", label=f"rate table {name}")
+    return node
+
+
 def _scope(item: Rule | Ladder) -> str:
     return item.scope if isinstance(item, Rule) else "invoice"
 
@@ -185,6 +196,7 @@ def _mermaid_label(text: str) -> str:
 _MERMAID_SHAPES = {
     "field": ('(["', '"])'),
     "history": ('(["', '"])'),
+    "rate_table": ('[("', '")]'),
     "let": ('[/"', '"/]'),
     "rule": ('{{"', '"}}'),
     "ladder": ('[["', '"]]'),
@@ -222,6 +234,7 @@ def to_mermaid(graph: nx.DiGraph) -> str:
 _DOT_SHAPES = {
     "field": "ellipse",
     "history": "ellipse",
+    "rate_table": "cylinder",
     "let": "parallelogram",
     "rule": "hexagon",
     "ladder": "box3d",

@@ -24,7 +24,7 @@ from typing import Literal
 from arrears.dsl import ast
 from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.compiler import Compiler
-from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
+from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, PERCENT, STRING, Type
 from arrears.program import registry as R
 from arrears.program.ir import (
     Aggregate,
@@ -50,9 +50,11 @@ from arrears.program.ir import (
     prim,
     walk,
 )
+from arrears.program.rates import lower_accrued, lower_rate, lower_rate_days, lower_table_interest
 from arrears.rules.calendar import calendar_reason
-from arrears.rules.catalog import BUILTIN_SYMBOLS, CUSTOMER_FIELDS, INVOICE_FIELDS
+from arrears.rules.catalog import BUILTIN_SYMBOLS, CUSTOMER_FIELDS, INTEREST_PLUS_DEFAULT, INVOICE_FIELDS
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
+from arrears.rules.rate_tables import RateTable
 
 _INVOICE_INPUTS = {s.name: s.type for s in INVOICE_FIELDS}
 _CUSTOMER_INPUTS = {s.name: s.type for s in CUSTOMER_FIELDS}
@@ -216,6 +218,9 @@ class _Lowering:
                 None if value is None else self.expr(value, self.invoice),
                 None if where is None else self.expr(where, self.invoice),
             )
+        lookup = self.policy.table.rate_tables.get(node)
+        if name == "rate" and isinstance(lookup, RateTable):
+            return lower_rate(lookup, self.expr(node.args[1], scope))
         function = R.FUNCTIONS.get(name)
         if function is None:
             raise LoweringError(f"no lowering for the function `{name}`")
@@ -338,6 +343,25 @@ class _Lowering:
                 elif "amount" in values:
                     values["amount"] = prim("money", DECIMAL, values["amount"])
                     always.add("amount")
+            elif call.rate_table is not None:
+                values["table"] = Const(STRING, call.rate_table.name)
+                values["plus"] = values.get("plus", Const(PERCENT, INTEREST_PLUS_DEFAULT))
+                if open_amount is not None:
+                    currency, due_date = scope.ref("currency"), scope.ref("due_date")
+                    # The sum over the periods and the quotient are columns: computed once, not in each rounding.
+                    n = len([c for c in scope.columns if c.startswith("rate_days:")])
+                    scope.columns[f"rate_days:{n}"] = lower_rate_days(call.rate_table, values["plus"], due_date)
+                    accrued = lower_accrued(Ref(DECIMAL, f"rate_days:{n}"), open_amount)
+                    scope.columns[f"accrued:{n}"] = accrued
+
+                    def define(what: str, node: Node, n: int = n) -> Node:
+                        scope.columns[f"{what}:{n}"] = node
+                        return Ref(node.type, f"{what}:{n}")
+
+                    values["amount"] = lower_table_interest(
+                        call.rate_table, Ref(DECIMAL, f"accrued:{n}"), open_amount, due_date, currency, define
+                    )
+                    values["currency"] = currency
             elif open_amount is not None and "annual_rate" in values:
                 days = prim("max", INT, scope.ref("days_overdue"), integer(0))
                 product = prim("mul", DECIMAL, prim("mul", DECIMAL, open_amount, values["annual_rate"]), days)

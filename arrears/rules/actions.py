@@ -11,6 +11,8 @@ from arrears.dsl.problems import ExpressionError, Problem
 from arrears.dsl.values import Value
 from arrears.rules.context import CompileContext
 from arrears.rules.model import ActionCall, Expression
+from arrears.rules.rate_table_decls import check_interest_params
+from arrears.rules.rate_tables import RateTable
 from arrears.rules.yaml_source import SourceMap
 
 
@@ -91,10 +93,16 @@ def check_action(
                     "missing-parameter",
                 )
             )
+    if signature.builtin:
+        problems.extend(check_interest_params(call.name, given, tuple(env.rate_tables)))
+    table = given.get("table")
+    rate_table = env.rate_tables.get(table.name) if isinstance(table, ast.Name) and signature.builtin else None
     checker = Checker(env, ctx.table)
     for name, value in given.items():
         given_param = signature.param(name)
         assert given_param is not None
+        if name == "table" and rate_table is None:
+            continue  # judged above, with a better message than the enum's
         checker.check_param(value, given_param.type, f"`{name}`")
     problems.extend(checker.problems)
     if not problems and checker.degraded:
@@ -132,6 +140,7 @@ def check_action(
         signature=signature,
         location=source.location(call.span.start, call.span.end),
         text=text[call.span.start : call.span.end],
+        rate_table=rate_table if isinstance(rate_table, RateTable) else None,
     )
 
 

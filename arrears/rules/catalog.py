@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from arrears.dsl import ast, types
 from arrears.dsl.env import ActionSignature, Param, Symbol
@@ -40,7 +41,18 @@ BUILTIN_ACTIONS: dict[str, ActionSignature] = {
             one_of=("rate", "amount"),
             doc="fee per the agreed terms",
         ),
-        ActionSignature("interest", (_param("annual_rate", PERCENT),), doc="late-payment interest"),
+        # SPEC 7.5: or from a policy's rate table; `loader` narrows `table` to the policy's tables.
+        ActionSignature(
+            "interest",
+            (
+                # Not required (one of the two forms is), but never given a value that may be null.
+                Param("annual_rate", PERCENT, required=False),
+                Param("table", types.enum(), required=False),
+                Param("plus", PERCENT, required=False),
+            ),
+            one_of=("annual_rate", "table"),
+            doc="late-payment interest",
+        ),
         ActionSignature(
             "offer_payment_plan",
             (
@@ -74,6 +86,17 @@ BUILTIN_ACTIONS: dict[str, ActionSignature] = {
         ActionSignature("note", (_param("text", STRING),), doc="record something for the file"),
     )
 }
+
+
+def interest_signature(tables: tuple[str, ...]) -> ActionSignature:
+    """`interest` of a policy whose rate tables are `tables`: `table=` names one of them."""
+    builtin = BUILTIN_ACTIONS["interest"]
+    params = tuple(_param("table", types.enum(*tables).optional()) if p.name == "table" else p for p in builtin.params)
+    return ActionSignature(builtin.name, params, builtin.one_of, builtin.doc)
+
+
+# `interest(table=..., plus=...)`: `plus` is added to the table's rate, 0% when not given.
+INTEREST_PLUS_DEFAULT = Decimal(0)
 
 # Actions whose plan entry carries a computed money `amount`.
 MONEY_ACTIONS = ("late_fee", "interest")

@@ -3,7 +3,7 @@
 The canonical form (docs/ci.md describes it for policy authors):
 
 * top-level keys in the order `arrears, policy, version, description, currency, calendar,
-  fields, let, actions, rules, ladders`;
+  fields, let, actions, rate_tables, rules, ladders`; rate table entries `from, rate`;
 * rule keys `id, description, scope, priority, final, repeat, rule | when, then`;
   ladder keys `id, description, priority, unless, skip, days, min_gap, steps`; step keys
   `at, description, when, then`; declared actions `description, facing, params`;
@@ -43,6 +43,7 @@ TOP_KEYS = (
     "fields",
     "let",
     "actions",
+    "rate_tables",
     "rules",
     "ladders",
 )
@@ -51,6 +52,7 @@ LADDER_KEYS = ("id", "description", "priority", "unless", "skip", "days", "min_g
 STEP_KEYS = ("at", "description", "when", "then")
 ACTION_KEYS = ("description", "facing", "params")
 CALENDAR_KEYS = ("weekend", "holidays", "country", "subdivision", "quiet")
+RATE_ENTRY_KEYS = ("from", "rate")
 
 
 def _yaml() -> YAML:
@@ -103,6 +105,11 @@ def canonical(root: CommentedMap) -> None:
         for declaration in actions.values():
             if isinstance(declaration, CommentedMap):
                 reorder(declaration, ACTION_KEYS)
+    tables = root.get("rate_tables")
+    if isinstance(tables, CommentedMap):
+        for entries in tables.values():
+            for entry in _items(entries):
+                reorder(entry, RATE_ENTRY_KEYS)
 
 
 def _items(node: Any) -> list[CommentedMap]:
@@ -228,8 +235,24 @@ def _slot(node: CommentedMap | CommentedSeq, key: Any) -> tuple[list[Any], int, 
     return entry, 0 if isinstance(node, CommentedSeq) else 2, block
 
 
+def _drop_blank_end(value: Any) -> None:
+    """Blank lines after a flow collection that ends a block sequence (`- {from: ..., rate: ...}`).
+
+    ruamel files them at the sequence's end, where `_slot` does not look; left there, each
+    formatting would add one more. They are dropped: `reorder` writes the canonical ones.
+    """
+    while isinstance(value, CommentedMap | CommentedSeq) and len(value) and not value.fa.flow_style():
+        if isinstance(value, CommentedSeq) and value.ca.end:
+            kept = [t for t in value.ca.end if t is not None and str(t.value).strip()]
+            if kept and isinstance(kept[-1].value, str):
+                kept[-1].value = kept[-1].value.rstrip("\n") + "\n"  # a closing comment, without the blank after
+            value.ca.end = kept
+        value = value[list(value.keys())[-1]] if isinstance(value, CommentedMap) else value[-1]
+
+
 def _take_tail(node: CommentedMap, key: Any) -> str:
     """Detach the lines after the end-of-line comment that close the block of `node[key]`."""
+    _drop_blank_end(node[key])
     entry, index, block = _slot(node, key)
     token = entry[index]
     if token is None or not isinstance(token.value, str):

@@ -28,7 +28,13 @@ from arrears.dsl.values import CoercionError, coerce
 from arrears.rules.actions import check_action
 from arrears.rules.calendar import Calendar
 from arrears.rules.calendar_loader import read_calendar
-from arrears.rules.catalog import BASE_CURRENCY_FIELDS, BUILTIN_ACTIONS, BUILTIN_SYMBOLS, base_currency_needed
+from arrears.rules.catalog import (
+    BASE_CURRENCY_FIELDS,
+    BUILTIN_ACTIONS,
+    BUILTIN_SYMBOLS,
+    base_currency_needed,
+    interest_signature,
+)
 from arrears.rules.context import CompileContext
 from arrears.rules.declarations import Declarations
 from arrears.rules.discovery import decode_policy
@@ -43,6 +49,8 @@ from arrears.rules.model import (
     Policy,
     Rule,
 )
+from arrears.rules.rate_table_decls import BrokenTable, read_rate_tables
+from arrears.rules.rate_tables import RateTable
 from arrears.rules.yaml_source import YNode, load_yaml
 
 POLICY_KEYS = (
@@ -57,6 +65,7 @@ POLICY_KEYS = (
     "actions",
     "currency",
     "calendar",
+    "rate_tables",
 )
 RULE_KEYS = ("id", "description", "rule", "when", "then", "priority", "final", "scope", "repeat")
 LADDER_KEYS = ("id", "description", "unless", "min_gap", "skip", "priority", "steps", "days")
@@ -106,9 +115,10 @@ class _PolicyBuilder(Declarations):
         self.lets: dict[str, LetDef] = {}
         self.ids: dict[str, YNode] = {}
         self.currency: str | None = None
+        self.rate_tables: dict[str, RateTable | BrokenTable] = {}
 
     def env(self, scope: str = "invoice") -> Environment:
-        return Environment(self.symbols, self.actions, scope, self.unavailable)  # type: ignore[arg-type]
+        return Environment(self.symbols, self.actions, scope, self.unavailable, self.rate_tables)  # type: ignore[arg-type]
 
     @property
     def unavailable(self) -> dict[str, tuple[str, str]]:
@@ -149,6 +159,8 @@ class _PolicyBuilder(Declarations):
         description = root.get("description")
         self._currency(root.get("currency"))
         calendar = self._calendar(root.get("calendar"))
+        self.rate_tables = read_rate_tables(ctx, root.get("rate_tables"))
+        self.actions["interest"] = interest_signature(tuple(self.rate_tables))
         self._fields(root.get("fields"))
         self._actions(root.get("actions"))
         self._lets(root.get("let"))
@@ -181,6 +193,7 @@ class _PolicyBuilder(Declarations):
             symbols=self.symbols,
             currency=self.currency,
             calendar=calendar,
+            rate_tables={k: t for k, t in self.rate_tables.items() if isinstance(t, RateTable)},
         )
 
     def _calendar(self, node: YNode | None) -> Calendar | None:

@@ -14,6 +14,7 @@ from arrears.dsl.table import TypeTable
 from arrears.dsl.types import Type
 from arrears.dsl.values import Value
 from arrears.rules.calendar import Calendar
+from arrears.rules.rate_tables import RateTable
 from arrears.rules.yaml_source import SourceMap
 
 Scope = Literal["invoice", "customer"]
@@ -65,6 +66,7 @@ class ActionCall:
     signature: ActionSignature
     location: Location
     text: str
+    rate_table: RateTable | None = None  # `interest(table=...)`: the table it names (SPEC 7.5)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +128,7 @@ class Policy:
     currency: str | None = None
     """The base currency (SPEC 7.1), an ISO 4217 code; None when the policy names none."""
     calendar: Calendar | None = None
+    rate_tables: dict[str, RateTable] = field(default_factory=dict)
 
     def ordered(self) -> list[Rule | Ladder]:
         """Rules and ladders in evaluation order: priority (higher first), then file order."""

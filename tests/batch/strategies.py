@@ -91,6 +91,12 @@ CUSTOMER_CALENDAR_ATOMS: dict[str, list[str]] = {
     "bool": ["is_business_day(as_of)"],
     "date": ["next_business_day(as_of)"],
 }
+# Due dates run from AS_OF - 130 days: some start before the table (an evaluation error), most cross a change.
+RATE_TABLES = """rate_tables:
+  ecb:
+    - {from: 2026-08-01, rate: 2.15%}
+    - {from: 2026-10-01, rate: 1.9%}
+    - {from: 2026-11-20, rate: 2.4%}"""
 ACTIONS = ("remind", "note", "pause", "call", "escalate", "late_fee", "interest", "credit_hold", "write_off")
 
 
@@ -98,11 +104,17 @@ class Gen:
     """Draws typed expression text; `customer` restricts to what a customer-scope rule may read."""
 
     def __init__(
-        self, draw: st.DrawFn, lets: dict[str, tuple[str, bool]], customer: bool, calendar: bool = False
+        self,
+        draw: st.DrawFn,
+        lets: dict[str, tuple[str, bool]],
+        customer: bool,
+        calendar: bool = False,
+        tables: bool = False,
     ) -> None:
         self.draw = draw
         self.lets = lets
         self.customer = customer
+        self.tables = tables  # the policy declares RATE_TABLES (SPEC 7.5)
         self.atoms = CUSTOMER_ATOMS if customer else INVOICE_ATOMS
         if calendar:
             extra = CUSTOMER_CALENDAR_ATOMS if customer else CALENDAR_ATOMS
@@ -151,6 +163,10 @@ class Gen:
             )
         if kind == "date":
             return None if self.customer else self.pick(["max_of(due_date)", "min_of(issue_date)"])
+        if kind == "percent" and self.tables:
+            return self.pick(
+                ["rate(ecb, as_of)"] if self.customer else ["rate(ecb, due_date)", "rate(ecb, issue_date)"]
+            )
         return None
 
     def _bool(self, depth: int) -> str:
@@ -256,6 +272,8 @@ def _action(g: Gen, draw: st.DrawFn) -> str:
             return f"late_fee(rate={g.pick(['2%', '1.5%', 'customer.fee'])})"
         return f"late_fee(amount={g.expr('decimal', 1)})"
     if name == "interest":
+        if g.tables and draw(st.booleans()):
+            return f"interest(table=ecb{g.pick(['', ', plus=8%', ', plus=0.5%'])})"
         return f"interest(annual_rate={g.pick(['8%', '12.5%', 'customer.fee'])})"
     if name == "credit_hold":
         return g.pick(["credit_hold()", 'credit_hold(reason="over limit")'])
@@ -274,11 +292,14 @@ def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
     calendar = draw(st.integers(0, 2)) == 0
     if calendar:
         lines.append(_calendar(draw))
+    tables = draw(st.integers(0, 3)) == 0
+    if tables:
+        lines.append(RATE_TABLES)
     lines.append("let:")
     for i in range(draw(st.integers(0, 4))):
         kind = draw(st.sampled_from(["bool", "int", "decimal", "decimal"]))
         customer = draw(st.booleans())
-        text = Gen(draw, dict(lets), customer, calendar).expr(kind, 2)
+        text = Gen(draw, dict(lets), customer, calendar, tables).expr(kind, 2)
         name = f"l{i}_{kind}"
         lets[name] = (kind, customer)
         lines.append(f"  {name}: {_quote(text)}")
@@ -288,7 +309,7 @@ def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
     rule_ids: list[str] = []
     for i in range(draw(st.integers(1, 6))):
         customer = draw(st.integers(0, 4)) == 0
-        g = Gen(draw, lets, customer, calendar)
+        g = Gen(draw, lets, customer, calendar, tables)
         rid = f"r{i}"
         rule_ids.append(rid)
         lines.append(f"  - id: {rid}")
@@ -307,7 +328,7 @@ def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
             lines.append(f"    repeat: {repeat}")
     steps: list[tuple[str, int]] = []
     if draw(st.booleans()):
-        g = Gen(draw, lets, False, calendar)
+        g = Gen(draw, lets, False, calendar, tables)
         lines += ["ladders:", "  - id: dunning"]
         if calendar and draw(st.booleans()):
             lines.append("    days: business")

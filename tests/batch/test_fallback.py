@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from arrears.cli import cli, main
+from arrears.engine import engines
 from arrears.engine.batch import Unsupported, make_plan_batch
 from arrears.engine.snapshot import from_data
 from arrears.rules.loader import load_policy_text
@@ -75,3 +81,53 @@ def test_customers_without_trouble_stay_columnar() -> None:
     row, batch, plan = both(policy, from_data(SNAPSHOT))
     assert batch == row
     assert plan.fallback_customers == 0
+
+
+RATE_TABLE_POLICY = """arrears: 1
+policy: t
+rate_tables:
+  ecb_refi:
+    - {from: 2026-01-01, rate: 2.15%}
+    - {from: 2026-10-15, rate: 1.9%}
+rules:
+  - id: r
+    when: days_overdue > 0
+    then: THEN
+"""
+
+
+@pytest.mark.parametrize(
+    ("then", "reason"),
+    [
+        ("interest(table=ecb_refi, plus=8%)", "interest from a rate table"),
+        (
+            'note(text="x")\n    priority: 1\n  - id: s\n    when: rate(ecb_refi, due_date) > 2%\n    then: call()',
+            "`rate()`",
+        ),
+    ],
+)
+def test_rate_tables_are_left_to_the_row_engine(then: str, reason: str) -> None:
+    """SPEC 7.5 in the batch engine: declined before anything is produced, with the reason."""
+    policy = load_policy_text(RATE_TABLE_POLICY.replace("THEN", then), "t.yaml")
+    with pytest.raises(Unsupported, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        make_plan_batch(policy, from_data(SNAPSHOT))
+
+
+def test_run_auto_falls_back_to_the_row_engines_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`arrears run` on a snapshot the batch engine would take gives the row engine's plan; `--engine batch` exits 2."""
+    policy_path = tmp_path / "t.yaml"
+    policy_path.write_text(RATE_TABLE_POLICY.replace("THEN", "interest(table=ecb_refi, plus=8%)"), encoding="utf-8")
+    snapshot_path = tmp_path / "s.json"
+    snapshot_path.write_text(json.dumps(SNAPSHOT), encoding="utf-8")
+    monkeypatch.setattr(engines, "BATCH_THRESHOLD_INVOICES", 0)  # auto picks the batch engine first
+    runner = CliRunner()
+    auto = runner.invoke(cli, ["run", str(policy_path), str(snapshot_path), "--engine", "auto"])
+    row = runner.invoke(cli, ["run", str(policy_path), str(snapshot_path), "--engine", "row"])
+    assert auto.exit_code == row.exit_code == 0
+    assert auto.stdout == row.stdout
+    # D: due 2026-11-01, as of 2026-11-23: 22 days at 1.9% + 8%; 90.00 x 22 x 0.099 / 365 = 0.5370... -> 0.54
+    assert '"amount": "0.54"' in row.stdout
+    assert main(["run", str(policy_path), str(snapshot_path), "--engine", "batch"]) == 2
+    assert "the batch engine cannot run this policy: interest from a rate table" in capsys.readouterr().err

@@ -105,3 +105,49 @@ def test_fmt_refuses_invalid_yaml(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert f"{bad}:" in capsys.readouterr().err
     assert bad.read_text(encoding="utf-8") == "arrears: 1\npolicy: [unclosed\n"
     assert main(["fmt", str(tmp_path / "missing.yaml")]) == 2
+
+
+RATE_TABLES_MESSY = """\
+policy: p
+rules:
+  - id: a
+    when: days_overdue > 30
+    then: interest(table=ecb_refi, plus=8%)
+arrears: 1
+rate_tables:
+  # ECB main refinancing rate, half-yearly
+  ecb_refi:
+    - {rate: 3.15%, from: 2025-01-01}   # first
+    - from: 2025-07-01
+      rate: 2.15%
+"""
+RATE_TABLES_CANONICAL = """\
+arrears: 1
+policy: p
+
+rate_tables:
+  # ECB main refinancing rate, half-yearly
+  ecb_refi:
+    - {from: 2025-01-01, rate: 3.15%}   # first
+    - from: 2025-07-01
+      rate: 2.15%
+
+rules:
+  - id: a
+    when: days_overdue > 30
+    then: interest(table=ecb_refi, plus=8%)
+"""
+
+
+def test_rate_tables_keep_their_place_entries_and_comments() -> None:
+    assert format_text(RATE_TABLES_MESSY) == RATE_TABLES_CANONICAL
+    assert format_text(RATE_TABLES_CANONICAL) == RATE_TABLES_CANONICAL
+
+
+def test_a_table_of_flow_entries_before_another_key_is_a_fixed_point() -> None:
+    # ruamel files the blank line after `- {...}` at the sequence's end: formatting must not add one each time.
+    text = RATE_TABLES_CANONICAL.replace(
+        "    - from: 2025-07-01\n      rate: 2.15%\n", "    - {from: 2025-07-01, rate: 2.15%}\n"
+    )
+    assert format_text(text) == text
+    assert format_text(format_text(text)) == text

@@ -298,6 +298,8 @@ class ExpressionCompiler:
             return self.scope.hooks.history(self, node)
         if name in ("count_invoices", "sum_of", "max_of", "min_of"):
             return self.scope.hooks.aggregate(self, node)
+        if name == "rate":
+            raise Unsupported("`rate()` of a rate table (SPEC 7.5) is computed by the row and SQL engines")
         result = self.type_of(node)
         args = [self.value(a) for a in node.args]
         handler = _FUNCTIONS.get(name)

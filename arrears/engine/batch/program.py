@@ -386,6 +386,8 @@ def _amount(
             if amount_val.kind != "null":
                 money = D.quantize(as_dec(amount_val), 2, c.stage)
                 out[out.index(amount)] = Param("amount", value=c.keep(dec_val(PERCENT, money)))
+    elif "table" in values:
+        raise Unsupported("interest from a rate table (SPEC 7.5) is computed by the row and SQL engines")
     elif open_amount is not None:
         rate_val = _param_val(values["annual_rate"], PERCENT)
         days = c.scope.fields["days_overdue"]
