@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from arrears.diagnostics import ArrearsError
 from arrears.engine.batch import Unsupported, make_plan_batch
 from arrears.engine.batch.engine import Source
+from arrears.engine.batch.errors import RowEngineOnly
 from arrears.engine.batch.io import render_plan
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.plan import make_plan, render_csv
@@ -52,7 +53,12 @@ def plan_on(engine: str, policy: Policy, source: Source, as_of: dt.date | None =
             return make_plan(policy, bind(source, policy, as_of)).to_json()
         assert isinstance(source, str | Path)
         return make_plan(policy, load_snapshot(source, policy, as_of)).to_json()
-    text: str = batch_plan_on(engine, policy, source, as_of, spark).to_json()
+    try:
+        text: str = batch_plan_on(engine, policy, source, as_of, spark).to_json()
+    except RowEngineOnly:
+        # A base currency or exchange rates: every command runs the row engine for such a plan
+        # (`arrears run --engine ...` does so without a word), so this engine's plan is the row plan.
+        return plan_on("row", policy, source, as_of)
     return text
 
 

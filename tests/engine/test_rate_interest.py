@@ -116,14 +116,15 @@ def test_interest_on_a_non_positive_open_amount_is_an_evaluation_error(open_amou
     plan = _plan(_policy("interest(table=ecb_refi, plus=8%)"), invoices)
     assert plan["actions"] == []
     assert [e["error"] for e in plan["errors"]] == [
-        f"`interest` computes its amount on the open amount, which is {open_amount}: not positive"
+        f"`interest` on an open amount of {open_amount}: nothing is owed on a credit note or a settled invoice,"
+        " so no fee or interest is computed"
     ]
 
 
 def test_annual_rate_plans_are_unchanged() -> None:
-    # 1000 x 8% x 20 / 365 = 4.3835... -> 4.38, and no table params
+    # 1000 x 8% x 20 / 365 = 4.3835... -> 4.38, no table params, and the invoice's currency (SPEC 7.1)
     plan = _plan(_policy("interest(annual_rate=8%)"), [_invoice("A", "1000", "2025-06-20")])
-    assert _params(plan) == {"A": {"annual_rate": "0.08", "amount": "4.38"}}
+    assert _params(plan) == {"A": {"annual_rate": "0.08", "amount": "4.38", "currency": "EUR"}}
 
 
 @pytest.mark.parametrize(
