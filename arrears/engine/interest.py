@@ -15,6 +15,7 @@ from arrears.dsl.values import Value
 from arrears.engine.runtime import Env
 from arrears.rules.catalog import INTEREST_PLUS_DEFAULT
 from arrears.rules.credits import positive_open_amount
+from arrears.rules.fx import invoice_currency
 from arrears.rules.model import ActionCall
 from arrears.rules.rate_tables import BeforeTable, table_interest
 
@@ -26,7 +27,7 @@ def table_interest_params(call: ActionCall, values: dict[str, Value], env: Env) 
     plus = values.get("plus")
     plus = INTEREST_PLUS_DEFAULT if plus is None else plus
     assert isinstance(plus, Decimal)
-    open_amount, due_date, currency = env.get("open_amount"), env.get("due_date"), env.get("currency")
+    open_amount, due_date, currency = env.get("open_amount"), env.get("due_date"), invoice_currency(env)
     if not isinstance(open_amount, Decimal) or not isinstance(due_date, dt.date):
         return {"table": table.name, "plus": plus}  # a customer-scope rule: no invoice to charge, as `annual_rate`
     where = f"{call.location.file}:{call.location.start.line}:{call.location.start.column}"
@@ -35,12 +36,10 @@ def table_interest_params(call: ActionCall, values: dict[str, Value], env: Env) 
     except EvalFailure as failure:
         raise EvalFailure(failure.message, None, where) from None
     try:
-        amount = table_interest(
-            open_amount, table, plus, due_date, env.as_of, currency if isinstance(currency, str) else None
-        )
+        amount = table_interest(open_amount, table, plus, due_date, env.as_of, currency)
     except BeforeTable as error:
         raise EvalFailure(str(error), None, where) from None
     out: dict[str, Value] = {"table": table.name, "plus": plus, "amount": amount}
-    if isinstance(currency, str):
+    if currency is not None:  # a blank cell is no currency (`invoice_currency`)
         out["currency"] = currency
     return out
