@@ -8,6 +8,7 @@ lint ask here, so one currency is rounded one way everywhere.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 DEFAULT_PLACES = 2  # an amount without a currency is rounded to cents, as SPEC section 1.4 says
@@ -52,3 +53,29 @@ def round_minor(amount: Decimal, currency: str | None) -> Decimal:
 def not_in_cents() -> frozenset[str]:
     """The known codes whose minor unit is not two places (JPY, KWD...): engines that compute in cents leave them."""
     return frozenset(code for code in known_codes() if minor_places(code) != DEFAULT_PLACES)
+
+
+@lru_cache(maxsize=1)
+def _tenders() -> frozenset[str]:
+    """Codes some territory uses as legal tender today, by CLDR."""
+    from babel.core import get_global  # see known_codes
+
+    entries = get_global("territory_currencies").values()
+    return frozenset(code for rows in entries for (code, _start, end, tender) in rows if end is None and tender)
+
+
+def closest_code(typed: str) -> str | None:
+    """The known code a mistyped one most likely meant (`EUX`: `EUR`, `GPB`: `GBP`), or None.
+
+    Among equally close codes, one in use as tender wins, then one sharing the first letters:
+    `USX` is `USD` rather than the obsolete `USS`, `CHX` `CHF` rather than `CHE`.
+    """
+    typed = typed.strip().upper()
+    tenders = _tenders()
+
+    def rank(code: str) -> tuple[float, bool, int]:
+        common = next((i for i, (a, b) in enumerate(zip(typed, code, strict=False)) if a != b), min(len(typed), 3))
+        return (SequenceMatcher(None, typed, code).ratio(), code in tenders, common)
+
+    best = max(sorted(known_codes()), key=rank)
+    return best if SequenceMatcher(None, typed, best).ratio() >= 0.6 else None

@@ -20,7 +20,7 @@ from decimal import Decimal
 from arrears.diagnostics import did_you_mean
 from arrears.dsl.types import DECIMAL
 from arrears.dsl.values import EXACT, CoercionError, Value, coerce, format_decimal, parse_date
-from arrears.rules.currencies import is_currency, known_codes
+from arrears.rules.currencies import closest_code, is_currency
 
 RATE_KEYS = ("currency", "rate", "from")
 BASE_FIELDS = ("fx_rate", "amount_base", "open_amount_base")
@@ -52,7 +52,8 @@ def currency_problem(code: object) -> str | None:
     message = f"unknown currency code `{shown}`: not an ISO 4217 code"
     if isinstance(code, str) and is_currency(code.strip().upper()):
         return f"{message}; did you mean `{code.strip().upper()}`?"
-    hint = did_you_mean(shown.upper(), sorted(known_codes())) if isinstance(code, str) else None
+    best = closest_code(shown) if isinstance(code, str) else None
+    hint = f"did you mean `{best}`?" if best else None
     return f"{message}; {hint}" if hint else message
 
 

@@ -75,6 +75,12 @@ def test_reading_rates_reports_every_bad_entry_by_index_and_key() -> None:
         ("eur", "unknown currency code `eur`: not an ISO 4217 code; did you mean `EUR`?"),
         ("EURO", "unknown currency code `EURO`: not an ISO 4217 code; did you mean `EUR`?"),
         (7, "unknown currency code `7`: not an ISO 4217 code"),
+        # Equally close codes: the one in use as tender, then the one sharing the first letters.
+        ("EUX", "unknown currency code `EUX`: not an ISO 4217 code; did you mean `EUR`?"),
+        ("USX", "unknown currency code `USX`: not an ISO 4217 code; did you mean `USD`?"),
+        ("CHX", "unknown currency code `CHX`: not an ISO 4217 code; did you mean `CHF`?"),
+        ("GPB", "unknown currency code `GPB`: not an ISO 4217 code; did you mean `GBP`?"),
+        ("XYZ", "unknown currency code `XYZ`: not an ISO 4217 code"),
     ],
 )
 def test_currency_codes_are_iso_4217_with_a_did_you_mean(code: object, problem: str | None) -> None:
