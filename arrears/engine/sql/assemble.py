@@ -9,11 +9,10 @@ from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.plan import assemble as plan_of_rows
 from arrears.engine.batch.render import SCHEMA
 from arrears.engine.batch.typed import compact
+from arrears.engine.sql.translate import ACTION_COLUMNS
 from arrears.rules.calendar import calendar_reason
 from arrears.rules.currencies import not_in_cents
 from arrears.rules.model import Policy
-
-ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
 
 
 def routed_to_rows(policy: Policy) -> bool:

@@ -29,14 +29,6 @@ from arrears.program.registry import DECIMAL_KINDS
 INV, CUST = "k_inv", "k_cust"
 ORDER = ("customer", "__scope", "invoice", "__rank", "__index")
 ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
-_CMP: dict[str, type[exp.Binary]] = {
-    "eq": exp.EQ,
-    "ne": exp.NEQ,
-    "lt": exp.LT,
-    "le": exp.LTE,
-    "gt": exp.GT,
-    "ge": exp.GTE,
-}
 _CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 _NON_ASCII = "[^\\x00-\\x7f]"
 
