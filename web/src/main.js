@@ -384,6 +384,9 @@ async function backtest({ ledger, from, to, baseline }) {
 
 function setupKeys() {
   document.addEventListener("keydown", (event) => {
+    // A key the editor's own keymap handled (Mod-s in the editor) is not handled twice: two saves
+    // sent with the same base would race, and the second would be refused as an edit conflict.
+    if (event.defaultPrevented) return;
     const mod = event.ctrlKey || event.metaKey;
     if (mod && !event.altKey && event.key.toLowerCase() === "s") {
       event.preventDefault();
