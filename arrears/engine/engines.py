@@ -11,17 +11,20 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.document import Plan
 from arrears.engine.evaluate import EvalProblem
 from arrears.engine.plan import make_plan
-from arrears.engine.progress import PHASES, for_plan
+from arrears.engine.progress import PHASES, Progress, for_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind, read_snapshot
 from arrears.engine.snapshot_warnings import SnapshotWarning, refuse
 from arrears.outputs import write_whole
 from arrears.rules.model import Policy
+
+if TYPE_CHECKING:  # Polars loads only with a columnar plan (see `run_batch`)
+    from arrears.engine.batch.plan import FramePlan
 
 # Below about this many invoices the row engine answers first. Measured on the benchmark
 # policy with JSON snapshots, whole runs of the command: the row engine costs about 0.4 s
@@ -91,7 +94,6 @@ def run_batch(
     # import this module.
     from arrears.engine.batch import Unsupported, make_plan_batch
     from arrears.engine.batch.errors import RowEngineOnly
-    from arrears.engine.batch.io import render_plan, write_plan
 
     with for_plan(PHASES, output) as progress:
         try:
@@ -102,15 +104,31 @@ def run_batch(
                 message = f"the batch engine cannot run this policy: {error}"
                 raise InputError(Diagnostic(message, code="usage")) from None
             return None
-        if strict_snapshot:
+        return deliver(plan, snapshot, fmt, output, strict=strict_snapshot, progress=progress)
+
+
+def deliver(
+    plan: FramePlan, snapshot: str, fmt: str, output: str | None, *, strict: bool, progress: Progress | None = None
+) -> Told:
+    """A columnar plan to standard output or to a file (written whole), after `--strict-snapshot`'s refusal.
+
+    One tail for every columnar engine (batch, DuckDB, Spark): what they tell, and how
+    their plan reaches the user, is the same.
+    """
+    from arrears.engine.batch.io import render_plan, write_plan  # Polars, loaded with the plan
+
+    if strict:
+        if progress is not None:
             progress.close(finished=False)
-            refuse(plan.warnings, snapshot)
-        if output in (None, "-"):
+        refuse(plan.warnings, snapshot)
+    if output in (None, "-"):
+        if progress is not None:
             progress.close()  # the bar's line ends before the plan prints on the same terminal
-            sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]
-        else:
+        sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]
+    else:
+        if progress is not None:
             progress.advance("write")
-            write_whole(lambda path: write_plan(plan, path, fmt), Path(output))  # type: ignore[arg-type]
+        write_whole(lambda path: write_plan(plan, path, fmt), Path(output))  # type: ignore[arg-type]
     return Told(plan.problems, plan.warnings)
 
 

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.batch.errors import RowEngineOnly, Unsupported
-from arrears.engine.batch.io import render_plan, write_plan
 from arrears.engine.batch.plan import FramePlan
-from arrears.engine.engines import Told
-from arrears.engine.snapshot_warnings import refuse
-from arrears.outputs import write_whole
+from arrears.engine.engines import Told, deliver
 from arrears.rules.model import Policy
 
 
@@ -74,10 +69,4 @@ def _run(
         return None  # the same plan, made by the row engine (a base currency, exchange rates)
     except Unsupported as error:
         raise InputError(Diagnostic(f"the {engine} engine cannot run this policy: {error}", code="usage")) from None
-    if strict:
-        refuse(plan.warnings, snapshot)
-    if output in (None, "-"):
-        sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]
-    else:
-        write_whole(lambda path: write_plan(plan, path, fmt), Path(output))  # type: ignore[arg-type]
-    return Told(plan.problems, plan.warnings)
+    return deliver(plan, snapshot, fmt, output, strict=strict)
