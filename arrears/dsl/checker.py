@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from arrears.diagnostics import did_you_mean
 from arrears.dsl import ast, types
-from arrears.dsl.business import BUSINESS_FIELD, CALENDAR_HINT, needs_calendar
 from arrears.dsl.calls import AGGREGATES, FUNCTIONS, HISTORY, PLAIN_FUNCTIONS, TABLE_FUNCTIONS, CallChecks
 from arrears.dsl.env import Environment, Symbol
 from arrears.dsl.problems import Problem
@@ -195,12 +194,9 @@ class Checker(CallChecks):
         return ANY
 
     def _unknown(self, name: str, span: ast.Span) -> None:
-        if name in self.env.unavailable:
-            needs, fix = self.env.unavailable[name]
-            self._problem(f"`{name}` needs {needs}", span, fix, "unavailable-name")
-            return
-        if name == BUSINESS_FIELD:
-            self._problem(needs_calendar(name), span, CALENDAR_HINT, "no-calendar")
+        missing = self.env.unavailable.get(name)
+        if missing is not None:
+            self._problem(missing.message, span, missing.hint, missing.code)
             return
         visible = [s for s in self.env.symbols if not s.startswith("customer.")]
         visible += [s for s in self.env.symbols if s.startswith("customer.")]

@@ -61,12 +61,21 @@ class RateLookup(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A built-in name the policy lacks what for (a base currency, a calendar): what the checker says of it."""
+
+    message: str
+    hint: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     """Symbols by canonical name (`open_amount`, `customer.segment`, a let, `as_of`)."""
 
     symbols: Mapping[str, Symbol]
     actions: Mapping[str, ActionSignature] = field(default_factory=dict)
     scope: ScopeKind = "invoice"
-    unavailable: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    """Built-in names this policy lacks a declaration for: name -> (what it needs, how to add it)."""
+    unavailable: Mapping[str, Unavailable] = field(default_factory=dict)
+    """Built-in names this policy lacks a declaration for, and what to say of them."""
     rate_tables: Mapping[str, RateLookup] = field(default_factory=dict)

@@ -18,7 +18,7 @@ from arrears.dsl.values import CoercionError, Value, coerce, infer, to_json
 from arrears.engine import jsontext
 from arrears.engine.runtime import Env
 from arrears.rules.calendar import Calendar
-from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS, base_currency_needed
+from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS, unavailable_names
 from arrears.rules.model import Policy
 
 SOURCE = "<expr>"
@@ -89,7 +89,7 @@ def evaluate_expression(
         tree = parse_expression(text)
     except ExpressionError as error:
         raise PolicyError(_diagnostics(text, error.problems)) from None
-    unavailable = policy.env.unavailable if policy is not None else base_currency_needed()
+    unavailable = policy.env.unavailable if policy is not None else unavailable_names(currency=False, calendar=False)
     rate_tables = policy.rate_tables if policy else {}
     environment = Environment(symbols, actions, "invoice", unavailable, rate_tables)
     checker = Checker(environment, policy.table if policy else None)

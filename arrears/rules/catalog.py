@@ -6,7 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 from arrears.dsl import ast, types
-from arrears.dsl.env import ActionSignature, Param, Symbol
+from arrears.dsl.business import BUSINESS_FIELD, CALENDAR_HINT, needs_calendar
+from arrears.dsl.env import ActionSignature, Param, Symbol, Unavailable
 from arrears.dsl.types import BOOL, DATE, DECIMAL, DURATION, INT, PERCENT, STRING, Type
 
 _NOWHERE = ast.Span(0, 0)
@@ -155,10 +156,20 @@ BASE_CURRENCY_FIELDS: tuple[Symbol, ...] = (
 )
 
 
-def base_currency_needed() -> dict[str, tuple[str, str]]:
-    """What a policy without `currency:` says of the base-currency names: what they need, and how to add it."""
-    fix = "name it at the top of the policy, e.g. `currency: EUR` (SPEC 7.1)"
-    return {s.name: ("the policy's base currency", fix) for s in BASE_CURRENCY_FIELDS}
+def unavailable_names(*, currency: bool, calendar: bool) -> dict[str, Unavailable]:
+    """What the checker says of a built-in name whose declaration the policy lacks.
+
+    Without `currency:` the base-currency names (SPEC 7.1), without `calendar:`
+    `business_days_overdue` (SPEC 7.4): one mechanism for both.
+    """
+    out: dict[str, Unavailable] = {}
+    if not currency:
+        fix = "name it at the top of the policy, e.g. `currency: EUR` (SPEC 7.1)"
+        for s in BASE_CURRENCY_FIELDS:
+            out[s.name] = Unavailable(f"`{s.name}` needs the policy's base currency", fix, "unavailable-name")
+    if not calendar:
+        out[BUSINESS_FIELD] = Unavailable(needs_calendar(BUSINESS_FIELD), CALENDAR_HINT, "no-calendar")
+    return out
 
 
 GLOBALS: tuple[Symbol, ...] = (Symbol("as_of", DATE, "global", doc="the date of the run"),)

@@ -21,7 +21,7 @@ from arrears.diagnostics import (
 )
 from arrears.dsl import ast
 from arrears.dsl.business import BUSINESS_FIELD, CALENDAR_HINT
-from arrears.dsl.env import ActionSignature, Environment, Symbol
+from arrears.dsl.env import ActionSignature, Environment, Symbol, Unavailable
 from arrears.dsl.types import ANY, BOOL, INT
 from arrears.dsl.types import DURATION as DURATION_TYPE
 from arrears.dsl.values import CoercionError, coerce
@@ -32,8 +32,8 @@ from arrears.rules.catalog import (
     BASE_CURRENCY_FIELDS,
     BUILTIN_ACTIONS,
     BUILTIN_SYMBOLS,
-    base_currency_needed,
     interest_signature,
+    unavailable_names,
 )
 from arrears.rules.context import CompileContext
 from arrears.rules.declarations import Declarations
@@ -121,10 +121,12 @@ class _PolicyBuilder(Declarations):
         return Environment(self.symbols, self.actions, scope, self.unavailable, self.rate_tables)  # type: ignore[arg-type]
 
     @property
-    def unavailable(self) -> dict[str, tuple[str, str]]:
-        if self.currency is not None or self.root.get("currency") is not None:
-            return {}  # a wrong code is reported once, at the code
-        return base_currency_needed()
+    def unavailable(self) -> dict[str, Unavailable]:
+        # A wrong currency code or a broken calendar is reported once, where it is written.
+        return unavailable_names(
+            currency=self.currency is not None or self.root.get("currency") is not None,
+            calendar=self.root.get("calendar") is not None,
+        )
 
     def _currency(self, node: YNode | None) -> None:
         """`currency:`: the base currency, an ISO 4217 code; its derived fields become names."""
