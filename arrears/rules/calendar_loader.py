@@ -8,6 +8,7 @@ where a name is misspelt.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from arrears.diagnostics import did_you_mean
 from arrears.rules.calendar import (
@@ -124,6 +125,18 @@ def _date(node: YNode) -> dt.date | None:
         return None
 
 
+def _near_codes(text: str, known: Iterable[str]) -> str:
+    """The codes a two-letter slip may have meant: one letter is likely right, and any of
+    several codes may be the one (`DX`: DE, DJ, DK...), so the hint lists them rather than guess."""
+    typed = text.upper()
+    codes = sorted(c for c in known if len(c) == 2)
+    if len(typed) == 2 and typed.isalpha():
+        near = [c for c in codes if c[0] == typed[0]] or [c for c in codes if c[1] == typed[1]]
+        if near:
+            return f"a country is an ISO 3166 code; near `{text}`: {', '.join(near)}"
+    return "a country is an ISO 3166 code, like DE, FR or US"
+
+
 def _country(ctx: CompileContext, node: YNode | None) -> str | None:
     if node is None:
         return None
@@ -138,7 +151,7 @@ def _country(ctx: CompileContext, node: YNode | None) -> str | None:
     elif named is not None:
         hint = f"did you mean `{named[0]}` ({named[1]})?"
     else:
-        hint = did_you_mean(text, known) or "a country is an ISO 3166 code, like DE, FR or US"
+        hint = did_you_mean(text, known) or _near_codes(text, known)
     ctx.error(node, path, f"unknown country code `{text}`", hint, "bad-calendar")
     return None
 

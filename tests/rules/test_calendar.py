@@ -97,6 +97,13 @@ ERRORS = [
     ("  country: Germany", "5:12", "unknown country code `Germany`", "did you mean `DE` (Germany)?"),
     ("  country: de", "5:12", "unknown country code `de`", "did you mean `DE`?"),
     ("  country: FRR", "5:12", "unknown country code `FRR`", "did you mean `FR`?"),
+    (
+        "  country: DX",
+        "5:12",
+        "unknown country code `DX`",
+        "a country is an ISO 3166 code; near `DX`: DE, DJ, DK, DM, DO, DZ",
+    ),
+    ("  country: '12'", "5:12", "unknown country code `12`", "a country is an ISO 3166 code, like DE, FR or US"),
     ("  country: DE\n  subdivision: XY", "6:16", "unknown subdivision `XY` of DE"),
     ("  country: DE\n  subdivision: by", "6:16", "unknown subdivision `by` of DE", "did you mean `BY`?"),
     ("  subdivision: BY", "5:16", "`subdivision` needs a `country`"),
