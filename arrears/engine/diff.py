@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from arrears.diagnostics import counted
 from arrears.dsl.values import format_decimal, money, to_json
-from arrears.engine.evaluate import PlannedAction
+from arrears.engine.outcomes import PlannedAction
 from arrears.engine.plan import RowPlan, make_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind
 from arrears.rules.catalog import MONEY_ACTIONS

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from arrears.engine.bulk import paused_gc
-from arrears.engine.evaluate import EvalProblem
+from arrears.engine.outcomes import EvalProblem
 from arrears.engine.snapshot_warnings import SnapshotWarning
 from arrears.rules.model import Policy
 

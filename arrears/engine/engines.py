@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.document import Plan
-from arrears.engine.evaluate import EvalProblem
+from arrears.engine.outcomes import EvalProblem
 from arrears.engine.plan import make_plan
 from arrears.engine.progress import PHASES, Progress, for_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind, read_snapshot

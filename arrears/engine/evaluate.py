@@ -12,7 +12,6 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
 
 from arrears.diagnostics import counted
 from arrears.dsl.compiled import Fn, Runtime
@@ -22,6 +21,7 @@ from arrears.dsl.values import Value
 from arrears.engine.bulk import paused_gc
 from arrears.engine.business import held_quiet, ladder_counts, ladder_facts, ladder_wait, quiet_reason
 from arrears.engine.interest import table_interest_params
+from arrears.engine.outcomes import EvalProblem, Outcome, PlannedAction, Status, StepOutcome
 from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
 from arrears.program.registry import FACT_EXCLUDE
@@ -31,72 +31,6 @@ from arrears.rules.credits import fee_on_rate, interest_amount, is_open, positiv
 from arrears.rules.currencies import round_minor
 from arrears.rules.fx import invoice_currency
 from arrears.rules.model import ActionCall, Expression, Ladder, LadderStep, Policy, Rule
-
-Status = Literal["fired", "held", "not-fired", "suppressed", "error", "skipped"]
-
-
-@dataclass(frozen=True)
-class PlannedAction:
-    """One action of the plan, with what decided it."""
-
-    customer: str
-    invoice: str | None
-    rule: str
-    step: int | None
-    action: str
-    params: tuple[tuple[str, Value], ...]
-    because: str
-    facts: tuple[tuple[str, Value], ...]
-    priority: int
-    order: int
-    index: int
-
-    def sort_key(self) -> tuple[str, int, str, int, int, int]:
-        return (
-            self.customer,
-            0 if self.invoice is None else 1,
-            self.invoice or "",
-            -self.priority,
-            self.order,
-            self.index,
-        )
-
-
-@dataclass(frozen=True)
-class EvalProblem:
-    customer: str
-    invoice: str | None
-    rule: str
-    step: int | None
-    message: str
-    where: str
-
-
-@dataclass
-class StepOutcome:
-    step: LadderStep
-    reached: bool
-    above_level: bool
-    when: bool | None
-    chosen: bool = False
-    done: bool = False
-
-
-@dataclass
-class Outcome:
-    """What one rule or ladder did for one invoice or customer."""
-
-    item: Rule | Ladder
-    status: Status
-    reason: str
-    condition: bool | None = None
-    actions: list[PlannedAction] = field(default_factory=list)
-    held: list[tuple[str, str]] = field(default_factory=list)
-    step: int | None = None
-    steps: list[StepOutcome] = field(default_factory=list)
-    level: int | None = None
-    error: EvalProblem | None = None
-
 
 ConditionFn = Callable[[Expression], Fn]
 

@@ -16,7 +16,7 @@ from typing import Any
 from arrears.diagnostics import Diagnostic, did_you_mean
 from arrears.dsl.types import DECIMAL, STRING
 from arrears.dsl.values import CoercionError, Value, coerce, to_json
-from arrears.engine.evaluate import PlannedAction
+from arrears.engine.outcomes import PlannedAction
 from arrears.engine.sources import written_data
 from arrears.rules.model import Ladder, Policy
 from arrears.rules.yaml_source import YNode

@@ -16,9 +16,10 @@ from arrears.dsl import ast
 from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import Value, invisible_characters, show, to_json, visible
-from arrears.engine.evaluate import Outcome, evaluate, traced
+from arrears.engine.evaluate import evaluate, traced
 from arrears.engine.explain_calendar import calendar_section, render_calendar
 from arrears.engine.explain_rates import accrual, render_accrual
+from arrears.engine.outcomes import Outcome
 from arrears.engine.runtime import Env, release
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.fx import BASE_FIELDS, invoice_currency, rate_on

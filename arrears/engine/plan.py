@@ -19,7 +19,8 @@ from typing import Any
 from arrears.diagnostics import counted
 from arrears.dsl.values import EXACT, Value, format_decimal, to_json
 from arrears.engine.document import Counts, Plan, compact
-from arrears.engine.evaluate import PlannedAction, fact_names, plan_actions
+from arrears.engine.evaluate import fact_names, plan_actions
+from arrears.engine.outcomes import PlannedAction
 from arrears.engine.snapshot import Snapshot
 from arrears.rules.catalog import TONES
 from arrears.rules.currencies import minor_places

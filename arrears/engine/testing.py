@@ -23,9 +23,10 @@ from arrears.diagnostics import (
     sort_key,
 )
 from arrears.dsl.values import to_json
-from arrears.engine.evaluate import Evaluation, PlannedAction, evaluate
+from arrears.engine.evaluate import Evaluation, evaluate
 from arrears.engine.expectations import CaseIds, read_expectations
 from arrears.engine.expectations import match as match
+from arrears.engine.outcomes import PlannedAction
 from arrears.engine.snapshot import RawSnapshot, bind
 from arrears.engine.sources import written_data
 from arrears.rules.loader import load_policy

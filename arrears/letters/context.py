@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from arrears.dsl.values import Value
-from arrears.engine.evaluate import PlannedAction
+from arrears.engine.outcomes import PlannedAction
 from arrears.engine.plan import RowPlan, notices
 from arrears.engine.snapshot import Invoice
 from arrears.letters import formatting

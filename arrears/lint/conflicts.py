@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from arrears.diagnostics import Diagnostic, Location
 from arrears.dsl.values import Value
-from arrears.engine.evaluate import PlannedAction
+from arrears.engine.outcomes import PlannedAction
 from arrears.lint.base import Analysis, Finding, Kind, and_list, line
 from arrears.lint.examples import Example, search
 from arrears.lint.firing import Stream, Unit, units

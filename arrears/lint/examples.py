@@ -18,7 +18,8 @@ from arrears.diagnostics import ArrearsError
 from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.types import Type
 from arrears.dsl.values import format_decimal
-from arrears.engine.evaluate import Evaluation, Outcome, PlannedAction, evaluate
+from arrears.engine.evaluate import Evaluation, evaluate
+from arrears.engine.outcomes import Outcome, PlannedAction
 from arrears.engine.snapshot import Snapshot, bind, from_data
 from arrears.lint.firing import Stream
 from arrears.lint.smt import Query, SVal, Z, date_of, decimal_of, z3

@@ -32,7 +32,7 @@ from arrears.engine.batch.folder import BoundTables, NotColumnar, Tables, bind_h
 from arrears.engine.batch.frames import decimal_parts
 from arrears.engine.batch.io import frames_of_bound
 from arrears.engine.batch.typed import compact
-from arrears.engine.evaluate import PlannedAction
+from arrears.engine.outcomes import PlannedAction
 from arrears.engine.progress import Silent
 from arrears.engine.sources import RawSnapshot
 from arrears.replay.ledger import check_window

@@ -13,7 +13,7 @@ from typing import Any
 
 from arrears.dsl.values import to_json
 from arrears.engine.document import dumps, problem_dict
-from arrears.engine.evaluate import EvalProblem, PlannedAction
+from arrears.engine.outcomes import EvalProblem, PlannedAction
 from arrears.replay.replay import Replay
 from arrears.replay.summary import summarize
 

@@ -18,7 +18,8 @@ from decimal import Decimal
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.values import CoercionError, Value, parse_date, to_json
-from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
+from arrears.engine.evaluate import plan_actions
+from arrears.engine.outcomes import EvalProblem, PlannedAction
 from arrears.engine.snapshot import (
     HistoryEntry,
     Invoice,

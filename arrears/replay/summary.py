@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.dsl.values import format_decimal
-from arrears.engine.evaluate import PlannedAction
+from arrears.engine.outcomes import PlannedAction
 from arrears.replay.replay import NO_CURRENCY, InvoiceFacts, Replay
 from arrears.rules.catalog import is_customer_facing
 from arrears.rules.model import Policy

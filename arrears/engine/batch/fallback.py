@@ -20,7 +20,8 @@ import polars as pl
 from arrears.dsl.values import Value, to_json
 from arrears.engine.batch.render import empty_rows, row_schema
 from arrears.engine.batch.typed import NEUTRAL
-from arrears.engine.evaluate import EvalProblem, PlannedAction, plan_actions
+from arrears.engine.evaluate import plan_actions
+from arrears.engine.outcomes import EvalProblem, PlannedAction
 from arrears.engine.plan import CsvLayout, csv_cell
 from arrears.engine.snapshot import RawSnapshot, bind
 from arrears.rules.model import Policy

@@ -28,7 +28,7 @@ from arrears.engine.batch.render import ACTION_COLUMNS, KEY_COLUMNS, action_line
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, compact, json_string
 from arrears.engine.document import Counts, Plan
-from arrears.engine.evaluate import EvalProblem
+from arrears.engine.outcomes import EvalProblem
 from arrears.engine.plan import CsvLayout
 from arrears.rules.catalog import TONES
 from arrears.rules.currencies import minor_places, not_in_cents
