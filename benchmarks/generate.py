@@ -13,11 +13,15 @@ folder's `ibm-ar-late-payments.csv`; 2,466 invoices of 100 customers):
   90th percentile 20, up to 45) plus a tail of 15% from 45 to 200 days, so that every
   ladder step is reached;
 - disputes: 22.7% of invoices, as in the sample;
+- currencies: each customer billed in one of EUR (60%), USD (30%), GBP (10%);
 - invoices per customer: the sample's per-customer counts (15 to 36, mean 24.7),
   rescaled to N / C;
 - history: the dunning steps already done for overdue invoices (remind with its tone,
   the final step's late fee, agency hand-overs), pauses of disputed invoices, calls,
-  notes and customer-level credit holds, exactly H rows, none after as_of.
+  notes of the rule `broken-promise` and customer-level credit holds, exactly H rows,
+  none after as_of. The rules named are the sparse policy's (benchmarks/policy.yaml);
+  the plan-heavy policy has no `broken-promise`, so its plans carry a snapshot warning
+  for each such note, as a renamed rule's history would (SPEC 7.3).
 
 Usage: python benchmarks/generate.py OUT_DIR [--invoices N] [--customers C] [--history H]
        [--as-of 2026-11-23] [--seed 7]
@@ -97,7 +101,9 @@ def generate(invoices: int, customers: int, history: int, as_of: dt.date, seed: 
         np.datetime64(as_of) + rng.integers(-10, 15, invoices).astype("timedelta64[D]"),
         np.datetime64("NaT"),
     )
-    currency = CURRENCIES[rng.choice(3, size=invoices, p=[0.6, 0.3, 0.1])]
+    # A customer is billed in one currency (SPEC 7.1: totals over unlike money have no value
+    # without a base currency, and such a customer would be an evaluation error, not a plan).
+    currency = CURRENCIES[rng.choice(3, size=customers, p=[0.6, 0.3, 0.1])][owner]
     ids = np.arange(invoices)
     invoice_frame = pl.DataFrame(
         {
@@ -221,7 +227,7 @@ def _history(
             .then(pl.lit("credit-limit"))
             .when(call)
             .then(pl.lit("large-call"))
-            .otherwise(pl.lit("notes"))
+            .otherwise(pl.lit("broken-promise"))
             .alias("rule"),
             pl.lit(None, dtype=pl.Int64).alias("step"),
             pl.when(customer_level)
@@ -234,7 +240,7 @@ def _history(
             .then(pl.lit('{"reason":"overdue balance above credit limit"}'))
             .when(call)
             .then(pl.lit('{"assignee":"collections-desk"}'))
-            .otherwise(pl.lit('{"text":"customer contacted"}'))
+            .otherwise(pl.lit('{"text":"promise to pay broken"}'))
             .alias("params"),
             pl.col("at"),
         )
