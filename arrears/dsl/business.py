@@ -25,6 +25,10 @@ class BusinessDays(Protocol):
 
     def next_business_day(self, day: dt.date, /) -> dt.date: ...
 
+    def index(self, day: dt.date) -> int:
+        """Business days counted from a fixed day: `business_days_between(a, b) == index(b) - index(a)`."""
+        ...
+
 
 def needs_calendar(name: str) -> str:
     """The message for a calendar name used in a policy without `calendar:`."""

@@ -12,28 +12,15 @@ from arrears.diagnostics import counted, did_you_mean
 from arrears.dsl import ast, types
 from arrears.dsl.business import CALENDAR_FUNCTIONS, CALENDAR_HINT, needs_calendar
 from arrears.dsl.env import ActionSignature, Environment, RateLookup
+from arrears.dsl.functions import FUNCTIONS as BUILTINS
 from arrears.dsl.table import TypeTable
-from arrears.dsl.types import ANY, BOOL, DATE, DECIMAL, INT, PERCENT, STRING, Type
+from arrears.dsl.types import ANY, DATE, INT, PERCENT, Type
 from arrears.dsl.typing_rules import article, conversion_hint
 from arrears.dsl.values import MAX_ROUND_PLACES
 
 AGGREGATES = ("count_invoices", "sum_of", "max_of", "min_of")
 HISTORY = ("count_of", "days_since")
-PLAIN_FUNCTIONS = (
-    "min",
-    "max",
-    "abs",
-    "round",
-    "coalesce",
-    "days_between",
-    "lower",
-    "upper",
-    "starts_with",
-    "contains",
-    "len",
-    "date",
-    *CALENDAR_FUNCTIONS,
-)
+PLAIN_FUNCTIONS = (*BUILTINS, "date")  # `date("2026-11-23")` is a literal, folded by the compiler
 TABLE_FUNCTIONS = ("rate",)  # rate(table, date): the percent a policy's rate table holds on a date
 FUNCTIONS = PLAIN_FUNCTIONS + HISTORY + AGGREGATES + TABLE_FUNCTIONS
 
@@ -132,7 +119,7 @@ class CallChecks:
             self._arity(node, 1, None)
             return ANY
         nullable = any(a.nullable for a in args)
-        if name in ("min", "max", "coalesce"):
+        if BUILTINS[name].variadic:
             if not self._arity(node, 1 if name == "coalesce" else 2, None):
                 return ANY
             joined: Type | None = args[0]
@@ -150,21 +137,9 @@ class CallChecks:
                 self._problem(f"`{name}` compares numbers, dates, durations or text, not {joined}", node.span)
                 return ANY
             return joined.optional(nullable)
-        signatures: dict[str, tuple[tuple[frozenset[str], ...], Type | None]] = {
-            "abs": ((frozenset({"int", "decimal", "percent", "duration"}),), None),
-            "round": ((frozenset({"int", "decimal", "percent"}), frozenset({"int"})), DECIMAL),
-            "days_between": ((frozenset({"date"}), frozenset({"date"})), INT),
-            "lower": ((frozenset({"string", "enum"}),), STRING),
-            "upper": ((frozenset({"string", "enum"}),), STRING),
-            "starts_with": ((frozenset({"string", "enum"}), frozenset({"string", "enum"})), BOOL),
-            "contains": ((frozenset({"string", "enum"}), frozenset({"string", "enum"})), BOOL),
-            "len": ((frozenset({"string", "list"}),), INT),
-            "is_business_day": ((frozenset({"date"}),), BOOL),
-            "business_days_between": ((frozenset({"date"}), frozenset({"date"})), INT),
-            "next_business_day": ((frozenset({"date"}),), DATE),
-        }
-        params, result = signatures[name]
-        low = 1 if name == "round" else len(params)
+        function = BUILTINS[name]
+        params, result = function.params, function.result
+        low = len(params) - function.optional
         if not self._arity(node, low, len(params)):
             return ANY
         for i, (arg, allowed) in enumerate(zip(args, params, strict=False)):
@@ -185,8 +160,8 @@ class CallChecks:
         if name == "round" and args[0].kind == "int":
             result = INT
         found = result if result is not None else args[0]
-        if name in ("starts_with", "contains", "is_business_day"):
-            return BOOL  # a predicate of a null is false, as a comparison with null is
+        if function.nulls == "false":
+            return found  # a predicate of a null is false, as a comparison with null is
         return found.optional(nullable)
 
     def _date(self, node: ast.Call) -> Type:

@@ -16,9 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.dsl import ast, codegen
-from arrears.dsl.business import CALENDAR_FUNCTIONS, BusinessDays
+from arrears.dsl.business import BusinessDays
 from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.compiled import Const, Fn, Runtime
+from arrears.dsl.functions import FUNCTIONS, Function
 from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
 from arrears.dsl.table import TypeTable
 from arrears.dsl.values import CONTEXT, EXACT, Value, round_half_away
@@ -236,11 +237,7 @@ class Compiler:
                 return None
 
             return self._fold(node, coalesce, consts)
-        if name in CALENDAR_FUNCTIONS:
-            assert self.table.calendar is not None  # the checker refuses them without a calendar
-            implementation = _calendar_function(name, self.table.calendar, node.span)
-        else:
-            implementation = _function(name, result_kind, node.span)
+        implementation = _function(FUNCTIONS[name], result_kind, node.span, self.table.calendar)
 
         def call(env: Runtime) -> Value:
             return implementation([f(env) for f in fns])
@@ -348,54 +345,65 @@ def _arithmetic(op: str, lt: str, rt: str, span: ast.Span) -> Callable[[Any, Any
     return _decimal_op(decimal_ops[op], span)
 
 
-def _function(name: str, result_kind: str, span: ast.Span) -> Callable[[list[Value]], Value]:
-    def nullsafe(f: Callable[..., Value], null_result: Value = None) -> Callable[[list[Value]], Value]:
-        def apply(args: list[Value]) -> Value:
-            if any(a is None for a in args):
-                return null_result
-            return f(*args)
+def _function(
+    function: Function, result_kind: str, span: ast.Span, calendar: BusinessDays | None
+) -> Callable[[list[Value]], Value]:
+    """A built-in's body (arrears/dsl/functions.py) on values; its null rule first."""
+    primitives = _RowPrimitives(span, calendar)
+    null_result: Value = False if function.nulls == "false" else None
 
-        return apply
-
-    match name:
-        case "min":
-            return nullsafe(lambda *a: _widen(min(a), result_kind))
-        case "max":
-            return nullsafe(lambda *a: _widen(max(a), result_kind))
-        case "abs":
-            return nullsafe(abs)
-        case "round":
-            return nullsafe(lambda x, places=0: _round(x, places, span))
-        case "days_between":
-            return nullsafe(lambda a, b: (b - a).days)
-        case "lower":
-            return nullsafe(str.lower)
-        case "upper":
-            return nullsafe(str.upper)
-        case "starts_with":
-            return nullsafe(str.startswith, False)
-        case "contains":
-            return nullsafe(lambda text, part: part in text, False)
-        case "len":
-            return nullsafe(len)
-    raise AssertionError(name)  # pragma: no cover
-
-
-def _calendar_function(name: str, calendar: BusinessDays, span: ast.Span) -> Callable[[list[Value]], Value]:
-    """SPEC 7.4's functions over the policy's calendar; null in, null out (a predicate: false)."""
-    asks: dict[str, Callable[..., Value]] = {
-        "is_business_day": calendar.is_business_day,
-        "business_days_between": calendar.business_days_between,
-        "next_business_day": calendar.next_business_day,
-    }
-    ask = asks[name]
-    null_result: Value = False if name == "is_business_day" else None
+    strict = function.nulls != "own"
 
     def apply(args: list[Value]) -> Value:
-        if any(a is None for a in args):
+        if strict and any(a is None for a in args):
             return null_result
+        return _widen(function.apply(primitives, args), result_kind)
+
+    return apply
+
+
+class _RowPrimitives:
+    """The primitives a function body is written in, on non-null Python values (see `_function`)."""
+
+    def __init__(self, span: ast.Span, calendar: BusinessDays | None) -> None:
+        self.span = span
+        ops: dict[str, Callable[..., Any]] = {
+            "min": lambda *a: min(a),
+            "max": lambda *a: max(a),
+            "abs": abs,
+            "round": lambda x, places: _round(x, places, span),
+            "date_diff": lambda a, b: (a - b).days,
+            "sub": operator.sub,
+            "lower": str.lower,
+            "upper": str.upper,
+            "starts_with": str.startswith,
+            "contains": lambda text, part: part in text,
+            "len": len,
+            # The compiler evaluates `coalesce` lazily (`_call`): an argument after the first
+            # non-null one is never evaluated, so its error cannot surface. This is the same value.
+            "coalesce": lambda *a: next((x for x in a if x is not None), None),
+        }
+        if calendar is not None:
+            ops.update(
+                business_index=_dated(calendar.index, span),
+                is_business_day=_dated(calendar.is_business_day, span),
+                next_business_day=_dated(calendar.next_business_day, span),
+            )
+        self.ops = ops
+
+    def __call__(self, op: str, *args: Any) -> Any:
+        return self.ops[op](*args)
+
+    def const(self, value: int) -> Any:
+        return value
+
+
+def _dated(ask: Callable[[dt.date], Value], span: ast.Span) -> Callable[[dt.date], Value]:
+    """A calendar's answer; a day beyond the calendar's range is the invoice's evaluation error."""
+
+    def apply(day: dt.date) -> Value:
         try:
-            return ask(*args)
+            return ask(day)
         except OverflowError:
             raise EvalFailure("date out of range", span) from None
 

@@ -12,11 +12,14 @@ unknown, so a proof never rests on a guess.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 from arrears.dsl import ast
 from arrears.dsl.calls import aggregate_parts
+from arrears.dsl.functions import FUNCTIONS
 from arrears.dsl.types import Type
+from arrears.lint.functions import Primitives, Untranslated
 from arrears.lint.smt import QUOTIENT_SLACK, SVal, Z, false, real, true, truthy, z3
 from arrears.lint.world import World, kind_of
 from arrears.rules.model import Expression, Policy
@@ -211,39 +214,20 @@ class Translator:
         null = z3.Or(*(a.null for a in args)) if args else false()
         if any(a.value is None for a in args) and name != "len":
             return SVal(kind, self.world.fresh(kind).value if kind != "any" else None, null, err)
-        if name in ("min", "max") and kind in ("int", "real", "date", "duration", "string"):
-            values = [real(a.value) if kind == "real" else a.value for a in args]
-            best = values[0]
-            for v in values[1:]:
-                better = (v < best) if name == "min" else (v > best)
-                best = z3.If(better, v, best)
-            return SVal(kind, best, null, err)
-        if name == "abs" and args[0].kind in ("int", "real", "duration"):
-            v = args[0].value
-            return SVal(args[0].kind, z3.If(v < 0, -v, v), null, err)
-        if name == "round":
-            return self._round(node, args, kind, null, err)
-        if name == "days_between":
-            return SVal("int", args[1].value - args[0].value, null, err)
-        if name in ("starts_with", "contains"):
-            text, part = args[0].value, args[1].value
-            found = z3.PrefixOf(part, text) if name == "starts_with" else z3.Contains(text, part)
-            return SVal("bool", z3.And(z3.Not(null), found), false(), err)
-        if name == "len" and args[0].kind == "string":
-            return SVal("int", z3.Length(args[0].value), null, err)
-        if name == "len" and args[0].items is not None:
-            return SVal("int", z3.IntVal(len(args[0].items)), null, err)
-        if name in ("lower", "upper") and args[0].kind == "enum":
-            members = args[0].members
-            mapped = [m.lower() if name == "lower" else m.upper() for m in members]
-            value = z3.StringVal(mapped[-1]) if mapped else self.world.fresh("string").value
-            for member, out in zip(members[:-1], mapped[:-1], strict=True):
-                value = z3.If(args[0].value == z3.StringVal(member), z3.StringVal(out), value)
-            return SVal("string", value, null, err)
+        function = FUNCTIONS.get(name)
+        if function is not None:
+            try:
+                out = function.apply(Primitives(self, node, kind), args)
+            except Untranslated:
+                pass
+            else:
+                if function.nulls == "false":  # a predicate of a null is false
+                    return SVal("bool", z3.And(z3.Not(null), out.value), false(), err)
+                return replace(out, null=null, err=err)
         unknown = self._unknown(node)
         return SVal(unknown.kind, unknown.value, z3.Or(null, unknown.null), z3.Or(err, unknown.err))
 
-    def _round(self, node: ast.Call, args: list[SVal], kind: str, null: Z, err: Z) -> SVal:
+    def round_call(self, node: ast.Call, args: list[SVal], kind: str, null: Z, err: Z) -> SVal:
         places = _constant_int(node.args[1]) if len(node.args) > 1 else 0
         if places is None or places < -_ROUND_PLACES:
             # Far negative places: the bound below would be a number of a billion digits.

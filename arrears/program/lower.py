@@ -221,10 +221,9 @@ class _Lowering:
         lookup = self.policy.table.rate_tables.get(node)
         if name == "rate" and isinstance(lookup, RateTable):
             return lower_rate(lookup, self.expr(node.args[1], scope))
-        function = R.FUNCTIONS.get(name)
-        if function is None:
+        if name not in R.FUNCTIONS:
             raise LoweringError(f"no lowering for the function `{name}`")
-        return function.lower([self.expr(a, scope) for a in node.args], t)
+        return R.lower_call(name, [self.expr(a, scope) for a in node.args], t)
 
     # -- items -------------------------------------------------------------------------
 

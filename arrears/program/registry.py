@@ -9,17 +9,18 @@ rule is part of its definition:
 
 Decimal primitives are exact as SPEC section 2 says: sums and products exact, quotients
 to 28 significant digits half-even, `round`/`money` half away from zero. A built-in
-function expressible in primitives is one entry of `FUNCTIONS`.
+function expressible in primitives is one entry of `arrears.dsl.functions.FUNCTIONS`, which
+the checker, the row engine and this lowering all read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
 from arrears.dsl.calls import AGGREGATES, HISTORY
+from arrears.dsl.functions import FUNCTIONS
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
 from arrears.program.ir import Aggregate, AsOf, Const, Input, Node, Prim, Ref, prim
 from arrears.rules.catalog import CHANNELS, MONEY_ACTIONS, TONES
@@ -63,6 +64,10 @@ PRIMITIVES: dict[str, NullRule] = {
     "coalesce": "own",
     "if": "own",  # if(condition, then, else): the condition null reads as false
     "list": "own",
+    # a business calendar's answers (SPEC 7.4), asked of `arrears.rules.calendar.Calendar`
+    "business_index": "null",  # business days counted from a fixed day
+    "is_business_day": "false",
+    "next_business_day": "null",
 }
 
 FACT_EXCLUDE = ("aggregate", "as_of")  # references that are not facts of a decision
@@ -73,35 +78,35 @@ AGGREGATE_FUNCTIONS = AGGREGATES
 HISTORY_FUNCTIONS = HISTORY
 
 
-@dataclass(frozen=True)
-class Function:
-    """A built-in function of the language, lowered to primitives."""
-
-    name: str
-    nulls: NullRule
-    lower: Callable[[list[Node], Type], Node]
-
-
-def _same(op: str) -> Callable[[list[Node], Type], Node]:
-    return lambda args, t: Prim(t, op, tuple(args))
-
-
-FUNCTIONS: dict[str, Function] = {
-    f.name: f
-    for f in (
-        Function("min", "null", _same("min")),
-        Function("max", "null", _same("max")),
-        Function("abs", "null", _same("abs")),
-        Function("round", "null", lambda a, t: Prim(t, "round", (a[0], a[1] if len(a) > 1 else Const(INT, 0)))),
-        Function("coalesce", "own", _same("coalesce")),
-        Function("days_between", "null", lambda a, t: prim("date_diff", t, a[1], a[0])),
-        Function("lower", "null", _same("lower")),
-        Function("upper", "null", _same("upper")),
-        Function("starts_with", "false", _same("starts_with")),
-        Function("contains", "false", _same("contains")),
-        Function("len", "null", _same("len")),
-    )
+# Result types of the primitives a function body may use whose type is not the call's own.
+_PRIMITIVE_TYPES: dict[str, Type] = {
+    "date_diff": INT,
+    "len": INT,
+    "business_index": INT,
+    "starts_with": BOOL,
+    "contains": BOOL,
+    "is_business_day": BOOL,
+    "next_business_day": DATE,
 }
+
+
+class _Lowered:
+    """The program's builder for function bodies (arrears/dsl/functions.py): primitives as nodes."""
+
+    def __init__(self, t: Type) -> None:
+        self.t = t
+
+    def __call__(self, op: str, *args: Node) -> Node:
+        fixed = _PRIMITIVE_TYPES.get(op)
+        return Prim(self.t if fixed is None else fixed.optional(self.t.nullable), op, args)
+
+    def const(self, value: int) -> Node:
+        return Const(INT, value)
+
+
+def lower_call(name: str, args: list[Node], t: Type) -> Node:
+    """A built-in function call as primitives: its one definition's body, built as program nodes."""
+    return FUNCTIONS[name].apply(_Lowered(t), args)
 
 
 # -- fields: built-in defaults and derived fields, one table ------------------------------
@@ -161,4 +166,5 @@ __all__ = [
     "PRIMITIVES",
     "STRING",
     "TONES",
+    "lower_call",
 ]
