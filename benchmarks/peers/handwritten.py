@@ -446,7 +446,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
     # The accrued interest a fact shows is a 28-digit quotient: spelt by Python for the rows that show it.
     late = out.select(pl.arg_where(pl.col("facts") == "ACCRUED"))["facts"]
     if late.len():
-        picked = inv.select("open", "days", "autopay")[(out["__key"].gather(late) // 128 - 1)]
+        picked = inv.select("open", "days", "autopay")[(out["__key"].gather(late) % 2**32 // 128 - 1)]
         texts = [
             '{"accrued":"'
             + accrued_text(c, d)
