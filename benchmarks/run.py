@@ -9,9 +9,9 @@ throughput, peak memory, ratios and the targets of issue 4.
 
 - batch: `make_plan_batch` from the Parquet folder to a Parquet plan, snapshot digest
   included; batch-no-digest: the same without the digest (which reads every row).
-- handwritten: the sparse policy hand-written as one Polars query (benchmarks/peers), the
-  practical floor, run first; every engine's action rows are checked equal to it (for the
-  heavy policy, which has no hand-written query yet, to the batch engine's).
+- handwritten: each policy hand-written as one Polars query (benchmarks/peers), the
+  practical floor, run first; every engine's action rows are checked equal to it (to the
+  batch engine's when the run leaves the floor out).
 - duckdb: `make_plan_duckdb` (`--memory-limit`, e.g. 4GB) to a Parquet plan; spark: a
   local[2] session started (its start-up time reported apart), `make_plan_spark`, the
   Parquet plan.
@@ -43,7 +43,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arrears.engine.batch import FramePlan
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -94,6 +97,23 @@ def _same_as_floor(out: Path, policy: str, plan: Path) -> dict[str, Any]:
     }
 
 
+def _planned(
+    plan: FramePlan, policy_name: str, out: Path, target: Path, started: float, planned: float, **extra: Any
+) -> dict[str, Any]:
+    """An engine's result row: its timings (from `load_policy`), the plan's size, the check against the floor."""
+    done = time.perf_counter()
+    return {
+        "invoices": plan.invoice_count,
+        "seconds": done - started,
+        "plan_s": planned - started,
+        "write_s": done - planned,
+        "actions": plan.actions.frame.height,
+        "row_engine_customers": plan.fallback_customers,
+        **extra,
+        **_same_as_floor(out, policy_name, target),
+    }
+
+
 def _batch(policy_name: str, data: Path, out: Path, digest: bool) -> dict[str, Any]:
     from arrears.engine.batch import make_plan_batch
     from arrears.engine.batch.io import write_plan
@@ -105,16 +125,7 @@ def _batch(policy_name: str, data: Path, out: Path, digest: bool) -> dict[str, A
     planned = time.perf_counter()
     target = out / f"batch{'' if digest else '-no-digest'}-{policy_name}.parquet"
     write_plan(plan, target, "parquet", digest=digest)
-    done = time.perf_counter()
-    return {
-        "invoices": plan.invoice_count,
-        "seconds": done - started,
-        "plan_s": planned - started,
-        "write_s": done - planned,
-        "actions": plan.actions.frame.height,
-        "row_engine_customers": plan.fallback_customers,
-        **_same_as_floor(out, policy_name, target),
-    }
+    return _planned(plan, policy_name, out, target, started, planned)
 
 
 def _sql(engine: str, policy_name: str, data: Path, out: Path, memory_limit: str | None) -> dict[str, Any]:
@@ -140,26 +151,15 @@ def _sql(engine: str, policy_name: str, data: Path, out: Path, memory_limit: str
             extra["startup_s"] = ready - started
     planned = time.perf_counter()
     write_plan(plan, target, "parquet")
-    done = time.perf_counter()
-    return {
-        "invoices": plan.invoice_count,
-        "seconds": done - started,
-        "plan_s": planned - started,
-        "write_s": done - planned,
-        "actions": plan.actions.frame.height,
-        "row_engine_customers": plan.fallback_customers,
-        **extra,
-        **_same_as_floor(out, policy_name, target),
-    }
+    return _planned(plan, policy_name, out, target, started, planned, **extra)
 
 
 def _handwritten(policy_name: str, data: Path, out: Path) -> dict[str, Any]:
     import polars as pl
 
-    if policy_name != "sparse":
-        raise SystemExit(f"no hand-written query for the {policy_name} policy: the batch engine is its floor")
-    from benchmarks.peers.handwritten import run
+    from benchmarks.peers import handwritten, handwritten_heavy
 
+    run = {"sparse": handwritten.run, "heavy": handwritten_heavy.run}[policy_name]
     started = time.perf_counter()
     actions = run(data, AS_OF, out / f"handwritten-{policy_name}.parquet")
     seconds = time.perf_counter() - started
@@ -482,8 +482,6 @@ def main(argv: list[str] | None = None) -> int:
         for engine in engines:
             if policy != "sparse" and engine not in PLANNERS:
                 continue  # the peers and the row sample measure the sparse policy only
-            if policy != "sparse" and engine == "handwritten":
-                continue
             # Every engine gets the same number of runs and is reported by its best one.
             runs = [
                 run_engine(

@@ -14,32 +14,37 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks.peers.handwritten_parts import accrued_text, cents, flag, history_facts, money, quoted
+from benchmarks.peers.handwritten_parts import (
+    MONEY_DEFAULTS,
+    PLAN_COLUMNS,
+    accrued_text,
+    action_rows,
+    cents,
+    flag,
+    history_facts,
+    in_plan_order,
+    money,
+    money_totals,
+    quoted,
+    read,
+    total,
+    with_currency,
+)
 
 
 def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
     """The benchmark policy's action rows, sorted as the plan lists them."""
-    invoices = pl.read_parquet(folder / "invoices.parquet").sort("customer_id", "id")
-    customers = pl.read_parquet(folder / "customers.parquet").sort("id")
-    history = pl.read_parquet(folder / "history.parquet")
-    hist, chist = history_facts(history, invoices, customers, as_of)
+    inv, customers, history = read(folder, as_of)
+    hist, chist = history_facts(history, inv, customers)
     today = pl.lit(as_of)
-    ci = customers["id"].search_sorted(invoices["customer_id"])
-    inv = invoices.with_columns(
-        pl.Series("__ci", ci),
-        pl.int_range(pl.len()).alias("__row"),
-        cents("open_amount").alias("open"),
-        (today - pl.col("due_date")).dt.total_days().alias("days"),
-    )
     days, open_ = pl.col("days"), pl.col("open")
     agg = inv.group_by("__ci").agg(
-        open_.sum().alias("open_total"),
-        open_.filter(days > 0).sum().alias("overdue_total"),
-        (days > 0).sum().alias("overdue_count"),
+        *money_totals(),
         pl.col("disputed").sum().alias("disputed_count"),
         ((days > 30) & ~pl.col("disputed")).sum().alias("long_late_count"),
         open_.filter((days > 30) & ~pl.col("disputed")).sum().alias("long_late_total"),
         ((days > 30) & ~pl.col("disputed")).any().alias("any_long_late"),
+        pl.len().alias("invoice_count"),
     )
     people = (
         customers.with_columns(
@@ -51,13 +56,12 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         )
         .join(agg, on="__ci", how="left", maintain_order="left")
         .with_columns(
-            pl.col("open_total").fill_null(0),
-            pl.col("overdue_total").fill_null(0),
-            pl.col("overdue_count").fill_null(0),
+            *[pl.col(name).fill_null(value) for name, value in MONEY_DEFAULTS.items()],
             pl.col("disputed_count").fill_null(0),
             pl.col("long_late_count").fill_null(0),
             pl.col("long_late_total").fill_null(0),
             pl.col("any_long_late").fill_null(False),
+            pl.col("invoice_count").fill_null(0),
         )
     )
     inv = inv.join(
@@ -65,7 +69,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         on="__ci",
         how="left",
         maintain_order="left",
-    ).join(hist, on="__row", how="left", maintain_order="left")
+    ).hstack(hist)
 
     # Conditions, in priority order, with `final` silencing strictly lower priorities.
     promise_open = (today <= pl.col("promise_date") + pl.duration(days=2)).fill_null(False)
@@ -133,7 +137,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
 
     day_text = days.cast(pl.String)
     open_text = quoted(money(open_))
-    parts = []
+    parts: list[pl.LazyFrame] = []
     ranks = {
         name: i
         for i, name in enumerate(
@@ -165,30 +169,12 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         rule: str,
         index: int,
         action: str,
-        params: pl.Expr,
+        params: pl.Expr | str,
         because: str,
-        facts: pl.Expr,
+        facts: pl.Expr | str,
         step: int | None = None,
     ) -> None:
-        parts.append(
-            inv.lazy()
-            .filter(mask)
-            .select(
-                pl.col("customer_id").alias("customer"),
-                pl.col("id").alias("invoice"),
-                pl.lit(rule).alias("rule"),
-                pl.lit(step, dtype=pl.Int64).alias("step"),
-                pl.lit(action).alias("action"),
-                params.alias("params"),
-                pl.lit(because).alias("because"),
-                facts.alias("facts"),
-                pl.col("__ci").cast(pl.Int64).alias("__c"),
-                pl.lit(1).alias("__s"),
-                pl.col("__row").cast(pl.Int64).alias("__r"),
-                pl.lit(ranks[rule]).alias("__k"),
-                pl.lit(index).alias("__i"),
-            )
-        )
+        parts.append(action_rows(inv, mask, ranks[rule], rule, index, action, params, because, facts, step))
 
     rows(
         issued("dispute-hold", "pause"),
@@ -279,7 +265,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "late-interest",
         0,
         "interest",
-        '{"annual_rate":"0.08","amount":' + quoted(money(interest_cents)) + "}",
+        with_currency('{"annual_rate":"0.08","amount":' + quoted(money(interest_cents))),
         "days_overdue >= 45 and not customer.autopay and accrued >= 5",
         pl.lit("ACCRUED"),
     )
@@ -288,7 +274,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "eu-flat-fee",
         0,
         "late_fee",
-        pl.lit('{"amount":"40.00"}'),
+        with_currency('{"amount":"40.00"'),
         'currency == "EUR" and days_overdue >= 30 and open_amount >= 200 and not paperless',
         '{"currency":'
         + quoted(pl.col("currency"))
@@ -360,7 +346,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         "dunning",
         1,
         "late_fee",
-        '{"rate":"0.02","amount":' + quoted(money(fee)) + "}",
+        with_currency('{"rate":"0.02","amount":' + quoted(money(fee))),
         "days_overdue >= 30",
         '{"days_overdue":' + day_text + "}",
         3,
@@ -377,9 +363,11 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
     )
 
     # Customer scope.
-    cust = people.join(chist.rename({"__crow": "__ci"}), on="__ci", how="left", maintain_order="left")
-    over_limit = (pl.col("overdue_total") > pl.col("limit")).fill_null(False)
-    watch = (pl.col("segment") != "public") & (pl.col("open_total") * 10 > pl.col("limit") * 9).fill_null(False)
+    cust = people.hstack(chist)
+    # SPEC 7.1: a money total over unlike currencies has no value: a rule reading it does not fire.
+    over_limit = ~pl.col("overdue_unlike") & (pl.col("overdue_total") > pl.col("limit")).fill_null(False)
+    watch = (pl.col("segment") != "public") & ~pl.col("open_unlike")
+    watch = watch & (pl.col("open_total") * 10 > pl.col("limit") * 9).fill_null(False)
     chronic = pl.col("long_late_count") >= 3
     plan_recent = ((today - pl.col("last_plan")).dt.total_days() < 90).fill_null(False)
     ccond = {
@@ -393,32 +381,14 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         last = pl.col(f"last|{rule}|{action}")
         return ccond[rule] & ~(last.is_not_null() & ((today - last).dt.total_days() < days_))
 
-    total_text = pl.when(pl.col("open_total") == 0).then(pl.lit('"0"')).otherwise(quoted(money(pl.col("open_total"))))
+    total_text = total(pl.col("open_total"), pl.col("invoice_count") == 0)
     late_total = (
         pl.when(pl.col("any_long_late")).then(quoted(money(pl.col("long_late_total")))).otherwise(pl.lit('"0"'))
     )
     limit_text = pl.when(pl.col("limit").is_null()).then(pl.lit("null")).otherwise(quoted(money(pl.col("limit"))))
 
     def crows(mask: pl.Expr, rule: str, index: int, action: str, params: str, because: str, facts: pl.Expr) -> None:
-        parts.append(
-            cust.lazy()
-            .filter(mask)
-            .select(
-                pl.col("id").alias("customer"),
-                pl.lit(None, dtype=pl.String).alias("invoice"),
-                pl.lit(rule).alias("rule"),
-                pl.lit(None, dtype=pl.Int64).alias("step"),
-                pl.lit(action).alias("action"),
-                pl.lit(params).alias("params"),
-                pl.lit(because).alias("because"),
-                facts.alias("facts"),
-                pl.col("__ci").cast(pl.Int64).alias("__c"),
-                pl.lit(0).alias("__s"),
-                pl.lit(-1, dtype=pl.Int64).alias("__r"),
-                pl.lit(ranks[rule]).alias("__k"),
-                pl.lit(index).alias("__i"),
-            )
-        )
+        parts.append(action_rows(cust, mask, ranks[rule], rule, index, action, params, because, facts))
 
     crows(
         cissued("credit-limit", "credit_hold", 30),
@@ -472,11 +442,11 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
         '{"customer.disputed_count":' + pl.col("disputed_count").cast(pl.String) + "}",
     )
 
-    out = pl.concat(parts).sort("__c", "__s", "__r", "__k", "__i").collect()
+    out = in_plan_order(parts)
     # The accrued interest a fact shows is a 28-digit quotient: spelt by Python for the rows that show it.
     late = out.select(pl.arg_where(pl.col("facts") == "ACCRUED"))["facts"]
     if late.len():
-        picked = inv.select("open", "days", "autopay")[out["__r"].gather(late)]
+        picked = inv.select("open", "days", "autopay")[(out["__key"].gather(late) % 2**32 // 128 - 1)]
         texts = [
             '{"accrued":"'
             + accrued_text(c, d)
@@ -488,7 +458,7 @@ def plan(folder: Path, as_of: dt.date) -> pl.DataFrame:
             for c, d, a in picked.iter_rows()
         ]
         out = out.with_columns(out["facts"].scatter(late, pl.Series(texts)))
-    return out.select("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
+    return out.select(PLAN_COLUMNS)
 
 
 def run(folder: Path, as_of: dt.date, output: Path) -> pl.DataFrame:

@@ -1,13 +1,17 @@
-"""Helpers of the hand-written benchmark query: money as integer cents, JSON pieces, history facts."""
+"""Helpers of the hand-written benchmark queries: money as integer cents, JSON pieces,
+history facts, customer money totals and the plan's row order."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Context, Decimal
+from pathlib import Path
 
 import polars as pl
 
 EXACT = Context(prec=28)
+PLAN_COLUMNS = ["customer", "invoice", "rule", "step", "action", "params", "because", "facts"]
 
 
 def cents(column: str) -> pl.Expr:
@@ -29,50 +33,127 @@ def flag(flag: pl.Expr) -> pl.Expr:
     return pl.when(flag).then(pl.lit("true")).otherwise(pl.lit("false"))
 
 
+def total(cents: pl.Expr, empty: pl.Expr) -> pl.Expr:
+    """A customer's money total as a fact: a sum from Decimal(0) is "0" over no invoice, cents otherwise."""
+    return pl.when(empty).then(pl.lit('"0"')).otherwise(quoted(money(cents)))
+
+
+def with_currency(params: pl.Expr | str) -> pl.Expr:
+    """A computed fee's params (a JSON object without its closing brace) with the invoice's currency (SPEC 7.1)."""
+    code = pl.col("currency")
+    tail = pl.when(code.is_null() | (code == "")).then(pl.lit("}")).otherwise(',"currency":"' + code + '"}')
+    return (pl.lit(params) if isinstance(params, str) else params) + tail
+
+
+# -- reading and numbering -------------------------------------------------------------
+
+
+def read(folder: Path, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Invoices (by customer and id, numbered, in cents, with days overdue), customers (by id), history."""
+    customers = pl.read_parquet(folder / "customers.parquet").sort("id")
+    invoices = pl.read_parquet(folder / "invoices.parquet").sort("customer_id", "id")
+    invoices = invoices.with_columns(
+        pl.Series("__ci", customers["id"].search_sorted(invoices["customer_id"])),
+        pl.int_range(pl.len()).alias("__row"),
+        cents("open_amount").alias("open"),
+        (pl.lit(as_of) - pl.col("due_date")).dt.total_days().alias("days"),
+    )
+    return invoices, customers, pl.read_parquet(folder / "history.parquet")
+
+
+def money_totals() -> list[pl.Expr]:
+    """The built-in money aggregates per customer (group by `__ci`), and whether each adds unlike money.
+
+    SPEC 7.1: without a base currency a total over more than one currency has no value, and
+    a rule reading it does not fire; SPEC 7.2: the overdue ones count open amounts above zero.
+    """
+    overdue = (pl.col("days") > 0) & (pl.col("open") > 0)
+    codes = pl.col("currency").filter(pl.col("currency") != "")
+    return [
+        pl.col("open").sum().alias("open_total"),
+        pl.col("open").filter(overdue).sum().alias("overdue_total"),
+        overdue.sum().alias("overdue_count"),
+        (codes.n_unique() > 1).alias("open_unlike"),
+        (codes.filter(overdue).n_unique() > 1).alias("overdue_unlike"),
+    ]
+
+
+MONEY_DEFAULTS = {
+    "open_total": 0,
+    "overdue_total": 0,
+    "overdue_count": 0,
+    "open_unlike": False,
+    "overdue_unlike": False,
+}
+
+
+# -- history -------------------------------------------------------------------------
+
+
+def last_done(pairs: Sequence[tuple[str, str]]) -> list[pl.Expr]:
+    """The last day each (rule, action) was done, for `repeat` (SPEC 1.2)."""
+    day, rule, action = pl.col("at"), pl.col("rule"), pl.col("action")
+    return [day.filter((rule == r) & (action == a)).max().alias(f"last|{r}|{a}") for r, a in pairs]
+
+
+def ladder_state(ladder: str) -> list[pl.Expr]:
+    """A ladder's level (the highest step on file) and the day its last step was done (SPEC 1.3)."""
+    mine = pl.col("rule") == ladder
+    return [
+        pl.col("at").filter(mine).max().alias("ladder_at"),
+        pl.col("step").filter(mine).max().alias("ladder_level"),
+    ]
+
+
+def per_invoice(history: pl.DataFrame, invoices: pl.DataFrame, aggs: Sequence[pl.Expr]) -> pl.DataFrame:
+    """History facts per invoice, one row per invoice in `invoices` order (nulls where none is on file)."""
+    found = history.lazy().filter(pl.col("invoice_id").is_not_null()).group_by("invoice_id").agg(*aggs)
+    return _aligned(invoices, found, "invoice_id")
+
+
+def per_customer(history: pl.DataFrame, customers: pl.DataFrame, aggs: Sequence[pl.Expr]) -> pl.DataFrame:
+    """History facts of customer-scope actions, one row per customer in `customers` order."""
+    found = history.lazy().filter(pl.col("invoice_id").is_null()).group_by("customer_id").agg(*aggs)
+    return _aligned(customers, found, "customer_id")
+
+
+def _aligned(rows: pl.DataFrame, found: pl.LazyFrame, key: str) -> pl.DataFrame:
+    return (
+        rows.lazy()
+        .select("id")
+        .join(found, left_on="id", right_on=key, how="left", maintain_order="left")
+        .drop("id")
+        .collect()
+    )
+
+
 def history_facts(
-    history: pl.DataFrame, invoices: pl.DataFrame, customers: pl.DataFrame, as_of: dt.date
+    history: pl.DataFrame, invoices: pl.DataFrame, customers: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per-invoice and per-customer history facts the policy reads."""
-    ids = invoices.select(pl.col("id"), pl.int_range(pl.len()).alias("__row"))
-    on_invoice = history.filter(pl.col("invoice_id").is_not_null()).join(ids, left_on="invoice_id", right_on="id")
-    day = pl.col("at")
-    inv = on_invoice.group_by("__row").agg(
-        (
-            day.filter(
-                (pl.col("action") == "note")
-                & (pl.col("params").str.contains('"text":"promise to pay broken"', literal=True))
-            ).len()
-        ).alias("broken_notes"),
-        day.filter(pl.col("action") == "call").max().alias("last_call"),
-        (pl.col("action") == "remind").sum().alias("reminds"),
-        day.filter(pl.col("action") == "remind").max().alias("last_remind"),
-        ((pl.col("action") == "remind") & pl.col("params").str.contains('"tone":"final"', literal=True))
-        .sum()
-        .alias("final_reminds"),
-        (pl.col("action") == "escalate").sum().alias("escalations"),
-        day.filter(pl.col("rule") == "dunning").max().alias("ladder_at"),
-        pl.col("step").filter(pl.col("rule") == "dunning").max().alias("ladder_level"),
-        *[
-            day.filter((pl.col("rule") == rule) & (pl.col("action") == action)).max().alias(f"last|{rule}|{action}")
-            for rule, action in RULE_ACTIONS
+    """Per-invoice and per-customer history facts the sparse policy reads."""
+    day, action, params = pl.col("at"), pl.col("action"), pl.col("params")
+    inv = per_invoice(
+        history,
+        invoices,
+        [
+            day.filter((action == "note") & params.str.contains('"text":"promise to pay broken"', literal=True))
+            .len()
+            .alias("broken_notes"),
+            day.filter(action == "call").max().alias("last_call"),
+            (action == "remind").sum().alias("reminds"),
+            day.filter(action == "remind").max().alias("last_remind"),
+            ((action == "remind") & params.str.contains('"tone":"final"', literal=True)).sum().alias("final_reminds"),
+            (action == "escalate").sum().alias("escalations"),
+            *ladder_state("dunning"),
+            *last_done(RULE_ACTIONS),
         ],
     )
-    rows = pl.DataFrame({"__row": pl.int_range(invoices.height, eager=True)}).join(
-        inv, on="__row", how="left", maintain_order="left"
+    cust = per_customer(
+        history,
+        customers,
+        [day.filter(action == "offer_payment_plan").max().alias("last_plan"), *last_done(CUSTOMER_ACTIONS)],
     )
-    people = customers.select(pl.col("id"), pl.int_range(pl.len()).alias("__crow"))
-    on_customer = history.filter(pl.col("invoice_id").is_null()).join(people, left_on="customer_id", right_on="id")
-    cust = on_customer.group_by("__crow").agg(
-        day.filter(pl.col("action") == "offer_payment_plan").max().alias("last_plan"),
-        *[
-            day.filter((pl.col("rule") == rule) & (pl.col("action") == action)).max().alias(f"last|{rule}|{action}")
-            for rule, action in CUSTOMER_ACTIONS
-        ],
-    )
-    crow = pl.DataFrame({"__crow": pl.int_range(customers.height, eager=True)}).join(
-        cust, on="__crow", how="left", maintain_order="left"
-    )
-    return rows, crow
+    return inv, cust
 
 
 RULE_ACTIONS = [
@@ -105,3 +186,51 @@ def accrued_text(cents: int, days: int) -> str:
         EXACT.multiply(EXACT.multiply(Decimal(cents).scaleb(-2), Decimal("0.08")), Decimal(days)), Decimal(365)
     )
     return format(value, "f")
+
+
+# -- the action rows, in plan order ----------------------------------------------------------
+
+
+def action_rows(
+    frame: pl.DataFrame,
+    mask: pl.Expr,
+    rank: int,
+    rule: str,
+    index: int,
+    action: str,
+    params: pl.Expr | str,
+    because: str,
+    facts: pl.Expr | str,
+    step: int | None = None,
+) -> pl.LazyFrame:
+    """One action of one rule (or ladder step) on the rows of `frame` where `mask` holds.
+
+    `frame` holds invoices (an `id`, `customer_id` and `__row`) or customers (an `id`, no
+    `__row`); `rank` is the rule's place in priority and file order (below 32), `index` the
+    action's place in the rule (below 4). The hidden `__key` orders the plan (SPEC 4):
+    customer, its customer-scope actions first, invoice, rule, action (one integer, for
+    fewer than 2**25 invoices: one sort key instead of five).
+    """
+    invoice_scope = "__row" in frame.columns
+    row = pl.col("__row") + 1 if invoice_scope else pl.lit(0, dtype=pl.Int64)
+    return (
+        frame.lazy()
+        .filter(mask)
+        .select(
+            (pl.col("customer_id") if invoice_scope else pl.col("id")).alias("customer"),
+            (pl.col("id") if invoice_scope else pl.lit(None, dtype=pl.String)).alias("invoice"),
+            pl.lit(rule).alias("rule"),
+            pl.lit(step, dtype=pl.Int64).alias("step"),
+            pl.lit(action).alias("action"),
+            (pl.lit(params) if isinstance(params, str) else params).alias("params"),
+            pl.lit(because).alias("because"),
+            (pl.lit(facts) if isinstance(facts, str) else facts).alias("facts"),
+            # One integer: customer, then row (0 before the customer's invoices), rule, action.
+            (pl.col("__ci").cast(pl.Int64) * 2**32 + row * 128 + rank * 4 + index).alias("__key"),
+        )
+    )
+
+
+def in_plan_order(parts: Sequence[pl.LazyFrame]) -> pl.DataFrame:
+    """The action rows of every part, sorted as the plan lists them, with their hidden keys."""
+    return pl.concat(parts).sort("__key").collect()
