@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.calls import AGGREGATES, HISTORY
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
 from arrears.program.ir import Aggregate, AsOf, Const, Input, Node, Prim, Ref, prim
 from arrears.rules.catalog import CHANNELS, MONEY_ACTIONS, TONES
+from arrears.rules.model import Ladder
 
 NullRule = Literal["null", "false", "own"]
 
@@ -63,6 +65,10 @@ PRIMITIVES: dict[str, NullRule] = {
     "coalesce": "own",
     "if": "own",  # if(condition, then, else): the condition null reads as false
     "list": "own",
+    # business calendars (SPEC 7.4): answers of the program's `Calendar`, asked once per distinct date
+    "business_index": "null",  # date -> int: Calendar.index (business days counted from its anchor)
+    "is_business_day": "null",  # date -> bool
+    "next_business_day": "null",  # date -> date: the first business day on or after it
 }
 
 FACT_EXCLUDE = ("aggregate", "as_of")  # references that are not facts of a decision
@@ -100,8 +106,21 @@ FUNCTIONS: dict[str, Function] = {
         Function("starts_with", "false", _same("starts_with")),
         Function("contains", "false", _same("contains")),
         Function("len", "null", _same("len")),
+        # SPEC 7.4, over the program's calendar: between(a, b) counts the business days d with a < d <= b.
+        Function("business_days_between", "null", lambda a, t: _business_between(a[0], a[1])),
+        Function(
+            "is_business_day",
+            "false",
+            lambda a, t: prim("coalesce", t, prim("is_business_day", BOOL.optional(), a[0]), Const(BOOL, False)),
+        ),
+        Function("next_business_day", "null", _same("next_business_day")),
     )
 }
+
+
+def _business_between(start: Node, end: Node) -> Node:
+    """Business days d with start < d <= end (minus those with end < d <= start): a difference of indexes."""
+    return prim("sub", INT, prim("business_index", INT, end), prim("business_index", INT, start))
 
 
 # -- fields: built-in defaults and derived fields, one table ------------------------------
@@ -118,7 +137,19 @@ DERIVED: dict[str, Callable[[], Node]] = {
     "days_overdue": lambda: prim("date_diff", INT, AsOf(DATE), Ref(DATE, "due_date")),
     "days_until_due": lambda: prim("date_diff", INT, Ref(DATE, "due_date"), AsOf(DATE)),
     "age": lambda: prim("date_diff", INT.optional(), AsOf(DATE), Ref(DATE.optional(), "issue_date")),
+    # needs the policy's calendar (the checker refuses the name without one)
+    BUSINESS_FIELD: lambda: _business_between(Ref(DATE, "due_date"), AsOf(DATE)),
 }
+
+
+def ladder_counts(ladder: Ladder) -> str:
+    """The field a ladder's steps' `at` is compared with (SPEC 7.4: `days: business`)."""
+    return BUSINESS_FIELD if ladder.days == "business" else "days_overdue"
+
+
+def ladder_facts(ladder: Ladder) -> tuple[str, ...]:
+    """The day counts a ladder's plan entries show: a business ladder shows both."""
+    return ("days_overdue", BUSINESS_FIELD) if ladder.days == "business" else ("days_overdue",)
 
 
 def _overdue() -> Node:
@@ -161,4 +192,6 @@ __all__ = [
     "PRIMITIVES",
     "STRING",
     "TONES",
+    "ladder_counts",
+    "ladder_facts",
 ]
