@@ -1,14 +1,15 @@
 """What a business calendar changes in evaluation (SPEC 7.4): ladders counted in business days, quiet days.
 
 The calendar itself is `arrears.rules.calendar`; this module only says how the row
-engine (and explain) use it, so the rules are stated once.
+engine (and explain) use it, so the rules are stated once. What a business ladder counts
+and shows is the program's (`program.registry.ladder_counts`, `ladder_facts`), read here too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from arrears.dsl.business import BUSINESS_FIELD
+from arrears.program.registry import ladder_counts, ladder_facts
 from arrears.rules.calendar import Calendar
 from arrears.rules.catalog import is_customer_facing
 from arrears.rules.model import ActionCall, Ladder
@@ -35,11 +36,4 @@ def ladder_wait(ladder: Ladder, calendar: Calendar | None, last: dt.date, as_of:
     return (as_of - last).days, "day"
 
 
-def ladder_counts(ladder: Ladder) -> str:
-    """The field a ladder's steps' `at` is compared with."""
-    return BUSINESS_FIELD if ladder.days == "business" else "days_overdue"
-
-
-def ladder_facts(ladder: Ladder) -> tuple[str, ...]:
-    """The day counts a ladder's plan entries show: a business ladder shows both."""
-    return ("days_overdue", BUSINESS_FIELD) if ladder.days == "business" else ("days_overdue",)
+__all__ = ["held_quiet", "ladder_counts", "ladder_facts", "ladder_wait", "quiet_reason"]

@@ -15,6 +15,7 @@ from typing import Literal
 
 from arrears.dsl.types import BOOL, DATE, INT, Type
 from arrears.dsl.values import Value
+from arrears.rules.calendar import Calendar
 
 ScopeKind = Literal["invoice", "customer"]
 
@@ -159,6 +160,9 @@ class Program:
     items: list[Item] = field(default_factory=list)
     emits: list[Emit] = field(default_factory=list)
     input_types: dict[str, Type] = field(default_factory=dict)  # "invoices.amount" -> type
+    # The policy's business calendar (SPEC 7.4): what the `business_index`, `is_business_day`
+    # and `next_business_day` primitives ask; None without `calendar:`.
+    calendar: Calendar | None = None
 
     def columns(self, scope: ScopeKind) -> dict[str, Node]:
         return self.invoice_columns if scope == "invoice" else self.customer_columns

@@ -13,6 +13,11 @@ columns, in priority order:
     chosen(ladder) = if(active, the highest step s > level with at <= days_overdue and when,
                          or only level + 1 with skip: false)
     active = not silenced and not unless and (last step null or as_of - last step >= min_gap)
+
+With a business calendar (SPEC 7.4) a `days: business` ladder compares `at` with
+`business_days_overdue` and counts `min_gap` as `business_index(as_of) - business_index(last
+step)`; with `quiet: true` a customer-facing action's mask (a ladder step's, if any of its
+actions faces the customer) is also `is_business_day(as_of)`.
 """
 
 from __future__ import annotations
@@ -51,8 +56,13 @@ from arrears.program.ir import (
     walk,
 )
 from arrears.program.rates import lower_accrued, lower_rate, lower_rate_days, lower_table_interest
-from arrears.rules.calendar import calendar_reason
-from arrears.rules.catalog import BUILTIN_SYMBOLS, CUSTOMER_FIELDS, INTEREST_PLUS_DEFAULT, INVOICE_FIELDS
+from arrears.rules.catalog import (
+    BUILTIN_SYMBOLS,
+    CUSTOMER_FIELDS,
+    INTEREST_PLUS_DEFAULT,
+    INVOICE_FIELDS,
+    is_customer_facing,
+)
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 from arrears.rules.rate_tables import RateTable
 
@@ -256,7 +266,8 @@ class _Lowering:
                     if item.repeat is not None:
                         waited = prim("date_diff", INT, AsOf(DATE), last)
                         held = prim("and", BOOL, held, prim("lt", BOOL, waited, integer(item.repeat.days)))
-                    mask = prim("and", BOOL, Fired(BOOL, item.id), prim("not", BOOL, held))
+                    # A quiet day holds the action back; the rule still fires (a `final` one still silences).
+                    mask = self._quiet([call], prim("and", BOOL, Fired(BOOL, item.id), prim("not", BOOL, held)))
                     self._emit(scope, rank, item.id, None, index, call, mask, because, facts)
                 if item.final:
                     finals.append((item.priority, condition))
@@ -270,9 +281,10 @@ class _Lowering:
         if ladder.unless is not None:
             active = prim("and", BOOL, active, prim("not", BOOL, self.condition(ladder.unless, scope)))
         if ladder.min_gap is not None:
-            gap = prim("ge", BOOL, prim("date_diff", INT, AsOf(DATE), last), integer(ladder.min_gap.days))
+            gap = prim("ge", BOOL, self._waited(ladder, last), integer(ladder.min_gap.days))
             active = prim("and", BOOL, active, prim("or", BOOL, prim("is_null", BOOL, last), gap))
-        days = scope.ref("days_overdue")
+        counted_by = R.ladder_counts(ladder)
+        days = scope.ref(counted_by)
         chosen: Node = Const(INT.optional(), None)
         for step in ladder.steps:
             due: Node = prim(
@@ -290,13 +302,27 @@ class _Lowering:
         fires = prim("not", BOOL, prim("is_null", BOOL, Chosen(INT.optional(), ladder.id)))
         self.program.items.append(Item(ladder.id, scope.kind, fires, chosen))
         for step in ladder.steps:
-            because = f"days_overdue >= {step.at}" + (
+            because = f"{counted_by} >= {step.at}" + (
                 f" and {step.when.snippet(step.when.node.span)}" if step.when else ""
             )
-            facts = self._facts([step.when] if step.when else [], ("days_overdue",), scope)
-            mask = prim("eq", BOOL, Chosen(INT.optional(), ladder.id), integer(step.index))
+            facts = self._facts([step.when] if step.when else [], R.ladder_facts(ladder), scope)
+            # On a quiet day a step with a customer-facing action waits whole: it stays due.
+            mask = self._quiet(step.actions, prim("eq", BOOL, Chosen(INT.optional(), ladder.id), integer(step.index)))
             for index, call in enumerate(step.actions):
                 self._emit(scope, rank, ladder.id, step.index, index, call, mask, because, facts)
+
+    def _waited(self, ladder: Ladder, last: Node) -> Node:
+        """Days from the ladder's last step to as_of, in the days its `min_gap` counts (SPEC 7.4)."""
+        if ladder.days == "business" and self.policy.calendar is not None:
+            return R.lower_call("business_days_between", [last, AsOf(DATE)], INT.optional())
+        return prim("date_diff", INT, AsOf(DATE), last)
+
+    def _quiet(self, calls: Sequence[ActionCall], mask: Node) -> Node:
+        """`mask`, held on a quiet calendar's non-business `as_of` if any of `calls` faces the customer."""
+        calendar = self.policy.calendar
+        if calendar is None or not calendar.quiet or not any(is_customer_facing(c.signature) for c in calls):
+            return mask
+        return prim("and", BOOL, mask, R.lower_call("is_business_day", [AsOf(DATE)], BOOL))
 
     def _owed(self, scope: _Scope) -> Node:
         scope.ref("open_amount")
@@ -402,10 +428,8 @@ def lower(policy: Policy) -> Program:
     """The program of a checked policy; raises LoweringError for what it cannot express."""
     if policy.currency is not None:
         raise LoweringError("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
-    reason = calendar_reason(policy.calendar)
-    if reason is not None:
-        raise LoweringError(reason)
     lowering = _Lowering(policy)
+    lowering.program.calendar = policy.calendar
     for name in ("id", "customer_id", "due_date"):
         lowering.invoice.ref(name)
     lowering.customer.ref("customer.id")

@@ -19,11 +19,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
 
+from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.calls import AGGREGATES, HISTORY
 from arrears.dsl.functions import FUNCTIONS
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
 from arrears.program.ir import Aggregate, AsOf, Const, Input, Node, Prim, Ref, prim
 from arrears.rules.catalog import CHANNELS, MONEY_ACTIONS, TONES
+from arrears.rules.model import Ladder
 
 NullRule = Literal["null", "false", "own"]
 
@@ -64,10 +66,10 @@ PRIMITIVES: dict[str, NullRule] = {
     "coalesce": "own",
     "if": "own",  # if(condition, then, else): the condition null reads as false
     "list": "own",
-    # a business calendar's answers (SPEC 7.4), asked of `arrears.rules.calendar.Calendar`
-    "business_index": "null",  # business days counted from a fixed day
-    "is_business_day": "false",
-    "next_business_day": "null",
+    # business calendars (SPEC 7.4): answers of the program's `Calendar`, asked once per distinct date
+    "business_index": "null",  # date -> int: Calendar.index (business days counted from its anchor)
+    "is_business_day": "null",  # date -> bool
+    "next_business_day": "null",  # date -> date: the first business day on or after it
 }
 
 FACT_EXCLUDE = ("aggregate", "as_of")  # references that are not facts of a decision
@@ -105,8 +107,16 @@ class _Lowered:
 
 
 def lower_call(name: str, args: list[Node], t: Type) -> Node:
-    """A built-in function call as primitives: its one definition's body, built as program nodes."""
-    return FUNCTIONS[name].apply(_Lowered(t), args)
+    """A built-in function call as primitives: its one definition's body, built as program nodes.
+
+    A predicate of a null is false (the function's null rule): where the body's primitive
+    would give null, the call is `coalesce(..., false)`.
+    """
+    function = FUNCTIONS[name]
+    node = function.apply(_Lowered(t), args)
+    if function.nulls == "false" and not (isinstance(node, Prim) and PRIMITIVES.get(node.op) == "false"):
+        node = Prim(BOOL, "coalesce", (node, Const(BOOL, False)))
+    return node
 
 
 # -- fields: built-in defaults and derived fields, one table ------------------------------
@@ -123,7 +133,19 @@ DERIVED: dict[str, Callable[[], Node]] = {
     "days_overdue": lambda: prim("date_diff", INT, AsOf(DATE), Ref(DATE, "due_date")),
     "days_until_due": lambda: prim("date_diff", INT, Ref(DATE, "due_date"), AsOf(DATE)),
     "age": lambda: prim("date_diff", INT.optional(), AsOf(DATE), Ref(DATE.optional(), "issue_date")),
+    # needs the policy's calendar (the checker refuses the name without one)
+    BUSINESS_FIELD: lambda: lower_call("business_days_between", [Ref(DATE, "due_date"), AsOf(DATE)], INT),
 }
+
+
+def ladder_counts(ladder: Ladder) -> str:
+    """The field a ladder's steps' `at` is compared with (SPEC 7.4: `days: business`)."""
+    return BUSINESS_FIELD if ladder.days == "business" else "days_overdue"
+
+
+def ladder_facts(ladder: Ladder) -> tuple[str, ...]:
+    """The day counts a ladder's plan entries show: a business ladder shows both."""
+    return ("days_overdue", BUSINESS_FIELD) if ladder.days == "business" else ("days_overdue",)
 
 
 def _overdue() -> Node:

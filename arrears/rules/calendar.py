@@ -180,13 +180,6 @@ class Calendar:
         return _Year(running, names)
 
 
-def calendar_reason(calendar: Calendar | None) -> str | None:
-    """Why the columnar and SQL engines hand a policy to the row engine: it has a business calendar."""
-    if calendar is None:
-        return None
-    return "business calendars (SPEC 7.4) are evaluated by the row engine"
-
-
 def public_holidays(country: str | None, subdivision: str | None, year: int) -> dict[dt.date, str]:
     """The public holidays of a country (and subdivision) in one year, with their names."""
     if country is None:

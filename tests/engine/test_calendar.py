@@ -139,7 +139,7 @@ def test_a_date_past_the_last_one_is_an_evaluation_error() -> None:
 
 
 @pytest.mark.parametrize("as_of", ["2026-12-24", "2026-12-26", "2027-01-04"])
-def test_duckdb_hands_calendar_policies_to_the_row_engine(as_of: str, tmp_path: Path) -> None:
+def test_duckdb_plans_calendar_policies_itself(as_of: str, tmp_path: Path) -> None:
     policy = load_policy_text(QUIET, "quiet.yaml")
     data = dict(SNAPSHOT, as_of=as_of, history=[plain_history("2026-12-24", 0)] if as_of > "2026-12-24" else [])
     path = tmp_path / "s.json"
@@ -147,7 +147,7 @@ def test_duckdb_hands_calendar_policies_to_the_row_engine(as_of: str, tmp_path: 
     row = make_plan(policy, bind(from_data(plain(data), str(path)), policy, None)).to_json()
     duck = make_plan_duckdb(policy, str(path))
     assert duck.to_json() == row
-    assert duck.fallback_customers == 1
+    assert duck.fallback_customers == 0  # the query decided them: no customer went to the row engine
 
 
 @pytest.mark.parametrize("as_of", ["2026-12-24", "2026-12-26", "2026-12-29", "2027-01-04"])
@@ -160,11 +160,12 @@ def test_the_batch_engine_gives_the_row_engines_plan(as_of: str) -> None:
     assert batch.fallback_customers == 0
 
 
-def test_sql_declines_calendar_policies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sql_prints_calendar_policies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "quiet.yaml"
     path.write_text(QUIET, encoding="utf-8")
-    assert main(["sql", str(path)]) == 2
-    assert "business calendars (SPEC 7.4) are evaluated by the row engine" in capsys.readouterr().err
+    assert main(["sql", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "business_days" in printed and "CURRENT_DATE" in printed  # as_of unknown: looked up in the query
 
 
 def test_fmt_keeps_the_calendar_and_orders_its_keys() -> None:

@@ -9,15 +9,8 @@ from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.plan import assemble as plan_of_rows
 from arrears.engine.batch.render import SCHEMA
 from arrears.engine.batch.typed import compact
-from arrears.engine.sql.translate import ACTION_COLUMNS
-from arrears.rules.calendar import calendar_reason
 from arrears.rules.currencies import not_in_cents
 from arrears.rules.model import Policy
-
-
-def routed_to_rows(policy: Policy) -> bool:
-    """Whether the SQL engines hand the whole policy to the row engine (see `all_to_rows`)."""
-    return calendar_reason(policy.calendar) is not None
 
 
 def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFrame:
@@ -44,13 +37,6 @@ def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFra
     index = framed.select(pl.int_range(pl.len()).over("customer", "invoice", "rule", "step").cast(pl.Int64))
     framed = framed.with_columns(index.to_series().alias("__index"))
     return framed.select([pl.col(n).cast(t) for n, t in SCHEMA.items()])
-
-
-def all_to_rows(policy: Policy, frames: Frames) -> FramePlan:
-    """The plan of a policy SQL does not express (a business calendar): every customer to the row engine."""
-    empty = pl.DataFrame(schema={name: SCHEMA[name] for name in ACTION_COLUMNS})
-    every = set(frames.customers.get_column("customer.id").to_list())
-    return assemble(policy, frames, empty, every)
 
 
 def assemble(policy: Policy, frames: Frames, actions: pl.DataFrame, guarded: set[str]) -> FramePlan:

@@ -133,6 +133,9 @@ class Chain:
         self.counter = 0
         self.guards: list[exp.Expr] = []
         self.rebases: list[tuple[int, str, str, list[str]]] = []
+        # per layer, the tables it joins by lookup: (alias, table, key column of the table, key expression)
+        self.joins: dict[int, list[tuple[str, str, str, exp.Expr]]] = {}
+        self._looked_up: dict[tuple[str, str, str], exp.Expr] = {}
 
     def name(self) -> str:
         self.counter += 1
@@ -151,6 +154,31 @@ class Chain:
         self.layers[depth].append((alias, e))
         self.level[alias] = depth
         return exp.column(alias)
+
+    def lookup(self, table: str, on: str, key: exp.Expr, column: str) -> exp.Expr:
+        """`column` of the row of `table` whose `on` equals `key`, null where there is none.
+
+        The key is kept as a column and the table joined (left) one layer later, once per
+        key whatever the columns read from it: a lookup is a join, not a subquery per row.
+        """
+        if not isinstance(key, exp.Column):
+            key = self.keep(key, self.name())
+        cached = (table, key.sql(), column)
+        if cached in self._looked_up:
+            return self._looked_up[cached]
+        depth = max(self.level.get(key.name, -1) + 1, self.floor)
+        while len(self.layers) <= depth:
+            self.layers.append([])
+        joins = self.joins.setdefault(depth, [])
+        alias = next((a for a, t, _, k in joins if t == table and k.sql() == key.sql()), None)
+        if alias is None:
+            alias = f"{self.prefix}j{sum(len(j) for j in self.joins.values())}"
+            joins.append((alias, table, on, key))
+        name = self.name()
+        self.layers[depth].append((name, exp.column(column, alias)))
+        self.level[name] = depth
+        found = self._looked_up[cached] = exp.column(name)
+        return found
 
     def rebase(self, table: str, key: str, columns: list[str]) -> None:
         """Later layers read the chain so far joined (left) with `table` on `key` (named alike in both)."""
@@ -182,8 +210,16 @@ class Chain:
                         join_type="left",
                     )
                 )
+            elif index in self.joins:  # the joined tables' own columns stay out of the layer
+                select = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(last))).from_(last)
             else:
                 select = exp.select(exp.Star()).from_(last)
+            for joined, source, on, by in self.joins.get(index, []):
+                select = select.join(
+                    exp.alias_(exp.to_table(source), joined),
+                    on=exp.EQ(this=exp.column(on, joined), expression=by.copy()),
+                    join_type="left",
+                )
             select = select.select(*(exp.alias_(e, alias) for alias, e in layer))
             last = f"s{self.prefix}{len(out)}"
             out.append((last, select))

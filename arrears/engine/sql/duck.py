@@ -18,7 +18,7 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.progress import Progress
-from arrears.engine.sql.assemble import all_to_rows, assemble, routed_to_rows
+from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import materialized, policy_trees
 from arrears.engine.sql.tables import input_tables
 from arrears.rules.model import Policy
@@ -34,8 +34,6 @@ def make_plan_duckdb(
 ) -> FramePlan:
     """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
     frames = load_frames(policy, source, as_of)
-    if routed_to_rows(policy):
-        return all_to_rows(policy, frames)
     # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
     actions_tree, guard_tree = policy_trees(policy, frames.as_of, NEUTRAL)
     actions_sql, guard_sql = materialized(actions_tree).sql("duckdb"), materialized(guard_tree).sql("duckdb")

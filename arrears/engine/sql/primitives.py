@@ -10,6 +10,7 @@ from arrears.dsl.types import Type
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql.build import Chain, Dec, V
+from arrears.engine.sql.calendar import COLUMNS, business_primitive
 from arrears.engine.sql.division import divide
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
@@ -51,6 +52,8 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
         raise Unsupported("list values are only supported on the right of `in` in SQL")
     if op in ("in", "not_in"):
         return _member(t, node, scope, chain)
+    if op in COLUMNS:
+        return business_primitive(t, node, scope, chain)
     args = [t.value(a, scope) for a in node.args]
     match op:
         case "and" | "or":

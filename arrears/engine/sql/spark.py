@@ -36,7 +36,7 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.engines import DEFAULT_SPARK_MASTER
-from arrears.engine.sql.assemble import all_to_rows, assemble, routed_to_rows
+from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import policy_trees
 from arrears.engine.sql.tables import input_tables
 from arrears.rules.model import Policy
@@ -141,8 +141,6 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
     from pyspark.errors import PySparkException
 
     frames = load_frames(policy, source, as_of)
-    if routed_to_rows(policy):
-        return all_to_rows(policy, frames)
     # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
     actions_tree, guard_tree = policy_trees(policy, frames.as_of, NEUTRAL)
     for key, value in SEMANTICS.items():

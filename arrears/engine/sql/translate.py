@@ -20,6 +20,7 @@ from arrears.dsl.values import Value
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql.build import Chain, Dec, V
+from arrears.engine.sql.calendar import calendar_ctes
 from arrears.engine.sql.primitives import primitive
 from arrears.engine.sql.text import json_object
 from arrears.program import ir
@@ -481,6 +482,9 @@ class Translator:
 
     def _ctes(self) -> list[tuple[str, exp.Select]]:
         out: list[tuple[str, exp.Select]] = []
+        calendar = self.program.calendar
+        if calendar is not None and any(chain.joins for chain in self.chains.values()):
+            out += calendar_ctes(calendar)  # the table the calendar primitives look dates up in
         self._last: dict[str, str] = {}
         invoice_ctes, last_invoice = self.chains["invoice"].ctes()
         rebase_at = self.chains["invoice"].rebases[0][0]
