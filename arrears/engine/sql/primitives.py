@@ -82,7 +82,9 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
             pairs: list[tuple[exp.Expr, exp.Expr]] = [
                 (exp.EQ(this=args[0].e, expression=B.text(str(m))), B.num(i)) for i, m in enumerate(members.value)
             ]
-            return _v(rtype, B.case(pairs))
+            # Null in, null out (the registry's rule for `position`), whatever type the lowering gave
+            # it: typed non-null, `t < firm` with `t` null compared NULL and wrote null, not false.
+            return _v(rtype.optional(rtype.nullable or args[0].type.nullable), B.case(pairs))
         case "add" | "sub":
             return _add(t, op, rtype, args[0], args[1], chain)
         case "mul":
@@ -198,8 +200,10 @@ def _add(t: Translator, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
     if rtype.kind == "date":
         date, days = (a, b) if a.kind == "date" else (b, a)
         days_e = days.e if op == "add" else exp.Neg(this=B.paren(days.e))
-        # DuckDB's date + interval is a timestamp: back to a date
-        return _v(rtype, B.cast(exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY")), "DATE"))
+        # Spark's date_add takes an INT, not the BIGINT a duration field is read as (any duration
+        # between two dates fits). DuckDB's date + interval is a timestamp: back to a date.
+        shift = exp.DateAdd(this=date.e, expression=B.cast(days_e, "INT"), unit=exp.var("DAY"))
+        return _v(rtype, B.cast(shift, "DATE"))
     if a.kind == "date" and b.kind == "date":
         return _v(rtype, exp.DateDiff(this=a.e, expression=b.e))
     cls: type[exp.Binary] = exp.Add if op == "add" else exp.Sub
