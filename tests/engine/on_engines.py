@@ -2,8 +2,9 @@
 
 One helper for all of them: `plan_on(engine, ...)` gives the plan document's JSON of
 `row`, `batch`, `duckdb` or `spark` (Spark needs a session: the `spark` fixture of
-`tests/engine/sql/conftest.py`, one per test run); `cases()` draws the differential
-tests' well-typed policies and snapshots; `compare` is their shared body.
+`tests/engine/conftest.py`, one per test run); `cases()` draws the differential
+tests' well-typed policies and snapshots; `compare` is their shared body,
+`drawn_policy` its first step (the replay's differential test takes it too).
 """
 
 from __future__ import annotations
@@ -81,16 +82,26 @@ def cases(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
     return text, draw(snapshots(rule_ids, steps))
 
 
-def compare(engine: str, case: tuple[str, dict[str, object]], spark: Any = None) -> None:
-    """The differential tests' body: `engine` gives the row engine's plan, byte for byte, or declines."""
-    text, data = case
+def drawn_policy(text: str, data: object) -> Policy | None:
+    """A drawn policy text, checked, or None when the checker rejects the draw (nothing to compare).
+
+    Notes the draw, so that a failing example shows its policy and snapshot.
+    """
     note(text)
     note(repr(data))
     try:
-        policy = load_policy_text(text, "generated.yaml")
+        return load_policy_text(text, "generated.yaml")
     except ArrearsError as error:
         event(f"policy rejected: {str(error)[:60]}")
-        return  # a draw the checker rejects: nothing to compare
+        return None
+
+
+def compare(engine: str, case: tuple[str, dict[str, object]], spark: Any = None) -> None:
+    """The differential tests' body: `engine` gives the row engine's plan, byte for byte, or declines."""
+    text, data = case
+    policy = drawn_policy(text, data)
+    if policy is None:
+        return
     raw = from_data(data, "snapshot.json")
     try:
         row = make_plan(policy, bind(raw, policy, None))

@@ -12,16 +12,15 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from arrears.diagnostics import ArrearsError
 from arrears.engine.sources import from_data
 from arrears.replay.document import document
 from arrears.replay.ledger import ledger_from_raw
 from arrears.replay.replay import replay
-from arrears.rules.loader import load_policy_text
 from tests.batch.strategies import AS_OF, policies, snapshots
+from tests.engine.on_engines import drawn_policy
 from tests.replay.reference import reference_replay
 
 EXAMPLES = int(os.environ.get("ARREARS_REPLAY_EXAMPLES", "60"))
@@ -65,12 +64,8 @@ def ledgers(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 @given(ledgers())
 def test_every_day_equals_an_independent_run(case: tuple[str, dict[str, Any]]) -> None:
     text, data = case
-    note(text)
-    note(repr(data))
-    try:
-        policy = load_policy_text(text, "generated.yaml")
-    except ArrearsError as error:
-        event(f"policy rejected: {str(error)[:60]}")
+    policy = drawn_policy(text, data)
+    if policy is None:
         return
     result = replay(policy, ledger_from_raw(from_data(data, "ledger.json")), START, END)
     doc = document(result)

@@ -10,6 +10,7 @@ customer to the row engine, and nothing is approximated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -80,18 +81,25 @@ def case(pairs: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None
     return node.else_(default) if default is not None else node
 
 
+def _balanced(op: type[exp.And | exp.Or], parts: Sequence[exp.Expr]) -> exp.Expr:
+    """`parts` joined by `op` as a balanced tree: its depth grows with log2(len(parts)).
+
+    A left-deep chain, once `parenthesize` wraps every operand, is one level of nesting per
+    part, and sqlglot spells it recursively: a policy with a hundred guarded decimal
+    operations overflowed Python's recursion limit.
+    """
+    if len(parts) == 1:
+        return paren(parts[0])
+    middle = (len(parts) + 1) // 2
+    return op(this=_balanced(op, parts[:middle]), expression=_balanced(op, parts[middle:]))
+
+
 def and_(*parts: exp.Expr) -> exp.Expr:
-    out = paren(parts[0])
-    for p in parts[1:]:
-        out = exp.And(this=out, expression=paren(p))
-    return out
+    return _balanced(exp.And, parts)
 
 
 def or_(*parts: exp.Expr) -> exp.Expr:
-    out = paren(parts[0])
-    for p in parts[1:]:
-        out = exp.Or(this=out, expression=paren(p))
-    return exp.Paren(this=out)
+    return exp.Paren(this=_balanced(exp.Or, parts))
 
 
 def not_(e: exp.Expr) -> exp.Expr:
@@ -425,7 +433,22 @@ def _digits(magnitude: exp.Expr) -> exp.Expr:
 
 
 def quantize(a: Dec, places: int, chain: Chain) -> Dec:
-    """Round half away from zero to `places` decimals (`Decimal.quantize(..., ROUND_HALF_UP)`), sign of zero kept."""
+    """Round half away from zero to `places` decimals (`Decimal.quantize(..., ROUND_HALF_UP)`), sign of zero kept.
+
+    Negative places give a whole number (exponent 0), as the row engine's `round_half_away`
+    does: `round(1234.5, -2) * 1.00` is 1200.00, not 1.2E+3 * 1.00. Places far below the
+    digits a coefficient holds give zero; the exponent never carries their count into the
+    query (as `0` written `-places` times, it made `round(x, -999999999)` 2 GB of SQL).
+    """
+    if places < 0:
+        shift = min(-places, len(str(SAFE)) + 1)  # past SAFE's digits the rounded value is 0
+        tens = quantize_places(a, -shift, chain)
+        return Dec(scaled(tens.coef, shift, chain), 0, tens.nz)
+    return quantize_places(a, places, chain)
+
+
+def quantize_places(a: Dec, places: int, chain: Chain) -> Dec:
+    """`quantize`, the result's exponent `-places` (its coefficient a multiple of 10**-places)."""
     target = -places
     magnitude = chain.keep(exp.Abs(this=a.coef))
     shift = _diff(a.exponent, target)

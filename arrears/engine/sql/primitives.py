@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from arrears.dsl.types import Type
+from arrears.dsl.values import MAX_DURATION_DAYS
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql.build import Chain, Dec, V
@@ -85,9 +86,11 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
             pairs: list[tuple[exp.Expr, exp.Expr]] = [
                 (exp.EQ(this=args[0].e, expression=B.text(str(m))), B.num(i)) for i, m in enumerate(members.value)
             ]
-            return _v(rtype, B.case(pairs))
+            # Null in, null out (the registry's rule for `position`), whatever type the lowering gave
+            # it: typed non-null, `t < firm` with `t` null compared NULL and wrote null, not false.
+            return _v(rtype.optional(rtype.nullable or args[0].type.nullable), B.case(pairs))
         case "add" | "sub":
-            return _add(t, op, rtype, args[0], args[1], chain)
+            return _add(t, scope, op, rtype, args[0], args[1], chain)
         case "mul":
             a, b = args
             if rtype.kind in DECIMAL_KINDS:
@@ -195,14 +198,21 @@ def _member(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
     return _v(node.type, B.and_(exp.not_(left.is_null()), B.not_(found)))
 
 
-def _add(t: Translator, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
+def _add(t: Translator, scope: ScopeKind, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
     if rtype.kind in DECIMAL_KINDS:
         return _dec_v(rtype, B.add(t._as_dec(a), t._as_dec(b), chain, subtract=op == "sub"))
     if rtype.kind == "date":
         date, days = (a, b) if a.kind == "date" else (b, a)
         days_e = days.e if op == "add" else exp.Neg(this=B.paren(days.e))
-        # DuckDB's date + interval is a timestamp: back to a date
-        return _v(rtype, B.cast(exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY")), "DATE"))
+        # Spark's date_add takes an INT, not the BIGINT a duration is read as. Any duration between
+        # two dates fits one; a longer one (`w * n`) leaves the range of dates, the row engine's
+        # evaluation error: guarded, where casting it stopped the whole query.
+        fits = exp.LTE(this=exp.Abs(this=days.e), expression=B.num(MAX_DURATION_DAYS))
+        t._guard(scope, B.func("COALESCE", exp.not_(fits), B.boolean(False)))
+        days_e = B.case([(fits, B.cast(days_e, "INT"))])
+        # DuckDB's date + interval is a timestamp: back to a date.
+        shift = exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY"))
+        return _v(rtype, B.cast(shift, "DATE"))
     if a.kind == "date" and b.kind == "date":
         return _v(rtype, exp.DateDiff(this=a.e, expression=b.e))
     cls: type[exp.Binary] = exp.Add if op == "add" else exp.Sub

@@ -1,4 +1,5 @@
-"""One Spark session for every Spark test of the run (starting one costs seconds; plans reuse it)."""
+"""One Spark session for every Spark test of the run (starting one costs seconds; plans reuse it):
+the Spark engine's tests and the expression corpus (test_expression_corpus.py) share it."""
 
 from __future__ import annotations
 
