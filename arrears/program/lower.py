@@ -208,8 +208,9 @@ class _Lowering:
         lt, rt = table.type_of(left), table.type_of(right)
         if op in ("<", "<=", ">", ">=") and lt.kind == "enum" and rt.kind == "enum":
             members = Const(Type("list", item=STRING), lt.members)
-            a = prim("position", INT, a, members)
-            b = prim("position", INT, b, members)
+            # Null in, null out: the position of a null member is null (and the comparison false).
+            a = prim("position", INT.optional(lt.nullable), a, members)
+            b = prim("position", INT.optional(rt.nullable), b, members)
         return prim(R.COMPARISONS[op], BOOL, a, b)
 
     def _call(self, node: ast.Call, t: Type, scope: _Scope) -> Node:

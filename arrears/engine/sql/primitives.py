@@ -86,9 +86,7 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
             pairs: list[tuple[exp.Expr, exp.Expr]] = [
                 (exp.EQ(this=args[0].e, expression=B.text(str(m))), B.num(i)) for i, m in enumerate(members.value)
             ]
-            # Null in, null out (the registry's rule for `position`), whatever type the lowering gave
-            # it: typed non-null, `t < firm` with `t` null compared NULL and wrote null, not false.
-            return _v(rtype.optional(rtype.nullable or args[0].type.nullable), B.case(pairs))
+            return _v(rtype, B.case(pairs))
         case "add" | "sub":
             return _add(t, scope, op, rtype, args[0], args[1], chain)
         case "mul":
