@@ -135,3 +135,30 @@ def test_run_batch_plans_rate_table_interest(tmp_path: Path) -> None:
     assert batch.stdout == row.stdout
     # D: due 2026-11-01, as of 2026-11-23: 22 days at 1.9% + 8%; 90.00 x 22 x 0.099 / 365 = 0.5370... -> 0.54
     assert '"amount": "0.54"' in row.stdout
+
+
+MIXED = {
+    "as_of": "2026-11-23",
+    "invoices": [
+        {"id": "A", "customer_id": "C1", "amount": "100.00", "due_date": "2026-10-01", "currency": "EUR"},
+        {"id": "B", "customer_id": "C1", "amount": "50.00", "due_date": "2026-10-01", "currency": "USD"},
+        {"id": "D", "customer_id": "C2", "amount": "90.00", "due_date": "2026-11-01", "currency": "EUR"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("when", "fallback"),
+    [
+        ("customer.overdue_total > 10", 1),  # C1's total adds EUR and USD: the row engine's error
+        ("days_overdue > 10", 0),  # nobody reads a total: C1 is planned in columns
+    ],
+)
+def test_a_total_over_several_currencies_is_the_row_engines_where_it_is_read(when: str, fallback: int) -> None:
+    policy = load_policy_text(
+        f"arrears: 1\npolicy: t\nrules:\n  - id: r\n    when: {when}\n    then: call()\n", "t.yaml"
+    )
+    row, batch, plan = both(policy, from_data(MIXED))
+    assert batch == row
+    assert plan.fallback_customers == fallback
+    assert {p.customer for p in plan.problems} == ({"C1"} if fallback else set())

@@ -96,7 +96,9 @@ def make_plan_batch(
     guarded.update(customers.filter(pl.col("__guard"))["customer.id"].unique().to_list())
     rows = action_rows(evaluated, invoices, customers, layout).collect()
     shown.advance("notices")
-    return assemble(policy, frames, rows, guarded, layout=layout, names=customers if csv else None, ordered=True)
+    return assemble(
+        policy, frames, rows, guarded, layout=layout, names=customers if csv else None, ordered=True, mixed_guarded=True
+    )
 
 
 __all__ = [

@@ -24,6 +24,7 @@ import polars as pl
 from arrears.dsl.types import BOOL, DATE
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
+from arrears.engine.batch.folder import MIXED
 from arrears.engine.batch.frames import Frames, schema
 from arrears.engine.batch.hooks import (
     AggPlan,
@@ -66,12 +67,13 @@ class Translator:
         self.stage = Stage(pl.LazyFrame(), "i")
         self.stages: dict[ScopeKind, Stage] = {}
         self._refs: dict[tuple[ScopeKind, str], Val] = {}
-        self._nodes: dict[tuple[ScopeKind, int], Val] = {}  # aggregates, history lookups
+        self._nodes: dict[tuple[ScopeKind, int], Val] = {}  # shared nodes: primitives, aggregates, history
         self._shared: dict[tuple[ScopeKind, object], tuple[Val, str | None]] = {}
         self._keys: dict[int, object] = {}
         self._fixed: dict[ScopeKind, list[str]] = {"invoice": [], "customer": []}
         self._plans: dict[int, tuple[AggPlan, dict[str, str]]] = {}
         self.calls: list[CallOut] = []
+        self._showing = 0  # inside a parameter or fact: guards are gathered, nodes not cached
 
     # -- the two scopes --------------------------------------------------------------------
 
@@ -186,12 +188,24 @@ class Translator:
                 return self._once(node, lambda: self.history.value(self, node))
             case ir.Aggregate():
                 return self._once(node, lambda: self._aggregate(node))
-            case ir.Prim(op=op, args=args):
-                if op in ("in", "not_in") and _literal_list(args[1]):
-                    # the members are compared one by one (primitives._member): no list column
-                    return primitive(self, node, [self.value(args[0]), Val(args[1].type, pl.lit(None))])
-                return primitive(self, node, [self.value(a) for a in args])
+            case ir.Prim():
+                # A node the program shares (a final rule's condition silences every later item) is
+                # computed once. Not inside a parameter: its guards hold only where the action is issued.
+                key = (scope, id(node))
+                found = self._nodes.get(key)
+                if found is None:
+                    found = self._prim(node)
+                    if not self._showing:
+                        self._nodes[key] = found
+                return found
         raise Unsupported(f"cannot translate {type(node).__name__}")  # pragma: no cover
+
+    def _prim(self, node: ir.Prim) -> Val:
+        args = node.args
+        if node.op in ("in", "not_in") and _literal_list(args[1]):
+            # the members are compared one by one (primitives._member): no list column
+            return primitive(self, node, [self.value(args[0]), Val(args[1].type, pl.lit(None))])
+        return primitive(self, node, [self.value(a) for a in args])
 
     def truth(self, v: Val) -> pl.Expr:
         """A condition as the row engine reads it: null is false."""
@@ -214,15 +228,19 @@ class Translator:
         self.stage.guard(expr)
 
     def _field(self, name: str) -> Val:
+        """A column of the bound snapshot; reading a money total over several currencies is guarded."""
         found = self.fields[self.scope].get(name)
         if found is None:
             raise Unsupported(f"`{name}` is not available in {self.scope} scope")
+        mixed = MIXED.get(name)
+        if mixed is not None and mixed in self.frames.customers.columns and mixed not in self._fixed[self.scope]:
+            self._fixed[self.scope].append(mixed)  # the row engine's evaluation error (SPEC 7.1)
         return found
 
     def _ref(self, name: str) -> Val:
         """A program column: the frames' own when the snapshot binds it, else its definition, kept once."""
         if name in self.fields[self.scope]:
-            return self.fields[self.scope][name]
+            return self._field(name)
         key = (self.scope, name)
         found = self._refs.get(key)
         if found is None:
@@ -316,7 +334,11 @@ class Translator:
         found = self._shared.get(key)
         if found is None:
             before = len(self.stage.guards)
-            v = self.keep(self.value(node))
+            self._showing += 1
+            try:
+                v = self.keep(self.value(node))
+            finally:
+                self._showing -= 1
             added = self.stage.guards[before:]
             del self.stage.guards[before:]
             column = None
