@@ -11,6 +11,7 @@ located exactly as it always does: the batch path never invents its own messages
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,17 +62,18 @@ class Tables:
             inv = _text(history, "invoice_id") if "invoice_id" in history.columns else pl.lit(None, pl.String)
             cust = _text(history, "customer_id") if "customer_id" in history.columns else pl.lit(None, pl.String)
             history = history.filter(inv.is_in(ids) | (inv.is_null() & cust.is_in(wanted)))
-        folder = self.folder
-        suffix = self.format
-
-        def locate(section: str, index: int, key: str | None) -> Location:
-            return Location(str(folder / f"{section}.{suffix}"), Position(index + (2 if suffix == "csv" else 1), 1))
-
         rows = {name: _rows(frame) for name, frame in (("invoices", invoices), ("customers", people))}
         events = _rows(history)
         for row in events:
             row["params"] = history_params(row.get("params"))
-        return RawSnapshot(str(folder), None, rows["invoices"], rows["customers"], events, locate)
+        return RawSnapshot(str(self.folder), None, rows["invoices"], rows["customers"], events, self.locate)
+
+    def locate(self, section: str, index: int, key: str | None) -> Location:
+        """Where a row of a table is: its file, and its line (CSV, after the header) or row number (Parquet)."""
+        suffix = self.format
+        # os.path.join spells what `folder / name` would, without a Path per warning (there may be many).
+        file = os.path.join(self.folder, f"{section}.{suffix}")
+        return Location(file, Position(index + (2 if suffix == "csv" else 1), 1))
 
 
 def _text(frame: pl.DataFrame, column: str) -> pl.Expr:

@@ -99,6 +99,8 @@ def load_tables(
 
 
 def _place_rows(tables: Tables, from_folder: bool) -> Locate:
+    if tables.format != "csv":
+        return tables.locate  # the row reader of a Parquet folder places rows so, without reading them again
     placed: list[Locate] = []
 
     def locate(section: str, index: int, key: str | None) -> Location | None:

@@ -88,7 +88,7 @@ class Translator:
             .join(customer_rows.lazy().select("__crank", *shared), on="__crank", how="left", maintain_order="left")
         )
         nodes = {scope: self._scope_nodes(scope) for scope in ("invoice", "customer")}
-        self._enter("invoice", invoices.with_columns(history_columns(frames, nodes["invoice"], "invoice")))
+        self.enter("invoice", invoices.with_columns(history_columns(frames, nodes["invoice"], "invoice")))
         self._translate_scope()
         # The per-invoice parts of every aggregate customer scope reads, before the group-by.
         for node in nodes["customer"]:
@@ -105,7 +105,7 @@ class Translator:
                 .with_columns(pl.col(CUSTOMER).cast(pl.UInt32))
             )
             customers = customers.join(grouped, left_on="__crank", right_on=CUSTOMER, how="left", maintain_order="left")
-        self._enter("customer", customers)
+        self.enter("customer", customers)
         self._translate_scope()
         customer_guard = self._close()
         return Evaluated(
@@ -122,7 +122,8 @@ class Translator:
         plan = self._fixed_guards(lambda: aggregate_plan(self, node))
         self._plans[id(node)] = (plan, {name: self.stage.name("a") for name in plan.aggs})
 
-    def _enter(self, scope: ScopeKind, frame: pl.LazyFrame) -> None:
+    def enter(self, scope: ScopeKind, frame: pl.LazyFrame) -> None:
+        """Translate into `frame` from now on, as the rows of `scope`."""
         self.scope = scope
         self.stage = Stage(frame, scope[0])
         self.stages[scope] = self.stage
