@@ -8,7 +8,7 @@ sort key of the plan (scope, rank, index). No control flow lives here: the progr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -45,15 +45,11 @@ class CallOut:
 
 @dataclass
 class Evaluated:
-    """The evaluated frames and what to select from them."""
+    """The evaluated frames (each with its `__guard` column) and the action calls to select from them."""
 
     invoices: pl.LazyFrame
     customers: pl.LazyFrame
     calls: list[CallOut]
-    invoice_guard: pl.Expr
-    customer_guard: pl.Expr
-    customer_schema: dict[str, Val] = field(default_factory=dict)
-    invoice_schema: dict[str, Val] = field(default_factory=dict)
 
 
 __all__ = ["CallOut", "Evaluated", "Param"]

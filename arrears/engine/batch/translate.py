@@ -65,7 +65,6 @@ class Translator:
         }
         self.scope: ScopeKind = "invoice"
         self.stage = Stage(pl.LazyFrame(), "i")
-        self.stages: dict[ScopeKind, Stage] = {}
         self._refs: dict[tuple[ScopeKind, str], Val] = {}
         self._nodes: dict[tuple[ScopeKind, int], Val] = {}  # shared nodes: primitives, aggregates, history
         self._shared: dict[tuple[ScopeKind, object], tuple[Val, str | None]] = {}
@@ -94,7 +93,7 @@ class Translator:
         for node in nodes["customer"]:
             if isinstance(node, ir.Aggregate) and id(node) not in self._plans:
                 self._prepare(node)
-        invoice_guard = self._close()
+        self._close()
         invoice_frame = self.stage.frame()
         customers = customer_rows.with_columns(history_columns(frames, nodes["customer"], "customer")).lazy()
         if self._plans:
@@ -107,18 +106,11 @@ class Translator:
             customers = customers.join(grouped, left_on="__crank", right_on=CUSTOMER, how="left", maintain_order="left")
         self.enter("customer", customers)
         self._translate_scope()
-        customer_guard = self._close()
-        return Evaluated(
-            invoice_frame,
-            self.stage.frame(),
-            self.calls,
-            invoice_guard,
-            customer_guard,
-            self.fields["customer"],
-            self.fields["invoice"],
-        )
+        self._close()
+        return Evaluated(invoice_frame, self.stage.frame(), self.calls)
 
     def _prepare(self, node: ir.Aggregate) -> None:
+        """The per-invoice parts of an aggregate customer scope reads, named for the group-by."""
         plan = self._fixed_guards(lambda: aggregate_plan(self, node))
         self._plans[id(node)] = (plan, {name: self.stage.name("a") for name in plan.aggs})
 
@@ -126,13 +118,11 @@ class Translator:
         """Translate into `frame` from now on, as the rows of `scope`."""
         self.scope = scope
         self.stage = Stage(frame, scope[0])
-        self.stages[scope] = self.stage
 
-    def _close(self) -> pl.Expr:
+    def _close(self) -> None:
         """The scope's guard column `__guard`: every guard of its rows."""
         names = self.stage.guards + self._fixed[self.scope]
-        guard = pl.any_horizontal([pl.col(g) for g in names]) if names else pl.lit(False)
-        return self.stage.keep(guard, "__guard")
+        self.stage.keep(pl.any_horizontal([pl.col(g) for g in names]) if names else pl.lit(False), "__guard")
 
     def _scope_nodes(self, scope: ScopeKind) -> list[Node]:
         """Every node the scope's translation may reach (columns the frames hold are not translated)."""
