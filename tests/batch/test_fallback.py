@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from arrears.cli import cli, main
-from arrears.engine import engines
+from arrears.cli import cli
 from arrears.engine.batch import Unsupported, make_plan_batch
 from arrears.engine.snapshot import from_data
 from arrears.rules.loader import load_policy_text
@@ -97,37 +96,69 @@ rules:
 
 
 @pytest.mark.parametrize(
-    ("then", "reason"),
+    ("then", "due", "fallback"),
     [
-        ("interest(table=ecb_refi, plus=8%)", "interest from a rate table"),
+        ("interest(table=ecb_refi, plus=8%)", "2026-11-01", 0),
+        # Due before the table's first entry: the row engine's error, so that customer is its own.
+        ("interest(table=ecb_refi, plus=8%)", "2025-12-01", 1),
         (
             'note(text="x")\n    priority: 1\n  - id: s\n    when: rate(ecb_refi, due_date) > 2%\n    then: call()',
-            "`rate()`",
+            "2026-11-01",
+            0,
         ),
     ],
 )
-def test_rate_tables_are_left_to_the_row_engine(then: str, reason: str) -> None:
-    """SPEC 7.5 in the batch engine: declined before anything is produced, with the reason."""
+def test_rate_tables_are_planned_in_columns(then: str, due: str, fallback: int) -> None:
+    """SPEC 7.5 in the batch engine: the program's rate-table interest and `rate()`, the row engine's plan."""
     policy = load_policy_text(RATE_TABLE_POLICY.replace("THEN", then), "t.yaml")
-    with pytest.raises(Unsupported, match=reason.replace("(", r"\(").replace(")", r"\)")):
-        make_plan_batch(policy, from_data(SNAPSHOT))
+    data = json.loads(json.dumps(SNAPSHOT))
+    data["invoices"][2]["due_date"] = due
+    row, batch, plan = both(policy, from_data(data))
+    assert batch == row
+    assert plan.fallback_customers == fallback
+    if fallback:
+        assert [p.message for p in plan.problems] == [
+            "rate table `ecb_refi` has no rate for 2025-12-02: its first entry is from 2026-01-01"
+        ]
 
 
-def test_run_auto_falls_back_to_the_row_engines_plan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`arrears run` on a snapshot the batch engine would take gives the row engine's plan; `--engine batch` exits 2."""
+def test_run_batch_plans_rate_table_interest(tmp_path: Path) -> None:
+    """`arrears run --engine batch` plans statutory interest itself: the row engine's plan, exit 0."""
     policy_path = tmp_path / "t.yaml"
     policy_path.write_text(RATE_TABLE_POLICY.replace("THEN", "interest(table=ecb_refi, plus=8%)"), encoding="utf-8")
     snapshot_path = tmp_path / "s.json"
     snapshot_path.write_text(json.dumps(SNAPSHOT), encoding="utf-8")
-    monkeypatch.setattr(engines, "BATCH_THRESHOLD_INVOICES", 0)  # auto picks the batch engine first
     runner = CliRunner()
-    auto = runner.invoke(cli, ["run", str(policy_path), str(snapshot_path), "--engine", "auto"])
+    batch = runner.invoke(cli, ["run", str(policy_path), str(snapshot_path), "--engine", "batch"])
     row = runner.invoke(cli, ["run", str(policy_path), str(snapshot_path), "--engine", "row"])
-    assert auto.exit_code == row.exit_code == 0
-    assert auto.stdout == row.stdout
+    assert batch.exit_code == row.exit_code == 0
+    assert batch.stdout == row.stdout
     # D: due 2026-11-01, as of 2026-11-23: 22 days at 1.9% + 8%; 90.00 x 22 x 0.099 / 365 = 0.5370... -> 0.54
     assert '"amount": "0.54"' in row.stdout
-    assert main(["run", str(policy_path), str(snapshot_path), "--engine", "batch"]) == 2
-    assert "the batch engine cannot run this policy: interest from a rate table" in capsys.readouterr().err
+
+
+MIXED = {
+    "as_of": "2026-11-23",
+    "invoices": [
+        {"id": "A", "customer_id": "C1", "amount": "100.00", "due_date": "2026-10-01", "currency": "EUR"},
+        {"id": "B", "customer_id": "C1", "amount": "50.00", "due_date": "2026-10-01", "currency": "USD"},
+        {"id": "D", "customer_id": "C2", "amount": "90.00", "due_date": "2026-11-01", "currency": "EUR"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("when", "fallback"),
+    [
+        ("customer.overdue_total > 10", 1),  # C1's total adds EUR and USD: the row engine's error
+        ("days_overdue > 10", 0),  # nobody reads a total: C1 is planned in columns
+    ],
+)
+def test_a_total_over_several_currencies_is_the_row_engines_where_it_is_read(when: str, fallback: int) -> None:
+    policy = load_policy_text(
+        f"arrears: 1\npolicy: t\nrules:\n  - id: r\n    when: {when}\n    then: call()\n", "t.yaml"
+    )
+    row, batch, plan = both(policy, from_data(MIXED))
+    assert batch == row
+    assert plan.fallback_customers == fallback
+    assert {p.customer for p in plan.problems} == ({"C1"} if fallback else set())

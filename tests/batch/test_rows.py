@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from arrears.diagnostics import InputError
-from arrears.engine.batch import Unsupported, make_plan_batch
+from arrears.engine.batch import make_plan_batch
 from arrears.engine.batch.folder import bind_tables, source_columns
 from arrears.engine.batch.rows import tables_of_rows
 from arrears.engine.plan import make_plan
@@ -147,8 +147,4 @@ def test_the_example_snapshots_are_read_in_columns(policy_path: Path, name: str)
     raw = read_snapshot(EXAMPLES / "snapshots" / name)
     tables = tables_of_rows(raw, source_columns(policy))
     assert tables is not None and bind_tables(policy, tables, AS_OF) is not None, "bound in columns"
-    if policy.rate_tables:  # statutory interest: the Polars engine declines it, the row engine plans it
-        with pytest.raises(Unsupported, match="rate table"):
-            make_plan_batch(policy, raw)
-        return
     assert make_plan_batch(policy, raw).to_json() == make_plan(policy, bind(raw, policy)).to_json()

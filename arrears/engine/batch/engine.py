@@ -14,13 +14,16 @@ import polars as pl
 
 from arrears.engine.batch.errors import RowEngineOnly, Unsupported
 from arrears.engine.batch.frames import Frames
+from arrears.engine.batch.hooks import ParamTypes
 from arrears.engine.batch.io import load_folder, load_rows
 from arrears.engine.batch.plan import FramePlan, assemble
-from arrears.engine.batch.program import evaluate_frames
 from arrears.engine.batch.render import action_rows, needed_columns
+from arrears.engine.batch.translate import translate
 from arrears.engine.plan import csv_layout
 from arrears.engine.progress import Progress, Silent
 from arrears.engine.snapshot import RawSnapshot, read_snapshot
+from arrears.program import Program, lower
+from arrears.program.lower import LoweringError
 from arrears.rules.model import Policy
 
 Source = RawSnapshot | Frames | str | Path
@@ -42,6 +45,19 @@ def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *,
     if source.rates:
         raise RowEngineOnly("exchange rates (SPEC 7.1): the row engine reads them")
     return load_rows(policy, source, as_of, early_digest=early_digest)
+
+
+def lowered(policy: Policy) -> Program:
+    """The policy's program; what the program cannot express yet is the row engine's to plan."""
+    try:
+        return lower(policy)
+    except LoweringError as error:
+        raise RowEngineOnly(str(error)) from None
+
+
+def param_types(policy: Policy) -> ParamTypes:
+    """The declared type of each action parameter: how recorded history parameters are read."""
+    return {(name, p.name): p.type for name, signature in policy.actions.items() for p in signature.params}
 
 
 def make_plan_batch(
@@ -66,9 +82,10 @@ def make_plan_batch(
     """
     shown = progress if progress is not None else Silent()
     shown.advance("read")
+    program = lowered(policy)
     frames = load_frames(policy, source, as_of, early_digest=digest)
     shown.advance("compile")
-    evaluated = evaluate_frames(policy, frames)
+    evaluated = translate(program, frames, param_types(policy))
     shown.advance("evaluate")
     layout = csv_layout(policy) if csv else None
     invoices = evaluated.invoices.select(sorted(needed_columns(evaluated, "invoice"))).collect()
@@ -79,7 +96,9 @@ def make_plan_batch(
     guarded.update(customers.filter(pl.col("__guard"))["customer.id"].unique().to_list())
     rows = action_rows(evaluated, invoices, customers, layout).collect()
     shown.advance("notices")
-    return assemble(policy, frames, rows, guarded, layout=layout, names=customers if csv else None, ordered=True)
+    return assemble(
+        policy, frames, rows, guarded, layout=layout, names=customers if csv else None, ordered=True, mixed_guarded=True
+    )
 
 
 __all__ = [
@@ -87,5 +106,7 @@ __all__ = [
     "Source",
     "Unsupported",
     "load_frames",
+    "lowered",
     "make_plan_batch",
+    "param_types",
 ]

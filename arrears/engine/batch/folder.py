@@ -11,6 +11,7 @@ located exactly as it always does: the batch path never invents its own messages
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,17 +62,18 @@ class Tables:
             inv = _text(history, "invoice_id") if "invoice_id" in history.columns else pl.lit(None, pl.String)
             cust = _text(history, "customer_id") if "customer_id" in history.columns else pl.lit(None, pl.String)
             history = history.filter(inv.is_in(ids) | (inv.is_null() & cust.is_in(wanted)))
-        folder = self.folder
-        suffix = self.format
-
-        def locate(section: str, index: int, key: str | None) -> Location:
-            return Location(str(folder / f"{section}.{suffix}"), Position(index + (2 if suffix == "csv" else 1), 1))
-
         rows = {name: _rows(frame) for name, frame in (("invoices", invoices), ("customers", people))}
         events = _rows(history)
         for row in events:
             row["params"] = history_params(row.get("params"))
-        return RawSnapshot(str(folder), None, rows["invoices"], rows["customers"], events, locate)
+        return RawSnapshot(str(self.folder), None, rows["invoices"], rows["customers"], events, self.locate)
+
+    def locate(self, section: str, index: int, key: str | None) -> Location:
+        """Where a row of a table is: its file, and its line (CSV, after the header) or row number (Parquet)."""
+        suffix = self.format
+        # os.path.join spells what `folder / name` would, without a Path per warning (there may be many).
+        file = os.path.join(self.folder, f"{section}.{suffix}")
+        return Location(file, Position(index + (2 if suffix == "csv" else 1), 1))
 
 
 def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
@@ -395,11 +397,17 @@ def _params_problem(params: pl.Expr) -> pl.Expr:
 # -- customer aggregates --------------------------------------------------------------
 
 
+MIXED = {name: f"{name}#mixed" for name in ("customer.open_total", "customer.overdue_total")}
+"""Per customer: whether a money total adds unlike currencies (a column of the customers frame)."""
+
+
 def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
     """The built-in customer aggregates, summed from Decimal(0) as the binder sums them.
 
     `__unsafe` marks customers whose sums would need more than 28 digits (the row
-    engine's context would round them): those customers go to the row engine.
+    engine's context would round them): those customers go to the row engine. The
+    `MIXED` flags mark a total over several currencies (SPEC 7.1), an evaluation error
+    where a policy reads it.
     """
     lo, hi, bound = invoices.select(
         pl.col("open_amount#e").min().alias("lo"),
@@ -409,9 +417,13 @@ def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.D
     exp = pl.col("open_amount#e")
     # SPEC 7.2: a credit or a settled invoice is in no overdue aggregate.
     overdue = (pl.col("days_overdue") > 0) & (pl.col("open_amount") > 0)
-    # SPEC 7.1: a money total over several currencies has no value; the row engine reports it.
-    codes = pl.col("currency").filter(pl.col("currency") != "") if "currency" in invoices.columns else None
-    unlike = pl.lit(False) if codes is None else codes.n_unique() > 1
+    # SPEC 7.1: a money total over several currencies has no value; the row engine reports it where it is read.
+    if "currency" in invoices.columns:
+        coded = pl.col("currency") != ""
+        mixed_open = pl.col("currency").filter(coded).n_unique() > 1
+        mixed_overdue = pl.col("currency").filter(coded & overdue).n_unique() > 1
+    else:
+        mixed_open = mixed_overdue = pl.lit(False)
     narrow = bound is None or int(bound) * max(invoices.height, 1) < 2**62
     if lo is not None and lo == hi:
         # Every open amount has the same exponent: sum coefficients, no alignment.
@@ -447,7 +459,8 @@ def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.D
             overdue.sum().cast(pl.Int64).alias("customer.overdue_count"),
             pl.col("days_overdue").max().alias("customer.max_days_overdue"),
             pl.col("disputed").sum().cast(pl.Int64).alias("customer.disputed_count"),
-            unlike.alias("__unlike"),
+            mixed_open.alias(MIXED["customer.open_total"]),
+            mixed_overdue.alias(MIXED["customer.overdue_total"]),
         )
     )
     joined = (
@@ -457,25 +470,18 @@ def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.D
         .join(grouped, left_on="__row", right_on="__ci", how="left", maintain_order="left")
         .drop("__row", "__ci", strict=False)
     )
-    return (
-        joined.with_columns(
-            pl.col("customer.open_total").fill_null(0).cast(pl.Int128),
-            pl.col("customer.open_total#e").fill_null(0).cast(pl.Int32),
-            pl.lit(False).alias("customer.open_total#z"),
-            pl.col("customer.overdue_total").fill_null(0).cast(pl.Int128),
-            pl.col("customer.overdue_total#e").fill_null(0).cast(pl.Int32),
-            pl.lit(False).alias("customer.overdue_total#z"),
-            pl.col("customer.overdue_count").fill_null(0),
-            pl.col("customer.disputed_count").fill_null(0),
-            (
-                pl.col("__wide").fill_null(False)
-                | (pl.col("__size").fill_null(0.0) >= float(D.LIMIT) / 2)
-                | pl.col("__unlike").fill_null(False)
-            ).alias("__unsafe"),
-        )
-        .drop("__unlike")
-        .collect()
-    )
+    return joined.with_columns(
+        pl.col("customer.open_total").fill_null(0).cast(pl.Int128),
+        pl.col("customer.open_total#e").fill_null(0).cast(pl.Int32),
+        pl.lit(False).alias("customer.open_total#z"),
+        pl.col("customer.overdue_total").fill_null(0).cast(pl.Int128),
+        pl.col("customer.overdue_total#e").fill_null(0).cast(pl.Int32),
+        pl.lit(False).alias("customer.overdue_total#z"),
+        pl.col("customer.overdue_count").fill_null(0),
+        pl.col("customer.disputed_count").fill_null(0),
+        *(pl.col(flag).fill_null(False) for flag in MIXED.values()),
+        (pl.col("__wide").fill_null(False) | (pl.col("__size").fill_null(0.0) >= float(D.LIMIT) / 2)).alias("__unsafe"),
+    ).collect()
 
 
 def source_columns(policy: Policy) -> dict[str, set[str]]:

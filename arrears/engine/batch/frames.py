@@ -50,6 +50,9 @@ class Frames:
     read_params: ParamReader
     raw_subset: Callable[[set[str]], RawSnapshot]
     guarded_customers: set[str] = field(default_factory=set)
+    # Customers with a money total over several currencies (SPEC 7.1): the row engine's where the
+    # total is read; the `customer.<total>#mixed` columns say which total.
+    mixed_money: set[str] = field(default_factory=set)
     param_values: Callable[[pl.Series, str, Type], tuple[list[pl.Series], pl.Series]] | None = None
     warnings: list[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, in place order
 
@@ -142,6 +145,10 @@ def from_snapshot(
             owner_index.append(ci)
     invoices = _frame(invoice_types, invoice_rows, {"__ci": owner_index})
     customers = _frame(customer_types, [c.values for c in snapshot.customers], {})
+    customers = customers.with_columns(
+        pl.Series(f"{name}#mixed", [name in c.failures for c in snapshot.customers], dtype=pl.Boolean)
+        for name in ("customer.open_total", "customer.overdue_total")
+    )
     entries = []
     owners: list[tuple[int | None, int, str]] = []
     for ci, customer in enumerate(snapshot.customers):
@@ -185,6 +192,7 @@ def from_snapshot(
         read_params=read_params,
         raw_subset=read_raw,
         warnings=snapshot.warnings,
+        mixed_money={c.id for c in snapshot.customers if c.failures},
     )
 
 

@@ -1,141 +1,180 @@
-"""History functions and customer aggregates as group-bys, windows and joins.
+"""The program's history features and aggregates as group-bys, windows and joins.
 
-`count_of`/`days_since` group the history by invoice (or, in customer scope, by
-customer) after filtering it by action and parameters, then join back. Aggregates over
-a customer's invoices become window expressions over the customer in invoice scope,
-and a group-by of the evaluated invoice frame in customer scope; both read the same
-per-invoice columns, so a customer sees the same value from either side.
+Reads the IR nodes `LastDone`, `LadderLevel`, `LadderLast` (one group-by of the history
+per scope, scattered back as columns), `History` (count_of / days_since: the history of
+one action filtered by parameters, grouped by invoice or customer, joined back) and
+`Aggregate` (the per-invoice parts, computed in invoice scope; a window over the customer
+in invoice scope, a group-by of the invoice frame in customer scope, so a customer sees
+the same value from either side).
 
-Decimal aggregates keep Python's rules: `sum_of` starts from the first value (its
-exponent is the smallest among the values, and the empty sum is the int 0 widened),
-`max_of`/`min_of` return the first extreme value in invoice order, with its exponent.
+Decimal aggregates keep Python's rules: a sum starts from the first value (its exponent
+is the smallest among the values, and the empty sum is the int 0 widened), max/min
+return the first extreme value in invoice order, with its exponent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from arrears.dsl import ast
-from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.types import INT, Type
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
-from arrears.engine.batch.expressions import ExpressionCompiler, Scope
 from arrears.engine.batch.frames import Frames, scatter
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import DECIMAL_KINDS, INT_BOUND, Val, as_dec, constant, dec_val
-from arrears.rules.model import Policy
+from arrears.program import ir
+from arrears.program.ir import ScopeKind
+
+if TYPE_CHECKING:
+    from arrears.engine.batch.translate import Translator
 
 CUSTOMER = "__ci"  # a customer is its row number
 Accessor = Callable[[str], pl.Expr]
+ParamTypes = dict[tuple[str, str], Type]  # (action, parameter) -> its declared type
 
 
-@dataclass
-class AggPlan:
-    """An aggregate: aggregation expressions over invoice rows, and how to read their results."""
-
-    result: Type
-    aggs: dict[str, pl.Expr]
-    build: Callable[[Accessor, bool], Val]
-    guards: list[str] = field(default_factory=list)
+def _key(scope: ScopeKind) -> str:
+    return "__ii" if scope == "invoice" else "__ci"
 
 
-class BatchHooks:
-    """History lookups and aggregates for both scopes of one evaluation."""
+def _scope_rows(history: pl.DataFrame, scope: ScopeKind) -> pl.LazyFrame:
+    rows = history.lazy()
+    return rows.filter(pl.col("__ii").is_not_null() if scope == "invoice" else pl.col("__ii").is_null())
 
-    def __init__(self, policy: Policy, frames: Frames) -> None:
-        self.policy = policy
+
+# -- repeat and ladders: the last date of each (rule, action), each ladder's level ---------
+
+
+def feature_name(node: ir.LastDone | ir.LadderLevel | ir.LadderLast) -> str:
+    match node:
+        case ir.LastDone(rule=rule, action=action):
+            return f"__last|{rule}|{action}"
+        case ir.LadderLevel(ladder=ladder):
+            return f"__ladder_level|{ladder}"
+        case ir.LadderLast(ladder=ladder):
+            return f"__ladder_at|{ladder}"
+    raise AssertionError(node)  # pragma: no cover
+
+
+def history_columns(frames: Frames, nodes: Iterable[ir.Node], scope: ScopeKind) -> list[pl.Series]:
+    """One column per distinct LastDone / LadderLevel / LadderLast feature of a scope's nodes."""
+    features = {feature_name(n): n for n in nodes if isinstance(n, ir.LastDone | ir.LadderLevel | ir.LadderLast)}
+    if not features:
+        return []
+    key = _key(scope)
+    size = frames.invoices.height if scope == "invoice" else frames.customers.height
+    rules = sorted({n.rule if isinstance(n, ir.LastDone) else n.ladder for n in features.values()})
+    done = (
+        _scope_rows(frames.history, scope)
+        .filter(pl.col("rule").is_in(rules))
+        .group_by(key, "rule", "action")
+        .agg(pl.col("at").max(), pl.col("step").max())
+        .collect()
+    )
+    by_pair = done.partition_by("rule", "action", as_dict=True, include_key=False)
+    empty = done.clear().drop("rule", "action")
+    columns: list[pl.Series] = []
+    ladders: dict[str, pl.DataFrame] = {}
+    for name, node in sorted(features.items()):
+        if isinstance(node, ir.LastDone):
+            last = by_pair.get((node.rule, node.action), empty)
+            columns.append(scatter(size, last[key], last["at"], name))
+            continue
+        if node.ladder not in ladders:
+            grouped = (
+                done.filter(pl.col("rule") == node.ladder).group_by(key).agg(pl.col("at").max(), pl.col("step").max())
+            )
+            ladders[node.ladder] = grouped
+        grouped = ladders[node.ladder]
+        value = grouped["step"] if isinstance(node, ir.LadderLevel) else grouped["at"]
+        columns.append(scatter(size, grouped[key], value, name))
+    return columns
+
+
+# -- count_of / days_since ----------------------------------------------------------------
+
+
+class HistoryLookups:
+    """count_of / days_since over one evaluation's history, computed once per distinct lookup."""
+
+    def __init__(self, frames: Frames, param_types: ParamTypes) -> None:
         self.frames = frames
+        self.param_types = param_types
         self.rows = frames.history
         self._param_columns: dict[tuple[str, str], Val] = {}
-        self.plans: dict[int, AggPlan] = {}
         self._lookups: dict[tuple[object, ...], tuple[str, str]] = {}
-        self.customer_columns: dict[int, dict[str, str]] = {}
 
-    # -- history ---------------------------------------------------------------------
-
-    def history(self, compiler: ExpressionCompiler, node: ast.Call) -> Val:
-        scope = compiler.scope
-        action = compiler.table.history_actions[node]
-        signature = self.policy.actions[action]
-        constant = all(compiler.folded(k.value) is not None for k in node.keywords)
-        if node.keywords and constant and self.frames.param_values is not None:
-            return self._history_by_text(compiler, node, action)
+    def value(self, t: Translator, node: ir.History) -> Val:
+        scope, stage = t.scope, t.stage
+        constant_filters = all(isinstance(v, ir.Const) for _, v in node.filters)
+        cache = (scope, node.action, tuple((k, repr(v.value)) for k, v in node.filters if isinstance(v, ir.Const)))
+        if constant_filters and cache in self._lookups:
+            count, last = self._lookups[cache]
+            return self._result(t, node, pl.col(count), pl.col(last))
+        if node.filters and constant_filters and self.frames.param_values is not None:
+            return self._by_text(t, node, cache)
         filters: list[tuple[Val, Val]] = []
         dynamic: list[Val] = []
-        for keyword in node.keywords:
-            param = signature.param(keyword.name)
-            assert param is not None
-            recorded = self._param(action, keyword.name, param.type)
-            wanted = compiler.value(keyword.value)
-            if compiler.folded(keyword.value) is None:
-                wanted = compiler.keep(wanted)
+        for name, value in node.filters:
+            recorded = self._param(node.action, name)
+            wanted = t.value(value)
+            if not isinstance(value, ir.Const):
+                wanted = t.keep(wanted)
                 dynamic.append(wanted)
             filters.append((recorded, wanted))
-        rows = self._scope_rows(scope.kind).filter(pl.col("action") == action)
-        name = compiler.stage.name("h")
-        stage = compiler.stage
-        key = "__ii" if scope.kind == "invoice" else "__ci"
-        cache = (id(stage), action, tuple((k.name, repr(_folded(compiler, k.value))) for k in node.keywords))
-        if not dynamic and cache in self._lookups:
-            known = self._lookups[cache]
-            return self._result(compiler, node, pl.col(known[0]), pl.col(known[1]))
+        rows = _scope_rows(self.rows, scope).filter(pl.col("action") == node.action)
+        name = stage.name("h")
+        key = _key(scope)
         if not dynamic:
-            matched = self._match(rows, filters)
-            found = matched.group_by(key).agg(pl.len().alias("n"), pl.col("at").max().alias("d")).collect()
-            size = self.frames.invoices.height if scope.kind == "invoice" else self.frames.customers.height
-            count = stage.keep(pl.lit(scatter(size, found[key], found["n"], f"{name}n")), f"{name}n")
-            last = stage.keep(pl.lit(scatter(size, found[key], found["d"], f"{name}d")), f"{name}d")
-            self._lookups[cache] = (f"{name}n", f"{name}d")
-        else:
-            rank = "__irank" if scope.kind == "invoice" else "__crank"
-            wanted_columns = sorted({c for v in dynamic for c in _roots(v)})
-            keys = stage.frame().select(
-                [pl.col(rank).cast(pl.Int64).alias("__key"), *[pl.col(c) for c in wanted_columns]]
-            )
-            pairs = rows.join(keys, left_on=key, right_on="__key", how="inner")
-            matched = self._match(pairs, filters)
-            grouped = matched.group_by(key).agg(pl.len().alias(f"{name}n"), pl.col("at").max().alias(f"{name}d"))
-            joined = stage.frame().with_columns(pl.col(rank).cast(pl.Int64).alias(f"{name}k"))
-            stage.replace(joined.join(grouped, left_on=f"{name}k", right_on=key, how="left", maintain_order="left"))
-            count, last = pl.col(f"{name}n"), pl.col(f"{name}d")
-        return self._result(compiler, node, count, last)
+            found = _match(rows, filters).group_by(key).agg(pl.len().alias("n"), pl.col("at").max().alias("d"))
+            count, last = self._scatter(t, found.collect(), name)
+            self._lookups[cache] = (count, last)
+            return self._result(t, node, pl.col(count), pl.col(last))
+        rank = "__irank" if scope == "invoice" else "__crank"
+        wanted_columns = sorted({c for v in dynamic for c in _roots(v)})
+        keys = stage.frame().select([pl.col(rank).cast(pl.Int64).alias("__key"), *[pl.col(c) for c in wanted_columns]])
+        pairs = rows.join(keys, left_on=key, right_on="__key", how="inner")
+        grouped = (
+            _match(pairs, filters).group_by(key).agg(pl.len().alias(f"{name}n"), pl.col("at").max().alias(f"{name}d"))
+        )
+        joined = stage.frame().with_columns(pl.col(rank).cast(pl.Int64).alias(f"{name}k"))
+        stage.replace(joined.join(grouped, left_on=f"{name}k", right_on=key, how="left", maintain_order="left"))
+        return self._result(t, node, pl.col(f"{name}n"), pl.col(f"{name}d"))
 
-    def _result(self, compiler: ExpressionCompiler, node: ast.Call, count: pl.Expr, last: pl.Expr) -> Val:
-        stage = compiler.stage
-        if node.function == "count_of":
-            return Val(INT, stage.keep(count.cast(pl.Int64).fill_null(0)), bound=INT_BOUND)
-        days = (pl.lit(compiler.scope.as_of) - last).dt.total_days()
-        return Val(INT.optional(), stage.keep(days), bound=4_000_000)
+    def _scatter(self, t: Translator, found: pl.DataFrame, name: str) -> tuple[str, str]:
+        key = _key(t.scope)
+        size = self.frames.invoices.height if t.scope == "invoice" else self.frames.customers.height
+        for suffix, column in (("n", "n"), ("d", "d")):
+            t.stage.keep(pl.lit(scatter(size, found[key], found[column], name + suffix)), name + suffix)
+        return name + "n", name + "d"
 
-    def _history_by_text(self, compiler: ExpressionCompiler, node: ast.Call, action: str) -> Val:
-        """count_of/days_since with constant filters: the filters are read on each distinct parameter text."""
+    def _result(self, t: Translator, node: ir.History, count: pl.Expr, last: pl.Expr) -> Val:
+        if node.kind == "count":
+            return Val(INT, t.stage.keep(count.cast(pl.Int64).fill_null(0)), bound=INT_BOUND)
+        days = (pl.lit(t.as_of) - last).dt.total_days()
+        return Val(INT.optional(), t.stage.keep(days), bound=4_000_000)
+
+    def _by_text(self, t: Translator, node: ir.History, cache: tuple[object, ...]) -> Val:
+        """Constant filters: read on each distinct parameter text of the action's history once."""
         assert self.frames.param_values is not None
-        scope = compiler.scope
-        cache = (id(compiler.stage), action, tuple((k.name, repr(_folded(compiler, k.value))) for k in node.keywords))
-        known = self._lookups.get(cache)
-        if known is not None:
-            return self._result(compiler, node, pl.col(known[0]), pl.col(known[1]))
-        signature = self.policy.actions[action]
-        key = "__ii" if scope.kind == "invoice" else "__ci"
-        rows = self._scope_rows(scope.kind).filter(pl.col("action") == action)
+        key = _key(t.scope)
+        rows = _scope_rows(self.rows, t.scope).filter(pl.col("action") == node.action)
         distinct = rows.select(pl.col("__params").unique()).collect()
         texts = distinct["__params"]
         odd = pl.Series("__odd", [], dtype=pl.Boolean).extend_constant(False, texts.len())
         filters: list[tuple[Val, Val]] = []
-        for i, keyword in enumerate(node.keywords):
-            param = signature.param(keyword.name)
-            assert param is not None
-            values, odd_here = self.frames.param_values(texts, keyword.name, param.type)
+        for i, (param, value) in enumerate(node.filters):
+            values, odd_here = self.frames.param_values(texts, param, self._type(node.action, param))
             odd = odd | odd_here
             name = f"__q{i}"
-            distinct = distinct.with_columns([v.alias(name + v.name.removeprefix(keyword.name)) for v in values])
-            filters.append((_recorded(distinct, name, param.type), compiler.value(keyword.value)))
+            distinct = distinct.with_columns([v.alias(name + v.name.removeprefix(param)) for v in values])
+            filters.append((_recorded(distinct, name, self._type(node.action, param)), t.value(value)))
         distinct = distinct.with_columns(odd)
-        matched = self._match(distinct.lazy(), filters).filter(~pl.col("__odd")).collect()["__params"]
+        matched = _match(distinct.lazy(), filters).filter(~pl.col("__odd")).collect()["__params"]
         strange = distinct.filter(pl.col("__odd"))["__params"]
         if strange.len():
             guarded = rows.filter(pl.col("__params").is_in(strange.implode())).select("__cust").unique().collect()
@@ -144,89 +183,30 @@ class BatchHooks:
         if matched.null_count():
             chosen = chosen | pl.col("__params").is_null()
         grouped = rows.filter(chosen).group_by(key).agg(pl.len().alias("n"), pl.col("at").max().alias("d")).collect()
-        size = self.frames.invoices.height if scope.kind == "invoice" else self.frames.customers.height
-        name = compiler.stage.name("h")
-        count = compiler.stage.keep(pl.lit(scatter(size, grouped[key], grouped["n"], f"{name}n")), f"{name}n")
-        last = compiler.stage.keep(pl.lit(scatter(size, grouped[key], grouped["d"], f"{name}d")), f"{name}d")
-        self._lookups[cache] = (f"{name}n", f"{name}d")
-        return self._result(compiler, node, count, last)
+        count, last = self._scatter(t, grouped, t.stage.name("h"))
+        self._lookups[cache] = (count, last)
+        return self._result(t, node, pl.col(count), pl.col(last))
 
-    def _scope_rows(self, kind: str) -> pl.LazyFrame:
-        h = self.rows.lazy()
-        if kind == "invoice":
-            return h.filter(pl.col("__ii").is_not_null())
-        return h.filter(pl.col("__ii").is_null())
+    def _type(self, action: str, param: str) -> Type:
+        found = self.param_types.get((action, param))
+        if found is None:  # pragma: no cover - the checker resolves filters to declared parameters
+            raise Unsupported(f"`{action}` has no parameter `{param}`")
+        return found
 
-    def _param(self, action: str, param: str, t: Type) -> Val:
+    def _param(self, action: str, param: str) -> Val:
         """A typed column of one recorded parameter; entries whose value does not fit are guarded."""
         known = self._param_columns.get((action, param))
         if known is not None:
             return known
+        t = self._type(action, param)
         name = f"__p{len(self._param_columns)}"
         values, odd = self.frames.read_params(action, param, t)
-        columns = [s.alias(name + s.name.removeprefix(param)) for s in values]
-        self.rows = self.rows.with_columns(columns)
+        self.rows = self.rows.with_columns([s.alias(name + s.name.removeprefix(param)) for s in values])
         odd_customers = self.rows.filter(odd)["__cust"].unique().to_list()
         self.frames.guarded_customers.update(str(c) for c in odd_customers)
-        if t.kind in DECIMAL_KINDS:
-            stats = self.rows.select(
-                pl.col(name).abs().max().alias("b"),
-                pl.col(f"{name}#e").min().alias("lo"),
-                pl.col(f"{name}#e").max().alias("hi"),
-            ).row(0)
-            bound, lo, hi = (int(x) if x is not None else 0 for x in stats)
-            dec = D.Dec(pl.col(name), pl.col(f"{name}#e"), pl.col(f"{name}#z"), bound, lo, hi)
-            val = dec_val(t, dec)
-        else:
-            val = Val(t, pl.col(name), bound=INT_BOUND)
+        val = _recorded(self.rows, name, t) if t.kind in DECIMAL_KINDS else Val(t, pl.col(name), bound=INT_BOUND)
         self._param_columns[(action, param)] = val
         return val
-
-    def _match(self, rows: pl.LazyFrame, filters: list[tuple[Val, Val]]) -> pl.LazyFrame:
-        if not filters:
-            return rows
-        stage = Stage(rows, "m")
-        hits: list[pl.Expr] = []
-        for recorded, wanted in filters:
-            if wanted.kind == "null":
-                hits.append(recorded.is_null())
-                continue
-            same = _same(stage, recorded, wanted)
-            hits.append(pl.when(wanted.is_null()).then(recorded.is_null()).otherwise(same.fill_null(False)))
-        mask = stage.keep(pl.all_horizontal(hits))
-        return stage.frame().filter(mask)
-
-    # -- aggregates ------------------------------------------------------------------
-
-    def aggregate(self, compiler: ExpressionCompiler, node: ast.Call) -> Val:
-        if compiler.scope.kind == "invoice":
-            plan = self.plan(compiler, node)
-            stage = compiler.stage
-            columns = {name: stage.keep(agg.over(CUSTOMER)) for name, agg in plan.aggs.items()}
-            for g in plan.guards:
-                stage.guard(columns[g])
-            return plan.build(lambda n: columns[n], False)
-        names = self.customer_columns.get(id(node))
-        if names is None:
-            raise Unsupported("an aggregate in customer scope that was not prepared")  # pragma: no cover
-        plan = self.plans[id(node)]
-        for g in plan.guards:
-            compiler.stage.guard(pl.col(names[g]))
-        return plan.build(lambda n: pl.col(names[n]), True)
-
-    def plan(self, invoice: ExpressionCompiler, node: ast.Call) -> AggPlan:
-        """The per-invoice parts of an aggregate, compiled in invoice scope (once per node)."""
-        found = self.plans.get(id(node))
-        if found is None:
-            found = _plan(invoice, node)
-            self.plans[id(node)] = found
-        return found
-
-
-def _folded(compiler: ExpressionCompiler, node: ast.Expr) -> object:
-    """A constant filter value (the row engine's folded value), for caching lookups."""
-    box = compiler.folded(node)
-    return getattr(box, "value", box)
 
 
 def _recorded(frame: pl.DataFrame, name: str, t: Type) -> Val:
@@ -250,6 +230,22 @@ def _roots(v: Val) -> list[str]:
     return [r for e in exprs for r in e.meta.root_names()]
 
 
+def _match(rows: pl.LazyFrame, filters: list[tuple[Val, Val]]) -> pl.LazyFrame:
+    """History rows whose recorded parameters equal the wanted values (a null wants a null)."""
+    if not filters:
+        return rows
+    stage = Stage(rows, "m")
+    hits: list[pl.Expr] = []
+    for recorded, wanted in filters:
+        if wanted.kind == "null":
+            hits.append(recorded.is_null())
+            continue
+        same = _same(stage, recorded, wanted)
+        hits.append(pl.when(wanted.is_null()).then(recorded.is_null()).otherwise(same.fill_null(False)))
+    mask = stage.keep(pl.all_horizontal(hits))
+    return stage.frame().filter(mask)
+
+
 def _same(stage: Stage, recorded: Val, wanted: Val) -> pl.Expr:
     """`_same` of the row engine: numbers by value, everything else by equality."""
     numeric = ("int", "decimal", "percent")
@@ -262,43 +258,52 @@ def _same(stage: Stage, recorded: Val, wanted: Val) -> pl.Expr:
     return recorded.expr == wanted.expr
 
 
-def _plan(c: ExpressionCompiler, node: ast.Call) -> AggPlan:
-    kind = node.function
-    value_node, where_node = aggregate_parts(node)
-    stage = c.stage
-    where = c.condition(where_node) if where_node is not None else None
-    result = c.type_of(node)
-    if value_node is None:
+# -- aggregates ---------------------------------------------------------------------------
+
+
+@dataclass
+class AggPlan:
+    """An aggregate: aggregation expressions over invoice rows, and how to read their results."""
+
+    result: Type
+    aggs: dict[str, pl.Expr]
+    build: Callable[[Accessor], Val]
+    guards: list[str] = field(default_factory=list)
+
+
+def aggregate_plan(t: Translator, node: ir.Aggregate) -> AggPlan:
+    """The per-invoice parts of an aggregate, translated in invoice scope (the translator's current scope)."""
+    if node.start is not None and node.fn == "sum":
+        raise Unsupported("a sum with a start value other than the empty sum")  # the built-ins are snapshot columns
+    result = node.type
+    where = t.truth(t.value(node.where)) if node.where is not None else None
+    if node.value is None:
         aggs = {"n": where.sum() if where is not None else pl.len()}
-        return AggPlan(result, aggs, lambda acc, empty: Val(INT, acc("n").cast(pl.Int64).fill_null(0), bound=INT_BOUND))
-    value = c.value(value_node)
+        return AggPlan(result, aggs, lambda acc: Val(INT, acc("n").cast(pl.Int64).fill_null(0), bound=INT_BOUND))
+    value = t.value(node.value)
     if value.kind == "null":
-        if kind == "sum_of":
-            return AggPlan(result, {}, lambda acc, empty: constant(0, result))
-        return AggPlan(result, {}, lambda acc, empty: constant(None, result))
+        if node.fn == "sum":
+            return AggPlan(result, {}, lambda acc: constant(0, result))
+        return AggPlan(result, {}, lambda acc: constant(None, result))
     live = ~value.is_null()
-    mask = stage.keep(live & where if where is not None else live)
+    mask = t.stage.keep(live & where if where is not None else live)
     if value.dec is None:
-        return _plain_plan(kind, result, value, mask)
-    return _decimal_plan(c, kind, result, value, mask)
+        return _plain_plan(node.fn, result, value, mask)
+    return _decimal_plan(t.stage, node.fn, result, value, mask)
 
 
 def _plain_plan(kind: str, result: Type, value: Val, mask: pl.Expr) -> AggPlan:
     picked = pl.when(mask).then(value.expr)
-    if kind == "sum_of":
+    if kind == "sum":
         aggs = {"s": picked.sum(), "g": pl.when(mask).then(value.expr.cast(pl.Float64).abs()).sum() >= INT_BOUND / 2}
         return AggPlan(
-            result,
-            aggs,
-            lambda acc, empty: Val(result, acc("s").cast(pl.Int64).fill_null(0), bound=INT_BOUND),
-            ["g"],
+            result, aggs, lambda acc: Val(result, acc("s").cast(pl.Int64).fill_null(0), bound=INT_BOUND), ["g"]
         )
-    aggs = {"x": picked.max() if kind == "max_of" else picked.min()}
-    return AggPlan(result, aggs, lambda acc, empty: Val(result, acc("x"), bound=value.bound))
+    aggs = {"x": picked.max() if kind == "max" else picked.min()}
+    return AggPlan(result, aggs, lambda acc: Val(result, acc("x"), bound=value.bound))
 
 
-def _decimal_plan(c: ExpressionCompiler, kind: str, result: Type, value: Val, mask: pl.Expr) -> AggPlan:
-    stage = c.stage
+def _decimal_plan(stage: Stage, kind: str, result: Type, value: Val, mask: pl.Expr) -> AggPlan:
     d = value.dec
     assert d is not None
     static = isinstance(d.exp, int)
@@ -310,7 +315,7 @@ def _decimal_plan(c: ExpressionCompiler, kind: str, result: Type, value: Val, ma
         shift = stage.keep((exp_col - low).fill_null(0))
         stage.guard(mask & (shift > 30))
         aligned = stage.keep(d.coef * D.pow10(shift))
-    if kind == "sum_of":
+    if kind == "sum":
         aggs: dict[str, pl.Expr] = {
             "s": pl.when(mask).then(aligned).sum(),
             "n": mask.sum(),
@@ -321,7 +326,7 @@ def _decimal_plan(c: ExpressionCompiler, kind: str, result: Type, value: Val, ma
         if not isinstance(d.nz, bool):
             aggs["z"] = pl.when(mask).then(~d.nz).sum()
 
-        def build_sum(acc: Accessor, empty: bool) -> Val:
+        def build_sum(acc: Accessor) -> Val:
             count = acc("n").fill_null(0)
             coef = acc("s").cast(pl.Int128).fill_null(0)
             if static:
@@ -331,15 +336,11 @@ def _decimal_plan(c: ExpressionCompiler, kind: str, result: Type, value: Val, ma
             nz: D.FlagLike = False if isinstance(d.nz, bool) and not d.nz else (count > 0) & (acc("z") == 0)
             if isinstance(d.nz, bool) and d.nz:  # pragma: no cover - constants are folded
                 nz = count > 0
-            bound = D.LIMIT - 1
-            return dec_val(result, D.Dec(coef, exp, nz, bound, min(d.elo, 0), max(d.ehi, 0)))
+            return dec_val(result, D.Dec(coef, exp, nz, D.LIMIT - 1, min(d.elo, 0), max(d.ehi, 0)))
 
         return AggPlan(result, aggs, build_sum, ["g"])
-    best = stage.keep(
-        pl.when(mask).then(aligned).max().over(CUSTOMER)
-        if kind == "max_of"
-        else pl.when(mask).then(aligned).min().over(CUSTOMER)
-    )
+    extreme = pl.when(mask).then(aligned)
+    best = stage.keep((extreme.max() if kind == "max" else extreme.min()).over(CUSTOMER))
     pick = stage.keep(mask & (aligned == best))
     aggs = {"c": d.coef.filter(pick).first()}
     if not static:
@@ -347,7 +348,7 @@ def _decimal_plan(c: ExpressionCompiler, kind: str, result: Type, value: Val, ma
     if not isinstance(d.nz, bool):
         aggs["z"] = d.nz.filter(pick).first()
 
-    def build_extreme(acc: Accessor, empty: bool) -> Val:
+    def build_extreme(acc: Accessor) -> Val:
         exp: D.ExpLike = d.exp if static else acc("e").cast(pl.Int32)
         nz: D.FlagLike = d.nz if isinstance(d.nz, bool) else acc("z").fill_null(False)
         return dec_val(result, D.Dec(acc("c").cast(pl.Int128), exp, nz, d.bound, d.elo, d.ehi))
@@ -355,4 +356,4 @@ def _decimal_plan(c: ExpressionCompiler, kind: str, result: Type, value: Val, ma
     return AggPlan(result, aggs, build_extreme)
 
 
-__all__ = ["AggPlan", "BatchHooks", "Scope"]
+__all__ = ["AggPlan", "HistoryLookups", "aggregate_plan", "feature_name", "history_columns"]

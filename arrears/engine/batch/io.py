@@ -33,6 +33,7 @@ from arrears.engine.batch.business import days_to
 from arrears.engine.batch.coerce import coerce_text
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import (
+    MIXED,
     BoundTables,
     NotColumnar,
     Tables,
@@ -98,6 +99,8 @@ def load_tables(
 
 
 def _place_rows(tables: Tables, from_folder: bool) -> Locate:
+    if tables.format != "csv":
+        return tables.locate  # the row reader of a Parquet folder places rows so, without reading them again
     placed: list[Locate] = []
 
     def locate(section: str, index: int, key: str | None) -> Location | None:
@@ -201,6 +204,7 @@ def _frames(
     )
     customers = customer_aggregates(invoices, people)
     guarded = set(customers.filter(pl.col("__unsafe"))["customer.id"].to_list())
+    mixed = set(customers.filter(pl.any_horizontal(list(MIXED.values())))["customer.id"].to_list())
     customers = customers.drop("__unsafe", "__ci", strict=False)
     history = _attach(bound.history, invoices, customers)
 
@@ -218,6 +222,7 @@ def _frames(
         read_params=read_params,
         raw_subset=raw_subset,
         guarded_customers=guarded,
+        mixed_money=mixed,
         param_values=param_values,
     )
 
