@@ -200,7 +200,9 @@ def _add(t: Translator, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
         return _dec_v(rtype, B.add(t._as_dec(a), t._as_dec(b), chain, subtract=op == "sub"))
     if rtype.kind == "date":
         date, days = (a, b) if a.kind == "date" else (b, a)
-        days_e = days.e if op == "add" else exp.Neg(this=B.paren(days.e))
+        # Spark's DATE_ADD takes an INT: a duration column (BIGINT) is cast; literals already are
+        count = days.e if isinstance(days.e, exp.Literal | exp.Neg) else B.cast(days.e, "INT")
+        days_e = count if op == "add" else exp.Neg(this=B.paren(count))
         # DuckDB's date + interval is a timestamp: back to a date
         return _v(rtype, B.cast(exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY")), "DATE"))
     if a.kind == "date" and b.kind == "date":
