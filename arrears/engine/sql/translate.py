@@ -4,8 +4,9 @@ The query's rows are the plan's actions in plan order, with the columns `custome
 invoice, rule, step, action, params, because, facts` (params and facts as compact JSON
 text, exactly as the row engine writes them). `guard_query()` lists the customers whose
 rows the query cannot decide exactly (a quotient, a value beyond 28 digits, text the
-database might case-map differently): the DuckDB and Spark engines give those customers
-to the row engine. The translator reads only the program, never the policy.
+database might case-map differently, a date outside the business calendar's table): the
+DuckDB and Spark engines give those customers to the row engine. The translator reads
+only the program, never the policy.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from arrears.dsl.values import Value
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql.build import Chain, Dec, V
+from arrears.engine.sql.calendar import TABLE as CALENDAR_TABLE
 from arrears.engine.sql.calendar import calendar_ctes
 from arrears.engine.sql.primitives import primitive
 from arrears.engine.sql.text import json_object
@@ -483,7 +485,8 @@ class Translator:
     def _ctes(self) -> list[tuple[str, exp.Select]]:
         out: list[tuple[str, exp.Select]] = []
         calendar = self.program.calendar
-        if calendar is not None and any(chain.joins for chain in self.chains.values()):
+        joined = {table for chain in self.chains.values() for joins in chain.joins.values() for _, table, _, _ in joins}
+        if calendar is not None and CALENDAR_TABLE in joined:
             out += calendar_ctes(calendar)  # the table the calendar primitives look dates up in
         self._last: dict[str, str] = {}
         invoice_ctes, last_invoice = self.chains["invoice"].ctes()

@@ -105,3 +105,28 @@ def test_without_java_the_error_says_so(
     err = capsys.readouterr().err
     assert "needs Java 17" in err
     assert "Traceback" not in err
+
+
+DURATION_FIELD = """arrears: 1
+policy: grace
+fields:
+  invoice.grace: duration = 5d
+rules:
+  - id: past-grace
+    when: as_of - grace > due_date
+    then: note(text="past grace")
+"""
+
+
+def test_a_duration_field_moves_a_date(spark: Any) -> None:
+    # Spark's DATE_ADD takes an INT day count, and a duration column is a BIGINT
+    policy = load_policy_text(DURATION_FIELD, "grace.yaml")
+    data = {
+        "as_of": "2026-11-23",
+        "invoices": [
+            {"id": "A", "customer_id": "C", "amount": "10", "due_date": "2026-11-10", "grace": "20d"},
+            {"id": "B", "customer_id": "C", "amount": "10", "due_date": "2026-11-10"},
+        ],
+    }
+    raw = from_data(data, "snapshot.json")
+    assert plan_on("spark", policy, raw, spark=spark) == plan_on("row", policy, raw)
