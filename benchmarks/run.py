@@ -230,7 +230,9 @@ def _zen(data: Path, sample: int) -> dict[str, Any]:
     answers = [decision.evaluate(ctx)["result"].get("step") for ctx in requests]
     seconds = time.perf_counter() - started
     engine = zen.ZenEngine({"loader": lambda key: zen_graph()})
-    batch = [{"key": "ladder.json", "context": ctx} for ctx in requests]
+    batch: list[Any] = [
+        {"key": "ladder.json", "context": ctx} for ctx in requests
+    ]  # zen-engine 2 types them as its own TypedDict
     started = time.perf_counter()
     batched = engine.evaluate_batch(batch)
     batch_seconds = time.perf_counter() - started

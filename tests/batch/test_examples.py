@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from arrears.engine.batch import Unsupported
-from arrears.engine.batch.errors import RowEngineOnly
 from arrears.engine.snapshot import from_data, read_snapshot
 from arrears.rules.loader import load_policy, load_policy_text
 from tests.conftest import EXAMPLES, REPO
@@ -39,13 +38,7 @@ def test_semantics_fixtures(path: Path) -> None:
         with pytest.raises(Unsupported, match="a base currency"):
             both(policy, from_data(plain(case["snapshot"]), "snapshot.json"))
         return
-    try:
-        row, batch, _ = both(policy, from_data(plain(case["snapshot"]), "snapshot.json"))
-    except RowEngineOnly as only:
-        # Until the program expresses business calendars (SPEC 7.4), their plans are the row engine's.
-        assert policy.calendar is not None, only.reason
-        assert "calendar" in only.reason
-        return
+    row, batch, _ = both(policy, from_data(plain(case["snapshot"]), "snapshot.json"))
     assert batch == row, case["description"]
 
 

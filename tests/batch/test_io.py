@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from arrears.diagnostics import InputError
 from arrears.engine.batch import make_plan_batch
 from arrears.engine.batch.digest import snapshot_digest
-from arrears.engine.batch.errors import RowEngineOnly
 from arrears.engine.batch.folder import bind_tables, read_tables
 from arrears.engine.batch.io import read_plan_parquet, render_plan, write_plan
 from arrears.engine.engines import choose_engine
@@ -169,11 +168,6 @@ def test_random_snapshots_as_csv_and_parquet_folders(
     as_of = dt.date.fromisoformat(str(data["as_of"]))
     base = tmp_path_factory.mktemp("snap")
     write_csv_folder(base / "csv", data)
-    if policy.calendar is not None:
-        # Until the program expresses business calendars, they are the row engine's: said before reading.
-        with pytest.raises(RowEngineOnly, match="business calendars"):
-            make_plan_batch(policy, base / "csv", as_of)
-        return
     write_parquet_folder(base / "csv", base / "parquet", "text")
     write_parquet_folder(base / "csv", base / "floats", "floats")
     folders = [(base / "csv", read_snapshot(base / "csv"))]

@@ -13,7 +13,6 @@ import pytest
 from arrears.cli import main
 from arrears.engine.adhoc import evaluate_expression
 from arrears.engine.batch.engine import make_plan_batch
-from arrears.engine.batch.errors import RowEngineOnly
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.graph import build_graph
 from arrears.engine.plan import make_plan
@@ -23,7 +22,6 @@ from arrears.replay.replay import forecast
 from arrears.rules.fmt import format_text
 from arrears.rules.loader import load_policy_text
 from tests.engine.helpers import compact, plain, run
-from tests.engine.on_engines import plan_on
 
 QUIET = """\
 arrears: 1
@@ -157,10 +155,9 @@ def test_the_batch_engine_gives_the_row_engines_plan(as_of: str) -> None:
     policy = load_policy_text(QUIET, "quiet.yaml")
     data = plain(dict(SNAPSHOT, as_of=as_of, history=[plain_history("2026-12-24", 0)] if as_of > "2026-12-24" else []))
     row = make_plan(policy, bind(from_data(data, "s.json"), policy, None)).to_json()
-    # Until the program expresses business calendars, the Polars engine hands them to the row engine whole.
-    with pytest.raises(RowEngineOnly, match="business calendars"):
-        make_plan_batch(policy, from_data(data, "s.json"))
-    assert plan_on("batch", policy, from_data(data, "s.json")) == row
+    batch = make_plan_batch(policy, from_data(data, "s.json"))
+    assert batch.to_json() == row
+    assert batch.fallback_customers == 0  # the calendar is planned natively, not handed to the row engine
 
 
 def test_sql_prints_calendar_policies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,7 +17,7 @@ parameter's only where its action is issued. A parameter computed for several ac
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import polars as pl
 
@@ -55,7 +55,7 @@ class Translator:
         self.frames = frames
         self.as_of = frames.as_of
         # The business calendar of the program (SPEC 7.4), when the program carries one.
-        self.calendar: Any = getattr(program, "calendar", None)
+        self.calendar = program.calendar
         self.history = HistoryLookups(frames, param_types)
         invoice_fields = schema(frames.invoices, frames.invoice_types)
         customer_fields = schema(frames.customers, frames.customer_types)
