@@ -9,6 +9,7 @@ code as the batch engine's (`batch/plan.py`), so it is byte-identical to the row
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 
 import duckdb
 import polars as pl
@@ -19,7 +20,7 @@ from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.progress import Progress
 from arrears.engine.sql.assemble import assemble
-from arrears.engine.sql.query import materialized, policy_trees
+from arrears.engine.sql.query import combined_tree, materialized
 from arrears.engine.sql.tables import input_tables
 from arrears.rules.model import Policy
 
@@ -35,21 +36,26 @@ def make_plan_duckdb(
     """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
     frames = load_frames(policy, source, as_of)
     # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
-    actions_tree, guard_tree = policy_trees(policy, frames.as_of, NEUTRAL)
-    actions_sql, guard_sql = materialized(actions_tree).sql("duckdb"), materialized(guard_tree).sql("duckdb")
+    # One query gives the actions and the guarded customers (rows whose rule is null): the
+    # chains are computed once, where a separate guard query took as long again.
+    query = materialized(combined_tree(policy, frames.as_of, NEUTRAL)).sql("duckdb")
     tables = input_tables(frames)
-    connection = duckdb.connect(":memory:")
-    try:
-        if memory_limit:
-            connection.execute("SET memory_limit = ?", [memory_limit])
-        for name, table in tables.items():
-            connection.register(name, table.to_arrow())
+    # What DuckDB spills beyond its memory limit goes to a folder of its own, removed after
+    # the run (by default it would be `.tmp` in the user's working directory, left behind).
+    with tempfile.TemporaryDirectory(prefix="arrears-duckdb-") as spill:
+        connection = duckdb.connect(":memory:", config={"temp_directory": spill})
         try:
-            actions = connection.sql(actions_sql).pl()
-            guarded = connection.sql(guard_sql).pl()
-        except duckdb.Error as error:  # pragma: no cover - a translation the database refuses
-            raise Unsupported(f"DuckDB could not run the query: {error}") from None
-    finally:
-        connection.close()
-    assert isinstance(actions, pl.DataFrame) and isinstance(guarded, pl.DataFrame)
-    return assemble(policy, frames, actions, set(guarded.to_series().to_list()))
+            if memory_limit:
+                connection.execute("SET memory_limit = ?", [memory_limit])
+            for name, table in tables.items():
+                connection.register(name, table.to_arrow())
+            try:
+                rows = connection.sql(query).pl()
+            except duckdb.Error as error:  # pragma: no cover - a translation the database refuses
+                raise Unsupported(f"DuckDB could not run the query: {error}") from None
+        finally:
+            connection.close()
+    assert isinstance(rows, pl.DataFrame)
+    guard_rows = rows["rule"].is_null()
+    guarded = set(rows.filter(guard_rows)["customer"].to_list())
+    return assemble(policy, frames, rows.filter(~guard_rows), guarded)

@@ -8,7 +8,7 @@ from collections import Counter
 from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
-from arrears.engine.sql.translate import translate
+from arrears.engine.sql.translate import Translator, translate
 from arrears.program import lower
 from arrears.program.lower import LoweringError
 from arrears.rules.model import Policy
@@ -34,19 +34,31 @@ def policy_trees(
     policy: Policy, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")
 ) -> tuple[exp.Select, exp.Select]:
     """The actions query and the guard query as sqlglot trees (for an engine that runs their stages itself)."""
+    translator = _translated(policy, as_of, separators)
+    return translator.query(), translator.guard_query()
+
+
+def combined_tree(policy: Policy, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")) -> exp.Select:
+    """The actions query with a row per guarded customer (`rule` null): both answers in one pass."""
+    return _translated(policy, as_of, separators).query(with_guards=True)
+
+
+def _translated(policy: Policy, as_of: dt.date | None, separators: tuple[str, str]) -> Translator:
     try:
         program = lower(policy)
     except LoweringError as error:
         raise Unsupported(str(error)) from None
-    translator = translate(program, as_of, separators)
-    return translator.query(), translator.guard_query()
+    return translate(program, as_of, separators)
 
 
-def materialized(tree: exp.Select, span: int = 8) -> exp.Select:
-    """`tree` with its CTEs read more than once, and every `span`-th of a chain, marked MATERIALIZED.
+def materialized(tree: exp.Select, span: int | None = None) -> exp.Select:
+    """`tree` with its CTEs read more than once, and every `span`-th of a chain if given, marked MATERIALIZED.
 
     A database that inlines CTEs where they are read otherwise recomputes the whole chain
     for every branch of the query's UNION ALL (DuckDB took minutes for 2,000 invoices).
+    DuckDB needs no more: materialising every eighth stage of a chain as well copied the
+    chain's wide rows and made the 1M-invoice sparse benchmark's query 18 s where it is 11 s
+    without (docs/benchmarks.md).
     """
     marked = tree.copy()
     with_ = marked.args.get("with_")
@@ -56,7 +68,7 @@ def materialized(tree: exp.Select, span: int = 8) -> exp.Select:
     since = 0
     for cte in with_.expressions:
         since += 1
-        if reads[cte.alias] > 1 or since >= span:
+        if reads[cte.alias] > 1 or (span is not None and since >= span):
             cte.set("materialized", True)
             since = 0
     return marked

@@ -30,6 +30,7 @@ from arrears.program.ir import Node, Program, ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
 
 INV, CUST = "k_inv", "k_cust"
+SCOPES: tuple[ScopeKind, ...] = ("invoice", "customer")
 ORDER = ("customer", "__scope", "invoice", "__rank", "__index")
 ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
 _CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
@@ -445,12 +446,18 @@ class Translator:
         select = exp.select(*(exp.alias_(e, n) for n, e in columns.items())).where(gate)
         self.emitted.append(select)
 
-    def query(self) -> exp.Select:
-        """The plan's actions, in plan order."""
+    def query(self, *, with_guards: bool = False) -> exp.Select:
+        """The plan's actions, in plan order.
+
+        `with_guards` adds one row per guarded customer and scope (`rule` null, nothing else
+        set): an engine that runs the SQL itself then computes the chains once for both
+        answers, where `guard_query()` computes them again.
+        """
         with_ = self._ctes()
-        if self.emitted:
-            union: exp.Expr = self.emitted[0]
-            for s in self.emitted[1:]:
+        selects = list(self.emitted) + (self._guard_rows() if with_guards else [])
+        if selects:
+            union: exp.Expr = selects[0]
+            for s in selects[1:]:
                 union = exp.union(union, s, distinct=False)
         else:
             union = exp.select(*(exp.alias_(B.cast(B.null(), "TEXT"), c) for c in (*ACTION_COLUMNS, *ORDER[1:]))).where(
@@ -460,23 +467,35 @@ class Translator:
             exp.alias_(exp.Subquery(this=union), "actions")
         )
         outer = outer.order_by(*(exp.column(c) for c in ORDER))
-        for name, cte in with_:
-            outer = outer.with_(name, as_=cte.copy(), copy=False)  # not a copy of the whole query per CTE
-        B.parenthesize(outer)
-        return outer
+        return self._with(outer, with_)
 
     def guard_query(self) -> exp.Select:
         """The customers some row of whose is guarded (the row engine decides them)."""
         with_ = self._ctes()
-        parts = []
-        for scope in ("invoice", "customer"):
-            chain = self.chains[scope]
-            guard = B.or_(*chain.guards) if chain.guards else B.boolean(False)
-            parts.append(
-                exp.select(exp.column(CUST)).from_(self._last[scope]).where(B.func("COALESCE", guard, B.boolean(False)))
-            )
+        parts = [exp.select(exp.column(CUST)).from_(self._last[s]).where(self._guarded(s)) for s in SCOPES]
         outer: exp.Select = exp.union(parts[0], parts[1], distinct=True)  # type: ignore[assignment]
         outer = exp.select(exp.column(CUST)).from_(exp.alias_(exp.Subquery(this=outer), "g"))
+        return self._with(outer, with_)
+
+    def _guarded(self, scope: ScopeKind) -> exp.Expr:
+        """Whether a row of the last layer of `scope`'s chain is guarded."""
+        guards = self.chains[scope].guards
+        return B.func("COALESCE", B.or_(*guards) if guards else B.boolean(False), B.boolean(False))
+
+    def _guard_rows(self) -> list[exp.Select]:
+        """Per scope, a row of the action columns naming only the customer, where a guard holds."""
+        text = B.cast(B.null(), "TEXT")
+        rows = []
+        for scope in SCOPES:
+            columns = {c: text for c in ACTION_COLUMNS} | {"customer": exp.column(CUST)}
+            columns["step"] = B.cast(B.null(), "BIGINT")
+            columns |= {"__scope": B.num(2), "__rank": B.num(0), "__index": B.num(0)}
+            select = exp.select(*(exp.alias_(e, n) for n, e in columns.items())).from_(self._last[scope])
+            rows.append(select.where(self._guarded(scope)))
+        return rows
+
+    @staticmethod
+    def _with(outer: exp.Select, with_: list[tuple[str, exp.Select]]) -> exp.Select:
         for name, cte in with_:
             outer = outer.with_(name, as_=cte.copy(), copy=False)  # not a copy of the whole query per CTE
         B.parenthesize(outer)
