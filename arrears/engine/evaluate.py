@@ -25,6 +25,7 @@ from arrears.engine.outcomes import EvalProblem, Outcome, PlannedAction, Status,
 from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
 from arrears.program.registry import FACT_EXCLUDE
+from arrears.rules import flow
 from arrears.rules.calendar import Calendar
 from arrears.rules.catalog import MONEY_ACTIONS
 from arrears.rules.credits import fee_on_rate, interest_amount, is_open, positive_open_amount
@@ -90,9 +91,8 @@ def _evaluate(
     customer_envs, invoice_envs = build_envs(snapshot.customers, lets, snapshot.as_of)
     calendar = policy.calendar
     quiet = quiet_reason(calendar, snapshot.as_of)
-    ordered = policy.ordered()
-    customer_items = [i for i in ordered if isinstance(i, Rule) and i.scope == "customer"]
-    invoice_items = [i for i in ordered if not (isinstance(i, Rule) and i.scope == "customer")]
+    customer_items = flow.scope_items(policy, "customer")
+    invoice_items = flow.scope_items(policy, "invoice")
     actions: list[PlannedAction] = []
     problems: list[EvalProblem] = []
     outcomes: dict[tuple[str, str | None], list[Outcome]] = {}
@@ -145,9 +145,9 @@ def _run(items: Sequence[Rule | Ladder], target: _Target, condition_fn: Conditio
     found: list[Outcome] = []
     silenced_by: Rule | None = None
     for item in items:
-        # A firing final rule silences what has a strictly lower priority (SPEC 1.1);
-        # rules of its own priority still run, before or after it in the file.
-        if silenced_by is not None and item.priority < silenced_by.priority:
+        # The first final rule to fire has the highest priority of those that fire: what
+        # it does not silence (its own priority, before or after it in the file), none does.
+        if silenced_by is not None and flow.silences(silenced_by, item):
             if not detail:
                 break  # items come in priority order: every later one is silenced too
             found.append(Outcome(item, "suppressed", f"silenced by final rule `{silenced_by.id}`"))
@@ -334,11 +334,11 @@ def _held_back(rule: Rule, call: ActionCall, target: _Target) -> str | None:
     if not done:
         return None
     last = max(done)
+    if not flow.holds(flow.repeat_holds(flow.VALUES, last, target.as_of, rule.repeat.days if rule.repeat else None)):
+        return None
     if rule.repeat is None:
         return f"already done on {last.isoformat()} (repeat: never)"
     waited = (target.as_of - last).days
-    if waited >= rule.repeat.days:
-        return None
     return f"last done {_ago(waited)} on {last.isoformat()}; repeats every {counted(rule.repeat.days, 'day')}"
 
 
@@ -373,7 +373,7 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
     if ladder.min_gap is not None and entries:
         last = max(e.at for e in entries)
         waited, unit = ladder_wait(ladder, target.calendar, last, target.as_of)
-        if waited < ladder.min_gap.days:
+        if not flow.holds(flow.gap_open(flow.VALUES, last, waited, ladder.min_gap.days)):
             if not detail:
                 return None
             return reached.outcome(
@@ -381,9 +381,9 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
                 f"min_gap: last step {_ago(waited, unit)} on {last.isoformat()}, "
                 f"needs {counted(ladder.min_gap.days, unit)}",
             )
-    candidates = [s for s in ladder.steps if s.index > level and s.at <= days]
-    if not ladder.skip:
-        candidates = [s for s in candidates if s.index == level + 1]
+    candidates = [
+        s for s in ladder.steps if flow.holds(flow.step_due(flow.VALUES, s.index, s.at, level, days, ladder.skip))
+    ]
     chosen: LadderStep | None = None
     for step in reversed(candidates):
         if step.when is not None:

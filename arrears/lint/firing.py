@@ -23,6 +23,7 @@ from typing import Literal
 from arrears.lint.smt import Z, conjunction, disjunction, false, true, z3
 from arrears.lint.translate import Translator
 from arrears.lint.world import World
+from arrears.rules import flow
 from arrears.rules.model import ActionCall, Expression, Ladder, LadderStep, Policy, Rule
 
 Item = Rule | Ladder
@@ -72,11 +73,7 @@ class Stream:
         self.kind = kind
         self.tr = Translator(world, policy)
         self.owner: str | None = world.subject if kind == "invoice" else None
-        ordered = policy.ordered()
-        if kind == "invoice":
-            self.items: list[Item] = [i for i in ordered if not (isinstance(i, Rule) and i.scope == "customer")]
-        else:
-            self.items = [i for i in ordered if isinstance(i, Rule) and i.scope == "customer"]
+        self.items: list[Item] = flow.scope_items(policy, kind)
         self._conditions: dict[int, tuple[Z, Z]] = {}
         # Steps of ladders counted in business days (SPEC 7.4) are reached by business_days_overdue.
         self._business = {id(s) for ladder in policy.ladders if ladder.days == "business" for s in ladder.steps}
@@ -98,7 +95,7 @@ class Stream:
         return z3.And(holds, z3.Not(err))
 
     def finals_above(self, item: Item) -> list[Rule]:
-        return [r for r in self.items if isinstance(r, Rule) and r.final and r.priority > item.priority]
+        return flow.silencers(self.items, item)
 
     def suppressed(self, item: Item) -> Z:
         return disjunction([self.raw(f) for f in self.finals_above(item)])

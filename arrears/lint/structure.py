@@ -22,6 +22,7 @@ from arrears.engine.diff import md_title
 from arrears.lint.examples import Example, search
 from arrears.lint.firing import Stream, Unit, units
 from arrears.lint.smt import Z, false, fresh_context, z3
+from arrears.rules import flow
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 from arrears.textsafe import md_code, md_text, visible_lines
 
@@ -358,9 +359,8 @@ def _line(item: Any) -> int | None:
 # -- behaviour --------------------------------------------------------------------------
 
 
-def _unit_map(policy: Policy, kind: str) -> dict[tuple[str, int | None], Unit]:
-    items = [i for i in policy.ordered() if (isinstance(i, Rule) and i.scope == "customer") == (kind == "customer")]
-    return {u.key: u for u in units(items)}
+def _unit_map(policy: Policy, kind: Literal["invoice", "customer"]) -> dict[tuple[str, int | None], Unit]:
+    return {u.key: u for u in units(flow.scope_items(policy, kind))}
 
 
 def divergences(old: Policy, new: Policy, limit: int = 10) -> list[Divergence]:

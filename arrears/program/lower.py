@@ -56,6 +56,7 @@ from arrears.program.ir import (
     walk,
 )
 from arrears.program.rates import lower_accrued, lower_rate, lower_rate_days, lower_table_interest
+from arrears.rules import flow
 from arrears.rules.catalog import (
     BUILTIN_SYMBOLS,
     CUSTOMER_FIELDS,
@@ -242,18 +243,15 @@ class _Lowering:
         return self.expr(expression.node, scope)
 
     def items(self) -> None:
-        ordered = self.policy.ordered()
-        ranks = {id(item): rank for rank, item in enumerate(ordered)}
-        customer = [i for i in ordered if isinstance(i, Rule) and i.scope == "customer"]
-        invoice = [i for i in ordered if not (isinstance(i, Rule) and i.scope == "customer")]
-        self._scope_items(invoice, self.invoice, ranks)
-        self._scope_items(customer, self.customer, ranks)
+        ranks = {id(item): rank for rank, item in enumerate(self.policy.ordered())}
+        self._scope_items(flow.scope_items(self.policy, "invoice"), self.invoice, ranks)
+        self._scope_items(flow.scope_items(self.policy, "customer"), self.customer, ranks)
 
-    def _scope_items(self, items: Sequence[Rule | Ladder], scope: _Scope, ranks: dict[int, int]) -> None:
-        finals: list[tuple[int, Node]] = []  # (priority, condition) of the final rules so far
+    def _scope_items(self, items: list[Rule | Ladder], scope: _Scope, ranks: dict[int, int]) -> None:
+        conditions: dict[int, Node] = {}  # the lowered condition of each final rule so far
         for item in items:
-            above = [c for p, c in finals if p > item.priority]
-            silenced = _any(above)
+            # its silencers come before it: evaluation order is priority order
+            silenced = _any([conditions[id(final)] for final in flow.silencers(items, item)])
             rank = ranks[id(item)]
             if isinstance(item, Rule):
                 condition = self.condition(item.condition, scope)
@@ -263,15 +261,13 @@ class _Lowering:
                 facts = self._facts([item.condition], (), scope)
                 for index, call in enumerate(item.actions):
                     last = LastDone(DATE.optional(), item.id, call.name)
-                    held: Node = prim("not", BOOL, prim("is_null", BOOL, last))
-                    if item.repeat is not None:
-                        waited = prim("date_diff", INT, AsOf(DATE), last)
-                        held = prim("and", BOOL, held, prim("lt", BOOL, waited, integer(item.repeat.days)))
+                    repeat = item.repeat.days if item.repeat is not None else None
+                    held = flow.repeat_holds(R.nodes(), last, AsOf(DATE), repeat)
                     # A quiet day holds the action back; the rule still fires (a `final` one still silences).
                     mask = self._quiet([call], prim("and", BOOL, Fired(BOOL, item.id), prim("not", BOOL, held)))
                     self._emit(scope, rank, item.id, None, index, call, mask, because, facts)
                 if item.final:
-                    finals.append((item.priority, condition))
+                    conditions[id(item)] = condition
                 continue
             self._ladder(item, scope, silenced, rank)
 
@@ -282,20 +278,13 @@ class _Lowering:
         if ladder.unless is not None:
             active = prim("and", BOOL, active, prim("not", BOOL, self.condition(ladder.unless, scope)))
         if ladder.min_gap is not None:
-            gap = prim("ge", BOOL, self._waited(ladder, last), integer(ladder.min_gap.days))
-            active = prim("and", BOOL, active, prim("or", BOOL, prim("is_null", BOOL, last), gap))
+            gap = flow.gap_open(R.nodes(), last, self._waited(ladder, last), ladder.min_gap.days)
+            active = prim("and", BOOL, active, gap)
         counted_by = R.ladder_counts(ladder)
         days = scope.ref(counted_by)
         chosen: Node = Const(INT.optional(), None)
         for step in ladder.steps:
-            due: Node = prim(
-                "and",
-                BOOL,
-                prim("gt", BOOL, integer(step.index), level),
-                prim("le", BOOL, integer(step.at), days),
-            )
-            if not ladder.skip:
-                due = prim("and", BOOL, due, prim("eq", BOOL, prim("add", INT, level, integer(1)), integer(step.index)))
+            due = flow.step_due(R.nodes(), step.index, step.at, level, days, ladder.skip)
             if step.when is not None:
                 due = prim("and", BOOL, due, self.condition(step.when, scope))
             chosen = prim("if", INT.optional(), due, integer(step.index), chosen)

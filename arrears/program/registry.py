@@ -21,7 +21,7 @@ from typing import Literal
 
 from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.calls import AGGREGATES, HISTORY
-from arrears.dsl.functions import FUNCTIONS
+from arrears.dsl.functions import FUNCTIONS, Primitives
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
 from arrears.program.ir import Aggregate, AsOf, Const, Input, Node, Prim, Ref, prim
 from arrears.rules.catalog import CHANNELS, MONEY_ACTIONS, TONES
@@ -82,6 +82,7 @@ HISTORY_FUNCTIONS = HISTORY
 
 # Result types of the primitives a function body may use whose type is not the call's own.
 _PRIMITIVE_TYPES: dict[str, Type] = {
+    **dict.fromkeys(("and", "or", "not", "is_null", "lt", "le", "gt", "ge", "eq"), BOOL),
     "date_diff": INT,
     "len": INT,
     "business_index": INT,
@@ -104,6 +105,12 @@ class _Lowered:
 
     def const(self, value: int) -> Node:
         return Const(INT, value)
+
+
+def nodes(t: Type = INT) -> Primitives[Node]:
+    """The builder that writes a body in primitives (a function's, a control-flow rule's) as program nodes;
+    `t` types what no primitive fixes (`add`, `min`...)."""
+    return _Lowered(t)
 
 
 def lower_call(name: str, args: list[Node], t: Type) -> Node:
