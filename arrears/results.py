@@ -16,6 +16,7 @@ from arrears.diagnostics import counted
 from arrears.dsl.types import ANY, DECIMAL
 from arrears.dsl.values import Value, reader, to_json
 from arrears.engine import document as _document
+from arrears.engine.outcomes import EvaluationProblem as EvaluationProblem  # re-exported: the API's record
 from arrears.engine.plan import RowActions
 from arrears.engine.snapshot import Reader, history_params_typed
 from arrears.rules.model import Policy
@@ -65,18 +66,6 @@ class Notice:
 
 
 @dataclass(frozen=True)
-class EvaluationProblem:
-    """An expression that failed for one invoice or customer (division by zero...); the rest is planned."""
-
-    customer: str
-    invoice: str | None
-    rule: str
-    step: int | None
-    message: str
-    where: str
-
-
-@dataclass(frozen=True)
 class SnapshotWarning:
     """Something the snapshot says that the policy will not use (SPEC 7.3): `where` is its place
     (`history[3].rule`, rows from 0), `message` what is wrong."""
@@ -103,9 +92,7 @@ class Plan:
             for n in plan.notices
         ]
         """The `remind` actions grouped into the messages customers actually receive."""
-        self.errors: list[EvaluationProblem] = [
-            EvaluationProblem(p.customer, p.invoice, p.rule, p.step, p.message, p.where) for p in plan.problems
-        ]
+        self.errors: list[EvaluationProblem] = list(plan.problems)
         """Evaluation errors for single invoices; empty when all went well."""
         self.warnings: list[SnapshotWarning] = [SnapshotWarning(w.where, w.message) for w in plan.warnings]
         """Snapshot warnings, in the order of their places; empty for a clean snapshot."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from arrears.engine.bulk import paused_gc
-from arrears.engine.outcomes import EvalProblem
+from arrears.engine.outcomes import EvaluationProblem
 from arrears.engine.snapshot_warnings import SnapshotWarning
 from arrears.rules.model import Policy
 
@@ -73,7 +73,7 @@ class Plan(Generic[T]):
     customer_count: int
     digest_source: Callable[[], str]
     actions: T
-    problems: list[EvalProblem]
+    problems: list[EvaluationProblem]
     fallback_customers: int = 0  # customers the columnar engines handed to the row engine
     warnings: list[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, listed after the summary
     _digest: str | None = field(default=None, repr=False)
@@ -144,7 +144,7 @@ class Plan(Generic[T]):
         return cast(dict[str, Any], json.loads(self.to_json()))
 
 
-def problem_dict(problem: EvalProblem) -> dict[str, Any]:
+def problem_dict(problem: EvaluationProblem) -> dict[str, Any]:
     return {
         "customer": problem.customer,
         "invoice": problem.invoice,

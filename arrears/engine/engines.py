@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.document import Plan
-from arrears.engine.outcomes import EvalProblem
+from arrears.engine.outcomes import EvaluationProblem
 from arrears.engine.plan import make_plan
 from arrears.engine.progress import PHASES, Progress, for_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind, read_snapshot
@@ -71,7 +71,7 @@ def pick_engine(engine: str, snapshot: str, fmt: str) -> str:
 class Told(NamedTuple):
     """What a run tells on standard error besides the plan: evaluation errors and snapshot warnings."""
 
-    problems: Sequence[EvalProblem]
+    problems: Sequence[EvaluationProblem]
     warnings: Sequence[SnapshotWarning]
 
 

@@ -21,7 +21,7 @@ from arrears.dsl.values import Value
 from arrears.engine.bulk import paused_gc
 from arrears.engine.business import held_quiet, ladder_counts, ladder_facts, ladder_wait, quiet_reason
 from arrears.engine.interest import table_interest_params
-from arrears.engine.outcomes import EvalProblem, Outcome, PlannedAction, Status, StepOutcome
+from arrears.engine.outcomes import EvaluationProblem, Outcome, PlannedAction, Status, StepOutcome
 from arrears.engine.runtime import Env, build_envs, release
 from arrears.engine.snapshot import HistoryEntry, Snapshot
 from arrears.program.registry import FACT_EXCLUDE
@@ -59,7 +59,7 @@ class Evaluation:
     """Everything evaluation found: per-target outcomes, the actions, the problems."""
 
     actions: list[PlannedAction]
-    problems: list[EvalProblem]
+    problems: list[EvaluationProblem]
     outcomes: dict[tuple[str, str | None], list[Outcome]]
     envs: dict[str, Env]
 
@@ -76,7 +76,7 @@ def evaluate(
         return _evaluate(policy, snapshot, condition_fn, only_invoice, detail=True)
 
 
-def plan_actions(policy: Policy, snapshot: Snapshot) -> tuple[list[PlannedAction], list[EvalProblem]]:
+def plan_actions(policy: Policy, snapshot: Snapshot) -> tuple[list[PlannedAction], list[EvaluationProblem]]:
     """The actions and problems of the plan: `evaluate` without the outcomes that issued nothing."""
     with paused_gc():
         evaluation = _evaluate(policy, snapshot, fast, None, detail=False)
@@ -94,7 +94,7 @@ def _evaluate(
     customer_items = flow.scope_items(policy, "customer")
     invoice_items = flow.scope_items(policy, "invoice")
     actions: list[PlannedAction] = []
-    problems: list[EvalProblem] = []
+    problems: list[EvaluationProblem] = []
     outcomes: dict[tuple[str, str | None], list[Outcome]] = {}
     recording = condition_fn is not fast
     for customer in snapshot.customers:
@@ -199,9 +199,9 @@ def _problem(
     step: int | None,
     failure: EvalFailure,
     expression: Expression | None,
-) -> EvalProblem:
+) -> EvaluationProblem:
     where = failure.where or (_where(expression, failure) if expression is not None else item.location.file)
-    return EvalProblem(target.customer, target.invoice, item.id, step, failure.message, where)
+    return EvaluationProblem(target.customer, target.invoice, item.id, step, failure.message, where)
 
 
 @functools.lru_cache(maxsize=4096)  # bounded: policies come and go in a long-running service

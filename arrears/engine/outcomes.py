@@ -43,7 +43,12 @@ class PlannedAction:
 
 
 @dataclass(frozen=True)
-class EvalProblem:
+class EvaluationProblem:
+    """An expression that failed for one invoice or customer (division by zero...); the rest is planned.
+
+    The public API's record too (`arrears.EvaluationProblem`): one type from the engine to the caller.
+    """
+
     customer: str
     invoice: str | None
     rule: str
@@ -75,4 +80,4 @@ class Outcome:
     step: int | None = None
     steps: list[StepOutcome] = field(default_factory=list)
     level: int | None = None
-    error: EvalProblem | None = None
+    error: EvaluationProblem | None = None

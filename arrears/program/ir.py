@@ -167,6 +167,18 @@ class Program:
     def columns(self, scope: ScopeKind) -> dict[str, Node]:
         return self.invoice_columns if scope == "invoice" else self.customer_columns
 
+    def roots(self, scope: ScopeKind, *, skip: frozenset[str] = frozenset()) -> list[Node]:
+        """Every expression the scope defines (its columns but those named in `skip`, its items'
+        columns, its emissions' masks, parameters and facts): what a translator translates."""
+        roots = [node for name, node in self.columns(scope).items() if name not in skip]
+        for item in self.items:
+            if item.scope == scope:
+                roots += [item.fires] + ([item.chosen] if item.chosen is not None else [])
+        for emit in self.emits:
+            if emit.scope == scope:
+                roots += [emit.mask, *(p.value for p in emit.params), *(n for _, n in emit.facts)]
+        return roots
+
 
 def prim(op: str, type_: Type, *args: Node) -> Prim:
     return Prim(type_, op, args)

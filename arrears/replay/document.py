@@ -13,7 +13,7 @@ from typing import Any
 
 from arrears.dsl.values import to_json
 from arrears.engine.document import dumps, problem_dict
-from arrears.engine.outcomes import EvalProblem, PlannedAction
+from arrears.engine.outcomes import EvaluationProblem, PlannedAction
 from arrears.replay.replay import Replay
 from arrears.replay.summary import summarize
 
@@ -38,7 +38,7 @@ def action_entry(day: Any, action: PlannedAction) -> dict[str, Any]:
     }
 
 
-def _problem_entry(day: Any, problem: EvalProblem) -> dict[str, Any]:
+def _problem_entry(day: Any, problem: EvaluationProblem) -> dict[str, Any]:
     return {"on": day.isoformat(), **problem_dict(problem)}
 
 

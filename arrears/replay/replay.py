@@ -19,7 +19,7 @@ from decimal import Decimal
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.values import CoercionError, Value, parse_date, to_json
 from arrears.engine.evaluate import plan_actions
-from arrears.engine.outcomes import EvalProblem, PlannedAction
+from arrears.engine.outcomes import EvaluationProblem, PlannedAction
 from arrears.engine.snapshot import (
     HistoryEntry,
     Invoice,
@@ -66,7 +66,7 @@ class Replay:
     end: dt.date
     bound: BoundLedger | None  # None when the columnar engine replayed
     actions: list[tuple[dt.date, PlannedAction]] = field(default_factory=list)
-    problems: list[tuple[dt.date, EvalProblem]] = field(default_factory=list)
+    problems: list[tuple[dt.date, EvaluationProblem]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # invoices open on at least one replayed day
     open_per_day: list[tuple[dt.date, int]] = field(default_factory=list)
 

@@ -21,7 +21,7 @@ from arrears.dsl.values import Value, to_json
 from arrears.engine.batch.render import empty_rows, row_schema
 from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.evaluate import plan_actions
-from arrears.engine.outcomes import EvalProblem, PlannedAction
+from arrears.engine.outcomes import EvaluationProblem, PlannedAction
 from arrears.engine.plan import CsvLayout, csv_cell
 from arrears.engine.snapshot import RawSnapshot, bind
 from arrears.rules.model import Policy
@@ -49,7 +49,7 @@ def _text(value: object) -> str | None:
 
 def evaluate_customers(
     policy: Policy, raw: RawSnapshot, as_of: dt.date
-) -> tuple[list[PlannedAction], list[EvalProblem]]:
+) -> tuple[list[PlannedAction], list[EvaluationProblem]]:
     """Row-engine actions and errors for the customers a raw snapshot holds."""
     return plan_actions(policy, bind(raw, policy, as_of))
 

@@ -28,7 +28,7 @@ from arrears.engine.batch.render import ACTION_COLUMNS, KEY_COLUMNS, action_line
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, compact, json_string
 from arrears.engine.document import Counts, Plan
-from arrears.engine.outcomes import EvalProblem
+from arrears.engine.outcomes import EvaluationProblem
 from arrears.engine.plan import CsvLayout
 from arrears.rules.catalog import TONES
 from arrears.rules.currencies import minor_places, not_in_cents
@@ -103,7 +103,7 @@ def assemble(
         left_out |= frames.mixed_money
     if left_out:
         rows = rows.filter(~pl.col("customer").is_in(sorted(left_out)))
-    problems: list[EvalProblem] = []
+    problems: list[EvaluationProblem] = []
     if left_out:
         ranks = {item.id: rank for rank, item in enumerate(policy.ordered())}
         planned, problems = fallback.evaluate_customers(policy, frames.raw_subset(left_out), frames.as_of)

@@ -126,13 +126,7 @@ class Translator:
 
     def _scope_nodes(self, scope: ScopeKind) -> list[Node]:
         """Every node the scope's translation may reach (columns the frames hold are not translated)."""
-        roots: list[Node] = [n for name, n in self.program.columns(scope).items() if name not in self.fields[scope]]
-        for item in self.program.items:
-            if item.scope == scope:
-                roots += [item.fires] + ([item.chosen] if item.chosen is not None else [])
-        for emit in self.program.emits:
-            if emit.scope == scope:
-                roots += [emit.mask, *(p.value for p in emit.params), *(n for _, n in emit.facts)]
+        roots = self.program.roots(scope, skip=frozenset(self.fields[scope]))
         return [node for root in roots for node in ir.walk(root)]
 
     def _translate_scope(self) -> None:

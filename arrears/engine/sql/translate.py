@@ -89,18 +89,7 @@ class Translator:
                     self._emit(emit)
 
     def _scope_nodes(self, scope: ScopeKind) -> list[Node]:
-        roots: list[Node] = list(self.program.columns(scope).values())
-        for item in self.program.items:
-            if item.scope == scope:
-                roots += [item.fires] + ([item.chosen] if item.chosen is not None else [])
-        for emit in self.program.emits:
-            if emit.scope == scope:
-                roots += [emit.mask, *(p.value for p in emit.params), *(n for _, n in emit.facts)]
-        out: list[Node] = []
-        for root in roots:
-            for node in ir.walk(root):
-                out.append(node)
-        return out
+        return [node for root in self.program.roots(scope) for node in ir.walk(root)]
 
     def _all_nodes(self) -> list[Node]:
         return self._scope_nodes("invoice") + self._scope_nodes("customer")
