@@ -37,6 +37,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import resource
 import subprocess
 import sys
@@ -95,6 +96,13 @@ def _same_as_floor(out: Path, policy: str, plan: Path) -> dict[str, Any]:
         "floor": floor.stem.split("-")[0],
         "same_as_floor": pl.read_parquet(plan).select(expected.columns).equals(expected),
     }
+
+
+def _failure(stderr: str) -> str:
+    """What stopped a child: the exception's own line (a database's message runs on over several lines)."""
+    lines = stderr.strip().splitlines()
+    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b", line)]
+    return (raised or lines or ["failed"])[-1]
 
 
 def _planned(
@@ -413,7 +421,7 @@ def run_engine(
         command.append("--profile-row")
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
-        return {"engine": engine, "error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
+        return {"engine": engine, "error": _failure(done.stderr)}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

@@ -50,6 +50,7 @@ class Tables:
     history: pl.DataFrame
     # Per table, the text columns that hold numbers spelled out (JSON numbers): read as decimals or text only.
     number_columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    _files: dict[str, str] = field(default_factory=dict, repr=False)
 
     def raw(self, customers: set[str] | None = None) -> RawSnapshot:
         """The rows as the row engine's reader gives them (optionally only some customers')."""
@@ -71,8 +72,11 @@ class Tables:
     def locate(self, section: str, index: int, key: str | None) -> Location:
         """Where a row of a table is: its file, and its line (CSV, after the header) or row number (Parquet)."""
         suffix = self.format
-        # os.path.join spells what `folder / name` would, without a Path per warning (there may be many).
-        file = os.path.join(self.folder, f"{section}.{suffix}")
+        # The file's name spelled once per table: a plan-heavy policy may place hundreds of thousands
+        # of warnings, and spelling a path each time took seconds (docs/benchmarks.md).
+        file = self._files.get(section)
+        if file is None:
+            file = self._files[section] = os.path.join(self.folder, f"{section}.{suffix}")
         return Location(file, Position(index + (2 if suffix == "csv" else 1), 1))
 
 
