@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql.translate import Translator, translate
-from arrears.program import lower
+from arrears.program import Program, lower
 from arrears.program.lower import LoweringError
 from arrears.rules.model import Policy
 
@@ -26,8 +26,52 @@ def policy_sql(
 ) -> tuple[str, str]:
     """The actions query and the guard query of a policy, in one dialect (params and facts as compact JSON
     text, or with other `separators`)."""
-    actions, guard = policy_trees(policy, as_of, separators)
+    translator = _translated(policy, as_of, separators)
+    actions, guard = translator.query(), translator.guard_query()
+    if dialect == "duckdb":
+        columns = _input_columns(translator.program)
+        actions, guard = tolerant_inputs(actions, columns), tolerant_inputs(guard, columns)
     return actions.sql(dialect, pretty=pretty), guard.sql(dialect, pretty=pretty)
+
+
+# What the query reads of the history table, whichever features it computes.
+_HISTORY_READ = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")
+
+
+def _input_columns(program: Program) -> dict[str, list[str]]:
+    """The columns the query may read of each input table."""
+    columns: dict[str, list[str]] = {"invoices": ["id", "customer_id"], "customers": ["id"]}
+    for key in sorted(program.input_types):
+        table, column = key.split(".", 1)
+        if column not in columns[table]:
+            columns[table].append(column)
+    return columns | {"history": list(_HISTORY_READ)}
+
+
+def tolerant_inputs(tree: exp.Select, columns: dict[str, list[str]]) -> exp.Select:
+    """DuckDB: each input table read as `SELECT * FROM t UNION ALL BY NAME SELECT NULL AS c, ... WHERE FALSE`.
+
+    A snapshot's table need not have a column no row of it sets (an optional field, a
+    custom field the data leaves out, `params` of a history without parameters): read by
+    name, such a column is null, as every engine reads it, where naming it would stop the
+    query. A column the table has keeps its type (an untyped NULL adds nothing). History
+    `params` are read as JSON: JSON text as it is, and an object DuckDB read as a STRUCT
+    or MAP (`read_json` of a snapshot's history) as the same JSON. Only DuckDB spells
+    `BY NAME` and `REPLACE` so; other dialects read the tables as they are.
+    """
+    out = tree.copy()
+    for table in list(out.find_all(exp.Table)):
+        if table.name not in columns or table.args.get("db") is not None:
+            continue
+        nulls = exp.select(*(exp.alias_(exp.null(), c) for c in columns[table.name])).where(exp.false())
+        union = exp.union(exp.select("*").from_(exp.to_table(table.name)), nulls, distinct=False)
+        union.set("by_name", True)
+        read: exp.Expr = union
+        if table.name == "history":
+            as_json = exp.alias_(exp.cast(exp.column("params"), exp.DataType.build("JSON")), "params")
+            read = exp.select(exp.Star(replace=[as_json])).from_(exp.Subquery(this=union, alias="t"))
+        table.replace(exp.Subquery(this=read, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))))
+    return out
 
 
 def policy_trees(
