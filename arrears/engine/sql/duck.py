@@ -18,7 +18,6 @@ from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.typed import NEUTRAL
-from arrears.engine.progress import Progress
 from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import combined_tree, materialized
 from arrears.engine.sql.tables import input_tables
@@ -31,7 +30,6 @@ def make_plan_duckdb(
     as_of: dt.date | None = None,
     *,
     memory_limit: str | None = None,
-    progress: Progress | None = None,
 ) -> FramePlan:
     """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
     frames = load_frames(policy, source, as_of)
