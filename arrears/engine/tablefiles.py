@@ -52,6 +52,9 @@ def present(path: Path) -> bool:
     return True
 
 
+# The columns of a history table (SPEC 3), in the order a written history has them.
+HISTORY_COLUMNS = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")
+
 # The columns a table's header must name: without them, its first line is likely a row of values.
 REQUIRED_COLUMNS = {
     "invoices": ("id", "customer_id", "amount", "due_date"),

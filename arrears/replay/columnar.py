@@ -35,11 +35,11 @@ from arrears.engine.batch.typed import compact
 from arrears.engine.outcomes import PlannedAction
 from arrears.engine.progress import Silent
 from arrears.engine.sources import RawSnapshot
+from arrears.engine.tablefiles import HISTORY_COLUMNS
 from arrears.replay.ledger import check_window
 from arrears.replay.replay import NO_CURRENCY, DayCallback, InvoiceFacts, Replay
 from arrears.rules.model import Policy
 
-HISTORY = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")
 _READ_AMOUNT = reader(DECIMAL)
 
 
@@ -298,12 +298,12 @@ def _date(frame: pl.DataFrame, column: str) -> pl.Series:
 
 def _history(frame: pl.DataFrame, start: dt.date) -> pl.DataFrame:
     """The ledger's history dated before the replay, as text in the columns `arrears record` writes."""
-    empty = pl.DataFrame(schema=dict.fromkeys(HISTORY, pl.String))
+    empty = pl.DataFrame(schema=dict.fromkeys(HISTORY_COLUMNS, pl.String))
     if frame.height == 0:
         return empty
     text = _as_text(frame)
-    missing = [pl.lit(None, pl.String).alias(c) for c in HISTORY if c not in text.columns]
-    text = text.with_columns(missing).select(HISTORY)
+    missing = [pl.lit(None, pl.String).alias(c) for c in HISTORY_COLUMNS if c not in text.columns]
+    text = text.with_columns(missing).select(HISTORY_COLUMNS)
     return pl.concat([empty, text.filter(_date(text, "at") < start)], how="vertical_relaxed")
 
 

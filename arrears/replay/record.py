@@ -22,9 +22,9 @@ from typing import Any
 
 from arrears.diagnostics import ArrearsError, Diagnostic, InputError, Location, Position
 from arrears.dsl.values import CoercionError, parse_date
-from arrears.engine.tablefiles import history_params
+from arrears.engine.tablefiles import HISTORY_COLUMNS, history_params
 
-COLUMNS = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")
+COLUMNS = HISTORY_COLUMNS
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 

@@ -225,22 +225,22 @@ def _divide(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return dec_val(node.type, D.divide(a, b, t.stage))
 
 
-def _negate(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
-    (v,) = args
-    if v.kind == "null":
-        return constant(None, node.type)
-    if v.dec is not None:
-        return dec_val(node.type, D.negate(v.dec))
-    return Val(node.type, t.stage.keep(-v.expr), bound=v.bound)
+def _sign(on_dec: Callable[[D.Dec], D.Dec], on_expr: Callable[[pl.Expr], pl.Expr]) -> Handler:
+    """A unary primitive that keeps the magnitude's bound (`neg`, `abs`): on the decimal, or the number."""
+
+    def apply(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+        (v,) = args
+        if v.kind == "null":
+            return constant(None, node.type)
+        if v.dec is not None:
+            return dec_val(node.type, on_dec(v.dec))
+        return Val(node.type, t.stage.keep(on_expr(v.expr)), bound=v.bound)
+
+    return apply
 
 
-def _abs(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
-    (v,) = args
-    if v.kind == "null":
-        return constant(None, node.type)
-    if v.dec is not None:
-        return dec_val(node.type, D.absolute(v.dec))
-    return Val(node.type, t.stage.keep(v.expr.abs()), bound=v.bound)
+_negate = _sign(D.negate, lambda e: -e)
+_abs = _sign(D.absolute, pl.Expr.abs)
 
 
 def _extreme(t: Translator, node: ir.Prim, args: list[Val]) -> Val:

@@ -25,8 +25,8 @@ import polars as pl
 from arrears.dsl.values import Written
 from arrears.engine.batch.folder import TABLES, Tables
 from arrears.engine.snapshot import RawSnapshot
+from arrears.engine.tablefiles import HISTORY_COLUMNS
 
-_HISTORY_COLUMNS = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")
 _PLAIN_PARAMS = (str, int, bool, type(None))
 
 
@@ -41,7 +41,7 @@ def tables_of_rows(raw: RawSnapshot, needed: Mapping[str, set[str]]) -> Tables |
     numbers: dict[str, frozenset[str]] = {}
     try:
         for table in TABLES:
-            wanted = set(_HISTORY_COLUMNS) if table == "history" else needed.get(table, set())
+            wanted = set(HISTORY_COLUMNS) if table == "history" else needed.get(table, set())
             frames[table], numbers[table] = _frame(rows[table], wanted, history=table == "history")
     except _NotColumnar:
         return None

@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql.translate import Translator, translate
+from arrears.engine.tablefiles import HISTORY_COLUMNS
 from arrears.program import Program, lower
 from arrears.program.lower import LoweringError
 from arrears.rules.model import Policy
@@ -34,10 +35,6 @@ def policy_sql(
     return actions.sql(dialect, pretty=pretty), guard.sql(dialect, pretty=pretty)
 
 
-# What the query reads of the history table, whichever features it computes.
-_HISTORY_READ = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")
-
-
 def _input_columns(program: Program) -> dict[str, list[str]]:
     """The columns the query may read of each input table."""
     columns: dict[str, list[str]] = {"invoices": ["id", "customer_id"], "customers": ["id"]}
@@ -45,7 +42,7 @@ def _input_columns(program: Program) -> dict[str, list[str]]:
         table, column = key.split(".", 1)
         if column not in columns[table]:
             columns[table].append(column)
-    return columns | {"history": list(_HISTORY_READ)}
+    return columns | {"history": list(HISTORY_COLUMNS)}  # all of history, whichever features it computes
 
 
 def tolerant_inputs(tree: exp.Select, columns: dict[str, list[str]]) -> exp.Select:
@@ -95,8 +92,8 @@ def _translated(policy: Policy, as_of: dt.date | None, separators: tuple[str, st
     return translate(program, as_of, separators)
 
 
-def materialized(tree: exp.Select, span: int | None = None) -> exp.Select:
-    """`tree` with its CTEs read more than once, and every `span`-th of a chain if given, marked MATERIALIZED.
+def materialized(tree: exp.Select) -> exp.Select:
+    """`tree` with its CTEs read more than once marked MATERIALIZED.
 
     A database that inlines CTEs where they are read otherwise recomputes the whole chain
     for every branch of the query's UNION ALL (DuckDB took minutes for 2,000 invoices).
@@ -109,10 +106,7 @@ def materialized(tree: exp.Select, span: int | None = None) -> exp.Select:
     if with_ is None:
         return marked
     reads = Counter(t.name for t in marked.find_all(exp.Table))
-    since = 0
     for cte in with_.expressions:
-        since += 1
-        if reads[cte.alias] > 1 or (span is not None and since >= span):
+        if reads[cte.alias] > 1:
             cte.set("materialized", True)
-            since = 0
     return marked
