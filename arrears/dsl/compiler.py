@@ -19,7 +19,7 @@ from arrears.dsl import ast, codegen
 from arrears.dsl.business import BusinessDays
 from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.compiled import Const, Fn, Runtime
-from arrears.dsl.functions import FUNCTIONS, Function
+from arrears.dsl.functions import FUNCTIONS, Constant, Function
 from arrears.dsl.problems import EvalFailure, ExpressionError, Problem
 from arrears.dsl.table import TypeTable
 from arrears.dsl.values import CONTEXT, EXACT, Value, round_half_away
@@ -394,7 +394,7 @@ class _RowPrimitives:
     def __call__(self, op: str, *args: Any) -> Any:
         return self.ops[op](*args)
 
-    def const(self, value: int) -> Any:
+    def const(self, value: Constant) -> Any:
         return value
 
 

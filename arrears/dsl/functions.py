@@ -23,8 +23,10 @@ types them apart (`variadic`), and each is its own primitive.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal, Protocol, TypeVar
 
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
@@ -33,12 +35,16 @@ T = TypeVar("T")
 NullRule = Literal["null", "false", "own"]
 
 
+Constant = int | Decimal | dt.date
+"""A constant a body may write: a function's are ints; a rate table's rates and dates are constants too."""
+
+
 class Primitives(Protocol[T]):
     """What a function body is written against: primitives applied to an engine's terms."""
 
     def __call__(self, op: str, *args: T) -> T: ...
 
-    def const(self, value: int) -> T: ...
+    def const(self, value: Constant) -> T: ...
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from arrears.dsl.compiler import Compiler
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import Value
 from arrears.engine.bulk import paused_gc
-from arrears.engine.business import held_quiet, ladder_counts, ladder_facts, ladder_wait, quiet_reason
+from arrears.engine.business import held_quiet, ladder_counts, ladder_facts, ladder_wait
 from arrears.engine.interest import table_interest_params
 from arrears.engine.outcomes import EvaluationProblem, Outcome, PlannedAction, Status, StepOutcome
 from arrears.engine.runtime import Env, build_envs, release
@@ -28,10 +28,10 @@ from arrears.program.registry import FACT_EXCLUDE
 from arrears.rules import flow
 from arrears.rules.calendar import Calendar
 from arrears.rules.catalog import MONEY_ACTIONS
-from arrears.rules.credits import fee_on_rate, interest_amount, is_open, positive_open_amount
-from arrears.rules.currencies import round_minor
+from arrears.rules.credits import charge_amount, is_open, positive_open_amount
 from arrears.rules.fx import invoice_currency
 from arrears.rules.model import ActionCall, Expression, Ladder, LadderStep, Policy, Rule
+from arrears.rules.on_values import VALUES
 
 ConditionFn = Callable[[Expression], Fn]
 
@@ -90,7 +90,6 @@ def _evaluate(
     lets = {name: _located(let.expression) for name, let in policy.lets.items()}
     customer_envs, invoice_envs = build_envs(snapshot.customers, lets, snapshot.as_of)
     calendar = policy.calendar
-    quiet = quiet_reason(calendar, snapshot.as_of)
     customer_items = flow.scope_items(policy, "customer")
     invoice_items = flow.scope_items(policy, "invoice")
     actions: list[PlannedAction] = []
@@ -103,7 +102,7 @@ def _evaluate(
         cenv = customer_envs[customer.id]
         if recording:
             cenv.recorded = {}
-        target = _Target(customer.id, None, cenv, customer.history, snapshot.as_of, calendar, quiet)
+        target = _Target(customer.id, None, cenv, customer.history, snapshot.as_of, calendar)
         found = _run(customer_items, target, condition_fn, detail)
         outcomes[(customer.id, None)] = found
         for invoice in customer.invoices:
@@ -112,7 +111,7 @@ def _evaluate(
             env = invoice_envs[invoice.id]
             if recording:
                 env.recorded = {}
-            target = _Target(customer.id, invoice.id, env, invoice.history, snapshot.as_of, calendar, quiet)
+            target = _Target(customer.id, invoice.id, env, invoice.history, snapshot.as_of, calendar)
             outcomes[(customer.id, invoice.id)] = _run(invoice_items, target, condition_fn, detail)
     for found in outcomes.values():
         for outcome in found:
@@ -133,11 +132,10 @@ class _Target:
     history: list[HistoryEntry]
     as_of: dt.date
     calendar: Calendar | None = None
-    quiet: str | None = None
-    """Why `as_of` is a quiet day (SPEC 7.4: no customer-facing action), or None."""
 
-    def held_quiet(self, call: ActionCall) -> str | None:
-        return held_quiet(self.quiet, call)
+    def held_quiet(self, calls: tuple[ActionCall, ...]) -> str | None:
+        """Why a quiet day holds `calls` back (SPEC 7.4: no customer-facing action), or None."""
+        return held_quiet(self.calendar, self.as_of, calls)
 
 
 def _run(items: Sequence[Rule | Ladder], target: _Target, condition_fn: ConditionFn, detail: bool) -> list[Outcome]:
@@ -274,26 +272,20 @@ def action_params(call: ActionCall, env: Env) -> tuple[tuple[str, Value], ...]:
     if call.signature.builtin and call.name == "interest" and call.rate_table is not None:
         values.update(table_interest_params(call, values, env))  # statutory interest (SPEC 7.5)
     elif call.signature.builtin and call.name in MONEY_ACTIONS:
-        _money(call.name, values, env)
+        _money(call, values, env)
     return tuple((k, v) for k, v in values.items() if v is not None or k == "amount")
 
 
-def _money(action: str, values: dict[str, Value], env: Env) -> None:
+def _money(call: ActionCall, values: dict[str, Value], env: Env) -> None:
     """The computed `amount` of a fee or interest, in the invoice's currency (SPEC 1.4, 7.1, 7.2)."""
     open_amount = env.get("open_amount")
     currency = invoice_currency(env)
     if isinstance(open_amount, Decimal):  # invoice scope: a charge on nothing owed is an error
-        open_amount = positive_open_amount(open_amount, action)
-    if action == "late_fee":
-        rate, amount = values.get("rate"), values.get("amount")
-        if isinstance(rate, Decimal) and isinstance(open_amount, Decimal):
-            values["amount"] = fee_on_rate(rate, open_amount, currency)
-        elif isinstance(amount, Decimal | int):
-            values["amount"] = round_minor(Decimal(amount), currency)
-    else:
-        rate, days = values.get("annual_rate"), env.get("days_overdue")
-        if isinstance(rate, Decimal) and isinstance(open_amount, Decimal) and isinstance(days, int):
-            values["amount"] = interest_amount(open_amount, rate, days, currency)
+        open_amount = positive_open_amount(open_amount, call.name)
+    given = {name: values.get(name) for name, _ in call.params}
+    amount = charge_amount(VALUES, call.name, given, open_amount, env.get("days_overdue"), currency)
+    if amount is not None:
+        values["amount"] = amount
     if currency is not None:
         values["currency"] = currency
 
@@ -309,7 +301,7 @@ def _fired(rule: Rule, target: _Target) -> Outcome:
     held: list[tuple[str, str]] = []
     for call in rule.actions:
         # A rule whose actions a quiet day holds still fires: a `final` one still silences.
-        reason = target.held_quiet(call) or _held_back(rule, call, target)
+        reason = target.held_quiet((call,)) or _held_back(rule, call, target)
         if reason is None:
             issue.append(call)
         else:
@@ -397,7 +389,7 @@ def _ladder(ladder: Ladder, target: _Target, condition_fn: ConditionFn, detail: 
         break
     if chosen is None:
         return reached.outcome("not-fired", _no_step_reason(ladder, level, days, counted_by)) if detail else None
-    quiet = next((r for r in map(target.held_quiet, chosen.actions) if r is not None), None)
+    quiet = target.held_quiet(chosen.actions)
     if quiet is not None:
         # The step is one unit: it is not planned, so history does not record it, and it is
         # still due on the next run that is a business day.

@@ -17,7 +17,8 @@ from arrears.rules.catalog import INTEREST_PLUS_DEFAULT
 from arrears.rules.credits import positive_open_amount
 from arrears.rules.fx import invoice_currency
 from arrears.rules.model import ActionCall
-from arrears.rules.rate_tables import BeforeTable, table_interest
+from arrears.rules.on_values import VALUES, holds
+from arrears.rules.rate_tables import before_table, no_rate, table_interest
 
 
 def table_interest_params(call: ActionCall, values: dict[str, Value], env: Env) -> dict[str, Value]:
@@ -35,10 +36,9 @@ def table_interest_params(call: ActionCall, values: dict[str, Value], env: Env) 
         open_amount = positive_open_amount(open_amount, call.name)
     except EvalFailure as failure:
         raise EvalFailure(failure.message, None, where) from None
-    try:
-        amount = table_interest(open_amount, table, plus, due_date, env.as_of, currency)
-    except BeforeTable as error:
-        raise EvalFailure(str(error), None, where) from None
+    if holds(before_table(VALUES, table, due_date, env.as_of)):
+        raise EvalFailure(no_rate(table, due_date), None, where)
+    amount = table_interest(VALUES, table, plus, open_amount, due_date, env.as_of, currency)
     out: dict[str, Value] = {"table": table.name, "plus": plus, "amount": amount}
     if currency is not None:  # a blank cell is no currency (`invoice_currency`)
         out["currency"] = currency

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from arrears.dsl import ast
+from arrears.dsl.functions import Constant
 from arrears.lint.smt import SVal, Z, false, real, z3
 from arrears.lint.world import World
 
@@ -37,7 +38,9 @@ class Primitives:
         self.node = node
         self.kind = kind
 
-    def const(self, value: int) -> SVal:
+    def const(self, value: Constant) -> SVal:
+        if not isinstance(value, int):  # no function body writes one (rate tables do, never translated here)
+            raise Untranslated(f"the constant {value}")
         return SVal("int", z3.IntVal(value))
 
     def __call__(self, op: str, *args: SVal) -> SVal:

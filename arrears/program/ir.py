@@ -126,7 +126,12 @@ class Param:
 
 @dataclass(frozen=True)
 class Emit:
-    """One action of one item: the rows where `mask` holds each get one plan action."""
+    """One action of one item: the rows where `mask` holds each get one plan action.
+
+    Where `mask` and `fails` both hold, computing the action is an evaluation error (a charge
+    on nothing owed, a day before a rate table): no action of that item (rule, or ladder
+    step) is issued there, and the plan's error is the row engine's to word.
+    """
 
     scope: ScopeKind
     rank: int
@@ -138,6 +143,7 @@ class Emit:
     params: tuple[Param, ...]
     because: str
     facts: tuple[tuple[str, Node], ...]
+    fails: Node
 
 
 @dataclass(frozen=True)
@@ -169,14 +175,14 @@ class Program:
 
     def roots(self, scope: ScopeKind, *, skip: frozenset[str] = frozenset()) -> list[Node]:
         """Every expression the scope defines (its columns but those named in `skip`, its items'
-        columns, its emissions' masks, parameters and facts): what a translator translates."""
+        columns, its emissions' masks, failures, parameters and facts): what a translator translates."""
         roots = [node for name, node in self.columns(scope).items() if name not in skip]
         for item in self.items:
             if item.scope == scope:
                 roots += [item.fires] + ([item.chosen] if item.chosen is not None else [])
         for emit in self.emits:
             if emit.scope == scope:
-                roots += [emit.mask, *(p.value for p in emit.params), *(n for _, n in emit.facts)]
+                roots += [emit.mask, emit.fails, *(p.value for p in emit.params), *(n for _, n in emit.facts)]
         return roots
 
 

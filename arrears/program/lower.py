@@ -22,14 +22,13 @@ actions faces the customer) is also `is_business_day(as_of)`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal
 from typing import Literal
 
 from arrears.dsl import ast
 from arrears.dsl.calls import aggregate_parts
 from arrears.dsl.compiler import Compiler
-from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, PERCENT, STRING, Type
+from arrears.dsl.functions import Constant
+from arrears.dsl.types import BOOL, DATE, INT, PERCENT, STRING, Type
 from arrears.program import registry as R
 from arrears.program.ir import (
     Aggregate,
@@ -55,14 +54,13 @@ from arrears.program.ir import (
     prim,
     walk,
 )
-from arrears.program.rates import lower_accrued, lower_rate, lower_rate_days, lower_table_interest
-from arrears.rules import flow
+from arrears.program.rates import lower_rate, money_in
+from arrears.rules import credits, flow, rate_tables
 from arrears.rules.catalog import (
     BUILTIN_SYMBOLS,
     CUSTOMER_FIELDS,
     INTEREST_PLUS_DEFAULT,
     INVOICE_FIELDS,
-    is_customer_facing,
 )
 from arrears.rules.model import ActionCall, Expression, Ladder, Policy, Rule
 from arrears.rules.rate_tables import RateTable
@@ -264,7 +262,7 @@ class _Lowering:
                     repeat = item.repeat.days if item.repeat is not None else None
                     held = flow.repeat_holds(R.nodes(), last, AsOf(DATE), repeat)
                     # A quiet day holds the action back; the rule still fires (a `final` one still silences).
-                    mask = self._quiet([call], prim("and", BOOL, Fired(BOOL, item.id), prim("not", BOOL, held)))
+                    mask = self._quiet((call,), prim("and", BOOL, Fired(BOOL, item.id), prim("not", BOOL, held)))
                     self._emit(scope, rank, item.id, None, index, call, mask, because, facts)
                 if item.final:
                     conditions[id(item)] = condition
@@ -303,16 +301,12 @@ class _Lowering:
 
     def _waited(self, ladder: Ladder, last: Node) -> Node:
         """Days from the ladder's last step to as_of, in the days its `min_gap` counts (SPEC 7.4)."""
-        if ladder.days == "business" and self.policy.calendar is not None:
-            return R.lower_call("business_days_between", [last, AsOf(DATE)], INT.optional())
-        return prim("date_diff", INT, AsOf(DATE), last)
+        return flow.waited(R.nodes(INT.optional()), ladder, self.policy.calendar, last, AsOf(DATE))
 
-    def _quiet(self, calls: Sequence[ActionCall], mask: Node) -> Node:
-        """`mask`, held on a quiet calendar's non-business `as_of` if any of `calls` faces the customer."""
-        calendar = self.policy.calendar
-        if calendar is None or not calendar.quiet or not any(is_customer_facing(c.signature) for c in calls):
-            return mask
-        return prim("and", BOOL, mask, R.lower_call("is_business_day", [AsOf(DATE)], BOOL))
+    def _quiet(self, calls: tuple[ActionCall, ...], mask: Node) -> Node:
+        """`mask`, unless a quiet calendar's non-business `as_of` holds `calls` back."""
+        held = flow.quiet_holds(R.nodes(BOOL), self.policy.calendar, calls, AsOf(DATE))
+        return mask if held is None else prim("and", BOOL, mask, prim("not", BOOL, held))
 
     def _owed(self, scope: _Scope) -> Node:
         scope.ref("open_amount")
@@ -338,61 +332,89 @@ class _Lowering:
         because: str,
         facts: tuple[tuple[str, Node], ...],
     ) -> None:
-        params = self._params(call, scope)
-        self.program.emits.append(Emit(scope.kind, rank, rule, step, call.name, index, mask, params, because, facts))
+        params, fails = self._params(call, scope)
+        self.program.emits.append(
+            Emit(scope.kind, rank, rule, step, call.name, index, mask, params, because, facts, fails)
+        )
 
-    def _params(self, call: ActionCall, scope: _Scope) -> tuple[Param, ...]:
-        """Parameters with defaults, and the money `amount` of fees: the row engine's `action_params`."""
+    def _params(self, call: ActionCall, scope: _Scope) -> tuple[tuple[Param, ...], Node]:
+        """Parameters with defaults, the money `amount` of fees (`arrears.rules.credits`, as the row
+        engine's `action_params`), and where computing them is an evaluation error."""
         values: dict[str, Node] = {}
         for name, param in call.params:
             values[name] = (
                 self.expr(param.node, scope) if isinstance(param, Expression) else _const_param(call, name, param)
             )
+        given = {name: values[name] for name, _ in call.params}
         always: set[str] = set()
+        fails: Node = false()
         if call.signature.builtin and call.name in R.MONEY_ACTIONS:
             open_amount = scope.ref("open_amount") if scope.kind == "invoice" else None
-            if call.name == "late_fee":
-                if "rate" in values:
-                    if open_amount is not None:
-                        values["amount"] = prim("money", DECIMAL, prim("mul", DECIMAL, values["rate"], open_amount))
-                elif "amount" in values:
-                    values["amount"] = prim("money", DECIMAL, values["amount"])
-                    always.add("amount")
-            elif call.rate_table is not None:
-                values["table"] = Const(STRING, call.rate_table.name)
-                values["plus"] = values.get("plus", Const(PERCENT, INTEREST_PLUS_DEFAULT))
-                if open_amount is not None:
-                    currency, due_date = scope.ref("currency"), scope.ref("due_date")
-                    # The sum over the periods and the quotient are columns: computed once, not in each rounding.
-                    n = len([c for c in scope.columns if c.startswith("rate_days:")])
-                    scope.columns[f"rate_days:{n}"] = lower_rate_days(call.rate_table, values["plus"], due_date)
-                    accrued = lower_accrued(Ref(DECIMAL, f"rate_days:{n}"), open_amount)
-                    scope.columns[f"accrued:{n}"] = accrued
-
-                    def define(what: str, node: Node, n: int = n) -> Node:
-                        scope.columns[f"{what}:{n}"] = node
-                        return Ref(node.type, f"{what}:{n}")
-
-                    values["amount"] = lower_table_interest(
-                        call.rate_table, Ref(DECIMAL, f"accrued:{n}"), open_amount, due_date, currency, define
-                    )
-                    values["currency"] = currency
-            elif open_amount is not None and "annual_rate" in values:
-                days = prim("max", INT, scope.ref("days_overdue"), integer(0))
-                product = prim("mul", DECIMAL, prim("mul", DECIMAL, open_amount, values["annual_rate"]), days)
-                accrued = prim("div", DECIMAL, product, Const(DECIMAL, Decimal(365)))
-                values["amount"] = prim("money", DECIMAL, accrued)
+            currency: Node = Const(STRING.optional(), None)
             if open_amount is not None:
                 # The invoice's currency, when it has one (SPEC 7.1): blank text is none.
                 code = scope.ref("currency")
                 blank = prim("eq", BOOL, code, Const(STRING, ""))
-                values["currency"] = prim("if", STRING.optional(), blank, Const(STRING.optional(), None), code)
+                currency = prim("if", STRING.optional(), blank, Const(STRING.optional(), None), code)
+                fails = credits.charge_fails(_Charges(scope), open_amount)
+            if call.rate_table is not None:
+                values["table"] = Const(STRING, call.rate_table.name)
+                values["plus"] = values.get("plus", Const(PERCENT, INTEREST_PLUS_DEFAULT))
+                if open_amount is not None:
+                    values["amount"], before = self._table_interest(
+                        call.rate_table, values["plus"], open_amount, currency, scope
+                    )
+                    fails = prim("or", BOOL, fails, before)
+            else:
+                days = scope.ref("days_overdue") if open_amount is not None else Const(INT.optional(), None)
+                amount = credits.charge_amount(_Charges(scope), call.name, given, open_amount, days, currency)
+                if amount is not None:
+                    values["amount"] = amount
+                    if "amount" in given:
+                        always.add("amount")
+            if open_amount is not None:
+                values["currency"] = currency
         out = []
         for name, node in values.items():
             if isinstance(node, Const) and node.value is None and name not in always:
                 continue
             out.append(Param(name, node, name in always))
-        return tuple(out)
+        return tuple(out), fails
+
+    def _table_interest(
+        self, table: RateTable, plus: Node, open_amount: Node, currency: Node, scope: _Scope
+    ) -> tuple[Node, Node]:
+        """`interest(table=...)`'s amount, and where a day before the table makes it an error (SPEC 7.5)."""
+        charges, due_date = _Charges(scope), scope.ref("due_date")
+        amount = rate_tables.table_interest(charges, table, plus, open_amount, due_date, AsOf(DATE), currency)
+        return amount, rate_tables.before_table(charges, table, due_date, AsOf(DATE))
+
+
+class _Charges:
+    """The builder the charges (`arrears.rules.credits`, `rate_tables`) are lowered with: types
+    inferred (`registry.nodes(None)`), and `round_minor` a choice among roundings by currency
+    (`program.rates.money_in`), the amount and each rounding columns of their own, so that the
+    amount is computed once and the SQL stays shallow."""
+
+    def __init__(self, scope: _Scope) -> None:
+        self.scope = scope
+        self.nodes = R.nodes(None)
+
+    def __call__(self, op: str, *args: Node) -> Node:
+        if op != "round_minor":
+            return self.nodes(op, *args)
+        amount, currency = args
+        n = len([c for c in self.scope.columns if c.startswith("charge:")])
+        self.scope.columns[f"charge:{n}"] = amount
+
+        def define(what: str, node: Node) -> Node:
+            self.scope.columns[f"charge:{n}:{what}"] = node
+            return Ref(node.type, f"charge:{n}:{what}")
+
+        return money_in(Ref(amount.type, f"charge:{n}"), currency, define)
+
+    def const(self, value: Constant) -> Node:
+        return self.nodes.const(value)
 
 
 def _const_param(call: ActionCall, name: str, value: object) -> Node:

@@ -15,13 +15,14 @@ the checker, the row engine and this lowering all read.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
 
 from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.calls import AGGREGATES, HISTORY
-from arrears.dsl.functions import FUNCTIONS, Primitives
+from arrears.dsl.functions import FUNCTIONS, Constant, Primitives
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type
 from arrears.program.ir import Aggregate, AsOf, Const, Input, Node, Prim, Ref, prim
 from arrears.rules.catalog import CHANNELS, MONEY_ACTIONS, TONES
@@ -96,20 +97,31 @@ _PRIMITIVE_TYPES: dict[str, Type] = {
 class _Lowered:
     """The program's builder for function bodies (arrears/dsl/functions.py): primitives as nodes."""
 
-    def __init__(self, t: Type) -> None:
+    def __init__(self, t: Type | None) -> None:
         self.t = t
 
     def __call__(self, op: str, *args: Node) -> Node:
         fixed = _PRIMITIVE_TYPES.get(op)
-        return Prim(self.t if fixed is None else fixed.optional(self.t.nullable), op, args)
+        if self.t is not None:
+            return Prim(self.t if fixed is None else fixed.optional(self.t.nullable), op, args)
+        # Inferred: a primitive's fixed type, else decimal if any argument is, else the first's.
+        nullable = any(a.type.nullable for a in args)
+        if fixed is None:
+            fixed = DECIMAL if any(a.type.kind in DECIMAL_KINDS for a in args) else args[0].type
+        return Prim(fixed.optional(nullable), op, args)
 
-    def const(self, value: int) -> Node:
+    def const(self, value: Constant) -> Node:
+        if isinstance(value, Decimal):
+            return Const(DECIMAL, value)
+        if isinstance(value, dt.date):
+            return Const(DATE, value)
         return Const(INT, value)
 
 
-def nodes(t: Type = INT) -> Primitives[Node]:
-    """The builder that writes a body in primitives (a function's, a control-flow rule's) as program nodes;
-    `t` types what no primitive fixes (`add`, `min`...)."""
+def nodes(t: Type | None = INT) -> Primitives[Node]:
+    """The builder that writes a body in primitives (a function's, a control-flow rule's, a charge's)
+    as program nodes; `t` types what no primitive fixes (`add`, `min`...), or None: inferred from
+    the arguments (decimal if any is)."""
     return _Lowered(t)
 
 

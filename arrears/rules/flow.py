@@ -8,21 +8,26 @@ so none of them re-decides what a construct of control flow means:
 - `silences`: a firing final rule silences the items of strictly lower priority (SPEC 1.1);
 - `repeat_holds`: whether `repeat` holds an action back, given when the rule last did it;
 - `step_due`: whether a ladder step may be chosen at a level and a day count (`skip`);
-- `gap_open`: whether a ladder's `min_gap` lets it act since its last step.
+- `gap_open`: whether a ladder's `min_gap` lets it act since its last step, `waited` the
+  days it counts (business days for `days: business`, SPEC 7.4);
+- `quiet_holds`: whether a quiet calendar's non-business `as_of` holds actions back.
 
-The last three are written over a builder of primitives, as the built-in functions are
+All but the first two are written over a builder of primitives, as the built-in functions are
 (`arrears.dsl.functions`): `p("and", a, b)`, `p.const(3)`. The lowering's builder makes
 program nodes; `VALUES` computes them on the row engine's values, with SQL's three-valued
-logic so that a null (never done, no step yet) gives the answer the nodes give.
+logic so that a null (never done, no step yet) gives the answer the nodes give
+(`arrears.rules.on_values`, re-exported here); `values(calendar)` adds the calendar's.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
-from arrears.dsl.functions import Primitives
-from arrears.rules.model import Ladder, Policy, Rule
+from arrears.dsl.functions import FUNCTIONS, Primitives
+from arrears.rules.calendar import Calendar
+from arrears.rules.catalog import is_customer_facing
+from arrears.rules.model import ActionCall, Ladder, Policy, Rule
+from arrears.rules.on_values import VALUES, holds, values
 
 T = TypeVar("T")
 Item = Rule | Ladder
@@ -72,56 +77,39 @@ def gap_open(p: Primitives[T], last_step: T, waited: T, min_gap_days: int) -> T:
     return p("or", p("is_null", last_step), p("ge", waited, p.const(min_gap_days)))
 
 
-class _Values:
-    """The control-flow primitives on Python values, nulls as SQL has them (unknown, not false)."""
-
-    def __call__(self, op: str, *args: Any) -> Any:
-        if op == "is_null":
-            return args[0] is None
-        if op == "and":
-            a, b = args
-            return False if a is False or b is False else (None if a is None or b is None else True)
-        if op == "or":
-            a, b = args
-            return True if a is True or b is True else (None if a is None or b is None else False)
-        if op == "not":
-            return None if args[0] is None else not args[0]
-        if any(a is None for a in args):
-            return None
-        a, b = args
-        if op == "date_diff":
-            assert isinstance(a, dt.date) and isinstance(b, dt.date)
-            return (a - b).days
-        return _OPS[op](a, b)
-
-    def const(self, value: int) -> Any:
-        return value
+def waited(p: Primitives[T], ladder: Ladder, calendar: Calendar | None, last_step: T, as_of: T) -> T:
+    """The days from the ladder's last step to `as_of` that its `min_gap` counts: business days
+    (`business_days_between`) for a `days: business` ladder under a calendar, else calendar days."""
+    if ladder.days == "business" and calendar is not None:
+        return FUNCTIONS["business_days_between"].apply(p, [last_step, as_of])
+    return p("date_diff", as_of, last_step)
 
 
-_OPS = {
-    "add": lambda a, b: a + b,
-    "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b,
-    "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b,
-    "eq": lambda a, b: a == b,
-}
-
-VALUES: Primitives[Any] = _Values()
+def waited_unit(ladder: Ladder, calendar: Calendar | None) -> str:
+    """What `waited` counts, for explanations: "business day" or "day"."""
+    return "business day" if ladder.days == "business" and calendar is not None else "day"
 
 
-def holds(value: Any) -> bool:
-    """A condition built with `VALUES` holds: true, where null (unknown) does not."""
-    return value is True
+def quiet_holds(p: Primitives[T], calendar: Calendar | None, calls: tuple[ActionCall, ...], as_of: T) -> T | None:
+    """A quiet calendar holds `calls` back (a rule's action, or a ladder step's actions, which wait
+    whole) on an `as_of` that is not a business day, if any of them faces the customer; None when
+    the calendar never holds them. What was due stays due for the next run (SPEC 7.4)."""
+    if calendar is None or not calendar.quiet or not any(is_customer_facing(c.signature) for c in calls):
+        return None
+    return p("not", p("is_business_day", as_of))
 
 
 __all__ = [
     "VALUES",
     "gap_open",
     "holds",
+    "quiet_holds",
     "repeat_holds",
     "scope_items",
     "silencers",
     "silences",
     "step_due",
+    "values",
+    "waited",
+    "waited_unit",
 ]

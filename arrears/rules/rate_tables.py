@@ -1,9 +1,9 @@
 """Rate tables (SPEC 7.5): a rate in force from a date to the next, and statutory interest over them.
 
-The one place that decides which rate is in force on a day and how the days between a due
-date and `as_of` split over the table's periods. The row engine calls it, the explainer
-shows its segments, the lowered program translates `rate()` and the interest amount from
-the same periods. The sum of rate-days is exact and made from segments (days in a period
+The one place that decides which rate is in force on a day, how the days between a due
+date and `as_of` split over the table's periods, and the interest over them. The row
+engine and the lowering both build the interest from `table_interest`, the explainer
+shows the segments. The sum of rate-days is exact and made from segments (days in a period
 times its rate), never one day at a time: an engine may run millions of invoices.
 """
 
@@ -14,11 +14,14 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
-from arrears.dsl.values import CONTEXT, EXACT
-from arrears.rules.currencies import round_minor
+from arrears.dsl.functions import Primitives
+from arrears.dsl.values import EXACT
+from arrears.rules.credits import DAYS_PER_YEAR
 
-DAYS_PER_YEAR = Decimal(365)
+T = TypeVar("T")
+_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +77,9 @@ class RateTable:
         """
         if as_of <= due_date:
             return ()
-        first_day = due_date + dt.timedelta(days=1)
+        first_day = due_date + _DAY
         if first_day < self.periods[0].start:
-            raise BeforeTable(
-                f"rate table `{self.name}` has no rate for {first_day.isoformat()}: "
-                f"its first entry is from {self.periods[0].start.isoformat()}"
-            )
+            raise BeforeTable(no_rate(self, due_date))
         out = []
         index = bisect.bisect_right(self.starts, first_day) - 1
         day = first_day
@@ -92,29 +92,59 @@ class RateTable:
 
 
 def rate_days(segments: tuple[Segment, ...], plus: Decimal) -> Decimal:
-    """The sum of (rate in force on d + plus) over the days of the segments, exact."""
+    """The sum of (rate in force on d + plus) over the days of the segments, exact (what `explain` shows)."""
     total = Decimal(0)
     for segment in segments:
         total = EXACT.add(total, EXACT.multiply(EXACT.add(segment.rate, plus), Decimal(segment.days)))
     return total
 
 
+# The interest of `interest(table=...)`, written over a builder of primitives (as
+# `arrears.rules.credits` writes the other charges): the row engine computes it on values
+# (`arrears.rules.on_values`), the lowering builds it as program nodes for every columnar
+# engine. A table is a constant of the policy, so the sum is written out over its periods:
+# no per-day work, no lookup.
+
+
+def before_table(p: Primitives[T], table: RateTable, due_date: T, as_of: T) -> T:
+    """A day counted (`due_date < d <= as_of`) comes before the table's first entry: the interest's
+    evaluation error (worded by `no_rate`)."""
+    first = table.periods[0].start
+    return p("gt", p("date_diff", p("min", as_of, p.const(first - _DAY)), due_date), p.const(0))
+
+
+def no_rate(table: RateTable, due_date: dt.date) -> str:
+    """The error where `before_table` holds."""
+    return (
+        f"rate table `{table.name}` has no rate for {(due_date + _DAY).isoformat()}: "
+        f"its first entry is from {table.periods[0].start.isoformat()}"
+    )
+
+
+def rate_days_between(p: Primitives[T], table: RateTable, plus: T, due_date: T, as_of: T) -> T:
+    """The sum of (rate in force on d + plus) over the days d with due_date < d <= as_of, period by
+    period: a period's days are those after max(due_date, start - 1) up to min(as_of, next start - 1),
+    none when that is empty."""
+    total = p.const(Decimal(0))
+    periods = table.periods
+    for i, period in enumerate(periods):
+        low = p("max", due_date, p.const(period.start - _DAY))
+        high = as_of if i + 1 == len(periods) else p("min", as_of, p.const(periods[i + 1].start - _DAY))
+        days = p("max", p("date_diff", high, low), p.const(0))
+        total = p("add", total, p("mul", p("add", p.const(period.rate), plus), days))
+    return total
+
+
 def table_interest(
-    open_amount: Decimal,
-    table: RateTable,
-    plus: Decimal,
-    due_date: dt.date,
-    as_of: dt.date,
-    currency: str | None,
-) -> Decimal:
+    p: Primitives[T], table: RateTable, plus: T, open_amount: T, due_date: T, as_of: T, currency: T
+) -> T:
     """`open_amount * sum(rate + plus) / 365`, rounded once at the end to the currency's minor unit.
 
     The one division by 365 is the same as `annual_rate`'s (28 significant digits): with a
-    one-period table and `plus` 0 both forms give the same amount. Raises BeforeTable.
+    one-period table and `plus` 0 both forms give the same amount.
     """
-    rated = rate_days(table.segments(due_date, as_of), plus)
-    accrued = CONTEXT.divide(EXACT.multiply(open_amount, rated), DAYS_PER_YEAR)
-    return round_minor(accrued, currency)
+    rated = rate_days_between(p, table, plus, due_date, as_of)
+    return p("round_minor", p("div", p("mul", open_amount, rated), p.const(DAYS_PER_YEAR)), currency)
 
 
 __all__ = [
@@ -122,6 +152,9 @@ __all__ = [
     "RatePeriod",
     "RateTable",
     "Segment",
+    "before_table",
+    "no_rate",
     "rate_days",
+    "rate_days_between",
     "table_interest",
 ]

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from arrears.dsl import ast
-from arrears.dsl.functions import FUNCTIONS, Function
+from arrears.dsl.functions import FUNCTIONS, Constant, Function
 from arrears.dsl.types import DATE, DECIMAL, INT, Type
 from arrears.program import ir
 from arrears.program.registry import PRIMITIVES, lower_call
@@ -27,7 +27,7 @@ class Recorder:
         self.ops.add(op)
         return op
 
-    def const(self, value: int) -> str:
+    def const(self, value: Constant) -> str:
         return str(value)
 
 

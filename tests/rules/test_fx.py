@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from arrears.dsl.problems import EvalFailure
-from arrears.rules.credits import fee_on_rate, interest_amount, is_open, positive_open_amount
+from arrears.rules.credits import charge_amount, fee_on_rate, interest_on_rate, is_open, positive_open_amount
 from arrears.rules.currencies import not_in_cents, round_minor
 from arrears.rules.fx import Rate, currency_problem, fx_rate, rate_on, read_rates, to_base
+from arrears.rules.on_values import VALUES
 
 D = Decimal
 RATES = (
@@ -89,12 +90,17 @@ def test_currency_codes_are_iso_4217_with_a_did_you_mean(code: object, problem: 
 
 def test_charges_round_to_the_minor_unit_and_refuse_what_is_not_owed() -> None:
     # 2% of 12345 JPY = 246.9 -> 247; of 100.025 KWD = 2.0005 -> 2.001 (half away from zero); of 0.25 EUR = 0.005 -> 0.01
-    assert str(fee_on_rate(D("0.02"), D("12345"), "JPY")) == "247"
-    assert str(fee_on_rate(D("0.02"), D("100.025"), "KWD")) == "2.001"
-    assert str(fee_on_rate(D("0.02"), D("0.25"), None)) == "0.01"
+    assert str(fee_on_rate(VALUES, D("0.02"), D("12345"), "JPY")) == "247"
+    assert str(fee_on_rate(VALUES, D("0.02"), D("100.025"), "KWD")) == "2.001"
+    assert str(fee_on_rate(VALUES, D("0.02"), D("0.25"), None)) == "0.01"
     # 1000 x 8% x 73 / 365 = 16 exactly; before the due date nothing accrues
-    assert str(interest_amount(D("1000"), D("0.08"), 73, "EUR")) == "16.00"
-    assert str(interest_amount(D("1000"), D("0.08"), -5, "JPY")) == "0"
+    assert str(interest_on_rate(VALUES, D("1000"), D("0.08"), 73, "EUR")) == "16.00"
+    assert str(interest_on_rate(VALUES, D("1000"), D("0.08"), -5, "JPY")) == "0"
+    # which form computes the amount: late_fee's one of rate and amount; none in customer scope for a rate
+    assert str(charge_amount(VALUES, "late_fee", {"amount": D("40.005")}, None, None, None)) == "40.01"
+    assert charge_amount(VALUES, "late_fee", {"rate": D("0.02")}, None, None, None) is None
+    assert charge_amount(VALUES, "interest", {}, D("10"), 5, None) is None
+    assert charge_amount(VALUES, "late_fee", {"rate": None}, D("10"), 5, None) is None
     assert str(round_minor(D("-0.5"), "JPY")) == "-1"
     assert {"JPY", "KWD"} <= not_in_cents() and "EUR" not in not_in_cents()
     assert is_open(D("0.01")) and not is_open(D("0")) and not is_open(D("-50")) and not is_open(None)

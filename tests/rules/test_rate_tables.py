@@ -9,11 +9,14 @@ import pytest
 
 from arrears.dsl.problems import EvalFailure
 from arrears.rules.credits import positive_open_amount
+from arrears.rules.on_values import VALUES
 from arrears.rules.rate_tables import (
     BeforeTable,
     RatePeriod,
     RateTable,
+    before_table,
     rate_days,
+    rate_days_between,
     table_interest,
 )
 
@@ -54,6 +57,8 @@ def test_segments_split_the_overdue_days_at_each_change() -> None:
     ]
     # 10 x 0.1115 + 184 x 0.1015 + 10 x 0.1000 = 1.115 + 18.676 + 1.000 = 20.791
     assert rate_days(segments, Decimal("0.08")) == Decimal("20.791")
+    # the sum every engine builds, period by period, is the sum over the segments explain shows
+    assert rate_days_between(VALUES, ECB, Decimal("0.08"), D(2025, 6, 20), D(2026, 1, 10)) == Decimal("20.791")
 
 
 @pytest.mark.parametrize(
@@ -62,7 +67,7 @@ def test_segments_split_the_overdue_days_at_each_change() -> None:
 )
 def test_no_days_when_not_overdue(due: dt.date, as_of: dt.date) -> None:
     assert ECB.segments(due, as_of) == ()
-    assert table_interest(Decimal(1000), ECB, Decimal("0.08"), due, as_of, "EUR") == Decimal("0.00")
+    assert table_interest(VALUES, ECB, Decimal("0.08"), Decimal(1000), due, as_of, "EUR") == Decimal("0.00")
 
 
 def test_a_day_before_the_first_entry_is_an_error() -> None:
@@ -70,6 +75,10 @@ def test_a_day_before_the_first_entry_is_an_error() -> None:
     assert ECB.segments(D(2024, 12, 31), D(2025, 1, 1))[0].days == 1
     with pytest.raises(BeforeTable, match="no rate for 2024-12-31: its first entry is from 2025-01-01"):
         ECB.segments(D(2024, 12, 30), D(2025, 1, 5))
+    # the same rule as every engine builds it: before the table only once a day is counted
+    assert before_table(VALUES, ECB, D(2024, 12, 30), D(2025, 1, 5)) is True
+    assert before_table(VALUES, ECB, D(2024, 12, 31), D(2025, 1, 5)) is False
+    assert before_table(VALUES, ECB, D(2024, 12, 30), D(2024, 12, 30)) is False  # not overdue: no day counted
 
 
 @pytest.mark.parametrize(
@@ -90,7 +99,7 @@ def test_a_day_before_the_first_entry_is_an_error() -> None:
 def test_interest_is_rounded_once_to_the_currencys_minor_unit(
     amount: Decimal, currency: str | None, expected: Decimal
 ) -> None:
-    got = table_interest(amount, ECB, Decimal("0.08"), D(2025, 6, 20), D(2025, 7, 10), currency)
+    got = table_interest(VALUES, ECB, Decimal("0.08"), amount, D(2025, 6, 20), D(2025, 7, 10), currency)
     assert got == expected
     assert str(got) == str(expected)  # the places of the currency, not fewer
 
@@ -99,16 +108,16 @@ def test_rounding_once_differs_from_rounding_each_period() -> None:
     # Due 2025-06-27, as of 2025-07-03: 3 days at 11.15% (0.3345) and 3 days at 10.15% (0.3045).
     # Once: 100 x 0.639 / 365 = 0.17506... -> 0.18.
     # Each period (not what SPEC 7.5 says): 0.0916... -> 0.09 plus 0.0834... -> 0.08 = 0.17.
-    got = table_interest(Decimal(100), ECB, Decimal("0.08"), D(2025, 6, 27), D(2025, 7, 3), "EUR")
+    got = table_interest(VALUES, ECB, Decimal("0.08"), Decimal(100), D(2025, 6, 27), D(2025, 7, 3), "EUR")
     assert got == Decimal("0.18")
 
 
 def test_one_period_and_no_plus_is_the_fixed_rate_formula() -> None:
     table = RateTable("flat", (RatePeriod(D(2000, 1, 1), Decimal("0.08")),))
     # The annual_rate form: 1234.56 x 0.08 x 45 / 365 = 12.1764... -> 12.18
-    assert table_interest(Decimal("1234.56"), table, Decimal(0), D(2026, 10, 9), D(2026, 11, 23), None) == Decimal(
-        "12.18"
-    )
+    assert table_interest(
+        VALUES, table, Decimal(0), Decimal("1234.56"), D(2026, 10, 9), D(2026, 11, 23), None
+    ) == Decimal("12.18")
 
 
 def test_entries_must_be_in_strictly_increasing_order() -> None:

@@ -40,8 +40,6 @@ from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, constant, dec_val
 from arrears.program import ir
 from arrears.program.ir import Node, Program, ScopeKind
-from arrears.program.registry import MONEY_ACTIONS
-from arrears.rules.currencies import not_in_cents
 
 CUSTOMER = "__ci"
 T = TypeVar("T")
@@ -276,8 +274,9 @@ class Translator:
         mask = self.stage.keep(self.truth(self._unconditional(emit.mask)))
         params = [self._param(p, mask) for p in emit.params]
         facts = [(name, self._shown(node, mask)) for name, node in emit.facts]
-        if emit.action in MONEY_ACTIONS and emit.scope == "invoice":
-            self._money_guard(mask)
+        if not (isinstance(emit.fails, ir.Const) and emit.fails.value is False):
+            # Computing the action fails there: the row engine decides those customers and words the error.
+            self.guard(self.truth(self._unconditional(emit.fails)) & mask)
         remind = None
         if emit.action == "remind":
             by_name = {p.name: p for p in params}
@@ -295,17 +294,6 @@ class Translator:
             emit.because,
             remind,
         )
-
-    def _money_guard(self, mask: pl.Expr) -> None:
-        """A charge on nothing owed is the row engine's evaluation error (SPEC 7.2), and an amount in a
-        currency whose minor unit is not cents is rounded by it (SPEC 7.1): such rows are its to decide."""
-        odd = self.fields["invoice"]["open_amount"]
-        assert odd.dec is not None
-        risky = odd.dec.coef <= 0
-        currency = self.fields["invoice"].get("currency")
-        if currency is not None:
-            risky = risky | currency.expr.is_in(sorted(not_in_cents()))
-        self.guard(risky.fill_null(False) & mask)
 
     def _param(self, param: ir.Param, mask: pl.Expr) -> Param:
         if isinstance(param.value, ir.Const):

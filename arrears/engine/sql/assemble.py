@@ -9,7 +9,6 @@ from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.plan import assemble as plan_of_rows
 from arrears.engine.batch.render import SCHEMA
 from arrears.engine.batch.typed import compact
-from arrears.rules.currencies import not_in_cents
 from arrears.rules.model import Policy
 
 
@@ -41,15 +40,4 @@ def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFra
 
 def assemble(policy: Policy, frames: Frames, actions: pl.DataFrame, guarded: set[str]) -> FramePlan:
     """The plan from the database's action rows and the customers its guard query named."""
-    guarded = guarded | _ledger_customers(frames)
     return plan_of_rows(policy, frames, _ranked(policy, frames, actions), guarded)
-
-
-def _ledger_customers(frames: Frames) -> set[str]:
-    """Customers with a credit or settled invoice (SPEC 7.2: fees on them are errors), or an invoice in a
-    currency whose minor unit is not cents (SPEC 7.1): the row engine plans them."""
-    f = frames.invoices
-    odd = pl.col("open_amount") <= 0
-    if "currency" in f.columns:
-        odd = odd | pl.col("currency").is_in(sorted(not_in_cents()))
-    return {str(c) for c in f.filter(odd.fill_null(False))["customer_id"].unique().to_list()}

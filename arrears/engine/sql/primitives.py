@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from arrears.dsl.types import Type
-from arrears.dsl.values import MAX_DURATION_DAYS
+from arrears.dsl.values import MAX_DATE, MAX_DURATION_DAYS, MIN_DATE
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql.build import Chain, Dec, V
@@ -207,7 +208,16 @@ def _add(t: Translator, scope: ScopeKind, op: str, rtype: Type, a: V, b: V, chai
         # evaluation error: guarded, where casting it stopped the whole query.
         fits = exp.LTE(this=exp.Abs(this=days.e), expression=B.num(MAX_DURATION_DAYS))
         t._guard(scope, B.func("COALESCE", exp.not_(fits), B.boolean(False)))
-        days_e = B.case([(fits, B.cast(days_e, "INT"))])
+        # A date past the calendar (9999-12-31 is a valid due date) is the row engine's evaluation
+        # error too: told from the days left before the last date or after the first, so that no
+        # engine computes a date it cannot hold.
+        inside = B.and_(
+            fits,
+            exp.LTE(this=days_e, expression=exp.DateDiff(this=_date(MAX_DATE), expression=date.e)),
+            exp.GTE(this=days_e, expression=exp.DateDiff(this=_date(MIN_DATE), expression=date.e)),
+        )
+        t._guard(scope, B.func("COALESCE", exp.not_(inside), B.boolean(False)))
+        days_e = B.case([(inside, B.cast(days_e, "INT"))])
         # DuckDB's date + interval is a timestamp: back to a date.
         shift = exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY"))
         return _v(rtype, B.cast(shift, "DATE"))
@@ -215,6 +225,10 @@ def _add(t: Translator, scope: ScopeKind, op: str, rtype: Type, a: V, b: V, chai
         return _v(rtype, exp.DateDiff(this=a.e, expression=b.e))
     cls: type[exp.Binary] = exp.Add if op == "add" else exp.Sub
     return _v(rtype, cls(this=B.paren(a.e), expression=B.paren(b.e)))
+
+
+def _date(day: dt.date) -> exp.Expr:
+    return B.cast(B.text(day.isoformat()), "DATE")
 
 
 def _divide(t: Translator, scope: ScopeKind, rtype: Type, a: V, b: V, chain: Chain) -> V:

@@ -60,6 +60,8 @@ class Translator:
         self.items: dict[tuple[ScopeKind, str], exp.Expr] = {}
         self.gate: exp.Expr | None = None
         self.emitted: list[exp.Select] = []
+        # Per item (scope, rule, step): where computing one of its actions fails (`Emit.fails`).
+        self.failing: dict[tuple[ScopeKind, str, int | None], list[exp.Expr]] = {}
         self._build()
 
     # -- structure -----------------------------------------------------------------------
@@ -416,6 +418,10 @@ class Translator:
         self.gate = self.chains[scope].keep(mask)
         params = json_object(self, scope, [(p.name, self.value(p.value, scope), p.always) for p in emit.params])
         facts = json_object(self, scope, [(name, self.value(n, scope), True) for name, n in emit.facts])
+        if not (isinstance(emit.fails, ir.Const) and emit.fails.value is False):
+            fails = self.chains[scope].keep(B.and_(self.gate, self.truth(self.value(emit.fails, scope))))
+            self.failing.setdefault((scope, emit.rule, emit.step), []).append(fails)
+            self.chains[scope].guard(fails)  # the row engine words the error
         gate = self.gate
         self.gate = None
         invoice = exp.column(INV) if scope == "invoice" else B.cast(B.null(), "TEXT")
@@ -520,6 +526,12 @@ class Translator:
         program_emits = self.program.emits
         for select, emit in zip(self.emitted, program_emits, strict=True):
             select.from_(last_invoice if emit.scope == "invoice" else last_customer, copy=False)
+            # Where one action of an item fails, the item issues none (the row engine's rule); an
+            # engine that runs the query also hands those customers to the row engine, which words
+            # the error (`_guarded`).
+            failing = self.failing.get((emit.scope, emit.rule, emit.step))
+            if failing:
+                select.where(B.not_(B.or_(*failing)), copy=False)
 
 
 def translate(program: Program, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")) -> Translator:

@@ -225,3 +225,86 @@ rules:
 @given(cases())
 def test_duckdb_equals_row_engine(case: tuple[str, dict[str, object]]) -> None:
     compare("duckdb", case)
+
+
+CHARGES_POLICY = """
+arrears: 1
+policy: charges
+version: "1"
+rules:
+  - id: fee
+    when: days_overdue > 10
+    then: late_fee(rate=2.5%)
+  - id: fixed-and-letter
+    when: days_overdue > 10
+    then: [late_fee(amount=12.345), "remind(tone=firm)"]
+  - id: interest
+    when: days_overdue > 10
+    then: interest(annual_rate=9%)
+ladders:
+  - id: dunning
+    steps:
+      - {at: 1, then: remind(tone=friendly)}
+      - {at: 30, then: [late_fee(amount=5), "remind(tone=final)"]}
+"""
+CHARGES_SNAPSHOT: dict[str, Any] = {
+    "as_of": "2026-11-23",
+    "invoices": [
+        {"id": "A", "customer_id": "C1", "amount": "1000.25", "due_date": "2026-10-01", "currency": "EUR"},
+        {"id": "B", "customer_id": "C1", "amount": "-50.00", "due_date": "2026-10-01", "currency": "EUR"},
+        {"id": "S", "customer_id": "C1", "amount": "80.00", "open_amount": "0", "due_date": "2026-10-01"},
+        {"id": "J", "customer_id": "C2", "amount": "12345", "due_date": "2026-10-01", "currency": "JPY"},
+        {"id": "K", "customer_id": "C3", "amount": "10.555", "due_date": "2026-10-01", "currency": "KWD"},
+        {"id": "N", "customer_id": "C3", "amount": "99.99", "due_date": "2026-11-20", "currency": ""},
+    ],
+    "customers": [{"id": "C1"}, {"id": "C2"}, {"id": "C3"}],
+    # an invoice settled since: normal, and it gives the history table its columns
+    "history": [
+        {
+            "invoice_id": "OLD",
+            "rule": "dunning",
+            "step": 0,
+            "action": "remind",
+            "params": {"tone": "friendly"},
+            "at": "2026-10-02",
+        }
+    ],
+}
+
+
+def test_printed_sql_charges_like_the_row_engine_for_every_customer(tmp_path: Path) -> None:
+    """SPEC 7.1 and 7.2 in the SQL itself, with no customer set aside: a charge on a credit note or a
+    settled invoice is an error, so its rule (or ladder step) issues nothing there, and amounts are
+    rounded to the currency's minor unit (JPY 0 places, KWD 3)."""
+    policy = load_policy_text(CHARGES_POLICY, "policy.yaml")
+    raw = from_data(CHARGES_SNAPSHOT, "snapshot.json")
+    plan = json.loads(plan_on("row", policy, raw))
+    # the credit note B and the settled S: every charging rule fails, the letter beside a fee too
+    assert {(e["invoice"], e["rule"]) for e in plan["errors"]} == {
+        (i, r) for i in ("B", "S") for r in ("fee", "fixed-and-letter", "interest")
+    }
+    actions_sql, _ = policy_sql(policy, dt.date(2026, 11, 23), "duckdb")
+    connection = duckdb.connect()
+    _raw_tables(connection, CHARGES_SNAPSHOT, tmp_path, "pandas")
+    rows = connection.sql(actions_sql).fetchall()
+    connection.close()
+    keys = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
+    got = [
+        dict(zip(keys, row, strict=True)) | {"params": json.loads(row[5]), "facts": json.loads(row[7])} for row in rows
+    ]
+    assert got == plan["actions"]
+    assert not {a["invoice"] for a in got} & {"B", "S"}
+    amounts = {(a["invoice"], a["rule"]): a["params"]["amount"] for a in got if a["action"] != "remind"}
+    assert amounts[("J", "fee")] == "309"  # 2.5% of 12345 JPY = 308.625
+    assert amounts[("J", "interest")] == "161"  # 12345 x 9% x 53 / 365 = 161.33...
+    assert amounts[("K", "fixed-and-letter")] == "12.345"
+    assert amounts[("K", "dunning")] == "5.000"
+    assert amounts[("A", "fixed-and-letter")] == "12.35"
+
+
+def test_the_duckdb_engine_plans_credit_notes_and_odd_currencies_itself() -> None:
+    """No customer goes to the row engine for a credit note or a yen invoice: only the failing charge's."""
+    policy = load_policy_text(CHARGES_POLICY, "policy.yaml")
+    frames = load_frames(policy, from_data(CHARGES_SNAPSHOT, "snapshot.json"))
+    _, guard_sql = policy_sql(policy, frames.as_of, "duckdb")
+    assert {r[0] for r in _run_sql(guard_sql, input_tables(frames))} == {"C1"}
