@@ -62,12 +62,18 @@ class Prim(Node):
 
 @dataclass(frozen=True, eq=False)
 class Aggregate(Node):
-    """`fn` over the customer's invoices where `where` holds; `start` is the sum's first term."""
+    """`fn` over the customer's invoices where `where` holds; `start` is the sum's first term.
+
+    `currency`, for a built-in money total: where the summed invoices have more than one
+    currency (non-blank), the total has no value, and reading it is the row engine's
+    evaluation error for the customer (SPEC 7.1).
+    """
 
     fn: Literal["count", "sum", "max", "min"]
     value: Node | None
     where: Node | None
     start: Value = None
+    currency: Node | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,8 +218,8 @@ def walk(node: Node) -> list[Node]:
         match current:
             case Prim(args=args):
                 stack.extend(reversed(args))
-            case Aggregate(value=value, where=where):
-                stack.extend(n for n in (where, value) if n is not None)
+            case Aggregate(value=value, where=where, currency=currency):
+                stack.extend(n for n in (currency, where, value) if n is not None)
             case History(filters=filters):
                 stack.extend(reversed([n for _, n in filters]))
     return out

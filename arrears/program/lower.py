@@ -104,7 +104,7 @@ class _Scope:
             return node
         if name in R.CUSTOMER_AGGREGATES:
             agg = R.CUSTOMER_AGGREGATES[name]()
-            for part in (agg.value, agg.where):
+            for part in (agg.value, agg.where, agg.currency):
                 if part is not None:
                     for sub in _refs(part):
                         low.invoice.ref(sub)

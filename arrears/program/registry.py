@@ -178,9 +178,13 @@ def owed() -> Node:
     return prim("gt", BOOL, Ref(DECIMAL, "open_amount"), Const(DECIMAL, Decimal(0)))
 
 
+_CODE = Ref(STRING.optional(), "currency")  # a money total's invoices must share it (SPEC 7.1)
+
 CUSTOMER_AGGREGATES: dict[str, Callable[[], Aggregate]] = {
-    "customer.open_total": lambda: Aggregate(DECIMAL, "sum", Ref(DECIMAL, "open_amount"), None, Decimal(0)),
-    "customer.overdue_total": lambda: Aggregate(DECIMAL, "sum", Ref(DECIMAL, "open_amount"), _overdue(), Decimal(0)),
+    "customer.open_total": lambda: Aggregate(DECIMAL, "sum", Ref(DECIMAL, "open_amount"), None, Decimal(0), _CODE),
+    "customer.overdue_total": lambda: Aggregate(
+        DECIMAL, "sum", Ref(DECIMAL, "open_amount"), _overdue(), Decimal(0), _CODE
+    ),
     "customer.overdue_count": lambda: Aggregate(INT, "count", None, _overdue()),
     "customer.max_days_overdue": lambda: Aggregate(INT.optional(), "max", Ref(INT, "days_overdue"), None),
     "customer.disputed_count": lambda: Aggregate(INT, "count", None, Ref(BOOL, "disputed")),

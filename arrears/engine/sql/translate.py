@@ -286,6 +286,23 @@ class Translator:
                 plain = {"sum": exp.Sum, "max": exp.Max, "min": exp.Min}[node.fn]
                 names.append(f"a{n}")
                 self.agg_columns.append((f"a{n}", plain(this=value)))
+        if node.currency is not None:
+            # Two currencies among the summed invoices: their least and greatest code differ.
+            code = self.value(node.currency, "invoice").e
+            coded = chain.keep(
+                B.case(
+                    [
+                        (
+                            B.and_(
+                                where, B.func("COALESCE", exp.NEQ(this=code, expression=B.text("")), B.boolean(False))
+                            ),
+                            code,
+                        )
+                    ]
+                )
+            )
+            self.agg_columns.append((f"a{n}__lo", exp.Min(this=coded)))
+            self.agg_columns.append((f"a{n}__hi", exp.Max(this=coded)))
         self.aggs[id(node)] = (node, names)
 
     def _aggregate_value(self, node: ir.Aggregate, scope: ScopeKind) -> V:
@@ -293,6 +310,20 @@ class Translator:
         if found is None:
             raise Unsupported("an aggregate inside an aggregate is not supported in SQL")
         _, names = found
+        if node.currency is not None:
+            # Unlike money is never summed (SPEC 7.1): no value, and the row engine words the error.
+            n = names[0]
+            mixed = B.func(
+                "COALESCE", exp.NEQ(this=exp.column(f"{n}__lo"), expression=exp.column(f"{n}__hi")), B.boolean(False)
+            )
+            self._guard(scope, mixed)
+            total = self._aggregate_total(node, names)
+            coef = B.case([(mixed, B.cast(B.null(), B.COEF))], total.e)
+            assert total.dec is not None
+            return V(node.type, coef, Dec(coef, total.dec.exponent, total.dec.nz))
+        return self._aggregate_total(node, names)
+
+    def _aggregate_total(self, node: ir.Aggregate, names: list[str]) -> V:
         col = exp.column(names[0])
         if node.fn == "count":
             return V(node.type, B.func("COALESCE", col, B.num(0)))
@@ -416,12 +447,17 @@ class Translator:
         scope = emit.scope
         mask = self.truth(self.value(emit.mask, scope))
         self.gate = self.chains[scope].keep(mask)
+        chain, failing = self.chains[scope], self.failing.setdefault((scope, emit.rule, emit.step), [])
+        before = len(chain.guards)
         params = json_object(self, scope, [(p.name, self.value(p.value, scope), p.always) for p in emit.params])
+        # A parameter the SQL cannot decide where the action is issued (a zero divisor is the row
+        # engine's evaluation error): the printed query leaves the item out there, as the plan does.
+        failing.extend(chain.guards[before:])
         facts = json_object(self, scope, [(name, self.value(n, scope), True) for name, n in emit.facts])
         if not (isinstance(emit.fails, ir.Const) and emit.fails.value is False):
-            fails = self.chains[scope].keep(B.and_(self.gate, self.truth(self.value(emit.fails, scope))))
-            self.failing.setdefault((scope, emit.rule, emit.step), []).append(fails)
-            self.chains[scope].guard(fails)  # the row engine words the error
+            fails = chain.keep(B.and_(self.gate, self.truth(self.value(emit.fails, scope))))
+            failing.append(fails)
+            chain.guard(fails)  # the row engine words the error
         gate = self.gate
         self.gate = None
         invoice = exp.column(INV) if scope == "invoice" else B.cast(B.null(), "TEXT")

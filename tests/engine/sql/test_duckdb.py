@@ -241,6 +241,9 @@ rules:
   - id: interest
     when: days_overdue > 10
     then: interest(annual_rate=9%)
+  - id: ratio
+    when: days_overdue > 10
+    then: [late_fee(amount=100 / (amount - 1000.25)), "remind(tone=final)"]
 ladders:
   - id: dunning
     steps:
@@ -272,34 +275,93 @@ CHARGES_SNAPSHOT: dict[str, Any] = {
 }
 
 
-def test_printed_sql_charges_like_the_row_engine_for_every_customer(tmp_path: Path) -> None:
-    """SPEC 7.1 and 7.2 in the SQL itself, with no customer set aside: a charge on a credit note or a
-    settled invoice is an error, so its rule (or ladder step) issues nothing there, and amounts are
-    rounded to the currency's minor unit (JPY 0 places, KWD 3)."""
-    policy = load_policy_text(CHARGES_POLICY, "policy.yaml")
-    raw = from_data(CHARGES_SNAPSHOT, "snapshot.json")
-    plan = json.loads(plan_on("row", policy, raw))
-    # the credit note B and the settled S: every charging rule fails, the letter beside a fee too
-    assert {(e["invoice"], e["rule"]) for e in plan["errors"]} == {
-        (i, r) for i in ("B", "S") for r in ("fee", "fixed-and-letter", "interest")
-    }
-    actions_sql, _ = policy_sql(policy, dt.date(2026, 11, 23), "duckdb")
+TOTALS_POLICY = """
+arrears: 1
+policy: totals
+version: "1"
+rules:
+  - id: exposure
+    scope: customer
+    when: customer.open_total > 100
+    then: credit_hold(reason="exposure")
+  - id: overdue
+    when: customer.overdue_total > 100 or customer.overdue_count > 5
+    then: remind(tone=firm)
+  - id: always
+    when: days_overdue > 0
+    then: remind(tone=friendly)
+"""
+TOTALS_SNAPSHOT: dict[str, Any] = {
+    "as_of": "2026-11-23",
+    "invoices": [
+        {"id": "A", "customer_id": "C1", "amount": "1000.25", "due_date": "2026-10-01", "currency": "EUR"},
+        {"id": "B", "customer_id": "C1", "amount": "500.00", "due_date": "2026-10-01", "currency": "USD"},
+        {"id": "J", "customer_id": "C2", "amount": "12345", "due_date": "2026-10-01", "currency": "JPY"},
+        {"id": "K", "customer_id": "C2", "amount": "10", "due_date": "2026-10-01", "currency": ""},
+        # C3 owes in two currencies, but only its euro invoice is overdue
+        {"id": "E", "customer_id": "C3", "amount": "300", "due_date": "2026-10-01", "currency": "EUR"},
+        {"id": "F", "customer_id": "C3", "amount": "300", "due_date": "2026-12-30", "currency": "GBP"},
+    ],
+    "customers": [{"id": "C1"}, {"id": "C2"}, {"id": "C3"}],
+    "history": CHARGES_SNAPSHOT["history"],
+}
+
+
+def _printed_actions(policy_text: str, snapshot: dict[str, Any], folder: Path) -> tuple[list[Any], dict[str, Any]]:
+    """The rows of the printed query over tables made from the snapshot's rows, and the row engine's plan."""
+    policy = load_policy_text(policy_text, "policy.yaml")
+    plan = json.loads(plan_on("row", policy, from_data(snapshot, "snapshot.json")))
+    actions_sql, _ = policy_sql(policy, dt.date.fromisoformat(snapshot["as_of"]), "duckdb")
     connection = duckdb.connect()
-    _raw_tables(connection, CHARGES_SNAPSHOT, tmp_path, "pandas")
+    _raw_tables(connection, snapshot, folder, "pandas")
     rows = connection.sql(actions_sql).fetchall()
     connection.close()
     keys = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
     got = [
         dict(zip(keys, row, strict=True)) | {"params": json.loads(row[5]), "facts": json.loads(row[7])} for row in rows
     ]
+    return got, plan
+
+
+def test_printed_sql_charges_like_the_row_engine_for_every_customer(tmp_path: Path) -> None:
+    """SPEC 7.1 and 7.2 in the SQL itself, with no customer set aside: a charge on a credit note or a
+    settled invoice is an error, as is a zero divisor in a parameter, so the rule (or ladder step)
+    issues nothing there; amounts are rounded to the currency's minor unit (JPY 0 places, KWD 3)."""
+    got, plan = _printed_actions(CHARGES_POLICY, CHARGES_SNAPSHOT, tmp_path)
+    # the credit note B and the settled S: every charging rule fails, the letter beside a fee too;
+    # A's `ratio` divides by zero in a parameter
+    assert {(e["invoice"], e["rule"]) for e in plan["errors"]} == {
+        (i, r) for i in ("B", "S") for r in ("fee", "fixed-and-letter", "interest", "ratio")
+    } | {("A", "ratio")}
     assert got == plan["actions"]
     assert not {a["invoice"] for a in got} & {"B", "S"}
+    assert [a["invoice"] for a in got if a["rule"] == "ratio"] == ["J", "J", "K", "K"]
     amounts = {(a["invoice"], a["rule"]): a["params"]["amount"] for a in got if a["action"] != "remind"}
     assert amounts[("J", "fee")] == "309"  # 2.5% of 12345 JPY = 308.625
     assert amounts[("J", "interest")] == "161"  # 12345 x 9% x 53 / 365 = 161.33...
     assert amounts[("K", "fixed-and-letter")] == "12.345"
     assert amounts[("K", "dunning")] == "5.000"
     assert amounts[("A", "fixed-and-letter")] == "12.35"
+
+
+def test_printed_sql_never_sums_unlike_money(tmp_path: Path) -> None:
+    """SPEC 7.1: a built-in money total over two currencies has no value, so a rule reading it does
+    not fire (the plan lists the error); a blank currency is none, and a total over one currency
+    (C3's overdue euros) is summed."""
+    got, plan = _printed_actions(TOTALS_POLICY, TOTALS_SNAPSHOT, tmp_path)
+    assert {(e["customer"], e["rule"]) for e in plan["errors"]} == {
+        ("C1", "exposure"),
+        ("C1", "overdue"),
+        ("C3", "exposure"),
+    }
+    assert got == plan["actions"]
+    assert [(a["customer"], a["invoice"], a["rule"]) for a in got if a["rule"] != "always"] == [
+        ("C2", None, "exposure"),
+        ("C2", "J", "overdue"),
+        ("C2", "K", "overdue"),
+        ("C3", "E", "overdue"),
+        ("C3", "F", "overdue"),
+    ]
 
 
 def test_the_duckdb_engine_plans_credit_notes_and_odd_currencies_itself() -> None:
