@@ -62,6 +62,7 @@ class Translator:
         self.emitted: list[exp.Select] = []
         # Per item (scope, rule, step): where computing one of its actions fails (`Emit.fails`).
         self.failing: dict[tuple[ScopeKind, str, int | None], list[exp.Expr]] = {}
+        self.ladder_failing: dict[tuple[ScopeKind, str], list[exp.Expr]] = {}
         self._build()
 
     # -- structure -----------------------------------------------------------------------
@@ -84,7 +85,11 @@ class Translator:
                 if item.scope == scope:
                     chain = self.chains[scope]
                     if item.chosen is not None:
+                        before = len(chain.guards)
                         self.items[(scope, "chosen:" + item.id)] = chain.keep(self.value(item.chosen, scope).e)
+                        # A ladder whose `unless` or a step's `when` cannot be decided (a zero divisor
+                        # is the row engine's evaluation error) acts on no step there.
+                        self.ladder_failing[(scope, item.id)] = chain.guards[before:]
                     self.items[(scope, item.id)] = chain.keep(self.truth(self.value(item.fires, scope)))
             for emit in program.emits:
                 if emit.scope == scope:
@@ -565,7 +570,8 @@ class Translator:
             # Where one action of an item fails, the item issues none (the row engine's rule); an
             # engine that runs the query also hands those customers to the row engine, which words
             # the error (`_guarded`).
-            failing = self.failing.get((emit.scope, emit.rule, emit.step))
+            failing = self.failing.get((emit.scope, emit.rule, emit.step), [])
+            failing = failing + self.ladder_failing.get((emit.scope, emit.rule), [])
             if failing:
                 select.where(B.not_(B.or_(*failing)), copy=False)
 

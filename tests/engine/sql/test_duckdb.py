@@ -364,6 +364,36 @@ def test_printed_sql_never_sums_unlike_money(tmp_path: Path) -> None:
     ]
 
 
+ERRORS_POLICY = """
+arrears: 1
+policy: errors
+version: "1"
+rules:
+  - id: div
+    final: true
+    priority: 10
+    when: amount / (amount - 1000.25) > 0
+    then: pause(reason="x")
+  - id: other
+    when: days_overdue > 1
+    then: remind(tone=firm)
+ladders:
+  - id: dunning
+    unless: amount / (amount - 1000.25) > 5
+    steps:
+      - {at: 1, then: remind(tone=friendly)}
+"""
+
+
+def test_printed_sql_leaves_out_what_fails_to_evaluate(tmp_path: Path) -> None:
+    """A zero divisor in a final rule's condition: the rule does not fire and silences nothing; in a
+    ladder's `unless`: the ladder acts on no step (the plan lists both errors for invoice A)."""
+    got, plan = _printed_actions(ERRORS_POLICY, CHARGES_SNAPSHOT, tmp_path)
+    assert {(e["invoice"], e["rule"]) for e in plan["errors"]} == {("A", "div"), ("A", "dunning")}
+    assert got == plan["actions"]
+    assert [(a["invoice"], a["rule"]) for a in got if a["invoice"] == "A"] == [("A", "other")]
+
+
 def test_the_duckdb_engine_plans_credit_notes_and_odd_currencies_itself() -> None:
     """No customer goes to the row engine for a credit note or a yen invoice: only the failing charge's."""
     policy = load_policy_text(CHARGES_POLICY, "policy.yaml")
