@@ -7,7 +7,6 @@ import json
 from collections.abc import Mapping
 
 from arrears.diagnostics import Diagnostic, InputError, Location, PolicyError, Position
-from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.checker import Checker
 from arrears.dsl.compiler import compile_expression
 from arrears.dsl.env import Environment, Symbol
@@ -17,6 +16,7 @@ from arrears.dsl.types import Type
 from arrears.dsl.values import CoercionError, Value, coerce, infer, to_json
 from arrears.engine import jsontext
 from arrears.engine.runtime import Env
+from arrears.program.on_values import derived_fields
 from arrears.rules.calendar import Calendar
 from arrears.rules.catalog import BUILTIN_ACTIONS, BUILTIN_SYMBOLS, unavailable_names
 from arrears.rules.model import Policy
@@ -127,18 +127,16 @@ def _concrete(found: Type, value: Value) -> Type:
 
 
 def _derive(values: dict[str, Value], calendar: Calendar | None) -> None:
-    """Fill days_overdue and friends from due_date and as_of when they were not given."""
-    as_of, due = values.get("as_of"), values.get("due_date")
-    if isinstance(as_of, dt.date) and isinstance(due, dt.date):
-        values.setdefault("days_overdue", (as_of - due).days)
-        values.setdefault("days_until_due", (due - as_of).days)
-        if calendar is not None:
-            values.setdefault(BUSINESS_FIELD, calendar.business_days_between(due, as_of))
+    """Fill days_overdue and friends (`registry.DERIVED`) from due_date, issue_date and as_of, where
+    those were given and the field was not."""
+    as_of = values.get("as_of")
+    if isinstance(as_of, dt.date):
+        for name, fn in derived_fields(calendar):
+            found = fn(values, as_of)
+            if found is not None:
+                values.setdefault(name, found)
     if "amount" in values:
         values.setdefault("open_amount", values["amount"])
-    issued = values.get("issue_date")
-    if isinstance(as_of, dt.date) and isinstance(issued, dt.date):
-        values.setdefault("age", (as_of - issued).days)
 
 
 def describe(value: Value, found: Type) -> dict[str, object]:

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from arrears.diagnostics import Diagnostic, InputError
-from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
-from arrears.dsl.values import EXACT, CoercionError, Value, parse_date, reader, visible
+from arrears.dsl.values import CoercionError, Value, parse_date, reader, visible
 from arrears.engine.bulk import paused_gc
 from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWarning, row_warnings
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
+from arrears.program.on_values import customer_aggregates, derive
 from arrears.rules.calendar import Calendar
-from arrears.rules.credits import is_open
 from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, read_rates, to_base
 from arrears.rules.model import FieldDef, Policy
 
@@ -472,68 +471,27 @@ def _typed_params(params: Mapping[str, Any], readers: Mapping[str, Reader]) -> d
 
 
 def derive_days(invoice: Invoice, as_of: dt.date, calendar: Calendar | None = None) -> None:
-    """Set the fields that depend on the day: days_overdue, days_until_due, age.
-
-    With the policy's calendar, also business_days_overdue (SPEC 7.4).
-    """
-    values = invoice.values
-    due = values["due_date"]
-    assert isinstance(due, dt.date)
-    overdue = (as_of - due).days
-    values["days_overdue"] = overdue
-    values["days_until_due"] = -overdue
-    if calendar is not None:
-        values[BUSINESS_FIELD] = calendar.business_days_between(due, as_of)
-    issued = values["issue_date"]
-    values["age"] = (as_of - issued).days if isinstance(issued, dt.date) else None
+    """Set the fields that depend on the day (`registry.DERIVED`): days_overdue, days_until_due, age,
+    and with the policy's calendar business_days_overdue (SPEC 7.4)."""
+    derive(invoice.values, as_of, calendar)
 
 
 def aggregate_customer(customer: Customer, base: str | None = None) -> None:
-    """Set the customer aggregates over `customer.invoices` (those of the snapshot).
+    """Set the customer aggregates over `customer.invoices` (those of the snapshot), as the program
+    defines them (`registry.CUSTOMER_AGGREGATES`).
 
     Money totals are in the base currency when the policy names one (`open_amount_base`);
     without one, a total over more than one currency has no value (SPEC 7.1). Credits
     and settled invoices net into `open_total` but count in no overdue aggregate (SPEC 7.2).
     """
-    open_total = Decimal(0)
-    overdue_total = Decimal(0)
-    overdue_count = 0
-    disputed = 0
-    max_overdue: int | None = None
-    field_name = "open_amount" if base is None else "open_amount_base"
-    open_codes: set[str] = set()
-    overdue_codes: set[str] = set()
-    for invoice in customer.invoices:
-        v = invoice.values
-        amount = v[field_name]
-        days = v["days_overdue"]
-        assert isinstance(amount, Decimal) and isinstance(days, int)
-        code = invoice_currency(v)
-        open_total = EXACT.add(open_total, amount)  # exact: the default context rounds to 28 digits
-        if code is not None:
-            open_codes.add(code)
-        if days > 0 and is_open(v["open_amount"]):
-            overdue_total = EXACT.add(overdue_total, amount)
-            overdue_count += 1
-            if code is not None:
-                overdue_codes.add(code)
-        if v["disputed"]:
-            disputed += 1
-        max_overdue = days if max_overdue is None else max(max_overdue, days)
-    customer.values.update(
-        {
-            "customer.open_total": open_total,
-            "customer.overdue_total": overdue_total,
-            "customer.overdue_count": overdue_count,
-            "customer.max_days_overdue": max_overdue,
-            "customer.disputed_count": disputed,
-        }
-    )
+    money = "open_amount" if base is None else "open_amount_base"
+    totals, codes = customer_aggregates((i.values for i in customer.invoices), money)
+    customer.values.update(totals)
     customer.failures = {}
     if base is None:
-        for name, codes in (("customer.open_total", open_codes), ("customer.overdue_total", overdue_codes)):
-            if len(codes) > 1:
-                customer.failures[name] = unlike_money(customer.id, name, codes)
+        for name, found in codes.items():
+            if len(found) > 1:
+                customer.failures[name] = unlike_money(customer.id, name, found)
                 del customer.values[name]
 
 

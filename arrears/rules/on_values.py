@@ -16,6 +16,7 @@ values, as the program's primitives do:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -78,16 +79,22 @@ class _Values:
             return None if amount is None else round_minor(Decimal(amount), currency)
         if any(a is None for a in args):
             return None
-        if op in _CALENDAR:
-            assert self.calendar is not None, "a calendar primitive without a calendar"
-            return _CALENDAR[op](self.calendar, *args)
-        return _OPS[op](*args)
+        return operation(op, self.calendar)(*args)
 
     def const(self, value: Constant) -> Any:
         return value
 
 
 VALUES: Primitives[Any] = _Values()
+
+
+def operation(op: str, calendar: Calendar | None = None) -> Callable[..., Any]:
+    """A primitive that propagates nulls, on non-null arguments (not `and`, `or`, `not`, `is_null`,
+    `round_minor`, which `VALUES` decides itself)."""
+    if op in _CALENDAR:
+        assert calendar is not None, "a calendar primitive without a calendar"
+        return functools.partial(_CALENDAR[op], calendar)
+    return _OPS[op]
 
 
 def values(calendar: Calendar | None) -> Primitives[Any]:
@@ -100,4 +107,4 @@ def holds(value: Any) -> bool:
     return value is True
 
 
-__all__ = ["VALUES", "holds", "values"]
+__all__ = ["VALUES", "holds", "operation", "values"]
