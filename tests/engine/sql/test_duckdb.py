@@ -250,15 +250,22 @@ ladders:
       - {at: 1, then: remind(tone=friendly)}
       - {at: 30, then: [late_fee(amount=5), "remind(tone=final)"]}
 """
+
+
+def _invoice(id_: str, customer: str, amount: str, due: str, currency: str | None) -> dict[str, Any]:
+    row = {"id": id_, "customer_id": customer, "amount": amount, "due_date": due}
+    return row if currency is None else row | {"currency": currency}
+
+
 CHARGES_SNAPSHOT: dict[str, Any] = {
     "as_of": "2026-11-23",
     "invoices": [
-        {"id": "A", "customer_id": "C1", "amount": "1000.25", "due_date": "2026-10-01", "currency": "EUR"},
-        {"id": "B", "customer_id": "C1", "amount": "-50.00", "due_date": "2026-10-01", "currency": "EUR"},
-        {"id": "S", "customer_id": "C1", "amount": "80.00", "open_amount": "0", "due_date": "2026-10-01"},
-        {"id": "J", "customer_id": "C2", "amount": "12345", "due_date": "2026-10-01", "currency": "JPY"},
-        {"id": "K", "customer_id": "C3", "amount": "10.555", "due_date": "2026-10-01", "currency": "KWD"},
-        {"id": "N", "customer_id": "C3", "amount": "99.99", "due_date": "2026-11-20", "currency": ""},
+        _invoice("A", "C1", "1000.25", "2026-10-01", "EUR"),
+        _invoice("B", "C1", "-50.00", "2026-10-01", "EUR"),
+        _invoice("S", "C1", "80.00", "2026-10-01", None) | {"open_amount": "0"},
+        _invoice("J", "C2", "12345", "2026-10-01", "JPY"),
+        _invoice("K", "C3", "10.555", "2026-10-01", "KWD"),
+        _invoice("N", "C3", "99.99", "2026-11-20", ""),
     ],
     "customers": [{"id": "C1"}, {"id": "C2"}, {"id": "C3"}],
     # an invoice settled since: normal, and it gives the history table its columns
@@ -294,13 +301,13 @@ rules:
 TOTALS_SNAPSHOT: dict[str, Any] = {
     "as_of": "2026-11-23",
     "invoices": [
-        {"id": "A", "customer_id": "C1", "amount": "1000.25", "due_date": "2026-10-01", "currency": "EUR"},
-        {"id": "B", "customer_id": "C1", "amount": "500.00", "due_date": "2026-10-01", "currency": "USD"},
-        {"id": "J", "customer_id": "C2", "amount": "12345", "due_date": "2026-10-01", "currency": "JPY"},
-        {"id": "K", "customer_id": "C2", "amount": "10", "due_date": "2026-10-01", "currency": ""},
+        _invoice("A", "C1", "1000.25", "2026-10-01", "EUR"),
+        _invoice("B", "C1", "500.00", "2026-10-01", "USD"),
+        _invoice("J", "C2", "12345", "2026-10-01", "JPY"),
+        _invoice("K", "C2", "10", "2026-10-01", ""),
         # C3 owes in two currencies, but only its euro invoice is overdue
-        {"id": "E", "customer_id": "C3", "amount": "300", "due_date": "2026-10-01", "currency": "EUR"},
-        {"id": "F", "customer_id": "C3", "amount": "300", "due_date": "2026-12-30", "currency": "GBP"},
+        _invoice("E", "C3", "300", "2026-10-01", "EUR"),
+        _invoice("F", "C3", "300", "2026-12-30", "GBP"),
     ],
     "customers": [{"id": "C1"}, {"id": "C2"}, {"id": "C3"}],
     "history": CHARGES_SNAPSHOT["history"],
