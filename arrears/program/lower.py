@@ -356,7 +356,7 @@ class _Lowering:
                 code = scope.ref("currency")
                 blank = prim("eq", BOOL, code, Const(STRING, ""))
                 currency = prim("if", STRING.optional(), blank, Const(STRING.optional(), None), code)
-                fails = credits.charge_fails(_Charges(scope), open_amount)
+                fails = credits.charge_fails(_Charges(scope, columns=False), open_amount)
             if call.rate_table is not None:
                 values["table"] = Const(STRING, call.rate_table.name)
                 values["plus"] = values.get("plus", Const(PERCENT, INTEREST_PLUS_DEFAULT))
@@ -367,7 +367,8 @@ class _Lowering:
                     fails = prim("or", BOOL, fails, before)
             else:
                 days = scope.ref("days_overdue") if open_amount is not None else Const(INT.optional(), None)
-                amount = credits.charge_amount(_Charges(scope), call.name, given, open_amount, days, currency)
+                charges = _Charges(scope, columns=call.name == "interest")
+                amount = credits.charge_amount(charges, call.name, given, open_amount, days, currency)
                 if amount is not None:
                     values["amount"] = amount
                     if "amount" in given:
@@ -385,7 +386,7 @@ class _Lowering:
         self, table: RateTable, plus: Node, open_amount: Node, currency: Node, scope: _Scope
     ) -> tuple[Node, Node]:
         """`interest(table=...)`'s amount, and where a day before the table makes it an error (SPEC 7.5)."""
-        charges, due_date = _Charges(scope), scope.ref("due_date")
+        charges, due_date = _Charges(scope, columns=True), scope.ref("due_date")
         amount = rate_tables.table_interest(charges, table, plus, open_amount, due_date, AsOf(DATE), currency)
         return amount, rate_tables.before_table(charges, table, due_date, AsOf(DATE))
 
@@ -393,17 +394,25 @@ class _Lowering:
 class _Charges:
     """The builder the charges (`arrears.rules.credits`, `rate_tables`) are lowered with: types
     inferred (`registry.nodes(None)`), and `round_minor` a choice among roundings by currency
-    (`program.rates.money_in`), the amount and each rounding columns of their own, so that the
-    amount is computed once and the SQL stays shallow."""
+    (`program.rates.money_in`).
 
-    def __init__(self, scope: _Scope) -> None:
+    With `columns`, the amount and each rounding are columns of their own: interest divides to
+    28 digits, which SQL spells at length, so it is computed once and the SQL stays shallow. A
+    fee's amount stays in the parameter: a guard in it (a zero divisor in `amount=`) then counts
+    only where the fee is issued, as a column's would count on every row.
+    """
+
+    def __init__(self, scope: _Scope, *, columns: bool) -> None:
         self.scope = scope
+        self.columns = columns
         self.nodes = R.nodes(None)
 
     def __call__(self, op: str, *args: Node) -> Node:
         if op != "round_minor":
             return self.nodes(op, *args)
         amount, currency = args
+        if not self.columns:
+            return money_in(amount, currency)
         n = len([c for c in self.scope.columns if c.startswith("charge:")])
         self.scope.columns[f"charge:{n}"] = amount
 

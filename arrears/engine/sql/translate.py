@@ -63,6 +63,7 @@ class Translator:
         # Per item (scope, rule, step): where computing one of its actions fails (`Emit.fails`).
         self.failing: dict[tuple[ScopeKind, str, int | None], list[exp.Expr]] = {}
         self.ladder_failing: dict[tuple[ScopeKind, str], list[exp.Expr]] = {}
+        self.capture: list[exp.Expr] | None = None  # where the guards of the parameters at hand go
         self._build()
 
     # -- structure -----------------------------------------------------------------------
@@ -360,7 +361,10 @@ class Translator:
 
     def _guard(self, scope: ScopeKind, condition: exp.Expr) -> None:
         chain = self.chains[scope]
-        chain.guard(condition if self.gate is None else B.and_(self.gate, condition))
+        gated = condition if self.gate is None else B.and_(self.gate, condition)
+        chain.guard(gated)
+        if self.capture is not None and self.gate is not None:  # not a column a parameter reads (ungated)
+            self.capture.append(gated)
 
     def _as_dec(self, v: V) -> Dec:
         if v.dec is not None:
@@ -453,11 +457,11 @@ class Translator:
         mask = self.truth(self.value(emit.mask, scope))
         self.gate = self.chains[scope].keep(mask)
         chain, failing = self.chains[scope], self.failing.setdefault((scope, emit.rule, emit.step), [])
-        before = len(chain.guards)
-        params = json_object(self, scope, [(p.name, self.value(p.value, scope), p.always) for p in emit.params])
         # A parameter the SQL cannot decide where the action is issued (a zero divisor is the row
         # engine's evaluation error): the printed query leaves the item out there, as the plan does.
-        failing.extend(chain.guards[before:])
+        self.capture = failing
+        params = json_object(self, scope, [(p.name, self.value(p.value, scope), p.always) for p in emit.params])
+        self.capture = None
         facts = json_object(self, scope, [(name, self.value(n, scope), True) for name, n in emit.facts])
         if not (isinstance(emit.fails, ir.Const) and emit.fails.value is False):
             fails = chain.keep(B.and_(self.gate, self.truth(self.value(emit.fails, scope))))
