@@ -48,6 +48,7 @@ from arrears.engine.batch.render import action_line, compact_columns
 from arrears.engine.batch.rows import tables_of_rows
 from arrears.engine.batch.typed import DECIMAL_KINDS, neutralised
 from arrears.engine.batch.warned import column_warnings
+from arrears.engine.document import one_line, warning_items
 from arrears.engine.plan import CsvLayout
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
 from arrears.engine.snapshot_warnings import Locate
@@ -355,10 +356,10 @@ def plan_metadata(plan: FramePlan, digest: bool = True) -> dict[str, str]:
     document = plan.header(digest)
     document["summary"] = plan.summary()
     if plan.warnings:
-        document["warnings"] = [w.to_dict() for w in plan.warnings]
+        document["warnings"] = warning_items(plan.warnings)
     document["errors"] = plan.errors()
     return {
-        METADATA_KEY: json.dumps(document, ensure_ascii=False),
+        METADATA_KEY: one_line(document),
         NOTICES_KEY: notices_json(plan.actions.notice_frame),
     }
 

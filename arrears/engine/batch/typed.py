@@ -140,7 +140,12 @@ def spaced(expr: pl.Expr) -> pl.Expr:
 
 def json_string(expr: pl.Expr) -> pl.Expr:
     """A string column as JSON text, escaped as `json.dumps(..., ensure_ascii=False)` does."""
-    return '"' + expr.str.replace_many(_PATTERNS, _REPLACEMENTS) + '"'
+    return '"' + json_escaped(expr) + '"'
+
+
+def json_escaped(expr: pl.Expr) -> pl.Expr:
+    """What `json_string` writes between the quotes."""
+    return expr.str.replace_many(_PATTERNS, _REPLACEMENTS)
 
 
 def _scalar_json(kind: str, expr: pl.Expr) -> pl.Expr:
