@@ -24,7 +24,7 @@ from arrears.dsl.values import EXACT, format_decimal
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch import fallback
 from arrears.engine.batch.frames import Frames, schema
-from arrears.engine.batch.render import ACTION_COLUMNS, KEY_COLUMNS, action_line
+from arrears.engine.batch.render import ACTION_COLUMNS, action_line, in_plan_order
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import Val, compact, json_string
 from arrears.engine.document import Counts, Plan
@@ -62,21 +62,24 @@ class FrameActions:
 
     def counts(self) -> Counts:
         frame = self.frame
+        # One group-by over both names (a few hundred pairs at most), summed each way here.
+        by_action: dict[str, int] = {}
+        by_rule: dict[str, int] = {}
+        for rule, action, count in frame.group_by("rule", "action").len().iter_rows():
+            by_action[str(action)] = by_action.get(str(action), 0) + int(count)
+            by_rule[str(rule)] = by_rule.get(str(rule), 0) + int(count)
+        # Invoices and customers counted by their rows in the snapshot (`__irank`, -1 for a
+        # customer-scope action, and `__crank`: one each per id), not by hashing millions of ids.
         return Counts(
             actions=frame.height,
-            by_action=_counts(frame, "action"),
-            by_rule=_counts(frame, "rule"),
-            invoices_with_actions=frame["invoice"].drop_nulls().n_unique(),
-            customers_with_actions=frame["customer"].n_unique(),
+            by_action=by_action,
+            by_rule=by_rule,
+            invoices_with_actions=frame.select(pl.col("__irank").filter(pl.col("__irank") >= 0).n_unique()).item(),
+            customers_with_actions=frame["__crank"].n_unique(),
         )
 
 
 FramePlan = Plan[FrameActions]
-
-
-def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
-    counted = frame.group_by(column).len().sort(column)
-    return {str(k): int(v) for k, v in counted.iter_rows()}
 
 
 def assemble(
@@ -117,7 +120,7 @@ def assemble(
         rows = pl.concat([rows, extra.select(rows.columns)])
         ordered = False
     if not ordered:
-        rows = rows.sort(list(KEY_COLUMNS))
+        rows = in_plan_order(rows)
     if layout is not None and names is not None:
         named = names.select(pl.col("customer.id").alias("customer"), pl.col("customer.name").alias("customer_name"))
         rows = rows.join(named, on="customer", how="left", maintain_order="left")

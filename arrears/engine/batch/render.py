@@ -119,22 +119,52 @@ def call_rows(source: pl.LazyFrame, call: CallOut, flat: bool = False) -> pl.Laz
 
 def action_rows(
     evaluated: Evaluated, invoices: pl.DataFrame, customers: pl.DataFrame, layout: CsvLayout | None = None
-) -> pl.LazyFrame:
+) -> pl.DataFrame:
     """All action rows, sorted as the plan lists them; with a CSV layout, its flat cells too."""
     flat = layout is not None
     parts = [
         call_rows((invoices if call.scope == "invoice" else customers).lazy(), call, flat) for call in evaluated.calls
     ]
     if not parts:
-        return empty_rows(layout).lazy()
+        return empty_rows(layout)
     if layout is None:
-        return pl.concat(parts, how="vertical").sort(list(KEY_COLUMNS))
-    rows = pl.concat(parts, how="diagonal").sort(list(KEY_COLUMNS))
+        return in_plan_order(pl.concat(parts, how="vertical").collect())
+    rows = pl.concat(parts, how="diagonal")
     present = rows.collect_schema()
     # A flat column that no call of this policy fills stays null (a parameter no action is given).
-    return rows.select(
-        [pl.col(n) if n in present else pl.lit(None, dtype=t).alias(n) for n, t in row_schema(layout).items()]
+    return in_plan_order(
+        rows.select(
+            [pl.col(n) if n in present else pl.lit(None, dtype=t).alias(n) for n, t in row_schema(layout).items()]
+        ).collect()
     )
+
+
+def in_plan_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """Action rows sorted by `KEY_COLUMNS`, as the plan lists them (SPEC section 4).
+
+    When the keys' ranges fit, they are packed into one integer and the rows sorted by it:
+    the same order (each key shifted to start at 0, in its own bits, the first key highest),
+    at a fraction of the cost of a sort by five columns over millions of rows. Sorting the
+    collected rows, not within the query, also costs less here.
+    """
+    if rows.height < 2:
+        return rows
+    bounds = rows.select(
+        *(pl.col(c).min().alias(f"{c}.lo") for c in KEY_COLUMNS),
+        *(pl.col(c).max().alias(f"{c}.hi") for c in KEY_COLUMNS),
+        pl.any_horizontal(pl.col(c).is_null().any() for c in KEY_COLUMNS).alias("nulls"),
+    ).row(0, named=True)
+    if bounds["nulls"]:
+        return rows.sort(list(KEY_COLUMNS))
+    packed: pl.Expr = pl.lit(0, dtype=pl.Int64)
+    bits = 0
+    for column in reversed(KEY_COLUMNS):
+        low, high = int(bounds[f"{column}.lo"]), int(bounds[f"{column}.hi"])
+        packed = packed + (pl.col(column).cast(pl.Int64) - low) * (2**bits)
+        bits += (high - low).bit_length()
+    if bits > 62:
+        return rows.sort(list(KEY_COLUMNS))
+    return rows.sort(packed)
 
 
 def flat_columns(layout: CsvLayout) -> list[str]:
@@ -209,4 +239,4 @@ def _val_exprs(v: Val) -> list[pl.Expr]:
     return exprs
 
 
-__all__ = ["ACTION_COLUMNS", "action_line", "action_rows", "needed_columns"]
+__all__ = ["ACTION_COLUMNS", "action_line", "action_rows", "in_plan_order", "needed_columns"]
