@@ -44,7 +44,7 @@ from arrears.engine.batch.folder import (
 )
 from arrears.engine.batch.frames import Frames, field_types, from_snapshot
 from arrears.engine.batch.plan import FramePlan, notices_json
-from arrears.engine.batch.render import action_line, compact_columns
+from arrears.engine.batch.render import ACTION_COLUMNS, action_line
 from arrears.engine.batch.rows import tables_of_rows
 from arrears.engine.batch.typed import DECIMAL_KINDS, neutralised
 from arrears.engine.batch.warned import column_warnings
@@ -415,7 +415,7 @@ def write_plan(plan: FramePlan, path: str | Path, fmt: Format = "parquet", *, di
     target = Path(path)
     if fmt == "parquet":
         metadata = plan_metadata(plan, digest)
-        plan.actions.frame.select(compact_columns()).write_parquet(target, compression="zstd", metadata=metadata)
+        plan.actions.frame.select(ACTION_COLUMNS).write_parquet(target, compression="zstd", metadata=metadata)
         return
     if fmt == "json":
         with target.open("w", encoding="utf-8", newline="") as out:

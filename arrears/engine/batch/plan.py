@@ -1,6 +1,6 @@
 """The columnar engines' action table, and the one assembly of their plans.
 
-Actions stay in a Polars frame (one row per action, params and facts as neutral JSON
+Actions stay in a Polars frame (one row per action, params and facts as compact JSON
 text), so large plans go to Parquet, JSONL or CSV without a Python object per action;
 notices and counts are group-bys over that frame. `assemble` turns the action rows an
 engine computed (Polars here, SQL in `arrears.engine.sql`) into the plan: customers the
@@ -26,7 +26,7 @@ from arrears.engine.batch import fallback
 from arrears.engine.batch.frames import Frames, schema
 from arrears.engine.batch.render import ACTION_COLUMNS, action_line, in_plan_order
 from arrears.engine.batch.stage import Stage
-from arrears.engine.batch.typed import Val, compact, json_string
+from arrears.engine.batch.typed import Val, json_string, spaced
 from arrears.engine.document import Counts, Plan
 from arrears.engine.outcomes import EvaluationProblem
 from arrears.engine.plan import CsvLayout
@@ -48,16 +48,16 @@ class FrameActions:
     def json_chunks(self) -> Iterator[list[str]]:
         for start in range(0, self.frame.height, _CHUNK):
             part = self.frame.slice(start, _CHUNK)
+            part = part.with_columns(spaced(part["params"]), spaced(part["facts"]))
             yield part.select(action_line(document=True).alias("line"))["line"].to_list()
 
     def notice_dicts(self) -> list[dict[str, Any]]:
         return self.notice_frame.to_dicts()
 
     def action_dicts(self) -> list[dict[str, Any]]:
-        columns = [compact(pl.col(n)) if n in ("params", "facts") else pl.col(n) for n in ACTION_COLUMNS]
         return [
             {**row, "params": json.loads(row["params"]), "facts": json.loads(row["facts"])}
-            for row in self.frame.select(columns).to_dicts()
+            for row in self.frame.select(ACTION_COLUMNS).to_dicts()
         ]
 
     def counts(self) -> Counts:

@@ -18,7 +18,7 @@ import polars as pl
 from arrears.dsl.values import Value, to_json
 from arrears.engine.batch.program import CallOut, Evaluated, Param
 from arrears.engine.batch.stage import Stage
-from arrears.engine.batch.typed import NEUTRAL, Val, cell_text, compact, json_object, json_string, json_text, spaced
+from arrears.engine.batch.typed import COMPACT, Val, cell_text, json_object, json_string, json_text
 from arrears.engine.plan import CsvLayout, csv_cell
 
 CUSTOMER = "customer_id"
@@ -44,8 +44,8 @@ SCHEMA: dict[str, pl.DataType] = {
 
 
 def constant_json(value: Value) -> str:
-    """A constant as neutral JSON text (see `typed.NEUTRAL`)."""
-    return json.dumps(to_json(value), ensure_ascii=False, separators=NEUTRAL)
+    """A constant as compact JSON text (see `typed.COMPACT`)."""
+    return json.dumps(to_json(value), ensure_ascii=False, separators=COMPACT)
 
 
 def _param_texts(stage: Stage, params: list[Param]) -> pl.Expr:
@@ -183,8 +183,9 @@ def empty_rows(layout: CsvLayout | None = None) -> pl.DataFrame:
 
 def action_line(document: bool = False) -> pl.Expr:
     """Each action row as one JSON object: compact as `render_jsonl` writes it, or with
-    `document` spaced as the plan document lists it."""
-    item, key, text = (", ", ": ", spaced) if document else (",", ":", compact)
+    `document` spaced as the plan document lists it (its params and facts spaced beforehand,
+    see `typed.spaced`)."""
+    item, key = (", ", ": ") if document else COMPACT
 
     def part(name: str, value: pl.Expr, first: bool = False) -> list[pl.Expr]:
         return [pl.lit(("{" if first else item) + json.dumps(name) + key), value]
@@ -196,17 +197,12 @@ def action_line(document: bool = False) -> pl.Expr:
             *part("rule", json_string(pl.col("rule"))),
             *part("step", pl.col("step").cast(pl.String).fill_null(pl.lit("null"))),
             *part("action", json_string(pl.col("action"))),
-            *part("params", text(pl.col("params"))),
+            *part("params", pl.col("params")),
             *part("because", json_string(pl.col("because"))),
-            *part("facts", text(pl.col("facts"))),
+            *part("facts", pl.col("facts")),
             pl.lit("}"),
         ]
     )
-
-
-def compact_columns() -> list[pl.Expr]:
-    """The plan's action columns with params and facts as compact JSON text (Parquet, CSV)."""
-    return [compact(pl.col(c)).alias(c) if c in ("params", "facts") else pl.col(c) for c in ACTION_COLUMNS]
 
 
 def needed_columns(evaluated: Evaluated, scope: str) -> set[str]:
