@@ -17,7 +17,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from arrears.engine.bulk import paused_gc
 from arrears.engine.outcomes import EvaluationProblem
@@ -75,7 +75,7 @@ class Plan(Generic[T]):
     actions: T
     problems: list[EvaluationProblem]
     fallback_customers: int = 0  # customers the columnar engines handed to the row engine
-    warnings: list[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, listed after the summary
+    warnings: Sequence[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, listed after the summary
     _digest: str | None = field(default=None, repr=False)
 
     @property
@@ -124,7 +124,7 @@ class Plan(Generic[T]):
         document["notices"] = self.notices
         document["summary"] = self.summary()
         if self.warnings:  # a plan without warnings has no `warnings` key
-            document["warnings"] = [w.to_dict() for w in self.warnings]
+            document["warnings"] = warning_items(self.warnings)
         document["errors"] = self.errors()
         return document
 
@@ -142,6 +142,23 @@ class Plan(Generic[T]):
     def to_dict(self) -> dict[str, Any]:
         """The plan document as JSON-ready data (decimals are strings)."""
         return cast(dict[str, Any], json.loads(self.to_json()))
+
+
+@runtime_checkable
+class WarningTexts(Protocol):
+    """Warnings that spell themselves as JSON (the columnar engines': a frame, not an object each)."""
+
+    def json_texts(self) -> Sequence[str]:
+        """Each warning's `to_dict()` as `compact` spells it, in order."""
+        ...
+
+
+def warning_items(warnings: Sequence[SnapshotWarning]) -> Rendered | list[dict[str, Any]]:
+    """The document's `warnings`: texts the warnings spell themselves, or each one's dict."""
+    if isinstance(warnings, WarningTexts):
+        texts = warnings.json_texts()
+        return Rendered(lambda: [texts])
+    return [w.to_dict() for w in warnings]
 
 
 def problem_dict(problem: EvaluationProblem) -> dict[str, Any]:
@@ -195,6 +212,27 @@ def write_document(document: dict[str, Any], write: Callable[[str], object]) -> 
             opened = True
         write(f"\n  ]{comma}\n" if opened else f"  {compact(key)}: []{comma}\n")
     write("}\n")
+
+
+def one_line(document: dict[str, Any]) -> str:
+    """The document as `json.dumps(document, ensure_ascii=False)` writes it on one line, `Rendered`
+    lists spliced in as their texts (`compact` spells items with the same separators).
+
+    Joined once at the end: a plan's warnings can run to tens of megabytes, each copy of
+    them counts.
+    """
+    parts = ["{"]
+    for i, (key, value) in enumerate(document.items()):
+        parts.append((", " if i else "") + json.dumps(key, ensure_ascii=False) + ": ")
+        if isinstance(value, Rendered):
+            parts.append("[")
+            for j, chunk in enumerate(chunk for chunk in value.chunks() if chunk):
+                parts += [", " if j else "", ", ".join(chunk)]
+            parts.append("]")
+        else:
+            parts.append(json.dumps(value, ensure_ascii=False))
+    parts.append("}")
+    return "".join(parts)
 
 
 def dumps(document: dict[str, Any]) -> str:

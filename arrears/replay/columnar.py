@@ -31,7 +31,6 @@ from arrears.engine.batch import Unsupported, make_plan_batch
 from arrears.engine.batch.folder import BoundTables, NotColumnar, Tables, bind_history, bind_tables, read_tables
 from arrears.engine.batch.frames import decimal_parts
 from arrears.engine.batch.io import frames_of_bound
-from arrears.engine.batch.typed import compact
 from arrears.engine.outcomes import PlannedAction
 from arrears.engine.progress import Silent
 from arrears.engine.sources import RawSnapshot
@@ -73,8 +72,8 @@ def columnar_replay(
         ids = frames_today.invoices["id"].to_list()
         result.seen.update(ids)
         result.open_per_day.append((day, len(ids)))
-        # The plan keeps params in its neutral spelling (batch/typed.py); the replay reads them as JSON.
-        actions = plan.actions.frame.select("customer", "invoice", "rule", "step", "action", compact(pl.col("params")))
+        # The plan keeps params as compact JSON text (batch/typed.py); the replay reads them as JSON.
+        actions = plan.actions.frame.select("customer", "invoice", "rule", "step", "action", "params")
         frames.append(actions.with_columns(pl.lit(day).alias("at")))
         result.problems.extend((day, problem) for problem in plan.problems)
         if not ledger.record(actions, day):

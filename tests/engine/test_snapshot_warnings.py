@@ -9,11 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from arrears.diagnostics import InputError
 from arrears.engine.batch import make_plan_batch
 from arrears.engine.batch.io import read_plan_parquet, write_plan
+from arrears.engine.batch.warned import FrameWarnings
 from arrears.engine.plan import make_plan
 from arrears.engine.snapshot import bind, from_data, from_json_text, load_snapshot
 from arrears.engine.snapshot_warnings import SnapshotWarning, WarningRules, refuse
@@ -219,6 +221,28 @@ def test_every_engine_gives_the_same_warnings(policy: Policy, tmp_path: Path) ->
     parquet = tmp_path / "plan.parquet"
     write_plan(batch, parquet, "parquet")
     assert read_plan_parquet(parquet)[1]["warnings"] == json.loads(row)["warnings"]
+
+
+def test_the_parquet_header_is_the_document_as_json_writes_it(policy: Policy, tmp_path: Path) -> None:
+    # The columnar engines spell the warnings from a frame, spliced into the header: the text
+    # must be json.dumps's, escapes and all (a quote, a backslash, a control, a non-ASCII name).
+    data = json.loads(json.dumps(MIXED))
+    for i, rule in enumerate(['dun"nin', "dün\\ning", "dunn\ting"]):
+        data["history"].append(
+            {"invoice_id": "A", "rule": rule, "step": 0, "action": "remind", "at": f"2026-10-0{i + 4}"}
+        )
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    batch = make_plan_batch(policy, path)
+    document = json.loads(batch.to_json())
+    assert isinstance(batch.warnings, FrameWarnings)  # bound in columns, not by the row binder
+    assert len(batch.warnings) == len(document["warnings"]) == len(EXPECTED) + 3
+    assert [w.to_dict() for w in batch.warnings] == document["warnings"]
+    parquet = tmp_path / "plan.parquet"
+    write_plan(batch, parquet, "parquet")
+    header = pl.read_parquet_metadata(parquet)["arrears.plan"]
+    del document["actions"], document["notices"]
+    assert header == json.dumps(document, ensure_ascii=False)
 
 
 def _csv_folder(folder: Path) -> None:

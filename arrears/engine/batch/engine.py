@@ -94,7 +94,7 @@ def make_plan_batch(
     shown.advance("actions")
     guarded = set(invoices.filter(pl.col("__guard"))["customer_id"].unique().to_list())
     guarded.update(customers.filter(pl.col("__guard"))["customer.id"].unique().to_list())
-    rows = action_rows(evaluated, invoices, customers, layout).collect()
+    rows = action_rows(evaluated, invoices, customers, layout)
     shown.advance("notices")
     return assemble(
         policy, frames, rows, guarded, layout=layout, names=customers if csv else None, ordered=True, mixed_guarded=True

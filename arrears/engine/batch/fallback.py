@@ -19,7 +19,7 @@ import polars as pl
 
 from arrears.dsl.values import Value, to_json
 from arrears.engine.batch.render import empty_rows, row_schema
-from arrears.engine.batch.typed import NEUTRAL
+from arrears.engine.batch.typed import COMPACT
 from arrears.engine.evaluate import plan_actions
 from arrears.engine.outcomes import EvaluationProblem, PlannedAction
 from arrears.engine.plan import CsvLayout, csv_cell
@@ -74,9 +74,9 @@ def rows_of(
             "rule": a.rule,
             "step": a.step,
             "action": a.action,
-            "params": _neutral(params),
+            "params": _compact(params),
             "because": a.because,
-            "facts": _neutral(facts),
+            "facts": _compact(facts),
             "__tone": str(params.get("tone")) if a.action == "remind" else None,
             "__channel": str(params.get("channel")) if a.action == "remind" else None,
             "__scope": 0 if a.invoice is None else 1,
@@ -107,5 +107,5 @@ def _cells(prefix: str, values: dict[str, Value], names: tuple[str, ...]) -> dic
     return {f"{prefix}.{n}": None if values.get(n) is None else csv_cell(values[n]) for n in names}
 
 
-def _neutral(document: dict[str, object]) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=NEUTRAL)
+def _compact(document: dict[str, object]) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=COMPACT)

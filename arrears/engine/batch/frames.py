@@ -54,7 +54,7 @@ class Frames:
     # total is read; the `customer.<total>#mixed` columns say which total.
     mixed_money: set[str] = field(default_factory=set)
     param_values: Callable[[pl.Series, str, Type], tuple[list[pl.Series], pl.Series]] | None = None
-    warnings: list[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, in place order
+    warnings: Sequence[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, in place order
 
     @property
     def invoice_count(self) -> int:

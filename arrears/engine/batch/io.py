@@ -44,10 +44,11 @@ from arrears.engine.batch.folder import (
 )
 from arrears.engine.batch.frames import Frames, field_types, from_snapshot
 from arrears.engine.batch.plan import FramePlan, notices_json
-from arrears.engine.batch.render import action_line, compact_columns
+from arrears.engine.batch.render import ACTION_COLUMNS, action_line
 from arrears.engine.batch.rows import tables_of_rows
 from arrears.engine.batch.typed import DECIMAL_KINDS, neutralised
 from arrears.engine.batch.warned import column_warnings
+from arrears.engine.document import one_line, warning_items
 from arrears.engine.plan import CsvLayout
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
 from arrears.engine.snapshot_warnings import Locate
@@ -355,10 +356,10 @@ def plan_metadata(plan: FramePlan, digest: bool = True) -> dict[str, str]:
     document = plan.header(digest)
     document["summary"] = plan.summary()
     if plan.warnings:
-        document["warnings"] = [w.to_dict() for w in plan.warnings]
+        document["warnings"] = warning_items(plan.warnings)
     document["errors"] = plan.errors()
     return {
-        METADATA_KEY: json.dumps(document, ensure_ascii=False),
+        METADATA_KEY: one_line(document),
         NOTICES_KEY: notices_json(plan.actions.notice_frame),
     }
 
@@ -414,7 +415,7 @@ def write_plan(plan: FramePlan, path: str | Path, fmt: Format = "parquet", *, di
     target = Path(path)
     if fmt == "parquet":
         metadata = plan_metadata(plan, digest)
-        plan.actions.frame.select(compact_columns()).write_parquet(target, compression="zstd", metadata=metadata)
+        plan.actions.frame.select(ACTION_COLUMNS).write_parquet(target, compression="zstd", metadata=metadata)
         return
     if fmt == "json":
         with target.open("w", encoding="utf-8", newline="") as out:

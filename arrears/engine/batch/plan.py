@@ -1,6 +1,6 @@
 """The columnar engines' action table, and the one assembly of their plans.
 
-Actions stay in a Polars frame (one row per action, params and facts as neutral JSON
+Actions stay in a Polars frame (one row per action, params and facts as compact JSON
 text), so large plans go to Parquet, JSONL or CSV without a Python object per action;
 notices and counts are group-bys over that frame. `assemble` turns the action rows an
 engine computed (Polars here, SQL in `arrears.engine.sql`) into the plan: customers the
@@ -24,9 +24,9 @@ from arrears.dsl.values import EXACT, format_decimal
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch import fallback
 from arrears.engine.batch.frames import Frames, schema
-from arrears.engine.batch.render import ACTION_COLUMNS, KEY_COLUMNS, action_line
+from arrears.engine.batch.render import ACTION_COLUMNS, action_line, in_plan_order
 from arrears.engine.batch.stage import Stage
-from arrears.engine.batch.typed import Val, compact, json_string
+from arrears.engine.batch.typed import Val, json_string, spaced
 from arrears.engine.document import Counts, Plan
 from arrears.engine.outcomes import EvaluationProblem
 from arrears.engine.plan import CsvLayout
@@ -48,35 +48,38 @@ class FrameActions:
     def json_chunks(self) -> Iterator[list[str]]:
         for start in range(0, self.frame.height, _CHUNK):
             part = self.frame.slice(start, _CHUNK)
+            part = part.with_columns(spaced(part["params"]), spaced(part["facts"]))
             yield part.select(action_line(document=True).alias("line"))["line"].to_list()
 
     def notice_dicts(self) -> list[dict[str, Any]]:
         return self.notice_frame.to_dicts()
 
     def action_dicts(self) -> list[dict[str, Any]]:
-        columns = [compact(pl.col(n)) if n in ("params", "facts") else pl.col(n) for n in ACTION_COLUMNS]
         return [
             {**row, "params": json.loads(row["params"]), "facts": json.loads(row["facts"])}
-            for row in self.frame.select(columns).to_dicts()
+            for row in self.frame.select(ACTION_COLUMNS).to_dicts()
         ]
 
     def counts(self) -> Counts:
         frame = self.frame
+        # One group-by over both names (a few hundred pairs at most), summed each way here.
+        by_action: dict[str, int] = {}
+        by_rule: dict[str, int] = {}
+        for rule, action, count in frame.group_by("rule", "action").len().iter_rows():
+            by_action[str(action)] = by_action.get(str(action), 0) + int(count)
+            by_rule[str(rule)] = by_rule.get(str(rule), 0) + int(count)
+        # Invoices and customers counted by their rows in the snapshot (`__irank`, -1 for a
+        # customer-scope action, and `__crank`: one each per id), not by hashing millions of ids.
         return Counts(
             actions=frame.height,
-            by_action=_counts(frame, "action"),
-            by_rule=_counts(frame, "rule"),
-            invoices_with_actions=frame["invoice"].drop_nulls().n_unique(),
-            customers_with_actions=frame["customer"].n_unique(),
+            by_action=by_action,
+            by_rule=by_rule,
+            invoices_with_actions=frame.select(pl.col("__irank").filter(pl.col("__irank") >= 0).n_unique()).item(),
+            customers_with_actions=frame["__crank"].n_unique(),
         )
 
 
 FramePlan = Plan[FrameActions]
-
-
-def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
-    counted = frame.group_by(column).len().sort(column)
-    return {str(k): int(v) for k, v in counted.iter_rows()}
 
 
 def assemble(
@@ -117,7 +120,7 @@ def assemble(
         rows = pl.concat([rows, extra.select(rows.columns)])
         ordered = False
     if not ordered:
-        rows = rows.sort(list(KEY_COLUMNS))
+        rows = in_plan_order(rows)
     if layout is not None and names is not None:
         named = names.select(pl.col("customer.id").alias("customer"), pl.col("customer.name").alias("customer_name"))
         rows = rows.join(named, on="customer", how="left", maintain_order="left")

@@ -18,7 +18,7 @@ import polars as pl
 from arrears.dsl.values import Value, to_json
 from arrears.engine.batch.program import CallOut, Evaluated, Param
 from arrears.engine.batch.stage import Stage
-from arrears.engine.batch.typed import NEUTRAL, Val, cell_text, compact, json_object, json_string, json_text, spaced
+from arrears.engine.batch.typed import COMPACT, Val, cell_text, json_object, json_string, json_text
 from arrears.engine.plan import CsvLayout, csv_cell
 
 CUSTOMER = "customer_id"
@@ -44,8 +44,8 @@ SCHEMA: dict[str, pl.DataType] = {
 
 
 def constant_json(value: Value) -> str:
-    """A constant as neutral JSON text (see `typed.NEUTRAL`)."""
-    return json.dumps(to_json(value), ensure_ascii=False, separators=NEUTRAL)
+    """A constant as compact JSON text (see `typed.COMPACT`)."""
+    return json.dumps(to_json(value), ensure_ascii=False, separators=COMPACT)
 
 
 def _param_texts(stage: Stage, params: list[Param]) -> pl.Expr:
@@ -119,22 +119,52 @@ def call_rows(source: pl.LazyFrame, call: CallOut, flat: bool = False) -> pl.Laz
 
 def action_rows(
     evaluated: Evaluated, invoices: pl.DataFrame, customers: pl.DataFrame, layout: CsvLayout | None = None
-) -> pl.LazyFrame:
+) -> pl.DataFrame:
     """All action rows, sorted as the plan lists them; with a CSV layout, its flat cells too."""
     flat = layout is not None
     parts = [
         call_rows((invoices if call.scope == "invoice" else customers).lazy(), call, flat) for call in evaluated.calls
     ]
     if not parts:
-        return empty_rows(layout).lazy()
+        return empty_rows(layout)
     if layout is None:
-        return pl.concat(parts, how="vertical").sort(list(KEY_COLUMNS))
-    rows = pl.concat(parts, how="diagonal").sort(list(KEY_COLUMNS))
+        return in_plan_order(pl.concat(parts, how="vertical").collect())
+    rows = pl.concat(parts, how="diagonal")
     present = rows.collect_schema()
     # A flat column that no call of this policy fills stays null (a parameter no action is given).
-    return rows.select(
-        [pl.col(n) if n in present else pl.lit(None, dtype=t).alias(n) for n, t in row_schema(layout).items()]
+    return in_plan_order(
+        rows.select(
+            [pl.col(n) if n in present else pl.lit(None, dtype=t).alias(n) for n, t in row_schema(layout).items()]
+        ).collect()
     )
+
+
+def in_plan_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """Action rows sorted by `KEY_COLUMNS`, as the plan lists them (SPEC section 4).
+
+    When the keys' ranges fit, they are packed into one integer and the rows sorted by it:
+    the same order (each key shifted to start at 0, in its own bits, the first key highest),
+    at a fraction of the cost of a sort by five columns over millions of rows. Sorting the
+    collected rows, not within the query, also costs less here.
+    """
+    if rows.height < 2:
+        return rows
+    bounds = rows.select(
+        *(pl.col(c).min().alias(f"{c}.lo") for c in KEY_COLUMNS),
+        *(pl.col(c).max().alias(f"{c}.hi") for c in KEY_COLUMNS),
+        pl.any_horizontal(pl.col(c).is_null().any() for c in KEY_COLUMNS).alias("nulls"),
+    ).row(0, named=True)
+    if bounds["nulls"]:
+        return rows.sort(list(KEY_COLUMNS))
+    packed: pl.Expr = pl.lit(0, dtype=pl.Int64)
+    bits = 0
+    for column in reversed(KEY_COLUMNS):
+        low, high = int(bounds[f"{column}.lo"]), int(bounds[f"{column}.hi"])
+        packed = packed + (pl.col(column).cast(pl.Int64) - low) * (2**bits)
+        bits += (high - low).bit_length()
+    if bits > 62:
+        return rows.sort(list(KEY_COLUMNS))
+    return rows.sort(packed)
 
 
 def flat_columns(layout: CsvLayout) -> list[str]:
@@ -153,8 +183,9 @@ def empty_rows(layout: CsvLayout | None = None) -> pl.DataFrame:
 
 def action_line(document: bool = False) -> pl.Expr:
     """Each action row as one JSON object: compact as `render_jsonl` writes it, or with
-    `document` spaced as the plan document lists it."""
-    item, key, text = (", ", ": ", spaced) if document else (",", ":", compact)
+    `document` spaced as the plan document lists it (its params and facts spaced beforehand,
+    see `typed.spaced`)."""
+    item, key = (", ", ": ") if document else COMPACT
 
     def part(name: str, value: pl.Expr, first: bool = False) -> list[pl.Expr]:
         return [pl.lit(("{" if first else item) + json.dumps(name) + key), value]
@@ -166,17 +197,12 @@ def action_line(document: bool = False) -> pl.Expr:
             *part("rule", json_string(pl.col("rule"))),
             *part("step", pl.col("step").cast(pl.String).fill_null(pl.lit("null"))),
             *part("action", json_string(pl.col("action"))),
-            *part("params", text(pl.col("params"))),
+            *part("params", pl.col("params")),
             *part("because", json_string(pl.col("because"))),
-            *part("facts", text(pl.col("facts"))),
+            *part("facts", pl.col("facts")),
             pl.lit("}"),
         ]
     )
-
-
-def compact_columns() -> list[pl.Expr]:
-    """The plan's action columns with params and facts as compact JSON text (Parquet, CSV)."""
-    return [compact(pl.col(c)).alias(c) if c in ("params", "facts") else pl.col(c) for c in ACTION_COLUMNS]
 
 
 def needed_columns(evaluated: Evaluated, scope: str) -> set[str]:
@@ -209,4 +235,4 @@ def _val_exprs(v: Val) -> list[pl.Expr]:
     return exprs
 
 
-__all__ = ["ACTION_COLUMNS", "action_line", "action_rows", "needed_columns"]
+__all__ = ["ACTION_COLUMNS", "action_line", "action_rows", "in_plan_order", "needed_columns"]

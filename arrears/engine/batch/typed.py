@@ -120,12 +120,15 @@ for _code in range(0x20):
 _PATTERNS = list(_ESCAPES)
 _REPLACEMENTS = [_ESCAPES[p] for p in _PATTERNS]
 
-# JSON objects and lists are built with these two separators, which no JSON text holds
-# unescaped (control characters in strings are always escaped): one built text then
-# becomes the compact spelling (JSON lines, Parquet) or the plan document's spaced one
-# with two literal replacements, instead of a parse and a dump per action.
+# The SQL engines build JSON objects and lists with these two separators, which no JSON
+# text holds unescaped (control characters in strings are always escaped); their assembly
+# makes the text compact with two literal replacements (`compact`). The plan's action rows
+# hold params and facts compact (`json.dumps(..., separators=(",", ":"))`): what Parquet,
+# JSON lines and the replay write or read, with no pass over millions of texts; the plan
+# document alone spaces them (`spaced`).
 ITEM, KEY = "\x1f", "\x1e"
 NEUTRAL = (ITEM, KEY)
+COMPACT = (",", ":")
 
 
 def compact(expr: pl.Expr) -> pl.Expr:
@@ -133,14 +136,41 @@ def compact(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(ITEM, ",", literal=True).str.replace_all(KEY, ":", literal=True)
 
 
-def spaced(expr: pl.Expr) -> pl.Expr:
-    """Neutral JSON text spelled as `json.dumps(...)` with its default separators."""
-    return expr.str.replace_all(ITEM, ", ", literal=True).str.replace_all(KEY, ": ", literal=True)
+# A compact JSON text one of whose strings holds a comma or a colon: from the start, whole
+# strings without either and anything outside strings, then a string reaching one.
+_SEPARATOR_IN_STRING = r'^(?:[^"]|"(?:[^"\\,:]|\\.)*")*"(?:[^"\\]|\\.)*[,:]'
+# A compact JSON text's tokens, in order: a whole string, a run of other characters, a separator.
+_TOKEN = r'"(?:[^"\\]|\\.)*"|[^",:]+|[,:]'
+
+
+def spaced(texts: pl.Series) -> pl.Series:
+    """Compact JSON texts spelled as `json.dumps(...)` with its default separators (", ", ": ").
+
+    Outside strings, every comma and colon is a separator: two literal replacements space
+    them. The few texts with a comma or colon inside a string are split into tokens instead,
+    and only the separators spaced.
+    """
+    frame = texts.to_frame("t")
+    text = pl.col("t")
+    out = frame.select(text.str.replace_all(",", ", ", literal=True).str.replace_all(":", ": ", literal=True))["t"]
+    odd = frame.select(pl.arg_where(text.str.contains(_SEPARATOR_IN_STRING).fill_null(False)))["t"]
+    if odd.len():
+        tokens = texts.gather(odd).to_frame("t").select(text.str.extract_all(_TOKEN))["t"]
+        exact = tokens.to_frame("t").select(text.list.eval(pl.element().replace({",": ", ", ":": ": "})).list.join(""))[
+            "t"
+        ]
+        out = out.scatter(odd, exact)
+    return out.alias(texts.name)
 
 
 def json_string(expr: pl.Expr) -> pl.Expr:
     """A string column as JSON text, escaped as `json.dumps(..., ensure_ascii=False)` does."""
-    return '"' + expr.str.replace_many(_PATTERNS, _REPLACEMENTS) + '"'
+    return '"' + json_escaped(expr) + '"'
+
+
+def json_escaped(expr: pl.Expr) -> pl.Expr:
+    """What `json_string` writes between the quotes."""
+    return expr.str.replace_many(_PATTERNS, _REPLACEMENTS)
 
 
 def _scalar_json(kind: str, expr: pl.Expr) -> pl.Expr:
@@ -159,7 +189,7 @@ def _scalar_json(kind: str, expr: pl.Expr) -> pl.Expr:
 
 
 def json_text(v: Val, stage: Stage) -> pl.Expr:
-    """The value as neutral JSON text (`null` for null), as `json.dumps(to_json(value))` writes it."""
+    """The value as compact JSON text (`null` for null), as `json.dumps(to_json(value))` writes it."""
     if v.dec is not None:
         text = '"' + D.to_text(v.dec, stage) + '"'
         return text.fill_null(pl.lit("null"))
@@ -169,19 +199,19 @@ def json_text(v: Val, stage: Stage) -> pl.Expr:
         assert v.type.item is not None
         item_kind = v.type.item.kind
         items = v.expr.list.eval(_scalar_json(item_kind, pl.element()).fill_null(pl.lit("null")))
-        return stage.keep(("[" + items.list.join(ITEM) + "]").fill_null(pl.lit("null")))
+        return stage.keep(("[" + items.list.join(",") + "]").fill_null(pl.lit("null")))
     return stage.keep(_scalar_json(v.kind, v.expr).fill_null(pl.lit("null")))
 
 
 def json_object(pairs: list[tuple[str, pl.Expr, pl.Expr | None]]) -> pl.Expr:
-    """`{"k":v,...}` (neutral separators) from (key, JSON text, keep-mask) pairs; pairs masked false are left out."""
+    """`{"k":v,...}` (compact) from (key, JSON text, keep-mask) pairs; pairs masked false are left out."""
     if not pairs:
         return pl.lit("{}")
     fragments = []
     for key, text, keep in pairs:
-        fragment = pl.lit(json.dumps(key, ensure_ascii=False) + KEY) + text
+        fragment = pl.lit(json.dumps(key, ensure_ascii=False) + ":") + text
         fragments.append(fragment if keep is None else pl.when(keep).then(fragment))
-    return "{" + pl.concat_str(fragments, separator=ITEM, ignore_nulls=True) + "}"
+    return "{" + pl.concat_str(fragments, separator=",", ignore_nulls=True) + "}"
 
 
 # -- CSV cells -------------------------------------------------------------------
@@ -210,4 +240,4 @@ def cell_text(v: Val, stage: Stage) -> pl.Expr:
         case "bool" | "int":
             return stage.keep(pl.when(v.expr.is_not_null()).then(_scalar_json(v.kind, v.expr)))
     # Lists, as compact JSON text (a cell starting with `[` needs no neutralising).
-    return pl.when(v.is_null().not_()).then(compact(json_text(v, stage)))
+    return pl.when(v.is_null().not_()).then(json_text(v, stage))

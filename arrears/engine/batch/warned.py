@@ -2,95 +2,219 @@
 
 Nothing is re-decided here: history is grouped into its distinct (rule, step, action,
 has invoice) combinations, each asked of `WarningRules.history` once, and the rows of
-those it warns of are picked out; invoices of unlisted customers are found by a join;
-for amounts, a floating-point test shortlists the rows that may hold more open than
-invoiced (a superset: equal spellings are left out, near ties kept), and the exact
-test reads those few as decimals.
+those it warns of are picked out by a join; invoices of unlisted customers are found
+by a join, their message asked once per distinct customer; for amounts, a
+floating-point test shortlists the rows that may hold more open than invoiced (a
+superset: equal spellings are left out, near ties kept), and the exact test reads
+those few as decimals.
+
+The warnings stay a frame (`FrameWarnings`): a plan-heavy policy over a history of
+rules it no longer has warns of hundreds of thousands of rows, and an object per
+warning, each placed in its file, took seconds. The plan writes them as JSON from the
+frame; the objects are made, and placed, only when someone reads them one by one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import overload
 
 import polars as pl
 
 from arrears.engine.batch.folder import BoundTables
-from arrears.engine.snapshot_warnings import Locate, SnapshotWarning, WarningRules, located
+from arrears.engine.batch.typed import json_escaped
+from arrears.engine.snapshot_warnings import SECTIONS, Locate, SnapshotWarning, WarningRules
 from arrears.rules.model import Policy
 
 # Relative slack of the float shortlist: far above double rounding, so no exact case is missed.
 _SLACK = 1e-9
+# One warning per row: its section, row index, key and message (SnapshotWarning's fields).
+_SCHEMA: dict[str, pl.DataType] = {
+    "section": pl.String(),
+    "index": pl.Int64(),
+    "key": pl.String(),
+    "message": pl.String(),
+}
 
 
-def column_warnings(policy: Policy, bound: BoundTables, listed: int, locate: Locate) -> list[SnapshotWarning]:
+class FrameWarnings(Sequence[SnapshotWarning]):
+    """Warnings held as a frame in place order (as `snapshot_warnings.ordered` sorts them).
+
+    A sequence of `SnapshotWarning` like the row binder's list; the objects (each placed
+    by `locate`) are made on first access. `json_texts` spells each warning as the plan
+    document does, from the frame.
+    """
+
+    def __init__(self, frame: pl.DataFrame, locate: Locate) -> None:
+        self.frame = frame
+        self._locate = locate
+        self._items: list[SnapshotWarning] | None = None
+
+    def _made(self) -> list[SnapshotWarning]:
+        if self._items is None:
+            locate = self._locate
+            self._items = [
+                SnapshotWarning(s, i, k, m, locate(s, i, k))
+                for s, i, k, m in self.frame.select(_SCHEMA.keys()).iter_rows()
+            ]
+        return self._items
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    @overload
+    def __getitem__(self, index: int) -> SnapshotWarning: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[SnapshotWarning]: ...
+
+    def __getitem__(self, index: int | slice) -> SnapshotWarning | Sequence[SnapshotWarning]:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[SnapshotWarning]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrameWarnings):
+            return self._made() == other._made()
+        return isinstance(other, list) and self._made() == other
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, so unhashable like them
+
+    def __repr__(self) -> str:
+        return f"FrameWarnings({self.frame.height} warnings)"
+
+    def json_texts(self) -> list[str]:
+        """Each warning's `to_dict()` as `document.compact` spells it."""
+        # `where` is `section[index].key`: brackets, a point and digits never need escaping.
+        text = pl.concat_str(
+            pl.lit('{"where": "'),
+            self._escaped("section"),
+            pl.lit("["),
+            pl.col("index").cast(pl.String),
+            pl.lit("]."),
+            self._escaped("key"),
+            pl.lit('", "message": "'),
+            self._escaped("message"),
+            pl.lit('"}'),
+        )
+        texts: list[str] = self.frame.select(text.alias("t"))["t"].to_list()
+        return texts
+
+    def _escaped(self, column: str) -> pl.Expr:
+        """A column's texts JSON-escaped, each distinct text once: a few messages repeat over many rows."""
+        distinct = self.frame[column].unique()
+        escaped = distinct.to_frame().select(json_escaped(pl.col(column)))[column]
+        return pl.col(column).replace_strict(distinct, escaped, return_dtype=pl.String)
+
+
+def column_warnings(policy: Policy, bound: BoundTables, listed: int, locate: Locate) -> FrameWarnings:
     """The warnings of bound tables in their original row order; `listed`: how many customer rows
     the snapshot itself holds (the rows after them are the customers the binder made up)."""
     rules = WarningRules(policy)
-    found: list[tuple[str, int, str, str]] = []
+    found: list[pl.DataFrame] = []
     invoices = bound.invoices.with_row_index("__row")
     if listed:
         known = bound.customers["customer.id"].head(listed).implode()
         strays = invoices.filter(~pl.col("customer_id").is_in(known)).select("__row", "customer_id")
-        found.extend(("invoices", int(i), "customer_id", rules.customer(str(c))) for i, c in strays.iter_rows())
-    found.extend(_amounts(rules, invoices))
-    # History where it is used: of the snapshot's invoices, or (without an invoice) of its customers.
-    history = bound.history.with_row_index("__row")
-    used = (
-        pl.when(pl.col("invoice_id").is_not_null())
-        .then(pl.col("invoice_id").is_in(bound.invoices["id"].implode()))
-        .otherwise(pl.col("customer_id").is_in(bound.customers["customer.id"].implode()))
-    )
-    found.extend(_history(rules, history.filter(used)))
-    return located(found, locate)
+        told = {c: rules.customer(c) for c in strays["customer_id"].unique().to_list()}
+        found.append(
+            strays.select(
+                pl.lit("invoices").alias("section"),
+                pl.col("__row").alias("index"),
+                pl.lit("customer_id").alias("key"),
+                pl.col("customer_id").replace_strict(told, return_dtype=pl.String).alias("message"),
+            )
+        )
+    found.append(_amounts(rules, invoices))
+    found.append(_history(rules, bound))
+    found = [f.cast(pl.Schema(_SCHEMA)) for f in found if f.height]
+    if not found:
+        return FrameWarnings(_empty(), locate)
+    frame = pl.concat(found, how="vertical")
+    # Place order: sections as listed, then row, key and message (`SnapshotWarning.sort_key`;
+    # UTF-8 bytes sort as Python sorts code points).
+    rank = pl.col("section").replace_strict({s: i for i, s in enumerate(SECTIONS)}, return_dtype=pl.Int8)
+    return FrameWarnings(frame.sort(rank, "index", "key", "message"), locate)
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=_SCHEMA)
 
 
 def _as_float(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.Float64) * pl.lit(10.0, pl.Float64).pow(pl.col(f"{name}#e").cast(pl.Float64))
 
 
-def _amounts(rules: WarningRules, invoices: pl.DataFrame) -> list[tuple[str, int, str, str]]:
+def _amounts(rules: WarningRules, invoices: pl.DataFrame) -> pl.DataFrame:
     if "open_amount" not in invoices.columns:
-        return []
+        return _empty()
     amount, open_amount = _as_float("amount"), _as_float("open_amount")
     slack = amount.abs() * _SLACK
     same = (pl.col("open_amount") == pl.col("amount")) & (pl.col("open_amount#e") == pl.col("amount#e"))
     maybe = ((amount >= 0) & (open_amount >= amount - slack)) | ((amount <= 0) & (open_amount <= amount + slack))
     odd = ~amount.is_finite() | ~open_amount.is_finite()  # beyond a float: the exact test decides
     shortlist = invoices.filter(pl.col("open_amount").is_not_null() & ~same & (maybe | odd).fill_null(True))
-    out: list[tuple[str, int, str, str]] = []
+    rows: list[int] = []
+    messages: list[str] = []
     columns = ("__row", "amount", "amount#e", "open_amount", "open_amount#e")
     for row, a, ae, o, oe in shortlist.select(columns).iter_rows():
         message = rules.amounts(Decimal(int(a)).scaleb(int(ae)), Decimal(int(o)).scaleb(int(oe)))
         if message is not None:
-            out.append(("invoices", int(row), "open_amount", message))
-    return out
+            rows.append(int(row))
+            messages.append(message)
+    return pl.DataFrame(
+        {"section": ["invoices"] * len(rows), "index": rows, "key": ["open_amount"] * len(rows), "message": messages},
+        schema=_SCHEMA,
+    )
 
 
-def _history(rules: WarningRules, history: pl.DataFrame) -> list[tuple[str, int, str, str]]:
+_COMBINATION = ["rule", "step", "action", "__inv"]
+
+
+def _history(rules: WarningRules, bound: BoundTables) -> pl.DataFrame:
+    history = bound.history
     if history.height == 0:
-        return []
+        return _empty()
     keyed = history.select(
-        pl.col("__row"),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
         pl.col("rule"),
         pl.col("step"),
         pl.col("action"),
         pl.col("invoice_id").is_not_null().alias("__inv"),
+        pl.col("invoice_id"),
+        pl.col("customer_id"),
     )
-    combinations = keyed.select("rule", "step", "action", "__inv").unique()
-    told: dict[tuple[str | None, int | None, str, bool], tuple[str, str]] = {}
-    for rule, step, action, has_invoice in combinations.iter_rows():
+    told: list[tuple[str | None, int | None, str, bool, str, str]] = []
+    for rule, step, action, has_invoice in keyed.select(_COMBINATION).unique().iter_rows():
         problem = rules.history(rule, step, action, bool(has_invoice))
         if problem is not None:
-            told[(rule, step, action, bool(has_invoice))] = problem
+            told.append((rule, step, action, bool(has_invoice), *problem))
     if not told:
-        return []
-    out: list[tuple[str, int, str, str]] = []
-    suspects = keyed.filter(pl.col("rule").is_in(sorted({k[0] for k in told if k[0] is not None})))
-    for row, rule, step, action, has_invoice in suspects.iter_rows():
-        problem = told.get((rule, step, action, bool(has_invoice)))
-        if problem is not None:
-            out.append(("history", int(row), *problem))
-    return out
+        return _empty()
+    problems = pl.DataFrame(
+        told,
+        schema={**keyed.select(_COMBINATION).schema, "key": pl.String(), "message": pl.String()},
+        orient="row",
+    )
+    # Only the history in use warns: of the snapshot's invoices, or (without an invoice) of its
+    # customers; asked of the rows that would warn only, after the join.
+    used = (
+        pl.when(pl.col("__inv"))
+        .then(pl.col("invoice_id").is_in(bound.invoices["id"].implode()))
+        .otherwise(pl.col("customer_id").is_in(bound.customers["customer.id"].implode()))
+    )
+    # Rows of the rules warned of first: a cheap test of one column leaves the join few rows.
+    named = sorted({rule for rule, *_ in told if rule is not None})
+    return (
+        keyed.lazy()
+        .filter(pl.col("rule").is_in(named))
+        .join(problems.lazy(), on=_COMBINATION, how="inner", nulls_equal=True)
+        .filter(used)
+        .select(pl.lit("history").alias("section"), "index", "key", "message")
+        .collect()
+    )
 
 
-__all__ = ["column_warnings"]
+__all__ = ["FrameWarnings", "column_warnings"]

@@ -20,12 +20,13 @@ def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFra
     is_remind = pl.col("action") == "remind"
     framed = (
         actions.lazy()
-        .with_columns(pl.col("step").cast(pl.Int64))
+        # The plan's rows hold params and facts compact (batch/typed.py); the query wrote them neutral.
+        .with_columns(pl.col("step").cast(pl.Int64), compact(pl.col("params")), compact(pl.col("facts")))
         .join(customers.lazy(), on="customer", how="left", maintain_order="left")
         .join(invoices.lazy(), on="invoice", how="left", maintain_order="left")
         .with_columns(
-            pl.when(is_remind).then(compact(pl.col("params")).str.json_path_match("$.tone")).alias("__tone"),
-            pl.when(is_remind).then(compact(pl.col("params")).str.json_path_match("$.channel")).alias("__channel"),
+            pl.when(is_remind).then(pl.col("params").str.json_path_match("$.tone")).alias("__tone"),
+            pl.when(is_remind).then(pl.col("params").str.json_path_match("$.channel")).alias("__channel"),
             pl.when(pl.col("invoice").is_null()).then(0).otherwise(1).cast(pl.Int8).alias("__scope"),
             pl.col("__irank").cast(pl.Int64).fill_null(-1),
             pl.col("rule").replace_strict(ranks, return_dtype=pl.Int64).alias("__rank"),
