@@ -12,6 +12,15 @@ engine therefore runs the same CTEs itself, in order, as temporary views, and
 materialises (`localCheckpoint`) the stages read more than once and every few stages of
 a long chain, keeping only the columns later stages read: each stage is computed once,
 and every plan Spark optimises stays a few layers deep. The printed SQL stays one query.
+A materialised stage is released as soon as no stage still to run reads it, so the
+driver's storage memory holds the live stages only, not every stage of the plan.
+
+On a local master the action rows are not collected through the driver: Spark writes
+them as Parquet into a temporary folder and Polars reads them back. Collected (`toArrow`)
+the plan-heavy benchmark's four million rows of JSON text (1M invoices) exhausted the
+driver's heap beside the input tables and the materialised stages: the task-result thread
+died of `OutOfMemoryError` and the job never ended. A cluster's workers write to their
+own disks, so there the rows are collected as before.
 """
 
 from __future__ import annotations
@@ -145,7 +154,7 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
     actions_tree, guard_tree = policy_trees(policy, frames.as_of, NEUTRAL)
     for key, value in SEMANTICS.items():
         session.conf.set(key, value)
-    before = set(session.sparkContext._jsc.getPersistentRDDs().keySet())
+    before = _persistent(session)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PySpark's notes on the installed pandas
@@ -184,28 +193,77 @@ def _run_staged(session: Any, actions_tree: exp.Select, guard_tree: exp.Select) 
         tables, columns = _names(tree)
         reads.append(tables)
         mentions.append(columns)
+    # The materialised stages each view reads (through the views it reads that are not),
+    # and the RDDs each materialised stage holds: released once no later reader needs them.
+    needs: dict[str, set[str]] = {}
+    held: dict[str, set[Any]] = {}
     since = 0
     for index, cte in enumerate(ctes):
         name = cte.alias
         frame = session.sql(cte.this.sql(DIALECT))
         later = range(index + 1, len(readers))
         read_by = sum(reads[i][name] for i in later)
+        needs[name] = set().union(*(needs.get(table, set()) for table in reads[index]))
         since += 1
         if read_by > 1 or since >= STAGE_SPAN:
             wanted = set().union(*(mentions[i] for i in later))
             kept = [c for c in frame.columns if c in wanted]
+            before = _persistent(session)
             frame = frame.select(*kept).localCheckpoint(eager=True)
+            held[name] = _persistent(session) - before
+            needs[name] = {name}
             since = 0
         frame.createOrReplaceTempView(name)
-    actions = pl.from_arrow(session.sql(actions_body.sql(DIALECT)).toArrow())
-    guarded = pl.from_arrow(session.sql(guard_body.sql(DIALECT)).toArrow())
-    assert isinstance(actions, pl.DataFrame) and isinstance(guarded, pl.DataFrame)
-    return actions, guarded
+        live = set().union(*(needs.get(table, set()) for i in later for table in reads[i]))
+        for stage in [s for s in held if s not in live]:
+            _unpersist(session, held.pop(stage))
+    actions = _rows(session, session.sql(actions_body.sql(DIALECT)))
+    return actions, _arrow(session.sql(guard_body.sql(DIALECT)))
+
+
+def _rows(session: Any, frame: Any) -> pl.DataFrame:
+    """The rows of `frame`, in Spark's order: through Parquet files on a local master (see the module's notes)."""
+    if not _local(session.sparkContext.master):
+        return _arrow(frame)
+    from pyspark.sql.functions import col
+    from pyspark.sql.types import NullType
+
+    # Parquet has no column of nulls without a type (a column no branch sets is still
+    # null, as text; the assembly casts every column to the plan's types).
+    typed = [
+        col(f.name).cast("string").alias(f.name) if isinstance(f.dataType, NullType) else col(f.name)
+        for f in frame.schema.fields
+    ]
+    folder = Path(tempfile.mkdtemp(prefix="arrears-spark-"))
+    try:
+        out = folder / "rows"
+        frame.select(*typed).write.parquet(str(out))
+        # A part file per partition, named by its index: in name order, Spark's row order.
+        parts = sorted(out.glob("part-*.parquet"))
+        return pl.read_parquet(parts) if parts else _arrow(frame.limit(0))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _arrow(frame: Any) -> pl.DataFrame:
+    """The rows of `frame` collected through the driver, as Arrow."""
+    collected = pl.from_arrow(frame.toArrow())
+    assert isinstance(collected, pl.DataFrame)
+    return collected
+
+
+def _persistent(session: Any) -> set[Any]:
+    return set(session.sparkContext._jsc.getPersistentRDDs().keySet())
+
+
+def _unpersist(session: Any, keys: set[Any]) -> None:
+    persistent = session.sparkContext._jsc.getPersistentRDDs()
+    for key in keys:
+        rdd = persistent.get(key)
+        if rdd is not None:
+            rdd.unpersist(False)
 
 
 def _release(session: Any, before: set[Any]) -> None:
-    """Drop what this plan materialised (the session may plan again)."""
-    persistent = session.sparkContext._jsc.getPersistentRDDs()
-    for key in list(persistent.keySet()):
-        if key not in before:
-            persistent.get(key).unpersist()
+    """Drop what this plan materialised and still holds (the session may plan again)."""
+    _unpersist(session, _persistent(session) - before)

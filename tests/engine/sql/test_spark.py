@@ -130,3 +130,34 @@ def test_a_duration_field_moves_a_date(spark: Any) -> None:
     }
     raw = from_data(data, "snapshot.json")
     assert plan_on("spark", policy, raw, spark=spark) == plan_on("row", policy, raw)
+
+
+def test_action_rows_come_back_through_parquet_in_the_order_spark_collects_them(spark: Any) -> None:
+    # A plan's rows are written by Spark and read back part file by part file (a local
+    # master): the same rows in the same order as collected, a column of untyped nulls as text
+    import polars as pl
+
+    from arrears.engine.sql.spark import _persistent, _rows
+
+    frame = spark.sql(
+        "SELECT CAST(id AS STRING) AS customer, id AS step, NULL AS params FROM range(0, 5000, 1, 4)"
+        " UNION ALL SELECT 'late', id, NULL FROM range(0, 7, 1, 3)"
+    )
+    held = _persistent(spark)
+    got = _rows(spark, frame)
+    collected = pl.from_arrow(frame.toArrow())
+    assert isinstance(collected, pl.DataFrame)
+    assert got.schema["params"] == pl.String
+    assert got.height == 5007
+    assert got.equals(collected.with_columns(pl.col("params").cast(pl.String)))
+    assert got["customer"][-1] == "late"
+    assert _persistent(spark) == held
+
+
+def test_a_plan_releases_every_stage_it_materialised(spark: Any) -> None:
+    from arrears.engine.sql.spark import _persistent
+
+    held = _persistent(spark)
+    policy = load_policy(REPO / "benchmarks" / "policy-heavy.yaml")
+    assert plan_on("spark", policy, SMALL, spark=spark) == plan_on("row", policy, SMALL)
+    assert _persistent(spark) == held
