@@ -151,6 +151,11 @@ class Emit:
     facts: tuple[tuple[str, Node], ...]
     fails: Node
 
+    @property
+    def may_fail(self) -> bool:
+        """Whether computing the action can fail anywhere (`fails` is not the constant false)."""
+        return not (isinstance(self.fails, Const) and self.fails.value is False)
+
 
 @dataclass(frozen=True)
 class Item:

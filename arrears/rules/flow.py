@@ -80,14 +80,18 @@ def gap_open(p: Primitives[T], last_step: T, waited: T, min_gap_days: int) -> T:
 def waited(p: Primitives[T], ladder: Ladder, calendar: Calendar | None, last_step: T, as_of: T) -> T:
     """The days from the ladder's last step to `as_of` that its `min_gap` counts: business days
     (`business_days_between`) for a `days: business` ladder under a calendar, else calendar days."""
-    if ladder.days == "business" and calendar is not None:
+    if _in_business_days(ladder, calendar):
         return FUNCTIONS["business_days_between"].apply(p, [last_step, as_of])
     return p("date_diff", as_of, last_step)
 
 
 def waited_unit(ladder: Ladder, calendar: Calendar | None) -> str:
     """What `waited` counts, for explanations: "business day" or "day"."""
-    return "business day" if ladder.days == "business" and calendar is not None else "day"
+    return "business day" if _in_business_days(ladder, calendar) else "day"
+
+
+def _in_business_days(ladder: Ladder, calendar: Calendar | None) -> bool:
+    return ladder.days == "business" and calendar is not None
 
 
 def quiet_holds(p: Primitives[T], calendar: Calendar | None, calls: tuple[ActionCall, ...], as_of: T) -> T | None:

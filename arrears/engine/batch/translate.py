@@ -274,7 +274,7 @@ class Translator:
         mask = self.stage.keep(self.truth(self._unconditional(emit.mask)))
         params = [self._param(p, mask) for p in emit.params]
         facts = [(name, self._shown(node, mask)) for name, node in emit.facts]
-        if not (isinstance(emit.fails, ir.Const) and emit.fails.value is False):
+        if emit.may_fail:
             # Computing the action fails there: the row engine decides those customers and words the error.
             self.guard(self.truth(self._unconditional(emit.fails)) & mask)
         remind = None

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from arrears.dsl.types import Type
+from arrears.dsl.types import BOOL, Type
 from arrears.dsl.values import Value
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
@@ -63,7 +63,8 @@ class Translator:
         # Per item (scope, rule, step): where computing one of its actions fails (`Emit.fails`).
         self.failing: dict[tuple[ScopeKind, str, int | None], list[exp.Expr]] = {}
         self.ladder_failing: dict[tuple[ScopeKind, str], list[exp.Expr]] = {}
-        self.capture: list[exp.Expr] | None = None  # where the guards of the parameters at hand go
+        # Where the guards of what is being translated go: a ladder's choice, an action's parameters.
+        self.capture: list[exp.Expr] | None = None
         self._build()
 
     # -- structure -----------------------------------------------------------------------
@@ -86,11 +87,11 @@ class Translator:
                 if item.scope == scope:
                     chain = self.chains[scope]
                     if item.chosen is not None:
-                        before = len(chain.guards)
-                        self.items[(scope, "chosen:" + item.id)] = chain.keep(self.value(item.chosen, scope).e)
                         # A ladder whose `unless` or a step's `when` cannot be decided (a zero divisor
                         # is the row engine's evaluation error) acts on no step there.
-                        self.ladder_failing[(scope, item.id)] = chain.guards[before:]
+                        self.capture = self.ladder_failing[(scope, item.id)] = []
+                        self.items[(scope, "chosen:" + item.id)] = chain.keep(self.value(item.chosen, scope).e)
+                        self.capture = None
                     self.items[(scope, item.id)] = chain.keep(self.truth(self.value(item.fires, scope)))
             for emit in program.emits:
                 if emit.scope == scope:
@@ -295,18 +296,8 @@ class Translator:
         if node.currency is not None:
             # Two currencies among the summed invoices: their least and greatest code differ.
             code = self.value(node.currency, "invoice").e
-            coded = chain.keep(
-                B.case(
-                    [
-                        (
-                            B.and_(
-                                where, B.func("COALESCE", exp.NEQ(this=code, expression=B.text("")), B.boolean(False))
-                            ),
-                            code,
-                        )
-                    ]
-                )
-            )
+            named = self.truth(V(BOOL.optional(), exp.NEQ(this=code, expression=B.text(""))))
+            coded = chain.keep(B.case([(B.and_(where, named), code)]))
             self.agg_columns.append((f"a{n}__lo", exp.Min(this=coded)))
             self.agg_columns.append((f"a{n}__hi", exp.Max(this=coded)))
         self.aggs[id(node)] = (node, names)
@@ -363,7 +354,7 @@ class Translator:
         chain = self.chains[scope]
         gated = condition if self.gate is None else B.and_(self.gate, condition)
         chain.guard(gated)
-        if self.capture is not None and self.gate is not None:  # not a column a parameter reads (ungated)
+        if self.capture is not None:
             self.capture.append(gated)
 
     def _as_dec(self, v: V) -> Dec:
@@ -427,9 +418,10 @@ class Translator:
                     definition = self.program.columns(scope).get(name)
                     if definition is None:
                         raise Unsupported(f"`{name}` is not defined in {scope} scope")
-                    saved, self.gate = self.gate, None
+                    # A column is computed on every row: its guards are its own, not the reader's.
+                    saved, self.gate, self.capture = (self.gate, self.capture), None, None
                     self.cache[key] = self._keep(self.value(definition, scope), scope)
-                    self.gate = saved
+                    self.gate, self.capture = saved
                 return self.cache[key]
             case ir.Aggregate():
                 return self._aggregate_value(node, scope)
@@ -463,7 +455,7 @@ class Translator:
         params = json_object(self, scope, [(p.name, self.value(p.value, scope), p.always) for p in emit.params])
         self.capture = None
         facts = json_object(self, scope, [(name, self.value(n, scope), True) for name, n in emit.facts])
-        if not (isinstance(emit.fails, ir.Const) and emit.fails.value is False):
+        if emit.may_fail:
             fails = chain.keep(B.and_(self.gate, self.truth(self.value(emit.fails, scope))))
             failing.append(fails)
             chain.guard(fails)  # the row engine words the error
