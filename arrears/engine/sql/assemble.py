@@ -39,6 +39,9 @@ def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFra
     return framed.select([pl.col(n).cast(t) for n, t in SCHEMA.items()])
 
 
-def assemble(policy: Policy, frames: Frames, actions: pl.DataFrame, guarded: set[str]) -> FramePlan:
-    """The plan from the database's action rows and the customers its guard query named."""
-    return plan_of_rows(policy, frames, _ranked(policy, frames, actions), guarded)
+def assemble(policy: Policy, frames: Frames, rows: pl.DataFrame) -> FramePlan:
+    """The plan from the rows of the combined query (`query.combined_tree`): its actions, and
+    a row naming only the customer (`rule` null) for each customer it guarded."""
+    guard_rows = rows["rule"].is_null()
+    guarded = {str(c) for c in rows.filter(guard_rows)["customer"].to_list()}
+    return plan_of_rows(policy, frames, _ranked(policy, frames, rows.filter(~guard_rows)), guarded)

@@ -54,6 +54,4 @@ def make_plan_duckdb(
         finally:
             connection.close()
     assert isinstance(rows, pl.DataFrame)
-    guard_rows = rows["rule"].is_null()
-    guarded = set(rows.filter(guard_rows)["customer"].to_list())
-    return assemble(policy, frames, rows.filter(~guard_rows), guarded)
+    return assemble(policy, frames, rows)

@@ -8,6 +8,7 @@ from collections import Counter
 from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
+from arrears.engine.sql.optimize import optimize
 from arrears.engine.sql.translate import Translator, translate
 from arrears.engine.tablefiles import HISTORY_COLUMNS
 from arrears.program import Program, lower
@@ -28,7 +29,7 @@ def policy_sql(
     """The actions query and the guard query of a policy, in one dialect (params and facts as compact JSON
     text, or with other `separators`)."""
     translator = _translated(policy, as_of, separators)
-    actions, guard = translator.query(), translator.guard_query()
+    actions, guard = optimize(translator.query()), optimize(translator.guard_query())
     if dialect == "duckdb":
         columns = _input_columns(translator.program)
         actions, guard = tolerant_inputs(actions, columns), tolerant_inputs(guard, columns)
@@ -71,17 +72,9 @@ def tolerant_inputs(tree: exp.Select, columns: dict[str, list[str]]) -> exp.Sele
     return out
 
 
-def policy_trees(
-    policy: Policy, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")
-) -> tuple[exp.Select, exp.Select]:
-    """The actions query and the guard query as sqlglot trees (for an engine that runs their stages itself)."""
-    translator = _translated(policy, as_of, separators)
-    return translator.query(), translator.guard_query()
-
-
 def combined_tree(policy: Policy, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")) -> exp.Select:
     """The actions query with a row per guarded customer (`rule` null): both answers in one pass."""
-    return _translated(policy, as_of, separators).query(with_guards=True)
+    return optimize(_translated(policy, as_of, separators).query(with_guards=True))
 
 
 def _translated(policy: Policy, as_of: dt.date | None, separators: tuple[str, str]) -> Translator:

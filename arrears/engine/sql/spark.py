@@ -1,12 +1,13 @@
 """`make_plan_spark`: the policy's Spark SQL run by Apache Spark over the three tables.
 
-No Spark-specific semantics: the query is `arrears sql --dialect spark`; the plan is
-assembled as for DuckDB (guarded customers to the row engine, then the shared assembly).
+No Spark-specific semantics: the query is `arrears sql --dialect spark` with a row per
+guarded customer added (`query.combined_tree`, as DuckDB runs it); the plan is assembled
+as for DuckDB (guarded customers to the row engine, then the shared assembly).
 PySpark is imported here only (the `spark` extra; Java 17).
 
 Spark inlines a query's CTEs wherever they are read: the policy's query reads the last
-stage of each chain once per emitted action (a UNION ALL branch each) and the guard
-query reads them again, so one query recomputed the whole chain, windows, joins and
+stage of each chain once per emitted action (a UNION ALL branch each) and once more
+per scope for the guarded customers, so one query recomputed the whole chain, windows, joins and
 aggregates included, thirty times over, and planned a tree thirty chains deep. The
 engine therefore runs the same CTEs itself, in order, as temporary views, and
 materialises (`localCheckpoint`) the stages read more than once and every few stages of
@@ -46,7 +47,7 @@ from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.engines import DEFAULT_SPARK_MASTER
 from arrears.engine.sql.assemble import assemble
-from arrears.engine.sql.query import policy_trees
+from arrears.engine.sql.query import combined_tree
 from arrears.engine.sql.tables import input_tables
 from arrears.rules.model import Policy
 
@@ -151,7 +152,7 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
 
     frames = load_frames(policy, source, as_of)
     # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
-    actions_tree, guard_tree = policy_trees(policy, frames.as_of, NEUTRAL)
+    tree = combined_tree(policy, frames.as_of, NEUTRAL)
     for key, value in SEMANTICS.items():
         session.conf.set(key, value)
     before = _persistent(session)
@@ -160,12 +161,12 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
             warnings.simplefilter("ignore")  # PySpark's notes on the installed pandas
             for name, table in input_tables(frames).items():
                 session.createDataFrame(table.to_arrow()).createOrReplaceTempView(name)
-            actions, guarded = _run_staged(session, actions_tree, guard_tree)
+            rows = _run_staged(session, tree)
     except (PySparkException, Py4JError) as error:  # pragma: no cover - a translation Spark refuses
         raise Unsupported(f"Spark could not run the query: {str(error)[:500]}") from None
     finally:
         _release(session, before)
-    return assemble(policy, frames, actions, {str(c) for c in guarded.to_series().to_list()})
+    return assemble(policy, frames, rows)
 
 
 def _with(tree: exp.Select) -> tuple[list[exp.CTE], exp.Select]:
@@ -182,11 +183,10 @@ def _names(tree: exp.Expr) -> tuple[Counter[str], set[str]]:
     return tables, {c.name for c in tree.find_all(exp.Column) if c.name}
 
 
-def _run_staged(session: Any, actions_tree: exp.Select, guard_tree: exp.Select) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Both queries, their shared CTEs run once each as temporary views (see the module's notes)."""
-    ctes, actions_body = _with(actions_tree)
-    _, guard_body = _with(guard_tree)  # the same CTEs, by construction (`Translator._ctes`)
-    readers = [cte.this for cte in ctes] + [actions_body, guard_body]
+def _run_staged(session: Any, tree: exp.Select) -> pl.DataFrame:
+    """The query, its CTEs run once each as temporary views (see the module's notes)."""
+    ctes, body = _with(tree)
+    readers = [cte.this for cte in ctes] + [body]
     reads: list[Counter[str]] = []
     mentions: list[set[str]] = []
     for tree in readers:
@@ -217,8 +217,7 @@ def _run_staged(session: Any, actions_tree: exp.Select, guard_tree: exp.Select) 
         live = set().union(*(needs.get(table, set()) for i in later for table in reads[i]))
         for stage in [s for s in held if s not in live]:
             _unpersist(session, held.pop(stage))
-    actions = _rows(session, session.sql(actions_body.sql(DIALECT)))
-    return actions, _arrow(session.sql(guard_body.sql(DIALECT)))
+    return _rows(session, session.sql(body.sql(DIALECT)))
 
 
 def _rows(session: Any, frame: Any) -> pl.DataFrame:
