@@ -232,6 +232,37 @@ def test_every_engine_plans_credits_and_minor_units_alike(capsys: pytest.Capture
     assert errors == {(None, "hold"), ("N", "fee"), ("Q", "fee")}
 
 
+WHOLE_FEE_POLICY = """\
+arrears: 1
+policy: whole-fees
+rules:
+  - id: fee
+    when: days_overdue > 0
+    then: late_fee(amount=days_overdue)
+"""
+
+
+def test_a_fee_given_in_whole_numbers_is_in_the_currencys_minor_unit_on_every_engine(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An int amount is money once charged: 7 dinars are 7.000 (a generated policy found Polars writing 0)."""
+    invoices = [
+        {"id": i, "customer_id": "C", "amount": "10", "due_date": "2026-11-16", **({"currency": c} if c else {})}
+        for i, c in (("K", "KWD"), ("J", "JPY"), ("E", "EUR"), ("N", None))
+    ]
+    data = {"as_of": "2026-11-23", "customers": [{"id": "C", "name": "C"}], "invoices": invoices}
+    policy = write(tmp_path, "policy.yaml", WHOLE_FEE_POLICY)
+    snapshot = write(tmp_path, "snapshot.json", json.dumps(data))
+    plans = {}
+    for engine in ("row", "batch", "duckdb"):
+        code, out, err = cli(capsys, "run", policy, snapshot, "--engine", engine)
+        assert code == 0, err
+        plans[engine] = out
+    assert plans["row"] == plans["batch"] == plans["duckdb"]
+    amounts = {a["invoice"]: a["params"]["amount"] for a in json.loads(plans["row"])["actions"]}
+    assert amounts == {"K": "7.000", "J": "7", "E": "7.00", "N": "7.00"}
+
+
 def test_fmt_keeps_the_currency_after_the_description() -> None:
     text = "arrears: 1\ncurrency: EUR  # base\npolicy: p\nrules:\n  - {id: r, when: true, then: note(text=x)}\n"
     assert format_text(text).splitlines()[:3] == ["arrears: 1", "policy: p", "currency: EUR  # base"]

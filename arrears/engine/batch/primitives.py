@@ -275,7 +275,8 @@ def _round(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
         places = given.value
     if value.kind == "null":
         return constant(None, result)
-    if value.kind == "int" and node.op == "round":
+    if value.kind == "int" and node.op == "round" and result.kind not in DECIMAL_KINDS:
+        # round() of an int is an int; a charge rounded to its currency's unit is a decimal (0 KWD is 0.000).
         return _round_int(t, value, places, result)
     return dec_val(result, D.quantize(as_dec(value), places, t.stage))
 

@@ -124,7 +124,8 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
                 raise Unsupported("round() with places that are not a constant is not supported in SQL")
             places = places_node.value
             x = args[0]
-            if x.dec is None and op == "round":
+            # round() of an int is an int; a charge rounded to its currency's unit is a decimal.
+            if x.dec is None and op == "round" and rtype.kind not in DECIMAL_KINDS:
                 if places >= 0:
                     return x
                 raise Unsupported("round() of an int to negative places is not supported in SQL")
