@@ -69,32 +69,52 @@ def _fixed(column: exp.Column) -> bool:
     return node is None or bool(node.args.get("joins"))
 
 
-def _height(e: exp.Expr) -> int:
-    base = e.depth
-    return max(node.depth - base for node in e.walk())
+def _put(column: exp.Column, expression: exp.Expr) -> None:
+    """`expression` in place of a read of a column; a column selected as it is keeps its name."""
+    parent = column.parent
+    bare = isinstance(parent, exp.Select) and any(p is column for p in parent.expressions)
+    placed = exp.Paren(this=expression)
+    column.replace(exp.alias_(placed, column.name, copy=False) if bare else placed)
 
 
 def inline_columns(tree: exp.Select) -> exp.Select:
     """Each layer column read once (or small) computed where it is read, its column dropped."""
-    out = tree
-    columns = _layer_columns(_stages(out))
+    columns = _layer_columns(_stages(tree))
     reads: dict[str, list[exp.Column]] = {}
-    for column in out.find_all(exp.Column):
+    for column in tree.find_all(exp.Column):
         if column.name in columns and not _is_star(column):
             reads.setdefault(column.name, []).append(column)
-    # In the order the columns are defined: a column's expression then already holds the
-    # expressions put in place of what it reads, before it is itself copied anywhere.
+    # Decided first, on the tree as translated: the height of a column's expression counts
+    # the expressions that will stand in place of the columns it reads.
+    heights: dict[str, int] = {}
+
+    def height(e: exp.Expr) -> int:
+        if isinstance(e, exp.Column) and e.name in heights:
+            return heights[e.name]
+        return 1 + max((height(child) for child in e.iter_expressions()), default=0)
+
+    moved: list[str] = []
     for name, definition in columns.items():
         found = reads.get(name, [])
         if not found or any(c.table or _fixed(c) for c in found):
             continue
-        size = sum(1 for _ in definition.this.walk())
-        if (len(found) > 1 and size > _SMALL) or _height(definition.this) > _DEEPEST:
+        if len(found) > 1 and sum(1 for _ in definition.this.walk()) > _SMALL:
             continue
-        for column in found:
-            column.replace(exp.Paren(this=definition.this.copy()))
-        definition.pop()
-    return out
+        tall = height(definition.this)
+        if tall > _DEEPEST:
+            continue
+        heights[name] = tall + 1  # and the parentheses around it
+        moved.append(name)
+    # Then moved in the order the columns are defined: a column's expression then already
+    # holds the expressions put in place of what it reads, before it is itself copied.
+    for name in moved:
+        expression = columns[name].this
+        for column in reads[name][1:]:
+            _put(column, expression.copy())
+        _put(reads[name][0], expression)
+    for name in moved:
+        columns[name].pop()
+    return tree
 
 
 def drop_empty_layers(tree: exp.Select) -> exp.Select:
