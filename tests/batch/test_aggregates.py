@@ -108,6 +108,33 @@ def test_a_customer_never_reading_a_total_over_two_currencies_has_no_error() -> 
     assert '"customer": "C1"' in row  # C1 is planned, in columns
 
 
+def test_a_total_of_nothing_is_the_start_zero_whatever_the_amounts_exponent() -> None:
+    """Every amount has two places, yet a total over no invoice is `0` (Decimal(0)), not `0.00`."""
+    data = {
+        "as_of": AS_OF,
+        "customers": [{"id": "C1"}, {"id": "C2"}, {"id": "C3"}],
+        "invoices": [
+            {"id": "A1", "customer_id": "C1", "amount": "10.00", "due_date": "2026-10-01"},
+            {"id": "B1", "customer_id": "C2", "amount": "20.50", "due_date": "2026-12-01"},  # not yet due
+        ],
+    }
+    policy = _policy(
+        """
+  - id: totals
+    scope: customer
+    when: customer.open_total >= customer.overdue_total
+    then: note(text="totals")
+  - id: each
+    when: customer.overdue_total >= 0
+    then: note(text="each")
+"""
+    )
+    row, batch, _ = both(policy, from_data(data))
+    assert batch == row
+    assert '"facts": {"customer.open_total": "20.50", "customer.overdue_total": "0"}' in row  # C2
+    assert '"facts": {"customer.open_total": "0", "customer.overdue_total": "0"}' in row  # C3
+
+
 def test_sums_beyond_28_digits_go_to_the_row_engine() -> None:
     """Two 28-digit amounts add up to more than half of 10**28: the row engine adds them exactly,
     the columns hand the customer over (a total that could leave 28 digits is theirs)."""

@@ -405,10 +405,10 @@ def _decimal_plan(
         if most >= D.LIMIT // 2:
             aggs["g"] = pl.when(mask).then(size).sum() >= float(D.LIMIT) / 2
             guards.append("g")
-        if start is None:
+        if start is None or (isinstance(d.exp, int) and d.exp < start):
             aggs["n"] = mask.sum()
-            if not isinstance(d.nz, bool):
-                aggs["z"] = pl.when(mask).then(~d.nz).sum()
+        if start is None and not isinstance(d.nz, bool):
+            aggs["z"] = pl.when(mask).then(~d.nz).sum()
         if not static:
             aggs["e"] = pl.when(mask).then(D.as_int(d.exp)).min()
 
@@ -416,13 +416,19 @@ def _decimal_plan(
             coef = acc("s").cast(pl.Int128).fill_null(0)
             exp: D.ExpLike
             if start is not None:
-                # A zero plus anything exact is never a negative zero: 0 + -0.00 is 0.00.
+                # The start's exponent, or a smaller one of a summed value: a customer with no
+                # value to sum has the start's (0, not 0.00). A zero plus anything exact is never
+                # a negative zero: 0 + -0.00 is 0.00.
                 if isinstance(d.exp, int):
-                    exp = min(d.exp, start)
+                    exp = (
+                        start
+                        if d.exp >= start
+                        else pl.when(acc("n") > 0).then(pl.lit(d.exp, pl.Int32)).otherwise(start)
+                    )
                 else:
                     exp = pl.min_horizontal(acc("e").cast(pl.Int32), pl.lit(start, dtype=pl.Int32))
                 bound = min(D.LIMIT - 1, most)
-                return dec_val(result, D.Dec(coef, exp, False, bound, min(d.elo, start), min(d.ehi, start)))
+                return dec_val(result, D.Dec(coef, exp, False, bound, min(d.elo, start), start))
             count = acc("n").fill_null(0)
             if isinstance(d.exp, int):
                 exp = d.exp if d.exp == 0 else pl.when(count > 0).then(pl.lit(d.exp, pl.Int32)).otherwise(0)
