@@ -125,12 +125,14 @@ def test_a_total_of_nothing_is_the_start_zero_whatever_the_amounts_exponent() ->
     when: customer.open_total >= customer.overdue_total
     then: note(text="totals")
   - id: each
-    when: customer.overdue_total >= 0
+    when: customer.overdue_total >= 0 and customer.open_total > 0
     then: note(text="each")
 """
     )
     row, batch, _ = both(policy, from_data(data))
     assert batch == row
+    # Read on an invoice, the open total sums at least that invoice: its exponent is the amounts'.
+    assert '"invoice": "B1", "rule": "each"' in row
     assert '"facts": {"customer.open_total": "20.50", "customer.overdue_total": "0"}' in row  # C2
     assert '"facts": {"customer.open_total": "0", "customer.overdue_total": "0"}' in row  # C3
 

@@ -275,11 +275,15 @@ class AggPlan:
     guards: list[str] = field(default_factory=list)
 
 
-def aggregate_plan(t: Translator, node: ir.Aggregate) -> AggPlan:
-    """The per-invoice parts of an aggregate, translated in invoice scope (the translator's current scope)."""
+def aggregate_plan(t: Translator, node: ir.Aggregate, *, per_invoice: bool = False) -> AggPlan:
+    """The per-invoice parts of an aggregate, translated in invoice scope (the translator's current scope).
+
+    `per_invoice`: the aggregate is read on the invoices' rows, so every customer it is read
+    for has at least one invoice.
+    """
     start = _start_exponent(node)
     where = t.truth(t.value(node.where)) if node.where is not None else None
-    plan = _values_plan(t, node, where, start)
+    plan = _values_plan(t, node, where, start, per_invoice)
     if node.currency is not None:
         # SPEC 7.1: unlike money is never summed. The total has no value, and reading it is the
         # row engine's evaluation error for the customer: a guard wherever it is read.
@@ -328,7 +332,9 @@ def _codes_mix(invoices: pl.DataFrame, column: str) -> bool:
     return bool(named.select((same & differs).any()).collect().item())
 
 
-def _values_plan(t: Translator, node: ir.Aggregate, where: pl.Expr | None, start: int | None) -> AggPlan:
+def _values_plan(
+    t: Translator, node: ir.Aggregate, where: pl.Expr | None, start: int | None, per_invoice: bool
+) -> AggPlan:
     result = node.type
     if node.value is None:
         aggs = {"n": where.sum() if where is not None else pl.len()}
@@ -346,7 +352,16 @@ def _values_plan(t: Translator, node: ir.Aggregate, where: pl.Expr | None, start
     rows = max(t.frames.invoices.height, 1)
     if value.dec is None:
         return _plain_plan(node.fn, result, value, mask, rows)
-    return _decimal_plan(t.stage, node.fn, result, value, mask, start, rows)
+    # Read on an invoice, an aggregate of every invoice of a snapshot column without nulls
+    # sums at least that invoice's value: its exponent is then known without counting.
+    column = value.expr.meta.output_name() if value.expr.meta.is_column() else None
+    counted = (
+        per_invoice
+        and where is None
+        and column in t.frames.invoices.columns
+        and t.frames.invoices[column].null_count() == 0
+    )
+    return _decimal_plan(t.stage, node.fn, result, value, mask, start, rows, counted)
 
 
 def _plain_plan(kind: str, result: Type, value: Val, mask: pl.Expr, rows: int) -> AggPlan:
@@ -366,11 +381,18 @@ def _plain_plan(kind: str, result: Type, value: Val, mask: pl.Expr, rows: int) -
 
 
 def _decimal_plan(
-    stage: Stage, kind: str, result: Type, value: Val, mask: pl.Expr, start: int | None, rows: int
+    stage: Stage,
+    kind: str,
+    result: Type,
+    value: Val,
+    mask: pl.Expr,
+    start: int | None,
+    rows: int,
+    nonempty: bool = False,
 ) -> AggPlan:
     """`start` (sums only): the exponent of the zero the sum starts from, which then takes part
     in the sum's exponent (the smallest of all terms') and makes an empty sum that zero. `rows`
-    bounds the terms of one sum (the snapshot's invoices)."""
+    bounds the terms of one sum (the snapshot's invoices); `nonempty`: every sum has a term."""
     d = value.dec
     assert d is not None
     static = isinstance(d.exp, int)
@@ -405,7 +427,7 @@ def _decimal_plan(
         if most >= D.LIMIT // 2:
             aggs["g"] = pl.when(mask).then(size).sum() >= float(D.LIMIT) / 2
             guards.append("g")
-        if start is None or (isinstance(d.exp, int) and d.exp < start):
+        if start is None or (isinstance(d.exp, int) and d.exp < start and not nonempty):
             aggs["n"] = mask.sum()
         if start is None and not isinstance(d.nz, bool):
             aggs["z"] = pl.when(mask).then(~d.nz).sum()
@@ -419,16 +441,15 @@ def _decimal_plan(
                 # The start's exponent, or a smaller one of a summed value: a customer with no
                 # value to sum has the start's (0, not 0.00). A zero plus anything exact is never
                 # a negative zero: 0 + -0.00 is 0.00.
-                if isinstance(d.exp, int):
-                    exp = (
-                        start
-                        if d.exp >= start
-                        else pl.when(acc("n") > 0).then(pl.lit(d.exp, pl.Int32)).otherwise(start)
-                    )
+                if isinstance(d.exp, int) and (d.exp >= start or nonempty):
+                    exp = min(d.exp, start)
+                elif isinstance(d.exp, int):
+                    exp = pl.when(acc("n") > 0).then(pl.lit(d.exp, pl.Int32)).otherwise(start)
                 else:
                     exp = pl.min_horizontal(acc("e").cast(pl.Int32), pl.lit(start, dtype=pl.Int32))
                 bound = min(D.LIMIT - 1, most)
-                return dec_val(result, D.Dec(coef, exp, False, bound, min(d.elo, start), start))
+                highest = min(d.ehi, start) if nonempty else start
+                return dec_val(result, D.Dec(coef, exp, False, bound, min(d.elo, start), highest))
             count = acc("n").fill_null(0)
             if isinstance(d.exp, int):
                 exp = d.exp if d.exp == 0 else pl.when(count > 0).then(pl.lit(d.exp, pl.Int32)).otherwise(0)

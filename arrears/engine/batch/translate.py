@@ -252,7 +252,7 @@ class Translator:
 
     def _aggregate(self, node: ir.Aggregate) -> Val:
         if self.scope == "invoice":
-            plan = aggregate_plan(self, node)
+            plan = aggregate_plan(self, node, per_invoice=True)
             columns = {name: self.stage.keep(agg.over(CUSTOMER)) for name, agg in plan.aggs.items()}
             for g in plan.guards:
                 self.guard(columns[g])
