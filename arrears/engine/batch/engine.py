@@ -96,9 +96,7 @@ def make_plan_batch(
     guarded.update(customers.filter(pl.col("__guard"))["customer.id"].unique().to_list())
     rows = action_rows(evaluated, invoices, customers, layout)
     shown.advance("notices")
-    return assemble(
-        policy, frames, rows, guarded, layout=layout, names=customers if csv else None, ordered=True, mixed_guarded=True
-    )
+    return assemble(policy, frames, rows, guarded, layout=layout, names=customers if csv else None, ordered=True)
 
 
 __all__ = [

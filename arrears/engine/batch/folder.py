@@ -22,7 +22,6 @@ import polars as pl
 from arrears.diagnostics import Diagnostic, InputError, Location, Position
 from arrears.dsl.types import BOOL, DATE, DECIMAL, STRING, Type, list_of
 from arrears.dsl.values import MAX_DATE, MIN_DATE, Value
-from arrears.engine.batch import decimals as D
 from arrears.engine.batch.coerce import coerce_column
 from arrears.engine.batch.frames import decimal_parts
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
@@ -398,96 +397,6 @@ def _params_problem(params: pl.Expr) -> pl.Expr:
     return params.is_not_null() & ~is_object & ~text.is_in(_FALSY_JSON)
 
 
-# -- customer aggregates --------------------------------------------------------------
-
-
-MIXED = {name: f"{name}#mixed" for name in ("customer.open_total", "customer.overdue_total")}
-"""Per customer: whether a money total adds unlike currencies (a column of the customers frame)."""
-
-
-def customer_aggregates(invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
-    """The built-in customer aggregates, summed from Decimal(0) as the binder sums them.
-
-    `__unsafe` marks customers whose sums would need more than 28 digits (the row
-    engine's context would round them): those customers go to the row engine. The
-    `MIXED` flags mark a total over several currencies (SPEC 7.1), an evaluation error
-    where a policy reads it.
-    """
-    lo, hi, bound = invoices.select(
-        pl.col("open_amount#e").min().alias("lo"),
-        pl.col("open_amount#e").max().alias("hi"),
-        pl.col("open_amount").abs().max().alias("bound"),
-    ).row(0)
-    exp = pl.col("open_amount#e")
-    # SPEC 7.2: a credit or a settled invoice is in no overdue aggregate.
-    overdue = (pl.col("days_overdue") > 0) & (pl.col("open_amount") > 0)
-    # SPEC 7.1: a money total over several currencies has no value; the row engine reports it where it is read.
-    if "currency" in invoices.columns:
-        coded = pl.col("currency") != ""
-        mixed_open = pl.col("currency").filter(coded).n_unique() > 1
-        mixed_overdue = pl.col("currency").filter(coded & overdue).n_unique() > 1
-    else:
-        mixed_open = mixed_overdue = pl.lit(False)
-    narrow = bound is None or int(bound) * max(invoices.height, 1) < 2**62
-    if lo is not None and lo == hi:
-        # Every open amount has the same exponent: sum coefficients, no alignment.
-        coef = pl.col("open_amount").cast(pl.Int64) if narrow else pl.col("open_amount")
-        low = min(int(lo), 0)
-        scale = 10 ** (int(lo) - low)
-        aggs = [
-            (coef.sum().cast(pl.Int128) * scale).alias("customer.open_total"),
-            pl.lit(low, dtype=pl.Int32).alias("customer.open_total#e"),
-            (coef.filter(overdue).sum().cast(pl.Int128) * scale).alias("customer.overdue_total"),
-            pl.when(overdue.any()).then(pl.lit(low, dtype=pl.Int32)).otherwise(0).alias("customer.overdue_total#e"),
-            pl.lit(False).alias("__wide"),
-            (pl.col("open_amount").cast(pl.Float64).abs().sum() * float(scale)).alias("__size"),
-        ]
-    else:
-        low_all = pl.min_horizontal(exp.min(), pl.lit(0, dtype=pl.Int32))
-        low_overdue = pl.min_horizontal(exp.filter(overdue).min(), pl.lit(0, dtype=pl.Int32))
-        aggs = [
-            (pl.col("open_amount") * D.pow10(exp - low_all)).sum().alias("customer.open_total"),
-            low_all.alias("customer.open_total#e"),
-            (pl.col("open_amount") * D.pow10(exp - low_overdue)).filter(overdue).sum().alias("customer.overdue_total"),
-            low_overdue.fill_null(0).alias("customer.overdue_total#e"),
-            ((exp - low_all) > 30).any().alias("__wide"),
-            (pl.col("open_amount").cast(pl.Float64).abs().sum() * 10.0 ** (exp - low_all).max().cast(pl.Float64)).alias(
-                "__size"
-            ),
-        ]
-    grouped = (
-        invoices.lazy()
-        .group_by("__ci")
-        .agg(
-            *aggs,
-            overdue.sum().cast(pl.Int64).alias("customer.overdue_count"),
-            pl.col("days_overdue").max().alias("customer.max_days_overdue"),
-            pl.col("disputed").sum().cast(pl.Int64).alias("customer.disputed_count"),
-            mixed_open.alias(MIXED["customer.open_total"]),
-            mixed_overdue.alias(MIXED["customer.overdue_total"]),
-        )
-    )
-    joined = (
-        customers.lazy()
-        .with_row_index("__row")
-        .with_columns(pl.col("__row").cast(pl.Int64))
-        .join(grouped, left_on="__row", right_on="__ci", how="left", maintain_order="left")
-        .drop("__row", "__ci", strict=False)
-    )
-    return joined.with_columns(
-        pl.col("customer.open_total").fill_null(0).cast(pl.Int128),
-        pl.col("customer.open_total#e").fill_null(0).cast(pl.Int32),
-        pl.lit(False).alias("customer.open_total#z"),
-        pl.col("customer.overdue_total").fill_null(0).cast(pl.Int128),
-        pl.col("customer.overdue_total#e").fill_null(0).cast(pl.Int32),
-        pl.lit(False).alias("customer.overdue_total#z"),
-        pl.col("customer.overdue_count").fill_null(0),
-        pl.col("customer.disputed_count").fill_null(0),
-        *(pl.col(flag).fill_null(False) for flag in MIXED.values()),
-        (pl.col("__wide").fill_null(False) | (pl.col("__size").fill_null(0.0) >= float(D.LIMIT) / 2)).alias("__unsafe"),
-    ).collect()
-
-
 def source_columns(policy: Policy) -> dict[str, set[str]]:
     """The columns of the invoices and customers tables that binding the policy reads."""
     invoice_specs, customer_specs = _specs(policy)
@@ -500,7 +409,6 @@ __all__ = [
     "Tables",
     "bind_history",
     "bind_tables",
-    "customer_aggregates",
     "read_table_rows",
     "read_tables",
     "source_columns",

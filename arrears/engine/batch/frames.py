@@ -25,7 +25,7 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.typed import DECIMAL_KINDS, INT_BOUND, Val, dec_val, dtype_of
 from arrears.engine.snapshot import RawSnapshot, Snapshot
 from arrears.engine.snapshot_warnings import SnapshotWarning
-from arrears.rules.catalog import CUSTOMER_AGGREGATES, CUSTOMER_FIELDS, DERIVED_INVOICE_FIELDS, INVOICE_FIELDS
+from arrears.rules.catalog import CUSTOMER_FIELDS, DERIVED_INVOICE_FIELDS, INVOICE_FIELDS
 from arrears.rules.model import Policy
 
 ParamReader = Callable[[str, str, Type], tuple[list[pl.Series], pl.Series]]
@@ -50,9 +50,6 @@ class Frames:
     read_params: ParamReader
     raw_subset: Callable[[set[str]], RawSnapshot]
     guarded_customers: set[str] = field(default_factory=set)
-    # Customers with a money total over several currencies (SPEC 7.1): the row engine's where the
-    # total is read; the `customer.<total>#mixed` columns say which total.
-    mixed_money: set[str] = field(default_factory=set)
     param_values: Callable[[pl.Series, str, Type], tuple[list[pl.Series], pl.Series]] | None = None
     warnings: Sequence[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, in place order
 
@@ -66,9 +63,12 @@ class Frames:
 
 
 def field_types(policy: Policy) -> tuple[dict[str, Type], dict[str, Type]]:
-    """Invoice-level and customer-level field types (symbol names) of a policy's snapshot."""
+    """Invoice-level and customer-level field types (symbol names) of a policy's snapshot.
+
+    The built-in customer aggregates are no fields: the program defines them over the invoices.
+    """
     invoice = {s.name: s.type for s in (*INVOICE_FIELDS, *DERIVED_INVOICE_FIELDS)}
-    customer = {s.name: s.type for s in (*CUSTOMER_FIELDS, *CUSTOMER_AGGREGATES)}
+    customer = {s.name: s.type for s in CUSTOMER_FIELDS}
     if policy.calendar is not None:
         invoice[BUSINESS_FIELD] = INT
     for name, decl in policy.fields.items():
@@ -145,10 +145,6 @@ def from_snapshot(
             owner_index.append(ci)
     invoices = _frame(invoice_types, invoice_rows, {"__ci": owner_index})
     customers = _frame(customer_types, [c.values for c in snapshot.customers], {})
-    customers = customers.with_columns(
-        pl.Series(f"{name}#mixed", [name in c.failures for c in snapshot.customers], dtype=pl.Boolean)
-        for name in ("customer.open_total", "customer.overdue_total")
-    )
     entries = []
     owners: list[tuple[int | None, int, str]] = []
     for ci, customer in enumerate(snapshot.customers):
@@ -192,7 +188,6 @@ def from_snapshot(
         read_params=read_params,
         raw_subset=read_raw,
         warnings=snapshot.warnings,
-        mixed_money={c.id for c in snapshot.customers if c.failures},
     )
 
 

@@ -8,14 +8,18 @@ in invoice scope, a group-by of the invoice frame in customer scope, so a custom
 the same value from either side).
 
 Decimal aggregates keep Python's rules: a sum starts from the first value (its exponent
-is the smallest among the values, and the empty sum is the int 0 widened), max/min
-return the first extreme value in invoice order, with its exponent.
+is the smallest among the values, and the empty sum is the int 0 widened), or from the
+aggregate's `start` (the built-in money totals' `Decimal(0)`, whose exponent takes part);
+max/min return the first extreme value in invoice order, with its exponent. The built-in
+customer aggregates (`registry.CUSTOMER_AGGREGATES`) are translated here as any other: a
+policy that reads none computes none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -271,74 +275,192 @@ class AggPlan:
     guards: list[str] = field(default_factory=list)
 
 
-def aggregate_plan(t: Translator, node: ir.Aggregate) -> AggPlan:
-    """The per-invoice parts of an aggregate, translated in invoice scope (the translator's current scope)."""
-    if node.start is not None and node.fn == "sum":
-        raise Unsupported("a sum with a start value other than the empty sum")  # the built-ins are snapshot columns
-    result = node.type
+def aggregate_plan(t: Translator, node: ir.Aggregate, *, per_invoice: bool = False) -> AggPlan:
+    """The per-invoice parts of an aggregate, translated in invoice scope (the translator's current scope).
+
+    `per_invoice`: the aggregate is read on the invoices' rows, so every customer it is read
+    for has at least one invoice.
+    """
+    start = _start_exponent(node)
     where = t.truth(t.value(node.where)) if node.where is not None else None
+    plan = _values_plan(t, node, where, start, per_invoice)
+    if node.currency is not None:
+        # SPEC 7.1: unlike money is never summed. The total has no value, and reading it is the
+        # row engine's evaluation error for the customer: a guard wherever it is read.
+        unlike = _unlike(t, node.currency, where)
+        if unlike is not None:
+            plan.aggs["m"] = unlike
+            plan.guards.append("m")
+    return plan
+
+
+def _start_exponent(node: ir.Aggregate) -> int | None:
+    """The exponent of the zero a sum starts from (the built-in totals' `Decimal(0)`); None: no start."""
+    if node.start is None or node.fn != "sum":
+        return None
+    start = node.start
+    if isinstance(start, Decimal) and start == 0 and not start.is_signed():
+        exponent = start.as_tuple().exponent
+        assert isinstance(exponent, int)
+        return exponent
+    raise Unsupported("a sum with a start value other than zero")
+
+
+def _unlike(t: Translator, currency: ir.Node, where: pl.Expr | None) -> pl.Expr | None:
+    """Whether the invoices `where` selects name more than one currency (a blank code names none);
+    None when no customer's invoices name more than one at all."""
+    code = t.value(currency)
+    if code.expr.meta.is_column() and not _codes_mix(t.frames.invoices, code.expr.meta.output_name()):
+        return None
+    named = code.expr != ""
+    taken = t.stage.keep((named & where if where is not None else named).fill_null(False))
+    picked = pl.when(taken).then(code.expr)
+    return (picked.min() != picked.max()).fill_null(False)
+
+
+def _codes_mix(invoices: pl.DataFrame, column: str) -> bool:
+    """Whether some customer's invoices may name two currencies (a computed code may).
+
+    A customer's invoices are adjacent rows (frames.py): two adjacent named ones of a
+    customer then differ.
+    """
+    if column not in invoices.columns:
+        return True
+    named = invoices.lazy().select(CUSTOMER, column).filter(pl.col(column) != "")
+    same = pl.col(CUSTOMER) == pl.col(CUSTOMER).shift()
+    differs = pl.col(column) != pl.col(column).shift()
+    return bool(named.select((same & differs).any()).collect().item())
+
+
+def _values_plan(
+    t: Translator, node: ir.Aggregate, where: pl.Expr | None, start: int | None, per_invoice: bool
+) -> AggPlan:
+    result = node.type
     if node.value is None:
         aggs = {"n": where.sum() if where is not None else pl.len()}
         return AggPlan(result, aggs, lambda acc: Val(INT, acc("n").cast(pl.Int64).fill_null(0), bound=INT_BOUND))
     value = t.value(node.value)
     if value.kind == "null":
         if node.fn == "sum":
-            return AggPlan(result, {}, lambda acc: constant(0, result))
+            first = 0 if node.start is None else node.start
+            return AggPlan(result, {}, lambda acc: constant(first, result))
         return AggPlan(result, {}, lambda acc: constant(None, result))
+    if start is not None and value.dec is None:
+        value = dec_val(result, as_dec(value))  # a zero of a decimal start widens an int sum, as Python adds
     live = ~value.is_null()
     mask = t.stage.keep(live & where if where is not None else live)
+    rows = max(t.frames.invoices.height, 1)
     if value.dec is None:
-        return _plain_plan(node.fn, result, value, mask)
-    return _decimal_plan(t.stage, node.fn, result, value, mask)
+        return _plain_plan(node.fn, result, value, mask, rows)
+    # Read on an invoice, an aggregate of every invoice of a snapshot column without nulls
+    # sums at least that invoice's value: its exponent is then known without counting.
+    column = value.expr.meta.output_name() if value.expr.meta.is_column() else None
+    counted = (
+        per_invoice
+        and where is None
+        and column in t.frames.invoices.columns
+        and t.frames.invoices[column].null_count() == 0
+    )
+    return _decimal_plan(t.stage, node.fn, result, value, mask, start, rows, counted)
 
 
-def _plain_plan(kind: str, result: Type, value: Val, mask: pl.Expr) -> AggPlan:
+def _plain_plan(kind: str, result: Type, value: Val, mask: pl.Expr, rows: int) -> AggPlan:
     picked = pl.when(mask).then(value.expr)
     if kind == "sum":
-        aggs = {"s": picked.sum(), "g": pl.when(mask).then(value.expr.cast(pl.Float64).abs()).sum() >= INT_BOUND / 2}
+        aggs = {"s": picked.sum()}
+        guards = []
+        # No customer has more invoices than the snapshot: below the bound, the guard never holds.
+        if value.bound * rows >= INT_BOUND // 2:
+            aggs["g"] = pl.when(mask).then(value.expr.cast(pl.Float64).abs()).sum() >= INT_BOUND / 2
+            guards.append("g")
         return AggPlan(
-            result, aggs, lambda acc: Val(result, acc("s").cast(pl.Int64).fill_null(0), bound=INT_BOUND), ["g"]
+            result, aggs, lambda acc: Val(result, acc("s").cast(pl.Int64).fill_null(0), bound=INT_BOUND), guards
         )
     aggs = {"x": picked.max() if kind == "max" else picked.min()}
     return AggPlan(result, aggs, lambda acc: Val(result, acc("x"), bound=value.bound))
 
 
-def _decimal_plan(stage: Stage, kind: str, result: Type, value: Val, mask: pl.Expr) -> AggPlan:
+def _decimal_plan(
+    stage: Stage,
+    kind: str,
+    result: Type,
+    value: Val,
+    mask: pl.Expr,
+    start: int | None,
+    rows: int,
+    nonempty: bool = False,
+) -> AggPlan:
+    """`start` (sums only): the exponent of the zero the sum starts from, which then takes part
+    in the sum's exponent (the smallest of all terms') and makes an empty sum that zero. `rows`
+    bounds the terms of one sum (the snapshot's invoices); `nonempty`: every sum has a term."""
     d = value.dec
     assert d is not None
     static = isinstance(d.exp, int)
-    if static:
-        aligned = d.coef
+    # |aligned| in floats, from the coefficient: an aligned coefficient past 128 bits would wrap.
+    size = d.coef.cast(pl.Float64).abs()
+    if isinstance(d.exp, int):
+        # Values of a larger exponent than the start's are aligned to the start's.
+        lift = 0 if start is None else max(d.exp - start, 0)
+        if lift > 30:
+            stage.guard(mask)  # as for unlike exponents below
+        aligned = d.coef if lift == 0 else d.coef * D.pow10(min(lift, 37))
+        size = size if lift == 0 else size * float(10 ** min(lift, 37))
+        spread = lift
     else:
         exp_col = stage.keep(D.as_int(d.exp))
-        low = stage.keep(pl.when(mask).then(exp_col).min().over(CUSTOMER))
+        lowest = pl.when(mask).then(exp_col).min().over(CUSTOMER)
+        if start is not None:
+            lowest = pl.min_horizontal(lowest, pl.lit(start, dtype=pl.Int32))
+        low = stage.keep(lowest)
         shift = stage.keep((exp_col - low).fill_null(0))
         stage.guard(mask & (shift > 30))
         aligned = stage.keep(d.coef * D.pow10(shift))
+        size = size * pl.lit(10.0).pow(shift.cast(pl.Float64))
+        spread = d.ehi - (d.elo if start is None else min(d.elo, start))
     if kind == "sum":
-        aggs: dict[str, pl.Expr] = {
-            "s": pl.when(mask).then(aligned).sum(),
-            "n": mask.sum(),
-            "g": pl.when(mask).then(aligned.cast(pl.Float64).abs()).sum() >= float(D.LIMIT) / 2,
-        }
+        # What the terms of one sum can add up to at most, in magnitude: below the limit, the
+        # overflow guard never holds, and below 2**62 the coefficients add as 64-bit integers.
+        most = d.bound * 10**spread * rows
+        narrow = aligned.cast(pl.Int64) if most < 2**62 else aligned
+        aggs: dict[str, pl.Expr] = {"s": pl.when(mask).then(narrow).sum()}
+        guards = []
+        if most >= D.LIMIT // 2:
+            aggs["g"] = pl.when(mask).then(size).sum() >= float(D.LIMIT) / 2
+            guards.append("g")
+        if start is None or (isinstance(d.exp, int) and d.exp < start and not nonempty):
+            aggs["n"] = mask.sum()
+        if start is None and not isinstance(d.nz, bool):
+            aggs["z"] = pl.when(mask).then(~d.nz).sum()
         if not static:
             aggs["e"] = pl.when(mask).then(D.as_int(d.exp)).min()
-        if not isinstance(d.nz, bool):
-            aggs["z"] = pl.when(mask).then(~d.nz).sum()
 
         def build_sum(acc: Accessor) -> Val:
-            count = acc("n").fill_null(0)
             coef = acc("s").cast(pl.Int128).fill_null(0)
-            if static:
-                exp: D.ExpLike = d.exp if d.exp == 0 else pl.when(count > 0).then(pl.lit(d.exp, pl.Int32)).otherwise(0)
+            exp: D.ExpLike
+            if start is not None:
+                # The start's exponent, or a smaller one of a summed value: a customer with no
+                # value to sum has the start's (0, not 0.00). A zero plus anything exact is never
+                # a negative zero: 0 + -0.00 is 0.00.
+                if isinstance(d.exp, int) and (d.exp >= start or nonempty):
+                    exp = min(d.exp, start)
+                elif isinstance(d.exp, int):
+                    exp = pl.when(acc("n") > 0).then(pl.lit(d.exp, pl.Int32)).otherwise(start)
+                else:
+                    exp = pl.min_horizontal(acc("e").cast(pl.Int32), pl.lit(start, dtype=pl.Int32))
+                bound = min(D.LIMIT - 1, most)
+                highest = min(d.ehi, start) if nonempty else start
+                return dec_val(result, D.Dec(coef, exp, False, bound, min(d.elo, start), highest))
+            count = acc("n").fill_null(0)
+            if isinstance(d.exp, int):
+                exp = d.exp if d.exp == 0 else pl.when(count > 0).then(pl.lit(d.exp, pl.Int32)).otherwise(0)
             else:
                 exp = acc("e").cast(pl.Int32).fill_null(0)
             nz: D.FlagLike = False if isinstance(d.nz, bool) and not d.nz else (count > 0) & (acc("z") == 0)
             if isinstance(d.nz, bool) and d.nz:  # pragma: no cover - constants are folded
                 nz = count > 0
-            return dec_val(result, D.Dec(coef, exp, nz, D.LIMIT - 1, min(d.elo, 0), max(d.ehi, 0)))
+            return dec_val(result, D.Dec(coef, exp, nz, min(D.LIMIT - 1, most), min(d.elo, 0), max(d.ehi, 0)))
 
-        return AggPlan(result, aggs, build_sum, ["g"])
+        return AggPlan(result, aggs, build_sum, guards)
     extreme = pl.when(mask).then(aligned)
     best = stage.keep((extreme.max() if kind == "max" else extreme.min()).over(CUSTOMER))
     pick = stage.keep(mask & (aligned == best))

@@ -33,12 +33,10 @@ from arrears.engine.batch.business import days_to
 from arrears.engine.batch.coerce import coerce_text
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import (
-    MIXED,
     BoundTables,
     NotColumnar,
     Tables,
     bind_tables,
-    customer_aggregates,
     read_tables,
     source_columns,
 )
@@ -182,7 +180,11 @@ def _frames(
     digest: Callable[[], str],
     raw_subset: Callable[[set[str]], RawSnapshot],
 ) -> Frames:
-    """Frames from bound tables: derived dates, rows ordered by customer, aggregates, history by row."""
+    """Frames from bound tables: derived dates, rows ordered by customer, history by row.
+
+    The built-in customer aggregates are not computed here: the translator computes those a
+    policy reads from their definitions in the program, as it computes the policy's own.
+    """
     invoice_types, customer_types = field_types(policy)
     invoices = bound.invoices.with_columns(
         pl.when(pl.col("open_amount").is_null())
@@ -199,14 +201,10 @@ def _frames(
     if policy.calendar is not None:
         invoices = invoices.with_columns(days_to(policy.calendar, pl.col("due_date"), as_of).alias(BUSINESS_FIELD))
     invoices = invoices.sort("customer_id", "id")
-    people = bound.customers.sort("customer.id")
+    customers = bound.customers.sort("customer.id")
     invoices = invoices.with_columns(
-        people["customer.id"].search_sorted(invoices["customer_id"], side="left").cast(pl.Int64).alias("__ci")
+        customers["customer.id"].search_sorted(invoices["customer_id"], side="left").cast(pl.Int64).alias("__ci")
     )
-    customers = customer_aggregates(invoices, people)
-    guarded = set(customers.filter(pl.col("__unsafe"))["customer.id"].to_list())
-    mixed = set(customers.filter(pl.any_horizontal(list(MIXED.values())))["customer.id"].to_list())
-    customers = customers.drop("__unsafe", "__ci", strict=False)
     history = _attach(bound.history, invoices, customers)
 
     def read_params(action: str, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
@@ -222,8 +220,6 @@ def _frames(
         digest=digest,
         read_params=read_params,
         raw_subset=raw_subset,
-        guarded_customers=guarded,
-        mixed_money=mixed,
         param_values=param_values,
     )
 

@@ -91,19 +91,15 @@ def assemble(
     layout: CsvLayout | None = None,
     names: pl.DataFrame | None = None,
     ordered: bool = False,
-    mixed_guarded: bool = False,
 ) -> FramePlan:
     """The plan from an engine's action rows (`render.SCHEMA`; `ordered` when already in plan order).
 
     `guarded` customers (and the frames' own) are left out of `rows` and planned by the
-    row engine instead, errors included; so are the frames' customers with a money total
-    over several currencies, unless `mixed_guarded` says the engine guarded where it read
-    them. With a CSV `layout`, `names` maps `customer.id`
-    to `customer.name` for the plan's `customer_name` column.
+    row engine instead, errors included (a money total over several currencies where the
+    program reads it, SPEC 7.1, is one of the engine's guards). With a CSV `layout`,
+    `names` maps `customer.id` to `customer.name` for the plan's `customer_name` column.
     """
     left_out = set(guarded) | set(frames.guarded_customers)
-    if not mixed_guarded:  # the engine did not guard the reads of totals over several currencies itself
-        left_out |= frames.mixed_money
     if left_out:
         rows = rows.filter(~pl.col("customer").is_in(sorted(left_out)))
     problems: list[EvaluationProblem] = []

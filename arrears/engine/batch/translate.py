@@ -2,11 +2,12 @@
 
 Reads only the program (`arrears.program.ir`): its column definitions, items and emits,
 never the policy. Per scope (invoices, then customers) one `Stage` grows the scope's
-frame: the bound snapshot's columns (fields with their defaults, derived fields, the
-built-in customer aggregates, which the frames already hold), the history features as
-scattered columns, then every program column a node reaches, each computed once and
-kept (`Ref`), the items' `fires`/`chosen` columns in order, and each emit's mask. An
-emit becomes a `CallOut` (program.py) whose parameters and facts render.py writes.
+frame: the bound snapshot's columns (fields with their defaults, derived fields, which
+the frames already hold), the history features as scattered columns, then every program
+column a node reaches, each computed once and kept (`Ref`: a let, a policy's aggregate, a
+built-in customer aggregate from its registry definition), the items' `fires`/`chosen`
+columns in order, and each emit's mask. An emit becomes a `CallOut` (program.py) whose
+parameters and facts render.py writes.
 
 Guards (rows the row engine must decide, see stage.py) follow the row engine's laziness
 where it matters: a column's guards hold on every row (lets, aggregates, history), a
@@ -24,7 +25,6 @@ import polars as pl
 from arrears.dsl.types import BOOL, DATE
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
-from arrears.engine.batch.folder import MIXED
 from arrears.engine.batch.frames import Frames, schema
 from arrears.engine.batch.hooks import (
     AggPlan,
@@ -211,13 +211,10 @@ class Translator:
         self.stage.guard(expr)
 
     def _field(self, name: str) -> Val:
-        """A column of the bound snapshot; reading a money total over several currencies is guarded."""
+        """A column of the bound snapshot."""
         found = self.fields[self.scope].get(name)
         if found is None:
             raise Unsupported(f"`{name}` is not available in {self.scope} scope")
-        mixed = MIXED.get(name)
-        if mixed is not None and mixed in self.frames.customers.columns and mixed not in self._fixed[self.scope]:
-            self._fixed[self.scope].append(mixed)  # the row engine's evaluation error (SPEC 7.1)
         return found
 
     def _ref(self, name: str) -> Val:
@@ -255,7 +252,7 @@ class Translator:
 
     def _aggregate(self, node: ir.Aggregate) -> Val:
         if self.scope == "invoice":
-            plan = aggregate_plan(self, node)
+            plan = aggregate_plan(self, node, per_invoice=True)
             columns = {name: self.stage.keep(agg.over(CUSTOMER)) for name, agg in plan.aggs.items()}
             for g in plan.guards:
                 self.guard(columns[g])
