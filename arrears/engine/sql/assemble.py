@@ -30,18 +30,16 @@ def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFra
             pl.when(pl.col("invoice").is_null()).then(0).otherwise(1).cast(pl.Int8).alias("__scope"),
             pl.col("__irank").cast(pl.Int64).fill_null(-1),
             pl.col("rule").replace_strict(ranks, return_dtype=pl.Int64).alias("__rank"),
-            pl.lit(0, dtype=pl.Int64).alias("__index"),
+            pl.col("__index").cast(pl.Int64),
         )
         .collect()
     )
-    index = framed.select(pl.int_range(pl.len()).over("customer", "invoice", "rule", "step").cast(pl.Int64))
-    framed = framed.with_columns(index.to_series().alias("__index"))
     return framed.select([pl.col(n).cast(t) for n, t in SCHEMA.items()])
 
 
 def assemble(policy: Policy, frames: Frames, rows: pl.DataFrame) -> FramePlan:
-    """The plan from the rows of the combined query (`query.combined_tree`): its actions, and
-    a row naming only the customer (`rule` null) for each customer it guarded."""
+    """The plan from the rows of the combined query (`query.combined_tree`), in any order: its
+    actions, and a row naming only the customer (`rule` null) for each customer it guarded."""
     guard_rows = rows["rule"].is_null()
     guarded = {str(c) for c in rows.filter(guard_rows)["customer"].to_list()}
     return plan_of_rows(policy, frames, _ranked(policy, frames, rows.filter(~guard_rows)), guarded)

@@ -45,6 +45,9 @@ def make_plan_duckdb(
         try:
             if memory_limit:
                 connection.execute("SET memory_limit = ?", [memory_limit])
+            # The rows come in no order (the assembly sorts them): no operator keeps the order
+            # rows arrived in, which costs memory.
+            connection.execute("SET preserve_insertion_order = false")
             for name, table in tables.items():
                 connection.register(name, table.to_arrow())
             try:

@@ -73,8 +73,9 @@ def tolerant_inputs(tree: exp.Select, columns: dict[str, list[str]]) -> exp.Sele
 
 
 def combined_tree(policy: Policy, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")) -> exp.Select:
-    """The actions query with a row per guarded customer (`rule` null): both answers in one pass."""
-    return optimize(_translated(policy, as_of, separators).query(with_guards=True))
+    """The actions query with a row per guarded customer (`rule` null): both answers in one pass,
+    the rows unordered, with `__index` for the assembly's sort (`Translator.query`)."""
+    return optimize(_translated(policy, as_of, separators).query(with_guards=True, ordered=False))
 
 
 def _translated(policy: Policy, as_of: dt.date | None, separators: tuple[str, str]) -> Translator:
