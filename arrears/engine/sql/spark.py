@@ -221,7 +221,7 @@ def _run_staged(session: Any, tree: exp.Select) -> pl.DataFrame:
 
 
 def _rows(session: Any, frame: Any) -> pl.DataFrame:
-    """The rows of `frame`, in Spark's order: through Parquet files on a local master (see the module's notes)."""
+    """The rows of `frame` (in no particular order): through Parquet files on a local master (see the module's notes)."""
     if not _local(session.sparkContext.master):
         return _arrow(frame)
     from pyspark.sql.functions import col
@@ -237,7 +237,7 @@ def _rows(session: Any, frame: Any) -> pl.DataFrame:
     try:
         out = folder / "rows"
         frame.select(*typed).write.parquet(str(out))
-        # A part file per partition, named by its index: in name order, Spark's row order.
+        # The query's rows come unordered (the assembly sorts them): any order of the part files will do.
         parts = sorted(out.glob("part-*.parquet"))
         return pl.read_parquet(parts) if parts else _arrow(frame.limit(0))
     finally:
