@@ -221,7 +221,7 @@ def _run_staged(session: Any, tree: exp.Select) -> pl.DataFrame:
 
 
 def _rows(session: Any, frame: Any) -> pl.DataFrame:
-    """The rows of `frame` (in no particular order): through Parquet files on a local master (see the module's notes)."""
+    """The rows of `frame`, in no particular order: through Parquet files on a local master (see the notes above)."""
     if not _local(session.sparkContext.master):
         return _arrow(frame)
     from pyspark.sql.functions import col
