@@ -119,9 +119,10 @@ def inline_columns(tree: exp.Select) -> exp.Select:
 
 def drop_empty_layers(tree: exp.Select) -> exp.Select:
     """Layers that only pass on what they read (`SELECT * FROM previous`) removed, their readers reading on."""
-    with_ = tree.args.get("with_")
+    out = tree
+    with_ = out.args.get("with_")
     if with_ is None:
-        return tree
+        return out
     renamed: dict[str, str] = {}
     for cte in list(with_.expressions):
         select = cte.this
@@ -135,14 +136,14 @@ def drop_empty_layers(tree: exp.Select) -> exp.Select:
         renamed[cte.alias] = renamed.get(source.name, source.name)
         cte.pop()
     if not renamed:
-        return tree
-    for table in tree.find_all(exp.Table):
+        return out
+    for table in out.find_all(exp.Table):
         if table.name in renamed and not table.args.get("db"):
             table.set("this", exp.to_identifier(renamed[table.name]))
-    for column in tree.find_all(exp.Column):
+    for column in out.find_all(exp.Column):
         if column.table in renamed:
             column.set("table", exp.to_identifier(renamed[column.table]))
-    return tree
+    return out
 
 
 PASSES: tuple[Callable[[exp.Select], exp.Select], ...] = (inline_columns, drop_empty_layers)
