@@ -119,10 +119,9 @@ def inline_columns(tree: exp.Select) -> exp.Select:
 
 def drop_empty_layers(tree: exp.Select) -> exp.Select:
     """Layers that only pass on what they read (`SELECT * FROM previous`) removed, their readers reading on."""
-    out = tree
-    with_ = out.args.get("with_")
+    with_ = tree.args.get("with_")
     if with_ is None:
-        return out
+        return tree
     renamed: dict[str, str] = {}
     for cte in list(with_.expressions):
         select = cte.this
@@ -136,14 +135,14 @@ def drop_empty_layers(tree: exp.Select) -> exp.Select:
         renamed[cte.alias] = renamed.get(source.name, source.name)
         cte.pop()
     if not renamed:
-        return out
-    for table in out.find_all(exp.Table):
+        return tree
+    for table in tree.find_all(exp.Table):
         if table.name in renamed and not table.args.get("db"):
             table.set("this", exp.to_identifier(renamed[table.name]))
-    for column in out.find_all(exp.Column):
+    for column in tree.find_all(exp.Column):
         if column.table in renamed:
             column.set("table", exp.to_identifier(renamed[column.table]))
-    return out
+    return tree
 
 
 PASSES: tuple[Callable[[exp.Select], exp.Select], ...] = (inline_columns, drop_empty_layers)
