@@ -372,7 +372,7 @@ def compare(a: Dec, b: Dec, op: type[exp.Binary], chain: Chain) -> exp.Expr:
     """
     ca, cb, _ = align(a, b, chain, guarded=False)
     numeric = op(this=ca, expression=cb)
-    order = _order(a, b, chain)
+    order = _order(a, b)
     exact = op(this=order, expression=num(0))
     missing = or_(exp.Is(this=a.coef, expression=null()), exp.Is(this=b.coef, expression=null()))
     far = or_(exp.Is(this=ca, expression=null()), exp.Is(this=cb, expression=null()))
@@ -385,13 +385,19 @@ def _sign(coef: exp.Expr) -> exp.Expr:
     )
 
 
-def _order(a: Dec, b: Dec, chain: Chain) -> exp.Expr:
-    """-1, 0 or 1 as a is below, equal to or above b, from their digits as text."""
-    sa, sb = chain.keep(_sign(a.coef)), chain.keep(_sign(b.coef))
-    da, db = chain.keep(_digits(exp.Abs(this=a.coef))), chain.keep(_digits(exp.Abs(this=b.coef)))
+def _order(a: Dec, b: Dec) -> exp.Expr:
+    """-1, 0 or 1 as a is below, equal to or above b, from their digits as text.
+
+    One expression, no columns of the chain: `compare` reads it only in the CASE branch of
+    values whose alignment would leave 28 digits, and a database computes a branch only for
+    the rows that take it. Kept as columns, every comparison spelled every row's digits
+    (a fifth of DuckDB's time on the benchmark's policy).
+    """
+    sa, sb = _sign(a.coef), _sign(b.coef)
+    da, db = _digits(exp.Abs(this=a.coef)), _digits(exp.Abs(this=b.coef))
     la, lb = func("LENGTH", da), func("LENGTH", db)
-    adjusted_a = chain.keep(exp.Add(this=la, expression=as_exp(a.exponent)))
-    adjusted_b = chain.keep(exp.Add(this=lb, expression=as_exp(b.exponent)))
+    adjusted_a = exp.Add(this=la, expression=as_exp(a.exponent))
+    adjusted_b = exp.Add(this=lb, expression=as_exp(b.exponent))
     width = cast(func("GREATEST", la, lb), "INT")
     pa, pb = func("RPAD", da, width, text("0")), func("RPAD", db, width, text("0"))
     magnitude = case(
@@ -403,14 +409,12 @@ def _order(a: Dec, b: Dec, chain: Chain) -> exp.Expr:
         ],
         num(0),
     )
-    return chain.keep(
-        case(
-            [
-                (exp.NEQ(this=sa, expression=sb), _sign(exp.Sub(this=sa, expression=sb))),
-                (exp.EQ(this=sa, expression=num(0)), num(0)),
-            ],
-            exp.Mul(this=sa, expression=magnitude),
-        )
+    return case(
+        [
+            (exp.NEQ(this=sa, expression=sb), _sign(exp.Sub(this=sa, expression=sb))),
+            (exp.EQ(this=sa, expression=num(0)), num(0)),
+        ],
+        exp.Mul(this=sa, expression=magnitude),
     )
 
 

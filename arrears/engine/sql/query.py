@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql.optimize import optimize
-from arrears.engine.sql.translate import Translator, translate
+from arrears.engine.sql.translate import Exponents, Translator, translate
 from arrears.engine.tablefiles import HISTORY_COLUMNS
 from arrears.program import Program, lower
 from arrears.program.lower import LoweringError
@@ -72,18 +72,26 @@ def tolerant_inputs(tree: exp.Select, columns: dict[str, list[str]]) -> exp.Sele
     return out
 
 
-def combined_tree(policy: Policy, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")) -> exp.Select:
+def combined_tree(
+    policy: Policy,
+    as_of: dt.date | None,
+    separators: tuple[str, str] = (",", ":"),
+    exponents: Exponents | None = None,
+) -> exp.Select:
     """The actions query with a row per guarded customer (`rule` null): both answers in one pass,
-    the rows unordered, with `__index` for the assembly's sort (`Translator.query`)."""
-    return optimize(_translated(policy, as_of, separators).query(with_guards=True, ordered=False))
+    the rows unordered, with `__index` for the assembly's sort (`Translator.query`); for data
+    whose decimal inputs have the `exponents` given (`tables.fixed_exponents`)."""
+    return optimize(_translated(policy, as_of, separators, exponents).query(with_guards=True, ordered=False))
 
 
-def _translated(policy: Policy, as_of: dt.date | None, separators: tuple[str, str]) -> Translator:
+def _translated(
+    policy: Policy, as_of: dt.date | None, separators: tuple[str, str], exponents: Exponents | None = None
+) -> Translator:
     try:
         program = lower(policy)
     except LoweringError as error:
         raise Unsupported(str(error)) from None
-    return translate(program, as_of, separators)
+    return translate(program, as_of, separators, exponents)
 
 
 def materialized(tree: exp.Select) -> exp.Select:

@@ -38,6 +38,38 @@ def _texts(frame: pl.DataFrame, strip: str = "") -> pl.DataFrame:
     return stage.frame().select([e.alias(n) for n, e in out.items()]).collect()
 
 
+def fixed_exponents(frames: Frames) -> dict[str, tuple[int, bool]]:
+    """The decimal inputs whose every value has one exponent (`Exponents` of the translator).
+
+    The loader holds each decimal as coefficient and exponent already: a column whose
+    exponents are all alike (money of one currency, as a ledger keeps it) is read with a
+    constant exponent; whether some value of it is a negative zero is told apart.
+    """
+    fixed: dict[str, tuple[int, bool]] = {}
+    for table, frame, strip in (("invoices", frames.invoices, ""), ("customers", frames.customers, "customer.")):
+        names = [n for n in frame.columns if f"{n}#e" in frame.columns and not n.startswith("__")]
+        if not names or frame.height == 0:
+            continue
+        present = [pl.col(n).is_not_null() for n in names]
+        stats = frame.select(
+            *(pl.col(f"{n}#e").filter(p).min().alias(f"{n}.lo") for n, p in zip(names, present, strict=True)),
+            *(pl.col(f"{n}#e").filter(p).max().alias(f"{n}.hi") for n, p in zip(names, present, strict=True)),
+            *(
+                (pl.col(f"{n}#z").fill_null(False).any() if f"{n}#z" in frame.columns else pl.lit(False)).alias(
+                    f"{n}.z"
+                )
+                for n in names
+            ),
+        ).row(0, named=True)
+        for n in names:
+            low, high = stats[f"{n}.lo"], stats[f"{n}.hi"]
+            if low is not None and low == high:
+                # The query reads a value from its text (`_texts`), where a positive exponent is
+                # spelled out in zeros: 1E+3 is `1000`, exponent 0.
+                fixed[f"{table}.{n.removeprefix(strip)}"] = (min(int(low), 0), bool(stats[f"{n}.z"]))
+    return fixed
+
+
 def input_tables(frames: Frames) -> dict[str, pl.DataFrame]:
     """`invoices`, `customers` and `history` with the columns of SPEC section 3."""
     invoices = _texts(frames.invoices)

@@ -12,6 +12,7 @@ only the program, never the policy.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlglot import exp
@@ -35,6 +36,11 @@ ORDER = ("customer", "__scope", "invoice", "__rank", "__index")
 ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
 _CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 _NON_ASCII = "[^\\x00-\\x7f]"
+# A decimal input whose every value has one exponent, keyed `invoices.amount`: that exponent,
+# and whether some value is a negative zero. An engine that runs the query on data it holds
+# passes them, and the query aligns, rounds and sums such values with constants where it would
+# compute every row's exponent (the printed SQL knows no data and computes them).
+Exponents = Mapping[str, tuple[int, bool]]
 
 
 def _raw(table: str, column: str) -> exp.Expr:
@@ -46,8 +52,15 @@ def _key(e: exp.Expr) -> exp.Expr:
 
 
 class Translator:
-    def __init__(self, program: Program, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")) -> None:
+    def __init__(
+        self,
+        program: Program,
+        as_of: dt.date | None,
+        separators: tuple[str, str] = (",", ":"),
+        exponents: Exponents | None = None,
+    ) -> None:
         self.program = program
+        self.exponents: Exponents = exponents or {}
         # JSON separators of params and facts: compact for the printed SQL, the batch plan's
         # neutral ones (batch/typed.py) when the plan is assembled from the result.
         self.separators = separators
@@ -107,6 +120,7 @@ class Translator:
         raw = _raw(alias, column)
         name = f"{alias}_{column}"
         if t.kind in DECIMAL_KINDS:
+            fixed = self.exponents.get(f"{table}.{column}")
             s = exp.Trim(this=B.cast(raw, "TEXT"))
             dot = B.func("STRPOS", s, B.text("."))
             coef = B.cast(exp.func("REPLACE", s, B.text("."), B.text("")), B.COEF)
@@ -114,11 +128,11 @@ class Translator:
                 [(exp.GT(this=dot, expression=B.num(0)), exp.Sub(this=dot, expression=B.func("LENGTH", s)))], B.num(0)
             )
             nz = B.and_(exp.Like(this=s, expression=B.text("-%")), exp.EQ(this=coef, expression=B.num(0)))
-            return [
-                (name, coef),
-                (name + "__e", B.cast(exponent, "INT")),
-                (name + "__z", B.func("COALESCE", nz, B.boolean(False))),
-            ]
+            exponent_column = [] if fixed is not None else [(name + "__e", B.cast(exponent, "INT"))]
+            zero_column = (
+                [] if fixed is not None and not fixed[1] else [(name + "__z", B.func("COALESCE", nz, B.boolean(False)))]
+            )
+            return [(name, coef), *exponent_column, *zero_column]
         to = {
             "string": "TEXT",
             "enum": "TEXT",
@@ -267,23 +281,33 @@ class Translator:
                 exps = chain.keep(B.case([(take, B.as_exp(d.exponent))]))
                 names += [f"a{n}", f"a{n}__e"]
                 if node.fn == "sum":
-                    low = chain.keep(exp.Window(this=exp.Min(this=exps), partition_by=[exp.column(CUST)]))
-                    if node.start is not None:
-                        low = chain.keep(B.func("LEAST", B.func("COALESCE", low, B.num(0)), B.num(0)))
-                    shift = chain.keep(exp.Sub(this=B.func("COALESCE", exps, low), expression=low))
-                    aligned = B.scaled(d.coef, shift, chain)
-                    term = chain.keep(B.case([(take, aligned)]))
+                    shift: B.ExpLike
+                    if isinstance(d.exponent, int):
+                        # One exponent on every row: the terms are aligned already (a total that
+                        # starts at 0 has a positive exponent's terms scaled to exponent 0).
+                        shift = max(d.exponent, 0) if node.start is not None else 0
+                        least: exp.Expr = exp.Min(this=exps)
+                        if node.start is not None:
+                            least = B.func("LEAST", B.func("COALESCE", least, B.num(0)), B.num(0))
+                    else:
+                        low = chain.keep(exp.Window(this=exp.Min(this=exps), partition_by=[exp.column(CUST)]))
+                        if node.start is not None:
+                            low = chain.keep(B.func("LEAST", B.func("COALESCE", low, B.num(0)), B.num(0)))
+                        shift = chain.keep(exp.Sub(this=B.func("COALESCE", exps, low), expression=low))
+                        least = exp.Min(this=low)
+                    term = chain.keep(B.case([(take, B.scaled(d.coef, shift, chain))]))
                     self.agg_columns.append((f"a{n}", exp.Sum(this=term)))
-                    self.agg_columns.append((f"a{n}__e", exp.Min(this=low)))
+                    self.agg_columns.append((f"a{n}__e", least))
                 else:
-                    # max/min keep the first equal value's exponent: guard customers where exponents differ
-                    spread = chain.keep(
-                        exp.NEQ(
-                            this=exp.Window(this=exp.Min(this=exps), partition_by=[exp.column(CUST)]),
-                            expression=exp.Window(this=exp.Max(this=exps), partition_by=[exp.column(CUST)]),
+                    if not isinstance(d.exponent, int):
+                        # max/min keep the first equal value's exponent: guard customers where exponents differ
+                        spread = chain.keep(
+                            exp.NEQ(
+                                this=exp.Window(this=exp.Min(this=exps), partition_by=[exp.column(CUST)]),
+                                expression=exp.Window(this=exp.Max(this=exps), partition_by=[exp.column(CUST)]),
+                            )
                         )
-                    )
-                    chain.guard(spread)
+                        chain.guard(spread)
                     picked = chain.keep(B.case([(take, d.coef)]))
                     extreme = exp.Max(this=picked) if node.fn == "max" else exp.Min(this=picked)
                     self.agg_columns.append((f"a{n}", extreme))
@@ -406,11 +430,10 @@ class Translator:
                 alias = "i" if table == "invoices" else "c"
                 name = f"{alias}_{column}"
                 if node.type.kind in DECIMAL_KINDS:
-                    return V(
-                        node.type,
-                        exp.column(name),
-                        Dec(exp.column(name), exp.column(name + "__e"), exp.column(name + "__z")),
-                    )
+                    fixed = self.exponents.get(f"{table}.{column}")
+                    exponent: B.ExpLike = exp.column(name + "__e") if fixed is None else fixed[0]
+                    nz: B.FlagLike = False if fixed is not None and not fixed[1] else exp.column(name + "__z")
+                    return V(node.type, exp.column(name), Dec(exp.column(name), exponent, nz))
                 return V(node.type, exp.column(name))
             case ir.Ref(name=name):
                 key = (scope, name)
@@ -574,11 +597,16 @@ class Translator:
                 select.where(B.not_(B.or_(*failing)), copy=False)
 
 
-def translate(program: Program, as_of: dt.date | None, separators: tuple[str, str] = (",", ":")) -> Translator:
+def translate(
+    program: Program,
+    as_of: dt.date | None,
+    separators: tuple[str, str] = (",", ":"),
+    exponents: Exponents | None = None,
+) -> Translator:
     """The translator of a program, every expression translated; `query()` and `guard_query()` give SQL."""
-    translator = Translator(program, as_of, separators)
+    translator = Translator(program, as_of, separators, exponents)
     translator.finish()
     return translator
 
 
-__all__ = ["ACTION_COLUMNS", "Translator", "V", "translate"]
+__all__ = ["ACTION_COLUMNS", "Exponents", "Translator", "V", "translate"]
