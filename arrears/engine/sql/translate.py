@@ -511,11 +511,13 @@ class Translator:
         own sort: DuckDB could not sort the plan-heavy benchmark's 40M rows within 4 GB.
         """
         with_ = self._ctes()
-        selects = list(self.emitted) + (self._guard_rows() if with_guards else [])
+        # Each select copied once (the translator's own stay as they are); the union is not copied
+        # at each branch, which made its building quadratic in the number of actions.
+        selects = [s.copy() for s in self.emitted] + (self._guard_rows() if with_guards else [])
         if selects:
             union: exp.Expr = selects[0]
             for s in selects[1:]:
-                union = exp.union(union, s, distinct=False)
+                union = exp.union(union, s, distinct=False, copy=False)
         else:
             union = exp.select(*(exp.alias_(B.cast(B.null(), "TEXT"), c) for c in (*ACTION_COLUMNS, *ORDER[1:]))).where(
                 B.boolean(False)
