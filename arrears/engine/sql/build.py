@@ -21,6 +21,8 @@ PREC = 28
 SAFE = 10**PREC  # a coefficient at or beyond this is guarded
 COEF = "DECIMAL(38, 0)"
 
+# The key columns of the chains: every row's invoice and customer id, as text.
+INV, CUST = "k_inv", "k_cust"
 ExpLike = int | exp.Expr
 FlagLike = bool | exp.Expr
 

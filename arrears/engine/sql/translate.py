@@ -17,11 +17,12 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from arrears.dsl.types import BOOL, Type
+from arrears.dsl.types import Type
 from arrears.dsl.values import Value
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
-from arrears.engine.sql.build import Chain, Dec, V
+from arrears.engine.sql.aggregates import aggregate_inputs, aggregate_value
+from arrears.engine.sql.build import CUST, INV, Chain, Dec, V
 from arrears.engine.sql.calendar import TABLE as CALENDAR_TABLE
 from arrears.engine.sql.calendar import calendar_ctes
 from arrears.engine.sql.primitives import primitive
@@ -30,7 +31,6 @@ from arrears.program import ir
 from arrears.program.ir import Node, Program, ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
 
-INV, CUST = "k_inv", "k_cust"
 SCOPES: tuple[ScopeKind, ...] = ("invoice", "customer")
 ORDER = ("customer", "__scope", "invoice", "__rank", "__index")
 ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
@@ -91,7 +91,7 @@ class Translator:
         self.chains["invoice"] = Chain("i", self._invoice_base())
         for node in self._all_nodes():
             if isinstance(node, ir.Aggregate) and id(node) not in self.aggs:
-                self._aggregate_inputs(node)
+                aggregate_inputs(self, node)
         agg_names = [name for name, _ in self.agg_columns]
         self.chains["invoice"].rebase("agg", CUST, agg_names)
         self.chains["customer"] = Chain("c", self._customer_base(agg_names))
@@ -261,104 +261,6 @@ class Translator:
             join_type="left",
         )
 
-    # -- aggregates --------------------------------------------------------------------
-
-    def _aggregate_inputs(self, node: ir.Aggregate) -> None:
-        chain = self.chains["invoice"]
-        n = len(self.aggs)
-        where = B.boolean(True) if node.where is None else self.truth(self.value(node.where, "invoice"))
-        names: list[str] = []
-        if node.fn == "count":
-            names.append(f"a{n}")
-            self.agg_columns.append((f"a{n}", exp.Sum(this=B.case([(where, B.num(1))], B.num(0)))))
-        else:
-            assert node.value is not None
-            v = self.value(node.value, "invoice")
-            if v.dec is not None or (node.fn == "sum" and node.type.kind in DECIMAL_KINDS):
-                d = self._as_dec(v)
-                take = chain.keep(B.and_(where, exp.not_(exp.Is(this=d.coef, expression=B.null()))))
-                chain.guard(B.and_(take, B.as_flag(d.nz)))
-                exps = chain.keep(B.case([(take, B.as_exp(d.exponent))]))
-                names += [f"a{n}", f"a{n}__e"]
-                if node.fn == "sum":
-                    shift: B.ExpLike
-                    if isinstance(d.exponent, int):
-                        # One exponent on every row: the terms are aligned already (a total that
-                        # starts at 0 has a positive exponent's terms scaled to exponent 0).
-                        shift = max(d.exponent, 0) if node.start is not None else 0
-                        least: exp.Expr = exp.Min(this=exps)
-                        if node.start is not None:
-                            least = B.func("LEAST", B.func("COALESCE", least, B.num(0)), B.num(0))
-                    else:
-                        low = chain.keep(exp.Window(this=exp.Min(this=exps), partition_by=[exp.column(CUST)]))
-                        if node.start is not None:
-                            low = chain.keep(B.func("LEAST", B.func("COALESCE", low, B.num(0)), B.num(0)))
-                        shift = chain.keep(exp.Sub(this=B.func("COALESCE", exps, low), expression=low))
-                        least = exp.Min(this=low)
-                    term = chain.keep(B.case([(take, B.scaled(d.coef, shift, chain))]))
-                    self.agg_columns.append((f"a{n}", exp.Sum(this=term)))
-                    self.agg_columns.append((f"a{n}__e", least))
-                else:
-                    if not isinstance(d.exponent, int):
-                        # max/min keep the first equal value's exponent: guard customers where exponents differ
-                        spread = chain.keep(
-                            exp.NEQ(
-                                this=exp.Window(this=exp.Min(this=exps), partition_by=[exp.column(CUST)]),
-                                expression=exp.Window(this=exp.Max(this=exps), partition_by=[exp.column(CUST)]),
-                            )
-                        )
-                        chain.guard(spread)
-                    picked = chain.keep(B.case([(take, d.coef)]))
-                    extreme = exp.Max(this=picked) if node.fn == "max" else exp.Min(this=picked)
-                    self.agg_columns.append((f"a{n}", extreme))
-                    self.agg_columns.append((f"a{n}__e", exp.Min(this=exps)))
-            else:
-                value = chain.keep(B.case([(where, v.e)]))
-                plain = {"sum": exp.Sum, "max": exp.Max, "min": exp.Min}[node.fn]
-                names.append(f"a{n}")
-                self.agg_columns.append((f"a{n}", plain(this=value)))
-        if node.currency is not None:
-            # Two currencies among the summed invoices: their least and greatest code differ.
-            code = self.value(node.currency, "invoice").e
-            named = self.truth(V(BOOL.optional(), exp.NEQ(this=code, expression=B.text(""))))
-            coded = chain.keep(B.case([(B.and_(where, named), code)]))
-            self.agg_columns.append((f"a{n}__lo", exp.Min(this=coded)))
-            self.agg_columns.append((f"a{n}__hi", exp.Max(this=coded)))
-        self.aggs[id(node)] = (node, names)
-
-    def _aggregate_value(self, node: ir.Aggregate, scope: ScopeKind) -> V:
-        found = self.aggs.get(id(node))
-        if found is None:
-            raise Unsupported("an aggregate inside an aggregate is not supported in SQL")
-        _, names = found
-        if node.currency is not None:
-            # Unlike money is never summed (SPEC 7.1): no value, and the row engine words the error.
-            n = names[0]
-            mixed = B.func(
-                "COALESCE", exp.NEQ(this=exp.column(f"{n}__lo"), expression=exp.column(f"{n}__hi")), B.boolean(False)
-            )
-            self._guard(scope, mixed)
-            total = self._aggregate_total(node, names)
-            coef = B.case([(mixed, B.cast(B.null(), B.COEF))], total.e)
-            assert total.dec is not None
-            return V(node.type, coef, Dec(coef, total.dec.exponent, total.dec.nz))
-        return self._aggregate_total(node, names)
-
-    def _aggregate_total(self, node: ir.Aggregate, names: list[str]) -> V:
-        col = exp.column(names[0])
-        if node.fn == "count":
-            return V(node.type, B.func("COALESCE", col, B.num(0)))
-        if len(names) == 2:
-            e = exp.column(names[1])
-            if node.fn == "sum":
-                coef = B.func("COALESCE", col, B.coef_lit(0))
-                exponent = B.func("COALESCE", e, B.num(0))
-                return V(node.type, coef, Dec(coef, exponent, False))
-            return V(node.type, col, Dec(col, B.func("COALESCE", e, B.num(0)), False))
-        if node.fn == "sum":
-            return V(node.type, B.func("COALESCE", col, B.num(0)))
-        return V(node.type, col)
-
     # -- values ------------------------------------------------------------------------
 
     def truth(self, v: V) -> exp.Expr:
@@ -447,7 +349,7 @@ class Translator:
                     self.gate, self.capture = saved
                 return self.cache[key]
             case ir.Aggregate():
-                return self._aggregate_value(node, scope)
+                return aggregate_value(self, node, scope)
             case ir.LastDone() | ir.LadderLast():
                 return V(node.type, exp.column(self.history[scope][id(node)][0]))
             case ir.LadderLevel():
