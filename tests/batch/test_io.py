@@ -146,6 +146,44 @@ def test_a_malformed_folder_is_rejected_with_the_row_engines_diagnostics(tmp_pat
     assert [d.message for d in batch_error.value.diagnostics] == [d.message for d in row_error.value.diagnostics]
 
 
+REPEATED_IDS = {
+    "ids in order, one repeated": ["A", "B", "B", "C"],
+    "ids out of order, one repeated": ["C", "A", "B", "A"],
+    "ids in order, none repeated": ["A", "B", "C", "D"],
+    "ids out of order, none repeated": ["D", "B", "A", "C"],
+}
+
+
+@pytest.mark.parametrize("name", REPEATED_IDS)
+def test_a_repeated_id_in_a_parquet_folder_is_the_row_engines_error(tmp_path: Path, name: str) -> None:
+    """Ids that rise are checked by comparing neighbours, others by hashing: both find a repeat."""
+    ids = REPEATED_IDS[name]
+    invoices = pl.DataFrame(
+        {
+            "id": ids,
+            "customer_id": ["C"] * len(ids),
+            "amount": ["10.00"] * len(ids),
+            "due_date": ["2026-11-01"] * len(ids),
+        }
+    )
+    invoices.write_parquet(tmp_path / "invoices.parquet")
+    pl.DataFrame({"id": ["C"]}).write_parquet(tmp_path / "customers.parquet")
+    policy = load_policy(EXAMPLES / "policies" / "smb-standard.yaml")
+    if len(set(ids)) == len(ids):
+        assert (
+            make_plan_batch(policy, tmp_path, IBM_AS_OF).to_json()
+            == make_plan(policy, bind(read_snapshot(tmp_path), policy, IBM_AS_OF)).to_json()
+        )
+        return
+    with pytest.raises(InputError) as row_error:
+        bind(read_snapshot(tmp_path), policy, IBM_AS_OF)
+    with pytest.raises(InputError) as batch_error:
+        make_plan_batch(policy, tmp_path, IBM_AS_OF)
+    messages = [d.message for d in batch_error.value.diagnostics]
+    assert messages == [d.message for d in row_error.value.diagnostics]
+    assert any("appears twice" in m for m in messages)
+
+
 @st.composite
 def _cases(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     text, rule_ids, steps = draw(policies())

@@ -252,6 +252,16 @@ def _bind_columns(
     return out.drop("__problem"), out["__problem"]
 
 
+def _distinct(ids: pl.Series) -> bool:
+    """Whether no id repeats. Tables are often written in id order: ids that rise strictly
+    are told apart by one comparison of neighbours, where hashing a million ids costs more."""
+    if ids.len() < 2:
+        return True
+    if (ids.slice(1) > ids.slice(0, ids.len() - 1)).all(ignore_nulls=False):
+        return True
+    return ids.n_unique() == ids.len()
+
+
 def bind_tables(policy: Policy, tables: Tables, as_of: dt.date | None) -> BoundTables | None:
     """Typed tables, or None when the snapshot has a problem (the row binder then reports it)."""
     if as_of is None:
@@ -260,13 +270,13 @@ def bind_tables(policy: Policy, tables: Tables, as_of: dt.date | None) -> BoundT
     customers, customer_problems = _bind_columns(
         tables.customers, customer_specs, tables.number_columns.get("customers", frozenset())
     )
-    if customer_problems.any() or customers["customer.id"].n_unique() != customers.height:
+    if customer_problems.any() or not _distinct(customers["customer.id"]):
         return None
     customers = customers.with_columns(pl.col("customer.tags").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     invoices, invoice_problems = _bind_columns(
         tables.invoices, invoice_specs, tables.number_columns.get("invoices", frozenset())
     )
-    if invoice_problems.any() or invoices["id"].n_unique() != invoices.height:
+    if invoice_problems.any() or not _distinct(invoices["id"]):
         return None
     implicit_ok = all(s.missing != "required" for s in customer_specs[4:])
     unknown = invoices.filter(~pl.col("customer_id").is_in(customers["customer.id"].implode()))["customer_id"]
