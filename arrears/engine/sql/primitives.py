@@ -56,6 +56,12 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
         return _member(t, node, scope, chain)
     if op in COLUMNS:
         return business_primitive(t, node, scope, chain)
+    if op == "if":
+        truth = t.known.decided(node.args[0], scope)
+        if truth is not None:
+            # The data decides the condition: only the branch taken is computed.
+            taken = t.value(node.args[1] if truth else node.args[2], scope)
+            return _dec_v(rtype, t._as_dec(taken)) if rtype.kind in DECIMAL_KINDS else _v(rtype, taken.e)
     args = [t.value(a, scope) for a in node.args]
     match op:
         case "and" | "or":

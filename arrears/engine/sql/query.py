@@ -8,6 +8,7 @@ from collections import Counter
 from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
+from arrears.engine.sql.known import Values
 from arrears.engine.sql.optimize import optimize
 from arrears.engine.sql.translate import Exponents, Translator, translate
 from arrears.engine.tablefiles import HISTORY_COLUMNS
@@ -77,21 +78,28 @@ def combined_tree(
     as_of: dt.date | None,
     separators: tuple[str, str] = (",", ":"),
     exponents: Exponents | None = None,
+    values: Values | None = None,
 ) -> exp.Select:
     """The actions query with a row per guarded customer (`rule` null): both answers in one pass,
     the rows unordered, with `__index` for the assembly's sort (`Translator.query`); for data
-    whose decimal inputs have the `exponents` given (`tables.fixed_exponents`)."""
-    return optimize(_translated(policy, as_of, separators, exponents).query(with_guards=True, ordered=False))
+    whose decimal inputs have the `exponents` given and text inputs the `values`
+    (`tables.fixed_exponents`, `tables.text_values`)."""
+    translator = _translated(policy, as_of, separators, exponents, values)
+    return optimize(translator.query(with_guards=True, ordered=False))
 
 
 def _translated(
-    policy: Policy, as_of: dt.date | None, separators: tuple[str, str], exponents: Exponents | None = None
+    policy: Policy,
+    as_of: dt.date | None,
+    separators: tuple[str, str],
+    exponents: Exponents | None = None,
+    values: Values | None = None,
 ) -> Translator:
     try:
         program = lower(policy)
     except LoweringError as error:
         raise Unsupported(str(error)) from None
-    return translate(program, as_of, separators, exponents)
+    return translate(program, as_of, separators, exponents, values)
 
 
 def materialized(tree: exp.Select) -> exp.Select:

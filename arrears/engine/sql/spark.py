@@ -48,7 +48,7 @@ from arrears.engine.batch.typed import NEUTRAL
 from arrears.engine.engines import DEFAULT_SPARK_MASTER
 from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import combined_tree
-from arrears.engine.sql.tables import fixed_exponents, input_tables
+from arrears.engine.sql.tables import fixed_exponents, input_tables, text_values
 from arrears.rules.model import Policy
 
 INSTALL = "pip install 'arrears[spark]'"
@@ -152,7 +152,7 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
 
     frames = load_frames(policy, source, as_of)
     # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
-    tree = combined_tree(policy, frames.as_of, NEUTRAL, fixed_exponents(frames))
+    tree = combined_tree(policy, frames.as_of, NEUTRAL, fixed_exponents(frames), text_values(frames))
     for key, value in SEMANTICS.items():
         session.conf.set(key, value)
     before = _persistent(session)

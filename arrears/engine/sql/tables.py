@@ -70,6 +70,28 @@ def fixed_exponents(frames: Frames) -> dict[str, tuple[int, bool]]:
     return fixed
 
 
+_KEYS = frozenset({"id", "customer_id", "customer.id"})  # an id per row: never few values
+_FEW = 64
+
+
+def text_values(frames: Frames) -> dict[str, frozenset[str | None]]:
+    """The text inputs of at most 64 distinct values, with those values (`known.Values`)."""
+    values: dict[str, frozenset[str | None]] = {}
+    for table, frame, strip in (("invoices", frames.invoices, ""), ("customers", frames.customers, "customer.")):
+        names = [
+            n
+            for n, t in frame.schema.items()
+            if t == pl.String and n not in _KEYS and not n.startswith("__") and "#" not in n
+        ]
+        if not names or frame.height == 0:
+            continue
+        counts = frame.select(pl.col(n).n_unique() for n in names).row(0)
+        for n, count in zip(names, counts, strict=True):
+            if count <= _FEW:
+                values[f"{table}.{n.removeprefix(strip)}"] = frozenset(frame[n].unique().to_list())
+    return values
+
+
 def input_tables(frames: Frames) -> dict[str, pl.DataFrame]:
     """`invoices`, `customers` and `history` with the columns of SPEC section 3."""
     invoices = _texts(frames.invoices)

@@ -25,6 +25,7 @@ from arrears.engine.sql.aggregates import aggregate_inputs, aggregate_value
 from arrears.engine.sql.build import CUST, INV, Chain, Dec, V
 from arrears.engine.sql.calendar import TABLE as CALENDAR_TABLE
 from arrears.engine.sql.calendar import calendar_ctes
+from arrears.engine.sql.known import Known, Values
 from arrears.engine.sql.primitives import primitive
 from arrears.engine.sql.text import json_object
 from arrears.program import ir
@@ -58,9 +59,11 @@ class Translator:
         as_of: dt.date | None,
         separators: tuple[str, str] = (",", ":"),
         exponents: Exponents | None = None,
+        values: Values | None = None,
     ) -> None:
         self.program = program
         self.exponents: Exponents = exponents or {}
+        self.known = Known(program, values or {})
         # JSON separators of params and facts: compact for the printed SQL, the batch plan's
         # neutral ones (batch/typed.py) when the plan is assembled from the result.
         self.separators = separators
@@ -364,6 +367,11 @@ class Translator:
             case ir.Chosen(ladder=ladder):
                 return V(node.type, self.items[(scope, "chosen:" + ladder)])
             case ir.Prim():
+                if node.type.kind == "bool":
+                    # A condition the data decides on every row is a constant (known.py).
+                    found = self.known.possible(node, scope)
+                    if found is not None and len(found) == 1 and isinstance(only := next(iter(found)), bool):
+                        return V(node.type, B.boolean(only))
                 return primitive(self, node, scope, chain)
         raise Unsupported(f"cannot translate {type(node).__name__}")  # pragma: no cover
 
@@ -506,9 +514,14 @@ def translate(
     as_of: dt.date | None,
     separators: tuple[str, str] = (",", ":"),
     exponents: Exponents | None = None,
+    values: Values | None = None,
 ) -> Translator:
-    """The translator of a program, every expression translated; `query()` and `guard_query()` give SQL."""
-    translator = Translator(program, as_of, separators, exponents)
+    """The translator of a program, every expression translated; `query()` and `guard_query()` give SQL.
+
+    An engine that holds the data passes what it fixes: the exponent of decimal inputs of
+    one exponent (`exponents`), the values of text inputs of few values (`values`, known.py).
+    """
+    translator = Translator(program, as_of, separators, exponents, values)
     translator.finish()
     return translator
 

@@ -1,0 +1,121 @@
+"""Conditions the data decides: the values text inputs take, carried through comparisons.
+
+The DuckDB and Spark engines run the query on data they hold, and a few text inputs take
+few values (an invoice's currency, a customer's segment). Given those values, a
+condition that reads only such inputs and constants may come out the same on every row:
+`currency in [BHD, IQD, ...]` over invoices in euros and dollars is false everywhere.
+The translator then writes the constant, and an `if` whose condition is decided
+translates only the branch taken: a money amount rounded to three places for dinars is
+not computed where no invoice is in dinars. The values follow the program's own null
+rules (registry.py): a comparison or membership with a null operand is false, an `if`
+reads a null condition as false. What the analysis cannot follow is unknown, and the
+query computes it as printed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+from arrears.program import ir
+from arrears.program.ir import Node, Program, ScopeKind
+from arrears.rules.on_values import VALUES
+
+# Input key (`invoices.currency`) -> the distinct values of that column, null included.
+Values = Mapping[str, frozenset[str | None]]
+_MOST = 4096  # more combinations of the inputs' values than this: not followed
+
+
+class Known:
+    def __init__(self, program: Program, values: Values) -> None:
+        self.program = program
+        self.values = values
+        self._memo: dict[tuple[ScopeKind, int], frozenset[object] | None] = {}
+
+    def decided(self, node: Node, scope: ScopeKind) -> bool | None:
+        """The truth of a condition on every row (null reads as false), or None if rows differ."""
+        found = self.possible(node, scope)
+        if found is None:
+            return None
+        truths = {value is True for value in found}
+        return truths.pop() if len(truths) == 1 else None
+
+    def possible(self, node: Node, scope: ScopeKind) -> frozenset[object] | None:
+        """The values a node takes over every combination of its inputs' values, or None when not followed.
+
+        Every combination is evaluated, so conditions on one input that hang together
+        (`currency != EUR and not (currency in [USD])`) are decided as the rows decide them.
+        """
+        if not self.values:
+            return None
+        key = (scope, id(node))
+        if key not in self._memo:
+            self._memo[key] = self._possible(node, scope)
+        return self._memo[key]
+
+    def _possible(self, node: Node, scope: ScopeKind) -> frozenset[object] | None:
+        keys = self._inputs(node, scope)
+        if keys is None or any(k not in self.values for k in keys):
+            return None
+        ordered = sorted(keys)
+        domains = [sorted(self.values[k], key=lambda v: (v is not None, v or "")) for k in ordered]
+        combinations = 1
+        for domain in domains:
+            combinations *= len(domain)
+        if combinations > _MOST:
+            return None
+        return frozenset(
+            self._value(node, scope, dict(zip(ordered, choice, strict=True))) for choice in itertools.product(*domains)
+        )
+
+    def _inputs(self, node: Node, scope: ScopeKind) -> set[str] | None:
+        """The inputs a node reads, or None when it holds a node this module does not evaluate."""
+        match node:
+            case ir.Const(value=value):
+                return set() if not isinstance(value, tuple) else None
+            case ir.Input(table=table, column=column):
+                return {f"{table}.{column}"}
+            case ir.Ref(name=name):
+                definition = self.program.columns(scope).get(name)
+                return None if definition is None else self._inputs(definition, scope)
+            case ir.Prim(op="in" | "not_in", args=(item, ir.Const(value=tuple()))):
+                return self._inputs(item, scope)
+            case (
+                ir.Prim(op="if", args=(_, _, _))
+                | ir.Prim(op="eq" | "ne" | "and" | "or", args=(_, _))
+                | ir.Prim(op="is_null" | "not", args=(_,))
+            ):
+                found: set[str] = set()
+                args = node.args
+                for arg in args:
+                    inner = self._inputs(arg, scope)
+                    if inner is None:
+                        return None
+                    found |= inner
+                return found
+        return None
+
+    def _value(self, node: Node, scope: ScopeKind, env: dict[str, object]) -> object:
+        """A node's value where its inputs hold `env`, by the program's null rules (registry.py)."""
+        match node:
+            case ir.Const(value=value):
+                return value
+            case ir.Input(table=table, column=column):
+                return env[f"{table}.{column}"]
+            case ir.Ref(name=name):
+                return self._value(self.program.columns(scope)[name], scope, env)
+            case ir.Prim(op="if", args=(condition, then, otherwise)):
+                taken = then if self._value(condition, scope, env) is True else otherwise
+                return self._value(taken, scope, env)
+            case ir.Prim(op="in" | "not_in" as op, args=(item, ir.Const(value=tuple() as members))):
+                x = self._value(item, scope, env)
+                return x is not None and ((x in members) == (op == "in"))  # a null is in nothing, nor out
+            case ir.Prim(op="eq" | "ne" as op, args=(left, right)):
+                x, y = self._value(left, scope, env), self._value(right, scope, env)
+                return x is not None and y is not None and ((x == y) == (op == "eq"))  # a null compares false
+            case ir.Prim(op=op, args=args):
+                return VALUES(op, *(self._value(a, scope, env) for a in args))  # and, or, not, is_null
+        raise AssertionError(node)  # pragma: no cover - `_inputs` admits no other node
+
+
+__all__ = ["Known", "Values"]
