@@ -120,20 +120,10 @@ for _code in range(0x20):
 _PATTERNS = list(_ESCAPES)
 _REPLACEMENTS = [_ESCAPES[p] for p in _PATTERNS]
 
-# The SQL engines build JSON objects and lists with these two separators, which no JSON
-# text holds unescaped (control characters in strings are always escaped); their assembly
-# makes the text compact with two literal replacements (`compact`). The plan's action rows
-# hold params and facts compact (`json.dumps(..., separators=(",", ":"))`): what Parquet,
-# JSON lines and the replay write or read, with no pass over millions of texts; the plan
-# document alone spaces them (`spaced`).
-ITEM, KEY = "\x1f", "\x1e"
-NEUTRAL = (ITEM, KEY)
+# The plan's action rows hold params and facts compact (`json.dumps(..., separators=(",", ":"))`):
+# what Parquet, JSON lines and the replay write or read, with no pass over millions of texts;
+# the plan document alone spaces them (`spaced`). The SQL engines' query writes them so too.
 COMPACT = (",", ":")
-
-
-def compact(expr: pl.Expr) -> pl.Expr:
-    """Neutral JSON text spelled as `json.dumps(..., separators=(",", ":"))`."""
-    return expr.str.replace_all(ITEM, ",", literal=True).str.replace_all(KEY, ":", literal=True)
 
 
 # A compact JSON text one of whose strings holds a comma or a colon: from the start, whole

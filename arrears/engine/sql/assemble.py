@@ -8,7 +8,6 @@ from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.plan import assemble as plan_of_rows
 from arrears.engine.batch.render import SCHEMA
-from arrears.engine.batch.typed import compact
 from arrears.rules.model import Policy
 
 
@@ -20,8 +19,8 @@ def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFra
     is_remind = pl.col("action") == "remind"
     framed = (
         actions.lazy()
-        # The plan's rows hold params and facts compact (batch/typed.py); the query wrote them neutral.
-        .with_columns(pl.col("step").cast(pl.Int64), compact(pl.col("params")), compact(pl.col("facts")))
+        # The query wrote params and facts compact, as the plan's rows hold them (batch/typed.py).
+        .with_columns(pl.col("step").cast(pl.Int64))
         .join(customers.lazy(), on="customer", how="left", maintain_order="left")
         .join(invoices.lazy(), on="invoice", how="left", maintain_order="left")
         .with_columns(

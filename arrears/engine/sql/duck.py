@@ -17,7 +17,7 @@ import polars as pl
 from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import FramePlan
-from arrears.engine.batch.typed import NEUTRAL
+from arrears.engine.batch.typed import COMPACT
 from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import combined_tree, materialized
 from arrears.engine.sql.tables import fixed_exponents, input_tables, text_values
@@ -33,11 +33,11 @@ def make_plan_duckdb(
 ) -> FramePlan:
     """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
     frames = load_frames(policy, source, as_of)
-    # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
+    # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
     # One query gives the actions and the guarded customers (rows whose rule is null): the
     # chains are computed once, where a separate guard query took as long again.
     query = materialized(
-        combined_tree(policy, frames.as_of, NEUTRAL, fixed_exponents(frames), text_values(frames))
+        combined_tree(policy, frames.as_of, COMPACT, fixed_exponents(frames), text_values(frames))
     ).sql("duckdb")
     tables = input_tables(frames)
     # What DuckDB spills beyond its memory limit goes to a folder of its own, removed after

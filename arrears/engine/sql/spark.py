@@ -44,7 +44,7 @@ from sqlglot import exp
 from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import FramePlan
-from arrears.engine.batch.typed import NEUTRAL
+from arrears.engine.batch.typed import COMPACT
 from arrears.engine.engines import DEFAULT_SPARK_MASTER
 from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import combined_tree
@@ -151,8 +151,8 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
     from pyspark.errors import PySparkException
 
     frames = load_frames(policy, source, as_of)
-    # The batch plan's neutral JSON separators: its assembly spells them compact or spaced.
-    tree = combined_tree(policy, frames.as_of, NEUTRAL, fixed_exponents(frames), text_values(frames))
+    # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
+    tree = combined_tree(policy, frames.as_of, COMPACT, fixed_exponents(frames), text_values(frames))
     for key, value in SEMANTICS.items():
         session.conf.set(key, value)
     before = _persistent(session)

@@ -64,8 +64,7 @@ class Translator:
         self.program = program
         self.exponents: Exponents = exponents or {}
         self.known = Known(program, values or {})
-        # JSON separators of params and facts: compact for the printed SQL, the batch plan's
-        # neutral ones (batch/typed.py) when the plan is assembled from the result.
+        # JSON separators of params and facts: compact, as the plan's action rows hold them.
         self.separators = separators
         self.as_of = as_of
         self.chains: dict[ScopeKind, Chain] = {}
