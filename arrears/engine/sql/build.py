@@ -254,10 +254,17 @@ def dec_constant(coefficient: int, exponent: int, negative_zero: bool) -> Dec:
     return Dec(coef_lit(coefficient), exponent, negative_zero)
 
 
-def pow10(k: ExpLike) -> exp.Expr:
-    """10**k as DECIMAL(38, 0), exact, for 0 <= k <= 37."""
+def pow10(k: ExpLike, most: int = 37) -> exp.Expr:
+    """10**k as DECIMAL(38, 0), exact, for 0 <= k <= `most` <= 37.
+
+    To 10**18 a power of ten is a double exactly, and POWER of whole numbers gives it
+    exactly (C's `pow`, Java's `Math.pow`): a number where the text `1000...` costs a
+    string built and parsed on every row. Beyond, the text.
+    """
     if isinstance(k, int):
         return coef_lit(10**k)
+    if most <= 18:
+        return cast(cast(func("POWER", num(10), k), "BIGINT"), COEF)
     return cast(concat(text("1"), func("REPEAT", text("0"), cast(k, "INT"))), COEF)
 
 

@@ -83,7 +83,7 @@ def divide(a: Dec, b: Dec, chain: Chain) -> Dec:
         k = chain.keep(
             func("LEAST", func("GREATEST", exp.Sub(this=shift, expression=num(i * CHUNK)), num(0)), num(CHUNK))
         )
-        factor = chain.keep(pow10(k))
+        factor = chain.keep(pow10(k, most=CHUNK))
         q, remainder = _step(chain, remainder, divisor, factor, coef_lit(0))
         quotient = chain.keep(cast(exp.Add(this=exp.Mul(this=quotient, expression=factor), expression=q), COEF))
     inexact = chain.keep(exp.NEQ(this=remainder, expression=num(0)))
