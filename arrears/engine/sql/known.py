@@ -31,6 +31,8 @@ class Known:
         self.program = program
         self.values = values
         self._memo: dict[tuple[ScopeKind, int], frozenset[object] | None] = {}
+        # Per node, as a node may be read by many (a let used by lets): walked once each.
+        self._reads: dict[tuple[ScopeKind, int], frozenset[str] | None] = {}
 
     def decided(self, node: Node, scope: ScopeKind) -> bool | None:
         """The truth of a condition on every row (null reads as false), or None if rows differ."""
@@ -65,16 +67,23 @@ class Known:
         if combinations > _MOST:
             return None
         return frozenset(
-            self._value(node, scope, dict(zip(ordered, choice, strict=True))) for choice in itertools.product(*domains)
+            self._value(node, scope, dict(zip(ordered, choice, strict=True)), {})
+            for choice in itertools.product(*domains)
         )
 
-    def _inputs(self, node: Node, scope: ScopeKind) -> set[str] | None:
+    def _inputs(self, node: Node, scope: ScopeKind) -> frozenset[str] | None:
         """The inputs a node reads, or None when it holds a node this module does not evaluate."""
+        key = (scope, id(node))
+        if key not in self._reads:
+            self._reads[key] = self._read(node, scope)
+        return self._reads[key]
+
+    def _read(self, node: Node, scope: ScopeKind) -> frozenset[str] | None:
         match node:
             case ir.Const(value=value):
-                return set() if not isinstance(value, tuple) else None
+                return frozenset() if not isinstance(value, tuple) else None
             case ir.Input(table=table, column=column):
-                return {f"{table}.{column}"}
+                return frozenset([f"{table}.{column}"])
             case ir.Ref(name=name):
                 definition = self.program.columns(scope).get(name)
                 return None if definition is None else self._inputs(definition, scope)
@@ -85,9 +94,8 @@ class Known:
                 | ir.Prim(op="eq" | "ne" | "and" | "or", args=(_, _))
                 | ir.Prim(op="is_null" | "not", args=(_,))
             ):
-                found: set[str] = set()
-                args = node.args
-                for arg in args:
+                found: frozenset[str] = frozenset()
+                for arg in node.args:
                     inner = self._inputs(arg, scope)
                     if inner is None:
                         return None
@@ -95,26 +103,34 @@ class Known:
                 return found
         return None
 
-    def _value(self, node: Node, scope: ScopeKind, env: dict[str, object]) -> object:
-        """A node's value where its inputs hold `env`, by the program's null rules (registry.py)."""
+    def _value(self, node: Node, scope: ScopeKind, env: dict[str, object], seen: dict[int, object]) -> object:
+        """A node's value where its inputs hold `env`, by the program's null rules (registry.py);
+        `seen` holds the values of the nodes evaluated so far for this `env`."""
+        if id(node) not in seen:
+            seen[id(node)] = self._evaluate(node, scope, env, seen)
+        return seen[id(node)]
+
+    def _evaluate(self, node: Node, scope: ScopeKind, env: dict[str, object], seen: dict[int, object]) -> object:
+        def value(of: Node) -> object:
+            return self._value(of, scope, env, seen)
+
         match node:
-            case ir.Const(value=value):
-                return value
+            case ir.Const(value=constant):
+                return constant
             case ir.Input(table=table, column=column):
                 return env[f"{table}.{column}"]
             case ir.Ref(name=name):
-                return self._value(self.program.columns(scope)[name], scope, env)
+                return value(self.program.columns(scope)[name])
             case ir.Prim(op="if", args=(condition, then, otherwise)):
-                taken = then if self._value(condition, scope, env) is True else otherwise
-                return self._value(taken, scope, env)
+                return value(then if value(condition) is True else otherwise)
             case ir.Prim(op="in" | "not_in" as op, args=(item, ir.Const(value=tuple() as members))):
-                x = self._value(item, scope, env)
+                x = value(item)
                 return x is not None and ((x in members) == (op == "in"))  # a null is in nothing, nor out
             case ir.Prim(op="eq" | "ne" as op, args=(left, right)):
-                x, y = self._value(left, scope, env), self._value(right, scope, env)
+                x, y = value(left), value(right)
                 return x is not None and y is not None and ((x == y) == (op == "eq"))  # a null compares false
             case ir.Prim(op=op, args=args):
-                return VALUES(op, *(self._value(a, scope, env) for a in args))  # and, or, not, is_null
+                return VALUES(op, *(value(a) for a in args))  # and, or, not, is_null
         raise AssertionError(node)  # pragma: no cover - `_inputs` admits no other node
 
 

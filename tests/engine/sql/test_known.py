@@ -139,3 +139,13 @@ def test_text_values_of_a_snapshot() -> None:
     assert values["customers.segment"] == frozenset({"smb"})  # the default where a customer has none
     assert "invoices.id" not in values
     assert "invoices.customer_id" not in values
+
+
+def test_a_condition_read_many_times_is_evaluated_once_per_combination() -> None:
+    """Lets built on lets read one node many times: 2**40 paths, each node evaluated once."""
+    node: Node = ir.prim("eq", BOOL, _currency, ir.Const(TEXT, "EUR"))
+    for _ in range(40):
+        node = ir.prim("and", BOOL, node, node)
+    program = lower(load_policy_text(POLICY, "policy.yaml"))
+    assert Known(program, {CURRENCY: frozenset({"EUR"})}).decided(node, "invoice") is True
+    assert Known(program, {CURRENCY: frozenset({"EUR", "USD"})}).decided(node, "invoice") is None
