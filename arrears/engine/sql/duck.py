@@ -20,7 +20,7 @@ from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.typed import COMPACT
 from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import combined_tree, materialized
-from arrears.engine.sql.tables import fixed_exponents, input_tables, text_values
+from arrears.engine.sql.tables import data_facts, input_tables
 from arrears.rules.model import Policy
 
 
@@ -36,9 +36,7 @@ def make_plan_duckdb(
     # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
     # One query gives the actions and the guarded customers (rows whose rule is null): the
     # chains are computed once, where a separate guard query took as long again.
-    query = materialized(
-        combined_tree(policy, frames.as_of, COMPACT, fixed_exponents(frames), text_values(frames))
-    ).sql("duckdb")
+    query = materialized(combined_tree(policy, frames.as_of, COMPACT, data_facts(frames))).sql("duckdb")
     tables = input_tables(frames)
     # What DuckDB spills beyond its memory limit goes to a folder of its own, removed after
     # the run (by default it would be `.tmp` in the user's working directory, left behind).

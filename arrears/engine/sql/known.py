@@ -9,13 +9,16 @@ translates only the branch taken: a money amount rounded to three places for din
 not computed where no invoice is in dinars. The values follow the program's own null
 rules (registry.py): a comparison or membership with a null operand is false, an `if`
 reads a null condition as false. What the analysis cannot follow is unknown, and the
-query computes it as printed.
+query computes it as printed. `Facts` carries what the data fixes to the translator:
+these values, and the exponent of each decimal input that has one (`tables.data_facts`).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from arrears.program import ir
 from arrears.program.ir import Node, Program, ScopeKind
@@ -23,6 +26,22 @@ from arrears.rules.on_values import VALUES
 
 # Input key (`invoices.currency`) -> the distinct values of that column, null included.
 Values = Mapping[str, frozenset[str | None]]
+# A decimal input whose every value has one exponent, keyed `invoices.amount`: that exponent,
+# and whether some value is a negative zero. An engine that runs the query on data it holds
+# passes them, and the query aligns, rounds and sums such values with constants where it would
+# compute every row's exponent (the printed SQL knows no data and computes them).
+Exponents = Mapping[str, tuple[int, bool]]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the data an engine runs the query on fixes (`tables.data_facts`); the printed SQL
+    knows no data and has none: decimal inputs of one exponent, text inputs of few values."""
+
+    exponents: Exponents = field(default_factory=dict)
+    values: Values = field(default_factory=dict)
+
+
 _MOST = 4096  # more combinations of the inputs' values than this: not followed
 
 
@@ -60,11 +79,8 @@ class Known:
         if keys is None or any(k not in self.values for k in keys):
             return None
         ordered = sorted(keys)
-        domains = [sorted(self.values[k], key=lambda v: (v is not None, v or "")) for k in ordered]
-        combinations = 1
-        for domain in domains:
-            combinations *= len(domain)
-        if combinations > _MOST:
+        domains = [tuple(self.values[k]) for k in ordered]  # in any order: the outcomes are a set
+        if math.prod(len(d) for d in domains) > _MOST:
             return None
         return frozenset(
             self._value(node, scope, dict(zip(ordered, choice, strict=True)), {})
@@ -134,4 +150,4 @@ class Known:
         raise AssertionError(node)  # pragma: no cover - `_inputs` admits no other node
 
 
-__all__ = ["Known", "Values"]
+__all__ = ["Exponents", "Facts", "Known", "Values"]

@@ -8,9 +8,9 @@ from collections import Counter
 from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
-from arrears.engine.sql.known import Values
+from arrears.engine.sql.known import Facts
 from arrears.engine.sql.optimize import optimize
-from arrears.engine.sql.translate import Exponents, Translator, translate
+from arrears.engine.sql.translate import Translator, translate
 from arrears.engine.tablefiles import HISTORY_COLUMNS
 from arrears.program import Program, lower
 from arrears.program.lower import LoweringError
@@ -77,29 +77,23 @@ def combined_tree(
     policy: Policy,
     as_of: dt.date | None,
     separators: tuple[str, str] = (",", ":"),
-    exponents: Exponents | None = None,
-    values: Values | None = None,
+    facts: Facts | None = None,
 ) -> exp.Select:
     """The actions query with a row per guarded customer (`rule` null): both answers in one pass,
     the rows unordered, with `__index` for the assembly's sort (`Translator.query`); for data
-    whose decimal inputs have the `exponents` given and text inputs the `values`
-    (`tables.fixed_exponents`, `tables.text_values`)."""
-    translator = _translated(policy, as_of, separators, exponents, values)
+    with the `facts` given (`tables.data_facts`)."""
+    translator = _translated(policy, as_of, separators, facts)
     return optimize(translator.query(with_guards=True, ordered=False))
 
 
 def _translated(
-    policy: Policy,
-    as_of: dt.date | None,
-    separators: tuple[str, str],
-    exponents: Exponents | None = None,
-    values: Values | None = None,
+    policy: Policy, as_of: dt.date | None, separators: tuple[str, str], facts: Facts | None = None
 ) -> Translator:
     try:
         program = lower(policy)
     except LoweringError as error:
         raise Unsupported(str(error)) from None
-    return translate(program, as_of, separators, exponents, values)
+    return translate(program, as_of, separators, facts)
 
 
 def materialized(tree: exp.Select) -> exp.Select:

@@ -48,7 +48,7 @@ from arrears.engine.batch.typed import COMPACT
 from arrears.engine.engines import DEFAULT_SPARK_MASTER
 from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import combined_tree
-from arrears.engine.sql.tables import fixed_exponents, input_tables, text_values
+from arrears.engine.sql.tables import data_facts, input_tables
 from arrears.rules.model import Policy
 
 INSTALL = "pip install 'arrears[spark]'"
@@ -152,7 +152,7 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
 
     frames = load_frames(policy, source, as_of)
     # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
-    tree = combined_tree(policy, frames.as_of, COMPACT, fixed_exponents(frames), text_values(frames))
+    tree = combined_tree(policy, frames.as_of, COMPACT, data_facts(frames))
     for key, value in SEMANTICS.items():
         session.conf.set(key, value)
     before = _persistent(session)

@@ -14,6 +14,7 @@ import polars as pl
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.stage import Stage
+from arrears.engine.sql.known import Facts
 
 
 def _texts(frame: pl.DataFrame, strip: str = "") -> pl.DataFrame:
@@ -39,7 +40,7 @@ def _texts(frame: pl.DataFrame, strip: str = "") -> pl.DataFrame:
 
 
 def fixed_exponents(frames: Frames) -> dict[str, tuple[int, bool]]:
-    """The decimal inputs whose every value has one exponent (`Exponents` of the translator).
+    """The decimal inputs whose every value has one exponent (`Facts.exponents`).
 
     The loader holds each decimal as coefficient and exponent already: a column whose
     exponents are all alike (money of one currency, as a ledger keeps it) is read with a
@@ -75,7 +76,7 @@ _FEW = 64
 
 
 def text_values(frames: Frames) -> dict[str, frozenset[str | None]]:
-    """The text inputs of at most 64 distinct values, with those values (`known.Values`)."""
+    """The text inputs of at most 64 distinct values, with those values (`Facts.values`, known.py)."""
     values: dict[str, frozenset[str | None]] = {}
     for table, frame, strip in (("invoices", frames.invoices, ""), ("customers", frames.customers, "customer.")):
         names = [
@@ -90,6 +91,11 @@ def text_values(frames: Frames) -> dict[str, frozenset[str | None]]:
             if count <= _FEW:
                 values[f"{table}.{n.removeprefix(strip)}"] = frozenset(frame[n].unique().to_list())
     return values
+
+
+def data_facts(frames: Frames) -> Facts:
+    """What the frames fix for the engines' query: `fixed_exponents` and `text_values`."""
+    return Facts(fixed_exponents(frames), text_values(frames))
 
 
 def input_tables(frames: Frames) -> dict[str, pl.DataFrame]:

@@ -12,7 +12,6 @@ only the program, never the policy.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlglot import exp
@@ -25,7 +24,7 @@ from arrears.engine.sql.aggregates import aggregate_inputs, aggregate_value
 from arrears.engine.sql.build import CUST, INV, Chain, Dec, V
 from arrears.engine.sql.calendar import TABLE as CALENDAR_TABLE
 from arrears.engine.sql.calendar import calendar_ctes
-from arrears.engine.sql.known import Known, Values
+from arrears.engine.sql.known import Facts, Known
 from arrears.engine.sql.primitives import primitive
 from arrears.engine.sql.text import json_object
 from arrears.program import ir
@@ -37,11 +36,6 @@ ORDER = ("customer", "__scope", "invoice", "__rank", "__index")
 ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
 _CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 _NON_ASCII = "[^\\x00-\\x7f]"
-# A decimal input whose every value has one exponent, keyed `invoices.amount`: that exponent,
-# and whether some value is a negative zero. An engine that runs the query on data it holds
-# passes them, and the query aligns, rounds and sums such values with constants where it would
-# compute every row's exponent (the printed SQL knows no data and computes them).
-Exponents = Mapping[str, tuple[int, bool]]
 
 
 def _raw(table: str, column: str) -> exp.Expr:
@@ -58,12 +52,12 @@ class Translator:
         program: Program,
         as_of: dt.date | None,
         separators: tuple[str, str] = (",", ":"),
-        exponents: Exponents | None = None,
-        values: Values | None = None,
+        facts: Facts | None = None,
     ) -> None:
         self.program = program
-        self.exponents: Exponents = exponents or {}
-        self.known = Known(program, values or {})
+        facts = facts or Facts()
+        self.exponents = facts.exponents
+        self.known = Known(program, facts.values)
         # JSON separators of params and facts: compact, as the plan's action rows hold them.
         self.separators = separators
         self.as_of = as_of
@@ -512,17 +506,13 @@ def translate(
     program: Program,
     as_of: dt.date | None,
     separators: tuple[str, str] = (",", ":"),
-    exponents: Exponents | None = None,
-    values: Values | None = None,
+    facts: Facts | None = None,
 ) -> Translator:
     """The translator of a program, every expression translated; `query()` and `guard_query()` give SQL.
-
-    An engine that holds the data passes what it fixes: the exponent of decimal inputs of
-    one exponent (`exponents`), the values of text inputs of few values (`values`, known.py).
-    """
-    translator = Translator(program, as_of, separators, exponents, values)
+    An engine that holds the data passes the `facts` it fixes."""
+    translator = Translator(program, as_of, separators, facts)
     translator.finish()
     return translator
 
 
-__all__ = ["ACTION_COLUMNS", "Exponents", "Translator", "V", "translate"]
+__all__ = ["ACTION_COLUMNS", "Translator", "V", "translate"]

@@ -17,7 +17,7 @@ from sqlglot import exp
 from arrears.dsl.types import BOOL, STRING, Type, list_of
 from arrears.engine.batch.engine import load_frames
 from arrears.engine.snapshot import from_data
-from arrears.engine.sql.known import Known
+from arrears.engine.sql.known import Facts, Known
 from arrears.engine.sql.query import combined_tree
 from arrears.engine.sql.tables import text_values
 from arrears.program import ir, lower
@@ -121,7 +121,7 @@ def test_what_the_values_decide(
 def _text_roundings(values: dict[str, frozenset[str | None]]) -> int:
     """Roundings on the digits as text (SUBSTRING of a coefficient) in the engines' query."""
     policy = load_policy_text(POLICY, "policy.yaml")
-    return sum(1 for _ in combined_tree(policy, AS_OF, values=values).find_all(exp.Substring))
+    return sum(1 for _ in combined_tree(policy, AS_OF, facts=Facts(values=values)).find_all(exp.Substring))
 
 
 def test_an_amount_is_rounded_only_to_the_minor_units_present() -> None:

@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from arrears.engine.batch.engine import load_frames
 from arrears.engine.snapshot import from_data
+from arrears.engine.sql.known import Facts
 from arrears.engine.sql.query import combined_tree
 from arrears.engine.sql.tables import fixed_exponents
 from arrears.rules.loader import load_policy_text
@@ -100,7 +101,7 @@ def test_the_duckdb_plan_is_the_row_engines_whatever_the_exponents(name: str) ->
 
 def _windows(fixed: dict[str, tuple[int, bool]]) -> int:
     policy = load_policy_text(POLICY, "policy.yaml")
-    return sum(1 for _ in combined_tree(policy, AS_OF, exponents=fixed).find_all(exp.Window))
+    return sum(1 for _ in combined_tree(policy, AS_OF, facts=Facts(exponents=fixed)).find_all(exp.Window))
 
 
 def test_a_sum_over_one_exponent_needs_no_window() -> None:
