@@ -7,8 +7,9 @@ condition that reads only such inputs and constants may come out the same on eve
 The translator then writes the constant, and an `if` whose condition is decided
 translates only the branch taken: a money amount rounded to three places for dinars is
 not computed where no invoice is in dinars. The values follow the program's own null
-rules (registry.py): a comparison or membership with a null operand is false, an `if`
-reads a null condition as false. What the analysis cannot follow is unknown, and the
+rules (registry.py, `PRIMITIVES`: a comparison or membership with a null operand is
+false; the row engine's `VALUES` for `and`, `or`, `not`, `is_null`); an `if` reads a null
+condition as false. What the analysis cannot follow is unknown, and the
 query computes it as printed. `Facts` carries what the data fixes to the translator:
 these values, and the exponent of each decimal input that has one (`tables.data_facts`).
 """
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 from arrears.program import ir
 from arrears.program.ir import Node, Program, ScopeKind
+from arrears.program.registry import PRIMITIVES
 from arrears.rules.on_values import VALUES
 
 # Input key (`invoices.currency`) -> the distinct values of that column, null included.
@@ -139,12 +141,12 @@ class Known:
                 return value(self.program.columns(scope)[name])
             case ir.Prim(op="if", args=(condition, then, otherwise)):
                 return value(then if value(condition) is True else otherwise)
-            case ir.Prim(op="in" | "not_in" as op, args=(item, ir.Const(value=tuple() as members))):
-                x = value(item)
-                return x is not None and ((x in members) == (op == "in"))  # a null is in nothing, nor out
-            case ir.Prim(op="eq" | "ne" as op, args=(left, right)):
+            case ir.Prim(op="eq" | "ne" | "in" | "not_in" as op, args=(left, right)):
                 x, y = value(left), value(right)
-                return x is not None and y is not None and ((x == y) == (op == "eq"))  # a null compares false
+                if x is None or y is None:
+                    return False if PRIMITIVES[op] == "false" else None  # the registry's null rule
+                found = x == y if op in ("eq", "ne") else isinstance(y, tuple) and x in y
+                return found == (op in ("eq", "in"))
             case ir.Prim(op=op, args=args):
                 return VALUES(op, *(value(a) for a in args))  # and, or, not, is_null
         raise AssertionError(node)  # pragma: no cover - `_inputs` admits no other node
