@@ -291,11 +291,29 @@ def _diff(a: ExpLike, b: ExpLike) -> ExpLike:
     return exp.Sub(this=as_exp(a), expression=as_exp(b))
 
 
+def literal_value(coef: exp.Expr) -> int | None:
+    """The whole number a coefficient built by `coef_lit` holds; None for any other expression."""
+    if not isinstance(coef, exp.Cast) or coef.to != exp.DataType.build(COEF):
+        return None
+    inner, sign = coef.this, 1
+    if isinstance(inner, exp.Neg):
+        inner, sign = inner.this, -1
+    if isinstance(inner, exp.Literal) and not inner.is_string and inner.this.isdigit():
+        return sign * int(inner.this)
+    return None
+
+
 def scaled(coef: exp.Expr, shift: ExpLike, chain: Chain, *, guarded: bool = True) -> exp.Expr:
-    """coef * 10**shift with shift >= 0, guarded where it could leave 28 digits."""
+    """coef * 10**shift with shift >= 0, guarded where it could leave 28 digits.
+
+    A constant is scaled here, when it stays below 28 digits: its SQL is the number.
+    """
     if isinstance(shift, int):
         if shift == 0:
             return coef
+        constant = literal_value(coef)
+        if constant is not None and abs(constant) * 10**shift * 2 < SAFE:
+            return coef_lit(constant * 10**shift)
         if shift > 18:
             _maybe(chain, guarded, exp.NEQ(this=coef, expression=num(0)))
             return case([(exp.EQ(this=coef, expression=num(0)), coef_lit(0))], null())
@@ -381,6 +399,9 @@ def compare(a: Dec, b: Dec, op: type[exp.Binary], chain: Chain) -> exp.Expr:
     """
     ca, cb, _ = align(a, b, chain, guarded=False)
     numeric = op(this=ca, expression=cb)
+    if all(c is d.coef or literal_value(c) is not None for c, d in ((ca, a), (cb, b))):
+        # Neither side was scaled where it could leave 28 digits: null only where a value is.
+        return numeric
     order = _order(a, b)
     exact = op(this=order, expression=num(0))
     missing = or_(exp.Is(this=a.coef, expression=null()), exp.Is(this=b.coef, expression=null()))

@@ -86,24 +86,34 @@ def inline_columns(tree: exp.Select) -> exp.Select:
             reads.setdefault(column.name, []).append(column)
     # Decided first, on the tree as translated: the height of a column's expression counts
     # the expressions that will stand in place of the columns it reads.
+    # Likewise its size: a small expression over columns put in place is no longer small, and
+    # copying it to each of its readers would compute what they stand for again each time.
     heights: dict[str, int] = {}
+    sizes: dict[str, int] = {}
 
     def height(e: exp.Expr) -> int:
         if isinstance(e, exp.Column) and e.name in heights:
             return heights[e.name]
         return 1 + max((height(child) for child in e.iter_expressions()), default=0)
 
+    def size(e: exp.Expr) -> int:
+        if isinstance(e, exp.Column) and e.name in sizes:
+            return sizes[e.name]
+        return 1 + sum(size(child) for child in e.iter_expressions())
+
     moved: list[str] = []
     for name, definition in columns.items():
         found = reads.get(name, [])
         if not found or any(c.table or _fixed(c) for c in found):
             continue
-        if len(found) > 1 and sum(1 for _ in definition.this.walk()) > _SMALL:
+        big = size(definition.this)
+        if len(found) > 1 and big > _SMALL:
             continue
         tall = height(definition.this)
         if tall > _DEEPEST:
             continue
         heights[name] = tall + 1  # and the parentheses around it
+        sizes[name] = big + 1
         moved.append(name)
     # Then moved in the order the columns are defined: a column's expression then already
     # holds the expressions put in place of what it reads, before it is itself copied.

@@ -74,6 +74,10 @@ class Translator:
         self.ladder_failing: dict[tuple[ScopeKind, str], list[exp.Expr]] = {}
         # Where the guards of what is being translated go: a ladder's choice, an action's parameters.
         self.capture: list[exp.Expr] | None = None
+        # Operations the program reads in more than one place (a `final` rule's condition
+        # silences every later item): translated once, kept as a column, with their guards.
+        self.shared = {scope: _shared(self._scope_nodes(scope)) for scope in SCOPES}
+        self.reused: dict[tuple[ScopeKind, int], tuple[V, list[exp.Expr]]] = {}
         self._build()
 
     # -- structure -----------------------------------------------------------------------
@@ -365,8 +369,30 @@ class Translator:
                     found = self.known.possible(node, scope)
                     if found is not None and len(found) == 1 and isinstance(only := next(iter(found)), bool):
                         return V(node.type, B.boolean(only))
+                if self.gate is None and id(node) in self.shared[scope]:
+                    return self._reused(node, scope)
                 return primitive(self, node, scope, chain)
         raise Unsupported(f"cannot translate {type(node).__name__}")  # pragma: no cover
+
+    def _reused(self, node: ir.Prim, scope: ScopeKind) -> V:
+        """A shared operation, translated on its first read, read again as its column.
+
+        Only where no gate applies: under one, its guards would hold only there. Its guards
+        are registered once (ungated); a reader that collects guards (a ladder's choice, an
+        action's parameters) is given them again on every read, as a fresh translation would.
+        """
+        key = (scope, id(node))
+        known = self.reused.get(key)
+        if known is None:
+            outer, self.capture = self.capture, []
+            try:
+                value = self._keep(primitive(self, node, scope, self.chains[scope]), scope)
+            finally:
+                guards, self.capture = self.capture, outer
+            known = self.reused[key] = (value, guards)
+        if self.capture is not None:
+            self.capture.extend(g.copy() for g in known[1])
+        return known[0]
 
     # -- emission ----------------------------------------------------------------------
 
@@ -500,6 +526,16 @@ class Translator:
             failing = failing + self.ladder_failing.get((emit.scope, emit.rule), [])
             if failing:
                 select.where(B.not_(B.or_(*failing)), copy=False)
+
+
+def _shared(nodes: list[Node]) -> set[int]:
+    """The operations met more than once walking a scope's roots (`ir.walk` repeats a shared subtree)."""
+    seen: set[int] = set()
+    twice: set[int] = set()
+    for node in nodes:
+        if isinstance(node, ir.Prim):
+            (twice if id(node) in seen else seen).add(id(node))
+    return twice
 
 
 def translate(

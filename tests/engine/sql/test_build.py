@@ -43,3 +43,56 @@ rules:
     )
     actions, _guard = policy_sql(policy, None, "duckdb")
     assert len(actions) < 50_000
+
+
+def _compared(left: B.Dec, right: B.Dec) -> tuple[str, list[tuple[object, ...]]]:
+    """`left < right` over the column `x` (coefficients -5, 0, 999, 1000, 1001 and null), and its SQL."""
+    chain = B.Chain("c", exp.select("x").from_("t"))
+    spelled = exp.select(exp.alias_(B.compare(left, right, exp.LT, chain), "lt")).from_("t").sql("duckdb")
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.execute(
+            "CREATE TABLE t AS SELECT CAST(x AS DECIMAL(38, 0)) AS x FROM (VALUES (-5), (0), (999), (1000), (1001), "
+            "(NULL)) v(x)"
+        )
+        return spelled, connection.execute(spelled).fetchall()
+    finally:
+        connection.close()
+
+
+def test_a_value_against_a_constant_is_one_comparison() -> None:
+    """Cents against 10 (exponents fixed): the constant is scaled to 1000 here, and the
+    comparison needs no branch for values whose alignment would leave 28 digits."""
+    spelled, rows = _compared(B.Dec(exp.column("x"), -2, False), B.dec_constant(10, 0, False))
+    assert "CASE" not in spelled and "1000" in spelled
+    assert rows == [(True,), (True,), (True,), (False,), (False,), (None,)]
+
+
+def test_a_constant_too_large_to_scale_keeps_the_guarded_comparison() -> None:
+    """10**27 in cents would leave 28 digits: it is scaled in the query, where too large it is
+    null and the digits are compared instead (rows in the expression corpus, eval.txt)."""
+    chain = B.Chain("c", exp.select("x").from_("t"))
+    compared = B.compare(B.Dec(exp.column("x"), -2, False), B.dec_constant(10**27, 0, False), exp.LT, chain)
+    assert isinstance(compared, exp.Case)
+    assert "RPAD" in compared.sql("duckdb")
+
+
+def test_a_condition_that_silences_many_items_is_computed_once() -> None:
+    """A `final` rule's condition is read by every later item (it silences them): translated
+    once and read as its column, the query holds one division however many items follow."""
+
+    def divisions(later: int) -> int:
+        rules = "".join(
+            f'  - id: later-{i}\n    when: days_overdue > {i}\n    then: jot(text="x{i}")\n' for i in range(later)
+        )
+        policy = load_policy_text(
+            "arrears: 1\npolicy: t\nactions:\n  jot: {params: {text: string}}\nrules:\n"
+            "  - id: tiny\n    priority: 100\n    final: true\n    when: open_amount / 3 < 7\n"
+            '    then: jot(text="tiny")\n' + rules,
+            "policy.yaml",
+        )
+        actions, _guard = policy_sql(policy, None, "duckdb")
+        return actions.count("LPAD(")  # the long division spells its dividend's digits once
+
+    assert divisions(1) > 0
+    assert divisions(4) == divisions(1)

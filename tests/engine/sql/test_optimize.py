@@ -110,3 +110,18 @@ def test_expressions_put_in_place_stay_shallow() -> None:
     tree = optimize(_tree(sql))
     assert max(node.depth for node in tree.walk()) < 60
     assert _rows(tree.sql("duckdb")) == _rows(sql)
+
+
+def test_a_small_expression_over_columns_put_in_place_is_not_copied() -> None:
+    """`-big` is small as written, but once `big` (read only by it) is put in place it is not:
+    copied to each of its two readers, `a * b + a * a` would be computed twice per row."""
+    sql = """
+    WITH s0 AS (SELECT a, b FROM t),
+         s1 AS (SELECT *, a * b + a * a AS big FROM s0),
+         s2 AS (SELECT *, -big AS neg FROM s1)
+    SELECT neg + 1 AS x, neg * 2 AS y FROM s2
+    """
+    tree = optimize(_tree(sql))
+    assert "neg" in _defined(tree) and "big" not in _defined(tree)
+    assert tree.sql("duckdb").count("a * b") == 1
+    assert _rows(tree.sql("duckdb")) == _rows(sql)
