@@ -36,8 +36,9 @@ def make_plan_duckdb(
     # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
     # One query gives the actions and the guarded customers (rows whose rule is null): the
     # chains are computed once, where a separate guard query took as long again.
-    query = materialized(combined_tree(policy, frames.as_of, COMPACT, data_facts(frames))).sql("duckdb")
-    tables = input_tables(frames)
+    facts = data_facts(frames)
+    query = materialized(combined_tree(policy, frames.as_of, COMPACT, facts)).sql("duckdb")
+    tables = input_tables(frames, facts)
     # What DuckDB spills beyond its memory limit goes to a folder of its own, removed after
     # the run (by default it would be `.tmp` in the user's working directory, left behind).
     with tempfile.TemporaryDirectory(prefix="arrears-duckdb-") as spill:

@@ -43,6 +43,16 @@ class Facts:
     exponents: Exponents = field(default_factory=dict)
     values: Values = field(default_factory=dict)
 
+    def coefficient(self, key: str) -> bool:
+        """Whether the engine hands the decimal input `key` to the database as its coefficient,
+        a whole number (`tables.input_tables`), which the query reads as it is.
+
+        Where its one exponent fixes its value, and no value of it is a negative zero (which
+        only its text tells apart). Otherwise the query reads the value from its text.
+        """
+        fixed = self.exponents.get(key)
+        return fixed is not None and not fixed[1]
+
 
 _MOST = 4096  # more combinations of the inputs' values than this: not followed
 

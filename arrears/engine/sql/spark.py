@@ -152,14 +152,15 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
 
     frames = load_frames(policy, source, as_of)
     # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
-    tree = combined_tree(policy, frames.as_of, COMPACT, data_facts(frames))
+    facts = data_facts(frames)
+    tree = combined_tree(policy, frames.as_of, COMPACT, facts)
     for key, value in SEMANTICS.items():
         session.conf.set(key, value)
     before = _persistent(session)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PySpark's notes on the installed pandas
-            for name, table in input_tables(frames).items():
+            for name, table in input_tables(frames, facts).items():
                 session.createDataFrame(table.to_arrow()).createOrReplaceTempView(name)
             rows = _run_staged(session, tree)
     except (PySparkException, Py4JError) as error:  # pragma: no cover - a translation Spark refuses

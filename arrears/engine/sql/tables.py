@@ -17,14 +17,17 @@ from arrears.engine.batch.stage import Stage
 from arrears.engine.sql.known import Facts
 
 
-def _texts(frame: pl.DataFrame, strip: str = "") -> pl.DataFrame:
+def _texts(frame: pl.DataFrame, table: str, facts: Facts, strip: str = "") -> pl.DataFrame:
     stage = Stage(frame.lazy(), "t")
     out: dict[str, pl.Expr] = {}
     for name in frame.columns:
         if name.startswith("__") or "#" in name:
             continue
         column = name.removeprefix(strip)
-        if f"{name}#e" in frame.columns:
+        if facts.coefficient(f"{table}.{column}"):
+            # Its exponent is the query's constant: the coefficient is the value it reads.
+            out[column] = pl.col(name).cast(pl.Decimal(38, 0))
+        elif f"{name}#e" in frame.columns:
             dec = D.Dec(
                 pl.col(name),
                 pl.col(f"{name}#e"),
@@ -64,10 +67,10 @@ def fixed_exponents(frames: Frames) -> dict[str, tuple[int, bool]]:
         ).row(0, named=True)
         for n in names:
             low, high = stats[f"{n}.lo"], stats[f"{n}.hi"]
-            if low is not None and low == high:
-                # The query reads a value from its text (`_texts`), where a positive exponent is
-                # spelled out in zeros: 1E+3 is `1000`, exponent 0.
-                fixed[f"{table}.{n.removeprefix(strip)}"] = (min(int(low), 0), bool(stats[f"{n}.z"]))
+            # A positive exponent (a JSON number written 3E+2) is left to the query, which reads
+            # each value from its text: handed as a coefficient, 3 would need its zeros put back.
+            if low is not None and low == high and low <= 0:
+                fixed[f"{table}.{n.removeprefix(strip)}"] = (int(low), bool(stats[f"{n}.z"]))
     return fixed
 
 
@@ -98,10 +101,13 @@ def data_facts(frames: Frames) -> Facts:
     return Facts(fixed_exponents(frames), text_values(frames))
 
 
-def input_tables(frames: Frames) -> dict[str, pl.DataFrame]:
-    """`invoices`, `customers` and `history` with the columns of SPEC section 3."""
-    invoices = _texts(frames.invoices)
-    customers = _texts(frames.customers, "customer.")
+def input_tables(frames: Frames, facts: Facts | None = None) -> dict[str, pl.DataFrame]:
+    """`invoices`, `customers` and `history` with the columns of SPEC section 3, for the
+    query translated with `facts`: a decimal input is its text, or its coefficient where
+    `Facts.coefficient` says so."""
+    facts = facts or Facts()
+    invoices = _texts(frames.invoices, "invoices", facts)
+    customers = _texts(frames.customers, "customers", facts, "customer.")
     history = frames.history
     ids = frames.invoices["id"]
     invoice_id = pl.Series("invoice_id", [None] * history.height, dtype=pl.String)

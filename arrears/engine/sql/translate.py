@@ -57,6 +57,7 @@ class Translator:
         self.program = program
         facts = facts or Facts()
         self.exponents = facts.exponents
+        self.facts = facts
         self.known = Known(program, facts.values)
         # JSON separators of params and facts: compact, as the plan's action rows hold them.
         self.separators = separators
@@ -121,6 +122,8 @@ class Translator:
         name = f"{alias}_{column}"
         if t.kind in DECIMAL_KINDS:
             fixed = self.exponents.get(f"{table}.{column}")
+            if self.facts.coefficient(f"{table}.{column}"):
+                return [(name, B.cast(raw, B.COEF))]
             s = exp.Trim(this=B.cast(raw, "TEXT"))
             dot = B.func("STRPOS", s, B.text("."))
             coef = B.cast(exp.func("REPLACE", s, B.text("."), B.text("")), B.COEF)

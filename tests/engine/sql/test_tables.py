@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 import pytest
 from sqlglot import exp
 
@@ -19,7 +20,7 @@ from arrears.engine.batch.engine import load_frames
 from arrears.engine.snapshot import from_data
 from arrears.engine.sql.known import Facts
 from arrears.engine.sql.query import combined_tree
-from arrears.engine.sql.tables import fixed_exponents
+from arrears.engine.sql.tables import data_facts, fixed_exponents, input_tables
 from arrears.rules.loader import load_policy_text
 from tests.engine.on_engines import plan_on
 
@@ -65,7 +66,7 @@ AMOUNTS: dict[str, tuple[list[str | Decimal], tuple[int, bool] | None]] = {
     "cents alike": (["300.00", "400.50", "350.25", "12.00"], (-2, False)),
     "mixed exponents": (["300", "400.5", "350.25", "12.000"], None),
     # JSON numbers read as decimals keep their exponent; the query reads them from their text
-    "a positive exponent, read as its zeros": ([Decimal("3E+2"), Decimal("4E+2")], (0, False)),
+    "a positive exponent, read from its text": ([Decimal("3E+2"), Decimal("4E+2")], None),
     "whole numbers": (["300", "400", "351"], (0, False)),
     "a negative zero": (["-0.00", "400.50", "350.25"], (-2, True)),
 }
@@ -97,6 +98,24 @@ def test_the_duckdb_plan_is_the_row_engines_whatever_the_exponents(name: str) ->
     policy = load_policy_text(POLICY, "policy.yaml")
     raw = from_data(_snapshot(amounts), "snapshot.json")
     assert plan_on("duckdb", policy, raw) == plan_on("row", policy, raw)
+
+
+@pytest.mark.parametrize("name", AMOUNTS)
+def test_a_decimal_of_one_exponent_is_handed_as_its_coefficient(name: str) -> None:
+    """With the data's facts, cents are handed as whole numbers (the query knows their exponent);
+    mixed exponents, a negative zero, and the printed query's tables (no facts) keep the text."""
+    amounts, expected = AMOUNTS[name]
+    policy = load_policy_text(POLICY, "policy.yaml")
+    frames = load_frames(policy, from_data(_snapshot(amounts), "snapshot.json"))
+    table = input_tables(frames, data_facts(frames))["invoices"]
+    handed = table["amount"]
+    if expected is not None and not expected[1]:
+        assert handed.dtype == pl.Decimal(38, 0)
+        by_id = dict(zip(table["id"], handed, strict=True))
+        assert by_id == {f"I{n}": Decimal(a).scaleb(-expected[0]) for n, a in enumerate(amounts)}
+    else:
+        assert handed.dtype == pl.String
+    assert input_tables(frames)["invoices"]["amount"].dtype == pl.String
 
 
 def _windows(fixed: dict[str, tuple[int, bool]]) -> int:
