@@ -5,14 +5,18 @@ CPython's algorithm (decimal.py `__truediv__`): with `shift = len(b) - len(a) + 
 rounding sees it is not a tie); an exact q loses trailing zeros down to the ideal
 exponent `ea - eb`; the result is then rounded to 28 digits half-even.
 
-`a * 10**shift` has up to 57 digits, beyond DECIMAL(38): the long division runs in
-chunks of nine digits, first over a's digits (as text), then over the zeros. Each chunk's
-quotient digit group is estimated in DOUBLE and corrected once each way with exact
-DECIMAL arithmetic, which any SQL dialect has (no integer division of 128-bit values,
-which most lack).
+`a * 10**shift` has `len(b) + 29` digits, up to 57, beyond DECIMAL(38): the long
+division runs over its digits as text (a's digits and `shift` zeros, padded to whole
+chunks), nine at a time. Each chunk's quotient digit group is estimated in DOUBLE and
+corrected once each way with exact DECIMAL arithmetic, which any SQL dialect has (no
+integer division of 128-bit values, which most lack). A divisor written in the policy
+(365 days) has its digits known here: the dividend then has as many chunks as its
+`len(b) + 29` digits need (four for 365), where a divisor of any size needs seven.
 """
 
 from __future__ import annotations
+
+import math
 
 from sqlglot import exp
 
@@ -26,17 +30,16 @@ from arrears.engine.sql.build import (
     case,
     cast,
     coef_lit,
+    concat,
     func,
+    literal_value,
     null,
     num,
     or_,
-    pow10,
     text,
 )
 
 CHUNK = 9
-A_CHUNKS = 4  # a's coefficient has at most 28 digits (guarded beyond): 36 digits of text
-ZERO_CHUNKS = 7  # shift <= 28 + 29 - 1 = 56 zeros
 BILLION = 10**CHUNK
 
 
@@ -65,27 +68,28 @@ def _step(
 def divide(a: Dec, b: Dec, chain: Chain) -> Dec:
     """a / b; null where either is null or b is zero (the caller guards the zero)."""
     big_a = chain.keep(cast(exp.Abs(this=a.coef), COEF))
-    divisor = chain.keep(
-        case([(exp.EQ(this=b.coef, expression=num(0)), coef_lit(1))], cast(exp.Abs(this=b.coef), COEF))
+    constant = literal_value(b.coef)
+    known = abs(constant) if constant else None  # a divisor of zero takes the general path (null)
+    divisor = (
+        coef_lit(known)
+        if known is not None
+        else chain.keep(case([(exp.EQ(this=b.coef, expression=num(0)), coef_lit(1))], cast(exp.Abs(this=b.coef), COEF)))
     )
+    divisor_digits = num(len(str(known))) if known is not None else _digits(chain, divisor)
     shift = chain.keep(
-        exp.Add(this=exp.Sub(this=_digits(chain, divisor), expression=_digits(chain, big_a)), expression=num(PREC + 1))
+        exp.Add(this=exp.Sub(this=divisor_digits, expression=_digits(chain, big_a)), expression=num(PREC + 1))
     )
-    padded = chain.keep(func("LPAD", cast(big_a, "TEXT"), num(A_CHUNKS * CHUNK), text("0")))
+    # a * 10**shift, as text: len(b) + 29 digits (a's coefficient has at most 28, guarded beyond).
+    width = CHUNK * math.ceil(((len(str(known)) if known is not None else PREC) + PREC + 1) / CHUNK)
+    dividend = concat(cast(big_a, "TEXT"), func("REPEAT", text("0"), cast(shift, "INT")))
+    padded = chain.keep(func("LPAD", dividend, num(width), text("0")))
     quotient: exp.Expr = coef_lit(0)
     remainder: exp.Expr = coef_lit(0)
     billion = coef_lit(BILLION)
-    for i in range(A_CHUNKS):
+    for i in range(width // CHUNK):
         chunk = cast(exp.Substring(this=padded, start=num(i * CHUNK + 1), length=num(CHUNK)), COEF)
         q, remainder = _step(chain, remainder, divisor, billion, chunk)
         quotient = chain.keep(cast(exp.Add(this=exp.Mul(this=quotient, expression=billion), expression=q), COEF))
-    for i in range(ZERO_CHUNKS):
-        k = chain.keep(
-            func("LEAST", func("GREATEST", exp.Sub(this=shift, expression=num(i * CHUNK)), num(0)), num(CHUNK))
-        )
-        factor = chain.keep(pow10(k, most=CHUNK))
-        q, remainder = _step(chain, remainder, divisor, factor, coef_lit(0))
-        quotient = chain.keep(cast(exp.Add(this=exp.Mul(this=quotient, expression=factor), expression=q), COEF))
     inexact = chain.keep(exp.NEQ(this=remainder, expression=num(0)))
     ends_in_5_or_0 = func("RIGHT", cast(quotient, "TEXT"), num(1)).isin(text("0"), text("5"))
     quotient = chain.keep(case([(and_(inexact, ends_in_5_or_0), exp.Add(this=quotient, expression=num(1)))], quotient))

@@ -6,6 +6,8 @@ and the differential tests.)
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 from sqlglot import exp
 
@@ -96,3 +98,20 @@ def test_a_condition_that_silences_many_items_is_computed_once() -> None:
 
     assert divisions(1) > 0
     assert divisions(4) == divisions(1)
+
+
+def test_a_divisor_written_in_the_policy_divides_in_fewer_steps() -> None:
+    """`/ 365`: the divisor's three digits are known, so the dividend's text is 32 digits, four
+    chunks of nine; a divisor read from the data may have 28 digits and needs seven."""
+
+    def chunks(divisor: str) -> int:
+        policy = load_policy_text(
+            "arrears: 1\npolicy: t\nactions:\n  out: {params: {value: decimal}}\nrules:\n"
+            f"  - id: r\n    when: days_overdue > 0\n    then: out(value=open_amount / {divisor})\n",
+            "policy.yaml",
+        )
+        actions, _guard = policy_sql(policy, None, "duckdb")
+        return len(re.findall(r"SUBSTRING\(\w+, \d+, 9\)", actions))  # a chunk of nine digits each
+
+    assert chunks("365") == 4
+    assert chunks("days_overdue") == 7
