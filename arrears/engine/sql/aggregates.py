@@ -16,7 +16,9 @@ from sqlglot import exp
 from arrears.dsl.types import BOOL
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
-from arrears.engine.sql.build import CUST, Dec, V
+from arrears.engine.sql import exact
+from arrears.engine.sql.build import CUST
+from arrears.engine.sql.exact import Dec, V
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
@@ -58,7 +60,7 @@ def aggregate_inputs(t: Translator, node: ir.Aggregate) -> None:
                         low = chain.keep(B.func("LEAST", B.func("COALESCE", low, B.num(0)), B.num(0)))
                     shift = chain.keep(exp.Sub(this=B.func("COALESCE", exps, low), expression=low))
                     least = exp.Min(this=low)
-                term = chain.keep(B.case([(take, B.scaled(d.coef, shift, chain))]))
+                term = chain.keep(B.case([(take, exact.scaled(d.coef, shift, chain))]))
                 t.agg_columns.append((f"a{n}", exp.Sum(this=term)))
                 t.agg_columns.append((f"a{n}__e", least))
             else:

@@ -28,7 +28,8 @@ from sqlglot import exp
 from arrears.dsl.values import Value
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
-from arrears.engine.sql.build import Chain, V
+from arrears.engine.sql.build import Chain
+from arrears.engine.sql.exact import V
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
 from arrears.rules.calendar import Calendar

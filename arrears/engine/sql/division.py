@@ -24,7 +24,6 @@ from arrears.engine.sql.build import (
     COEF,
     PREC,
     Chain,
-    Dec,
     and_,
     as_exp,
     case,
@@ -38,6 +37,7 @@ from arrears.engine.sql.build import (
     or_,
     text,
 )
+from arrears.engine.sql.exact import Dec
 
 CHUNK = 9
 BILLION = 10**CHUNK

@@ -11,9 +11,11 @@ from arrears.dsl.types import Type
 from arrears.dsl.values import MAX_DATE, MAX_DURATION_DAYS, MIN_DATE
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
-from arrears.engine.sql.build import Chain, Dec, V
+from arrears.engine.sql import exact
+from arrears.engine.sql.build import Chain
 from arrears.engine.sql.calendar import COLUMNS, business_primitive
 from arrears.engine.sql.division import divide
+from arrears.engine.sql.exact import Dec, V
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
@@ -75,14 +77,14 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
             cond = t.truth(args[0])
             a, b = args[1], args[2]
             if rtype.kind in DECIMAL_KINDS:
-                return _dec_v(rtype, B.choose(cond, t._as_dec(a), t._as_dec(b), chain))
+                return _dec_v(rtype, exact.choose(cond, t._as_dec(a), t._as_dec(b), chain))
             return _v(rtype, B.case([(cond, a.e)], b.e))
         case "coalesce":
             if rtype.kind in DECIMAL_KINDS:
                 decs = [t._as_dec(a) for a in args]
                 out = decs[-1]
                 for d in reversed(decs[:-1]):
-                    out = B.choose(exp.not_(exp.Is(this=d.coef, expression=B.null())), d, out, chain)
+                    out = exact.choose(exp.not_(exp.Is(this=d.coef, expression=B.null())), d, out, chain)
                 return _dec_v(rtype, out)
             return _v(rtype, B.func("COALESCE", *(a.e for a in args)))
         case "eq" | "ne" | "lt" | "le" | "gt" | "ge":
@@ -99,24 +101,24 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
         case "mul":
             a, b = args
             if rtype.kind in DECIMAL_KINDS:
-                return _dec_v(rtype, B.multiply(t._as_dec(a), t._as_dec(b), chain))
+                return _dec_v(rtype, exact.multiply(t._as_dec(a), t._as_dec(b), chain))
             return _v(rtype, exp.Mul(this=B.paren(a.e), expression=B.paren(b.e)))
         case "div":
             return _divide(t, scope, rtype, args[0], args[1], chain)
         case "neg":
             if args[0].dec is not None:
-                return _dec_v(rtype, B.negate(args[0].dec))
+                return _dec_v(rtype, exact.negate(args[0].dec))
             return _v(rtype, exp.Neg(this=B.paren(args[0].e)))
         case "abs":
             if args[0].dec is not None:
-                return _dec_v(rtype, B.absolute(args[0].dec))
+                return _dec_v(rtype, exact.absolute(args[0].dec))
             return _v(rtype, exp.Abs(this=args[0].e))
         case "min" | "max":
             best = args[0]
             for other in args[1:]:
                 wins = _compare(t, "lt" if op == "min" else "gt", other, best, chain)
                 if rtype.kind in DECIMAL_KINDS:
-                    best = _dec_v(rtype, B.choose(wins, t._as_dec(other), t._as_dec(best), chain))
+                    best = _dec_v(rtype, exact.choose(wins, t._as_dec(other), t._as_dec(best), chain))
                 else:
                     best = _v(rtype, B.case([(wins, other.e)], best.e))
             nulls = B.or_(*(a.is_null() for a in args))
@@ -135,7 +137,7 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
                 if places >= 0:
                     return x
                 raise Unsupported("round() of an int to negative places is not supported in SQL")
-            return _dec_v(rtype, B.quantize(t._as_dec(x), places, chain))
+            return _dec_v(rtype, exact.quantize(t._as_dec(x), places, chain))
         case "concat":
             return _v(rtype, B.concat(args[0].e, args[1].e))
         case "date_diff":
@@ -172,7 +174,7 @@ def _compare(t: Translator, op: str, a: V, b: V, chain: Chain) -> exp.Expr:
     if a.kind == "null" or b.kind == "null":
         return B.boolean(False)
     if a.dec is not None or b.dec is not None:
-        test = B.compare(t._as_dec(a), t._as_dec(b), cls, chain)
+        test = exact.compare(t._as_dec(a), t._as_dec(b), cls, chain)
     else:
         test = cls(this=B.paren(a.e), expression=B.paren(b.e))
     return (
@@ -206,7 +208,7 @@ def _member(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
 
 def _add(t: Translator, scope: ScopeKind, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
     if rtype.kind in DECIMAL_KINDS:
-        return _dec_v(rtype, B.add(t._as_dec(a), t._as_dec(b), chain, subtract=op == "sub"))
+        return _dec_v(rtype, exact.add(t._as_dec(a), t._as_dec(b), chain, subtract=op == "sub"))
     if rtype.kind == "date":
         date, days = (a, b) if a.kind == "date" else (b, a)
         days_e = days.e if op == "add" else exp.Neg(this=B.paren(days.e))

@@ -9,7 +9,8 @@ from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
-from arrears.engine.sql.build import V
+from arrears.engine.sql import exact
+from arrears.engine.sql.exact import V
 from arrears.program.ir import ScopeKind
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def json_value(t: Translator, scope: ScopeKind, v: V) -> exp.Expr:
     if kind == "null":
         return B.text("null")
     if v.dec is not None:
-        body = B.concat(B.text('"'), B.to_text(v.dec, chain), B.text('"'))
+        body = B.concat(B.text('"'), exact.to_text(v.dec, chain), B.text('"'))
     elif kind == "bool":
         body = B.case([(v.e, B.text("true"))], B.text("false"))
     elif kind == "int":

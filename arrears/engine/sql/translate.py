@@ -21,9 +21,10 @@ from arrears.dsl.values import Value
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql.aggregates import aggregate_inputs, aggregate_value
-from arrears.engine.sql.build import CUST, INV, Chain, Dec, V
+from arrears.engine.sql.build import CUST, INV, Chain
 from arrears.engine.sql.calendar import TABLE as CALENDAR_TABLE
 from arrears.engine.sql.calendar import calendar_ctes
+from arrears.engine.sql.exact import Dec, V
 from arrears.engine.sql.known import Facts, Known
 from arrears.engine.sql.primitives import primitive
 from arrears.engine.sql.text import json_object

@@ -12,6 +12,7 @@ import duckdb
 from sqlglot import exp
 
 from arrears.engine.sql import build as B
+from arrears.engine.sql import exact
 from arrears.engine.sql.query import policy_sql
 from arrears.rules.loader import load_policy_text
 
@@ -47,10 +48,10 @@ rules:
     assert len(actions) < 50_000
 
 
-def _compared(left: B.Dec, right: B.Dec) -> tuple[str, list[tuple[object, ...]]]:
+def _compared(left: exact.Dec, right: exact.Dec) -> tuple[str, list[tuple[object, ...]]]:
     """`left < right` over the column `x` (coefficients -5, 0, 999, 1000, 1001 and null), and its SQL."""
     chain = B.Chain("c", exp.select("x").from_("t"))
-    spelled = exp.select(exp.alias_(B.compare(left, right, exp.LT, chain), "lt")).from_("t").sql("duckdb")
+    spelled = exp.select(exp.alias_(exact.compare(left, right, exp.LT, chain), "lt")).from_("t").sql("duckdb")
     connection = duckdb.connect(":memory:")
     try:
         connection.execute(
@@ -65,7 +66,7 @@ def _compared(left: B.Dec, right: B.Dec) -> tuple[str, list[tuple[object, ...]]]
 def test_a_value_against_a_constant_is_one_comparison() -> None:
     """Cents against 10 (exponents fixed): the constant is scaled to 1000 here, and the
     comparison needs no branch for values whose alignment would leave 28 digits."""
-    spelled, rows = _compared(B.Dec(exp.column("x"), -2, False), B.dec_constant(10, 0, False))
+    spelled, rows = _compared(exact.Dec(exp.column("x"), -2, False), exact.dec_constant(10, 0, False))
     assert "CASE" not in spelled and "1000" in spelled
     assert rows == [(True,), (True,), (True,), (False,), (False,), (None,)]
 
@@ -74,7 +75,7 @@ def test_a_constant_too_large_to_scale_keeps_the_guarded_comparison() -> None:
     """10**27 in cents would leave 28 digits: it is scaled in the query, where too large it is
     null and the digits are compared instead (rows in the expression corpus, eval.txt)."""
     chain = B.Chain("c", exp.select("x").from_("t"))
-    compared = B.compare(B.Dec(exp.column("x"), -2, False), B.dec_constant(10**27, 0, False), exp.LT, chain)
+    compared = exact.compare(exact.Dec(exp.column("x"), -2, False), exact.dec_constant(10**27, 0, False), exp.LT, chain)
     assert isinstance(compared, exp.Case)
     assert "RPAD" in compared.sql("duckdb")
 
