@@ -18,8 +18,9 @@ from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
 from arrears.dsl.values import CoercionError, Value, parse_date, reader, visible
 from arrears.engine.bulk import paused_gc
+from arrears.engine.reading import read_snapshot
 from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWarning, row_warnings
-from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, read_snapshot
+from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text
 from arrears.program.on_values import customer_aggregates, derive
 from arrears.rules.calendar import Calendar
 from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, read_rates, to_base

@@ -44,25 +44,17 @@ class RawSnapshot:
         return snapshot_digest(self.as_of, self.invoices, self.customers, self.history, self.rates)
 
 
-def read_snapshot(path: str | Path) -> RawSnapshot:
-    """Read a snapshot file or folder into raw rows; raise InputError when unreadable."""
+def read_source(path: str | Path) -> RawSnapshot:
+    """A snapshot file or a folder of CSV files as raw rows; InputError when unreadable.
+
+    A folder of Parquet tables is read in columns (`batch/folder.py`); `reading.read_snapshot`
+    picks between the two.
+    """
     p = Path(path)
     file = str(path)
     if not present(p):
         raise InputError(Diagnostic(f"no such snapshot: {file}", code="io"))
     if p.is_dir():
-        if present(p / "invoices.parquet"):
-            # Parquet is read in columns by the batch engine's reader, which gives the same raw rows.
-            # Imported here so that Polars loads only for Parquet (a one-way import: folder.py
-            # does not import this module).
-            from arrears.engine.batch.folder import read_table_rows, read_tables
-
-            raw = read_tables(p).raw()
-            raw.payments = read_table_rows(p / "payments.parquet")
-            raw.rates = read_table_rows(p / "rates.parquet")
-            if not raw.rates and present(p / "rates.csv"):
-                raw.rates = _read_csv(p / "rates.csv", "rates")[0]
-            return raw
         return _read_folder(p)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -252,7 +244,7 @@ def _read_folder(folder: Path) -> RawSnapshot:
     lines: dict[str, list[int]] = {}
     for section in ("invoices", "customers", "history", "payments", "rates"):
         path = folder / f"{section}.csv"
-        sections[section], lines[section] = _read_csv(path, section) if present(path) else ([], [])
+        sections[section], lines[section] = read_csv(path, section) if present(path) else ([], [])
     history_file = "history.csv"
     if not present(folder / history_file) and present(folder / "history.jsonl"):
         # A history kept by `arrears record` as JSON lines serves as the folder's history.
@@ -304,7 +296,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _read_csv(path: Path, section: str) -> tuple[list[dict[str, Any]], list[int]]:
+def read_csv(path: Path, section: str) -> tuple[list[dict[str, Any]], list[int]]:
     """A CSV table's rows (names and cells stripped, empty cells missing) and the line each row starts on."""
     try:
         text = path.read_text(encoding="utf-8-sig")

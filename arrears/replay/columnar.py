@@ -28,8 +28,8 @@ import polars as pl
 from arrears.dsl.types import DECIMAL
 from arrears.dsl.values import CoercionError, Value, reader
 from arrears.engine.batch import Unsupported, make_plan_batch
+from arrears.engine.batch.decimals import decimal_parts
 from arrears.engine.batch.folder import BoundTables, NotColumnar, Tables, bind_history, bind_tables, read_tables
-from arrears.engine.batch.frames import decimal_parts
 from arrears.engine.batch.io import frames_of_bound
 from arrears.engine.outcomes import PlannedAction
 from arrears.engine.progress import Silent

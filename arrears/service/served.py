@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from arrears.diagnostics import ArrearsError, Diagnostic, InputError, did_you_mean
-from arrears.engine.sources import SNAPSHOT_SUFFIXES, RawSnapshot, read_snapshot, read_snapshot_text
+from arrears.engine.reading import read_snapshot
+from arrears.engine.sources import SNAPSHOT_SUFFIXES, RawSnapshot, read_snapshot_text
 from arrears.rules.discovery import LEDGER_FOLDER, SNAPSHOT_FOLDER
 from arrears.service.problems import Problem
 from arrears.service.registry import Registry

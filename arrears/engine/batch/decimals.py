@@ -21,6 +21,8 @@ from decimal import Decimal
 
 import polars as pl
 
+from arrears.dsl.values import Value
+from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.stage import Stage
 
 PREC = 28
@@ -30,6 +32,21 @@ I128 = pl.Int128
 
 ExpLike = int | pl.Expr
 FlagLike = bool | pl.Expr
+
+
+def decimal_parts(value: Value) -> tuple[int | None, int, bool]:
+    """A value's coefficient, exponent and negative-zero flag, as a decimal column holds them."""
+    if value is None:
+        return None, 0, False
+    d = Decimal(value) if isinstance(value, int) else value
+    assert isinstance(d, Decimal)
+    sign, digits, exponent = d.as_tuple()
+    if not isinstance(exponent, int):
+        raise Unsupported(f"cannot hold {d} in a decimal column")
+    coefficient = int("".join(map(str, digits)) or "0")
+    if coefficient >= 10**37:
+        raise Unsupported(f"{d} has more digits than a decimal column holds")
+    return (-coefficient if sign else coefficient), exponent, bool(sign) and coefficient == 0
 
 
 def lit128(value: int) -> pl.Expr:

@@ -23,9 +23,9 @@ from arrears.diagnostics import Diagnostic, InputError, Location, Position
 from arrears.dsl.types import BOOL, DATE, DECIMAL, STRING, Type, list_of
 from arrears.dsl.values import MAX_DATE, MIN_DATE, Value
 from arrears.engine.batch.coerce import coerce_column
-from arrears.engine.batch.frames import decimal_parts
+from arrears.engine.batch.decimals import decimal_parts
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
-from arrears.engine.snapshot import RawSnapshot
+from arrears.engine.sources import RawSnapshot, read_csv
 from arrears.engine.tablefiles import check_csv_header, history_params, present
 from arrears.rules.model import Policy
 
@@ -124,6 +124,17 @@ def read_tables(folder: Path) -> Tables:
             check_csv_header(path, name)
         frames[name] = _read_parquet(path) if parquet else _read_csv(path)
     return Tables(folder, fmt, frames["invoices"], frames["customers"], frames["history"])
+
+
+def read_parquet_snapshot(folder: Path) -> RawSnapshot:
+    """A folder of Parquet tables as the row engine's reader gives any snapshot: raw rows,
+    with a ledger's payments and the exchange rates (`rates.parquet`, or `rates.csv`) beside them."""
+    raw = read_tables(folder).raw()
+    raw.payments = read_table_rows(folder / "payments.parquet")
+    raw.rates = read_table_rows(folder / "rates.parquet")
+    if not raw.rates and present(folder / "rates.csv"):
+        raw.rates = read_csv(folder / "rates.csv", "rates")[0]
+    return raw
 
 
 def read_table_rows(path: Path) -> list[dict[str, Any]]:
@@ -419,6 +430,7 @@ __all__ = [
     "Tables",
     "bind_history",
     "bind_tables",
+    "read_parquet_snapshot",
     "read_table_rows",
     "read_tables",
     "source_columns",

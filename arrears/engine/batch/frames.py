@@ -21,7 +21,6 @@ from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.types import INT, Type
 from arrears.dsl.values import Value
 from arrears.engine.batch import decimals as D
-from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.typed import DECIMAL_KINDS, INT_BOUND, Val, dec_val, dtype_of
 from arrears.engine.snapshot import RawSnapshot, Snapshot
 from arrears.engine.snapshot_warnings import SnapshotWarning
@@ -81,24 +80,10 @@ def field_types(policy: Policy) -> tuple[dict[str, Type], dict[str, Type]]:
     return invoice, customer
 
 
-def decimal_parts(value: Value) -> tuple[int | None, int, bool]:
-    if value is None:
-        return None, 0, False
-    d = Decimal(value) if isinstance(value, int) else value
-    assert isinstance(d, Decimal)
-    sign, digits, exponent = d.as_tuple()
-    if not isinstance(exponent, int):
-        raise Unsupported(f"cannot hold {d} in a decimal column")
-    coefficient = int("".join(map(str, digits)) or "0")
-    if coefficient >= 10**37:
-        raise Unsupported(f"{d} has more digits than a decimal column holds")
-    return (-coefficient if sign else coefficient), exponent, bool(sign) and coefficient == 0
-
-
 def column_series(name: str, t: Type, values: Sequence[Value]) -> list[pl.Series]:
     """Series for one typed field from Python values (decimals: coefficient, exponent, negative zero)."""
     if t.kind in DECIMAL_KINDS:
-        parts = [decimal_parts(v) for v in values]
+        parts = [D.decimal_parts(v) for v in values]
         return [
             pl.Series(name, [p[0] for p in parts], dtype=pl.Int128),
             pl.Series(f"{name}#e", [p[1] for p in parts], dtype=pl.Int32),
