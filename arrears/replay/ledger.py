@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError
-from arrears.dsl.types import DATE, DECIMAL, STRING
+from arrears.dsl.types import DATE, DECIMAL
 from arrears.dsl.values import CoercionError, parse_date, reader
 from arrears.engine.snapshot import Customer, Invoice, RawSnapshot, bind, read_snapshot
 from arrears.engine.sources import diagnostic
@@ -28,7 +28,6 @@ from arrears.rules.model import Policy
 MAX_YEARS = 20
 _READ_DATE = reader(DATE.optional())
 _READ_AMOUNT = reader(DECIMAL)
-_READ_TEXT = reader(STRING)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,6 @@ def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _nullable(schema: Schema) -> Schema:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
 # Every document the service reads or writes, from the typed models of arrears/documents.
 COMPONENTS: dict[str, Schema] = openapi_components()
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from arrears.dsl.values import Value, to_json
+from arrears.dsl.values import to_json
 from arrears.engine.batch.render import empty_rows, row_schema
 from arrears.engine.batch.typed import COMPACT
 from arrears.engine.evaluate import plan_actions
@@ -100,11 +100,6 @@ def rows_of(
     frame = frame.join(invoice_ranks, left_on="invoice", right_on="id", how="left", maintain_order="left")
     frame = frame.with_columns(pl.col("__irank").cast(pl.Int64).fill_null(-1))
     return frame.select([n for n in full if n in frame.columns])
-
-
-def _cells(prefix: str, values: dict[str, Value], names: tuple[str, ...]) -> dict[str, str | None]:
-    """The CSV plan's flat cells of one action, null where it has no value (as in the columnar rows)."""
-    return {f"{prefix}.{n}": None if values.get(n) is None else csv_cell(values[n]) for n in names}
 
 
 def _compact(document: dict[str, object]) -> str:

@@ -236,7 +236,3 @@ def schema(frame: pl.DataFrame, types: Mapping[str, Type]) -> dict[str, Val]:
         else:
             vals[name] = Val(t, pl.col(name))
     return vals
-
-
-def dec_columns(name: str) -> list[str]:
-    return [name, f"{name}#e", f"{name}#z"]

@@ -35,8 +35,6 @@ from arrears.program.registry import DECIMAL_KINDS
 SCOPES: tuple[ScopeKind, ...] = ("invoice", "customer")
 ORDER = ("customer", "__scope", "invoice", "__rank", "__index")
 ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
-_CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
-_NON_ASCII = "[^\\x00-\\x7f]"
 
 
 def _raw(table: str, column: str) -> exp.Expr:
