@@ -11,18 +11,15 @@ from arrears.engine.batch.render import SCHEMA
 from arrears.rules.model import Policy
 
 
-def _ranked(policy: Policy, frames: Frames, actions: pl.DataFrame) -> pl.DataFrame:
+def _ranked(policy: Policy, actions: pl.DataFrame) -> pl.DataFrame:
     """The sort and notice columns the shared assembly reads (`__crank`, `__irank`, tone, channel...)."""
     ranks = {item.id: rank for rank, item in enumerate(policy.ordered())}
-    customers = frames.customers.select(pl.col("customer.id").alias("customer")).with_row_index("__crank")
-    invoices = frames.invoices.select(pl.col("id").alias("invoice")).with_row_index("__irank")
     is_remind = pl.col("action") == "remind"
+    # The query wrote params and facts compact, as the plan's rows hold them (batch/typed.py),
+    # and each row's customer and invoice places (`translate.RANKS`).
     framed = (
         actions.lazy()
-        # The query wrote params and facts compact, as the plan's rows hold them (batch/typed.py).
         .with_columns(pl.col("step").cast(pl.Int64))
-        .join(customers.lazy(), on="customer", how="left", maintain_order="left")
-        .join(invoices.lazy(), on="invoice", how="left", maintain_order="left")
         .with_columns(
             pl.when(is_remind).then(pl.col("params").str.json_path_match("$.tone")).alias("__tone"),
             pl.when(is_remind).then(pl.col("params").str.json_path_match("$.channel")).alias("__channel"),
@@ -41,4 +38,4 @@ def assemble(policy: Policy, frames: Frames, rows: pl.DataFrame) -> FramePlan:
     actions, and a row naming only the customer (`rule` null) for each customer it guarded."""
     guard_rows = rows["rule"].is_null()
     guarded = {str(c) for c in rows.filter(guard_rows)["customer"].to_list()}
-    return plan_of_rows(policy, frames, _ranked(policy, frames, rows.filter(~guard_rows)), guarded)
+    return plan_of_rows(policy, frames, _ranked(policy, rows.filter(~guard_rows)), guarded)

@@ -80,20 +80,25 @@ def combined_tree(
     facts: Facts | None = None,
 ) -> exp.Select:
     """The actions query with a row per guarded customer (`rule` null): both answers in one pass,
-    the rows unordered, with `__index` for the assembly's sort (`Translator.query`); for data
-    with the `facts` given (`tables.data_facts`)."""
-    translator = _translated(policy, as_of, separators, facts)
+    the rows unordered, with `__index` and the `RANKS` for the assembly's sort (`Translator.query`),
+    over the tables of `tables.input_tables`; for data with the `facts` given (`tables.data_facts`)."""
+    translator = _translated(policy, as_of, separators, facts, ranked=True)
     return optimize(translator.query(with_guards=True, ordered=False))
 
 
 def _translated(
-    policy: Policy, as_of: dt.date | None, separators: tuple[str, str], facts: Facts | None = None
+    policy: Policy,
+    as_of: dt.date | None,
+    separators: tuple[str, str],
+    facts: Facts | None = None,
+    *,
+    ranked: bool = False,
 ) -> Translator:
     try:
         program = lower(policy)
     except LoweringError as error:
         raise Unsupported(str(error)) from None
-    return translate(program, as_of, separators, facts)
+    return translate(program, as_of, separators, facts, ranked)
 
 
 def materialized(tree: exp.Select) -> exp.Select:

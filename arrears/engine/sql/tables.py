@@ -104,10 +104,13 @@ def data_facts(frames: Frames) -> Facts:
 def input_tables(frames: Frames, facts: Facts | None = None) -> dict[str, pl.DataFrame]:
     """`invoices`, `customers` and `history` with the columns of SPEC section 3, for the
     query translated with `facts`: a decimal input is its text, or its coefficient where
-    `Facts.coefficient` says so."""
+    `Facts.coefficient` says so. Invoices and customers also carry their place in the
+    snapshot (`translate.RANKS`), which the engines' query gives with each action."""
     facts = facts or Facts()
-    invoices = _texts(frames.invoices, "invoices", facts)
-    customers = _texts(frames.customers, "customers", facts, "customer.")
+    invoices = _texts(frames.invoices, "invoices", facts).with_columns(_place("__irank", frames.invoices.height))
+    customers = _texts(frames.customers, "customers", facts, "customer.").with_columns(
+        _place("__crank", frames.customers.height)
+    )
     history = frames.history
     ids = frames.invoices["id"]
     invoice_id = pl.Series("invoice_id", [None] * history.height, dtype=pl.String)
@@ -132,3 +135,8 @@ def input_tables(frames: Frames, facts: Facts | None = None) -> dict[str, pl.Dat
         }
     )
     return {"invoices": invoices, "customers": customers, "history": table}
+
+
+def _place(name: str, rows: int) -> pl.Series:
+    """Each row's place, as a signed 64-bit number (Spark has no unsigned integers)."""
+    return pl.Series(name, range(rows), dtype=pl.Int64)
