@@ -67,14 +67,16 @@ def json_object(t: Translator, scope: ScopeKind, entries: list[tuple[str, V, boo
     if not entries:
         return B.text("{}")
     parts: list[exp.Expr] = []
-    for name, v, always in entries:
-        item, key = t.separators
-        piece = B.concat(B.text(item + json.dumps(name, ensure_ascii=False) + key), json_value(t, scope, v))
-        parts.append(
-            piece
-            if always or (not v.type.nullable and v.kind != "null")
-            else B.case([(v.is_null(), B.text(""))], piece)
-        )
-    body = t.chains[scope].keep(B.concat(*parts))
+    # The values are computed in the chain; their text is spelled where the action is issued.
+    with t.chains[scope].where_read():
+        for name, v, always in entries:
+            item, key = t.separators
+            piece = B.concat(B.text(item + json.dumps(name, ensure_ascii=False) + key), json_value(t, scope, v))
+            parts.append(
+                piece
+                if always or (not v.type.nullable and v.kind != "null")
+                else B.case([(v.is_null(), B.text(""))], piece)
+            )
+    body = B.concat(*parts)
     start = B.num(len(t.separators[0]) + 1)
     return B.concat(B.text("{"), exp.Substring(this=body, start=start), B.text("}"))
