@@ -3,7 +3,7 @@
 Each aggregate the program reads becomes per-invoice columns of the invoice chain and
 aggregate columns of one group-by per customer, joined back into both chains. Decimal
 terms are aligned to the least exponent among a customer's terms before they are summed;
-where every value of an input has one exponent (`Translator.exponents`) they are aligned
+where every value of an input has one exponent (`Facts.exponents`) they are aligned
 already. A money total over two currencies has no value (SPEC 7.1).
 """
 

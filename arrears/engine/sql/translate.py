@@ -60,9 +60,7 @@ class Translator:
     ) -> None:
         self.program = program
         self.ranked = ranked
-        facts = facts or Facts()
-        self.exponents = facts.exponents
-        self.facts = facts
+        self.facts = facts = facts or Facts()
         self.known = Known(program, facts.values)
         # JSON separators of params and facts: compact, as the plan's action rows hold them.
         self.separators = separators
@@ -126,7 +124,7 @@ class Translator:
         raw = _raw(alias, column)
         name = f"{alias}_{column}"
         if t.kind in DECIMAL_KINDS:
-            fixed = self.exponents.get(f"{table}.{column}")
+            fixed = self.facts.exponents.get(f"{table}.{column}")
             if self.facts.coefficient(f"{table}.{column}"):
                 return [(name, B.cast(raw, B.COEF))]
             s = exp.Trim(this=B.cast(raw, "TEXT"))
@@ -344,7 +342,7 @@ class Translator:
                 alias = "i" if table == "invoices" else "c"
                 name = f"{alias}_{column}"
                 if node.type.kind in DECIMAL_KINDS:
-                    fixed = self.exponents.get(f"{table}.{column}")
+                    fixed = self.facts.exponents.get(f"{table}.{column}")
                     exponent: B.ExpLike = exp.column(name + "__e") if fixed is None else fixed[0]
                     nz: B.FlagLike = False if fixed is not None and not fixed[1] else exp.column(name + "__z")
                     return V(node.type, exp.column(name), Dec(exp.column(name), exponent, nz))
