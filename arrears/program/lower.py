@@ -252,7 +252,9 @@ class _Lowering:
             silenced = _any([conditions[id(final)] for final in flow.silencers(items, item)])
             rank = ranks[id(item)]
             if isinstance(item, Rule):
-                condition = self.condition(item.condition, scope)
+                # A condition that fails to evaluate does not hold: the rule does not fire and a
+                # final one silences nothing (the row engine reports the error).
+                condition = prim("holds", BOOL, self.condition(item.condition, scope))
                 fires = prim("and", BOOL, condition, prim("not", BOOL, silenced))
                 self.program.items.append(Item(item.id, scope.kind, fires))
                 because = item.condition.snippet(item.condition.node.span)

@@ -5,7 +5,12 @@ rule is part of its definition:
 
 - `null`: null when any operand is null (arithmetic, `min`, `lower`...);
 - `false`: false when any operand is null (comparisons, `starts_with`, `in`);
-- `own`: the primitive says (`and`/`or`/`not` read null as false, `is_null`, `coalesce`, `if`).
+- `own`: the primitive says (`and`/`or`/`not` read null as false, `is_null`, `coalesce`, `if`,
+  `holds`).
+
+An evaluation error (a zero divisor, a money total over two currencies) spreads to whatever
+reads the value, except where `LAZY` says an operand is not computed at all; `holds` is
+where a rule's condition takes it in (SPEC 2: reported, and the rule does not fire).
 
 Decimal primitives are exact as SPEC section 2 says: sums and products exact, quotients
 to 28 significant digits half-even, `round`/`money` half away from zero. A built-in
@@ -66,12 +71,20 @@ PRIMITIVES: dict[str, NullRule] = {
     "is_null": "own",
     "coalesce": "own",
     "if": "own",  # if(condition, then, else): the condition null reads as false
+    "holds": "own",  # a rule's condition as it decides: true only where it is true; false where it fails
     "list": "own",
     # business calendars (SPEC 7.4): answers of the program's `Calendar`, asked once per distinct date
     "business_index": "null",  # date -> int: Calendar.index (business days counted from its anchor)
     "is_business_day": "null",  # date -> bool
     "next_business_day": "null",  # date -> date: the first business day on or after it
 }
+
+# Operands computed only when the ones before them leave the result open (the row engine
+# short-circuits them): an error in an operand not computed is no error. `and`: each after
+# the first only where those before are true; `or`: only where none before is; `if`: `then`
+# where the condition is true, `else` where it is not; `coalesce`: each after the first only
+# where all before are null.
+LAZY = ("and", "or", "if", "coalesce")
 
 FACT_EXCLUDE = ("aggregate", "as_of")  # references that are not facts of a decision
 COMPARISONS = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "in": "in", "not in": "not_in"}
@@ -83,7 +96,7 @@ HISTORY_FUNCTIONS = HISTORY
 
 # Result types of the primitives a function body may use whose type is not the call's own.
 _PRIMITIVE_TYPES: dict[str, Type] = {
-    **dict.fromkeys(("and", "or", "not", "is_null", "lt", "le", "gt", "ge", "eq"), BOOL),
+    **dict.fromkeys(("and", "or", "not", "is_null", "holds", "lt", "le", "gt", "ge", "eq"), BOOL),
     "date_diff": INT,
     "len": INT,
     "business_index": INT,
@@ -207,6 +220,7 @@ __all__ = [
     "DERIVED",
     "FUNCTIONS",
     "INVOICE_DEFAULTS",
+    "LAZY",
     "MONEY_ACTIONS",
     "PRIMITIVES",
     "STRING",

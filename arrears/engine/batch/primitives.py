@@ -58,6 +58,9 @@ def _logic(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     parts = [t.truth(a) for a in args]
     if node.op == "not":
         return Val(BOOL, ~parts[0])
+    if node.op == "holds":
+        # Where the condition could fail, the customer is the row engine's (a guard): here it evaluates.
+        return Val(BOOL, parts[0])
     joined = parts[0]
     for p in parts[1:]:
         joined = (joined & p) if node.op == "and" else (joined | p)
@@ -386,6 +389,7 @@ _HANDLERS: dict[str, Handler] = {
     "and": _logic,
     "or": _logic,
     "not": _logic,
+    "holds": _logic,
     "is_null": _is_null,
     "coalesce": _coalesce,
     "if": _if,

@@ -120,7 +120,7 @@ class Known:
             case (
                 ir.Prim(op="if", args=(_, _, _))
                 | ir.Prim(op="eq" | "ne" | "and" | "or", args=(_, _))
-                | ir.Prim(op="is_null" | "not", args=(_,))
+                | ir.Prim(op="is_null" | "not" | "holds", args=(_,))
             ):
                 found: frozenset[str] = frozenset()
                 for arg in node.args:
@@ -151,6 +151,8 @@ class Known:
                 return value(self.program.columns(scope)[name])
             case ir.Prim(op="if", args=(condition, then, otherwise)):
                 return value(then if value(condition) is True else otherwise)
+            case ir.Prim(op="holds", args=(condition,)):
+                return value(condition) is True  # nothing followed here fails to evaluate
             case ir.Prim(op="eq" | "ne" | "in" | "not_in" as op, args=(left, right)):
                 x, y = value(left), value(right)
                 if x is None or y is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -18,7 +19,7 @@ from arrears.engine.sql.division import divide
 from arrears.engine.sql.exact import Dec, V
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
-from arrears.program.registry import DECIMAL_KINDS
+from arrears.program.registry import DECIMAL_KINDS, LAZY
 
 if TYPE_CHECKING:
     from arrears.engine.sql.translate import Translator
@@ -64,7 +65,12 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
             # The data decides the condition: only the branch taken is computed.
             taken = t.value(node.args[1] if truth else node.args[2], scope)
             return _dec_v(rtype, t._as_dec(taken)) if rtype.kind in DECIMAL_KINDS else _v(rtype, taken.e)
-    args = [t.value(a, scope) for a in node.args]
+    if op == "holds":
+        # The condition's own failures are taken in here, not passed to the reader.
+        found, failing = t.collected(lambda: t.value(node.args[0], scope))
+        true = t.truth(found)
+        return _v(rtype, B.and_(true, B.not_(B.or_(*failing))) if failing else true)
+    args = _operands(t, node, scope)
     match op:
         case "and" | "or":
             parts = [t.truth(a) for a in args]
@@ -166,6 +172,32 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
             found_at: exp.Expr = exp.GT(this=B.func("STRPOS", args[0].e, args[1].e), expression=B.num(0))
             return _v(rtype, B.func("COALESCE", found_at, B.boolean(False)))
     raise Unsupported(f"the primitive `{op}` is not supported in SQL")
+
+
+def _operands(t: Translator, node: ir.Prim, scope: ScopeKind) -> list[V]:
+    """The operands' values. For a reader that collects guards, an operand the row engine does
+    not compute (registry.LAZY) fails only where it is computed: its guards are gated so."""
+    if t.capture is None or node.op not in LAZY:
+        return [t.value(a, scope) for a in node.args]
+    values = [t.value(node.args[0], scope)]
+    for arg in node.args[1:]:
+        found, failing = t.collected(functools.partial(t.value, arg, scope))
+        if failing:
+            t.capture.append(t.chains[scope].keep(B.and_(_reached(t, node.op, values), B.or_(*failing))))
+        values.append(found)
+    return values
+
+
+def _reached(t: Translator, op: str, before: list[V]) -> exp.Expr:
+    """Where the row engine computes the operand after `before` (registry.LAZY)."""
+    if op == "and":
+        return B.and_(*(t.truth(v).copy() for v in before))
+    if op == "or":
+        return B.not_(B.or_(*(t.truth(v).copy() for v in before)))
+    if op == "if":
+        condition = t.truth(before[0]).copy()
+        return condition if len(before) == 1 else B.not_(condition)
+    return B.and_(*(v.is_null().copy() for v in before))  # coalesce
 
 
 def _compare(t: Translator, op: str, a: V, b: V, chain: Chain) -> exp.Expr:

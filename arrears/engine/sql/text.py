@@ -62,21 +62,17 @@ def json_value(t: Translator, scope: ScopeKind, v: V) -> exp.Expr:
     return B.case([(v.is_null(), B.text("null"))], body)
 
 
-def json_object(t: Translator, scope: ScopeKind, entries: list[tuple[str, V, bool]]) -> exp.Expr:
-    """`{"k":v,...}`; an entry whose `always` is false is left out where its value is null."""
+def json_object(t: Translator, scope: ScopeKind, entries: list[tuple[str, V, exp.Expr | None]]) -> exp.Expr:
+    """`{"k":v,...}`; an entry is left out where its condition (if any) holds."""
     if not entries:
         return B.text("{}")
     parts: list[exp.Expr] = []
     # The values are computed in the chain; their text is spelled where the action is issued.
     with t.chains[scope].where_read():
-        for name, v, always in entries:
+        for name, v, left_out in entries:
             item, key = t.separators
             piece = B.concat(B.text(item + json.dumps(name, ensure_ascii=False) + key), json_value(t, scope, v))
-            parts.append(
-                piece
-                if always or (not v.type.nullable and v.kind != "null")
-                else B.case([(v.is_null(), B.text(""))], piece)
-            )
+            parts.append(piece if left_out is None else B.case([(left_out, B.text(""))], piece))
     body = B.concat(*parts)
     start = B.num(len(t.separators[0]) + 1)
     return B.concat(B.text("{"), exp.Substring(this=body, start=start), B.text("}"))

@@ -12,6 +12,7 @@ only the program, never the policy.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlglot import exp
@@ -67,6 +68,8 @@ class Translator:
         self.as_of = as_of
         self.chains: dict[ScopeKind, Chain] = {}
         self.cache: dict[tuple[ScopeKind, str], V] = {}
+        self.ref_guards: dict[tuple[ScopeKind, str], list[exp.Expr]] = {}
+        self.failing_columns: dict[tuple[ScopeKind, str | int], exp.Expr] = {}
         self.aggs: dict[int, tuple[ir.Aggregate, list[str]]] = {}
         self.agg_columns: list[tuple[str, exp.Expr]] = []
         self.history: dict[ScopeKind, dict[int, tuple[str, exp.Expr]]] = {"invoice": {}, "customer": {}}
@@ -287,11 +290,15 @@ class Translator:
         return V(v.type, coef, Dec(coef, e, nz))
 
     def _guard(self, scope: ScopeKind, condition: exp.Expr) -> None:
-        chain = self.chains[scope]
-        gated = condition if self.gate is None else B.and_(self.gate, condition)
-        chain.guard(gated)
+        # Kept as a column: the readers that collect it (a ladder's choice, a rule's condition, a
+        # fact) read its name, not another copy of the test.
+        gated = self.chains[scope].keep(self._gated(condition))
+        self.chains[scope].guard(gated)
         if self.capture is not None:
-            self.capture.append(gated)
+            self.capture.append(gated.copy())
+
+    def _gated(self, condition: exp.Expr) -> exp.Expr:
+        return condition if self.gate is None else B.and_(self.gate.copy(), condition)
 
     def _as_dec(self, v: V) -> Dec:
         if v.dec is not None:
@@ -353,10 +360,14 @@ class Translator:
                     definition = self.program.columns(scope).get(name)
                     if definition is None:
                         raise Unsupported(f"`{name}` is not defined in {scope} scope")
-                    # A column is computed on every row: its guards are its own, not the reader's.
-                    saved, self.gate, self.capture = (self.gate, self.capture), None, None
-                    self.cache[key] = self._keep(self.value(definition, scope), scope)
-                    self.gate, self.capture = saved
+                    # A column is computed on every row, not under its reader's gate; a reader that
+                    # collects guards (`capture`) is given the column's on every read.
+                    saved, self.gate = self.gate, None
+                    self.cache[key], self.ref_guards[key] = self.collected(
+                        lambda: self._keep(self.value(definition, scope), scope)
+                    )
+                    self.gate = saved
+                self._give(scope, key, self.ref_guards[key])
                 return self.cache[key]
             case ir.Aggregate():
                 return aggregate_value(self, node, scope)
@@ -394,15 +405,19 @@ class Translator:
         key = (scope, id(node))
         known = self.reused.get(key)
         if known is None:
-            outer, self.capture = self.capture, []
-            try:
-                value = self._keep(primitive(self, node, scope, self.chains[scope]), scope)
-            finally:
-                guards, self.capture = self.capture, outer
-            known = self.reused[key] = (value, guards)
-        if self.capture is not None:
-            self.capture.extend(g.copy() for g in known[1])
+            known = self.reused[key] = self.collected(
+                lambda: self._keep(primitive(self, node, scope, self.chains[scope]), scope)
+            )
+        self._give(scope, key, known[1])
         return known[0]
+
+    def _give(self, scope: ScopeKind, key: tuple[ScopeKind, str | int], guards: list[exp.Expr]) -> None:
+        """A column's guards given to a reader that collects them, as one column kept on the first such read."""
+        if self.capture is None or not guards:
+            return
+        if key not in self.failing_columns:
+            self.failing_columns[key] = self.chains[scope].keep(B.or_(*guards))
+        self.capture.append(self._gated(self.failing_columns[key].copy()))
 
     # -- emission ----------------------------------------------------------------------
 
@@ -414,9 +429,9 @@ class Translator:
         # A parameter the SQL cannot decide where the action is issued (a zero divisor is the row
         # engine's evaluation error): the printed query leaves the item out there, as the plan does.
         self.capture = failing
-        params = json_object(self, scope, [(p.name, self.value(p.value, scope), p.always) for p in emit.params])
+        params = json_object(self, scope, [self._param(p, scope) for p in emit.params])
         self.capture = None
-        facts = json_object(self, scope, [(name, self.value(n, scope), True) for name, n in emit.facts])
+        facts = json_object(self, scope, [self._fact(name, n, scope) for name, n in emit.facts])
         if emit.may_fail:
             fails = chain.keep(B.and_(self.gate, self.truth(self.value(emit.fails, scope))))
             failing.append(fails)
@@ -442,6 +457,26 @@ class Translator:
             columns["__irank"] = exp.column("__irank") if scope == "invoice" else B.cast(B.null(), "BIGINT")
         select = exp.select(*(exp.alias_(e, n) for n, e in columns.items())).where(gate)
         self.emitted.append(select)
+
+    def _param(self, param: ir.Param, scope: ScopeKind) -> tuple[str, V, exp.Expr | None]:
+        """A parameter's entry: one with no default is left out where it is null."""
+        v = self.value(param.value, scope)
+        optional = not param.always and (v.type.nullable or v.kind == "null")
+        return param.name, v, v.is_null() if optional else None
+
+    def _fact(self, name: str, node: Node, scope: ScopeKind) -> tuple[str, V, exp.Expr | None]:
+        """A fact's entry, left out where it fails to evaluate (the row engine lists the facts it can)."""
+        v, guards = self.collected(lambda: self.value(node, scope))
+        return name, v, B.or_(*guards) if guards else None
+
+    def collected(self, translate: Callable[[], V]) -> tuple[V, list[exp.Expr]]:
+        """A value and, apart from what the reader collects, the guards under which it fails to evaluate."""
+        outer, self.capture = self.capture, []
+        try:
+            value = translate()
+        finally:
+            guards, self.capture = self.capture, outer
+        return value, guards
 
     def query(self, *, with_guards: bool = False, ordered: bool = True) -> exp.Select:
         """The plan's actions, in plan order.
