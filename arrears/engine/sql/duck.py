@@ -17,10 +17,8 @@ import polars as pl
 from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import FramePlan
-from arrears.engine.batch.typed import COMPACT
 from arrears.engine.sql.assemble import assemble
-from arrears.engine.sql.query import combined_tree, materialized
-from arrears.engine.sql.tables import data_facts, input_tables
+from arrears.engine.sql.query import engine_query, materialized
 from arrears.rules.model import Policy
 
 
@@ -33,12 +31,10 @@ def make_plan_duckdb(
 ) -> FramePlan:
     """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
     frames = load_frames(policy, source, as_of)
-    # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
     # One query gives the actions and the guarded customers (rows whose rule is null): the
     # chains are computed once, where a separate guard query took as long again.
-    facts = data_facts(frames)
-    query = materialized(combined_tree(policy, frames.as_of, COMPACT, facts)).sql("duckdb")
-    tables = input_tables(frames, facts)
+    tree, tables = engine_query(policy, frames)
+    query = materialized(tree).sql("duckdb")
     # What DuckDB spills beyond its memory limit goes to a folder of its own, removed after
     # the run (by default it would be `.tmp` in the user's working directory, left behind).
     with tempfile.TemporaryDirectory(prefix="arrears-duckdb-") as spill:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import polars as pl
 from sqlglot import exp
 
 from arrears.engine.batch.errors import Unsupported
+from arrears.engine.batch.frames import Frames
+from arrears.engine.batch.typed import COMPACT
 from arrears.engine.sql.known import Facts
 from arrears.engine.sql.optimize import optimize
+from arrears.engine.sql.tables import data_facts, input_tables
 from arrears.engine.sql.translate import Translator, translate
 from arrears.engine.tablefiles import HISTORY_COLUMNS
 from arrears.program import Program, lower
@@ -84,6 +88,14 @@ def combined_tree(
     over the tables of `tables.input_tables`; for data with the `facts` given (`tables.data_facts`)."""
     translator = _translated(policy, as_of, separators, facts, ranked=True)
     return optimize(translator.query(with_guards=True, ordered=False))
+
+
+def engine_query(policy: Policy, frames: Frames) -> tuple[exp.Select, dict[str, pl.DataFrame]]:
+    """What an engine (DuckDB, Spark) runs: the combined query and the tables it reads, made
+    together, as the query reads the facts and the rank columns that those tables carry."""
+    facts = data_facts(frames)
+    # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
+    return combined_tree(policy, frames.as_of, COMPACT, facts), input_tables(frames, facts)
 
 
 def _translated(

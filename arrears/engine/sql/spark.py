@@ -44,11 +44,9 @@ from sqlglot import exp
 from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import FramePlan
-from arrears.engine.batch.typed import COMPACT
 from arrears.engine.engines import DEFAULT_SPARK_MASTER
 from arrears.engine.sql.assemble import assemble
-from arrears.engine.sql.query import combined_tree
-from arrears.engine.sql.tables import data_facts, input_tables
+from arrears.engine.sql.query import engine_query
 from arrears.rules.model import Policy
 
 INSTALL = "pip install 'arrears[spark]'"
@@ -151,16 +149,14 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
     from pyspark.errors import PySparkException
 
     frames = load_frames(policy, source, as_of)
-    # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
-    facts = data_facts(frames)
-    tree = combined_tree(policy, frames.as_of, COMPACT, facts)
+    tree, tables = engine_query(policy, frames)
     for key, value in SEMANTICS.items():
         session.conf.set(key, value)
     before = _persistent(session)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PySpark's notes on the installed pandas
-            for name, table in input_tables(frames, facts).items():
+            for name, table in tables.items():
                 session.createDataFrame(table.to_arrow()).createOrReplaceTempView(name)
             rows = _run_staged(session, tree)
     except (PySparkException, Py4JError) as error:  # pragma: no cover - a translation Spark refuses

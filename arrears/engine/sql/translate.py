@@ -26,6 +26,7 @@ from arrears.engine.sql.build import CUST, INV, Chain
 from arrears.engine.sql.calendar import TABLE as CALENDAR_TABLE
 from arrears.engine.sql.calendar import calendar_ctes
 from arrears.engine.sql.exact import Dec, V
+from arrears.engine.sql.inputs import Inputs, history_feature
 from arrears.engine.sql.known import Facts, Known
 from arrears.engine.sql.primitives import primitive
 from arrears.engine.sql.text import json_object
@@ -40,14 +41,6 @@ ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "be
 # and invoice's place in the snapshot, read through the query instead of joined back to its
 # rows by id (two joins of 4M action rows took 0.8 s of the plan-heavy benchmark).
 RANKS = ("__crank", "__irank")
-
-
-def _raw(table: str, column: str) -> exp.Expr:
-    return exp.column(column, table, quoted=True)
-
-
-def _key(e: exp.Expr) -> exp.Expr:
-    return B.cast(e, "TEXT")
 
 
 class Translator:
@@ -94,14 +87,15 @@ class Translator:
         for scope in ("invoice", "customer"):
             for node in self._scope_nodes(scope):
                 if isinstance(node, ir.History | ir.LastDone | ir.LadderLevel | ir.LadderLast):
-                    self._history_feature(scope, node)
-        self.chains["invoice"] = Chain("i", self._invoice_base())
+                    history_feature(self.history[scope], scope, node)
+        read = Inputs(program.input_types, self.facts, self.ranked, self.history)
+        self.chains["invoice"] = Chain("i", read.invoice_base())
         for node in self._all_nodes():
             if isinstance(node, ir.Aggregate) and id(node) not in self.aggs:
                 aggregate_inputs(self, node)
         agg_names = [name for name, _ in self.agg_columns]
         self.chains["invoice"].rebase("agg", CUST, agg_names)
-        self.chains["customer"] = Chain("c", self._customer_base(agg_names))
+        self.chains["customer"] = Chain("c", read.customer_base(agg_names))
         for scope in ("invoice", "customer"):
             for item in program.items:
                 if item.scope == scope:
@@ -122,157 +116,6 @@ class Translator:
 
     def _all_nodes(self) -> list[Node]:
         return self._scope_nodes("invoice") + self._scope_nodes("customer")
-
-    def _typed_input(self, table: str, alias: str, column: str, t: Type) -> list[tuple[str, exp.Expr]]:
-        raw = _raw(alias, column)
-        name = f"{alias}_{column}"
-        if t.kind in DECIMAL_KINDS:
-            fixed = self.facts.exponents.get(f"{table}.{column}")
-            if self.facts.coefficient(f"{table}.{column}"):
-                return [(name, B.cast(raw, B.COEF))]
-            s = exp.Trim(this=B.cast(raw, "TEXT"))
-            dot = B.func("STRPOS", s, B.text("."))
-            coef = B.cast(exp.func("REPLACE", s, B.text("."), B.text("")), B.COEF)
-            exponent = B.case(
-                [(exp.GT(this=dot, expression=B.num(0)), exp.Sub(this=dot, expression=B.func("LENGTH", s)))], B.num(0)
-            )
-            nz = B.and_(exp.Like(this=s, expression=B.text("-%")), exp.EQ(this=coef, expression=B.num(0)))
-            exponent_column = [] if fixed is not None else [(name + "__e", B.cast(exponent, "INT"))]
-            zero_column = (
-                [] if fixed is not None and not fixed[1] else [(name + "__z", B.func("COALESCE", nz, B.boolean(False)))]
-            )
-            return [(name, coef), *exponent_column, *zero_column]
-        to = {
-            "string": "TEXT",
-            "enum": "TEXT",
-            "int": "BIGINT",
-            "bool": "BOOLEAN",
-            "date": "DATE",
-            "duration": "BIGINT",
-        }
-        if t.kind in to:
-            return [(name, B.cast(raw, to[t.kind]))]
-        if t.kind == "list" and t.item is not None and t.item.kind in ("string", "enum"):
-            return [(name, raw)]
-        raise Unsupported(f"input fields of type {t} are not supported by the SQL engines")
-
-    def _inputs(self, table: str) -> list[tuple[str, exp.Expr]]:
-        alias = "i" if table == "invoices" else "c"
-        out: list[tuple[str, exp.Expr]] = []
-        for key, t in sorted(self.program.input_types.items()):
-            source, column = key.split(".", 1)
-            if source == table:
-                out += self._typed_input(table, alias, column, t)
-        return out
-
-    def _invoice_base(self) -> exp.Select:
-        columns = [(INV, _key(_raw("i", "id"))), (CUST, _key(_raw("i", "customer_id")))]
-        columns += self._inputs("invoices") + self._inputs("customers")
-        if self.ranked:
-            columns += [("__crank", _raw("c", "__crank")), ("__irank", _raw("i", "__irank"))]
-        select = exp.select(*(exp.alias_(e, n) for n, e in columns)).from_(exp.alias_(exp.to_table("invoices"), "i"))
-        select = select.join(
-            exp.alias_(exp.to_table("customers"), "c"),
-            on=exp.EQ(this=_key(_raw("c", "id")), expression=_key(_raw("i", "customer_id"))),
-            join_type="left",
-        )
-        return self._join_history(select, "invoice", _key(_raw("i", "id")))
-
-    def _customer_base(self, agg_names: list[str]) -> exp.Select:
-        ids = exp.union(
-            exp.select(exp.alias_(_key(exp.column("id")), CUST)).from_("customers"),
-            exp.select(exp.alias_(_key(exp.column("customer_id")), CUST)).from_("invoices"),
-            distinct=True,
-        )
-        columns = [(CUST, exp.column(CUST, "k")), *self._inputs("customers")]
-        if self.ranked:
-            columns.append(("__crank", _raw("c", "__crank")))
-        select = exp.select(*(exp.alias_(e, n) for n, e in columns)).select(*(exp.column(a, "agg") for a in agg_names))
-        select = select.from_(exp.alias_(exp.Subquery(this=ids), "k"))
-        select = select.join(
-            exp.alias_(exp.to_table("customers"), "c"),
-            on=exp.EQ(this=_key(_raw("c", "id")), expression=exp.column(CUST, "k")),
-            join_type="left",
-        )
-        select = select.join(
-            "agg", on=exp.EQ(this=exp.column(CUST, "agg"), expression=exp.column(CUST, "k")), join_type="left"
-        )
-        return self._join_history(select, "customer", exp.column(CUST, "k"))
-
-    # -- history -----------------------------------------------------------------------
-
-    def _history_feature(self, scope: ScopeKind, node: Node) -> None:
-        features = self.history[scope]
-        if id(node) in features:
-            return
-        rule, action = _key(exp.column("rule", "h")), _key(exp.column("action", "h"))
-        at, step = B.cast(exp.column("at", "h"), "DATE"), B.cast(exp.column("step", "h"), "BIGINT")
-        agg: exp.Expr
-        name = f"h{scope[0]}{len(features)}"
-        match node:
-            case ir.LastDone(rule=r, action=a):
-                agg = exp.Max(
-                    this=B.case(
-                        [
-                            (
-                                B.and_(
-                                    exp.EQ(this=rule, expression=B.text(r)), exp.EQ(this=action, expression=B.text(a))
-                                ),
-                                at,
-                            )
-                        ]
-                    )
-                )
-            case ir.LadderLevel(ladder=r):
-                agg = exp.Max(this=B.case([(exp.EQ(this=rule, expression=B.text(r)), step)]))
-            case ir.LadderLast(ladder=r):
-                agg = exp.Max(this=B.case([(exp.EQ(this=rule, expression=B.text(r)), at)]))
-            case ir.History(kind=kind, action=a, filters=filters):
-                conds: list[exp.Expr] = [exp.EQ(this=action, expression=B.text(a))]
-                for key, value in filters:
-                    conds.append(self._filter(key, value))
-                match_ = B.and_(*conds)
-                if kind == "count":
-                    agg = exp.Sum(this=B.case([(match_, B.num(1))], B.num(0)))
-                else:
-                    agg = exp.Max(this=B.case([(match_, at)]))
-            case _:  # pragma: no cover
-                raise AssertionError(node)
-        features[id(node)] = (name, agg)
-
-    def _filter(self, key: str, value: Node) -> exp.Expr:
-        if not isinstance(value, ir.Const) or value.value is None or not isinstance(value.value, str | bool):
-            raise Unsupported("history filters other than constant text, enum or bool values are not supported in SQL")
-        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
-        got = exp.JSONExtractScalar(this=B.cast(exp.column("params", "h"), "TEXT"), expression=path)
-        wanted = ("true" if value.value else "false") if isinstance(value.value, bool) else value.value
-        return B.func("COALESCE", exp.EQ(this=got, expression=B.text(wanted)), B.boolean(False))
-
-    def _join_history(self, select: exp.Select, scope: ScopeKind, key: exp.Expr) -> exp.Select:
-        features = self.history[scope]
-        if not features:
-            return select
-        h = exp.to_table("history")
-        if scope == "invoice":
-            hkey = _key(exp.column("invoice_id", "h"))
-            where: exp.Expr = exp.not_(exp.Is(this=exp.column("invoice_id", "h"), expression=B.null()))
-        else:
-            hkey = _key(exp.column("customer_id", "h"))
-            where = exp.Is(this=exp.column("invoice_id", "h"), expression=B.null())
-        grouped = (
-            exp.select(exp.alias_(hkey, "hk"))
-            .select(*(exp.alias_(agg, name) for name, agg in features.values()))
-            .from_(exp.alias_(h, "h"))
-            .where(where)
-            .group_by(hkey)
-        )
-        alias = "hi" if scope == "invoice" else "hc"
-        select = select.select(*(exp.column(name, alias) for name, _ in features.values()))
-        return select.join(
-            exp.alias_(exp.Subquery(this=grouped), alias),
-            on=exp.EQ(this=exp.column("hk", alias), expression=key),
-            join_type="left",
-        )
 
     # -- values ------------------------------------------------------------------------
 
