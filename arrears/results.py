@@ -18,7 +18,7 @@ from arrears.dsl.values import Value, reader, to_json
 from arrears.engine import document as _document
 from arrears.engine.outcomes import EvaluationProblem as EvaluationProblem  # re-exported: the API's record
 from arrears.engine.plan import RowActions
-from arrears.engine.snapshot import Reader, history_params_typed
+from arrears.engine.snapshot_history import Reader, history_params_typed
 from arrears.rules.model import Policy
 
 

@@ -23,7 +23,8 @@ from arrears.engine.business import held_quiet, ladder_counts, ladder_facts, lad
 from arrears.engine.interest import table_interest_params
 from arrears.engine.outcomes import EvaluationProblem, Outcome, PlannedAction, Status, StepOutcome
 from arrears.engine.runtime import Env, build_envs, release
-from arrears.engine.snapshot import HistoryEntry, Snapshot
+from arrears.engine.snapshot import Snapshot
+from arrears.engine.snapshot_history import HistoryEntry
 from arrears.program.registry import FACT_EXCLUDE
 from arrears.rules import flow
 from arrears.rules.calendar import Calendar

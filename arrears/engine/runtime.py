@@ -15,7 +15,8 @@ from arrears.dsl import ast
 from arrears.dsl.compiled import Fn
 from arrears.dsl.problems import EvalFailure
 from arrears.dsl.values import EXACT, Value
-from arrears.engine.snapshot import Customer, HistoryEntry
+from arrears.engine.snapshot import Customer
+from arrears.engine.snapshot_history import HistoryEntry
 
 
 class Env(dict[str, Value]):

@@ -8,17 +8,18 @@ its place (`invoices[17].due_date: not a date: "2026-13-45"`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
 from arrears.dsl.values import CoercionError, Value, parse_date, reader, visible
 from arrears.engine.bulk import paused_gc
 from arrears.engine.reading import read_snapshot
+from arrears.engine.snapshot_history import HistoryEntry, Reader, bind_history, optional_text
 from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWarning, row_warnings
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text
 from arrears.program.on_values import customer_aggregates, derive
@@ -26,12 +27,8 @@ from arrears.rules.calendar import Calendar
 from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, read_rates, to_base
 from arrears.rules.model import FieldDef, Policy
 
-Reader = Callable[[object], Value]
-
 # Built once: rows are many.
 _READ_OPTIONAL_INT = reader(INT.optional())
-_READ_OPTIONAL_TEXT = reader(STRING.optional())
-_READ_ANY = reader(Type("any"))
 _INVOICE_TYPES: dict[str, Type] = {
     "id": STRING,
     "customer_id": STRING,
@@ -50,18 +47,6 @@ _CUSTOMER_TYPES: dict[str, Type] = {
 }
 _INVOICE_READERS = [(key, key, reader(type_)) for key, type_ in _INVOICE_TYPES.items()]
 _CUSTOMER_READERS = [(key, "customer." + key, reader(type_)) for key, type_ in _CUSTOMER_TYPES.items()]
-
-
-class HistoryEntry(NamedTuple):
-    """One recorded action; a named tuple, as there are many and a frozen dataclass is slow to make."""
-
-    invoice_id: str | None
-    customer_id: str | None
-    rule: str | None
-    step: int | None
-    action: str
-    params: Mapping[str, Value]
-    at: dt.date
 
 
 @dataclass
@@ -212,7 +197,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
         invoices[iid] = Invoice(iid, cid, values)
         placed.append((index, invoices[iid]))
 
-    history = _bind_history(raw, policy, effective, report)
+    history = bind_history(raw, policy, effective, report)
     rates = read_rates(raw.rates, policy.currency, lambda i, key, message: report("rates", i, key, message))
     if effective is not None and (policy.currency is not None or raw.rates):
         # A currency whose only rates were refused above is not reported again for each invoice.
@@ -269,11 +254,11 @@ def _warnings(
     for index, row in enumerate(raw.history):
         if row.get("rule") is None:
             continue  # recorded by hand: never a warning
-        invoice_id = _optional_text(row.get("invoice_id"))
+        invoice_id = optional_text(row.get("invoice_id"))
         used = (
             invoice_id in invoice_ids
             if invoice_id is not None
-            else _optional_text(row.get("customer_id")) in customer_ids
+            else optional_text(row.get("customer_id")) in customer_ids
         )
         if not used:
             continue
@@ -290,10 +275,10 @@ def _warnings(
         if typed is None:
             step = _READ_OPTIONAL_INT(row.get("step"))
             typed = (
-                _optional_text(row.get("rule")),
+                optional_text(row.get("rule")),
                 step if isinstance(step, int) else None,
                 str(row.get("action")),
-                _optional_text(row.get("invoice_id")) is not None,
+                optional_text(row.get("invoice_id")) is not None,
             )
             if key:
                 read[key] = typed
@@ -342,133 +327,6 @@ def _implicit_customer(cid: str, declared: Mapping[str, Any]) -> Customer | None
         else:
             return None
     return Customer(cid, values)
-
-
-def _history_key_problem(row: Mapping[str, Any]) -> tuple[str, str]:
-    """The first of a history row's keys that does not read, and why (only called once one did not)."""
-    for key, read in _HISTORY_KEYS:
-        try:
-            read(row.get(key))
-        except CoercionError as error:
-            return key, str(error)
-    raise AssertionError("a history key failed to read, then read")  # pragma: no cover
-
-
-def _bind_history(
-    raw: RawSnapshot,
-    policy: Policy,
-    as_of: dt.date | None,
-    report: Callable[[str, int, str | None, str], None],
-) -> list[HistoryEntry]:
-    entries: list[HistoryEntry] = []
-    param_readers: dict[str, dict[str, Reader]] = {}
-    for index, row in enumerate(raw.history):
-        try:
-            invoice_id = _optional_text(row.get("invoice_id"))
-            customer_id = _optional_text(row.get("customer_id"))
-            rule = _optional_text(row.get("rule"))
-            raw_step = _READ_OPTIONAL_INT(row.get("step"))
-            step = raw_step if isinstance(raw_step, int) else None
-        except CoercionError:
-            report("history", index, *_history_key_problem(row))
-            continue
-        if invoice_id is None and customer_id is None:
-            report(
-                "history",
-                index,
-                None,
-                "needs `invoice_id` (or `customer_id` for a customer-scope action)",
-            )
-            continue
-        action = row.get("action")
-        if not isinstance(action, str) or not action:
-            report("history", index, "action", "missing")
-            continue
-        raw_at = row.get("at")
-        try:
-            at = None if raw_at is None or raw_at == "" else parse_date(raw_at)
-        except CoercionError as error:
-            report("history", index, "at", str(error))
-            continue
-        if at is None:
-            report("history", index, "at", "missing")
-            continue
-        if as_of is not None and at > as_of:
-            report(
-                "history",
-                index,
-                "at",
-                f"{at.isoformat()} is after as_of {as_of.isoformat()}: history from the future means a back-dated run",
-            )
-            continue
-        params = row.get("params") or {}
-        if not isinstance(params, dict):
-            report("history", index, "params", "must be an object")
-            continue
-        entries.append(
-            HistoryEntry(
-                invoice_id,
-                customer_id,
-                rule,
-                step,
-                action,
-                _typed_params(params, _param_readers(policy, action, param_readers)),
-                at,
-            )
-        )
-    entries.sort(
-        key=lambda e: (
-            e.at,
-            e.invoice_id or "",
-            e.customer_id or "",
-            e.rule or "",
-            e.step if e.step is not None else -1,
-            e.action,
-        )
-    )
-    return entries
-
-
-def _optional_text(raw: object) -> str | None:
-    value = _READ_OPTIONAL_TEXT(raw)
-    return value if isinstance(value, str) else None
-
-
-# The keys `_bind_history` reads first, in its order, to say which one did not read.
-_HISTORY_KEYS: tuple[tuple[str, Callable[[object], object]], ...] = (
-    ("invoice_id", _optional_text),
-    ("customer_id", _optional_text),
-    ("rule", _optional_text),
-    ("step", _READ_OPTIONAL_INT),
-)
-
-
-def _param_readers(policy: Policy, action: str, known: dict[str, dict[str, Reader]]) -> dict[str, Reader]:
-    """Readers of an action's parameters by name, made once per action and kept in `known`."""
-    found = known.get(action)
-    if found is None:
-        signature = policy.actions.get(action)
-        found = known[action] = {p.name: reader(p.type) for p in signature.params} if signature else {}
-    return found
-
-
-def history_params_typed(
-    policy: Policy, action: str, params: Mapping[str, Any], known: dict[str, dict[str, Reader]]
-) -> dict[str, Value]:
-    """A history entry's params typed as binding types them (`known` caches readers per action)."""
-    return _typed_params(params, _param_readers(policy, action, known))
-
-
-def _typed_params(params: Mapping[str, Any], readers: Mapping[str, Reader]) -> dict[str, Value]:
-    typed: dict[str, Value] = {}
-    for key, value in params.items():
-        try:
-            typed[key] = readers.get(key, _READ_ANY)(value)
-        except CoercionError:
-            # A recorded value that does not fit the parameter (null for a required text,
-            # 1 for a bool) matches no `count_of`/`days_since` filter on it.
-            continue
-    return typed
 
 
 def derive_days(invoice: Invoice, as_of: dt.date, calendar: Calendar | None = None) -> None:
@@ -521,7 +379,6 @@ __all__: Sequence[str] = (
     "derive_days",
     "from_data",
     "from_json_text",
-    "history_params_typed",
     "load_snapshot",
     "read_snapshot",
 )

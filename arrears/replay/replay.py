@@ -20,16 +20,8 @@ from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.values import CoercionError, Value, parse_date, to_json
 from arrears.engine.evaluate import plan_actions
 from arrears.engine.outcomes import EvaluationProblem, PlannedAction
-from arrears.engine.snapshot import (
-    HistoryEntry,
-    Invoice,
-    Reader,
-    Snapshot,
-    aggregate_customer,
-    derive_base,
-    derive_days,
-    history_params_typed,
-)
+from arrears.engine.snapshot import Invoice, Snapshot, aggregate_customer, derive_base, derive_days
+from arrears.engine.snapshot_history import HistoryEntry, Reader, history_params_typed
 from arrears.engine.sources import RawSnapshot, diagnostic
 from arrears.replay.ledger import MAX_YEARS, BoundLedger, Ledger, bind_ledger, check_window, frozen_ledger
 from arrears.rules.calendar import Calendar
