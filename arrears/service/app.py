@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,11 +18,9 @@ from typing import Any
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi import Path as PathParam
-from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
@@ -40,7 +37,7 @@ from arrears.rules.loader import load_policy_text
 from arrears.rules.model import Policy
 from arrears.service.config import ServiceConfig
 from arrears.service.notices import install_notices
-from arrears.service.problems import Problem, utf8
+from arrears.service.problems import Problem, install_problem_handlers, utf8
 from arrears.service.registry import LoadedPolicy, PolicyStore, describe
 from arrears.service.schemas import COMPONENTS, json_response, problem_responses, ref
 from arrears.service.timeline import install as install_timeline
@@ -55,8 +52,6 @@ from arrears.service.work import (
     read_body,
 )
 from arrears.service.workbench import install_workbench
-
-log = logging.getLogger("arrears.service")
 
 DESCRIPTION = """\
 Next actions for open invoices, from collections policies kept as YAML files.
@@ -447,7 +442,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     install_workbench(app, store, evaluator, config)
     install_timeline(app, config, policy_for)
-    _install_error_handlers(app)
+    install_problem_handlers(app)
     _install_openapi(app)
     return app
 
@@ -469,42 +464,6 @@ def _check(text: str, file: str, run_lint: bool) -> dict[str, object]:
     findings = lint(policy) if run_lint else None
     shown = [finding.to_dict() for finding in findings or []]
     return {"ok": True, "policy": summary, "linted": findings is not None, "diagnostics": shown}
-
-
-_KINDS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    async def on_problem(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Problem)
-        return exc.response(request.url.path)
-
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        kind = _KINDS.get(exc.status_code, "http-error")
-        problem = Problem(exc.status_code, kind, str(exc.detail), headers=exc.headers)
-        return problem.response(request.url.path)
-
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        diagnostics = [
-            Diagnostic(
-                f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg', 'invalid')}",
-                code="usage",
-            )
-            for error in exc.errors()
-        ]
-        return Problem(400, "bad-request", "the request does not fit the API", diagnostics).response(request.url.path)
-
-    async def on_crash(request: Request, exc: Exception) -> Response:
-        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        detail = f"internal error: {type(exc).__name__}; this is a bug in arrears"
-        return Problem(500, "internal-error", detail).response(request.url.path)
-
-    app.add_exception_handler(Problem, on_problem)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(Exception, on_crash)
 
 
 def _install_openapi(app: FastAPI) -> None:

@@ -8,12 +8,18 @@ way whether it came from `arrears run` or from the HTTP service.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from arrears.diagnostics import Diagnostic, sort_key
+
+log = logging.getLogger("arrears.service")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:arrears:problem:"
@@ -70,3 +76,42 @@ def title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+_KINDS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every error the app raises or meets answered as a problem: ours, HTTP errors, requests
+    that do not fit the API, and crashes (logged, answered 500 without their details)."""
+
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return exc.response(request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        kind = _KINDS.get(exc.status_code, "http-error")
+        problem = Problem(exc.status_code, kind, str(exc.detail), headers=exc.headers)
+        return problem.response(request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        diagnostics = [
+            Diagnostic(
+                f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg', 'invalid')}",
+                code="usage",
+            )
+            for error in exc.errors()
+        ]
+        return Problem(400, "bad-request", "the request does not fit the API", diagnostics).response(request.url.path)
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        detail = f"internal error: {type(exc).__name__}; this is a bug in arrears"
+        return Problem(500, "internal-error", detail).response(request.url.path)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_crash)
