@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -29,12 +28,10 @@ from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.frames import Frames, scatter
 from arrears.engine.batch.stage import Stage
+from arrears.engine.batch.translating import Translating
 from arrears.engine.batch.typed import DECIMAL_KINDS, INT_BOUND, Val, as_dec, constant, dec_val
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
-
-if TYPE_CHECKING:
-    from arrears.engine.batch.translate import Translator
 
 CUSTOMER = "__ci"  # a customer is its row number
 Accessor = Callable[[str], pl.Expr]
@@ -112,7 +109,7 @@ class HistoryLookups:
         self._param_columns: dict[tuple[str, str], Val] = {}
         self._lookups: dict[tuple[object, ...], tuple[str, str]] = {}
 
-    def value(self, t: Translator, node: ir.History) -> Val:
+    def value(self, t: Translating, node: ir.History) -> Val:
         scope, stage = t.scope, t.stage
         constant_filters = all(isinstance(v, ir.Const) for _, v in node.filters)
         cache = (scope, node.action, tuple((k, repr(v.value)) for k, v in node.filters if isinstance(v, ir.Const)))
@@ -149,20 +146,20 @@ class HistoryLookups:
         stage.replace(joined.join(grouped, left_on=f"{name}k", right_on=key, how="left", maintain_order="left"))
         return self._result(t, node, pl.col(f"{name}n"), pl.col(f"{name}d"))
 
-    def _scatter(self, t: Translator, found: pl.DataFrame, name: str) -> tuple[str, str]:
+    def _scatter(self, t: Translating, found: pl.DataFrame, name: str) -> tuple[str, str]:
         key = _key(t.scope)
         size = self.frames.invoices.height if t.scope == "invoice" else self.frames.customers.height
         for suffix, column in (("n", "n"), ("d", "d")):
             t.stage.keep(pl.lit(scatter(size, found[key], found[column], name + suffix)), name + suffix)
         return name + "n", name + "d"
 
-    def _result(self, t: Translator, node: ir.History, count: pl.Expr, last: pl.Expr) -> Val:
+    def _result(self, t: Translating, node: ir.History, count: pl.Expr, last: pl.Expr) -> Val:
         if node.kind == "count":
             return Val(INT, t.stage.keep(count.cast(pl.Int64).fill_null(0)), bound=INT_BOUND)
         days = (pl.lit(t.as_of) - last).dt.total_days()
         return Val(INT.optional(), t.stage.keep(days), bound=4_000_000)
 
-    def _by_text(self, t: Translator, node: ir.History, cache: tuple[object, ...]) -> Val:
+    def _by_text(self, t: Translating, node: ir.History, cache: tuple[object, ...]) -> Val:
         """Constant filters: read on each distinct parameter text of the action's history once."""
         assert self.frames.param_values is not None
         key = _key(t.scope)
@@ -275,7 +272,7 @@ class AggPlan:
     guards: list[str] = field(default_factory=list)
 
 
-def aggregate_plan(t: Translator, node: ir.Aggregate, *, per_invoice: bool = False) -> AggPlan:
+def aggregate_plan(t: Translating, node: ir.Aggregate, *, per_invoice: bool = False) -> AggPlan:
     """The per-invoice parts of an aggregate, translated in invoice scope (the translator's current scope).
 
     `per_invoice`: the aggregate is read on the invoices' rows, so every customer it is read
@@ -306,7 +303,7 @@ def _start_exponent(node: ir.Aggregate) -> int | None:
     raise Unsupported("a sum with a start value other than zero")
 
 
-def _unlike(t: Translator, currency: ir.Node, where: pl.Expr | None) -> pl.Expr | None:
+def _unlike(t: Translating, currency: ir.Node, where: pl.Expr | None) -> pl.Expr | None:
     """Whether the invoices `where` selects name more than one currency (a blank code names none);
     None when no customer's invoices name more than one at all."""
     code = t.value(currency)
@@ -333,7 +330,7 @@ def _codes_mix(invoices: pl.DataFrame, column: str) -> bool:
 
 
 def _values_plan(
-    t: Translator, node: ir.Aggregate, where: pl.Expr | None, start: int | None, per_invoice: bool
+    t: Translating, node: ir.Aggregate, where: pl.Expr | None, start: int | None, per_invoice: bool
 ) -> AggPlan:
     result = node.type
     if node.value is None:

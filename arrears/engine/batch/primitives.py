@@ -11,7 +11,6 @@ mapping Python and Polars might disagree on) are guarded: the row engine decides
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -20,11 +19,9 @@ from arrears.dsl.values import MAX_DATE, MIN_DATE
 from arrears.engine.batch import business
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.errors import Unsupported
+from arrears.engine.batch.translating import Translating
 from arrears.engine.batch.typed import DECIMAL_KINDS, INT_BOUND, Val, as_dec, constant, dec_val, dtype_of
 from arrears.program import ir
-
-if TYPE_CHECKING:
-    from arrears.engine.batch.translate import Translator
 
 NON_ASCII = r"[^\x00-\x7F]"
 MAX_DAYS = 999_999_999
@@ -43,7 +40,7 @@ _APPLY: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
 _DEC_OPS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
-def primitive(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def primitive(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     """The column of one primitive over its operands' columns."""
     handler = _HANDLERS.get(node.op)
     if handler is None:
@@ -54,7 +51,7 @@ def primitive(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
 # -- logic and nulls ------------------------------------------------------------------
 
 
-def _logic(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _logic(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     parts = [t.truth(a) for a in args]
     if node.op == "not":
         return Val(BOOL, ~parts[0])
@@ -67,11 +64,11 @@ def _logic(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return Val(BOOL, joined)
 
 
-def _is_null(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _is_null(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     return Val(BOOL, args[0].is_null())
 
 
-def _coalesce(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _coalesce(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     result = node.type
     live = [a for a in args if a.kind != "null"]
     if not live:
@@ -86,7 +83,7 @@ def _coalesce(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return Val(result, t.stage.keep(pl.coalesce([a.expr.cast(dtype) for a in live])), bound=bound)
 
 
-def _if(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _if(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     condition, then, otherwise = t.truth(args[0]), args[1], args[2]
     result = node.type
     if result.kind in DECIMAL_KINDS:
@@ -96,7 +93,7 @@ def _if(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return Val(result, t.stage.keep(chosen), bound=max(then.bound, otherwise.bound))
 
 
-def _list(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _list(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     dtype = dtype_of(node.type)
     assert isinstance(dtype, pl.List)
     if any(v.dec is not None for v in args):
@@ -107,7 +104,7 @@ def _list(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
 # -- comparisons ----------------------------------------------------------------------
 
 
-def relation(t: Translator, left: Val, right: Val, op: str) -> pl.Expr:
+def relation(t: Translating, left: Val, right: Val, op: str) -> pl.Expr:
     """left op right for two non-null-typed values; null where either value is null."""
     numeric = ("int", "decimal", "percent")
     if left.kind in numeric and right.kind in numeric:
@@ -119,14 +116,14 @@ def relation(t: Translator, left: Val, right: Val, op: str) -> pl.Expr:
     return _APPLY[op](left.expr, right.expr)
 
 
-def _compare(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _compare(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     left, right = args
     if left.kind == "null" or right.kind == "null":
         return Val(BOOL, pl.lit(False))
     return Val(BOOL, t.stage.keep(relation(t, left, right, node.op).fill_null(False)))
 
 
-def _member(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _member(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     """`in` / `not in`: false where the left value is null (the rule `false`)."""
     want = node.op == "in"
     left, right = args
@@ -156,7 +153,7 @@ def _member(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return Val(BOOL, t.stage.keep(pl.when(null).then(False).otherwise(result.fill_null(False))))
 
 
-def _text_test(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _text_test(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     text, part = args
     if text.kind == "null" or part.kind == "null":
         return Val(BOOL, pl.lit(False))
@@ -167,7 +164,7 @@ def _text_test(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return Val(BOOL, t.stage.keep(_nullsafe(args, found.fill_null(False), False)))
 
 
-def _position(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _position(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     members = node.args[1]
     assert isinstance(members, ir.Const) and isinstance(members.value, tuple)
     ranks = {str(m): i for i, m in enumerate(members.value)}
@@ -177,7 +174,7 @@ def _position(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
 # -- arithmetic -----------------------------------------------------------------------
 
 
-def _arithmetic(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _arithmetic(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     left, right = args
     result = node.type
     if left.kind == "null" or right.kind == "null":
@@ -196,7 +193,7 @@ def _arithmetic(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return dec_val(result, D.add(a, b, t.stage, subtract=op == "sub"))
 
 
-def _temporal(t: Translator, op: str, left: Val, right: Val, result: Type) -> Val:
+def _temporal(t: Translating, op: str, left: Val, right: Val, result: Type) -> Val:
     lk, rk = left.kind, right.kind
     if lk == rk == "date":
         return Val(INT, t.stage.keep((left.expr - right.expr).dt.total_days()), bound=DATE_BOUND)
@@ -216,7 +213,7 @@ def _temporal(t: Translator, op: str, left: Val, right: Val, result: Type) -> Va
     return Val(result, column, bound=min(bound, INT_BOUND))
 
 
-def _divide(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _divide(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     """A quotient to 28 digits; a zero divisor is the row engine's evaluation error: guarded."""
     left, right = args
     if left.kind == "null" or right.kind == "null":
@@ -231,7 +228,7 @@ def _divide(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
 def _sign(on_dec: Callable[[D.Dec], D.Dec], on_expr: Callable[[pl.Expr], pl.Expr]) -> Handler:
     """A unary primitive that keeps the magnitude's bound (`neg`, `abs`): on the decimal, or the number."""
 
-    def apply(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+    def apply(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
         (v,) = args
         if v.kind == "null":
             return constant(None, node.type)
@@ -246,7 +243,7 @@ _negate = _sign(D.negate, lambda e: -e)
 _abs = _sign(D.absolute, pl.Expr.abs)
 
 
-def _extreme(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _extreme(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     """n-ary min/max, null if any operand is; among equal values the first wins (its exponent shows)."""
     result, smaller = node.type, node.op == "min"
     if any(a.kind == "null" for a in args):
@@ -267,7 +264,7 @@ def _extreme(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return Val(result, t.stage.keep(_nullsafe(args, picked)), bound=max(a.bound for a in args))
 
 
-def _round(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _round(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     """round(x, places) and money(x) (two places), half away from zero."""
     result, value = node.type, args[0]
     places = 2
@@ -284,7 +281,7 @@ def _round(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return dec_val(result, D.quantize(as_dec(value), places, t.stage))
 
 
-def _round_int(t: Translator, value: Val, places: int, result: Type) -> Val:
+def _round_int(t: Translating, value: Val, places: int, result: Type) -> Val:
     if places >= 0:
         return value
     if places <= -19:
@@ -301,7 +298,7 @@ def _round_int(t: Translator, value: Val, places: int, result: Type) -> Val:
     return Val(result, t.stage.keep(rounded), bound=value.bound + step)
 
 
-def _date_diff(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _date_diff(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     a, b = args
     if a.kind == "null" or b.kind == "null":
         return constant(None, node.type)
@@ -311,21 +308,21 @@ def _date_diff(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
 # -- text -----------------------------------------------------------------------------
 
 
-def _text_guard(t: Translator, *texts: Val) -> None:
+def _text_guard(t: Translating, *texts: Val) -> None:
     """Python and Polars agree on case mapping and code points for ASCII; other text goes to the row engine."""
     for text in texts:
         if text.kind in ("string", "enum"):
             t.guard(text.expr.str.contains(NON_ASCII))
 
 
-def _concat(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _concat(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     left, right = args
     if left.kind == "null" or right.kind == "null":
         return constant(None, node.type)
     return Val(node.type, t.stage.keep(left.expr + right.expr))
 
 
-def _case(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _case(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     (a,) = args
     if a.kind == "null":
         return constant(None, node.type)
@@ -334,7 +331,7 @@ def _case(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
     return Val(node.type, t.stage.keep(mapped))
 
 
-def _len(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _len(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     (a,) = args
     if a.kind == "null":
         return constant(None, node.type)
@@ -347,7 +344,7 @@ def _len(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
 # -- business calendars (SPEC 7.4), through `Program.calendar` --------------------------
 
 
-def _business(t: Translator, node: ir.Prim, args: list[Val]) -> Val:
+def _business(t: Translating, node: ir.Prim, args: list[Val]) -> Val:
     """business_index, is_business_day, next_business_day: the calendar asked once per distinct date."""
     calendar = t.calendar
     if calendar is None:
@@ -384,7 +381,7 @@ def _int_overflow(op: str, left: pl.Expr, right: pl.Expr) -> pl.Expr:
     return estimate.abs() >= float(INT_BOUND)
 
 
-Handler = Callable[["Translator", ir.Prim, list[Val]], Val]
+Handler = Callable[["Translating", ir.Prim, list[Val]], Val]
 _HANDLERS: dict[str, Handler] = {
     "and": _logic,
     "or": _logic,

@@ -9,8 +9,6 @@ already. A money total over two currencies has no value (SPEC 7.1).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlglot import exp
 
 from arrears.dsl.types import BOOL
@@ -19,15 +17,13 @@ from arrears.engine.sql import build as B
 from arrears.engine.sql import exact
 from arrears.engine.sql.build import CUST
 from arrears.engine.sql.exact import Dec, V
+from arrears.engine.sql.translating import Translating
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
 
-if TYPE_CHECKING:
-    from arrears.engine.sql.translate import Translator
 
-
-def aggregate_inputs(t: Translator, node: ir.Aggregate) -> None:
+def aggregate_inputs(t: Translating, node: ir.Aggregate) -> None:
     """The per-invoice columns of an aggregate, and its aggregate columns of the customers' group-by."""
     chain = t.chains["invoice"]
     n = len(t.aggs)
@@ -40,7 +36,7 @@ def aggregate_inputs(t: Translator, node: ir.Aggregate) -> None:
         assert node.value is not None
         v = t.value(node.value, "invoice")
         if v.dec is not None or (node.fn == "sum" and node.type.kind in DECIMAL_KINDS):
-            d = t._as_dec(v)
+            d = t.as_dec(v)
             take = chain.keep(B.and_(where, exp.not_(exp.Is(this=d.coef, expression=B.null()))))
             chain.guard(B.and_(take, B.as_flag(d.nz)))
             exps = chain.keep(B.case([(take, B.as_exp(d.exponent))]))
@@ -92,7 +88,7 @@ def aggregate_inputs(t: Translator, node: ir.Aggregate) -> None:
     t.aggs[id(node)] = (node, names)
 
 
-def aggregate_value(t: Translator, node: ir.Aggregate, scope: ScopeKind) -> V:
+def aggregate_value(t: Translating, node: ir.Aggregate, scope: ScopeKind) -> V:
     """An aggregate read in a scope: its group-by columns, a money total over two currencies null and guarded."""
     found = t.aggs.get(id(node))
     if found is None:
@@ -104,7 +100,7 @@ def aggregate_value(t: Translator, node: ir.Aggregate, scope: ScopeKind) -> V:
         mixed = B.func(
             "COALESCE", exp.NEQ(this=exp.column(f"{n}__lo"), expression=exp.column(f"{n}__hi")), B.boolean(False)
         )
-        t._guard(scope, mixed)
+        t.guard(scope, mixed)
         total = _total(node, names)
         coef = B.case([(mixed, B.cast(B.null(), B.COEF))], total.e)
         assert total.dec is not None

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
@@ -30,12 +29,10 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql.build import Chain
 from arrears.engine.sql.exact import V
+from arrears.engine.sql.translating import Translating
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
 from arrears.rules.calendar import Calendar
-
-if TYPE_CHECKING:
-    from arrears.engine.sql.translate import Translator
 
 # The days the query's calendar table covers; any other date is the row engine's.
 FIRST_DAY = dt.date(2000, 1, 1)
@@ -53,7 +50,7 @@ _DIGITS = "bd_digits"
 _PLACES = len(str((LAST_DAY - FIRST_DAY).days))  # digits of the largest day number
 
 
-def business_primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
+def business_primitive(t: Translating, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
     """One of the calendar primitives of `registry.PRIMITIVES` (null in, null out)."""
     calendar = t.program.calendar
     if calendar is None:  # pragma: no cover - the checker refuses calendar names without `calendar:`
@@ -66,7 +63,7 @@ def business_primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Ch
         return t.const(node.type, ANSWERS[node.op](calendar, known))
     day = t.value(arg, scope)
     found = chain.lookup(TABLE, DAY, day.e, COLUMNS[node.op])
-    t._guard(scope, B.and_(exp.not_(day.is_null()), exp.Is(this=found, expression=B.null())))
+    t.guard(scope, B.and_(exp.not_(day.is_null()), exp.Is(this=found, expression=B.null())))
     return V(node.type, found)
 
 

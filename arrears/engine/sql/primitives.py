@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
@@ -17,12 +16,10 @@ from arrears.engine.sql.build import Chain
 from arrears.engine.sql.calendar import COLUMNS, business_primitive
 from arrears.engine.sql.division import divide
 from arrears.engine.sql.exact import Dec, V
+from arrears.engine.sql.translating import Translating
 from arrears.program import ir
 from arrears.program.ir import ScopeKind
 from arrears.program.registry import DECIMAL_KINDS, LAZY
-
-if TYPE_CHECKING:
-    from arrears.engine.sql.translate import Translator
 
 _CMP: dict[str, type[exp.Binary]] = {
     "eq": exp.EQ,
@@ -51,7 +48,7 @@ def _no_nulls(*vs: V) -> exp.Expr:
     return B.and_(*(exp.not_(v.is_null()) for v in vs))
 
 
-def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
+def primitive(t: Translating, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
     op, rtype = node.op, node.type
     if op == "list":
         raise Unsupported("list values are only supported on the right of `in` in SQL")
@@ -64,7 +61,7 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
         if truth is not None:
             # The data decides the condition: only the branch taken is computed.
             taken = t.value(node.args[1] if truth else node.args[2], scope)
-            return _dec_v(rtype, t._as_dec(taken)) if rtype.kind in DECIMAL_KINDS else _v(rtype, taken.e)
+            return _dec_v(rtype, t.as_dec(taken)) if rtype.kind in DECIMAL_KINDS else _v(rtype, taken.e)
     if op == "holds":
         # The condition's own failures are taken in here, not passed to the reader.
         found, failing = t.collected(lambda: t.value(node.args[0], scope))
@@ -83,11 +80,11 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
             cond = t.truth(args[0])
             a, b = args[1], args[2]
             if rtype.kind in DECIMAL_KINDS:
-                return _dec_v(rtype, exact.choose(cond, t._as_dec(a), t._as_dec(b), chain))
+                return _dec_v(rtype, exact.choose(cond, t.as_dec(a), t.as_dec(b), chain))
             return _v(rtype, B.case([(cond, a.e)], b.e))
         case "coalesce":
             if rtype.kind in DECIMAL_KINDS:
-                decs = [t._as_dec(a) for a in args]
+                decs = [t.as_dec(a) for a in args]
                 out = decs[-1]
                 for d in reversed(decs[:-1]):
                     out = exact.choose(exp.not_(exp.Is(this=d.coef, expression=B.null())), d, out, chain)
@@ -107,7 +104,7 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
         case "mul":
             a, b = args
             if rtype.kind in DECIMAL_KINDS:
-                return _dec_v(rtype, exact.multiply(t._as_dec(a), t._as_dec(b), chain))
+                return _dec_v(rtype, exact.multiply(t.as_dec(a), t.as_dec(b), chain))
             return _v(rtype, exp.Mul(this=B.paren(a.e), expression=B.paren(b.e)))
         case "div":
             return _divide(t, scope, rtype, args[0], args[1], chain)
@@ -124,12 +121,12 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
             for other in args[1:]:
                 wins = _compare(t, "lt" if op == "min" else "gt", other, best, chain)
                 if rtype.kind in DECIMAL_KINDS:
-                    best = _dec_v(rtype, exact.choose(wins, t._as_dec(other), t._as_dec(best), chain))
+                    best = _dec_v(rtype, exact.choose(wins, t.as_dec(other), t.as_dec(best), chain))
                 else:
                     best = _v(rtype, B.case([(wins, other.e)], best.e))
             nulls = B.or_(*(a.is_null() for a in args))
             if rtype.kind in DECIMAL_KINDS:
-                d = t._as_dec(best)
+                d = t.as_dec(best)
                 return _dec_v(rtype, Dec(B.case([(nulls, B.cast(B.null(), B.COEF))], d.coef), d.exponent, d.nz))
             return _v(rtype, B.case([(nulls, B.null())], best.e))
         case "round" | "money":
@@ -143,13 +140,13 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
                 if places >= 0:
                     return x
                 raise Unsupported("round() of an int to negative places is not supported in SQL")
-            return _dec_v(rtype, exact.quantize(t._as_dec(x), places, chain))
+            return _dec_v(rtype, exact.quantize(t.as_dec(x), places, chain))
         case "concat":
             return _v(rtype, B.concat(args[0].e, args[1].e))
         case "date_diff":
             return _v(rtype, exp.DateDiff(this=args[0].e, expression=args[1].e))
         case "lower" | "upper":
-            t._guard(
+            t.guard(
                 scope,
                 B.func("COALESCE", exp.RegexpLike(this=args[0].e, expression=B.text(NON_ASCII)), B.boolean(False)),
             )
@@ -157,7 +154,7 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
         case "len":
             if args[0].kind == "list":
                 return _v(rtype, exp.ArraySize(this=args[0].e))
-            t._guard(
+            t.guard(
                 scope,
                 B.func("COALESCE", exp.RegexpLike(this=args[0].e, expression=B.text(NON_ASCII)), B.boolean(False)),
             )
@@ -174,7 +171,7 @@ def primitive(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V
     raise Unsupported(f"the primitive `{op}` is not supported in SQL")
 
 
-def _operands(t: Translator, node: ir.Prim, scope: ScopeKind) -> list[V]:
+def _operands(t: Translating, node: ir.Prim, scope: ScopeKind) -> list[V]:
     """The operands' values. For a reader that collects guards, an operand the row engine does
     not compute (registry.LAZY) fails only where it is computed: its guards are gated so."""
     if t.capture is None or node.op not in LAZY:
@@ -188,7 +185,7 @@ def _operands(t: Translator, node: ir.Prim, scope: ScopeKind) -> list[V]:
     return values
 
 
-def _reached(t: Translator, op: str, before: list[V]) -> exp.Expr:
+def _reached(t: Translating, op: str, before: list[V]) -> exp.Expr:
     """Where the row engine computes the operand after `before` (registry.LAZY)."""
     if op == "and":
         return B.and_(*(t.truth(v).copy() for v in before))
@@ -200,13 +197,13 @@ def _reached(t: Translator, op: str, before: list[V]) -> exp.Expr:
     return B.and_(*(v.is_null().copy() for v in before))  # coalesce
 
 
-def _compare(t: Translator, op: str, a: V, b: V, chain: Chain) -> exp.Expr:
+def _compare(t: Translating, op: str, a: V, b: V, chain: Chain) -> exp.Expr:
     cls = _CMP[op]
     test: exp.Expr
     if a.kind == "null" or b.kind == "null":
         return B.boolean(False)
     if a.dec is not None or b.dec is not None:
-        test = exact.compare(t._as_dec(a), t._as_dec(b), cls, chain)
+        test = exact.compare(t.as_dec(a), t.as_dec(b), cls, chain)
     else:
         test = cls(this=B.paren(a.e), expression=B.paren(b.e))
     return (
@@ -216,7 +213,7 @@ def _compare(t: Translator, op: str, a: V, b: V, chain: Chain) -> exp.Expr:
     )
 
 
-def _member(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
+def _member(t: Translating, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
     left = t.value(node.args[0], scope)
     right_node = node.args[1]
     items: list[V] | None = None
@@ -238,9 +235,9 @@ def _member(t: Translator, node: ir.Prim, scope: ScopeKind, chain: Chain) -> V:
     return _v(node.type, B.and_(exp.not_(left.is_null()), B.not_(found)))
 
 
-def _add(t: Translator, scope: ScopeKind, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
+def _add(t: Translating, scope: ScopeKind, op: str, rtype: Type, a: V, b: V, chain: Chain) -> V:
     if rtype.kind in DECIMAL_KINDS:
-        return _dec_v(rtype, exact.add(t._as_dec(a), t._as_dec(b), chain, subtract=op == "sub"))
+        return _dec_v(rtype, exact.add(t.as_dec(a), t.as_dec(b), chain, subtract=op == "sub"))
     if rtype.kind == "date":
         date, days = (a, b) if a.kind == "date" else (b, a)
         days_e = days.e if op == "add" else exp.Neg(this=B.paren(days.e))
@@ -248,7 +245,7 @@ def _add(t: Translator, scope: ScopeKind, op: str, rtype: Type, a: V, b: V, chai
         # two dates fits one; a longer one (`w * n`) leaves the range of dates, the row engine's
         # evaluation error: guarded, where casting it stopped the whole query.
         fits = exp.LTE(this=exp.Abs(this=days.e), expression=B.num(MAX_DURATION_DAYS))
-        t._guard(scope, B.func("COALESCE", exp.not_(fits), B.boolean(False)))
+        t.guard(scope, B.func("COALESCE", exp.not_(fits), B.boolean(False)))
         # A date past the calendar (9999-12-31 is a valid due date) is the row engine's evaluation
         # error too: told from the days left before the last date or after the first, so that no
         # engine computes a date it cannot hold.
@@ -257,7 +254,7 @@ def _add(t: Translator, scope: ScopeKind, op: str, rtype: Type, a: V, b: V, chai
             exp.LTE(this=days_e, expression=exp.DateDiff(this=_date(MAX_DATE), expression=date.e)),
             exp.GTE(this=days_e, expression=exp.DateDiff(this=_date(MIN_DATE), expression=date.e)),
         )
-        t._guard(scope, B.func("COALESCE", exp.not_(inside), B.boolean(False)))
+        t.guard(scope, B.func("COALESCE", exp.not_(inside), B.boolean(False)))
         days_e = B.case([(inside, B.cast(days_e, "INT"))])
         # DuckDB's date + interval is a timestamp: back to a date.
         shift = exp.DateAdd(this=date.e, expression=days_e, unit=exp.var("DAY"))
@@ -272,8 +269,8 @@ def _date(day: dt.date) -> exp.Expr:
     return B.cast(B.text(day.isoformat()), "DATE")
 
 
-def _divide(t: Translator, scope: ScopeKind, rtype: Type, a: V, b: V, chain: Chain) -> V:
+def _divide(t: Translating, scope: ScopeKind, rtype: Type, a: V, b: V, chain: Chain) -> V:
     """A quotient to 28 digits (division.py); a zero divisor is the row engine's evaluation error: guarded."""
-    da, db = t._as_dec(a), t._as_dec(b)
-    t._guard(scope, B.and_(_no_nulls(a, b), exp.EQ(this=db.coef, expression=B.num(0))))
+    da, db = t.as_dec(a), t.as_dec(b)
+    t.guard(scope, B.and_(_no_nulls(a, b), exp.EQ(this=db.coef, expression=B.num(0))))
     return _dec_v(rtype, divide(da, db, chain))

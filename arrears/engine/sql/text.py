@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
@@ -11,17 +10,15 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.sql import build as B
 from arrears.engine.sql import exact
 from arrears.engine.sql.exact import V
+from arrears.engine.sql.translating import Translating
 from arrears.program.ir import ScopeKind
-
-if TYPE_CHECKING:
-    from arrears.engine.sql.translate import Translator
 
 CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 
 
-def _control(t: Translator, scope: ScopeKind, e: exp.Expr) -> None:
+def _control(t: Translating, scope: ScopeKind, e: exp.Expr) -> None:
     """Guard text holding control characters other than newline, return and tab (JSON escapes them as \\uXXXX)."""
-    t._guard(scope, B.func("COALESCE", exp.RegexpLike(this=e, expression=B.text(CONTROL)), B.boolean(False)))
+    t.guard(scope, B.func("COALESCE", exp.RegexpLike(this=e, expression=B.text(CONTROL)), B.boolean(False)))
 
 
 def _escaped(e: exp.Expr) -> exp.Expr:
@@ -31,7 +28,7 @@ def _escaped(e: exp.Expr) -> exp.Expr:
     return B.concat(B.text('"'), out, B.text('"'))
 
 
-def json_value(t: Translator, scope: ScopeKind, v: V) -> exp.Expr:
+def json_value(t: Translating, scope: ScopeKind, v: V) -> exp.Expr:
     """A value as JSON text ('null' for null)."""
     chain = t.chains[scope]
     kind = v.kind
@@ -62,7 +59,7 @@ def json_value(t: Translator, scope: ScopeKind, v: V) -> exp.Expr:
     return B.case([(v.is_null(), B.text("null"))], body)
 
 
-def json_object(t: Translator, scope: ScopeKind, entries: list[tuple[str, V, exp.Expr | None]]) -> exp.Expr:
+def json_object(t: Translating, scope: ScopeKind, entries: list[tuple[str, V, exp.Expr | None]]) -> exp.Expr:
     """`{"k":v,...}`; an entry is left out where its condition (if any) holds."""
     if not entries:
         return B.text("{}")

@@ -132,7 +132,7 @@ class Translator:
         nz = d.nz if isinstance(d.nz, bool) else chain.keep(d.nz)
         return V(v.type, coef, Dec(coef, e, nz))
 
-    def _guard(self, scope: ScopeKind, condition: exp.Expr) -> None:
+    def guard(self, scope: ScopeKind, condition: exp.Expr) -> None:
         # Kept as a column: the readers that collect it (a ladder's choice, a rule's condition, a
         # fact) read its name, not another copy of the test.
         gated = self.chains[scope].keep(self._gated(condition))
@@ -143,7 +143,7 @@ class Translator:
     def _gated(self, condition: exp.Expr) -> exp.Expr:
         return condition if self.gate is None else B.and_(self.gate.copy(), condition)
 
-    def _as_dec(self, v: V) -> Dec:
+    def as_dec(self, v: V) -> Dec:
         if v.dec is not None:
             return v.dec
         if v.kind in ("int", "null"):
