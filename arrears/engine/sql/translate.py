@@ -12,8 +12,10 @@ only the program, never the policy.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlglot import exp
 
@@ -41,6 +43,7 @@ ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "be
 # and invoice's place in the snapshot, read through the query instead of joined back to its
 # rows by id (two joins of 4M action rows took 0.8 s of the plan-heavy benchmark).
 RANKS = ("__crank", "__irank")
+T = TypeVar("T")
 
 
 class Translator:
@@ -100,12 +103,13 @@ class Translator:
             for item in program.items:
                 if item.scope == scope:
                     chain = self.chains[scope]
-                    if item.chosen is not None:
+                    if (ladder := item.chosen) is not None:
                         # A ladder whose `unless` or a step's `when` cannot be decided (a zero divisor
                         # is the row engine's evaluation error) acts on no step there.
-                        self.capture = self.ladder_failing[(scope, item.id)] = []
-                        self.items[(scope, "chosen:" + item.id)] = chain.keep(self.value(item.chosen, scope).e)
-                        self.capture = None
+                        chosen, self.ladder_failing[(scope, item.id)] = self.collected(
+                            functools.partial(self.value, ladder, scope)
+                        )
+                        self.items[(scope, "chosen:" + item.id)] = chain.keep(chosen.e)
                     self.items[(scope, item.id)] = chain.keep(self.truth(self.value(item.fires, scope)))
             for emit in program.emits:
                 if emit.scope == scope:
@@ -271,9 +275,10 @@ class Translator:
         chain, failing = self.chains[scope], self.failing.setdefault((scope, emit.rule, emit.step), [])
         # A parameter the SQL cannot decide where the action is issued (a zero divisor is the row
         # engine's evaluation error): the printed query leaves the item out there, as the plan does.
-        self.capture = failing
-        params = json_object(self, scope, [self._param(p, scope) for p in emit.params])
-        self.capture = None
+        params, params_failing = self.collected(
+            lambda: json_object(self, scope, [self._param(p, scope) for p in emit.params])
+        )
+        failing.extend(params_failing)
         facts = json_object(self, scope, [self._fact(name, n, scope) for name, n in emit.facts])
         if emit.may_fail:
             fails = chain.keep(B.and_(self.gate, self.truth(self.value(emit.fails, scope))))
@@ -312,8 +317,8 @@ class Translator:
         v, guards = self.collected(lambda: self.value(node, scope))
         return name, v, B.or_(*guards) if guards else None
 
-    def collected(self, translate: Callable[[], V]) -> tuple[V, list[exp.Expr]]:
-        """A value and, apart from what the reader collects, the guards under which it fails to evaluate."""
+    def collected(self, translate: Callable[[], T]) -> tuple[T, list[exp.Expr]]:
+        """A translation and, apart from what the reader collects, the guards under which it fails to evaluate."""
         outer, self.capture = self.capture, []
         try:
             value = translate()

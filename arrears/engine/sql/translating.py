@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlglot import exp
 
@@ -21,6 +21,8 @@ from arrears.engine.sql.exact import Dec, V
 from arrears.engine.sql.known import Known
 from arrears.program import ir
 from arrears.program.ir import Node, Program, ScopeKind
+
+T = TypeVar("T")
 
 
 class Translating(Protocol):
@@ -56,8 +58,8 @@ class Translating(Protocol):
         """Where the SQL cannot decide as the row engine does: that customer is the row engine's."""
         ...
 
-    def collected(self, translate: Callable[[], V]) -> tuple[V, list[exp.Expr]]:
-        """A value, and the failures collected while translating it (not given to the reader)."""
+    def collected(self, translate: Callable[[], T]) -> tuple[T, list[exp.Expr]]:
+        """A translation, and the failures collected while making it (not given to the reader)."""
         ...
 
 
