@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError
-from arrears.dsl.types import BOOL, DATE, DECIMAL, INT, STRING, Type, list_of
+from arrears.dsl.types import BOOL, DATE, DECIMAL, STRING, Type, list_of
 from arrears.dsl.values import CoercionError, Value, parse_date, reader, visible
 from arrears.engine.bulk import paused_gc
 from arrears.engine.reading import read_snapshot
-from arrears.engine.snapshot_history import HistoryEntry, Reader, bind_history, optional_text
+from arrears.engine.snapshot_history import HistoryEntry, Reader, bind_history, optional_step, optional_text
 from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWarning, row_warnings
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text
 from arrears.program.on_values import customer_aggregates, derive
@@ -28,7 +28,6 @@ from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, 
 from arrears.rules.model import FieldDef, Policy
 
 # Built once: rows are many.
-_READ_OPTIONAL_INT = reader(INT.optional())
 _INVOICE_TYPES: dict[str, Type] = {
     "id": STRING,
     "customer_id": STRING,
@@ -273,10 +272,9 @@ def _warnings(
         except TypeError:  # a value that does not hash (the binder has read it already): read it again
             typed, key = None, ()
         if typed is None:
-            step = _READ_OPTIONAL_INT(row.get("step"))
             typed = (
                 optional_text(row.get("rule")),
-                step if isinstance(step, int) else None,
+                optional_step(row.get("step")),
                 str(row.get("action")),
                 optional_text(row.get("invoice_id")) is not None,
             )

@@ -56,8 +56,7 @@ def bind_history(
             invoice_id = optional_text(row.get("invoice_id"))
             customer_id = optional_text(row.get("customer_id"))
             rule = optional_text(row.get("rule"))
-            raw_step = _READ_OPTIONAL_INT(row.get("step"))
-            step = raw_step if isinstance(raw_step, int) else None
+            step = optional_step(row.get("step"))
         except CoercionError:
             report("history", index, *_history_key_problem(row))
             continue
@@ -118,6 +117,12 @@ def bind_history(
     return entries
 
 
+def optional_step(raw: object) -> int | None:
+    """A ladder step index, or None; CoercionError for what is not a whole number."""
+    value = _READ_OPTIONAL_INT(raw)
+    return value if isinstance(value, int) else None
+
+
 def optional_text(raw: object) -> str | None:
     """Text, or None for null or empty; CoercionError for what is not text."""
     value = _READ_OPTIONAL_TEXT(raw)
@@ -129,7 +134,7 @@ _HISTORY_KEYS: tuple[tuple[str, Callable[[object], object]], ...] = (
     ("invoice_id", optional_text),
     ("customer_id", optional_text),
     ("rule", optional_text),
-    ("step", _READ_OPTIONAL_INT),
+    ("step", optional_step),
 )
 
 
@@ -161,4 +166,4 @@ def _typed_params(params: Mapping[str, Any], readers: Mapping[str, Reader]) -> d
     return typed
 
 
-__all__ = ["HistoryEntry", "Reader", "bind_history", "history_params_typed", "optional_text"]
+__all__ = ["HistoryEntry", "Reader", "bind_history", "history_params_typed", "optional_step", "optional_text"]
