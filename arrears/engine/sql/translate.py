@@ -63,8 +63,8 @@ class Translator:
         self.separators = separators
         self.as_of = as_of
         self.chains: dict[ScopeKind, Chain] = {}
-        self.cache: dict[tuple[ScopeKind, str], V] = {}
-        self.ref_guards: dict[tuple[ScopeKind, str], list[exp.Expr]] = {}
+        # Each defined column (`Ref`) translated once: its value and the guards it was translated with.
+        self.cache: dict[tuple[ScopeKind, str], tuple[V, list[exp.Expr]]] = {}
         self.failing_columns: dict[tuple[ScopeKind, str | int], exp.Expr] = {}
         self.aggs: dict[int, tuple[ir.Aggregate, list[str]]] = {}
         self.agg_columns: list[tuple[str, exp.Expr]] = []
@@ -210,12 +210,11 @@ class Translator:
                     # A column is computed on every row, not under its reader's gate; a reader that
                     # collects guards (`capture`) is given the column's on every read.
                     saved, self.gate = self.gate, None
-                    self.cache[key], self.ref_guards[key] = self.collected(
-                        lambda: self._keep(self.value(definition, scope), scope)
-                    )
+                    self.cache[key] = self.collected(lambda: self._keep(self.value(definition, scope), scope))
                     self.gate = saved
-                self._give(scope, key, self.ref_guards[key])
-                return self.cache[key]
+                defined, guards = self.cache[key]
+                self._give(scope, key, guards)
+                return defined
             case ir.Aggregate():
                 return aggregate_value(self, node, scope)
             case ir.LastDone() | ir.LadderLast():
