@@ -104,7 +104,7 @@ def table_header(table: str, rows: int, columns: Sequence[str]) -> str:
     return f"{table} {rows}\n" + SEPARATOR.join(cell(c) for c in columns) + "\n"
 
 
-def _table_text(table: str, rows: Sequence[Mapping[str, Any]]) -> str:
+def table_text(table: str, rows: Sequence[Mapping[str, Any]]) -> str:
     keys: set[Any] = set().union(*rows)
     names = {str(k) for k in keys}
     values = {c: [row[c] if c in row else _get(row, c) for row in rows] for c in names}
@@ -176,7 +176,7 @@ def snapshot_digest(
     tables = {"invoices": invoices, "customers": customers, "history": history}
     digest = hashlib.sha256(opening(as_of).encode("utf-8"))
     for table in TABLES:
-        digest.update(_table_text(table, tables[table]).encode("utf-8"))
+        digest.update(table_text(table, tables[table]).encode("utf-8"))
     if rates:
-        digest.update(_table_text("rates", rates).encode("utf-8"))
+        digest.update(table_text("rates", rates).encode("utf-8"))
     return "sha256:" + digest.hexdigest()

@@ -22,9 +22,9 @@ from arrears.engine.reading import read_snapshot
 from arrears.engine.snapshot_history import HistoryEntry, Reader, bind_history, optional_step, optional_text
 from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWarning, row_warnings
 from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text
-from arrears.program.on_values import customer_aggregates, derive
+from arrears.program.on_values import base_fields, customer_aggregates, derive
 from arrears.rules.calendar import Calendar
-from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, read_rates, to_base
+from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, read_rates
 from arrears.rules.model import FieldDef, Policy
 
 # Built once: rows are many.
@@ -300,14 +300,14 @@ def _money_problem(invoice: Invoice, rates: Sequence[Rate], base: str | None, as
 
 
 def derive_base(invoice: Invoice, rates: Sequence[Rate], base: str, as_of: dt.date) -> None:
-    """Set fx_rate, amount_base and open_amount_base (SPEC 7.1) for `as_of`: exact, unrounded."""
+    """Set fx_rate, amount_base and open_amount_base (SPEC 7.1) for `as_of`: exact, unrounded,
+    the amounts as the program defines them (`registry.BASE_DERIVED`)."""
     values = invoice.values
     rate = fx_rate(rates, base, invoice_currency(values), as_of)
-    amount, open_amount = values["amount"], values["open_amount"]
-    assert rate is not None and isinstance(amount, Decimal) and isinstance(open_amount, Decimal)
+    assert rate is not None
     values["fx_rate"] = rate
-    values["amount_base"] = to_base(amount, rate)
-    values["open_amount_base"] = to_base(open_amount, rate)
+    for name, define in base_fields():
+        values[name] = define(values, as_of)
 
 
 def _implicit_customer(cid: str, declared: Mapping[str, Any]) -> Customer | None:
@@ -341,8 +341,7 @@ def aggregate_customer(customer: Customer, base: str | None = None) -> None:
     without one, a total over more than one currency has no value (SPEC 7.1). Credits
     and settled invoices net into `open_total` but count in no overdue aggregate (SPEC 7.2).
     """
-    money = "open_amount" if base is None else "open_amount_base"
-    totals, codes = customer_aggregates((i.values for i in customer.invoices), money)
+    totals, codes = customer_aggregates((i.values for i in customer.invoices), base is not None)
     customer.values.update(totals)
     customer.failures = {}
     if base is None:

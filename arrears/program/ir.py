@@ -34,9 +34,10 @@ class Const(Node):
 
 @dataclass(frozen=True, eq=False)
 class Input(Node):
-    """A column of an input table as given (no default applied): `invoices.amount`, `customers.name`."""
+    """A column of an input table as given (no default applied): `invoices.amount`, `customers.name`;
+    `rates.fx_rate` is the invoice's rate to the base currency on `as_of` (SPEC 7.1)."""
 
-    table: Literal["invoices", "customers"]
+    table: Literal["invoices", "customers", "rates"]
     column: str
 
 
@@ -180,6 +181,8 @@ class Program:
     # The policy's business calendar (SPEC 7.4): what the `business_index`, `is_business_day`
     # and `next_business_day` primitives ask; None without `calendar:`.
     calendar: Calendar | None = None
+    # The policy's base currency (SPEC 7.1): the engines then give each invoice its `rates.fx_rate`.
+    currency: str | None = None
 
     def columns(self, scope: ScopeKind) -> dict[str, Node]:
         return self.invoice_columns if scope == "invoice" else self.customer_columns

@@ -97,13 +97,15 @@ class _Scope:
         policy = low.policy
         if name in policy.lets:
             return low.expr(policy.lets[name].expression.node, self)
-        if name in R.DERIVED:
-            node = R.DERIVED[name]()
+        derived = R.DERIVED.get(name) or (R.BASE_DERIVED.get(name) if policy.currency is not None else None)
+        if derived is not None:
+            node = derived()
             for sub in _refs(node):
                 self.ref(sub)
+            low.note_inputs(node)
             return node
         if name in R.CUSTOMER_AGGREGATES:
-            agg = R.CUSTOMER_AGGREGATES[name]()
+            agg = R.customer_aggregate(name, policy.currency is not None)
             for part in (agg.value, agg.where, agg.currency):
                 if part is not None:
                     for sub in _refs(part):
@@ -152,9 +154,13 @@ class _Lowering:
             node = Input(t, table, column)
         else:
             raise LoweringError(f"`{name}` is not a field the program can read")
-        for sub in (n for n in _inputs(node)):
-            self.program.input_types[f"{sub.table}.{sub.column}"] = sub.type
+        self.note_inputs(node)
         return node
+
+    def note_inputs(self, node: Node) -> None:
+        """Record the input columns `node` reads, with their types (`Program.input_types`)."""
+        for sub in _inputs(node):
+            self.program.input_types[f"{sub.table}.{sub.column}"] = sub.type
 
     # -- expressions ------------------------------------------------------------------
 
@@ -449,10 +455,9 @@ def _inputs(node: Node) -> list[Input]:
 
 def lower(policy: Policy) -> Program:
     """The program of a checked policy; raises LoweringError for what it cannot express."""
-    if policy.currency is not None:
-        raise LoweringError("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
     lowering = _Lowering(policy)
     lowering.program.calendar = policy.calendar
+    lowering.program.currency = policy.currency
     for name in ("id", "customer_id", "due_date"):
         lowering.invoice.ref(name)
     lowering.customer.ref("customer.id")

@@ -19,7 +19,7 @@ from typing import Any
 from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.values import EXACT, Value
 from arrears.program.ir import Aggregate, AsOf, Const, Node, Prim, Ref
-from arrears.program.registry import CUSTOMER_AGGREGATES, DERIVED, PRIMITIVES
+from arrears.program.registry import BASE_DERIVED, CUSTOMER_AGGREGATES, DERIVED, PRIMITIVES, customer_aggregate
 from arrears.rules.calendar import Calendar
 from arrears.rules.on_values import operation, values
 
@@ -84,6 +84,12 @@ def derive(invoice: dict[str, Value], as_of: dt.date, calendar: Calendar | None 
         invoice[name] = fn(invoice, as_of)
 
 
+@functools.lru_cache(maxsize=1)
+def base_fields() -> tuple[tuple[str, Fn], ...]:
+    """The amounts in the base currency (`registry.BASE_DERIVED`), from an invoice's values and its `fx_rate`."""
+    return tuple((name, compile_node(define())) for name, define in BASE_DERIVED.items() if name != "fx_rate")
+
+
 @dataclass(frozen=True)
 class _Folded:
     name: str
@@ -94,17 +100,14 @@ class _Folded:
 
 
 @functools.lru_cache(maxsize=4)
-def _aggregates(money: str) -> tuple[tuple[Fn, ...], tuple[_Folded, ...]]:
+def _aggregates(base: bool) -> tuple[tuple[Fn, ...], tuple[_Folded, ...]]:
     """The distinct conditions of the aggregates (each asked once per invoice), and the aggregates."""
     conditions: dict[str, int] = {}
     compiled: list[Fn] = []
     out = []
-    for name, define in CUSTOMER_AGGREGATES.items():
-        agg = define()
+    for name in CUSTOMER_AGGREGATES:
+        agg = customer_aggregate(name, base)
         value = agg.value
-        # With a base currency the money totals add `open_amount_base` (SPEC 7.1).
-        if money != "open_amount" and isinstance(value, Ref) and value.name == "open_amount":
-            value = Ref(value.type, money)
         where = None
         if agg.where is not None:
             where = conditions.setdefault(repr(agg.where), len(conditions))
@@ -116,14 +119,15 @@ def _aggregates(money: str) -> tuple[tuple[Fn, ...], tuple[_Folded, ...]]:
 
 
 def customer_aggregates(
-    invoices: Iterable[Mapping[str, Value]], money: str = "open_amount"
+    invoices: Iterable[Mapping[str, Value]], base: bool = False
 ) -> tuple[dict[str, Value], dict[str, set[str]]]:
-    """The built-in customer aggregates over a customer's invoices (`registry.CUSTOMER_AGGREGATES`),
-    money totals adding `money`; and per money total, the currency codes it adds.
+    """The built-in customer aggregates over a customer's invoices (`registry.customer_aggregate`:
+    with a `base` currency, money totals add `open_amount_base`); and per money total without
+    one, the currency codes it adds.
 
     An aggregate reads only its invoices' values: `as_of` reaches it through the derived fields.
     """
-    conditions, folded = _aggregates(money)
+    conditions, folded = _aggregates(base)
     # A count of nothing is 0; a sum starts from its `start`; a max of nothing is null.
     totals: dict[str, Value] = {f.name: 0 if f.aggregate.fn == "count" else f.aggregate.start for f in folded}
     codes: dict[str, set[str]] = {f.name: set() for f in folded if f.currency is not None}

@@ -170,6 +170,16 @@ DERIVED: dict[str, Callable[[], Node]] = {
 }
 
 
+# With the policy's base currency (SPEC 7.1) only. `fx_rate` is the rate in force on `as_of`
+# for the invoice's currency, which each engine's loader chooses among the snapshot's rates
+# with `rules/fx.py` (an input of the `rates` table); the converted amounts are exact products.
+BASE_DERIVED: dict[str, Callable[[], Node]] = {
+    "fx_rate": lambda: Input(DECIMAL, "rates", "fx_rate"),
+    "amount_base": lambda: prim("mul", DECIMAL, Ref(DECIMAL, "amount"), Ref(DECIMAL, "fx_rate")),
+    "open_amount_base": lambda: prim("mul", DECIMAL, Ref(DECIMAL, "open_amount"), Ref(DECIMAL, "fx_rate")),
+}
+
+
 def ladder_counts(ladder: Ladder) -> str:
     """The field a ladder's steps' `at` is compared with (SPEC 7.4: `days: business`)."""
     return BUSINESS_FIELD if ladder.days == "business" else "days_overdue"
@@ -202,6 +212,17 @@ CUSTOMER_AGGREGATES: dict[str, Callable[[], Aggregate]] = {
     "customer.max_days_overdue": lambda: Aggregate(INT.optional(), "max", Ref(INT, "days_overdue"), None),
     "customer.disputed_count": lambda: Aggregate(INT, "count", None, Ref(BOOL, "disputed")),
 }
+
+
+def customer_aggregate(name: str, base: bool) -> Aggregate:
+    """A built-in customer aggregate as a policy reads it: with a base currency (`base`), money
+    totals add `open_amount_base`, and invoices of unlike currencies may meet in them (SPEC 7.1)."""
+    agg = CUSTOMER_AGGREGATES[name]()
+    if base and isinstance(agg.value, Ref) and agg.value.name == "open_amount":
+        return Aggregate(agg.type, agg.fn, Ref(agg.value.type, "open_amount_base"), agg.where, agg.start, None)
+    return agg
+
+
 AGGREGATE_KINDS: dict[str, Literal["count", "sum", "max", "min"]] = {
     "count_invoices": "count",
     "sum_of": "sum",
@@ -212,6 +233,7 @@ AGGREGATE_KINDS: dict[str, Literal["count", "sum", "max", "min"]] = {
 __all__ = [
     "AGGREGATE_KINDS",
     "ARITHMETIC",
+    "BASE_DERIVED",
     "CHANNELS",
     "COMPARISONS",
     "CUSTOMER_AGGREGATES",
@@ -225,5 +247,6 @@ __all__ = [
     "PRIMITIVES",
     "STRING",
     "TONES",
+    "customer_aggregate",
     "lower_call",
 ]

@@ -53,6 +53,8 @@ def columnar_replay(
     check_window(start, end)
     if "settled_date" in policy.fields:
         return None  # the row path refuses it with its message
+    if policy.currency is not None:
+        return None  # the rate in force changes from day to day: the row replay converts each day's amounts
     try:
         ledger = _Ledger(policy, folder, start)
     except (_NotHere, NotColumnar):

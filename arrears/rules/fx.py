@@ -1,7 +1,8 @@
 """Exchange rates (SPEC 7.1): reading a snapshot's `rates`, choosing the one in force, converting.
 
-Written once: the row engine binds snapshots with it, `explain` shows the rate it chose,
-and the other engines hand a policy with a base currency to the row engine.
+Written once: every engine's loader chooses each invoice's rate with it (the row binder per
+invoice, the columnar one per currency), and `explain` shows the rate it chose. The
+converted amounts are the program's (`registry.BASE_DERIVED`).
 
 A rate says what one unit of a currency is worth in the base currency
 (`{currency: USD, rate: "0.92"}`: 1 USD is 0.92 EUR). On a date the entry with the latest
@@ -19,7 +20,7 @@ from decimal import Decimal
 
 from arrears.diagnostics import did_you_mean
 from arrears.dsl.types import DECIMAL
-from arrears.dsl.values import EXACT, CoercionError, Value, coerce, format_decimal, parse_date
+from arrears.dsl.values import CoercionError, Value, coerce, format_decimal, parse_date
 from arrears.rules.currencies import closest_code, is_currency
 
 RATE_KEYS = ("currency", "rate", "from")
@@ -140,7 +141,3 @@ def fx_rate(rates: Sequence[Rate], base: str, currency: str | None, day: dt.date
     found = rate_on(rates, currency, day)
     return None if found is None else found.rate
 
-
-def to_base(amount: Decimal, rate: Decimal) -> Decimal:
-    """An amount in the base currency: exact, never rounded (SPEC 7.1)."""
-    return EXACT.multiply(amount, rate)

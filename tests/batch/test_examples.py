@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from arrears.engine.batch import Unsupported
 from arrears.engine.snapshot import from_data, read_snapshot
 from arrears.rules.loader import load_policy, load_policy_text
 from tests.conftest import EXAMPLES, REPO
@@ -33,11 +32,6 @@ def test_example_policies(policy_path: Path, snapshot: str, as_of: dt.date | Non
 def test_semantics_fixtures(path: Path) -> None:
     case = yaml.safe_load(path.read_text(encoding="utf-8"))
     policy = load_policy_text(case["policy"], "policy.yaml")
-    if policy.currency is not None:
-        # A base currency (SPEC 7.1) is the row engine's: the batch engine says so before planning.
-        with pytest.raises(Unsupported, match="a base currency"):
-            both(policy, from_data(plain(case["snapshot"]), "snapshot.json"))
-        return
     row, batch, _ = both(policy, from_data(plain(case["snapshot"]), "snapshot.json"))
     assert batch == row, case["description"]
 

@@ -3,14 +3,20 @@ code, rates from every snapshot format, explain's rate, and every engine giving 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from arrears.cli import main
+from arrears.engine.plan import make_plan
+from arrears.engine.snapshot import bind, read_snapshot
 from arrears.rules.fmt import format_text
+from arrears.rules.loader import load_policy
 from tests.conftest import EXAMPLES
+from tests.engine.on_engines import batch_plan_on, plan_on
 
 BASE_POLICY = """\
 arrears: 1
@@ -112,12 +118,13 @@ BAD_SNAPSHOTS = [
 @pytest.mark.parametrize(
     ("rates", "invoices", "message"), [c[1:] for c in BAD_SNAPSHOTS], ids=[c[0] for c in BAD_SNAPSHOTS]
 )
+@pytest.mark.parametrize("engine", ["auto", "batch", "duckdb"])
 def test_a_bad_rate_or_currency_rejects_the_snapshot_located(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, rates: str, invoices: str, message: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, rates: str, invoices: str, message: str, engine: str
 ) -> None:
     policy = write(tmp_path, "policy.yaml", BASE_POLICY)
     data = write(tmp_path, "snapshot.yaml", snapshot(rates, invoices))
-    code, out, err = cli(capsys, "run", policy, data)
+    code, out, err = cli(capsys, "run", policy, data, "--engine", engine)
     assert (code, out) == (2, "")
     assert message in err
     assert "Traceback" not in err
@@ -279,21 +286,40 @@ def test_the_schemas_describe_currency_and_rates(capsys: pytest.CaptureFixture[s
     assert "from" in schema["$defs"]["Rate"]["properties"]
 
 
-def test_every_engine_leaves_a_base_currency_to_the_row_engine(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    # SPEC 8: every engine gives the same plan; the columnar ones hand such a run to the row engine.
-    policy = str(EXAMPLES / "multi-currency.yaml")
+def test_every_engine_plans_a_base_currency_itself(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """SPEC 8: every engine gives the same plan, and the columnar ones make it themselves, from
+    YAML, a CSV folder (`rates.csv`) and a Parquet folder (`rates.parquet`) alike."""
+    policy = load_policy(EXAMPLES / "multi-currency.yaml")
+    raw = read_snapshot(EXAMPLES / "snapshots" / "multi-currency.yaml")
+    row = make_plan(policy, bind(raw, policy, None)).to_json()
+    assert json.loads(row)["summary"]["invoices"] == 8
+    csv_folder, parquet_folder = tmp_path / "csv", tmp_path / "parquet"
+    for folder in (csv_folder, parquet_folder):
+        folder.mkdir()
+    tables = {"invoices": raw.invoices, "customers": raw.customers, "history": raw.history, "rates": raw.rates}
+    for name, rows in tables.items():
+        if not rows:
+            continue
+        frame = pl.DataFrame([{k: None if v is None else str(v) for k, v in r.items()} for r in rows])
+        frame.write_csv(csv_folder / f"{name}.csv")
+        frame.write_parquet(parquet_folder / f"{name}.parquet")
+    as_of = dt.date.fromisoformat(str(raw.as_of))
+    for source in (raw, csv_folder, parquet_folder):
+        # The row engine's plan of the same source: its digest is that source's (a folder has no as_of).
+        expected = plan_on("row", policy, source, as_of)
+        assert {**json.loads(expected), "snapshot": None} == {**json.loads(row), "snapshot": None}
+        for engine in ("batch", "duckdb"):
+            plan = batch_plan_on(engine, policy, source, as_of)
+            assert plan.fallback_customers == 0, (engine, source)
+            assert plan.to_json() == expected, (engine, source)
+    # through the command line, without a word on standard error
     data = str(EXAMPLES / "snapshots" / "multi-currency.yaml")
-    code, row, _ = cli(capsys, "run", policy, data, "--engine", "row")
-    assert code == 0 and json.loads(row)["summary"]["invoices"] == 8
     for engine in ("auto", "batch", "duckdb"):
-        code, out, err = cli(capsys, "run", policy, data, "--engine", engine)
+        code, out, err = cli(capsys, "run", str(EXAMPLES / "multi-currency.yaml"), data, "--engine", engine)
         assert (code, out, err) == (0, row, "")
-    # Rates alone (a policy without `currency:`) are checked by the row engine, which then plans.
+    # Rates alone (a policy without `currency:`) are checked, then the policy planned as any other.
     plain = write(tmp_path, "policy.yaml", PLAIN_POLICY)
     code, plain_row, _ = cli(capsys, "run", plain, data, "--engine", "row")
-    code, out, err = cli(capsys, "run", plain, data, "--engine", "batch")
-    assert (code, out) == (0, plain_row)
-    code, out, err = cli(capsys, "run", plain, data)
-    assert code == 0 and json.loads(out)["summary"]["invoices"] == 8
+    for engine in ("batch", "duckdb"):
+        code, out, err = cli(capsys, "run", plain, data, "--engine", engine)
+        assert (code, out) == (0, plain_row)

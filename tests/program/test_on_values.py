@@ -76,5 +76,5 @@ def test_money_totals_list_each_currency_they_add_and_may_add_the_base_amount() 
     ]
     totals, codes = customer_aggregates(invoices)
     assert codes == {"customer.open_total": {"EUR", "USD"}, "customer.overdue_total": {"EUR"}}
-    totals, _ = customer_aggregates(invoices, "open_amount_base")
+    totals, _ = customer_aggregates(invoices, base=True)
     assert totals["customer.open_total"] == D("28.40")

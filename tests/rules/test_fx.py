@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from arrears.dsl.problems import EvalFailure
+from arrears.program.on_values import base_fields
 from arrears.rules.credits import charge_amount, fee_on_rate, interest_on_rate, is_open, positive_open_amount
 from arrears.rules.currencies import not_in_cents, round_minor
-from arrears.rules.fx import Rate, currency_problem, fx_rate, rate_on, read_rates, to_base
+from arrears.rules.fx import Rate, currency_problem, fx_rate, rate_on, read_rates
 from arrears.rules.on_values import VALUES
 
 D = Decimal
@@ -45,8 +46,16 @@ def test_the_base_currency_and_no_currency_need_no_rate() -> None:
     day = dt.date(2026, 11, 23)
     assert fx_rate(RATES, "EUR", "EUR", day) == 1 and fx_rate(RATES, "EUR", None, day) == 1
     assert fx_rate(RATES, "EUR", "USD", day) == D("0.95") and fx_rate(RATES, "EUR", "GBP", day) is None
-    # exact: 60000 x 0.0061 = 366.0000, never rounded
-    assert str(to_base(D("60000"), D("0.0061"))) == "366.0000"
+    # the program's amounts in the base currency are exact: 60000 x 0.0061 = 366.0000, never rounded
+    values: dict[str, object] = {
+        "amount": D("60000"),
+        "open_amount": D("12345678901234567890.123456789"),
+        "fx_rate": D("0.0061"),
+    }
+    assert {name: str(define(values, day)) for name, define in base_fields()} == {
+        "amount_base": "366.0000",
+        "open_amount_base": "75308641297530864.1297530864129",
+    }
 
 
 def test_reading_rates_reports_every_bad_entry_by_index_and_key() -> None:

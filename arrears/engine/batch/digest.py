@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -112,10 +114,18 @@ def _table(digest: hashlib._Hash, table: str, frame: pl.DataFrame) -> None:
         digest.update(buffer.getbuffer())
 
 
-def snapshot_digest(invoices: pl.DataFrame, customers: pl.DataFrame, history: pl.DataFrame) -> str:
-    """`RawSnapshot.digest()` of a folder snapshot (a folder has no as_of of its own)."""
+def snapshot_digest(
+    invoices: pl.DataFrame,
+    customers: pl.DataFrame,
+    history: pl.DataFrame,
+    rates: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """`RawSnapshot.digest()` of a folder snapshot (a folder has no as_of of its own); its exchange
+    rates, a few rows, are spelled by the row digest itself."""
     digest = hashlib.sha256(D.opening(None).encode("utf-8"))
     frames = {"invoices": invoices, "customers": customers, "history": history}
     for table in D.TABLES:
         _table(digest, table, frames[table])
+    if rates:
+        digest.update(D.table_text("rates", rates).encode("utf-8"))
     return "sha256:" + digest.hexdigest()

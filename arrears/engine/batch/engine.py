@@ -31,19 +31,15 @@ Source = RawSnapshot | Frames | str | Path
 
 def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *, early_digest: bool = True) -> Frames:
     """Frames for a snapshot: a RawSnapshot, a snapshot file or folder (CSV or Parquet), or Frames."""
-    if policy.currency is not None:
-        raise RowEngineOnly("a base currency (SPEC 7.1): the row engine converts amounts with the snapshot's rates")
     if isinstance(source, Frames):
+        if policy.currency is not None and "fx_rate" not in source.invoices.columns:
+            raise RowEngineOnly("a base currency (SPEC 7.1): these frames carry no `fx_rate`")
         return source
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
-            if (path / "rates.csv").exists() or (path / "rates.parquet").exists():
-                raise RowEngineOnly("exchange rates (SPEC 7.1): the row engine reads them")
             return load_folder(policy, path, as_of, early_digest=early_digest)
         source = read_snapshot(path)
-    if source.rates:
-        raise RowEngineOnly("exchange rates (SPEC 7.1): the row engine reads them")
     return load_rows(policy, source, as_of, early_digest=early_digest)
 
 

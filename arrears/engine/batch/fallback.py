@@ -28,7 +28,7 @@ from arrears.rules.model import Policy
 
 
 def subset(raw: RawSnapshot, customers: set[str]) -> RawSnapshot:
-    """The rows of a raw snapshot that belong to some customers (their invoices and history)."""
+    """The rows of a raw snapshot that belong to some customers (their invoices and history), and its rates."""
     invoices = [r for r in raw.invoices if _text(r.get("customer_id")) in customers]
     invoice_ids = {_text(r.get("id")) for r in invoices}
     history = [
@@ -38,7 +38,9 @@ def subset(raw: RawSnapshot, customers: set[str]) -> RawSnapshot:
         or (r.get("invoice_id") in (None, "") and _text(r.get("customer_id")) in customers)
     ]
     rows = [r for r in raw.customers if _text(r.get("id")) in customers]
-    return RawSnapshot(raw.file, raw.as_of, invoices, rows, history)
+    part = RawSnapshot(raw.file, raw.as_of, invoices, rows, history)
+    part.rates = raw.rates  # every customer's amounts convert with the snapshot's rates (SPEC 7.1)
+    return part
 
 
 def _text(value: object) -> str | None:

@@ -24,6 +24,7 @@ from arrears.dsl.types import BOOL, DATE, DECIMAL, STRING, Type, list_of
 from arrears.dsl.values import MAX_DATE, MIN_DATE, Value
 from arrears.engine.batch.coerce import coerce_column
 from arrears.engine.batch.decimals import decimal_parts
+from arrears.engine.batch.fx import checked_rates, fx_rate_column
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
 from arrears.engine.sources import RawSnapshot, read_csv
 from arrears.engine.tablefiles import check_csv_header, history_params, present
@@ -49,6 +50,8 @@ class Tables:
     history: pl.DataFrame
     # Per table, the text columns that hold numbers spelled out (JSON numbers): read as decimals or text only.
     number_columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Exchange rates (SPEC 7.1) as the row reader gives them: a few rows, read as given.
+    rates: list[dict[str, Any]] = field(default_factory=list)
     _files: dict[str, str] = field(default_factory=dict, repr=False)
 
     def raw(self, customers: set[str] | None = None) -> RawSnapshot:
@@ -66,7 +69,9 @@ class Tables:
         events = _rows(history)
         for row in events:
             row["params"] = history_params(row.get("params"))
-        return RawSnapshot(str(self.folder), None, rows["invoices"], rows["customers"], events, self.locate)
+        raw = RawSnapshot(str(self.folder), None, rows["invoices"], rows["customers"], events, self.locate)
+        raw.rates = self.rates
+        return raw
 
     def locate(self, section: str, index: int, key: str | None) -> Location:
         """Where a row of a table is: its file, and its line (CSV, after the header) or row number (Parquet)."""
@@ -123,7 +128,11 @@ def read_tables(folder: Path) -> Tables:
         if not parquet:
             check_csv_header(path, name)
         frames[name] = _read_parquet(path) if parquet else _read_csv(path)
-    return Tables(folder, fmt, frames["invoices"], frames["customers"], frames["history"])
+    tables = Tables(folder, fmt, frames["invoices"], frames["customers"], frames["history"])
+    tables.rates = read_table_rows(folder / "rates.parquet")
+    if not tables.rates and present(folder / "rates.csv"):
+        tables.rates = read_csv(folder / "rates.csv", "rates")[0]
+    return tables
 
 
 def read_parquet_snapshot(folder: Path) -> RawSnapshot:
@@ -131,9 +140,6 @@ def read_parquet_snapshot(folder: Path) -> RawSnapshot:
     with a ledger's payments and the exchange rates (`rates.parquet`, or `rates.csv`) beside them."""
     raw = read_tables(folder).raw()
     raw.payments = read_table_rows(folder / "payments.parquet")
-    raw.rates = read_table_rows(folder / "rates.parquet")
-    if not raw.rates and present(folder / "rates.csv"):
-        raw.rates = read_csv(folder / "rates.csv", "rates")[0]
     return raw
 
 
@@ -310,6 +316,12 @@ def bind_tables(policy: Policy, tables: Tables, as_of: dt.date | None) -> BoundT
             ],
         )
         customers = pl.concat([customers, implicit.select(customers.columns)], how="vertical_relaxed")
+    if policy.currency is not None or tables.rates:
+        rates = checked_rates(tables.rates, policy.currency)
+        fx = None if rates is None else fx_rate_column(invoices["currency"], rates, policy.currency, as_of)
+        if fx is None:
+            return None
+        invoices = invoices.with_columns(fx)
     history = _bind_history(tables.history, as_of)
     if history is None:
         return None

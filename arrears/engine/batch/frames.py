@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from arrears.dsl.business import BUSINESS_FIELD
-from arrears.dsl.types import INT, Type
+from arrears.dsl.types import DECIMAL, INT, Type
 from arrears.dsl.values import Value
 from arrears.engine.batch import decimals as D
 from arrears.engine.batch.typed import DECIMAL_KINDS, INT_BOUND, Val, dec_val, dtype_of
@@ -70,6 +70,8 @@ def field_types(policy: Policy) -> tuple[dict[str, Type], dict[str, Type]]:
     customer = {s.name: s.type for s in CUSTOMER_FIELDS}
     if policy.calendar is not None:
         invoice[BUSINESS_FIELD] = INT
+    if policy.currency is not None:
+        invoice["fx_rate"] = DECIMAL  # the rate in force on as_of (SPEC 7.1), chosen by the loader
     for name, decl in policy.fields.items():
         if name.startswith("customer."):
             customer[name] = decl.type

@@ -89,7 +89,7 @@ def load_tables(
         snapshot = bind(raw, policy, as_of)
         return from_snapshot(snapshot, policy, tables.raw)
     assert as_of is not None
-    work = functools.partial(snapshot_digest, tables.invoices, tables.customers, tables.history)
+    work = functools.partial(snapshot_digest, tables.invoices, tables.customers, tables.history, tables.rates)
     digest = _background(work) if early_digest else _once(work)
     frames = _frames(policy, bound, as_of, digest, tables.raw)
     # Placed as the row reader places a folder's rows (reading it again only when there are warnings).

@@ -45,7 +45,9 @@ def tables_of_rows(raw: RawSnapshot, needed: Mapping[str, set[str]]) -> Tables |
             frames[table], numbers[table] = _frame(rows[table], wanted, history=table == "history")
     except _NotColumnar:
         return None
-    return Tables(Path(raw.file), "csv", frames["invoices"], frames["customers"], frames["history"], numbers)
+    tables = Tables(Path(raw.file), "csv", frames["invoices"], frames["customers"], frames["history"], numbers)
+    tables.rates = raw.rates
+    return tables
 
 
 def _frame(rows: Sequence[Mapping[str, Any]], wanted: set[str], history: bool) -> tuple[pl.DataFrame, frozenset[str]]:

@@ -156,7 +156,7 @@ class Translator:
             case ir.AsOf():
                 return constant(self.as_of, DATE)
             case ir.Input(table=table, column=column):
-                return self._field(column if table == "invoices" else f"customer.{column}")
+                return self._field(f"customer.{column}" if table == "customers" else column)
             case ir.Ref(name=name):
                 return self._ref(name)
             case ir.Fired(item=item):

@@ -21,6 +21,8 @@ from arrears.program import ir
 from arrears.program.ir import Node, ScopeKind
 from arrears.program.registry import DECIMAL_KINDS
 
+FX_RATE = "rates.fx_rate"  # the program's input of an invoice's rate to the base currency
+
 Features = dict[int, tuple[str, exp.Expr]]
 """A scope's history features: node id to (column name, aggregate)."""
 
@@ -37,15 +39,25 @@ class Inputs:
     """The base selects of the invoice and customer chains."""
 
     def __init__(
-        self, input_types: Mapping[str, Type], facts: Facts, ranked: bool, history: Mapping[ScopeKind, Features]
+        self,
+        input_types: Mapping[str, Type],
+        facts: Facts,
+        ranked: bool,
+        history: Mapping[ScopeKind, Features],
+        as_of: exp.Expr,
+        currency: str | None = None,
     ) -> None:
         self.input_types = input_types
         self.facts = facts
         self.ranked = ranked
         self.history = history
+        self.as_of = as_of
+        self.currency = currency
 
-    def typed_input(self, table: str, alias: str, column: str, t: Type) -> list[tuple[str, exp.Expr]]:
-        raw = raw_column(alias, column)
+    def typed_input(
+        self, table: str, alias: str, column: str, t: Type, raw: exp.Expr | None = None
+    ) -> list[tuple[str, exp.Expr]]:
+        raw = raw_column(alias, column) if raw is None else raw
         name = f"{alias}_{column}"
         if t.kind in DECIMAL_KINDS:
             fixed = self.facts.exponents.get(f"{table}.{column}")
@@ -97,7 +109,43 @@ class Inputs:
             on=exp.EQ(this=text_key(raw_column("c", "id")), expression=text_key(raw_column("i", "customer_id"))),
             join_type="left",
         )
+        fx = self.input_types.get(FX_RATE)
+        if fx is not None:
+            select = self._join_rates(select, fx)
         return join_history(select, self.history["invoice"], "invoice", text_key(raw_column("i", "id")))
+
+    def _join_rates(self, select: exp.Select, t: Type) -> exp.Select:
+        """The invoices' `fx_rate` (SPEC 7.1): 1 for the base currency or none, else the entry of
+        `rates` in force on as_of for the invoice's currency (the latest `from` on or before it;
+        one without `from` applies from always). The snapshot's loader has refused a currency
+        without one; here it would be null."""
+        code = text_key(raw_column("i", "currency"))
+        start = B.cast(exp.column("from", "x", quoted=True), "DATE")
+        latest = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=[text_key(exp.column("currency", "x"))],
+            order=exp.Order(expressions=[exp.Ordered(this=start, desc=True, nulls_first=False)]),
+        )
+        in_force = (
+            exp.select(
+                exp.alias_(text_key(exp.column("currency", "x")), "fx_currency"),
+                exp.alias_(text_key(exp.column("rate", "x")), "fx_rate"),
+                exp.alias_(latest, "fx_n"),
+            )
+            .from_(exp.alias_(exp.to_table("rates"), "x"))
+            .where(B.or_(exp.Is(this=start, expression=B.null()), exp.LTE(this=start, expression=self.as_of)))
+        )
+        on = B.and_(
+            exp.EQ(this=exp.column("fx_currency", "fx"), expression=code),
+            exp.EQ(this=exp.column("fx_n", "fx"), expression=B.num(1)),
+        )
+        select = select.join(exp.alias_(exp.Subquery(this=in_force), "fx"), on=on, join_type="left")
+        none = B.or_(exp.Is(this=code, expression=B.null()), exp.EQ(this=code, expression=B.text("")))
+        base = exp.EQ(this=code, expression=B.text(self.currency or ""))
+        raw = B.case([(B.or_(none, base), B.text("1"))], exp.column("fx_rate", "fx"))
+        table, column = FX_RATE.split(".")
+        columns = self.typed_input(table, "r", column, t, raw)
+        return select.select(*(exp.alias_(e, n) for n, e in columns))
 
     def customer_base(self, agg_names: list[str]) -> exp.Select:
         ids = exp.union(
@@ -195,4 +243,4 @@ def join_history(select: exp.Select, features: Features, scope: ScopeKind, on: e
     )
 
 
-__all__ = ["Features", "Inputs", "history_feature", "join_history", "raw_column", "text_key"]
+__all__ = ["FX_RATE", "Features", "Inputs", "history_feature", "join_history", "raw_column", "text_key"]

@@ -139,7 +139,9 @@ def primitive(t: Translating, node: ir.Prim, scope: ScopeKind, chain: Chain) -> 
             if x.dec is None and op == "round" and rtype.kind not in DECIMAL_KINDS:
                 if places >= 0:
                     return x
-                raise Unsupported("round() of an int to negative places is not supported in SQL")
+                # To tens, hundreds...: the decimal rounding, whose result is a whole number.
+                whole = exact.quantize(t.as_dec(x), places, chain)
+                return _v(rtype, B.cast(whole.coef, "BIGINT"))
             return _dec_v(rtype, exact.quantize(t.as_dec(x), places, chain))
         case "concat":
             return _v(rtype, B.concat(args[0].e, args[1].e))

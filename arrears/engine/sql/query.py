@@ -11,6 +11,7 @@ from sqlglot import exp
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.typed import COMPACT
+from arrears.engine.sql.inputs import FX_RATE
 from arrears.engine.sql.known import Facts
 from arrears.engine.sql.optimize import optimize
 from arrears.engine.sql.tables import data_facts, input_tables
@@ -44,7 +45,12 @@ def policy_sql(
 def _input_columns(program: Program) -> dict[str, list[str]]:
     """The columns the query may read of each input table."""
     columns: dict[str, list[str]] = {"invoices": ["id", "customer_id"], "customers": ["id"]}
+    if FX_RATE in program.input_types:
+        columns["invoices"].append("currency")
+        columns["rates"] = ["currency", "rate", "from"]
     for key in sorted(program.input_types):
+        if key == FX_RATE:
+            continue
         table, column = key.split(".", 1)
         if column not in columns[table]:
             columns[table].append(column)

@@ -9,10 +9,14 @@ as Arrow tables, without a copy per row.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 
 from arrears.engine.batch import decimals as D
+from arrears.engine.batch.errors import RowEngineOnly
 from arrears.engine.batch.frames import Frames
+from arrears.engine.batch.fx import FX_RATE
 from arrears.engine.batch.stage import Stage
 from arrears.engine.sql.known import Facts
 
@@ -134,7 +138,28 @@ def input_tables(frames: Frames, facts: Facts | None = None) -> dict[str, pl.Dat
             "at": history["at"],
         }
     )
-    return {"invoices": invoices, "customers": customers, "history": table}
+    tables = {"invoices": invoices, "customers": customers, "history": table}
+    if FX_RATE in frames.invoices.columns:
+        tables["rates"] = rates_in_force(frames)
+    return tables
+
+
+def rates_in_force(frames: Frames) -> pl.DataFrame:
+    """The `rates` table for a policy with a base currency (SPEC 7.1): one entry per currency of
+    the invoices, the rate the loader chose for `as_of` (`batch/fx.py`), without `from`; the
+    query's choice of the entry in force then finds that one. Rates as exact text."""
+    pairs = frames.invoices.select("currency", FX_RATE, f"{FX_RATE}#e").unique().drop_nulls().sort("currency")
+    rows: dict[str, list[object]] = {"currency": [], "rate": [], "from": []}
+    for code, coefficient, exponent in pairs.iter_rows():
+        if code == "":
+            continue
+        if exponent > 0:
+            # The query reads a rate's digits from its text: 1E+2 has no plain text with its exponent.
+            raise RowEngineOnly(f"the rate of {code} is written with a positive exponent")
+        rows["currency"].append(code)
+        rows["rate"].append(format(Decimal(coefficient).scaleb(exponent), "f"))
+        rows["from"].append(None)
+    return pl.DataFrame(rows, schema={"currency": pl.String, "rate": pl.String, "from": pl.Date})
 
 
 def _place(name: str, rows: int) -> pl.Series:

@@ -91,7 +91,7 @@ class Translator:
             for node in self._scope_nodes(scope):
                 if isinstance(node, ir.History | ir.LastDone | ir.LadderLevel | ir.LadderLast):
                     history_feature(self.history[scope], scope, node)
-        read = Inputs(program.input_types, self.facts, self.ranked, self.history)
+        read = Inputs(program.input_types, self.facts, self.ranked, self.history, self.as_of_date(), program.currency)
         self.chains["invoice"] = Chain("i", read.invoice_base())
         for node in self._all_nodes():
             if isinstance(node, ir.Aggregate) and id(node) not in self.aggs:
@@ -183,17 +183,19 @@ class Translator:
             return V(t, B.cast(B.text(value.isoformat()), "DATE"))
         raise Unsupported(f"constants of type {t} are not supported in SQL")
 
+    def as_of_date(self) -> exp.Expr:
+        """`as_of`: the date given, or the database's current date in a query printed without one."""
+        return exp.CurrentDate() if self.as_of is None else B.cast(B.text(self.as_of.isoformat()), "DATE")
+
     def value(self, node: Node, scope: ScopeKind) -> V:
         chain = self.chains[scope]
         match node:
             case ir.Const(value=value):
                 return self.const(node.type, value)
             case ir.AsOf():
-                if self.as_of is None:
-                    return V(node.type, exp.CurrentDate())
-                return V(node.type, B.cast(B.text(self.as_of.isoformat()), "DATE"))
+                return V(node.type, self.as_of_date())
             case ir.Input(table=table, column=column):
-                alias = "i" if table == "invoices" else "c"
+                alias = {"invoices": "i", "customers": "c", "rates": "r"}[table]
                 name = f"{alias}_{column}"
                 if node.type.kind in DECIMAL_KINDS:
                     fixed = self.facts.exponents.get(f"{table}.{column}")

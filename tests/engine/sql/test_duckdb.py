@@ -126,7 +126,7 @@ def _raw_tables(connection: duckdb.DuckDBPyConnection, snapshot: dict[str, Any],
     """The snapshot's three tables as someone else's code would make them: only the keys its
     rows have, read by DuckDB from JSON lines (parameters as objects) or from pandas frames
     (parameters as JSON text)."""
-    for table in ("invoices", "customers", "history"):
+    for table in ("invoices", "customers", "history", *(["rates"] if snapshot.get("rates") else [])):
         rows = [dict(row) for row in snapshot.get(table) or []]
         if how == "pandas":
             import pandas as pd
@@ -134,7 +134,8 @@ def _raw_tables(connection: duckdb.DuckDBPyConnection, snapshot: dict[str, Any],
             for row in rows:
                 if isinstance(row.get("params"), dict):
                     row["params"] = json.dumps(row["params"])
-            connection.register(table, pd.DataFrame(rows))
+            # A table without rows still has its key column (a frame needs one to register).
+            connection.register(table, pd.DataFrame(rows) if rows else pd.DataFrame({"id": pd.Series([], dtype=str)}))
             continue
         path = folder / f"{table}.jsonl"
         path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
@@ -166,9 +167,12 @@ def test_printed_sql_runs_over_tables_with_only_the_snapshots_columns(
 
 
 # Policies whose printed SQL must parse in other dialects: the examples, and the business
-# calendars of the semantics fixtures (their query carries a calendar table).
+# calendars and base currencies of the semantics fixtures (their query carries a calendar
+# table, or the rates in force).
 PRINTED = [(p.stem, p.read_text(encoding="utf-8")) for p in POLICIES] + [
-    (p.stem, yaml.safe_load(p.read_text(encoding="utf-8"))["policy"]) for p in CASES if p.stem.startswith("calendar-")
+    (p.stem, yaml.safe_load(p.read_text(encoding="utf-8"))["policy"])
+    for p in CASES
+    if p.stem.startswith(("calendar-", "currency-base"))
 ]
 
 
@@ -389,6 +393,18 @@ def test_printed_sql_never_sums_unlike_money(tmp_path: Path) -> None:
         ("C3", "E", "overdue"),
         ("C3", "F", "overdue"),
     ]
+
+
+def test_printed_sql_converts_with_the_rate_in_force(tmp_path: Path) -> None:
+    """SPEC 7.1 in the SQL itself, over the snapshot's own `rates` table: the entry in force on
+    as_of (not the one dated after it), 1 for the base currency or a blank one, exact products."""
+    case = yaml.safe_load((REPO / "tests" / "engine" / "cases" / "currency-base-engines.yaml").read_text("utf-8"))
+    got, plan = _printed_actions(case["policy"], plain(case["snapshot"]), tmp_path)
+    assert got == plan["actions"]
+    big = {a["invoice"]: a["facts"]["amount_base"] for a in got if a["rule"] == "big"}
+    assert big == {"U1": "1080.000", "E1": "1000.00", "J1": "1220.0000"}
+    holds = {a["customer"]: a["facts"]["customer.open_total"] for a in got if a["rule"] == "exposure"}
+    assert holds == {"C1": "2445.000000", "C2": "2220.0000"}
 
 
 ERRORS_POLICY = """
