@@ -140,4 +140,3 @@ def fx_rate(rates: Sequence[Rate], base: str, currency: str | None, day: dt.date
         return Decimal(1)
     found = rate_on(rates, currency, day)
     return None if found is None else found.rate
-
