@@ -7,7 +7,7 @@ import json
 import shutil
 import sys
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import Any
 
 import click
 
@@ -15,7 +15,7 @@ from arrears.cli.base import check_output, cli, parse_as_of, user_errors, write_
 from arrears.diagnostics import render_text
 from arrears.engine.engines import DEFAULT_SPARK_MASTER, Told, pick_engine, run_batch, snapshot_for_invoice
 from arrears.engine.explain import explain, render_explain
-from arrears.engine.plan import make_plan, render_csv, render_jsonl, render_table
+from arrears.engine.plan import TableWidth, make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
 from arrears.engine.snapshot import load_snapshot
 from arrears.engine.snapshot_warnings import refuse
@@ -85,8 +85,6 @@ def run(
         raise click.UsageError("--format parquet comes from the batch engine: use --engine batch or auto")
     if max_column is not None and fmt != "table":
         raise click.UsageError("--max-col-width shapes --format table only")
-    if fmt == "table" and engine in ("batch", "duckdb", "spark"):
-        raise click.UsageError("--format table comes from the row engine: use --engine row or auto")
     if spark_master is not None and engine != "spark":
         raise click.UsageError("--spark-master goes with --engine spark")
     if memory_limit is not None and engine != "duckdb":
@@ -95,12 +93,20 @@ def run(
     with user_errors():
         loaded = load_policy(policy)
         chosen = pick_engine(engine, snapshot, fmt)
+        table = _table_width(max_column, output) if fmt == "table" else None
         if chosen == "duckdb":
             # DuckDB loads only when its engine is asked for.
             from arrears.engine.sql.run import run_duckdb
 
             told: Told | None = run_duckdb(
-                loaded, snapshot, parse_as_of(as_of), fmt, output, memory_limit, strict_snapshot=strict_snapshot
+                loaded,
+                snapshot,
+                parse_as_of(as_of),
+                fmt,
+                output,
+                memory_limit,
+                strict_snapshot=strict_snapshot,
+                table=table,
             )
             if told is None:
                 chosen = "row"  # a base currency or exchange rates: the row engine makes the same plan
@@ -108,7 +114,9 @@ def run(
             from arrears.engine.sql.run import run_spark
 
             master = spark_master or DEFAULT_SPARK_MASTER
-            told = run_spark(loaded, snapshot, parse_as_of(as_of), fmt, output, master, strict_snapshot=strict_snapshot)
+            told = run_spark(
+                loaded, snapshot, parse_as_of(as_of), fmt, output, master, strict_snapshot=strict_snapshot, table=table
+            )
             if told is None:
                 chosen = "row"
         if chosen == "batch":
@@ -120,6 +128,7 @@ def run(
                 output,
                 required=engine == "batch",
                 strict_snapshot=strict_snapshot,
+                table=table,
             )
             if told is None:
                 chosen = "row"  # auto: the batch engine does not take this policy; the row engine does
@@ -128,7 +137,7 @@ def run(
                 "json": lambda p: p.to_json(),
                 "jsonl": render_jsonl,
                 "csv": render_csv,
-                "table": lambda p: render_table(p, **_table_width(max_column, output)),
+                "table": lambda p: render_table(p, **(table or {})),
             }
             with for_plan(ROW_PHASES, output) as progress:
                 progress.advance("read")
@@ -152,11 +161,6 @@ def run(
         for problem in told.problems:
             where = problem.invoice or f"customer {problem.customer}"
             click.echo(visible(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}"), err=True)
-
-
-class TableWidth(TypedDict, total=False):
-    max_column: int
-    fit: int
 
 
 def _table_width(max_column: int | None, output: str | None) -> TableWidth:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.document import Plan
 from arrears.engine.outcomes import EvaluationProblem
-from arrears.engine.plan import make_plan
+from arrears.engine.plan import TableWidth, make_plan, render_table
 from arrears.engine.progress import PHASES, Progress, for_plan
 from arrears.engine.snapshot import RawSnapshot, Snapshot, bind, read_snapshot
 from arrears.engine.snapshot_warnings import SnapshotWarning, refuse
@@ -84,6 +84,7 @@ def run_batch(
     *,
     required: bool,
     strict_snapshot: bool = False,
+    table: TableWidth | None = None,
 ) -> Told | None:
     """Plan with the batch engine; None when it does not take the policy and the row engine should.
 
@@ -104,16 +105,24 @@ def run_batch(
                 message = f"the batch engine cannot run this policy: {error}"
                 raise InputError(Diagnostic(message, code="usage")) from None
             return None
-        return deliver(plan, snapshot, fmt, output, strict=strict_snapshot, progress=progress)
+        return deliver(plan, snapshot, fmt, output, strict=strict_snapshot, progress=progress, table=table)
 
 
 def deliver(
-    plan: FramePlan, snapshot: str, fmt: str, output: str | None, *, strict: bool, progress: Progress | None = None
+    plan: FramePlan,
+    snapshot: str,
+    fmt: str,
+    output: str | None,
+    *,
+    strict: bool,
+    progress: Progress | None = None,
+    table: TableWidth | None = None,
 ) -> Told:
     """A columnar plan to standard output or to a file (written whole), after `--strict-snapshot`'s refusal.
 
     One tail for every columnar engine (batch, DuckDB, Spark): what they tell, and how
-    their plan reaches the user, is the same.
+    their plan reaches the user, is the same. A `table` is the row engine's rendering of
+    the same plan type (`render_table`, with its width options).
     """
     from arrears.engine.batch.io import render_plan, write_plan  # Polars, loaded with the plan
 
@@ -121,7 +130,15 @@ def deliver(
         if progress is not None:
             progress.close(finished=False)
         refuse(plan.warnings, snapshot)
-    if output in (None, "-"):
+    if fmt == "table":
+        text = render_table(plan, **(table or {}))
+        if progress is not None:
+            progress.close()
+        if output in (None, "-"):
+            sys.stdout.write(text)
+        else:
+            write_whole(lambda path: path.write_text(text, encoding="utf-8"), Path(output))
+    elif output in (None, "-"):
         if progress is not None:
             progress.close()  # the bar's line ends before the plan prints on the same terminal
         sys.stdout.write(render_plan(plan, fmt))  # type: ignore[arg-type]

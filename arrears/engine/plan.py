@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from arrears.diagnostics import counted
 from arrears.dsl.values import EXACT, Value, format_decimal, to_json
@@ -250,11 +250,18 @@ def _quoted(cell: str) -> str:
     return cell
 
 
+class TableWidth(TypedDict, total=False):
+    """`render_table`'s width options: `--max-col-width`, or the terminal's width to fit."""
+
+    max_column: int
+    fit: int
+
+
 TABLE_MIN_COLUMN = 8  # fitting a terminal never narrows a column below this (or its heading)
 
 
-def render_table(plan: RowPlan, *, max_column: int = 0, fit: int | None = None) -> str:
-    """A plain-text table for people at a terminal.
+def render_table(plan: Plan[Any], *, max_column: int = 0, fit: int | None = None) -> str:
+    """A plain-text table for people at a terminal, of any engine's plan.
 
     `max_column` cuts every cell longer than that many characters (0: no limit); `fit`
     narrows the widest columns until a line fits that many characters, when it can.

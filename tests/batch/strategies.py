@@ -97,6 +97,8 @@ RATE_TABLES = """rate_tables:
     - {from: 2026-08-01, rate: 2.15%}
     - {from: 2026-10-01, rate: 1.9%}
     - {from: 2026-11-20, rate: 2.4%}"""
+# With a base currency (SPEC 7.1): the invoice's rate and its amounts converted.
+BASE_ATOMS = ("amount_base", "open_amount_base", "fx_rate")
 ACTIONS = ("remind", "note", "pause", "call", "escalate", "late_fee", "interest", "credit_hold", "write_off")
 
 
@@ -110,12 +112,15 @@ class Gen:
         customer: bool,
         calendar: bool = False,
         tables: bool = False,
+        base: bool = False,
     ) -> None:
         self.draw = draw
         self.lets = lets
         self.customer = customer
         self.tables = tables  # the policy declares RATE_TABLES (SPEC 7.5)
         self.atoms = CUSTOMER_ATOMS if customer else INVOICE_ATOMS
+        if base and not customer:  # the policy names its base currency (SPEC 7.1)
+            self.atoms = {**self.atoms, "decimal": self.atoms["decimal"] + list(BASE_ATOMS)}
         if calendar:
             extra = CUSTOMER_CALENDAR_ATOMS if customer else CALENDAR_ATOMS
             self.atoms = {kind: atoms + extra.get(kind, []) for kind, atoms in self.atoms.items()}
@@ -295,11 +300,14 @@ def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
     tables = draw(st.integers(0, 3)) == 0
     if tables:
         lines.append(RATE_TABLES)
+    base = draw(st.integers(0, 3)) == 0
+    if base:
+        lines.append("currency: EUR")
     lines.append("let:")
     for i in range(draw(st.integers(0, 4))):
         kind = draw(st.sampled_from(["bool", "int", "decimal", "decimal"]))
         customer = draw(st.booleans())
-        text = Gen(draw, dict(lets), customer, calendar, tables).expr(kind, 2)
+        text = Gen(draw, dict(lets), customer, calendar, tables, base).expr(kind, 2)
         name = f"l{i}_{kind}"
         lets[name] = (kind, customer)
         lines.append(f"  {name}: {_quote(text)}")
@@ -309,7 +317,7 @@ def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
     rule_ids: list[str] = []
     for i in range(draw(st.integers(1, 6))):
         customer = draw(st.integers(0, 4)) == 0
-        g = Gen(draw, lets, customer, calendar, tables)
+        g = Gen(draw, lets, customer, calendar, tables, base)
         rid = f"r{i}"
         rule_ids.append(rid)
         lines.append(f"  - id: {rid}")
@@ -328,7 +336,7 @@ def policies(draw: st.DrawFn) -> tuple[str, list[str], list[tuple[str, int]]]:
             lines.append(f"    repeat: {repeat}")
     steps: list[tuple[str, int]] = []
     if draw(st.booleans()):
-        g = Gen(draw, lets, False, calendar, tables)
+        g = Gen(draw, lets, False, calendar, tables, base)
         lines += ["ladders:", "  - id: dunning"]
         if calendar and draw(st.booleans()):
             lines.append("    days: business")
@@ -437,4 +445,15 @@ def snapshots(draw: st.DrawFn, rule_ids: list[str], steps: list[tuple[str, int]]
                 params["reason"] = draw(st.sampled_from(["dispute open", "promise"]))
             entry["params"] = params
         history.append(entry)
-    return {"as_of": AS_OF.isoformat(), "invoices": invoices, "customers": customers, "history": history}
+    snapshot = {"as_of": AS_OF.isoformat(), "invoices": invoices, "customers": customers, "history": history}
+    if draw(st.integers(0, 2)) > 0:
+        # Rates for a base currency (SPEC 7.1): one dated after AS_OF is not in force yet; a
+        # currency left out rejects the snapshot of a policy that names one.
+        rates: list[dict[str, str]] = []
+        for code in draw(st.sets(st.sampled_from(["USD", "JPY", "KWD"]), min_size=2)):
+            rates.append({"currency": code, "rate": draw(st.sampled_from(["0.92", "1", "0.0061", "3.25", "1.123456"]))})
+            if draw(st.booleans()):
+                later = (AS_OF + dt.timedelta(days=draw(st.sampled_from([-5, 0, 3])))).isoformat()
+                rates.append({"currency": code, "rate": draw(st.sampled_from(["0.95", "2"])), "from": later})
+        snapshot["rates"] = rates
+    return snapshot

@@ -256,7 +256,6 @@ def test_parquet_plan_from_a_csv_folder(capsys: pytest.CaptureFixture[str], tmp_
     [
         (["--format", "parquet"], "--format parquet writes a file"),
         (["--format", "parquet", "-o", "x.parquet", "--engine", "row"], "comes from the batch engine"),
-        (["--format", "table", "--engine", "batch"], "comes from the row engine"),
         (["--format", "csv", "--max-col-width", "10"], "--max-col-width shapes --format table only"),
     ],
 )

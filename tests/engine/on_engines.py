@@ -102,6 +102,8 @@ def compare(engine: str, case: tuple[str, dict[str, object]], spark: Any = None)
     policy = drawn_policy(text, data)
     if policy is None:
         return
+    if policy.currency is not None:
+        event("with a base currency")
     raw = from_data(data, "snapshot.json")
     try:
         row = make_plan(policy, bind(raw, policy, None))

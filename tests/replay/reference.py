@@ -29,7 +29,10 @@ def day_snapshot(ledger: dict[str, Any], day: dt.date, history: list[dict[str, A
         kept = {k: v for k, v in row.items() if k not in ("settled_date", "open_amount")}
         kept["open_amount"] = str(Decimal(str(row["amount"])) - paid)
         invoices.append(kept)
-    return {"as_of": day.isoformat(), "invoices": invoices, "customers": ledger["customers"], "history": history}
+    snapshot = {"as_of": day.isoformat(), "invoices": invoices, "customers": ledger["customers"], "history": history}
+    if ledger.get("rates"):
+        snapshot["rates"] = ledger["rates"]  # the ledger's exchange rates (SPEC 9: its rates)
+    return snapshot
 
 
 def reference_replay(

@@ -53,6 +53,11 @@ def ledgers(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
                 }
             )
     data["payments"] = payments
+    if "\ncurrency: EUR" in text:
+        # A base currency (SPEC 7.1) needs a rate on every day of the window: one from always per
+        # currency, and the dated ones drawn, which change the rate within the window.
+        dated = [r for r in data.get("rates", []) if "from" in r]
+        data["rates"] = [{"currency": code, "rate": "0.92"} for code in ("USD", "JPY", "KWD")] + dated
     return text, data
 
 

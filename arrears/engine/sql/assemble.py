@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
+from arrears.engine.batch.engine import lowered
 from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.plan import assemble as plan_of_rows
 from arrears.engine.batch.render import SCHEMA
+from arrears.engine.batch.typed import neutralised
+from arrears.engine.plan import CsvLayout, csv_layout
+from arrears.program import Program
 from arrears.rules.model import Policy
 
 
@@ -33,9 +37,46 @@ def _ranked(policy: Policy, actions: pl.DataFrame) -> pl.DataFrame:
     return framed.select([pl.col(n).cast(t) for n, t in SCHEMA.items()])
 
 
-def assemble(policy: Policy, frames: Frames, rows: pl.DataFrame) -> FramePlan:
+def _flat(program: Program, actions: pl.DataFrame, layout: CsvLayout) -> pl.DataFrame:
+    """The CSV plan's `param.*` and `fact.*` cells (`batch.render`), read from the rows' JSON.
+
+    A JSON value's text is its cell (`csv_cell`), but for text: a parameter or fact whose
+    program type is text or an enum is neutralised against spreadsheet formulas, and one of
+    another type (a negative decimal, `-5.00`) is not. Which is which is the program's
+    emission of the row's rule, step and place.
+    """
+    key = pl.concat_str(
+        [pl.col("rule"), pl.col("step").cast(pl.String).fill_null("-"), pl.col("__index").cast(pl.String)],
+        separator="\x1f",
+    )
+    text: dict[tuple[str, str], list[str]] = {}
+    for emit in program.emits:
+        emitted = f"{emit.rule}\x1f{'-' if emit.step is None else emit.step}\x1f{emit.index}"
+        named = [("param", p.name, p.value.type) for p in emit.params] + [("fact", n, v.type) for n, v in emit.facts]
+        for kind, name, t in named:
+            if t.kind in ("string", "enum"):
+                text.setdefault((kind, name), []).append(emitted)
+    cells: list[pl.Expr] = []
+    for kind, source, names in (("param", "params", layout.params), ("fact", "facts", layout.facts)):
+        for name in names:
+            path = "$." + name if name.replace("_", "").isalnum() else f"$['{name}']"
+            value = pl.col(source).str.json_path_match(path)
+            texts = text.get((kind, name), [])
+            cell = pl.when(key.is_in(texts)).then(neutralised(value)).otherwise(value) if texts else value
+            cells.append(cell.alias(f"{kind}.{name}"))
+    return actions.with_columns(cells)
+
+
+def assemble(policy: Policy, frames: Frames, rows: pl.DataFrame, *, csv: bool = False) -> FramePlan:
     """The plan from the rows of the combined query (`query.combined_tree`), in any order: its
-    actions, and a row naming only the customer (`rule` null) for each customer it guarded."""
+    actions, and a row naming only the customer (`rule` null) for each customer it guarded.
+    With `csv`, the plan carries the CSV plan's columns too."""
     guard_rows = rows["rule"].is_null()
     guarded = {str(c) for c in rows.filter(guard_rows)["customer"].to_list()}
-    return plan_of_rows(policy, frames, _ranked(policy, rows.filter(~guard_rows)), guarded)
+    actions = _ranked(policy, rows.filter(~guard_rows))
+    if not csv:
+        return plan_of_rows(policy, frames, actions, guarded)
+    layout = csv_layout(policy)
+    flat = _flat(lowered(policy), actions, layout)
+    names = frames.customers.select("customer.id", "customer.name")
+    return plan_of_rows(policy, frames, flat, guarded, layout=layout, names=names)

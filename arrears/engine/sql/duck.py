@@ -28,6 +28,7 @@ def make_plan_duckdb(
     as_of: dt.date | None = None,
     *,
     memory_limit: str | None = None,
+    csv: bool = False,
 ) -> FramePlan:
     """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
     frames = load_frames(policy, source, as_of)
@@ -56,4 +57,4 @@ def make_plan_duckdb(
         finally:
             connection.close()
     assert isinstance(rows, pl.DataFrame)
-    return assemble(policy, frames, rows)
+    return assemble(policy, frames, rows, csv=csv)

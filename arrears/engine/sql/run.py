@@ -9,6 +9,7 @@ from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.batch.errors import RowEngineOnly, Unsupported
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.engines import Told, deliver
+from arrears.engine.plan import TableWidth
 from arrears.rules.model import Policy
 
 
@@ -21,6 +22,7 @@ def run_duckdb(
     memory_limit: str | None,
     *,
     strict_snapshot: bool = False,
+    table: TableWidth | None = None,
 ) -> Told | None:
     """Plan with DuckDB; a policy the SQL engine cannot express is a usage error (exit 2), before any output.
 
@@ -29,8 +31,8 @@ def run_duckdb(
     """
     from arrears.engine.sql.duck import make_plan_duckdb
 
-    plan_of = lambda: make_plan_duckdb(policy, snapshot, as_of, memory_limit=memory_limit)  # noqa: E731
-    return _run("duckdb", snapshot, fmt, output, plan_of, strict_snapshot)
+    plan_of = lambda: make_plan_duckdb(policy, snapshot, as_of, memory_limit=memory_limit, csv=fmt == "csv")  # noqa: E731
+    return _run("duckdb", snapshot, fmt, output, plan_of, strict_snapshot, table)
 
 
 def run_spark(
@@ -42,6 +44,7 @@ def run_spark(
     master: str,
     *,
     strict_snapshot: bool = False,
+    table: TableWidth | None = None,
 ) -> Told | None:
     """Plan with Spark (`master`, e.g. local[*]); PySpark or Java missing is a usage error (exit 2)."""
     from arrears.engine.sql.spark import SparkUnavailable, make_plan_spark, spark_session
@@ -49,24 +52,26 @@ def run_spark(
     def plan() -> FramePlan:
         try:
             with spark_session(master) as session:
-                return make_plan_spark(policy, snapshot, as_of, session=session)
+                return make_plan_spark(policy, snapshot, as_of, session=session, csv=fmt == "csv")
         except SparkUnavailable as error:
             raise InputError(Diagnostic(str(error), code="usage")) from None
 
-    return _run("spark", snapshot, fmt, output, plan, strict_snapshot)
+    return _run("spark", snapshot, fmt, output, plan, strict_snapshot, table)
 
 
 def _run(
-    engine: str, snapshot: str, fmt: str, output: str | None, plan_of: Callable[[], FramePlan], strict: bool
+    engine: str,
+    snapshot: str,
+    fmt: str,
+    output: str | None,
+    plan_of: Callable[[], FramePlan],
+    strict: bool,
+    table: TableWidth | None,
 ) -> Told | None:
-    if fmt == "csv":
-        # The CSV plan's flat, typed cells are built by the columnar engine from typed values.
-        message = "--format csv comes from the row or batch engine: use --engine row, batch or auto"
-        raise InputError(Diagnostic(message, code="usage"))
     try:
         plan = plan_of()
     except RowEngineOnly:
         return None  # the same plan, made by the row engine (a base currency, exchange rates)
     except Unsupported as error:
         raise InputError(Diagnostic(f"the {engine} engine cannot run this policy: {error}", code="usage")) from None
-    return deliver(plan, snapshot, fmt, output, strict=strict)
+    return deliver(plan, snapshot, fmt, output, strict=strict, table=table)

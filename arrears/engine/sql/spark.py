@@ -143,8 +143,11 @@ def spark_session(master: str = DEFAULT_SPARK_MASTER) -> Iterator[Any]:
         session.stop()
 
 
-def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None, *, session: Any) -> FramePlan:
-    """The plan of `policy` computed by Spark in `session` (see `spark_session`)."""
+def make_plan_spark(
+    policy: Policy, source: Source, as_of: dt.date | None = None, *, session: Any, csv: bool = False
+) -> FramePlan:
+    """The plan of `policy` computed by Spark in `session` (see `spark_session`); with `csv`, with
+    the CSV plan's columns too."""
     from py4j.protocol import Py4JError
     from pyspark.errors import PySparkException
 
@@ -163,7 +166,7 @@ def make_plan_spark(policy: Policy, source: Source, as_of: dt.date | None = None
         raise Unsupported(f"Spark could not run the query: {str(error)[:500]}") from None
     finally:
         _release(session, before)
-    return assemble(policy, frames, rows)
+    return assemble(policy, frames, rows, csv=csv)
 
 
 def _with(tree: exp.Select) -> tuple[list[exp.CTE], exp.Select]:

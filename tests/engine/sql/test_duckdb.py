@@ -193,13 +193,56 @@ def test_printed_sql_parses_in_other_dialects(
     assert parsed.find(sqlglot.exp.With) is not None
 
 
-def test_run_engine_duckdb_writes_the_row_engines_bytes(tmp_path: Path) -> None:
-    policy, snapshot = str(POLICIES[-1]), str(SNAPSHOTS[0])
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "table"])
+@pytest.mark.parametrize("policy_path", POLICIES, ids=lambda p: p.stem)
+def test_run_engine_duckdb_writes_the_row_engines_bytes(policy_path: Path, fmt: str, tmp_path: Path) -> None:
+    """Every format of SPEC section 6, to standard output and to a file: the row engine's bytes."""
+    policy, snapshot = str(policy_path), str(SNAPSHOTS[0])
     runner = CliRunner()
-    row = runner.invoke(cli, ["run", policy, snapshot, "--engine", "row"])
-    duck = runner.invoke(cli, ["run", policy, snapshot, "--engine", "duckdb", "--memory-limit", "1GB"])
+    row = runner.invoke(cli, ["run", policy, snapshot, "--engine", "row", "--format", fmt])
+    duck = runner.invoke(cli, ["run", policy, snapshot, "--engine", "duckdb", "--memory-limit", "1GB", "--format", fmt])
     assert duck.exit_code == 0, duck.output
-    assert duck.output == row.output
+    assert duck.stdout == row.stdout
+    out = tmp_path / f"plan.{fmt}"
+    assert main(["run", policy, snapshot, "--engine", "duckdb", "--format", fmt, "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == row.stdout
+
+
+def test_csv_cells_are_neutralised_by_type_on_every_engine(tmp_path: Path) -> None:
+    """A text parameter or fact starting like a formula is neutralised; a negative decimal is not."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text(CSV_POLICY, encoding="utf-8")
+    snapshot = tmp_path / "s.yaml"
+    snapshot.write_text(CSV_SNAPSHOT, encoding="utf-8")
+    runner = CliRunner()
+    plans = {
+        engine: runner.invoke(cli, ["run", str(policy), str(snapshot), "--engine", engine, "--format", "csv"]).stdout
+        for engine in ("row", "batch", "duckdb")
+    }
+    assert plans["batch"] == plans["duckdb"] == plans["row"]
+    header, line = plans["row"].splitlines()
+    cells = dict(zip(header.split(","), line.split(","), strict=True))
+    assert cells["param.text"] == "'-note"  # text: neutralised
+    assert cells["fact.balance"] == "-5.00"  # a decimal: as the plan writes it
+    assert cells["fact.label"] == "'=x"
+
+
+CSV_POLICY = """arrears: 1
+policy: csv
+fields:
+  invoice.label: string
+let:
+  balance: open_amount - 10
+rules:
+  - id: r
+    when: balance < 0 and label != ""
+    then: note(text="-note")
+"""
+
+CSV_SNAPSHOT = """as_of: 2026-11-23
+invoices:
+  - {id: A, customer_id: C, amount: "5.00", due_date: 2026-11-01, label: "=x"}
+"""
 
 
 def test_a_construct_sql_cannot_express_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
