@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Literal
 
 from arrears.diagnostics import did_you_mean
+from arrears.dsl.business import CALENDAR_HINT
 from arrears.rules.calendar import (
     DEFAULT_WEEKEND,
     WEEKDAYS,
@@ -180,3 +182,30 @@ def _subdivision(
         hint = did_you_mean(text, known) or f"{country} has: {', '.join(known)}"
     ctx.error(node, path, f"unknown subdivision `{text}` of {country}", hint, "bad-calendar")
     return None
+
+
+def ladder_days(
+    ctx: CompileContext, node: YNode | None, path: str, has_calendar: bool
+) -> Literal["calendar", "business"]:
+    """A ladder's `days: calendar` (the default) or `days: business`, which needs the policy's calendar."""
+    if node is None:
+        return "calendar"
+    text = node.text.strip() if node.kind == "scalar" else ""
+    if text not in ("calendar", "business"):
+        ctx.error(
+            node,
+            path,
+            f"`days` is `calendar` or `business`, not `{text}`",
+            did_you_mean(text, ("calendar", "business")),
+            "bad-days",
+        )
+        return "calendar"
+    if text == "business" and not has_calendar:
+        ctx.error(
+            node,
+            path,
+            "`days: business` counts business days, but the policy has no `calendar:`",
+            CALENDAR_HINT,
+            "no-calendar",
+        )
+    return "business" if text == "business" else "calendar"

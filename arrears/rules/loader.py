@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from arrears.diagnostics import (
     Diagnostic,
@@ -20,14 +20,14 @@ from arrears.diagnostics import (
     did_you_mean,
 )
 from arrears.dsl import ast
-from arrears.dsl.business import BUSINESS_FIELD, CALENDAR_HINT
+from arrears.dsl.business import BUSINESS_FIELD
 from arrears.dsl.env import ActionSignature, Environment, Symbol, Unavailable
 from arrears.dsl.types import ANY, BOOL, INT
 from arrears.dsl.types import DURATION as DURATION_TYPE
 from arrears.dsl.values import CoercionError, coerce
 from arrears.rules.actions import check_action
 from arrears.rules.calendar import Calendar
-from arrears.rules.calendar_loader import read_calendar
+from arrears.rules.calendar_loader import ladder_days, read_calendar
 from arrears.rules.catalog import (
     BASE_CURRENCY_FIELDS,
     BUILTIN_ACTIONS,
@@ -448,7 +448,7 @@ class _PolicyBuilder(Declarations):
         unless = self._condition(unless_node, f"{path}.unless", env) if unless_node is not None else None
         min_gap = self._duration(item.get("min_gap"), f"{path}.min_gap", "`min_gap`")
         skip = ctx.scalar(item.get("skip"), f"{path}.skip", "`skip`", (bool,))
-        days = self._ladder_days(item.get("days"), f"{path}.days")
+        days = ladder_days(ctx, item.get("days"), f"{path}.days", self.root.get("calendar") is not None)
         steps: list[LadderStep] = []
         ok = unless_node is None or unless is not None
         step_nodes = self._sequence(item.get("steps"), f"{path}.steps", "steps")
@@ -484,27 +484,3 @@ class _PolicyBuilder(Declarations):
             description=None if description is None else str(description.value),
             days=days,
         )
-
-    def _ladder_days(self, node: YNode | None, path: str) -> Literal["calendar", "business"]:
-        """`days: calendar` (the default) or `days: business`, which needs the policy's calendar."""
-        if node is None:
-            return "calendar"
-        text = node.text.strip() if node.kind == "scalar" else ""
-        if text not in ("calendar", "business"):
-            self.ctx.error(
-                node,
-                path,
-                f"`days` is `calendar` or `business`, not `{text}`",
-                did_you_mean(text, ("calendar", "business")),
-                "bad-days",
-            )
-            return "calendar"
-        if text == "business" and self.root.get("calendar") is None:
-            self.ctx.error(
-                node,
-                path,
-                "`days: business` counts business days, but the policy has no `calendar:`",
-                CALENDAR_HINT,
-                "no-calendar",
-            )
-        return "business" if text == "business" else "calendar"
