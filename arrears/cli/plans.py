@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from arrears.cli.base import check_output, cli, parse_as_of, user_errors, write_output
-from arrears.diagnostics import render_text
-from arrears.engine.engines import DEFAULT_SPARK_MASTER, Told, pick_engine, run_batch, snapshot_for_invoice
+from arrears.diagnostics import Diagnostic, InputError, render_text
+from arrears.engine.engines import DEFAULT_SPARK_MASTER, Declined, Told, pick_engine, run_batch, snapshot_for_invoice
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import TableWidth, make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
@@ -94,11 +94,13 @@ def run(
         loaded = load_policy(policy)
         chosen = pick_engine(engine, snapshot, fmt)
         table = _table_width(max_column, output) if fmt == "table" else None
+        told: Told | None = None
+        declined: list[Declined] = []  # engines that did not take the policy, in the order asked
         if chosen == "duckdb":
             # DuckDB loads only when its engine is asked for.
             from arrears.engine.sql.run import run_duckdb
 
-            told: Told | None = run_duckdb(
+            result = run_duckdb(
                 loaded,
                 snapshot,
                 parse_as_of(as_of),
@@ -108,30 +110,22 @@ def run(
                 strict_snapshot=strict_snapshot,
                 table=table,
             )
-            if told is None:
-                chosen = "row"  # a base currency or exchange rates: the row engine makes the same plan
+            told, chosen = _next(result, declined)
         if chosen == "spark":
             from arrears.engine.sql.run import run_spark
 
             master = spark_master or DEFAULT_SPARK_MASTER
-            told = run_spark(
+            result = run_spark(
                 loaded, snapshot, parse_as_of(as_of), fmt, output, master, strict_snapshot=strict_snapshot, table=table
             )
-            if told is None:
-                chosen = "row"
+            told, chosen = _next(result, declined)
         if chosen == "batch":
-            told = run_batch(
-                loaded,
-                snapshot,
-                parse_as_of(as_of),
-                fmt,
-                output,
-                required=engine == "batch",
-                strict_snapshot=strict_snapshot,
-                table=table,
+            result = run_batch(
+                loaded, snapshot, parse_as_of(as_of), fmt, output, strict_snapshot=strict_snapshot, table=table
             )
-            if told is None:
-                chosen = "row"  # auto: the batch engine does not take this policy; the row engine does
+            told, chosen = _next(result, declined)
+        if declined:
+            _tell_declined(declined, fmt, "row" if chosen == "row" else "batch", say=engine != "auto")
         if chosen == "row":
             renderers: dict[str, Callable[[Any], str]] = {
                 "json": lambda p: p.to_json(),
@@ -161,6 +155,38 @@ def run(
         for problem in told.problems:
             where = problem.invoice or f"customer {problem.customer}"
             click.echo(visible(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}"), err=True)
+
+
+def _next(result: Told | Declined, declined: list[Declined]) -> tuple[Told | None, str]:
+    """What an engine gave: the plan told, or the engine to try next (a SQL engine's refusal goes to
+    the batch engine, the batch engine's to the row engine)."""
+    if isinstance(result, Told):
+        return result, "done"
+    declined.append(result)
+    return None, "batch" if result.engine in ("duckdb", "spark") else "row"
+
+
+def _tell_declined(declined: list[Declined], fmt: str, planner: str, *, say: bool) -> None:
+    """Say on standard error (`say`: an engine was asked for) why it left the plan to another
+    engine (`planner`), the same plan; Parquet, which only the columnar engines write, is
+    refused (exit 2) when it falls to the row engine."""
+    said = [d for d in declined if not d.quiet]
+    if fmt == "parquet" and planner == "row":
+        why = f" ({said[0].reason})" if said else ""
+        raise InputError(
+            Diagnostic(
+                f"only the row engine can plan this policy{why}, and it does not write Parquet",
+                hint="use --format json, jsonl or csv",
+                code="usage",
+            )
+        )
+    if said and say:
+        first = said[0]
+        click.echo(
+            f"note: the {first.engine} engine cannot run this policy ({first.reason}); the {planner} engine"
+            " planned it, the same plan",
+            err=True,
+        )
 
 
 def _table_width(max_column: int | None, output: str | None) -> TableWidth:

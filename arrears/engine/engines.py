@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.document import Plan
 from arrears.engine.outcomes import EvaluationProblem
 from arrears.engine.plan import TableWidth, make_plan, render_table
@@ -68,6 +67,16 @@ def pick_engine(engine: str, snapshot: str, fmt: str) -> str:
     return choose_engine(snapshot)
 
 
+class Declined(NamedTuple):
+    """A columnar engine that does not take the policy, and why: the next engine plans it (the
+    batch engine, then the row engine), the same plan. `quiet` where that is by design
+    (`RowEngineOnly`): nothing to tell the user."""
+
+    engine: str
+    reason: str
+    quiet: bool = False
+
+
 class Told(NamedTuple):
     """What a run tells on standard error besides the plan: evaluation errors and snapshot warnings."""
 
@@ -82,11 +91,10 @@ def run_batch(
     fmt: str,
     output: str | None,
     *,
-    required: bool,
     strict_snapshot: bool = False,
     table: TableWidth | None = None,
-) -> Told | None:
-    """Plan with the batch engine; None when it does not take the policy and the row engine should.
+) -> Told | Declined:
+    """Plan with the batch engine; `Declined` when it does not take the policy and the row engine should.
 
     With `strict_snapshot`, a snapshot with warnings is refused (InputError) before anything is written.
     """
@@ -101,10 +109,7 @@ def run_batch(
             plan = make_plan_batch(policy, snapshot, as_of, progress=progress, csv=fmt == "csv")
         except Unsupported as error:
             progress.close(finished=False)
-            if required and not isinstance(error, RowEngineOnly):  # a RowEngineOnly plan is the same plan
-                message = f"the batch engine cannot run this policy: {error}"
-                raise InputError(Diagnostic(message, code="usage")) from None
-            return None
+            return Declined("batch", str(error), isinstance(error, RowEngineOnly))
         return deliver(plan, snapshot, fmt, output, strict=strict_snapshot, progress=progress, table=table)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.batch.errors import RowEngineOnly, Unsupported
 from arrears.engine.batch.plan import FramePlan
-from arrears.engine.engines import Told, deliver
+from arrears.engine.engines import Declined, Told, deliver
 from arrears.engine.plan import TableWidth
 from arrears.rules.model import Policy
 
@@ -23,10 +23,9 @@ def run_duckdb(
     *,
     strict_snapshot: bool = False,
     table: TableWidth | None = None,
-) -> Told | None:
-    """Plan with DuckDB; a policy the SQL engine cannot express is a usage error (exit 2), before any output.
-
-    None when the whole plan is the row engine's to make (see `RowEngineOnly`): the caller runs it.
+) -> Told | Declined:
+    """Plan with DuckDB; `Declined` for a policy the SQL cannot express (the caller plans it with
+    the next engine, the same plan; `quiet` for `RowEngineOnly`), before any output.
     With `strict_snapshot`, a snapshot with warnings is refused (InputError) before anything is written.
     """
     from arrears.engine.sql.duck import make_plan_duckdb
@@ -45,7 +44,7 @@ def run_spark(
     *,
     strict_snapshot: bool = False,
     table: TableWidth | None = None,
-) -> Told | None:
+) -> Told | Declined:
     """Plan with Spark (`master`, e.g. local[*]); PySpark or Java missing is a usage error (exit 2)."""
     from arrears.engine.sql.spark import SparkUnavailable, make_plan_spark, spark_session
 
@@ -67,11 +66,9 @@ def _run(
     plan_of: Callable[[], FramePlan],
     strict: bool,
     table: TableWidth | None,
-) -> Told | None:
+) -> Told | Declined:
     try:
         plan = plan_of()
-    except RowEngineOnly:
-        return None  # the same plan, made by the row engine (a base currency, exchange rates)
     except Unsupported as error:
-        raise InputError(Diagnostic(f"the {engine} engine cannot run this policy: {error}", code="usage")) from None
+        return Declined(engine, str(error), isinstance(error, RowEngineOnly))
     return deliver(plan, snapshot, fmt, output, strict=strict, table=table)

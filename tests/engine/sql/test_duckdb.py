@@ -263,6 +263,51 @@ rules:
 """
 
 
+ROUND_BY_DAYS = """arrears: 1
+policy: p
+rules:
+  - id: r
+    when: round(open_amount, days_overdue) > 0
+    then: note(text="x")
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "engine", "planner", "reason"),
+    [
+        (POLICY_WITH_ROW_FILTER, "duckdb", "batch", "history filters other than constant"),
+        (ROUND_BY_DAYS, "duckdb", "row", "round() with places that are not a constant"),
+        (ROUND_BY_DAYS, "batch", "row", "round() with places that are not a constant"),
+    ],
+    ids=["duckdb-to-batch", "duckdb-to-row", "batch-to-row"],
+)
+def test_a_construct_an_engine_declines_is_planned_by_the_next(
+    text: str, engine: str, planner: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SPEC 8: every engine gives the same plan. Where the engine asked for cannot express the
+    policy, the next one plans it (the batch engine, then the row engine) and standard error
+    says so; only Parquet, which the row engine does not write, is then refused (exit 2)."""
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    snapshot = str(SNAPSHOTS[0])
+    assert main(["run", str(path), snapshot, "--engine", "row"]) == 0
+    row = capsys.readouterr().out
+    assert main(["run", str(path), snapshot, "--engine", engine]) == 0
+    out, err = capsys.readouterr()
+    assert out == row
+    assert f"note: the {engine} engine cannot run this policy ({reason}" in err
+    assert f"the {planner} engine planned it, the same plan" in err
+    assert main(["run", str(path), snapshot]) == 0  # auto picks an engine: nothing to say
+    assert "note: the" not in capsys.readouterr().err
+    target = tmp_path / "plan.parquet"
+    code = main(["run", str(path), snapshot, "--engine", engine, "--format", "parquet", "-o", str(target)])
+    err = capsys.readouterr().err
+    if planner == "row":
+        assert code == 2 and "only the row engine can plan this policy" in err and not target.exists()
+    else:
+        assert code == 0 and target.stat().st_size > 0
+
+
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
