@@ -129,7 +129,9 @@ def read_tables(folder: Path) -> Tables:
             check_csv_header(path, name)
         frames[name] = _read_parquet(path) if parquet else _read_csv(path)
     tables = Tables(folder, fmt, frames["invoices"], frames["customers"], frames["history"])
-    tables.rates = read_table_rows(folder / "rates.parquet")
+    # The rates the row reader reads beside the tables: a Parquet folder's `rates.parquet`, or
+    # else (and a CSV folder's only) `rates.csv`.
+    tables.rates = read_table_rows(folder / "rates.parquet") if parquet else []
     if not tables.rates and present(folder / "rates.csv"):
         tables.rates = read_csv(folder / "rates.csv", "rates")[0]
     return tables
