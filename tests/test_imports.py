@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "arrears": 8,  # the package itself: its version and the API it re-exports
     "service": 9,
     "cli": 10,
+    "__main__": 11,  # `python -m arrears`: the command line
 }
 
 # A third-party library, and the only places that import it (a file, or a folder and all below).
