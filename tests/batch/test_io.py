@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 from decimal import Decimal
@@ -18,7 +19,8 @@ from arrears.diagnostics import InputError
 from arrears.engine.batch import make_plan_batch
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import bind_tables, read_tables
-from arrears.engine.batch.io import read_plan_parquet, render_plan, write_plan
+from arrears.engine.batch.io import ROW_GROUP, read_plan_parquet, render_plan, write_plan
+from arrears.engine.batch.plan import FrameActions
 from arrears.engine.engines import choose_engine
 from arrears.engine.plan import make_plan, render_csv, render_jsonl
 from arrears.engine.snapshot import bind, read_snapshot
@@ -126,6 +128,23 @@ def test_writers_match_the_row_engine_renderings(tmp_path: Path) -> None:
     assert [json.loads(p) for p in frame["params"]] == [a["params"] for a in expected["actions"]]
     assert document["summary"] == expected["summary"]
     assert document["notices"] == expected["notices"]
+
+
+def test_a_parquet_plan_does_not_depend_on_how_its_rows_are_chunked(tmp_path: Path) -> None:
+    """One sorted frame (the batch engine) or a database's batches (DuckDB, Spark): the same file."""
+    policy = load_policy(EXAMPLES / "policies" / "smb-standard.yaml")
+    plan = make_plan_batch(policy, read_snapshot(EXAMPLES / "snapshots" / "small.json"))
+    # Enough rows for several row groups, as a large portfolio's plan has.
+    rows = pl.concat([plan.actions.frame] * (400_000 // plan.actions.frame.height + 1), rechunk=True)
+    assert rows.height > 3 * ROW_GROUP
+    sizes = [70_001, 130_000, 99_999]
+    chunks = [rows.slice(sum(sizes[:i]), n) for i, n in enumerate(sizes)] + [rows.slice(sum(sizes))]
+    batches = pl.concat(chunks, rechunk=False)
+    assert batches.n_chunks() == 4 and rows.n_chunks() == 1
+    for name, frame in (("one.parquet", rows), ("batches.parquet", batches)):
+        actions = FrameActions(frame, plan.actions.notice_frame)
+        write_plan(dataclasses.replace(plan, actions=actions), tmp_path / name, "parquet")
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "batches.parquet").read_bytes()
 
 
 def test_a_malformed_folder_is_rejected_with_the_row_engines_diagnostics(tmp_path: Path) -> None:

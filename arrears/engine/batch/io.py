@@ -56,6 +56,9 @@ Format = Literal["parquet", "jsonl", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("parquet", "jsonl", "csv", "json")
 METADATA_KEY = "arrears.plan"
 NOTICES_KEY = "arrears.notices"
+# Rows per Parquet row group, fixed: Polars would otherwise follow the frame's chunks, which
+# differ by engine (one sorted frame, or a database's batches), and the files would differ.
+ROW_GROUP = 131_072
 
 
 def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_digest: bool = True) -> Frames:
@@ -411,7 +414,9 @@ def write_plan(plan: FramePlan, path: str | Path, fmt: Format = "parquet", *, di
     target = Path(path)
     if fmt == "parquet":
         metadata = plan_metadata(plan, digest)
-        plan.actions.frame.select(ACTION_COLUMNS).write_parquet(target, compression="zstd", metadata=metadata)
+        plan.actions.frame.select(ACTION_COLUMNS).write_parquet(
+            target, compression="zstd", metadata=metadata, row_group_size=ROW_GROUP
+        )
         return
     if fmt == "json":
         with target.open("w", encoding="utf-8", newline="") as out:

@@ -8,33 +8,23 @@ from arrears.engine.batch.engine import lowered
 from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.plan import assemble as plan_of_rows
-from arrears.engine.batch.render import SCHEMA
+from arrears.engine.batch.render import SCHEMA, sort_in_plan_order
 from arrears.engine.batch.typed import neutralised
 from arrears.engine.plan import CsvLayout, csv_layout
 from arrears.program import Program
 from arrears.rules.model import Policy
 
 
-def _ranked(policy: Policy, actions: pl.DataFrame) -> pl.DataFrame:
-    """The sort and notice columns the shared assembly reads (`__crank`, `__irank`, tone, channel...)."""
-    ranks = {item.id: rank for rank, item in enumerate(policy.ordered())}
+def _ranked(actions: pl.DataFrame) -> pl.DataFrame:
+    """The sort and notice columns the shared assembly reads (`render.SCHEMA`): the query gave
+    each row's place (`__scope`, `__rank`, `__index` as the program emitted them, `__crank`,
+    `__irank`); a reminder's tone and channel are read from its params."""
     is_remind = pl.col("action") == "remind"
-    # The query wrote params and facts compact, as the plan's rows hold them (batch/typed.py),
-    # and each row's customer and invoice places (`translate.RANKS`).
-    framed = (
-        actions.lazy()
-        .with_columns(pl.col("step").cast(pl.Int64))
-        .with_columns(
-            pl.when(is_remind).then(pl.col("params").str.json_path_match("$.tone")).alias("__tone"),
-            pl.when(is_remind).then(pl.col("params").str.json_path_match("$.channel")).alias("__channel"),
-            pl.when(pl.col("invoice").is_null()).then(0).otherwise(1).cast(pl.Int8).alias("__scope"),
-            pl.col("__irank").cast(pl.Int64).fill_null(-1),
-            pl.col("rule").replace_strict(ranks, return_dtype=pl.Int64).alias("__rank"),
-            pl.col("__index").cast(pl.Int64),
-        )
-        .collect()
-    )
-    return framed.select([pl.col(n).cast(t) for n, t in SCHEMA.items()])
+    # The query wrote params and facts compact, as the plan's rows hold them (batch/typed.py).
+    return actions.with_columns(
+        pl.when(is_remind).then(pl.col("params").str.json_path_match("$.tone")).alias("__tone"),
+        pl.when(is_remind).then(pl.col("params").str.json_path_match("$.channel")).alias("__channel"),
+    ).select([pl.col(n).cast(t) for n, t in SCHEMA.items()])
 
 
 def _flat(program: Program, actions: pl.DataFrame, layout: CsvLayout) -> pl.DataFrame:
@@ -70,13 +60,17 @@ def _flat(program: Program, actions: pl.DataFrame, layout: CsvLayout) -> pl.Data
 def assemble(policy: Policy, frames: Frames, rows: pl.DataFrame, *, csv: bool = False) -> FramePlan:
     """The plan from the rows of the combined query (`query.combined_tree`), in any order: its
     actions, and a row naming only the customer (`rule` null) for each customer it guarded.
-    With `csv`, the plan carries the CSV plan's columns too."""
+    With `csv`, the plan carries the CSV plan's columns too. `rows` is handed over: it is
+    sorted in place (`sort_in_plan_order`), the database's rows held once."""
     guard_rows = rows["rule"].is_null()
     guarded = {str(c) for c in rows.filter(guard_rows)["customer"].to_list()}
-    actions = _ranked(policy, rows.filter(~guard_rows))
+    if guarded:  # a filter copies the whole table: only where a customer was guarded
+        rows = rows.filter(~guard_rows)
+    sort_in_plan_order(rows)
+    actions = _ranked(rows)
     if not csv:
-        return plan_of_rows(policy, frames, actions, guarded)
+        return plan_of_rows(policy, frames, actions, guarded, ordered=True)
     layout = csv_layout(policy)
     flat = _flat(lowered(policy), actions, layout)
     names = frames.customers.select("customer.id", "customer.name")
-    return plan_of_rows(policy, frames, flat, guarded, layout=layout, names=names)
+    return plan_of_rows(policy, frames, flat, guarded, layout=layout, names=names, ordered=True)

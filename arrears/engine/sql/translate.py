@@ -348,7 +348,14 @@ class Translator:
             union = exp.select(*(exp.alias_(B.cast(B.null(), "TEXT"), c) for c in (*ACTION_COLUMNS, *ORDER[1:]))).where(
                 B.boolean(False)
             )
-        columns = ACTION_COLUMNS if ordered else (*ACTION_COLUMNS, "__index", *(RANKS if self.ranked else ()))
+        # Unordered, each row carries its place in the plan's order (`render.KEY_COLUMNS`):
+        # scope, rule rank and index as the program emitted them, and with `ranked` tables
+        # its customer's and invoice's rows; the engine sorts by them.
+        columns = (
+            ACTION_COLUMNS
+            if ordered
+            else (*ACTION_COLUMNS, "__scope", "__rank", "__index", *(RANKS if self.ranked else ()))
+        )
         outer = exp.select(*(exp.column(c) for c in columns)).from_(exp.alias_(exp.Subquery(this=union), "actions"))
         if ordered:
             outer = outer.order_by(*(exp.column(c) for c in ORDER))
