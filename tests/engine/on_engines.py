@@ -34,20 +34,33 @@ ENGINES = ("row", "batch", "duckdb", "spark")
 
 
 def batch_plan_on(
-    engine: str, policy: Policy, source: Source, as_of: dt.date | None = None, spark: Any = None
+    engine: str,
+    policy: Policy,
+    source: Source,
+    as_of: dt.date | None = None,
+    spark: Any = None,
+    memory_limit: str | None = None,
 ) -> FramePlan:
-    """The columnar plan of one of the engines that assemble one (`batch`, `duckdb`, `spark`)."""
+    """The columnar plan of one of the engines that assemble one (`batch`, `duckdb`, `spark`);
+    DuckDB's under `memory_limit` when one is given (its rows then come through Parquet)."""
     if engine == "batch":
         return make_plan_batch(policy, source, as_of)
     if engine == "duckdb":
-        return make_plan_duckdb(policy, source, as_of)
+        return make_plan_duckdb(policy, source, as_of, memory_limit=memory_limit)
     if engine == "spark":
         assert spark is not None, "the spark engine needs the `spark` fixture's session"
         return make_plan_spark(policy, source, as_of, session=spark)
     raise ValueError(engine)
 
 
-def plan_on(engine: str, policy: Policy, source: Source, as_of: dt.date | None = None, spark: Any = None) -> str:
+def plan_on(
+    engine: str,
+    policy: Policy,
+    source: Source,
+    as_of: dt.date | None = None,
+    spark: Any = None,
+    memory_limit: str | None = None,
+) -> str:
     """The plan document (JSON) of `policy` over `source` (a RawSnapshot, or a snapshot file or folder)."""
     if engine == "row":
         if isinstance(source, RawSnapshot):
@@ -55,7 +68,7 @@ def plan_on(engine: str, policy: Policy, source: Source, as_of: dt.date | None =
         assert isinstance(source, str | Path)
         return make_plan(policy, load_snapshot(source, policy, as_of)).to_json()
     try:
-        text: str = batch_plan_on(engine, policy, source, as_of, spark).to_json()
+        text: str = batch_plan_on(engine, policy, source, as_of, spark, memory_limit).to_json()
     except RowEngineOnly:
         # A base currency or exchange rates: every command runs the row engine for such a plan
         # (`arrears run --engine ...` does so without a word), so this engine's plan is the row plan.
