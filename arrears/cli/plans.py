@@ -18,7 +18,7 @@ from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import TableWidth, make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
 from arrears.engine.snapshot import load_snapshot
-from arrears.engine.snapshot_warnings import refuse
+from arrears.engine.snapshot_warnings import more_alike, refuse, shown
 from arrears.rules.loader import load_policy
 from arrears.textsafe import json_visible, visible
 
@@ -151,7 +151,9 @@ def run(
         sys.stdout.flush()  # the plan first, then what is said about it
         with contextlib.suppress(OSError):  # standard error full or closed: the plan is written
             if told.warnings:
-                click.echo(render_text([w.diagnostic(snapshot) for w in told.warnings]), err=True)
+                printed, more = shown(told.warnings)
+                lines = [w.diagnostic(snapshot) for w in printed] + [more_alike(w, n, snapshot) for w, n in more]
+                click.echo(render_text(lines), err=True)
         for problem in told.problems:
             where = problem.invoice or f"customer {problem.customer}"
             click.echo(visible(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}"), err=True)

@@ -101,3 +101,34 @@ def test_a_clean_snapshot_says_nothing_and_passes_strict(
     captured = capsys.readouterr()
     assert captured.err == ""
     assert "warnings" not in json.loads(captured.out)
+
+
+@pytest.mark.parametrize(("entries", "more"), [(20, None), (21, 1), (26, 6)])
+def test_warnings_alike_are_counted_past_twenty(
+    files: tuple[Path, Path], entries: int, more: int | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Twenty of a kind are printed, then one line counts the rest; the JSON plan lists every one."""
+    policy, snapshot = files
+    history = [
+        {"invoice_id": "A", "rule": "old-rule", "action": "remind", "at": f"2026-10-{day:02d}"}
+        for day in range(1, entries + 1)
+    ]
+    snapshot.write_text(json.dumps({**SNAPSHOT, "history": history}), encoding="utf-8")
+    assert main(["run", str(policy), str(snapshot)]) == 0
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if ": warning: " in line]
+    # The customer's warning is of another kind: printed whatever the history's count.
+    assert sum("invoices[1].customer_id" in line for line in lines) == 1
+    printed = [line for line in lines if "no rule or ladder `old-rule`" in line]
+    assert [line.split(": warning: ")[1].split(":")[0] for line in printed] == [
+        f"history[{i}].rule" for i in range(min(entries, 20))
+    ]
+    counted = [line for line in lines if "more warnings like" in line]
+    if more is None:
+        assert counted == []
+    else:
+        assert counted == [
+            f"{snapshot}: warning: {more:,} more warnings like the one at history[19].rule above"
+            " (a plan in JSON lists every one)"
+        ]
+    assert len(json.loads(captured.out)["warnings"]) == entries + 1
