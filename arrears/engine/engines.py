@@ -154,19 +154,24 @@ def deliver(
     return Told(plan.problems, plan.warnings)
 
 
-def plan_snapshot(policy: Policy, raw: RawSnapshot, as_of: dt.date | None) -> Plan[Any]:
+def plan_snapshot(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, threads: bool = True) -> Plan[Any]:
     """The plan of a snapshot held in memory (the API, the service), by `choose_engine`'s rule.
 
     Above BATCH_THRESHOLD_INVOICES invoices the columnar engine plans it (the row engine
     when it does not take the policy); below, the row engine. Both give the same document,
     and both raise `InputError` listing every problem when the snapshot does not fit.
+    Without `threads` no thread is started (the columnar engine's digest is then computed
+    when the plan's header is written, in the caller's thread): the service stops a late
+    evaluation by raising in its thread wherever it is (`service/work.py`), and one stopped
+    inside `ThreadPoolExecutor.submit` left the interpreter's lock for new work held, so
+    every later evaluation waited for ever.
     """
     if len(raw.invoices) > BATCH_THRESHOLD_INVOICES:
         # Polars loads only for large snapshots (see `run_batch`).
         from arrears.engine.batch import Unsupported, make_plan_batch
 
         with contextlib.suppress(Unsupported):
-            return make_plan_batch(policy, raw, as_of)
+            return make_plan_batch(policy, raw, as_of, digest=threads)
     return make_plan(policy, bind(raw, policy, as_of))
 
 

@@ -309,7 +309,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             raw = _raw(job, body, loaded.policy, config.max_rows)
             try:
                 # A large snapshot is planned by the columnar engine, as `arrears run` would.
-                planned = plan_snapshot(loaded.policy, raw, as_of)
+                planned = plan_snapshot(loaded.policy, raw, as_of, threads=False)
                 if strict:
                     refuse(planned.warnings, REQUEST_FILE)
             except ArrearsError as error:
