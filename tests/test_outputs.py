@@ -125,9 +125,13 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
 # to be killed: the kill lands mid-write, every time.
 _CHILD = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
     from arrears.outputs import write_whole
+
+    # As under a terminal: tests run under `nohup` would otherwise hand the child SIGHUP
+    # ignored, which write_whole rightly leaves ignored (the child would then not die of it).
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
     def write(path):
         with path.open("w") as out:
