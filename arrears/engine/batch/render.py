@@ -140,10 +140,7 @@ def action_rows(
 
 
 def in_plan_order(rows: pl.DataFrame) -> pl.DataFrame:
-    """Action rows sorted by `KEY_COLUMNS`, as the plan lists them (SPEC section 4).
-
-    Sorting the collected rows, not within the query, also costs less here.
-    """
+    """Action rows sorted by `KEY_COLUMNS` (`_plan_order`'s key), as the plan lists them (SPEC section 4)."""
     return rows if rows.height < 2 else rows.sort(_plan_order(rows))
 
 
