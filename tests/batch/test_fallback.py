@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from arrears.cli import cli
 from arrears.engine.batch import Unsupported, make_plan_batch
 from arrears.engine.snapshot import from_data
 from arrears.rules.loader import load_policy_text
-from tests.engine.on_engines import both
+from tests.batch.test_io import write_csv_folder, write_parquet_folder
+from tests.engine.on_engines import batch_plan_on, both, plan_on
 
 SNAPSHOT = {
     "as_of": "2026-11-23",
@@ -23,6 +25,30 @@ SNAPSHOT = {
     ],
     "history": [{"invoice_id": "B", "rule": "x", "action": "pause", "params": {"reason": None}, "at": "2026-11-20"}],
 }
+
+
+# Rules that send each customer of SNAPSHOT to the row engine (see the test below).
+GUARDING_RULES = """
+  - id: share
+    when: open_amount / installments > 10
+    then: note(text="large")
+  - id: paused
+    when: count_of(pause, reason="None") > 0
+    then: note(text="paused")
+  - id: street
+    when: contains(upper(coalesce(ref, "")), "STRASSE")
+    then: call()
+  - id: nudge
+    when: days_overdue > 0
+    then: remind()
+"""
+FOLDER_RUNS = [
+    ("csv", "batch", None),
+    ("parquet", "batch", None),
+    ("parquet", "duckdb", None),
+    ("parquet", "duckdb", "1GB"),
+    ("csv", "duckdb", "1GB"),
+]
 
 
 def _policy(rules: str) -> str:
@@ -47,27 +73,33 @@ def test_only_the_customers_that_need_it_go_to_the_row_engine() -> None:
     does not fit its parameter matches no filter, in both engines; the columnar reader of
     parameters leaves such a value to the row engine.
     """
-    rules = """
-  - id: share
-    when: open_amount / installments > 10
-    then: note(text="large")
-  - id: paused
-    when: count_of(pause, reason="None") > 0
-    then: note(text="paused")
-  - id: street
-    when: contains(upper(coalesce(ref, "")), "STRASSE")
-    then: call()
-  - id: nudge
-    when: days_overdue > 0
-    then: remind()
-"""
-    policy = load_policy_text(_policy(rules), "t.yaml")
+    policy = load_policy_text(_policy(GUARDING_RULES), "t.yaml")
     row, batch, plan = both(policy, from_data(SNAPSHOT))
     assert batch == row
     assert plan.fallback_customers == 3
     assert [p.message for p in plan.problems] == ["division by zero"]
     assert '"rule": "paused"' not in row  # a null recorded for a required text matches no filter
     assert '"rule": "street"' in row  # Python's upper() of "ß" is "SS"
+
+
+@pytest.mark.parametrize(("fmt", "engine", "memory_limit"), FOLDER_RUNS)
+def test_guarded_customers_of_a_folder_are_read_again_from_its_files(
+    tmp_path: Path, fmt: str, engine: str, memory_limit: str | None
+) -> None:
+    """The rows the row engine plans for guarded customers come from the folder's files, read
+    again (the first reading is not held for them): the same plan as the row engine's."""
+    write_csv_folder(tmp_path / "csv", SNAPSHOT)
+    folder = tmp_path / fmt
+    if fmt == "parquet":
+        write_parquet_folder(tmp_path / "csv", folder, "text")
+    policy = load_policy_text(_policy(GUARDING_RULES), "t.yaml")
+    as_of = dt.date(2026, 11, 23)
+    plan = batch_plan_on(engine, policy, folder, as_of, memory_limit=memory_limit)
+    # Engines guard different customers (SQL reads the odd parameter itself); every one hands
+    # the row engine the zero divisor, whose error only the row engine words.
+    assert plan.fallback_customers >= 2
+    assert [p.message for p in plan.problems] == ["division by zero"]
+    assert plan.to_json() == plan_on("row", policy, folder, as_of)
 
 
 def test_customers_without_trouble_stay_columnar() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import gc
 import json
+import weakref
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -16,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.diagnostics import InputError
-from arrears.engine.batch import make_plan_batch
+from arrears.engine.batch import io, make_plan_batch
 from arrears.engine.batch.digest import snapshot_digest
-from arrears.engine.batch.folder import bind_tables, read_tables
+from arrears.engine.batch.engine import load_frames
+from arrears.engine.batch.folder import Tables, bind_tables, read_tables
 from arrears.engine.batch.io import ROW_GROUP, read_plan_parquet, render_plan, write_plan
 from arrears.engine.batch.plan import FrameActions
 from arrears.engine.engines import choose_engine
@@ -422,3 +425,30 @@ def test_folder_digest_of_a_table_with_only_empty_cells(tmp_path: Path) -> None:
     (tmp_path / "customers.csv").write_text("id,name\n,\n,\n", encoding="utf-8")
     tables = read_tables(tmp_path)
     assert snapshot_digest(tables.invoices, tables.customers, tables.history) == read_snapshot(tmp_path).digest()
+
+
+@pytest.mark.parametrize("columns", ["text", "typed"])
+def test_frames_let_go_of_the_rows_read_once_the_digest_is_taken(
+    tmp_path: Path, columns: Columns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After binding, a folder's rows as read are kept for the digest alone: its warnings' places,
+    the row engine's guarded customers (read again from the files) and a digest already taken do
+    not hold them, so an engine does not carry the snapshot twice (docs/benchmarks.md)."""
+    write_parquet_folder(IBM, tmp_path, columns)
+    read: list[weakref.ref[pl.DataFrame]] = []
+
+    def reading(folder: Path) -> Tables:
+        tables = read_tables(folder)
+        read.extend(weakref.ref(f) for f in (tables.invoices, tables.customers, tables.history))
+        return tables
+
+    monkeypatch.setattr(io, "read_tables", reading)
+    frames = load_frames(load_policy(POLICIES[0]), tmp_path, IBM_AS_OF, early_digest=False)
+    gc.collect()
+    assert len(read) == 3 and all(r() is not None for r in read)  # the digest still to take holds them
+    assert frames.digest() == read_snapshot(tmp_path).digest()
+    gc.collect()
+    assert all(r() is None for r in read)
+    slim = frames.for_assembly()
+    assert (slim.invoice_count, slim.customer_count) == (frames.invoice_count, frames.customer_count)
+    assert slim.history.height == 0 and "days_overdue" not in slim.invoices.columns

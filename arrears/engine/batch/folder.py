@@ -52,7 +52,10 @@ class Tables:
     number_columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Exchange rates (SPEC 7.1) as the row reader gives them: a few rows, read as given.
     rates: list[dict[str, Any]] = field(default_factory=list)
-    _files: dict[str, str] = field(default_factory=dict, repr=False)
+    places: RowPlaces = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.places = RowPlaces(self.folder, self.format)
 
     def raw(self, customers: set[str] | None = None) -> RawSnapshot:
         """The rows as the row engine's reader gives them (optionally only some customers')."""
@@ -74,7 +77,20 @@ class Tables:
         return raw
 
     def locate(self, section: str, index: int, key: str | None) -> Location:
-        """Where a row of a table is: its file, and its line (CSV, after the header) or row number (Parquet)."""
+        return self.places(section, index, key)
+
+
+@dataclass
+class RowPlaces:
+    """Where a row of a folder's table is: its file, and its line (CSV, after the header) or row
+    number (Parquet). Apart from `Tables`, so that the warnings of a plan, placed when they are
+    shown, do not keep the snapshot's rows in memory."""
+
+    folder: Path
+    format: Format
+    _files: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __call__(self, section: str, index: int, key: str | None) -> Location:
         suffix = self.format
         # The file's name spelled once per table: a plan-heavy policy may place hundreds of thousands
         # of warnings, and spelling a path each time took seconds (docs/benchmarks.md).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -59,6 +59,30 @@ class Frames:
     @property
     def customer_count(self) -> int:
         return self.customers.height
+
+    def for_assembly(self) -> Frames:
+        """These frames with only what the one assembly reads (`batch/plan.py`) once an engine
+        has its action rows: each invoice's id, currency and open amount (the notices), each
+        customer's id and name (the CSV plan), in the same row order (the rows' `__irank` and
+        `__crank`); no history. A database engine holds this while its query runs and while
+        its rows are sorted, where the evaluation's columns took gigabytes (docs/benchmarks.md)."""
+        invoices = [c for c in self.invoices.columns if c in _ASSEMBLED_INVOICE_COLUMNS]
+        customers = [c for c in self.customers.columns if c in _ASSEMBLED_CUSTOMER_COLUMNS]
+        return replace(
+            self,
+            invoices=self.invoices.select(invoices),
+            customers=self.customers.select(customers),
+            history=self.history.clear(),
+            read_params=_no_history,
+        )
+
+
+_ASSEMBLED_INVOICE_COLUMNS = frozenset({"id", "currency", "open_amount", "open_amount#e", "open_amount#z"})
+_ASSEMBLED_CUSTOMER_COLUMNS = frozenset({"customer.id", "customer.name"})
+
+
+def _no_history(action: str, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
+    raise AssertionError("frames for the assembly hold no history: evaluation is over")  # pragma: no cover
 
 
 def field_types(policy: Policy) -> tuple[dict[str, Type], dict[str, Type]]:

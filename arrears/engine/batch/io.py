@@ -94,15 +94,27 @@ def load_tables(
     assert as_of is not None
     work = functools.partial(snapshot_digest, tables.invoices, tables.customers, tables.history, tables.rates)
     digest = _background(work) if early_digest else _once(work)
-    frames = _frames(policy, bound, as_of, digest, tables.raw)
+    frames = _frames(policy, bound, as_of, digest, _read_again(folder) if from_folder else tables.raw)
     # Placed as the row reader places a folder's rows (reading it again only when there are warnings).
     frames.warnings = column_warnings(policy, bound, tables.customers.height, _place_rows(tables, from_folder))
     return frames
 
 
+def _read_again(folder: Path) -> Callable[[set[str]], RawSnapshot]:
+    """Some customers' rows of a folder, read again from its files when the row engine is to
+    plan them (a guarded customer, which is rare). Holding the rows read first for that kept
+    the whole snapshot in memory a second time, beside its frames, until the plan was written
+    (2.8 GB of the 10M-invoice benchmark's peak, docs/benchmarks.md)."""
+
+    def subset(customers: set[str]) -> RawSnapshot:
+        return read_tables(folder).raw(customers)
+
+    return subset
+
+
 def _place_rows(tables: Tables, from_folder: bool) -> Locate:
     if tables.format != "csv":
-        return tables.locate  # the row reader of a Parquet folder places rows so, without reading them again
+        return tables.places  # the row reader of a Parquet folder places rows so, without reading them again
     placed: list[Locate] = []
 
     def locate(section: str, index: int, key: str | None) -> Location | None:
@@ -235,12 +247,13 @@ def frames_of_bound(
 
 
 def _once(work: Callable[[], str]) -> Callable[[], str]:
-    """`work`, run on the first call only."""
+    """`work`, run on the first call only, and let go of then (the digest's holds the rows read)."""
     found: list[str] = []
+    pending = [work]
 
     def get() -> str:
         if not found:
-            found.append(work())
+            found.append(pending.pop()())
         return found[0]
 
     return get

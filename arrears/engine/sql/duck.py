@@ -32,10 +32,17 @@ def make_plan_duckdb(
     csv: bool = False,
 ) -> FramePlan:
     """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
-    frames = load_frames(policy, source, as_of)
+    # Bounded, the digest is computed alone, after the evaluation's columns are let go (below),
+    # rather than beside the loading: this costs the seconds it took in parallel, and saves the
+    # gigabytes the two held together (docs/benchmarks.md).
+    frames = load_frames(policy, source, as_of, early_digest=memory_limit is None)
     # One query gives the actions and the guarded customers (rows whose rule is null): the
     # chains are computed once, where a separate guard query took as long again.
     tree, tables = engine_query(policy, frames)
+    # The query reads `tables` from here: the evaluation's columns and history go before it runs.
+    frames = frames.for_assembly()
+    if memory_limit is not None:
+        frames.digest()  # and the rows it read are let go before DuckDB takes its memory
     query = materialized(tree).sql("duckdb")
     # What DuckDB spills beyond its memory limit goes to a folder of its own, removed after
     # the run (by default it would be `.tmp` in the user's working directory, left behind).

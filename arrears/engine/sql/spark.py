@@ -153,6 +153,7 @@ def make_plan_spark(
 
     frames = load_frames(policy, source, as_of)
     tree, tables = engine_query(policy, frames)
+    frames = frames.for_assembly()  # the query reads `tables` from here (duck.py)
     for key, value in SEMANTICS.items():
         session.conf.set(key, value)
     before = _persistent(session)
