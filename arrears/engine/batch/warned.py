@@ -177,7 +177,7 @@ def _history(rules: WarningRules, bound: BoundTables) -> pl.DataFrame:
     history = bound.history
     if history.height == 0:
         return _empty()
-    keyed = history.select(
+    keyed = history.lazy().select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
         pl.col("rule"),
         pl.col("step"),
@@ -186,8 +186,11 @@ def _history(rules: WarningRules, bound: BoundTables) -> pl.DataFrame:
         pl.col("invoice_id"),
         pl.col("customer_id"),
     )
+    # The combinations a history holds are few: found streaming, as they are met, where a
+    # unique of the whole table built a key per row first (2 GB at 20M rows, docs/benchmarks.md).
+    combinations = keyed.select(_COMBINATION).unique().collect(engine="streaming")
     told: list[tuple[str | None, int | None, str, bool, str, str]] = []
-    for rule, step, action, has_invoice in keyed.select(_COMBINATION).unique().iter_rows():
+    for rule, step, action, has_invoice in combinations.iter_rows():
         problem = rules.history(rule, step, action, bool(has_invoice))
         if problem is not None:
             told.append((rule, step, action, bool(has_invoice), *problem))
@@ -195,7 +198,7 @@ def _history(rules: WarningRules, bound: BoundTables) -> pl.DataFrame:
         return _empty()
     problems = pl.DataFrame(
         told,
-        schema={**keyed.select(_COMBINATION).schema, "key": pl.String(), "message": pl.String()},
+        schema={**combinations.schema, "key": pl.String(), "message": pl.String()},
         orient="row",
     )
     # Only the history in use warns: of the snapshot's invoices, or (without an invoice) of its
@@ -208,8 +211,7 @@ def _history(rules: WarningRules, bound: BoundTables) -> pl.DataFrame:
     # Rows of the rules warned of first: a cheap test of one column leaves the join few rows.
     named = sorted({rule for rule, *_ in told if rule is not None})
     return (
-        keyed.lazy()
-        .filter(pl.col("rule").is_in(named))
+        keyed.filter(pl.col("rule").is_in(named))
         .join(problems.lazy(), on=_COMBINATION, how="inner", nulls_equal=True)
         .filter(used)
         .select(pl.lit("history").alias("section"), "index", "key", "message")
