@@ -45,8 +45,9 @@ def _spelled_by_cast(dtype: pl.DataType) -> bool:
     return dtype.is_integer() or dtype == pl.Date or plain_decimal
 
 
-def _cells(frame: pl.DataFrame, column: str, escaped: set[str]) -> pl.Expr:
-    """One column's cells (nulls included), as `arrears.engine.digest.cell` spells its values."""
+def _cells(frame: pl.DataFrame, column: str, escaped: set[str]) -> pl.Expr | pl.Series:
+    """One column's cells (nulls included), as `arrears.engine.digest.cell` spells its values
+    (those of floats spelled ahead, as a column of their own)."""
     dtype = frame.schema[column]
     col = pl.col(column)
     if dtype == pl.String:
@@ -65,7 +66,7 @@ def _cells(frame: pl.DataFrame, column: str, escaped: set[str]) -> pl.Expr:
     return cells.fill_null(pl.lit(D.NULL))
 
 
-def _float_cells(frame: pl.DataFrame, column: str) -> pl.Expr:
+def _float_cells(frame: pl.DataFrame, column: str) -> pl.Series:
     """Floats as `repr` writes them: Polars writes the same digits, in the same form from 1e-4 up to 1e16."""
     col = pl.col(column)
     size = col.abs()
@@ -75,7 +76,7 @@ def _float_cells(frame: pl.DataFrame, column: str) -> pl.Expr:
     if positions.len():
         spelled = [D.cell(v) for v in frame[column].gather(positions).to_list()]
         cells = cells.scatter(positions, pl.Series(spelled, dtype=pl.String))
-    return pl.lit(cells)
+    return cells
 
 
 def _params_cells(frame: pl.DataFrame) -> pl.Expr:
@@ -102,12 +103,74 @@ def _table(digest: hashlib._Hash, table: str, frame: pl.DataFrame) -> None:
         return
     plain = [c for c in columns if not (history and c == "params")]
     escaped = _escaped_text_columns(frame, plain)
-    cells = [(_params_cells(frame) if c not in plain else _cells(frame, c, escaped)) for c in columns]
+    cells: list[pl.Expr] = []
+    spelled: list[pl.Series] = []  # cells spelled ahead (floats), as columns of the frame
+    for c in columns:
+        made = _params_cells(frame) if c not in plain else _cells(frame, c, escaped)
+        if isinstance(made, pl.Series):
+            name = _fresh(frame, len(spelled))
+            spelled.append(made.alias(name))
+            made = pl.col(name)
+        cells.append(made)
+    frame = frame.with_columns(spelled) if spelled else frame
     line = pl.concat_str(cells, separator=D.SEPARATOR) if cells else pl.repeat("", frame.height)
-    lines = frame.lazy().select(line.alias("line")).collect(engine="streaming")
+    keyed = min(_KEY_CELLS, len(cells) - 1)
+    if frame.height <= _SORTED_WHOLE or keyed < 1:
+        _hash_lines(digest, frame.lazy().select(line.alias("line")).collect(engine="streaming"))
+        return
+    # A large table's lines are sorted a range at a time, so that they never exist whole, nor
+    # twice (sorted and not): 3 GB at 20M history rows. A line's range is the number of
+    # splitters below its first cells and a separator (`key`). No cell holds a separator, nor
+    # (but as its first character) a character below it, and the key stops before the last
+    # cell, so a line that sorts after another never has a smaller key: the ranges, each
+    # sorted, follow one another in the order of the whole.
+    key = pl.concat_str([*cells[:keyed], pl.lit("")], separator=D.SEPARATOR)
+    splitters = _splitters(frame, key)
+    found = frame.lazy().select(pl.lit(splitters).search_sorted(key, side="left").alias("range"))
+    ranges = found.collect(engine="streaming")["range"]
+    # The rows of each range, range by range (a stable sort of small numbers): each range's rows
+    # are taken from the table once, rather than the table filtered once per range.
+    rows = ranges.arg_sort()
+    sizes = dict(ranges.value_counts().iter_rows())
+    start = 0
+    for number in range(splitters.len() + 1):
+        size = sizes.get(number, 0)
+        part = frame[rows.slice(start, size)].lazy().select(line.alias("line"))
+        _hash_lines(digest, part.collect(engine="streaming"))
+        start += size
+
+
+_SORTED_WHOLE = 4_000_000  # a table of more rows has its lines sorted a range at a time
+_RANGE_ROWS = 1_000_000  # about how many rows a range holds
+_KEY_CELLS = 2  # the cells that place a line in its range (at most all but the last)
+
+
+def _fresh(frame: pl.DataFrame, number: int) -> str:
+    """A column name the frame does not have (a snapshot's tables may have any)."""
+    name = f"__digest{number}"
+    while name in frame.columns:
+        name += "_"
+    return name
+
+
+def _splitters(frame: pl.DataFrame, key: pl.Expr) -> pl.Series:
+    """The keys that cut a table into ranges of about `_RANGE_ROWS` rows: quantiles of the keys
+    of every n-th row (the same rows, so the same ranges, for the same table)."""
+    ranges = -(-frame.height // _RANGE_ROWS)
+    every = max(frame.height // (ranges * 64), 1)
+    sample = frame.gather(pl.int_range(0, frame.height, every, eager=True)).select(key.alias("key"))
+    keys = sample["key"].unique().sort()
+    chosen = sorted({keys[i * keys.len() // ranges] for i in range(1, ranges)})
+    return pl.Series("splitters", chosen, dtype=pl.String)
+
+
+def _hash_lines(digest: hashlib._Hash, lines: pl.DataFrame) -> None:
+    """The lines sorted (unless they are already), then hashed a slice at a time, so that the
+    text never exists whole (750 MB for 10M history rows)."""
+    if lines.height == 0:
+        return  # a range no line falls in
     if not bool((lines["line"].slice(1) >= lines["line"].slice(0, lines.height - 1)).all()):
         lines = lines.lazy().sort("line").collect(engine="streaming")
-    # Hashed a slice at a time, so the text never exists whole (750 MB for 10M history rows).
     for chunk in lines.iter_slices(_HASHED_ROWS):
         buffer = io.BytesIO()
         chunk.write_csv(buffer, include_header=False, quote_style="never")
