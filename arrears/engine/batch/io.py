@@ -253,7 +253,8 @@ def _once(work: Callable[[], str]) -> Callable[[], str]:
 
     def get() -> str:
         if not found:
-            found.append(pending.pop()())
+            found.append(pending[0]())
+            pending.clear()
         return found[0]
 
     return get
