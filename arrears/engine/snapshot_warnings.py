@@ -60,14 +60,20 @@ class SnapshotWarning:
     def to_dict(self) -> dict[str, Any]:
         return {"where": self.where, "message": self.message}
 
-    def diagnostic(self, file: str, *, strict: bool = False) -> Diagnostic:
-        """As a diagnostic: a warning, or with `strict` the error `--strict-snapshot` makes of it."""
+    def diagnostic(self, file: str, *, strict: bool = False, unlisted: int = 0) -> Diagnostic:
+        """As a diagnostic: a warning, or with `strict` the error `--strict-snapshot` makes of it;
+        `unlisted` errors like it left out are counted in its hint."""
+        hint = None
+        if unlisted:
+            left = f"{unlisted:,} more errors like this one are not listed"
+            hint = f"{left} (without --strict-snapshot, a plan in JSON lists every one)"
         return Diagnostic(
             f"{self.where}: {self.message}",
             self.location,
             path=None if self.location is not None else file,
             severity="error" if strict else "warning",
             code=CODE,
+            hint=hint,
         )
 
 
@@ -111,9 +117,13 @@ def more_alike(warning: SnapshotWarning, count: int, file: str) -> Diagnostic:
 
 
 def refuse(warnings: Sequence[SnapshotWarning], file: str) -> None:
-    """`--strict-snapshot`: any warning refuses the snapshot (InputError, exit 2), every one listed."""
+    """`--strict-snapshot`: any warning refuses the snapshot (InputError, exit 2). Its errors are
+    listed as its warnings are printed (`shown`): the first of each kind, the last of those
+    counting the rest, where 375,511 alike once gave as many errors."""
     if warnings:
-        raise InputError([w.diagnostic(file, strict=True) for w in warnings])
+        listed, more = shown(warnings)
+        unlisted = {id(w): count for w, count in more}
+        raise InputError([w.diagnostic(file, strict=True, unlisted=unlisted.get(id(w), 0)) for w in listed])
 
 
 def _code(text: str) -> str:

@@ -132,3 +132,33 @@ def test_warnings_alike_are_counted_past_twenty(
             " (a plan in JSON lists every one)"
         ]
     assert len(json.loads(captured.out)["warnings"]) == entries + 1
+
+
+@pytest.mark.parametrize(("entries", "more"), [(20, None), (26, 6)])
+@pytest.mark.parametrize("engine", ["row", "batch"])
+def test_strict_snapshot_lists_twenty_errors_of_a_kind_and_counts_the_rest(
+    files: tuple[Path, Path], entries: int, more: int | None, engine: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy, snapshot = files
+    history = [
+        {"invoice_id": "A", "rule": "old-rule", "action": "remind", "at": f"2026-10-{day:02d}"}
+        for day in range(1, entries + 1)
+    ]
+    snapshot.write_text(json.dumps({**SNAPSHOT, "history": history}), encoding="utf-8")
+    assert main(["run", str(policy), str(snapshot), "--engine", engine, "--strict-snapshot"]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if ": error: " in line]
+    assert sum("invoices[1].customer_id" in line for line in errors) == 1
+    listed = [line.split(": error: ")[1].split(":")[0] for line in errors if "old-rule" in line]
+    assert listed == [f"history[{i}].rule" for i in range(20)]
+    hints = [line.strip() for line in err.splitlines() if "more errors like this one" in line]
+    if more is None:
+        assert hints == []
+    else:
+        assert hints == [
+            f"hint: {more:,} more errors like this one are not listed"
+            " (without --strict-snapshot, a plan in JSON lists every one)"
+        ]
+        # The count closes the kind: it follows the last error listed, history[19].
+        at = err.index(hints[0])
+        assert err.rindex("history[19].rule", 0, at) > err.rindex("history[18].rule", 0, at)
