@@ -156,8 +156,14 @@ def sort_in_plan_order(rows: pl.DataFrame) -> None:
         rows.replace_column(rows.get_column_index("__irank"), rows["__irank"].fill_null(-1))
     if rows.height < 2:
         return
-    order = rows.select(pl.arg_sort_by(_plan_order(rows))).to_series()
     names = rows.columns
+    # Each column in one chunk first, a column at a time: gathered straight from a database's
+    # batches or a Parquet file's row groups, the columns came out a third larger than they
+    # went in, and took longer (docs/benchmarks.md).
+    for name in names:
+        if rows[name].n_chunks() > 1:
+            rows.replace_column(rows.get_column_index(name), rows[name].rechunk())
+    order = rows.select(pl.arg_sort_by(_plan_order(rows))).to_series()
     # Two columns at a time: gathered by one `select` they are gathered in parallel (a
     # column at a time took twice as long as a sort; two, a third longer).
     for start in range(0, len(names), 2):
