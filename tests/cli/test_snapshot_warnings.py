@@ -109,11 +109,7 @@ def test_warnings_alike_are_counted_past_twenty(
 ) -> None:
     """Twenty of a kind are printed, then one line counts the rest; the JSON plan lists every one."""
     policy, snapshot = files
-    history = [
-        {"invoice_id": "A", "rule": "old-rule", "action": "remind", "at": f"2026-10-{day:02d}"}
-        for day in range(1, entries + 1)
-    ]
-    snapshot.write_text(json.dumps({**SNAPSHOT, "history": history}), encoding="utf-8")
+    _name_a_dropped_rule(snapshot, entries)
     assert main(["run", str(policy), str(snapshot)]) == 0
     captured = capsys.readouterr()
     lines = [line for line in captured.err.splitlines() if ": warning: " in line]
@@ -140,11 +136,7 @@ def test_strict_snapshot_lists_twenty_errors_of_a_kind_and_counts_the_rest(
     files: tuple[Path, Path], entries: int, more: int | None, engine: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     policy, snapshot = files
-    history = [
-        {"invoice_id": "A", "rule": "old-rule", "action": "remind", "at": f"2026-10-{day:02d}"}
-        for day in range(1, entries + 1)
-    ]
-    snapshot.write_text(json.dumps({**SNAPSHOT, "history": history}), encoding="utf-8")
+    _name_a_dropped_rule(snapshot, entries)
     assert main(["run", str(policy), str(snapshot), "--engine", engine, "--strict-snapshot"]) == 2
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if ": error: " in line]
@@ -162,3 +154,12 @@ def test_strict_snapshot_lists_twenty_errors_of_a_kind_and_counts_the_rest(
         # The count closes the kind: it follows the last error listed, history[19].
         at = err.index(hints[0])
         assert err.rindex("history[19].rule", 0, at) > err.rindex("history[18].rule", 0, at)
+
+
+def _name_a_dropped_rule(snapshot: Path, entries: int) -> None:
+    """The snapshot with `entries` history entries of invoice A naming `old-rule`, which the policy lacks."""
+    history = [
+        {"invoice_id": "A", "rule": "old-rule", "action": "remind", "at": f"2026-10-{day:02d}"}
+        for day in range(1, entries + 1)
+    ]
+    snapshot.write_text(json.dumps({**SNAPSHOT, "history": history}), encoding="utf-8")

@@ -135,8 +135,9 @@ def _table(digest: hashlib._Hash, table: str, frame: pl.DataFrame) -> None:
     start = 0
     for number in range(splitters.len() + 1):
         size = sizes.get(number, 0)
-        part = frame[rows.slice(start, size)].lazy().select(line.alias("line"))
-        _hash_lines(digest, part.collect(engine="streaming"))
+        if size:  # a range no line falls in adds nothing
+            part = frame[rows.slice(start, size)].lazy().select(line.alias("line"))
+            _hash_lines(digest, part.collect(engine="streaming"))
         start += size
 
 
@@ -167,8 +168,6 @@ def _splitters(frame: pl.DataFrame, key: pl.Expr) -> pl.Series:
 def _hash_lines(digest: hashlib._Hash, lines: pl.DataFrame) -> None:
     """The lines sorted (unless they are already), then hashed a slice at a time, so that the
     text never exists whole (750 MB for 10M history rows)."""
-    if lines.height == 0:
-        return  # a range no line falls in
     if not bool((lines["line"].slice(1) >= lines["line"].slice(0, lines.height - 1)).all()):
         lines = lines.lazy().sort("line").collect(engine="streaming")
     for chunk in lines.iter_slices(_HASHED_ROWS):
