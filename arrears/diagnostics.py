@@ -6,6 +6,7 @@ span and the document path (`$.rules[3].when`). Rendering happens last, in one p
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -81,6 +82,8 @@ class ArrearsError(Exception):
     def __init__(self, diagnostics: Diagnostic | Iterable[Diagnostic]) -> None:
         items = (diagnostics,) if isinstance(diagnostics, Diagnostic) else tuple(diagnostics)
         self.diagnostics: tuple[Diagnostic, ...] = items
+        # The texts of files the diagnostics point into that are not on disk to read (`moved`).
+        self.sources: dict[str, str] = {}
         super().__init__("; ".join(d.message for d in items))
 
 
@@ -92,6 +95,34 @@ class InputError(ArrearsError):
     """Input that cannot be read or is malformed (snapshot, test file, arguments)."""
 
     exit_code = 2
+
+
+def moved(diagnostics: Iterable[Diagnostic], copy: str, original: str) -> tuple[tuple[Diagnostic, ...], dict[str, str]]:
+    """`diagnostics` about a local copy (`copy`: a file, or a folder and the files in it) said of
+    the place it was copied from (`original`, e.g. a URI), in their locations and their words;
+    with the texts of the copied files they point into, by their new names, so that their lines
+    render after the copy is gone (`SourceCache`)."""
+
+    if copy == original:
+        return tuple(diagnostics), {}
+
+    def said(text: str) -> str:
+        return text.replace(copy, original)
+
+    texts: dict[str, str] = {}
+
+    def one(diagnostic: Diagnostic) -> Diagnostic:
+        location = diagnostic.location
+        if location is not None and location.file.startswith(copy):
+            name = original + location.file[len(copy) :]
+            if name not in texts:
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    texts[name] = Path(location.file).read_text(encoding="utf-8")
+            location = replace(location, file=name)
+        hint = None if diagnostic.hint is None else said(diagnostic.hint)
+        return replace(diagnostic, message=said(diagnostic.message), hint=hint, location=location)
+
+    return tuple(one(diagnostic) for diagnostic in diagnostics), texts
 
 
 @dataclass

@@ -3,9 +3,11 @@ annotation per diagnostic whatever its text."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from arrears.diagnostics import Diagnostic, Location, Position, SourceCache, render_github, render_text
+from arrears.diagnostics import Diagnostic, Location, Position, SourceCache, moved, render_github, render_text
 from arrears.textsafe import has_hidden
 
 # (source line, start column, end column, the rendered line, the caret line)
@@ -61,3 +63,21 @@ def test_a_long_line_is_shown_as_a_window_around_the_spot() -> None:
     line, caret = render_text([d], SourceCache({"s.json": source})).split("\n")[1:]
     assert len(line) < 200 and line.startswith("  …") and line.endswith("…")
     assert line[caret.index("^") :].startswith('"INV-5000"') and caret.count("^") == 10
+
+
+def test_moved_diagnostics_name_the_original_place_and_keep_the_copys_lines(tmp_path: Path) -> None:
+    copy = tmp_path / "snap"
+    copy.mkdir()
+    (copy / "invoices.csv").write_text("id,amount\nINV-1,12x\n", encoding="utf-8")
+    found = [
+        Diagnostic("not a decimal", Location(str(copy / "invoices.csv"), Position(2, 7)), hint=f"see {copy}"),
+        Diagnostic(f"{copy}: a snapshot folder needs invoices.csv"),
+    ]
+    said, texts = moved(found, str(copy), "hdfs://nn/data/snap")
+    assert [d.location.file if d.location else None for d in said] == ["hdfs://nn/data/snap/invoices.csv", None]
+    assert said[0].hint == "see hdfs://nn/data/snap"
+    assert said[1].message == "hdfs://nn/data/snap: a snapshot folder needs invoices.csv"
+    assert texts == {"hdfs://nn/data/snap/invoices.csv": "id,amount\nINV-1,12x\n"}
+    shown = render_text(said, SourceCache(texts))
+    assert shown.splitlines()[:2] == ["hdfs://nn/data/snap/invoices.csv:2:7: error: not a decimal", "  INV-1,12x"]
+    assert moved(found, str(copy), str(copy)) == (tuple(found), {})

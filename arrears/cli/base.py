@@ -15,17 +15,19 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 import click
 
 from arrears.diagnostics import (
     ArrearsError,
+    SourceCache,
     render_text,
     sort_key,
 )
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.engines import input_files
+from arrears.engine.sources import local_path, uri_scheme
 from arrears.outputs import check_target, write_text
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -36,10 +38,39 @@ class Exit(Exception):
         self.code = code
 
 
+if TYPE_CHECKING:
+    _TextParameter = click.ParamType[str]
+else:  # generic only since click 8.5 (the project takes 8.1 and later)
+    _TextParameter = click.ParamType
+
+
+class SnapshotPath(_TextParameter):
+    """A snapshot's file or folder: a local path, or a `file:` URI read as the path it names.
+
+    Another scheme (`hdfs://`, `s3a://`...) is a path only Spark reads (SPEC 8): kept as given
+    where the command runs on Spark (`remote`), refused (exit 2) elsewhere.
+    """
+
+    name = "snapshot"
+
+    def __init__(self, *, remote: bool = False) -> None:
+        self.remote = remote
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            path = local_path(str(value))
+        except ArrearsError as error:
+            self.fail(error.diagnostics[0].message, param, ctx)
+        scheme = uri_scheme(path)
+        if scheme is not None and not self.remote:
+            self.fail(f"{path}: Spark reads {scheme}: paths, in `arrears run --engine spark`", param, ctx)
+        return path
+
+
 def fail(error: ArrearsError) -> NoReturn:
     diagnostics = sorted(error.diagnostics, key=sort_key)
     with contextlib.suppress(OSError):  # standard error full or closed: the exit code still tells
-        click.echo(render_text(diagnostics), err=True)
+        click.echo(render_text(diagnostics, SourceCache(error.sources)), err=True)
     raise Exit(error.exit_code)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from arrears.cli.base import cli, parse_as_of, user_errors
+from arrears.cli.base import SnapshotPath, cli, parse_as_of, user_errors
 from arrears.diagnostics import render_text
 from arrears.engine.plan import make_plan
 from arrears.engine.snapshot import bind, read_snapshot
@@ -18,7 +18,7 @@ FORMATS = ("md", "html", "eml")  # arrears.letters.FORMATS, which a test keeps e
 
 @cli.command("notices")
 @click.argument("policy", type=click.Path())
-@click.argument("snapshot", type=click.Path())
+@click.argument("snapshot", type=SnapshotPath())
 @click.option(
     "--templates",
     type=click.Path(file_okay=False),

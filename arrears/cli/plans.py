@@ -6,19 +6,20 @@ import contextlib
 import json
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
-from arrears.cli.base import check_output, cli, parse_as_of, user_errors, write_output
-from arrears.diagnostics import Diagnostic, InputError, render_text
+from arrears.cli.base import SnapshotPath, check_output, cli, parse_as_of, user_errors, write_output
+from arrears.diagnostics import Diagnostic, InputError, SourceCache, moved, render_text
 from arrears.engine.engines import DEFAULT_SPARK_MASTER, Declined, Told, pick_engine, run_batch, snapshot_for_invoice
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import TableWidth, make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
 from arrears.engine.snapshot import load_snapshot
 from arrears.engine.snapshot_warnings import more_alike, refuse, shown
+from arrears.engine.sources import uri_scheme
 from arrears.rules.loader import load_policy
 from arrears.textsafe import json_visible, visible
 
@@ -27,7 +28,7 @@ from arrears.textsafe import json_visible, visible
 
 @cli.command()
 @click.argument("policy", type=click.Path())
-@click.argument("snapshot", type=click.Path())
+@click.argument("snapshot", type=SnapshotPath(remote=True))
 @click.option("--as-of", "as_of", help="The date of the run (YYYY-MM-DD); overrides the snapshot's.")
 @click.option(
     "--format",
@@ -90,7 +91,8 @@ def run(
     if memory_limit is not None and engine != "duckdb":
         raise click.UsageError("--memory-limit goes with --engine duckdb")
     check_output(output, policy, snapshot)
-    with user_errors():
+    given = snapshot
+    with user_errors(), _snapshot_at(given, engine, spark_master) as snapshot:
         loaded = load_policy(policy)
         chosen = pick_engine(engine, snapshot, fmt)
         table = _table_width(max_column, output) if fmt == "table" else None
@@ -153,10 +155,28 @@ def run(
             if told.warnings:
                 printed, more = shown(told.warnings)
                 lines = [w.diagnostic(snapshot) for w in printed] + [more_alike(w, n, snapshot) for w, n in more]
-                click.echo(render_text(lines), err=True)
+                said, texts = moved(lines, snapshot, given)
+                click.echo(render_text(said, SourceCache(texts)), err=True)
         for problem in told.problems:
             where = problem.invoice or f"customer {problem.customer}"
-            click.echo(visible(f"{problem.where}: warning: {where}, {problem.rule}: {problem.message}"), err=True)
+            place = problem.where.replace(snapshot, given)
+            click.echo(visible(f"{place}: warning: {where}, {problem.rule}: {problem.message}"), err=True)
+
+
+@contextlib.contextmanager
+def _snapshot_at(snapshot: str, engine: str, master: str | None) -> Iterator[str]:
+    """Where the run reads `snapshot`: a local path as it is; a path only Spark can read (SPEC 8:
+    `hdfs://`, `s3a://`...) copied by Spark for the run (`--engine spark` only; exit 2 otherwise)."""
+    scheme = uri_scheme(snapshot)
+    if scheme is None:
+        yield snapshot
+        return
+    if engine != "spark":
+        raise click.UsageError(f"{snapshot}: Spark reads {scheme}: paths: add --engine spark")
+    from arrears.engine.sql.run import spark_copied
+
+    with spark_copied(snapshot, master or DEFAULT_SPARK_MASTER) as copy:
+        yield copy
 
 
 def _next(result: Told | Declined, declined: list[Declined]) -> tuple[Told | None, str]:
@@ -205,7 +225,7 @@ def _table_width(max_column: int | None, output: str | None) -> TableWidth:
 
 @cli.command("explain")
 @click.argument("policy", type=click.Path())
-@click.argument("snapshot", type=click.Path())
+@click.argument("snapshot", type=SnapshotPath())
 @click.option("--invoice", required=True, help="The invoice id to explain.")
 @click.option("--as-of", "as_of", help="The date of the run (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import click
 
-from arrears.cli.base import EXIT_FINDINGS, Exit, check_output, cli, parse_as_of, user_errors, write_output
+from arrears.cli.base import (
+    EXIT_FINDINGS,
+    Exit,
+    SnapshotPath,
+    check_output,
+    cli,
+    parse_as_of,
+    user_errors,
+    write_output,
+)
 from arrears.diagnostics import (
     ArrearsError,
     Diagnostic,
@@ -32,7 +41,7 @@ from arrears.textsafe import json_visible, visible
 @cli.command("diff")
 @click.argument("old", type=click.Path())
 @click.argument("new", type=click.Path())
-@click.argument("snapshot", required=False, type=click.Path())
+@click.argument("snapshot", required=False, type=SnapshotPath())
 @click.option("--as-of", "as_of", help="The date of the run (YYYY-MM-DD); overrides the snapshot's.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when anything changed.")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from arrears.cli.base import cli, parse_as_of, user_errors, write_output
+from arrears.cli.base import SnapshotPath, cli, parse_as_of, user_errors, write_output
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.progress import DayProgress, is_terminal
@@ -106,7 +106,7 @@ def backtest_command(
 
 @cli.command("forecast")
 @click.argument("policy", type=click.Path())
-@click.argument("snapshot", type=click.Path())
+@click.argument("snapshot", type=SnapshotPath())
 @click.option("--days", type=click.IntRange(min=1), required=True, help="How many days, from as_of included.")
 @click.option("--as-of", "as_of", help="The first day (YYYY-MM-DD); overrides the snapshot's.")
 @click.option("--format", "fmt", type=click.Choice(["json", "table", "csv", "ics"]), default="json", show_default=True)

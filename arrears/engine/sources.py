@@ -9,6 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +69,36 @@ def read_source(path: str | Path) -> RawSnapshot:
         return from_json_text(text, file)
     kinds = "a .json or .yaml file or a folder of CSV or Parquet files"
     raise InputError(Diagnostic(f"{file}: a snapshot is {kinds}", code="io"))
+
+
+# A URI's scheme has two characters at least, so that a drive letter (`C:\\...`) stays a path.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+
+
+def uri_scheme(path: str) -> str | None:
+    """The scheme of a snapshot named by URI (`file:`, `hdfs:`, `s3a:`...), lower case; None for a
+    local path, and for a file or folder that is there under a name that looks like a URI."""
+    match = _SCHEME.match(path)
+    if match is None or Path(path).exists():
+        return None
+    return match.group(1).lower()
+
+
+def local_path(path: str) -> str:
+    """A `file:` URI (`file:///data/snap.json`, `file:/data/snap`) as the local path it names;
+    any other name as it is given. A `file:` URI naming another host is an error (exit 2)."""
+    if uri_scheme(path) != "file":
+        return path
+    parsed = urllib.parse.urlparse(path)
+    if parsed.netloc not in ("", "localhost"):
+        raise InputError(
+            Diagnostic(
+                f"{path}: a file: URI names a file on this machine, not on {parsed.netloc}",
+                hint="write file:///path/on/this/machine, or read a shared file system through --engine spark",
+                code="usage",
+            )
+        )
+    return urllib.request.url2pathname(parsed.path)
 
 
 SNAPSHOT_SUFFIXES = (".json", ".yaml", ".yml", ".csv")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.batch.errors import RowEngineOnly, Unsupported
@@ -56,6 +57,21 @@ def run_spark(
             raise InputError(Diagnostic(str(error), code="usage")) from None
 
     return _run("spark", snapshot, fmt, output, plan, strict_snapshot, table)
+
+
+@contextmanager
+def spark_copied(uri: str, master: str) -> Iterator[str]:
+    """The snapshot at `uri` (any path Spark can read) copied to a local file or folder for the
+    run, through a Spark session on `master` that stays up for the run (`run_spark` plans in it).
+    PySpark or Java missing is a usage error (exit 2); errors raised inside name `uri`."""
+    from arrears.engine.sql.remote import spark_copy
+    from arrears.engine.sql.spark import SparkUnavailable, spark_session
+
+    try:
+        with spark_session(master) as session, spark_copy(uri, session) as copy:
+            yield copy
+    except SparkUnavailable as error:
+        raise InputError(Diagnostic(str(error), code="usage")) from None
 
 
 def _run(
