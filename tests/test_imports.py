@@ -46,7 +46,7 @@ CONFINED: list[tuple[str, tuple[str, ...]]] = [
     ("z3", ("lint/smt.py",)),
     ("sqlglot", ("engine/sql/",)),
     ("duckdb", ("engine/sql/duck.py",)),
-    ("pyspark", ("engine/sql/spark.py",)),
+    ("pyspark", ("engine/sql/spark.py", "engine/sql/spark_paths.py")),
     ("jinja2", ("letters/",)),
     ("fastapi", ("service/",)),
     ("starlette", ("service/",)),

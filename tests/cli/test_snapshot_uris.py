@@ -1,5 +1,5 @@
 """Snapshots named by URI (SPEC 8): a `file:` URI is its local path for every command and engine;
-another scheme is read through Spark only (tests/engine/sql/test_remote.py), refused elsewhere."""
+another scheme is read through Spark only (tests/engine/sql/test_spark_paths.py), refused elsewhere."""
 
 from __future__ import annotations
 

@@ -64,8 +64,8 @@ def spark_copied(uri: str, master: str) -> Iterator[str]:
     """The snapshot at `uri` (any path Spark can read) copied to a local file or folder for the
     run, through a Spark session on `master` that stays up for the run (`run_spark` plans in it).
     PySpark or Java missing is a usage error (exit 2); errors raised inside name `uri`."""
-    from arrears.engine.sql.remote import spark_copy
     from arrears.engine.sql.spark import SparkUnavailable, spark_session
+    from arrears.engine.sql.spark_paths import spark_copy
 
     try:
         with spark_session(master) as session, spark_copy(uri, session) as copy:
