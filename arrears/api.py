@@ -43,7 +43,7 @@ from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine import explain as _explain
 from arrears.engine import jsontext
 from arrears.engine import snapshot as _snapshot
-from arrears.engine.engines import plan_snapshot, snapshot_for_invoice
+from arrears.engine.engines import ENGINES, Engine, plan_snapshot, snapshot_for_invoice
 from arrears.engine.snapshot_warnings import refuse
 from arrears.lint import lint as run_lint
 from arrears.results import Action, EvaluationProblem, Notice, Plan, SnapshotWarning
@@ -158,9 +158,23 @@ class Policy:
         return [finding.diagnostic for finding in run_lint(self._compiled)]
 
     def evaluate(
-        self, snapshot: Snapshot | Mapping[str, Any], as_of: DateLike | None = None, *, strict_snapshot: bool = False
+        self,
+        snapshot: Snapshot | Mapping[str, Any] | str | os.PathLike[str],
+        as_of: DateLike | None = None,
+        *,
+        strict_snapshot: bool = False,
+        engine: Engine = "auto",
+        memory_limit: str | None = None,
+        spark: Any = None,
     ) -> Plan:
         """The action plan for `snapshot` on `as_of` (default: the snapshot's own `as_of`).
+
+        `snapshot` is a `Snapshot`, a dict, or the path of a snapshot file or folder (read in
+        columns by the columnar engines, as `arrears run` reads it). `engine` is one of
+        `arrears run --engine`: `auto` (the columnar engine for large snapshots), `row`,
+        `batch`, `duckdb` (with `memory_limit`, e.g. "4GB") or `spark` (in the running session
+        `spark`, else one started in local mode for the call). Every engine gives the same
+        plan; one that cannot take the policy leaves it to the next (docs/engines.md).
 
         Raises `PolicyError` when the policy does not compile, and `InputError` listing
         every problem when the snapshot does not fit the policy (with `strict_snapshot`,
@@ -181,11 +195,44 @@ class Policy:
         {'rate': '0.02', 'amount': '5.00'}
         """
         compiled = self._require()
-        raw = _as_snapshot(snapshot)._raw
-        planned = plan_snapshot(compiled, raw, _date(as_of))
+        if engine not in ENGINES:
+            raise InputError(Diagnostic(f"engine: {engine!r} is not one of {', '.join(ENGINES)}", code="usage"))
+        if memory_limit is not None and engine != "duckdb":
+            raise InputError(Diagnostic("memory_limit goes with engine='duckdb'", code="usage"))
+        if spark is not None and engine != "spark":
+            raise InputError(Diagnostic("spark (a session) goes with engine='spark'", code="usage"))
+        source = _source(snapshot)
+        file = source.file if isinstance(source, _snapshot.RawSnapshot) else os.fspath(source)
+        if engine == "auto" and isinstance(source, _snapshot.RawSnapshot):
+            planned = plan_snapshot(compiled, source, _date(as_of))
+        else:
+            from arrears.engine.sql.run import plan_on_engine  # the columnar engines load when asked for
+
+            planned = plan_on_engine(engine, compiled, source, _date(as_of), memory_limit=memory_limit, spark=spark)
         if strict_snapshot:
-            refuse(planned.warnings, raw.file)
+            refuse(planned.warnings, file)
         return Plan(planned)
+
+    def sql(self, dialect: str = "duckdb", *, as_of: DateLike | None = None, guards: bool = False) -> str:
+        """The policy as one SQL query, the text `arrears sql POLICY --dialect D` prints (without
+        its closing semicolon): its rows are the plan's actions, in plan order, over the tables
+        `invoices`, `customers` and `history` (SPEC section 8). With `guards`, the query of the
+        customers the SQL cannot decide exactly. Without `as_of`, the database's current date.
+
+        Raises `InputError` (code `usage`) for a dialect sqlglot does not know, or a policy
+        that cannot be written in SQL.
+        """
+        from arrears.engine.batch.errors import Unsupported
+        from arrears.engine.sql.query import DIALECTS, policy_sql
+
+        compiled = self._require()
+        if dialect not in DIALECTS:
+            raise InputError(Diagnostic(f"dialect: {dialect!r} is not one of {', '.join(DIALECTS)}", code="usage"))
+        try:
+            actions, guard = policy_sql(compiled, _date(as_of), dialect, pretty=True)
+        except Unsupported as error:
+            raise InputError(Diagnostic(f"this policy cannot be written in SQL: {error}", code="usage")) from None
+        return guard if guards else actions
 
     def explain(
         self, snapshot: Snapshot | Mapping[str, Any], invoice: str, as_of: DateLike | None = None
@@ -324,6 +371,13 @@ class Snapshot:
 
     def __repr__(self) -> str:
         return f"<Snapshot {counted(self.invoice_count, 'invoice')}, as_of {self.as_of}>"
+
+
+def _source(value: Snapshot | Mapping[str, Any] | str | os.PathLike[str]) -> _snapshot.RawSnapshot | str:
+    """A snapshot in memory as its raw rows; a path as it is, for the engine to read."""
+    if isinstance(value, str | os.PathLike):
+        return os.fspath(value)
+    return _as_snapshot(value)._raw
 
 
 def _as_snapshot(value: Snapshot | Mapping[str, Any]) -> Snapshot:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,3 +21,12 @@ def fixture_files(folder: Path, pattern: str = "*.yaml") -> list[Path]:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One Spark session for every Spark test of the run (starting one costs seconds; plans reuse it)."""
+    from arrears.engine.sql.spark import spark_session  # PySpark loads only for the tests that use it
+
+    with spark_session("local[2]") as session:
+        yield session

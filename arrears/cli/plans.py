@@ -13,7 +13,15 @@ import click
 
 from arrears.cli.base import SnapshotPath, check_output, cli, parse_as_of, user_errors, write_output
 from arrears.diagnostics import Diagnostic, InputError, SourceCache, moved, render_text
-from arrears.engine.engines import DEFAULT_SPARK_MASTER, Declined, Told, pick_engine, run_batch, snapshot_for_invoice
+from arrears.engine.engines import (
+    DEFAULT_SPARK_MASTER,
+    ENGINES,
+    Declined,
+    Told,
+    pick_engine,
+    run_batch,
+    snapshot_for_invoice,
+)
 from arrears.engine.explain import explain, render_explain
 from arrears.engine.plan import TableWidth, make_plan, render_csv, render_jsonl, render_table
 from arrears.engine.progress import ROW_PHASES, for_plan
@@ -41,7 +49,7 @@ from arrears.textsafe import json_visible, visible
 @click.option("-o", "--output", help="Write the plan to this file instead of standard output.")
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "row", "batch", "duckdb", "spark"]),
+    type=click.Choice(ENGINES),
     default="auto",
     show_default=True,
     help="auto: the columnar batch engine for large or Parquet snapshots, the per-invoice engine otherwise; "

@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # Polars loads only with a columnar plan (see `run_batch`)
 # plus 55 µs per invoice (reading, binding, evaluating, writing), the batch engine about
 # 0.65 s (importing Polars, compiling the plan, one query per phase) plus 30 µs per
 # invoice; they cross near 10,000 invoices (2,000: 0.50 against 0.75 s; 50,000: 3.1 against 2.1 s).
+Engine = Literal["auto", "row", "batch", "duckdb", "spark"]
+ENGINES: tuple[Engine, ...] = ("auto", "row", "batch", "duckdb", "spark")  # `arrears run --engine`
 BATCH_THRESHOLD_INVOICES = 10_000
 # `--engine spark` without `--spark-master`: Spark inside this process, on every core.
 DEFAULT_SPARK_MASTER = "local[*]"

@@ -2,7 +2,7 @@
 
 One helper for all of them: `plan_on(engine, ...)` gives the plan document's JSON of
 `row`, `batch`, `duckdb` or `spark` (Spark needs a session: the `spark` fixture of
-`tests/engine/conftest.py`, one per test run); `cases()` draws the differential
+`tests/conftest.py`, one per test run); `cases()` draws the differential
 tests' well-typed policies and snapshots; `compare` is their shared body,
 `drawn_policy` its first step (the replay's differential test takes it too).
 """

@@ -97,7 +97,7 @@ def plans(engine: str, spark: Any) -> tuple[str, str]:
 
 
 def session(engine: str, request: pytest.FixtureRequest) -> Any:
-    """The Spark session (`tests/engine/conftest.py`) for the Spark engine; None for the others."""
+    """The Spark session (`tests/conftest.py`) for the Spark engine; None for the others."""
     return request.getfixturevalue("spark") if engine == "spark" else None
 
 

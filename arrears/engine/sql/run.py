@@ -5,12 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from arrears.diagnostics import Diagnostic, InputError
+from arrears.engine.batch import make_plan_batch
 from arrears.engine.batch.errors import RowEngineOnly, Unsupported
 from arrears.engine.batch.plan import FramePlan
-from arrears.engine.engines import Declined, Told, deliver
-from arrears.engine.plan import TableWidth
+from arrears.engine.document import Plan
+from arrears.engine.engines import (
+    DEFAULT_SPARK_MASTER,
+    Declined,
+    Engine,
+    Told,
+    choose_engine,
+    deliver,
+    plan_snapshot,
+)
+from arrears.engine.plan import TableWidth, make_plan
+from arrears.engine.reading import read_snapshot
+from arrears.engine.snapshot import bind
+from arrears.engine.sources import RawSnapshot
 from arrears.rules.model import Policy
 
 
@@ -88,3 +103,60 @@ def _run(
     except Unsupported as error:
         return Declined(engine, str(error), isinstance(error, RowEngineOnly))
     return deliver(plan, snapshot, fmt, output, strict=strict, table=table)
+
+
+def plan_on_engine(
+    engine: Engine,
+    policy: Policy,
+    source: RawSnapshot | str | Path,
+    as_of: dt.date | None,
+    *,
+    memory_limit: str | None = None,
+    spark: Any = None,
+    spark_master: str = DEFAULT_SPARK_MASTER,
+) -> Plan[Any]:
+    """The plan of `policy` for the Python API on the engine asked for, as `arrears run --engine` gives it.
+
+    `source` is a snapshot in memory or the path of a snapshot file or folder (which the
+    columnar engines read in columns, never as rows). An engine that cannot take the policy
+    leaves it to the next (duckdb or spark, then batch, then row): the same plan. `spark` is
+    a running session to plan in; without one a session on `spark_master` is started and
+    stopped. PySpark or Java missing is an InputError (code `usage`).
+    """
+    if engine == "auto":
+        if isinstance(source, RawSnapshot):
+            return plan_snapshot(policy, source, as_of)
+        engine = choose_engine(source)
+    if engine == "duckdb":
+        from arrears.engine.sql.duck import make_plan_duckdb
+
+        try:
+            return make_plan_duckdb(policy, source, as_of, memory_limit=memory_limit)
+        except Unsupported:
+            engine = "batch"
+    if engine == "spark":
+        try:
+            return _plan_spark(policy, source, as_of, spark, spark_master)
+        except Unsupported:
+            engine = "batch"
+    if engine == "batch":
+        try:
+            return make_plan_batch(policy, source, as_of)
+        except Unsupported:
+            pass
+    raw = source if isinstance(source, RawSnapshot) else read_snapshot(source)
+    return make_plan(policy, bind(raw, policy, as_of))
+
+
+def _plan_spark(
+    policy: Policy, source: RawSnapshot | str | Path, as_of: dt.date | None, session: Any, master: str
+) -> FramePlan:
+    from arrears.engine.sql.spark import SparkUnavailable, make_plan_spark, spark_session
+
+    if session is not None:
+        return make_plan_spark(policy, source, as_of, session=session)
+    try:
+        with spark_session(master) as started:
+            return make_plan_spark(policy, source, as_of, session=started)
+    except SparkUnavailable as error:
+        raise InputError(Diagnostic(str(error), code="usage")) from None
