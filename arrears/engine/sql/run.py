@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from arrears.engine.engines import (
 from arrears.engine.plan import TableWidth, make_plan
 from arrears.engine.reading import read_snapshot
 from arrears.engine.snapshot import bind
-from arrears.engine.sources import RawSnapshot
+from arrears.engine.sources import RawSnapshot, local_path, uri_scheme
 from arrears.rules.model import Policy
 
 
@@ -62,14 +63,11 @@ def run_spark(
     table: TableWidth | None = None,
 ) -> Told | Declined:
     """Plan with Spark (`master`, e.g. local[*]); PySpark or Java missing is a usage error (exit 2)."""
-    from arrears.engine.sql.spark import SparkUnavailable, make_plan_spark, spark_session
+    from arrears.engine.sql.spark import make_plan_spark
 
     def plan() -> FramePlan:
-        try:
-            with spark_session(master) as session:
-                return make_plan_spark(policy, snapshot, as_of, session=session, csv=fmt == "csv")
-        except SparkUnavailable as error:
-            raise InputError(Diagnostic(str(error), code="usage")) from None
+        with _session(None, master) as session:
+            return make_plan_spark(policy, snapshot, as_of, session=session, csv=fmt == "csv")
 
     return _run("spark", snapshot, fmt, output, plan, strict_snapshot, table)
 
@@ -79,12 +77,24 @@ def spark_copied(uri: str, master: str) -> Iterator[str]:
     """The snapshot at `uri` (any path Spark can read) copied to a local file or folder for the
     run, through a Spark session on `master` that stays up for the run (`run_spark` plans in it).
     PySpark or Java missing is a usage error (exit 2); errors raised inside name `uri`."""
-    from arrears.engine.sql.spark import SparkUnavailable, spark_session
     from arrears.engine.sql.spark_paths import spark_copy
 
+    with _session(None, master) as session, spark_copy(uri, session) as copy:
+        yield copy
+
+
+@contextmanager
+def _session(given: Any, master: str) -> Iterator[Any]:
+    """`given`, a running Spark session; else one started on `master` and stopped on leaving.
+    PySpark or Java missing is an InputError (code `usage`)."""
+    from arrears.engine.sql.spark import SparkUnavailable, spark_session
+
+    if given is not None:
+        yield given
+        return
     try:
-        with spark_session(master) as session, spark_copy(uri, session) as copy:
-            yield copy
+        with spark_session(master) as started:
+            yield started
     except SparkUnavailable as error:
         raise InputError(Diagnostic(str(error), code="usage")) from None
 
@@ -123,6 +133,17 @@ def plan_on_engine(
     a running session to plan in; without one a session on `spark_master` is started and
     stopped. PySpark or Java missing is an InputError (code `usage`).
     """
+    if not isinstance(source, RawSnapshot):
+        source = local_path(os.fspath(source))
+        scheme = uri_scheme(source)
+        if scheme is not None:  # a path only Spark reads (SPEC 8): fetched for the call
+            if engine != "spark":
+                said = f"{source}: Spark reads {scheme}: paths: use engine='spark'"
+                raise InputError(Diagnostic(said, code="usage"))
+            from arrears.engine.sql.spark_paths import spark_copy
+
+            with _session(spark, spark_master) as session, spark_copy(source, session) as copy:
+                return plan_on_engine("spark", policy, copy, as_of, spark=session)
     if engine == "auto":
         if isinstance(source, RawSnapshot):
             return plan_snapshot(policy, source, as_of)
@@ -151,12 +172,7 @@ def plan_on_engine(
 def _plan_spark(
     policy: Policy, source: RawSnapshot | str | Path, as_of: dt.date | None, session: Any, master: str
 ) -> FramePlan:
-    from arrears.engine.sql.spark import SparkUnavailable, make_plan_spark, spark_session
+    from arrears.engine.sql.spark import make_plan_spark
 
-    if session is not None:
-        return make_plan_spark(policy, source, as_of, session=session)
-    try:
-        with spark_session(master) as started:
-            return make_plan_spark(policy, source, as_of, session=started)
-    except SparkUnavailable as error:
-        raise InputError(Diagnostic(str(error), code="usage")) from None
+    with _session(session, master) as running:
+        return make_plan_spark(policy, source, as_of, session=running)

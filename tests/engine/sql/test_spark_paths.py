@@ -14,7 +14,9 @@ from typing import Any, NamedTuple
 import polars as pl
 import pytest
 
+import arrears
 from arrears.cli import main
+from arrears.diagnostics import InputError
 from tests.conftest import EXAMPLES
 
 POLICY = str(EXAMPLES / "policies" / "smb-standard.yaml")
@@ -104,3 +106,13 @@ def test_unreadable_remote_snapshots_exit_2(
     assert failed.exit_code == 2, failed.stderr
     assert said.format(base=base) in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_the_python_api_reads_a_remote_snapshot_in_the_callers_session(spark: Any, tmp_path: Path) -> None:
+    shutil.copy(SMALL, tmp_path)
+    policy = arrears.load_policy(POLICY)
+    planned = policy.evaluate(f"{mounted(spark, tmp_path)}/small.json", engine="spark", spark=spark)
+    assert planned.to_json() == policy.evaluate(SMALL, engine="row").to_json()
+    with pytest.raises(InputError, match="Spark reads viewfs: paths: use engine='spark'"):
+        policy.evaluate(f"{mounted(spark, tmp_path)}/small.json", engine="duckdb")
+    assert policy.evaluate(SMALL.as_uri(), engine="batch").to_json() == planned.to_json()
