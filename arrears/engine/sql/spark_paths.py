@@ -8,7 +8,8 @@ The copy lives for the run (the fallback to the batch or row engine reads it too
 removed after. Diagnostics name the place the user gave, not the copy (`moved`).
 
 Only the files a snapshot is made of are fetched: a `.json`, `.yaml` or `.yml` file, or a
-folder's `.csv` and `.parquet` tables (its other files, and its sub-folders, are not read).
+folder's `.csv` and `.parquet` tables, a table also as a folder of parts the way Spark
+writes one (`invoices.parquet/part-00000-....parquet`); the folder's other files are not read.
 """
 
 from __future__ import annotations
@@ -48,19 +49,26 @@ def _fetch(session: Any, uri: str, copy: Path, *, whole_file: bool) -> None:
     from py4j.protocol import Py4JError
     from pyspark.errors import PySparkException
 
+    root = urllib.parse.unquote(urllib.parse.urlparse(uri).path).rstrip("/")
     try:
-        files = session.read.format("binaryFile").load(uri).select("path", "content")
+        reader = session.read.format("binaryFile")
         if not whole_file:
+            # A table may be a folder of parts, as Spark writes one (`invoices.parquet/part-0000...`).
+            reader = reader.option("recursiveFileLookup", "true")
             copy.mkdir()
+        files = reader.load(uri).select("path", "content")
         # One file at a time through the driver: a portfolio's tables are not all held at once.
         for row in files.toLocalIterator():
-            file_name = urllib.parse.unquote(str(row["path"]).rsplit("/", 1)[-1])
+            where = urllib.parse.unquote(urllib.parse.urlparse(str(row["path"])).path)
             if whole_file:
-                if file_name != copy.name:  # `uri` is a folder named like a snapshot file
+                if Path(where).name != copy.name:  # `uri` is a folder named like a snapshot file
                     raise InputError(Diagnostic(f"{uri} is a folder: a snapshot is a .json or .yaml file", code="io"))
                 copy.write_bytes(bytes(row["content"]))
-            elif Path(file_name).suffix.lower() in TABLE_FILES:
-                (copy / file_name).write_bytes(bytes(row["content"]))
+                continue
+            inside = _inside(where, root, copy.name)
+            if inside.parts and Path(inside.parts[0]).suffix.lower() in TABLE_FILES and ".." not in inside.parts:
+                (copy / inside).parent.mkdir(parents=True, exist_ok=True)
+                (copy / inside).write_bytes(bytes(row["content"]))
     except (PySparkException, Py4JError) as error:
         said = _java_said(error)
         if "PATH_NOT_FOUND" in said or "does not exist" in said:
@@ -69,6 +77,15 @@ def _fetch(session: Any, uri: str, copy: Path, *, whole_file: bool) -> None:
         raise InputError(Diagnostic(f"Spark could not read {uri}: {said[:300]}", hint=hint, code="io")) from None
     if whole_file and not copy.exists():  # a folder named like a file, or an empty file list
         raise InputError(Diagnostic(f"no such snapshot: {uri}", code="io"))
+
+
+def _inside(where: str, root: str, name: str) -> Path:
+    """A listed file's place inside the folder `root` (named `name`): the listing names it in
+    full, qualified (`hdfs://nn:8020/...`, a relative path made absolute)."""
+    if where.startswith(root + "/"):
+        return Path(where[len(root) + 1 :])
+    at = where.rfind(f"/{name}/")
+    return Path(where[at + len(name) + 2 :] if at >= 0 else Path(where).name)
 
 
 def _java_said(error: Exception) -> str:

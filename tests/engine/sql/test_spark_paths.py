@@ -116,3 +116,23 @@ def test_the_python_api_reads_a_remote_snapshot_in_the_callers_session(spark: An
     with pytest.raises(InputError, match="Spark reads viewfs: paths: use engine='spark'"):
         policy.evaluate(f"{mounted(spark, tmp_path)}/small.json", engine="duckdb")
     assert policy.evaluate(SMALL.as_uri(), engine="batch").to_json() == planned.to_json()
+
+
+def test_tables_written_by_spark_as_folders_of_parts(
+    spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "snap"
+    for table in ("invoices", "customers", "history"):
+        rows = pl.read_csv(FOLDER / f"{table}.csv", infer_schema=False)
+        parts = folder / f"{table}.parquet"
+        parts.mkdir(parents=True)
+        half = rows.height // 2
+        rows[:half].write_parquet(parts / "part-00000.parquet")
+        rows[half:].write_parquet(parts / "part-00001.parquet")
+        (parts / "_SUCCESS").write_text("", encoding="utf-8")
+    (folder / "notes").mkdir()
+    (folder / "notes" / "readme.csv").write_text("not,a,table\n", encoding="utf-8")  # not fetched
+    local = run(capsys, POLICY, str(FOLDER), "--engine", "row", *AS_OF)
+    fetched = run(capsys, POLICY, f"{mounted(spark, tmp_path)}/snap", "--engine", "spark", *AS_OF)
+    assert fetched.exit_code == 0, fetched.stderr
+    assert fetched.stdout == local.stdout != ""
