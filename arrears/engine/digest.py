@@ -42,6 +42,8 @@ FALSE = "\x03"
 CONTAINER = "\x04"
 TABLES = ("customers", "history", "invoices")
 KEY_COLUMNS = ("id", "invoice_id", "customer_id")
+# The characters a text cell escapes (as JSON does), as a pattern and one by one.
+NOT_PLAIN_CHARACTERS = (*map(chr, range(0x20)), '"', "\\")
 NOT_PLAIN = r'[\x00-\x1f"\\]'
 _NOT_PLAIN = re.compile(NOT_PLAIN)
 

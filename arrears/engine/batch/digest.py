@@ -11,7 +11,6 @@ columns only; history parameters are parsed once per distinct text.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,14 +29,16 @@ def _escaped_text_columns(frame: pl.DataFrame, columns: list[str]) -> set[str]:
     text = [c for c in columns if frame.schema[c] == pl.String]
     if not text:
         return set()
-    found = frame.select(pl.col(c).str.contains(D.NOT_PLAIN).any() for c in text).row(0)
+    # A search for any of the characters at once (Aho-Corasick) is faster than the pattern.
+    found = frame.select(pl.col(c).str.contains_any(list(D.NOT_PLAIN_CHARACTERS)).any() for c in text).row(0)
     return {c for c, escaped in zip(text, found, strict=True) if escaped}
 
 
 def _text_cells(column: str, escaped: bool) -> pl.Expr:
     col = pl.col(column)
     # `when` computes both sides for every row: the escaping runs only where some text needs it.
-    return pl.when(col.str.contains(D.NOT_PLAIN)).then(json_string(col)).otherwise(col) if escaped else col
+    escape = col.str.contains_any(list(D.NOT_PLAIN_CHARACTERS))
+    return pl.when(escape).then(json_string(col)).otherwise(col) if escaped else col
 
 
 def _spelled_by_cast(dtype: pl.DataType) -> bool:
@@ -98,9 +99,14 @@ def _table(digest: hashlib._Hash, table: str, frame: pl.DataFrame) -> None:
     if history and frame.height and "params" not in columns:
         columns.append("params")
     columns = D.column_order(columns)
-    digest.update(D.table_header(table, frame.height, columns).encode("utf-8"))
+    header = D.table_header(table, frame.height, columns)
     if not frame.height:
+        digest.update(header.encode("utf-8"))
         return
+    # Each line is hashed with the newline before it rather than after (the header's last
+    # newline comes first, one newline closes the table): the same text, and the sorted lines
+    # are then hashed straight from their buffer. A shared first character leaves the order alone.
+    digest.update(header.removesuffix("\n").encode("utf-8"))
     plain = [c for c in columns if not (history and c == "params")]
     escaped = _escaped_text_columns(frame, plain)
     cells: list[pl.Expr] = []
@@ -113,10 +119,11 @@ def _table(digest: hashlib._Hash, table: str, frame: pl.DataFrame) -> None:
             made = pl.col(name)
         cells.append(made)
     frame = frame.with_columns(spelled) if spelled else frame
-    line = pl.concat_str(cells, separator=D.SEPARATOR) if cells else pl.repeat("", frame.height)
+    line = pl.lit("\n") + (pl.concat_str(cells, separator=D.SEPARATOR) if cells else pl.repeat("", frame.height))
     keyed = min(_KEY_CELLS, len(cells) - 1)
     if frame.height <= _SORTED_WHOLE or keyed < 1:
         _hash_lines(digest, frame.lazy().select(line.alias("line")).collect(engine="streaming"))
+        digest.update(b"\n")
         return
     # A large table's lines are sorted a range at a time, so that they never exist whole, nor
     # twice (sorted and not): 3 GB at 20M history rows. A line's range is the number of
@@ -139,6 +146,7 @@ def _table(digest: hashlib._Hash, table: str, frame: pl.DataFrame) -> None:
             part = frame[rows.slice(start, size)].lazy().select(line.alias("line"))
             _hash_lines(digest, part.collect(engine="streaming"))
         start += size
+    digest.update(b"\n")
 
 
 _SORTED_WHOLE = 4_000_000  # a table of more rows has its lines sorted a range at a time
@@ -166,14 +174,24 @@ def _splitters(frame: pl.DataFrame, key: pl.Expr) -> pl.Series:
 
 
 def _hash_lines(digest: hashlib._Hash, lines: pl.DataFrame) -> None:
-    """The lines sorted (unless they are already), then hashed a slice at a time, so that the
-    text never exists whole (750 MB for 10M history rows)."""
+    """The lines sorted (unless they are already), then hashed a slice at a time from the text
+    buffer of the slice's Arrow array, so that the text never exists whole (750 MB for 10M
+    history rows) nor is written out again (the lines carry their newlines, see `_table`)."""
     if not bool((lines["line"].slice(1) >= lines["line"].slice(0, lines.height - 1)).all()):
         lines = lines.lazy().sort("line").collect(engine="streaming")
-    for chunk in lines.iter_slices(_HASHED_ROWS):
-        buffer = io.BytesIO()
-        chunk.write_csv(buffer, include_header=False, quote_style="never")
-        digest.update(buffer.getbuffer())
+    column = lines["line"]
+    for start in range(0, column.len(), _HASHED_ROWS):
+        # Arrow's large strings: one buffer of the texts end to end, and their offsets.
+        texts = column.slice(start, _HASHED_ROWS).to_arrow(compat_level=pl.CompatLevel.oldest())
+        for chunk in getattr(texts, "chunks", [texts]):
+            if len(chunk):
+                _, offsets, data = chunk.buffers()
+                # The 64-bit little-endian offsets of the chunk's first text and past its last.
+                first, last = (
+                    int.from_bytes(offsets[8 * i : 8 * i + 8], "little")
+                    for i in (chunk.offset, chunk.offset + len(chunk))
+                )
+                digest.update(memoryview(data)[first:last])
 
 
 def snapshot_digest(
