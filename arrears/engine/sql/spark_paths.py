@@ -66,7 +66,9 @@ def _fetch(session: Any, uri: str, copy: Path, *, whole_file: bool) -> None:
                 copy.write_bytes(bytes(row["content"]))
                 continue
             inside = _inside(where, root, copy.name)
-            if inside.parts and Path(inside.parts[0]).suffix.lower() in TABLE_FILES and ".." not in inside.parts:
+            # Only a table's file or parts, and never a place outside the copy.
+            outside = inside.is_absolute() or ".." in inside.parts
+            if inside.parts and Path(inside.parts[0]).suffix.lower() in TABLE_FILES and not outside:
                 (copy / inside).parent.mkdir(parents=True, exist_ok=True)
                 (copy / inside).write_bytes(bytes(row["content"]))
     except (PySparkException, Py4JError) as error:

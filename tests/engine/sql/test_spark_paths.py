@@ -17,6 +17,7 @@ import pytest
 import arrears
 from arrears.cli import main
 from arrears.diagnostics import InputError
+from arrears.engine.sql.spark_paths import _inside
 from tests.conftest import EXAMPLES
 
 POLICY = str(EXAMPLES / "policies" / "smb-standard.yaml")
@@ -136,3 +137,16 @@ def test_tables_written_by_spark_as_folders_of_parts(
     fetched = run(capsys, POLICY, f"{mounted(spark, tmp_path)}/snap", "--engine", "spark", *AS_OF)
     assert fetched.exit_code == 0, fetched.stderr
     assert fetched.stdout == local.stdout != ""
+
+
+@pytest.mark.parametrize(
+    ("listed", "root", "inside"),
+    [
+        ("/data/snap/invoices.csv", "/data/snap", "invoices.csv"),
+        ("/data/snap/invoices.parquet/part-0.parquet", "/data/snap", "invoices.parquet/part-0.parquet"),
+        ("/user/me/snap/history.csv", "snap", "history.csv"),  # a relative URI, listed qualified
+        ("/elsewhere/x.csv", "/data/snap", "x.csv"),
+    ],
+)
+def test_a_listed_files_place_inside_the_folder(listed: str, root: str, inside: str) -> None:
+    assert _inside(listed, root, "snap") == Path(inside)
