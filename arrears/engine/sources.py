@@ -71,8 +71,9 @@ def read_source(path: str | Path) -> RawSnapshot:
     raise InputError(Diagnostic(f"{file}: a snapshot is {kinds}", code="io"))
 
 
-# A URI's scheme has two characters at least, so that a drive letter (`C:\\...`) stays a path.
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+# A URI's scheme has two characters at least, so that a drive letter (`C:\\...`) stays a path,
+# and its path starts with a slash (`hdfs:/ar`, `s3a://bucket`), so that `notes:2026.json` does.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):/")
 
 
 def uri_scheme(path: str) -> str | None:

@@ -24,6 +24,8 @@ EXAMPLE_POLICY = str(EXAMPLES / "policies" / "smb-standard.yaml")
         ("abfss://c@account.dfs.core.windows.net/snap", "abfss"),
         ("file:///data/snap.json", "file"),
         ("C:\\data\\snap.json", None),  # a drive letter, not a scheme
+        ("hdfs:/data/snap", "hdfs"),
+        ("notes:2026.json", None),  # no path after the colon: a file name
         ("data/snap.json", None),
         ("/data/snap.json", None),
     ],
