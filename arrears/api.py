@@ -202,7 +202,7 @@ class Policy:
         if spark is not None and engine != "spark":
             raise InputError(Diagnostic("spark (a session) goes with engine='spark'", code="usage"))
         source = _source(snapshot)
-        file = source.file if isinstance(source, _snapshot.RawSnapshot) else os.fspath(source)
+        file = source.file if isinstance(source, _snapshot.RawSnapshot) else source
         if engine == "auto" and isinstance(source, _snapshot.RawSnapshot):
             planned = plan_snapshot(compiled, source, _date(as_of))
         else:

@@ -95,7 +95,8 @@ def local_path(path: str) -> str:
         raise InputError(
             Diagnostic(
                 f"{path}: a file: URI names a file on this machine, not on {parsed.netloc}",
-                hint="write file:///path/on/this/machine, or read a shared file system through --engine spark",
+                hint="write file:///path/on/this/machine; a shared file system's own URI (hdfs://...) "
+                "goes with --engine spark",
                 code="usage",
             )
         )

@@ -72,12 +72,9 @@ class Tables:
         events = _rows(history)
         for row in events:
             row["params"] = history_params(row.get("params"))
-        raw = RawSnapshot(str(self.folder), None, rows["invoices"], rows["customers"], events, self.locate)
+        raw = RawSnapshot(str(self.folder), None, rows["invoices"], rows["customers"], events, self.places)
         raw.rates = self.rates
         return raw
-
-    def locate(self, section: str, index: int, key: str | None) -> Location:
-        return self.places(section, index, key)
 
 
 @dataclass
