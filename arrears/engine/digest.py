@@ -44,7 +44,7 @@ TABLES = ("customers", "history", "invoices")
 KEY_COLUMNS = ("id", "invoice_id", "customer_id")
 # The characters a text cell escapes (as JSON does), as a pattern and one by one.
 NOT_PLAIN_CHARACTERS = (*map(chr, range(0x20)), '"', "\\")
-NOT_PLAIN = r'[\x00-\x1f"\\]'
+NOT_PLAIN = "[" + "".join(map(re.escape, NOT_PLAIN_CHARACTERS)) + "]"
 _NOT_PLAIN = re.compile(NOT_PLAIN)
 
 
