@@ -214,8 +214,9 @@ class Chain:
         self.guards.append(condition)
 
     def ctes(self) -> tuple[list[tuple[str, exp.Select]], str]:
-        """The CTEs, and the name of the last one (every column of the chain)."""
-        out: list[tuple[str, exp.Select]] = [(f"s{self.prefix}0", self.base)]
+        """The CTEs, and the name of the last one (every column of the chain): fresh selects, which
+        share no node with the chain or with another call's (each query takes them as they are)."""
+        out: list[tuple[str, exp.Select]] = [(f"s{self.prefix}0", self.base.copy())]
         last = f"s{self.prefix}0"
         joins = {at: (table, key, columns) for at, table, key, columns in self.rebases}
         for index, layer in enumerate(self.layers):

@@ -43,7 +43,7 @@ def make_plan_duckdb(
     frames = frames.for_assembly()
     if memory_limit is not None:
         frames.digest()  # and the rows it read are let go before DuckDB takes its memory
-    query = materialized(tree).sql("duckdb")
+    query = materialized(tree).sql("duckdb", copy=False)  # the tree is not read again
     # What DuckDB spills beyond its memory limit goes to a folder of its own, removed after
     # the run (by default it would be `.tmp` in the user's working directory, left behind).
     with tempfile.TemporaryDirectory(prefix="arrears-duckdb-") as spill:

@@ -390,8 +390,10 @@ class Translator:
 
     @staticmethod
     def _with(outer: exp.Select, with_: list[tuple[str, exp.Select]]) -> exp.Select:
+        # The CTEs are the chains' fresh selects (`Chain.ctes`): taken as they are, where a copy of
+        # each cost a third of the time `arrears sql` takes; nor a copy of the whole query per CTE.
         for name, cte in with_:
-            outer = outer.with_(name, as_=cte.copy(), copy=False)  # not a copy of the whole query per CTE
+            outer = outer.with_(name, as_=cte, copy=False)
         B.parenthesize(outer)
         return outer
 
