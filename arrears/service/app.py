@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from arrears.service.work import (
     REQUEST_FILE,
     Evaluator,
     Job,
+    arithmetic_guarded,
     count_rows,
     decode_text,
     parse_json,
@@ -185,23 +186,6 @@ def _does_not_fit(policy: Policy, error: ArrearsError) -> Problem:
     )
 
 
-def _guarded(work: Callable[[Job], bytes]) -> Callable[[Job], bytes]:
-    """Arithmetic the engine cannot finish (an amount like 1E+999999) is the input's fault: 422."""
-
-    def run(job: Job) -> bytes:
-        try:
-            return work(job)
-        except ArithmeticError as error:
-            raise Problem(
-                422,
-                "evaluation-failed",
-                "a value in the snapshot is out of range for evaluation",
-                [Diagnostic(f"arithmetic failed: {type(error).__name__}", code="evaluation")],
-            ) from None
-
-    return run
-
-
 def create_app(config: ServiceConfig) -> FastAPI:
     """The FastAPI application serving the policies in `config.policies`."""
     store = PolicyStore(config.policies, config.reload_interval, config.settle)
@@ -317,7 +301,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             job.checkpoint()
             return utf8(planned.to_json())
 
-        content = await evaluator.run(_guarded(work))
+        content = await evaluator.run(arithmetic_guarded(work))
         return Response(content, media_type="application/json")
 
     install_notices(app, policy_for, evaluator, config)
@@ -371,7 +355,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
                 raise Problem(422, "unknown-invoice", error.diagnostics[0].message, error.diagnostics) from None
             return utf8(_dumps(document))
 
-        content = await evaluator.run(_guarded(work))
+        content = await evaluator.run(arithmetic_guarded(work))
         return Response(content, media_type="application/json")
 
     @app.post(
@@ -437,7 +421,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             job.checkpoint()
             return utf8(_dumps(_check(text, file, run_lint)))
 
-        content = await evaluator.run(_guarded(work))
+        content = await evaluator.run(arithmetic_guarded(work))
         return Response(content, media_type="application/json")
 
     install_workbench(app, store, evaluator, config)

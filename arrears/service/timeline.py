@@ -26,7 +26,7 @@ from arrears.service.config import ServiceConfig
 from arrears.service.problems import Problem, utf8
 from arrears.service.registry import LoadedPolicy
 from arrears.service.schemas import json_response, problem_responses, ref
-from arrears.service.work import REQUEST_FILE, Job, count_rows, parse_snapshot, read_body
+from arrears.service.work import REQUEST_FILE, Job, arithmetic_guarded, count_rows, parse_snapshot, read_body
 
 PolicyFor = Callable[[str], Awaitable[LoadedPolicy]]
 T = TypeVar("T")
@@ -162,7 +162,7 @@ def install(app: FastAPI, config: ServiceConfig, policy_for: PolicyFor) -> None:
                 compared = _unprocessable(lambda: replay(other.policy, ledger, start, end, on_day=_checkpoints(job)))
             return utf8(render_json(document(result, compared)))
 
-        content = await app.state.evaluator.run(_arithmetic_guarded(work))
+        content = await app.state.evaluator.run(arithmetic_guarded(work, "input"))
         return Response(content, media_type="application/json")
 
     @app.post(
@@ -201,25 +201,8 @@ def install(app: FastAPI, config: ServiceConfig, policy_for: PolicyFor) -> None:
             result: Replay = _unprocessable(lambda: forecast(loaded.policy, raw, days, as_of, on_day=_checkpoints(job)))
             return utf8(render_json(document(result, kind="forecast")))
 
-        content = await app.state.evaluator.run(_arithmetic_guarded(work))
+        content = await app.state.evaluator.run(arithmetic_guarded(work, "input"))
         return Response(content, media_type="application/json")
-
-
-def _arithmetic_guarded(work: Callable[[Job], bytes]) -> Callable[[Job], bytes]:
-    """Arithmetic the engine cannot finish (an amount like 1E+999999) is the input's fault: 422."""
-
-    def run(job: Job) -> bytes:
-        try:
-            return work(job)
-        except ArithmeticError as error:
-            raise Problem(
-                422,
-                "evaluation-failed",
-                "a value in the input is out of range for evaluation",
-                [Diagnostic(f"arithmetic failed: {type(error).__name__}", code="evaluation")],
-            ) from None
-
-    return run
 
 
 __all__ = ["install"]

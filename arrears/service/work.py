@@ -156,6 +156,24 @@ def count_rows(data: object, limit: int) -> None:
         )
 
 
+def arithmetic_guarded(work: Callable[[Job], bytes], what: str = "snapshot") -> Callable[[Job], bytes]:
+    """Arithmetic the engine cannot finish (an amount like 1E+999999) is the input's fault: 422,
+    naming `what` was sent (the snapshot, or a ledger's input)."""
+
+    def run(job: Job) -> bytes:
+        try:
+            return work(job)
+        except ArithmeticError as error:
+            raise Problem(
+                422,
+                "evaluation-failed",
+                f"a value in the {what} is out of range for evaluation",
+                [Diagnostic(f"arithmetic failed: {type(error).__name__}", code="evaluation")],
+            ) from None
+
+    return run
+
+
 class Job:
     """One evaluation in a worker thread, which `cancel` stops wherever it is.
 
