@@ -44,6 +44,7 @@ from arrears.engine import explain as _explain
 from arrears.engine import jsontext
 from arrears.engine import snapshot as _snapshot
 from arrears.engine.engines import ENGINES, Engine, plan_snapshot, snapshot_for_invoice
+from arrears.engine.engines import memory_limit as read_memory_limit
 from arrears.engine.snapshot_warnings import refuse
 from arrears.lint import lint as run_lint
 from arrears.results import Action, EvaluationProblem, Notice, Plan, SnapshotWarning
@@ -199,6 +200,11 @@ class Policy:
             raise InputError(Diagnostic(f"engine: {engine!r} is not one of {', '.join(ENGINES)}", code="usage"))
         if memory_limit is not None and engine != "duckdb":
             raise InputError(Diagnostic("memory_limit goes with engine='duckdb'", code="usage"))
+        if memory_limit is not None:
+            try:
+                read_memory_limit(memory_limit)
+            except ValueError as error:
+                raise InputError(Diagnostic(f"memory_limit: {error}", code="usage")) from None
         if spark is not None and engine != "spark":
             raise InputError(Diagnostic("spark (a session) goes with engine='spark'", code="usage"))
         source = _source(snapshot)

@@ -18,6 +18,7 @@ from arrears.engine.engines import (
     ENGINES,
     Declined,
     Told,
+    memory_limit,
     pick_engine,
     run_batch,
     snapshot_for_invoice,
@@ -32,6 +33,16 @@ from arrears.rules.loader import load_policy
 from arrears.textsafe import json_visible, visible
 
 # -- run -----------------------------------------------------------------------
+
+
+def _memory_limit(value: str | None) -> str | None:
+    """`--memory-limit` as given, once `engines.memory_limit` has read it (a usage error, exit 2, otherwise)."""
+    if value is not None:
+        try:
+            memory_limit(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'--memory-limit'") from None
+    return value
 
 
 @cli.command()
@@ -63,7 +74,10 @@ from arrears.textsafe import json_visible, visible
     "Default: fit the terminal's width; no limit when the output is not a terminal.",
 )
 @click.option(
-    "--memory-limit", help="duckdb: the database's memory limit (e.g. 4GB); beyond it DuckDB works out of core."
+    "--memory-limit",
+    callback=lambda _context, _param, value: _memory_limit(value),
+    help="duckdb: the database's memory limit (4GB, 512MiB, or a share of this machine's memory: 50%); "
+    "beyond it DuckDB works out of core.",
 )
 @click.option(
     "--spark-master",

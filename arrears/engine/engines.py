@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -36,6 +38,34 @@ BATCH_THRESHOLD_INVOICES = 10_000
 # `--engine spark` without `--spark-master`: Spark inside this process, on every core.
 DEFAULT_SPARK_MASTER = "local[*]"
 SNAPSHOT_TABLES = ("invoices", "customers", "history")
+# `--memory-limit`: a size with its unit (1000- or 1024-based), or a share of the machine's memory.
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
+_SHARE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%\s*")
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def memory_limit(text: str) -> str:
+    """The DuckDB setting for a `--memory-limit` (`4GB`, `512MiB`, `1.5 GB`, `50%`): a whole number
+    of bytes (`4000000000B`), or the share of the machine's memory as given.
+
+    ValueError, saying what is accepted, for anything else. Checked here rather than left to
+    DuckDB, which reads `4G` as 4 bytes, `-1GB` as no limit at all, and stops with an internal
+    error on an unknown unit.
+    """
+    size, share = _SIZE.fullmatch(text), _SHARE.fullmatch(text)
+    if size is not None:
+        count = int(Decimal(size.group(1)) * _UNITS[size.group(2).lower()])
+        if count > 0:
+            return f"{count}B"
+    elif share is not None and 0 < Decimal(share.group(1)) <= 100:
+        return f"{share.group(1)}%"
+    raise ValueError(
+        f"{text!r} is not a memory limit: give a size with its unit (4GB, 512MiB; KB MB GB TB count"
+        " by 1000, KiB MiB GiB TiB by 1024) or a share of this machine's memory (50%)"
+    )
+
+
 _BYTES_PER_INVOICE = {".csv": 110, ".json": 260, ".yaml": 260, ".yml": 260}
 
 

@@ -68,6 +68,7 @@ rules:
     [
         ({"engine": "postgres"}, "'postgres' is not one of auto, row, batch, duckdb, spark"),
         ({"engine": "batch", "memory_limit": "1GB"}, "memory_limit goes with engine='duckdb'"),
+        ({"engine": "duckdb", "memory_limit": "4G"}, "memory_limit: '4G' is not a memory limit"),
         ({"engine": "row", "spark": object()}, "goes with engine='spark'"),
     ],
 )

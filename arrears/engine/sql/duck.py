@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from arrears.diagnostics import Diagnostic, InputError
+from arrears.engine import engines
 from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import FramePlan
@@ -31,7 +33,13 @@ def make_plan_duckdb(
     memory_limit: str | None = None,
     csv: bool = False,
 ) -> FramePlan:
-    """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express."""
+    """The plan of `policy` computed in DuckDB; raises `Unsupported` before any output for what SQL cannot express.
+
+    `memory_limit` is read as `engines.memory_limit` reads it (InputError, code `usage`, before
+    anything is read). DuckDB running out of memory is an InputError too, not a reason to hand
+    the portfolio to an engine that holds it all in memory.
+    """
+    setting = _setting(memory_limit)
     # Bounded, the digest is computed alone, after the evaluation's columns are let go (below),
     # rather than beside the loading: this costs the seconds it took in parallel, and saves the
     # gigabytes the two held together (docs/benchmarks.md).
@@ -51,8 +59,8 @@ def make_plan_duckdb(
         connection = duckdb.connect(":memory:", config={"temp_directory": spill})
         rows: pl.DataFrame | None = None
         try:
-            if memory_limit:
-                connection.execute("SET memory_limit = ?", [memory_limit])
+            if setting is not None:
+                connection.execute("SET memory_limit = ?", [setting])
             # The rows come in no order (the assembly sorts them): no operator keeps the order
             # rows arrived in, which costs memory.
             connection.execute("SET preserve_insertion_order = false")
@@ -71,6 +79,8 @@ def make_plan_duckdb(
                     # 40M rows of the plan-heavy 10M portfolio then took more than the machine's
                     # 23 GB). Unbounded, `.pl()` is the faster (0.7 s of 9 at 1M plan-heavy).
                     result.write_parquet(str(written))
+            except duckdb.OutOfMemoryException:
+                raise InputError(_out_of_memory(memory_limit)) from None
             except duckdb.Error as error:  # pragma: no cover - a translation the database refuses
                 raise Unsupported(f"DuckDB could not run the query: {error}") from None
         finally:
@@ -79,3 +89,26 @@ def make_plan_duckdb(
         if rows is None:
             rows = pl.read_parquet(written)
     return assemble(policy, frames, rows, csv=csv)
+
+
+def _setting(memory_limit: str | None) -> str | None:
+    if memory_limit is None:
+        return None
+    try:
+        return engines.memory_limit(memory_limit)
+    except ValueError as error:
+        raise InputError(Diagnostic(f"--memory-limit: {error}", code="usage")) from None
+
+
+def _out_of_memory(memory_limit: str | None) -> Diagnostic:
+    if memory_limit is not None:
+        return Diagnostic(
+            f"DuckDB ran out of memory within --memory-limit {memory_limit.strip()}",
+            hint="raise --memory-limit: DuckDB spills what it holds beyond the limit to disk, but not all of it",
+            code="usage",
+        )
+    return Diagnostic(
+        "DuckDB ran out of memory",
+        hint="set --memory-limit below this machine's free memory, so that DuckDB spills to disk sooner",
+        code="usage",
+    )

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -134,13 +135,34 @@ def spark_session(master: str = DEFAULT_SPARK_MASTER) -> Iterator[Any]:
             session = builder.getOrCreate()
     except Exception as error:  # the JVM did not start: say why, from its own output
         said = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
-        why = "; ".join(said[-3:]) or str(error)
-        raise SparkUnavailable(f"Spark did not start ({master}): {why[:400]}") from None
+        raise SparkUnavailable(f"Spark did not start ({master}): {startup_said(said, error)[:400]}") from None
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session
     finally:
         session.stop()
+
+
+# What the JVM said when it did not start: a logged error (`26/12/06 03:43:06 ERROR
+# StandaloneSchedulerBackend: Application has been killed. Reason: ...`), else an exception
+# (`Exception in thread "main" org.apache.spark.SparkException: Master must ...`).
+_LOGGED_ERROR = re.compile(r"^[\d/]+ [\d:]+ ERROR [\w$.]+: (.+)$")
+_EXCEPTION = re.compile(
+    r'^(?:Exception in thread "[^"]*" )?(?:Caused by: )?(?:[\w$]+\.)*[\w$]*(?:Exception|Error): (.+)$'
+)
+
+
+def startup_said(lines: list[str], error: Exception) -> str:
+    """Why the JVM did not start, from its output: its last logged error, else the last
+    exception's own message (not the stack frames under it), else its last three lines,
+    else Python's error."""
+    for pattern in (_LOGGED_ERROR, _EXCEPTION):
+        for line in reversed(lines):
+            found = pattern.match(line.strip())
+            if found:
+                return found.group(1)
+    kept = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("at ")]
+    return "; ".join(kept[-3:]) or str(error)
 
 
 def make_plan_spark(

@@ -211,6 +211,27 @@ def test_run_engine_duckdb_writes_the_row_engines_bytes(policy_path: Path, fmt: 
     assert out.read_text(encoding="utf-8") == row.stdout
 
 
+@pytest.mark.parametrize("limit", ["4G", "-1GB", "4XB"])
+def test_a_memory_limit_duckdb_would_misread_is_a_usage_error(limit: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(POLICIES[0]), str(SNAPSHOTS[0]), "--engine", "duckdb", "--memory-limit", limit]) == 2
+    err = capsys.readouterr().err
+    assert f"Invalid value for '--memory-limit': '{limit}' is not a memory limit" in err
+    assert "internal error" not in err
+
+
+def test_running_out_of_the_memory_limit_is_an_error_not_a_fallback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "plan.json"
+    args = ["run", str(POLICIES[0]), str(SNAPSHOTS[0]), "--engine", "duckdb", "--memory-limit", "1KB", "-o", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: DuckDB ran out of memory within --memory-limit 1KB" in err
+    assert "hint: raise --memory-limit" in err
+    assert "planned it" not in err  # no other engine took the portfolio over
+    assert not out.exists()
+
+
 def test_csv_cells_are_neutralised_by_type_on_every_engine(tmp_path: Path) -> None:
     """A text parameter or fact starting like a formula is neutralised; a negative decimal is not."""
     policy = tmp_path / "p.yaml"

@@ -8,6 +8,7 @@ example policies and the semantics fixtures.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 
 from arrears.cli import cli, main
 from arrears.engine.snapshot import from_data
+from arrears.engine.sql.spark import startup_said
 from arrears.rules.loader import load_policy, load_policy_text
 from tests.conftest import EXAMPLES as EXAMPLES_DIR
 from tests.conftest import REPO
@@ -104,6 +106,57 @@ def test_without_java_the_error_says_so(
     err = capsys.readouterr().err
     assert "needs Java 17" in err
     assert "Traceback" not in err
+
+
+def test_a_master_spark_refuses_is_named_with_sparks_reason() -> None:
+    # Its own process: this one's running session would be used whatever the master.
+    command = ["run", str(POLICIES[0]), str(SMALL), "--engine", "spark", "--spark-master", "bogus://x"]
+    done = subprocess.run(
+        [sys.executable, "-m", "arrears", *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert (
+        last == "error: Spark did not start (bogus://x): Master must either be yarn or start with spark, k8s, or local"
+    )
+
+
+UNRESPONSIVE = [
+    "26/12/06 03:42:06 WARN StandaloneAppClient$ClientEndpoint: Failed to connect to master 127.0.0.1:1",
+    "org.apache.spark.SparkException: Exception thrown in awaitResult: ",
+    "\tat org.apache.spark.util.SparkThreadUtils$.awaitResult(SparkThreadUtils.scala:56)",
+    "Caused by: java.io.IOException: Failed to connect to /127.0.0.1:1",
+    "\t... 4 more",
+    "26/12/06 03:43:06 ERROR StandaloneSchedulerBackend: Application has been killed. Reason: All masters are"
+    " unresponsive! Giving up.",
+    "26/12/06 03:43:06 WARN StandaloneSchedulerBackend: Application ID is not initialized yet.",
+]
+BAD_MASTER = [
+    "26/12/06 03:40:43 WARN Utils: Set SPARK_LOCAL_IP if you need to bind to another address",
+    'Exception in thread "main" org.apache.spark.SparkException: Master must either be yarn or start with spark',
+    "\tat org.apache.spark.deploy.SparkSubmit.error(SparkSubmit.scala:1068)",
+    "\tat org.apache.spark.deploy.SparkSubmit.main(SparkSubmit.scala)",
+]
+
+
+@pytest.mark.parametrize(
+    ("lines", "said"),
+    [
+        (UNRESPONSIVE, "Application has been killed. Reason: All masters are unresponsive! Giving up."),
+        (BAD_MASTER, "Master must either be yarn or start with spark"),
+        (UNRESPONSIVE[1:5], "Failed to connect to /127.0.0.1:1"),
+        (["Error: Could not find or load main class X", "\tat y"], "Could not find or load main class X"),
+        (["something odd", "", "then this", "\tat frame"], "something odd; then this"),
+        ([], "Java gateway process exited"),
+    ],
+    ids=["logged-error", "exception", "caused-by", "plain-error", "last-lines", "nothing-said"],
+)
+def test_why_spark_did_not_start_is_its_own_reason_not_its_stack(lines: list[str], said: str) -> None:
+    assert startup_said(lines, RuntimeError("Java gateway process exited")) == said
 
 
 DURATION_FIELD = """arrears: 1
