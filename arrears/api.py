@@ -232,6 +232,7 @@ class Policy:
         from arrears.engine.sql.query import DIALECTS, policy_sql
 
         compiled = self._require()
+        dialect = dialect.lower() if isinstance(dialect, str) else dialect  # `DuckDB` as the command takes it
         if dialect not in DIALECTS:
             raise InputError(Diagnostic(f"dialect: {dialect!r} is not one of {', '.join(DIALECTS)}", code="usage"))
         try:

@@ -13,7 +13,7 @@ from arrears.rules.loader import load_policy
 
 @cli.command()
 @click.argument("policy", type=click.Path())
-@click.option("--dialect", type=click.Choice(DIALECTS), default="duckdb", show_default=True)
+@click.option("--dialect", type=click.Choice(DIALECTS, case_sensitive=False), default="duckdb", show_default=True)
 @click.option("--as-of", "as_of", help="The date of the run (YYYY-MM-DD); without it, the database's current date.")
 @click.option("--guards", is_flag=True, help="Print instead the query of the customers the SQL cannot decide exactly.")
 def sql(policy: str, dialect: str, as_of: str | None, guards: bool) -> None:

@@ -95,3 +95,11 @@ def test_sql_is_the_commands_query(capsys: pytest.CaptureFixture[str], dialect: 
 def test_sql_refuses_an_unknown_dialect() -> None:
     with pytest.raises(InputError, match="'cobol' is not one of"):
         arrears.load_policy(POLICY).sql("cobol")
+
+
+def test_a_dialect_is_named_in_any_case_by_the_command_and_the_api(capsys: pytest.CaptureFixture[str]) -> None:
+    code, printed, err = cli(capsys, "sql", str(POLICY), "--dialect", "BigQuery", "--as-of", "2026-11-23")
+    assert code == 0, err
+    lower = arrears.load_policy(POLICY).sql("bigquery", as_of="2026-11-23")
+    assert printed == lower + ";\n"
+    assert arrears.load_policy(POLICY).sql("BigQuery", as_of="2026-11-23") == lower
