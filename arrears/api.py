@@ -36,7 +36,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arrears.diagnostics import ArrearsError, Diagnostic, InputError, PolicyError, counted, sort_key
 from arrears.dsl.values import CoercionError, parse_date
@@ -46,14 +46,17 @@ from arrears.engine import snapshot as _snapshot
 from arrears.engine.engines import ENGINES, Engine, plan_snapshot, snapshot_for_invoice
 from arrears.engine.engines import memory_limit as read_memory_limit
 from arrears.engine.snapshot_warnings import refuse
+from arrears.engine.tablefiles import HISTORY_IDS
 from arrears.lint import lint as run_lint
 from arrears.results import Action, EvaluationProblem, Notice, Plan, SnapshotWarning
 from arrears.rules import loader as _loader
 from arrears.rules import model as _model
 
+if TYPE_CHECKING:  # Polars loads only with frames or a columnar engine
+    from arrears.engine.batch.folder import Tables
+
 DateLike = dt.date | str
 _POLICY_ID = re.compile(r"^policy:\s*[\"']?([a-z0-9_-]+)", re.MULTILINE)
-_HISTORY_IDS = ("invoice_id", "customer_id", "rule", "step")
 
 
 # -- policies --------------------------------------------------------------------
@@ -208,7 +211,7 @@ class Policy:
         if spark is not None and engine != "spark":
             raise InputError(Diagnostic("spark (a session) goes with engine='spark'", code="usage"))
         source = _source(snapshot)
-        file = source.file if isinstance(source, _snapshot.RawSnapshot) else source
+        file = source if isinstance(source, str) else _file_of(source)
         if engine == "auto" and isinstance(source, _snapshot.RawSnapshot):
             planned = plan_snapshot(compiled, source, _date(as_of))
         else:
@@ -270,10 +273,20 @@ class Snapshot:
     declared fields).
     """
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_rows", "_tables")
 
-    def __init__(self, raw: _snapshot.RawSnapshot) -> None:
-        self._raw = raw
+    def __init__(self, raw: _snapshot.RawSnapshot | None = None, *, tables: Tables | None = None) -> None:
+        # Rows (read from a file, or handed in), or Polars frames held as tables (`from_frames`),
+        # whose rows are made only when something needs rows (the row engine, explain).
+        self._rows = raw
+        self._tables = tables
+
+    @property
+    def _raw(self) -> _snapshot.RawSnapshot:
+        if self._rows is None:
+            assert self._tables is not None
+            self._rows = self._tables.raw()
+        return self._rows
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<snapshot>") -> Snapshot:
@@ -334,9 +347,20 @@ class Snapshot:
         ... )
         >>> snap.invoice_count, snap.as_of
         (1, '2026-02-01')
+
+        Polars frames are held as they are, and read in columns as a Parquet folder's tables
+        are (docs/service.md): no row is made of them unless the row engine plans them.
         """
+        own = as_of.isoformat() if isinstance(as_of, dt.date) else as_of
+        given = {"invoices": invoices, "customers": customers, "history": history}
+        if any(type(frame).__module__.startswith("polars") for frame in given.values()):
+            from arrears.engine.batch.memory import frame_tables  # Polars is loaded already
+
+            tables = frame_tables(given, own, source)
+            if tables is not None:
+                return cls(tables=tables)
         data: dict[str, Any] = {
-            "as_of": as_of.isoformat() if isinstance(as_of, dt.date) else as_of,
+            "as_of": own,
             "invoices": _records(invoices, "invoices"),
             "customers": _records(customers, "customers"),
             "history": _records(history, "history"),
@@ -346,7 +370,7 @@ class Snapshot:
             if isinstance(params, str):
                 with contextlib.suppress(json.JSONDecodeError, jsontext.JsonProblem):  # else reported when bound
                     row["params"] = jsontext.loads(params) if params.strip() else {}
-            for key in _HISTORY_IDS:
+            for key in HISTORY_IDS:
                 if row.get(key) == "":
                     row[key] = None
         return cls(_snapshot.from_data(data, source))
@@ -354,7 +378,7 @@ class Snapshot:
     @property
     def as_of(self) -> str | None:
         """The snapshot's own `as_of`, as given (`evaluate(as_of=...)` overrides it)."""
-        value = self._raw.as_of
+        value = self._tables.as_of if self._tables is not None else self._raw.as_of
         if value is None:
             return None
         return value.isoformat() if isinstance(value, dt.date) else str(value)
@@ -362,29 +386,39 @@ class Snapshot:
     @property
     def digest(self) -> str:
         """`sha256:` of the content, independent of row order: the digest plans carry."""
+        if self._tables is not None:
+            from arrears.engine.batch.memory import tables_digest
+
+            return tables_digest(self._tables)
         return self._raw.digest()
 
     @property
     def invoice_count(self) -> int:
-        return len(self._raw.invoices)
+        return self._tables.invoices.height if self._tables is not None else len(self._raw.invoices)
 
     @property
     def customer_count(self) -> int:
-        return len(self._raw.customers)
+        return self._tables.customers.height if self._tables is not None else len(self._raw.customers)
 
     @property
     def history_count(self) -> int:
-        return len(self._raw.history)
+        return self._tables.history.height if self._tables is not None else len(self._raw.history)
 
     def __repr__(self) -> str:
         return f"<Snapshot {counted(self.invoice_count, 'invoice')}, as_of {self.as_of}>"
 
 
-def _source(value: Snapshot | Mapping[str, Any] | str | os.PathLike[str]) -> _snapshot.RawSnapshot | str:
-    """A snapshot in memory as its raw rows; a path as it is, for the engine to read."""
+def _source(value: Snapshot | Mapping[str, Any] | str | os.PathLike[str]) -> _snapshot.RawSnapshot | Tables | str:
+    """A snapshot in memory as its raw rows, or as the frames it holds; a path as it is, for the engine to read."""
     if isinstance(value, str | os.PathLike):
         return os.fspath(value)
-    return _as_snapshot(value)._raw
+    snapshot = _as_snapshot(value)
+    return snapshot._tables if snapshot._tables is not None else snapshot._raw
+
+
+def _file_of(source: _snapshot.RawSnapshot | Tables) -> str:
+    """What a snapshot in memory is called in messages (`<frames>`, or its file)."""
+    return source.file if isinstance(source, _snapshot.RawSnapshot) else str(source.folder)
 
 
 def _as_snapshot(value: Snapshot | Mapping[str, Any]) -> Snapshot:

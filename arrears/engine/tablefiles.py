@@ -54,6 +54,8 @@ def present(path: Path) -> bool:
 
 # The columns of a history table (SPEC 3), in the order a written history has them.
 HISTORY_COLUMNS = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")
+# History keys whose empty text counts as none in rows handed in by a caller (`Snapshot.from_frames`).
+HISTORY_IDS = ("invoice_id", "customer_id", "rule", "step")
 
 # The columns a table's header must name: without them, its first line is likely a row of values.
 REQUIRED_COLUMNS = {

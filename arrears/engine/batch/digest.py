@@ -199,10 +199,12 @@ def snapshot_digest(
     customers: pl.DataFrame,
     history: pl.DataFrame,
     rates: Sequence[Mapping[str, Any]] = (),
+    *,
+    as_of: object = None,
 ) -> str:
-    """`RawSnapshot.digest()` of a folder snapshot (a folder has no as_of of its own); its exchange
-    rates, a few rows, are spelled by the row digest itself."""
-    digest = hashlib.sha256(D.opening(None).encode("utf-8"))
+    """`RawSnapshot.digest()` of tables: a folder's (a folder has no as_of of its own), or frames
+    handed in with their `as_of`; the exchange rates, a few rows, are spelled by the row digest itself."""
+    digest = hashlib.sha256(D.opening(as_of).encode("utf-8"))
     frames = {"invoices": invoices, "customers": customers, "history": history}
     for table in D.TABLES:
         _table(digest, table, frames[table])

@@ -13,9 +13,10 @@ from pathlib import Path
 import polars as pl
 
 from arrears.engine.batch.errors import RowEngineOnly, Unsupported
+from arrears.engine.batch.folder import Tables
 from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.hooks import ParamTypes
-from arrears.engine.batch.io import load_folder, load_rows
+from arrears.engine.batch.io import load_folder, load_rows, load_tables, own_as_of
 from arrears.engine.batch.plan import FramePlan, assemble
 from arrears.engine.batch.render import action_rows, needed_columns
 from arrears.engine.batch.translate import translate
@@ -26,15 +27,19 @@ from arrears.program import Program, lower
 from arrears.program.lower import LoweringError
 from arrears.rules.model import Policy
 
-Source = RawSnapshot | Frames | str | Path
+Source = RawSnapshot | Frames | Tables | str | Path
+"""A snapshot in rows, in frames already bound, in tables handed in (`batch/memory.py`), or its path."""
 
 
 def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *, early_digest: bool = True) -> Frames:
-    """Frames for a snapshot: a RawSnapshot, a snapshot file or folder (CSV or Parquet), or Frames."""
+    """Frames for a snapshot: a RawSnapshot, tables, a snapshot file or folder (CSV or Parquet), or Frames."""
     if isinstance(source, Frames):
         if policy.currency is not None and "fx_rate" not in source.invoices.columns:
             raise RowEngineOnly("a base currency (SPEC 7.1): these frames carry no `fx_rate`")
         return source
+    if isinstance(source, Tables):
+        given = as_of if as_of is not None else own_as_of(source.as_of)
+        return load_tables(policy, source, given, early_digest=early_digest)
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():

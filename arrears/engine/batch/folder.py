@@ -26,7 +26,7 @@ from arrears.engine.batch.coerce import coerce_column
 from arrears.engine.batch.decimals import decimal_parts
 from arrears.engine.batch.fx import checked_rates, fx_rate_column
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
-from arrears.engine.sources import RawSnapshot, read_csv
+from arrears.engine.sources import Locator, RawSnapshot, read_csv
 from arrears.engine.tablefiles import check_csv_header, history_params, present
 from arrears.rules.model import Policy
 
@@ -52,10 +52,14 @@ class Tables:
     number_columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Exchange rates (SPEC 7.1) as the row reader gives them: a few rows, read as given.
     rates: list[dict[str, Any]] = field(default_factory=list)
-    places: RowPlaces = field(init=False, repr=False)
+    # Rows have a file's line or row number; not so frames handed in (`batch/memory.py`).
+    located: bool = True
+    # The snapshot's own as_of, as given: frames handed in may carry one; a folder has none.
+    as_of: object = None
+    places: Locator = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.places = RowPlaces(self.folder, self.format)
+        self.places = RowPlaces(self.folder, self.format) if self.located else _unplaced
 
     def raw(self, customers: set[str] | None = None) -> RawSnapshot:
         """The rows as the row engine's reader gives them (optionally only some customers')."""
@@ -72,7 +76,7 @@ class Tables:
         events = _rows(history)
         for row in events:
             row["params"] = history_params(row.get("params"))
-        raw = RawSnapshot(str(self.folder), None, rows["invoices"], rows["customers"], events, self.places)
+        raw = RawSnapshot(str(self.folder), self.as_of, rows["invoices"], rows["customers"], events, self.places)
         raw.rates = self.rates
         return raw
 
@@ -95,6 +99,10 @@ class RowPlaces:
         if file is None:
             file = self._files[section] = os.path.join(self.folder, f"{section}.{suffix}")
         return Location(file, Position(index + (2 if suffix == "csv" else 1), 1))
+
+
+def _unplaced(section: str, index: int, key: str | None) -> Location | None:
+    return None
 
 
 def _text(frame: pl.DataFrame, column: str) -> pl.Expr:

@@ -92,7 +92,8 @@ def load_tables(
         snapshot = bind(raw, policy, as_of)
         return from_snapshot(snapshot, policy, tables.raw)
     assert as_of is not None
-    work = functools.partial(snapshot_digest, tables.invoices, tables.customers, tables.history, tables.rates)
+    t = tables
+    work = functools.partial(snapshot_digest, t.invoices, t.customers, t.history, t.rates, as_of=t.as_of)
     digest = _background(work) if early_digest else _once(work)
     frames = _frames(policy, bound, as_of, digest, _read_again(folder) if from_folder else tables.raw)
     # Placed as the row reader places a folder's rows (reading it again only when there are warnings).
@@ -170,7 +171,7 @@ def rows_of_customer(
 
 def _bind_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None) -> tuple[BoundTables, dt.date] | None:
     """A row snapshot bound in columns, with the as_of it is bound for; None when columns cannot do it."""
-    effective = as_of if as_of is not None else _own_as_of(raw)
+    effective = as_of if as_of is not None else own_as_of(raw.as_of)
     if effective is None:
         return None
     tables = tables_of_rows(raw, source_columns(policy))
@@ -178,12 +179,12 @@ def _bind_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None) -> tuple
     return (bound, effective) if bound is not None else None
 
 
-def _own_as_of(raw: RawSnapshot) -> dt.date | None:
-    """The snapshot's own as_of when it reads as a date; else the row binder says why."""
-    if raw.as_of is None:
+def own_as_of(given: object) -> dt.date | None:
+    """A snapshot's own as_of when it reads as a date; else the row binder says why."""
+    if given is None:
         return None
     try:
-        return parse_date(raw.as_of)
+        return parse_date(given)
     except CoercionError:
         return None
 

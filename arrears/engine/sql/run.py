@@ -12,9 +12,11 @@ from typing import Any
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine.batch import make_plan_batch
 from arrears.engine.batch.errors import RowEngineOnly, Unsupported
+from arrears.engine.batch.folder import Tables
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.document import Plan
 from arrears.engine.engines import (
+    BATCH_THRESHOLD_INVOICES,
     DEFAULT_SPARK_MASTER,
     Declined,
     Engine,
@@ -118,7 +120,7 @@ def _run(
 def plan_on_engine(
     engine: Engine,
     policy: Policy,
-    source: RawSnapshot | str | Path,
+    source: RawSnapshot | Tables | str | Path,
     as_of: dt.date | None,
     *,
     memory_limit: str | None = None,
@@ -127,13 +129,13 @@ def plan_on_engine(
 ) -> Plan[Any]:
     """The plan of `policy` for the Python API on the engine asked for, as `arrears run --engine` gives it.
 
-    `source` is a snapshot in memory or the path of a snapshot file or folder (which the
-    columnar engines read in columns, never as rows). An engine that cannot take the policy
-    leaves it to the next (duckdb or spark, then batch, then row): the same plan. `spark` is
-    a running session to plan in; without one a session on `spark_master` is started and
-    stopped. PySpark or Java missing is an InputError (code `usage`).
+    `source` is a snapshot in memory (rows, or frames handed in as `Tables`) or the path of a
+    snapshot file or folder (which the columnar engines read in columns, never as rows). An
+    engine that cannot take the policy leaves it to the next (duckdb or spark, then batch,
+    then row): the same plan. `spark` is a running session to plan in; without one a session
+    on `spark_master` is started and stopped. PySpark or Java missing is an InputError (code `usage`).
     """
-    if not isinstance(source, RawSnapshot):
+    if isinstance(source, str | Path):
         source = local_path(os.fspath(source))
         scheme = uri_scheme(source)
         if scheme is not None:  # a path only Spark reads (SPEC 8): fetched for the call
@@ -147,7 +149,10 @@ def plan_on_engine(
     if engine == "auto":
         if isinstance(source, RawSnapshot):
             return plan_snapshot(policy, source, as_of)
-        engine = choose_engine(source)
+        if isinstance(source, Tables):  # frames: the columnar engine for large ones, as for rows
+            engine = "batch" if source.invoices.height > BATCH_THRESHOLD_INVOICES else "row"
+        else:
+            engine = choose_engine(source)
     if engine == "duckdb":
         from arrears.engine.sql.duck import make_plan_duckdb
 
@@ -165,12 +170,15 @@ def plan_on_engine(
             return make_plan_batch(policy, source, as_of)
         except Unsupported:
             pass
-    raw = source if isinstance(source, RawSnapshot) else read_snapshot(source)
+    if isinstance(source, Tables):
+        raw = source.raw()
+    else:
+        raw = source if isinstance(source, RawSnapshot) else read_snapshot(source)
     return make_plan(policy, bind(raw, policy, as_of))
 
 
 def _plan_spark(
-    policy: Policy, source: RawSnapshot | str | Path, as_of: dt.date | None, session: Any, master: str
+    policy: Policy, source: RawSnapshot | Tables | str | Path, as_of: dt.date | None, session: Any, master: str
 ) -> FramePlan:
     from arrears.engine.sql.spark import make_plan_spark
 
