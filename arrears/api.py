@@ -249,7 +249,9 @@ class Policy:
     ) -> dict[str, Any]:
         """Every rule and ladder step for one invoice, as `arrears explain --format json` gives it."""
         compiled = self._require()
-        bound = snapshot_for_invoice(compiled, _as_snapshot(snapshot)._raw, _date(as_of), invoice)
+        given = _as_snapshot(snapshot)
+        held = given._tables if given._tables is not None else given._raw  # frames: one customer's rows made
+        bound = snapshot_for_invoice(compiled, held, _date(as_of), invoice)
         return _explain.explain(compiled, bound, invoice)
 
     def _require(self) -> _model.Policy:

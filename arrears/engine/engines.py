@@ -25,6 +25,7 @@ from arrears.outputs import write_whole
 from arrears.rules.model import Policy
 
 if TYPE_CHECKING:  # Polars loads only with a columnar plan (see `run_batch`)
+    from arrears.engine.batch.folder import Tables
     from arrears.engine.batch.plan import FramePlan
 
 # Below about this many invoices the row engine answers first. Measured on the benchmark
@@ -219,26 +220,29 @@ def input_files(path: str | Path) -> list[Path]:
 
 
 def snapshot_for_invoice(
-    policy: Policy, snapshot: str | Path | RawSnapshot, as_of: dt.date | None, invoice_id: str
+    policy: Policy, snapshot: str | Path | RawSnapshot | Tables, as_of: dt.date | None, invoice_id: str
 ) -> Snapshot:
     """The bound snapshot `explain` needs for one invoice.
 
     For a large snapshot that binds in columns, only the invoice's customer is bound row by
     row (evaluation never crosses customers): a million invoices explain in about a second.
     Otherwise, and for small snapshots, all of it is bound, with every problem reported.
+    Frames handed in (`Tables`) have rows made of that customer's only.
     """
-    source: Path | RawSnapshot
-    if isinstance(snapshot, RawSnapshot):
-        source = snapshot
-    else:
+    source: Path | RawSnapshot | Tables
+    if isinstance(snapshot, str | Path):
         path = Path(snapshot)
         source = path if path.is_dir() else read_snapshot(path)
+    else:
+        source = snapshot
     if isinstance(source, Path):
         # A folder with exchange rates is bound whole: its rates apply to every customer.
         rated = (source / "rates.csv").exists() or (source / "rates.parquet").exists()
         large = choose_engine(source) == "batch" and not rated
-    else:
+    elif isinstance(source, RawSnapshot):
         large = len(source.invoices) > BATCH_THRESHOLD_INVOICES
+    else:
+        large = source.invoices.height > BATCH_THRESHOLD_INVOICES and not source.rates
     if large:
         # Polars loads only for large snapshots (see `run_batch`).
         from arrears.engine.batch.io import rows_of_customer
@@ -246,4 +250,6 @@ def snapshot_for_invoice(
         narrowed = rows_of_customer(policy, source, as_of, invoice_id)
         if narrowed is not None:
             return bind(narrowed, policy, as_of)
-    return bind(read_snapshot(source) if isinstance(source, Path) else source, policy, as_of)
+    if isinstance(source, Path):
+        return bind(read_snapshot(source), policy, as_of)
+    return bind(source if isinstance(source, RawSnapshot) else source.raw(), policy, as_of)

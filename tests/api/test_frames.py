@@ -203,3 +203,20 @@ def test_money_stays_exact() -> None:
     rows = arrears.Snapshot.from_dict({"as_of": AS_OF, "invoices": [invoice], "customers": customers})
     assert plan.to_json() == arrears.load_policy(POLICY).evaluate(rows, engine="row").to_json()
     assert "1234.56" in plan.to_json()
+
+
+def test_explain_makes_rows_of_the_invoices_customer_only(
+    portfolio: tuple[dict[str, Any], list[pl.DataFrame]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, frames = portfolio
+    policy = arrears.load_policy(POLICY)
+    invoice = data["invoices"][7777]["id"]
+    expected = policy.explain(arrears.Snapshot.from_dict(data), invoice)
+    made = Tables.raw
+
+    def one_customer(self: Tables, customers: set[str] | None = None) -> Any:
+        assert customers == {data["invoices"][7777]["customer_id"]}
+        return made(self, customers)
+
+    monkeypatch.setattr(Tables, "raw", one_customer)
+    assert policy.explain(arrears.Snapshot.from_frames(*frames, as_of=AS_OF), invoice) == expected

@@ -144,7 +144,7 @@ def load_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_
 
 
 def rows_of_customer(
-    policy: Policy, source: Path | RawSnapshot, as_of: dt.date | None, invoice_id: str
+    policy: Policy, source: Path | RawSnapshot | Tables, as_of: dt.date | None, invoice_id: str
 ) -> RawSnapshot | None:
     """The rows of the customer an invoice belongs to, once the whole snapshot binds in columns.
 
@@ -160,6 +160,9 @@ def rows_of_customer(
         except NotColumnar:
             return None
         bound, subset = bind_tables(policy, tables, as_of), tables.raw
+    elif isinstance(source, Tables):  # frames handed in
+        given = as_of if as_of is not None else own_as_of(source.as_of)
+        bound, subset = bind_tables(policy, source, given), source.raw
     else:
         found = _bind_rows(policy, source, as_of)
         bound, subset = (found[0] if found else None), functools.partial(fallback.subset, source)
