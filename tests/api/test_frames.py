@@ -179,12 +179,19 @@ def test_odd_cells_read_as_their_rows_read(shape: str) -> None:
     assert held.digest == as_rows.digest
 
 
-def test_params_held_as_objects_are_read_as_rows() -> None:
-    data: dict[str, Any] = json.loads(SMALL.read_text(encoding="utf-8"))  # params as objects: a struct column
-    frames = list(frames_of(data))
-    assert isinstance(frames[2].schema["params"], pl.Struct)
+NOT_HELD: dict[str, Callable[[list[pl.DataFrame]], list[pl.DataFrame]]] = {
+    # a struct fills the keys a row lacks with nulls
+    "params as objects": lambda f: [f[0], f[1], pl.DataFrame(json.loads(SMALL.read_text(encoding="utf-8"))["history"])],
+    "a duration": lambda f: [f[0].with_columns(terms=pl.duration(days=30)), f[1], f[2]],
+    "a list of numbers": lambda f: [f[0], f[1].with_columns(scores=pl.lit([1, 2])), f[2]],
+}
+
+
+@pytest.mark.parametrize("shape", list(NOT_HELD), ids=list(NOT_HELD))
+def test_frames_no_parquet_table_is_read_from_are_read_as_rows(shape: str) -> None:
+    frames = NOT_HELD[shape](list(frames_of(small())))
     snapshot = arrears.Snapshot.from_frames(*frames, as_of=AS_OF)
-    assert snapshot._tables is None  # a struct fills the keys a row lacks with nulls: read as rows instead
+    assert snapshot._tables is None
     rows = arrears.Snapshot.from_frames(*(f.to_dicts() for f in frames), as_of=AS_OF)
     policy = arrears.load_policy(POLICY)
     assert policy.evaluate(snapshot).to_json() == policy.evaluate(rows).to_json()

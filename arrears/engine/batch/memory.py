@@ -9,7 +9,8 @@ explain, and the report of a snapshot with problems, whose messages then name
 
 Frames the columnar reading would read otherwise than their rows are not taken (None):
 a `params` column of objects (a key absent from one row's object is null in a struct),
-a column of Python objects. The caller then hands their rows on, as before.
+a column of a type no Parquet table of a snapshot is read from (objects, durations,
+times, lists of numbers...). The caller then hands their rows on, as before.
 """
 
 from __future__ import annotations
@@ -49,7 +50,16 @@ def tables_digest(tables: Tables) -> str:
 
 
 def _columnar(frame: pl.DataFrame) -> bool:
-    return not any(dtype == pl.Object or isinstance(dtype, pl.Struct) for dtype in frame.schema.values())
+    """Every column of a type a Parquet folder's table is read from (docs/language.md 9.3)."""
+    return all(_readable(dtype) for dtype in frame.schema.values())
+
+
+def _readable(dtype: pl.DataType) -> bool:
+    if isinstance(dtype, pl.List):
+        return dtype.inner in (pl.String, pl.Null)
+    if isinstance(dtype, pl.Decimal | pl.Datetime | pl.Categorical | pl.Enum):
+        return True
+    return dtype.is_integer() or dtype.is_float() or dtype in (pl.String, pl.Date, pl.Boolean, pl.Null)
 
 
 def _as_rows_read(frame: pl.DataFrame, *, history: bool) -> pl.DataFrame:
