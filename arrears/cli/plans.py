@@ -148,8 +148,11 @@ def run(
                 loaded, snapshot, parse_as_of(as_of), fmt, output, strict_snapshot=strict_snapshot, table=table
             )
             told, chosen = _next(result, declined)
+        planner = "row" if chosen == "row" else "batch"
         if declined:
-            _tell_declined(declined, fmt, "row" if chosen == "row" else "batch", say=engine != "auto")
+            _refuse_parquet(declined, fmt, planner)
+        if declined and planner == "batch":
+            _tell_declined(declined, planner, say=engine != "auto")
         if chosen == "row":
             renderers: dict[str, Callable[[Any], str]] = {
                 "json": lambda p: p.to_json(),
@@ -164,6 +167,8 @@ def run(
                     refuse(bound.warnings, snapshot)
                 progress.advance("evaluate")
                 plan = make_plan(loaded, bound)
+                # Said once the row engine has planned (a snapshot it refuses is reported instead).
+                _tell_declined(declined, planner, say=engine != "auto")
                 text = renderers[fmt](plan)
                 if output in (None, "-"):
                     progress.close()  # the bar's line ends before the plan prints on the same terminal
@@ -210,12 +215,10 @@ def _next(result: Told | Declined, declined: list[Declined]) -> tuple[Told | Non
     return None, "batch" if result.engine in ("duckdb", "spark") else "row"
 
 
-def _tell_declined(declined: list[Declined], fmt: str, planner: str, *, say: bool) -> None:
-    """Say on standard error (`say`: an engine was asked for) why it left the plan to another
-    engine (`planner`), the same plan; Parquet, which only the columnar engines write, is
-    refused (exit 2) when it falls to the row engine."""
-    said = [d for d in declined if not d.quiet]
+def _refuse_parquet(declined: list[Declined], fmt: str, planner: str) -> None:
+    """Parquet, which only the columnar engines write, is refused (exit 2) when the plan falls to the row engine."""
     if fmt == "parquet" and planner == "row":
+        said = [d for d in declined if not d.quiet]
         why = f" ({said[0].reason})" if said else ""
         raise InputError(
             Diagnostic(
@@ -224,6 +227,12 @@ def _tell_declined(declined: list[Declined], fmt: str, planner: str, *, say: boo
                 code="usage",
             )
         )
+
+
+def _tell_declined(declined: list[Declined], planner: str, *, say: bool) -> None:
+    """Say on standard error (`say`: an engine was asked for) why it left the plan to another
+    engine (`planner`), which has planned it: the same plan."""
+    said = [d for d in declined if not d.quiet]
     if said and say:
         first = said[0]
         click.echo(

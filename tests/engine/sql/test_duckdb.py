@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 import sqlglot
 import yaml
@@ -330,6 +331,23 @@ def test_a_construct_an_engine_declines_is_planned_by_the_next(
         assert code == 2 and "only the row engine can plan this policy" in err and not target.exists()
     else:
         assert code == 0 and target.stat().st_size > 0
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "batch"])
+def test_no_engine_is_said_to_have_planned_a_snapshot_the_row_engine_refuses(
+    engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A column the columnar engines do not read (a time of day for a date) leaves the snapshot to
+    the row engine, which refuses it: its errors are said, and no note that it planned it."""
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    invoices = {"id": ["I-1"], "customer_id": ["C-1"], "amount": ["10.00"], "due_date": [dt.time(10, 0)]}
+    pl.DataFrame(invoices).write_parquet(folder / "invoices.parquet")
+    assert main(["run", str(POLICIES[0]), str(folder), "--engine", engine, "--as-of", "2026-11-23"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert 'invoices.parquet:1:1: error: invoices[0].due_date: not a date: "10:00:00"' in err
+    assert "planned it" not in err
 
 
 @settings(
