@@ -388,11 +388,7 @@ class Snapshot:
     @property
     def digest(self) -> str:
         """`sha256:` of the content, independent of row order: the digest plans carry."""
-        if self._tables is not None:
-            from arrears.engine.batch.memory import tables_digest
-
-            return tables_digest(self._tables)
-        return self._raw.digest()
+        return self._tables.digest() if self._tables is not None else self._raw.digest()
 
     @property
     def invoice_count(self) -> int:

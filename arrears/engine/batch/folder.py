@@ -24,6 +24,7 @@ from arrears.dsl.types import BOOL, DATE, DECIMAL, STRING, Type, list_of
 from arrears.dsl.values import MAX_DATE, MIN_DATE, Value
 from arrears.engine.batch.coerce import coerce_column
 from arrears.engine.batch.decimals import decimal_parts
+from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.fx import checked_rates, fx_rate_column
 from arrears.engine.batch.typed import DECIMAL_KINDS, dtype_of
 from arrears.engine.sources import Locator, RawSnapshot, read_csv
@@ -60,6 +61,10 @@ class Tables:
 
     def __post_init__(self) -> None:
         self.places = RowPlaces(self.folder, self.format) if self.located else _unplaced
+
+    def digest(self) -> str:
+        """`RawSnapshot.digest()` of these tables' rows, computed in columns."""
+        return snapshot_digest(self.invoices, self.customers, self.history, self.rates, as_of=self.as_of)
 
     def raw(self, customers: set[str] | None = None) -> RawSnapshot:
         """The rows as the row engine's reader gives them (optionally only some customers')."""

@@ -31,7 +31,6 @@ from arrears.dsl.values import CoercionError, parse_date
 from arrears.engine.batch import fallback
 from arrears.engine.batch.business import days_to
 from arrears.engine.batch.coerce import coerce_text
-from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import (
     BoundTables,
     NotColumnar,
@@ -92,9 +91,7 @@ def load_tables(
         snapshot = bind(raw, policy, as_of)
         return from_snapshot(snapshot, policy, tables.raw)
     assert as_of is not None
-    t = tables
-    work = functools.partial(snapshot_digest, t.invoices, t.customers, t.history, t.rates, as_of=t.as_of)
-    digest = _background(work) if early_digest else _once(work)
+    digest = _background(tables.digest) if early_digest else _once(tables.digest)
     frames = _frames(policy, bound, as_of, digest, _read_again(folder) if from_folder else tables.raw)
     # Placed as the row reader places a folder's rows (reading it again only when there are warnings).
     frames.warnings = column_warnings(policy, bound, tables.customers.height, _place_rows(tables, from_folder))

@@ -20,7 +20,6 @@ from typing import Any
 
 import polars as pl
 
-from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.folder import TABLES, Tables
 from arrears.engine.tablefiles import HISTORY_IDS
 
@@ -42,11 +41,6 @@ def frame_tables(frames: dict[str, Any], as_of: object, source: str) -> Tables |
         return None
     folder = Path(source)
     return Tables(folder, "parquet", tables["invoices"], tables["customers"], history, located=False, as_of=as_of)
-
-
-def tables_digest(tables: Tables) -> str:
-    """`RawSnapshot.digest()` of the tables' rows, computed in columns."""
-    return snapshot_digest(tables.invoices, tables.customers, tables.history, tables.rates, as_of=tables.as_of)
 
 
 def _columnar(frame: pl.DataFrame) -> bool:
@@ -76,4 +70,4 @@ def _as_rows_read(frame: pl.DataFrame, *, history: bool) -> pl.DataFrame:
     return frame.with_columns(out) if out else frame
 
 
-__all__ = ["frame_tables", "tables_digest"]
+__all__ = ["frame_tables"]
