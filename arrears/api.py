@@ -212,7 +212,7 @@ class Policy:
             raise InputError(Diagnostic("spark (a session) goes with engine='spark'", code="usage"))
         source = _source(snapshot)
         file = source if isinstance(source, str) else _file_of(source)
-        if engine == "auto" and isinstance(source, _snapshot.RawSnapshot):
+        if engine == "auto" and not isinstance(source, str):  # in memory: rows, or frames handed in
             planned = plan_snapshot(compiled, source, _date(as_of))
         else:
             from arrears.engine.sql.run import plan_on_engine  # the columnar engines load when asked for

@@ -187,25 +187,38 @@ def deliver(
     return Told(plan.problems, plan.warnings)
 
 
-def plan_snapshot(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, threads: bool = True) -> Plan[Any]:
+def plan_snapshot(
+    policy: Policy, source: RawSnapshot | Tables, as_of: dt.date | None, *, threads: bool = True
+) -> Plan[Any]:
     """The plan of a snapshot held in memory (the API, the service), by `choose_engine`'s rule.
 
-    Above BATCH_THRESHOLD_INVOICES invoices the columnar engine plans it (the row engine
-    when it does not take the policy); below, the row engine. Both give the same document,
-    and both raise `InputError` listing every problem when the snapshot does not fit.
+    `source` is rows, or frames handed in as `Tables` (`batch/memory.py`). Above
+    BATCH_THRESHOLD_INVOICES invoices the columnar engine plans it (the row engine when it
+    does not take the policy); below, the row engine. Both give the same document, and both
+    raise `InputError` listing every problem when the snapshot does not fit.
     Without `threads` no thread is started (the columnar engine's digest is then computed
     when the plan's header is written, in the caller's thread): the service stops a late
     evaluation by raising in its thread wherever it is (`service/work.py`), and one stopped
     inside `ThreadPoolExecutor.submit` left the interpreter's lock for new work held, so
     every later evaluation waited for ever.
     """
-    if len(raw.invoices) > BATCH_THRESHOLD_INVOICES:
+    if invoice_count(source) > BATCH_THRESHOLD_INVOICES:
         # Polars loads only for large snapshots (see `run_batch`).
         from arrears.engine.batch import Unsupported, make_plan_batch
 
         with contextlib.suppress(Unsupported):
-            return make_plan_batch(policy, raw, as_of, digest=threads)
-    return make_plan(policy, bind(raw, policy, as_of))
+            return make_plan_batch(policy, source, as_of, digest=threads)
+    return make_plan(policy, bind(rows_of(source), policy, as_of))
+
+
+def invoice_count(source: RawSnapshot | Tables) -> int:
+    """How many invoices a snapshot in memory holds (rows, or frames handed in)."""
+    return len(source.invoices) if isinstance(source, RawSnapshot) else source.invoices.height
+
+
+def rows_of(source: RawSnapshot | Tables) -> RawSnapshot:
+    """A snapshot in memory as the row engine reads it: its rows, made of frames when it holds frames."""
+    return source if isinstance(source, RawSnapshot) else source.raw()
 
 
 def input_files(path: str | Path) -> list[Path]:
@@ -239,10 +252,8 @@ def snapshot_for_invoice(
         # A folder with exchange rates is bound whole: its rates apply to every customer.
         rated = (source / "rates.csv").exists() or (source / "rates.parquet").exists()
         large = choose_engine(source) == "batch" and not rated
-    elif isinstance(source, RawSnapshot):
-        large = len(source.invoices) > BATCH_THRESHOLD_INVOICES
     else:
-        large = source.invoices.height > BATCH_THRESHOLD_INVOICES and not source.rates
+        large = invoice_count(source) > BATCH_THRESHOLD_INVOICES and not source.rates
     if large:
         # Polars loads only for large snapshots (see `run_batch`).
         from arrears.engine.batch.io import rows_of_customer
@@ -250,6 +261,4 @@ def snapshot_for_invoice(
         narrowed = rows_of_customer(policy, source, as_of, invoice_id)
         if narrowed is not None:
             return bind(narrowed, policy, as_of)
-    if isinstance(source, Path):
-        return bind(read_snapshot(source), policy, as_of)
-    return bind(source if isinstance(source, RawSnapshot) else source.raw(), policy, as_of)
+    return bind(read_snapshot(source) if isinstance(source, Path) else rows_of(source), policy, as_of)

@@ -16,7 +16,6 @@ from arrears.engine.batch.folder import Tables
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.document import Plan
 from arrears.engine.engines import (
-    BATCH_THRESHOLD_INVOICES,
     DEFAULT_SPARK_MASTER,
     Declined,
     Engine,
@@ -24,6 +23,7 @@ from arrears.engine.engines import (
     choose_engine,
     deliver,
     plan_snapshot,
+    rows_of,
 )
 from arrears.engine.plan import TableWidth, make_plan
 from arrears.engine.reading import read_snapshot
@@ -147,12 +147,9 @@ def plan_on_engine(
             with _session(spark, spark_master) as session, spark_copy(source, session) as copy:
                 return plan_on_engine("spark", policy, copy, as_of, spark=session)
     if engine == "auto":
-        if isinstance(source, RawSnapshot):
+        if not isinstance(source, str):  # in memory: rows, or frames handed in
             return plan_snapshot(policy, source, as_of)
-        if isinstance(source, Tables):  # frames: the columnar engine for large ones, as for rows
-            engine = "batch" if source.invoices.height > BATCH_THRESHOLD_INVOICES else "row"
-        else:
-            engine = choose_engine(source)
+        engine = choose_engine(source)
     if engine == "duckdb":
         from arrears.engine.sql.duck import make_plan_duckdb
 
@@ -170,10 +167,7 @@ def plan_on_engine(
             return make_plan_batch(policy, source, as_of)
         except Unsupported:
             pass
-    if isinstance(source, Tables):
-        raw = source.raw()
-    else:
-        raw = source if isinstance(source, RawSnapshot) else read_snapshot(source)
+    raw = read_snapshot(source) if isinstance(source, str) else rows_of(source)
     return make_plan(policy, bind(raw, policy, as_of))
 
 
