@@ -9,6 +9,7 @@ binder reports one out of its accepted range with the row and key it belongs to.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterator
@@ -123,9 +124,80 @@ def _scan(text: str) -> Iterator[JsonProblem]:
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of an offset."""
-    before = text[: max(offset, 0)]
-    return before.count("\n") + 1, len(before) - before.rfind("\n")
+    """1-based line and column of an offset (counted in place: a copy of the text before it cost
+    as much as the text for each problem shown)."""
+    offset = max(offset, 0)
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
 
 
-__all__ = ["MAX_DEPTH", "JsonProblem", "loads", "position"]
+_SPACE = re.compile(r"[ \t\n\r]*")
+# Reads a value only to find where it ends: numbers stay text, objects are not built.
+_SKIP = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str, object_pairs_hook=lambda pairs: None)
+
+
+def _members(text: str, start: int) -> Iterator[tuple[str | int, int, int]]:
+    """The members of the object or array at `start` of valid JSON text: each one's key (an
+    index in an array) and the span of its value. Each value is skipped by the C scanner."""
+    opening = text[start]
+    if opening not in "{[":
+        return
+    i = _SPACE.match(text, start + 1).end()  # type: ignore[union-attr]  # always matches
+    index = 0
+    while text[i] not in "}]":
+        key: str | int = index
+        if opening == "{":
+            key, i = _SKIP.raw_decode(text, i)
+            i = _SPACE.match(text, _SPACE.match(text, i).end() + 1).end()  # type: ignore[union-attr]  # past ':'
+        _, end = _SKIP.raw_decode(text, i)
+        yield key, i, end
+        index += 1
+        i = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+        if text[i] == ",":
+            i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]
+
+
+class Places:
+    """Where the rows of a snapshot's JSON text are, found when a problem is first shown.
+
+    One pass of the C scanner finds each row of each top-level array; a key's value is then
+    found within its row alone, and a line from a table of line starts. So a snapshot of any
+    size is located exactly (reading it again as YAML, with positions, took minutes beyond a
+    few megabytes), and a thousand problems cost no more than one.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._rows: dict[str, list[tuple[int, int]]] | None = None
+        self._lines: list[int] | None = None
+
+    def span(self, section: str, index: int, key: str | None) -> tuple[int, int] | None:
+        """Offsets of row `index` of `section` (of its `key`'s value, when it has that key)."""
+        rows = self._sections().get(section, [])
+        if index >= len(rows):
+            return None
+        start, end = rows[index]
+        if key is not None and self.text[start] == "{":
+            for name, value_start, value_end in _members(self.text, start):
+                if name == key:
+                    return value_start, value_end
+        return start, end
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of an offset."""
+        if self._lines is None:
+            self._lines = [0, *(m.end() for m in re.finditer("\n", self.text))]
+        line = bisect.bisect_right(self._lines, offset)
+        return line, offset - self._lines[line - 1] + 1
+
+    def _sections(self) -> dict[str, list[tuple[int, int]]]:
+        if self._rows is None:
+            text = self.text
+            top = _SPACE.match(text).end()  # type: ignore[union-attr]
+            self._rows = {}
+            for name, start, _ in _members(text, top) if text[top : top + 1] == "{" else ():
+                if isinstance(name, str) and text[start] == "[":
+                    self._rows[name] = [(s, e) for _, s, e in _members(text, start)]
+        return self._rows
+
+
+__all__ = ["MAX_DEPTH", "JsonProblem", "Places", "loads", "position"]

@@ -141,25 +141,22 @@ def from_json_text(text: str, file: str = "<snapshot>") -> RawSnapshot:
     return from_data(data, file, json_locator(text, file))
 
 
-_LOCATE_LIMIT = 5 * 1024 * 1024
-
-
 def json_locator(text: str, file: str) -> Locator:
     """Places of rows in JSON text, found only when a problem must be shown.
 
-    JSON is read with the fast `json` module, which keeps no positions; on the error
-    path the same text is read again as YAML (a superset of it) to find them.
+    JSON is read with the fast `json` module, which keeps no positions; on the error path
+    `jsontext.Places` finds them in the same text, at any size. A value on one line is
+    underlined whole, as the YAML reader underlines it.
     """
-    located: list[YNode | None] = []
+    places = jsontext.Places(text)
 
     def locate(section: str, index: int, key: str | None) -> Location | None:
-        if not located:
-            try:
-                located.append(load_yaml(text, file) if len(text) <= _LOCATE_LIMIT else None)
-            except InputError:
-                located.append(None)
-        root = located[0]
-        return _row_location(root, section, index, key) if root is not None else None
+        span = places.span(section, index, key)
+        if span is None:
+            return None
+        first, last = places.position(span[0]), places.position(span[1])
+        end = Position(*last) if last[0] == first[0] else None
+        return Location(file, Position(*first), end)
 
     return locate
 
