@@ -188,7 +188,8 @@ class SourceCache:
                 # Only a regular file: opening a FIFO named in a diagnostic would wait for ever.
                 if not stat.S_ISREG(os.stat(file).st_mode):
                     raise IsADirectoryError(file)
-                self._texts[file] = Path(file).read_text(encoding="utf-8").splitlines()
+                # A byte order mark (a spreadsheet's UTF-8 CSV) is not part of the first line shown.
+                self._texts[file] = Path(file).read_text(encoding="utf-8-sig").splitlines()
             except (OSError, UnicodeDecodeError, ValueError):
                 self._texts[file] = None
         lines = self._texts[file]

@@ -93,8 +93,22 @@ def check_header(names: list[str], section: str, problem: Callable[..., InputErr
     missing = [name for name in REQUIRED_COLUMNS[section] if name not in seen]
     if missing:
         listed = ", ".join(f"`{name}`" for name in missing)
-        raise problem(
-            f"the header lacks the column{'s' if len(missing) > 1 else ''} {listed}",
-            1,
-            f"the first line of {section}.csv names the columns: {', '.join(REQUIRED_COLUMNS[section])}, ...",
-        )
+        hint = f"the first line of {section}.csv names the columns: {', '.join(REQUIRED_COLUMNS[section])}, ..."
+        separator = _other_separator(names)
+        if separator is not None:
+            # A spreadsheet set to a European locale saves "CSV" separated by semicolons.
+            hint = (
+                f"the columns are separated by {separator}: a snapshot's CSV files are separated by commas"
+                ' (in a spreadsheet, save as "CSV UTF-8 (comma delimited)")'
+            )
+        raise problem(f"the header lacks the column{'s' if len(missing) > 1 else ''} {listed}", 1, hint)
+
+
+def _other_separator(names: list[str]) -> str | None:
+    """The separator a one-column header seems to use instead of a comma (`;`, a tab, `|`)."""
+    if len(names) != 1:
+        return None
+    for separator, said in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if separator in names[0]:
+            return said
+    return None

@@ -149,6 +149,18 @@ REJECTED: list[tuple[str, Files, str]] = [
         "invoices.csv:1:1: error: the header lacks the columns `id`, `customer_id`, `amount`, `due_date`",
     ),
     (
+        "csv separated by semicolons, with a byte order mark",
+        _csv(invoices="\ufeffid;customer_id;amount;due_date\nA;C1;100,50;2026-10-01\n"),
+        "invoices.csv:1:1: error: the header lacks the columns `id`, `customer_id`, `amount`, `due_date`\n"
+        "  id;customer_id;amount;due_date\n  ^\n"
+        "  hint: the columns are separated by semicolons: a snapshot's CSV files are separated by commas",
+    ),
+    (
+        "csv separated by tabs",
+        _csv(invoices="id\tcustomer_id\tamount\tdue_date\nA\tC1\t100\t2026-10-01\n"),
+        "hint: the columns are separated by tabs",
+    ),
+    (
         "history csv without its header",
         _csv(invoices="id,customer_id,amount,due_date\nA,C1,5,2026-10-01\n", history="A,,remind,2026-11-01\n"),
         "history.csv:1:1: error: the header lacks the columns `action`, `at`",
