@@ -452,3 +452,31 @@ def test_frames_let_go_of_the_rows_read_once_the_digest_is_taken(
     slim = frames.for_assembly()
     assert (slim.invoice_count, slim.customer_count) == (frames.invoice_count, frames.customer_count)
     assert slim.history.height == 0 and "days_overdue" not in slim.invoices.columns
+
+
+@pytest.mark.parametrize("form", ["parquet-folder", "json"])
+def test_history_left_as_a_plan_is_the_history_held(tmp_path: Path, form: str) -> None:
+    """`lazy_history`: the history as a plan (which DuckDB's out-of-core path streams to a file)
+    holds the rows the frames hold otherwise, and its parameters read alike."""
+    policy = load_policy(EXAMPLES / "policies" / "smb-standard.yaml")
+    small = EXAMPLES / "snapshots" / "small.json"
+    if form == "json":
+        held, left = (load_frames(policy, read_snapshot(small), lazy_history=lazy) for lazy in (False, True))
+    else:
+        write_csv_folder(tmp_path / "csv", json.loads(small.read_text(encoding="utf-8")))
+        write_parquet_folder(tmp_path / "csv", tmp_path / "snap", "typed")
+        as_of = dt.date(2026, 11, 23)
+        held, left = (load_frames(policy, tmp_path / "snap", as_of, lazy_history=lazy) for lazy in (False, True))
+    assert held.history_plan is None and held.history.height == 8
+    assert left.history_plan is not None and left.history.height == 0
+    assert left.history.schema == held.history.schema
+    planned = left.history_plan.collect()
+    assert planned.sort(planned.columns).equals(held.history.sort(held.history.columns))
+    tone = policy.actions["remind"].params[0]
+    assert tone.name == "tone"
+    assert (
+        left.read_params("remind", "tone", tone.type)[0][0]
+        .sort()
+        .equals(held.read_params("remind", "tone", tone.type)[0][0].sort())
+    )
+    assert left.for_assembly().history_plan is None

@@ -109,8 +109,11 @@ def drawn_policy(text: str, data: object) -> Policy | None:
         return None
 
 
-def compare(engine: str, case: tuple[str, dict[str, object]], spark: Any = None) -> None:
-    """The differential tests' body: `engine` gives the row engine's plan, byte for byte, or declines."""
+def compare(
+    engine: str, case: tuple[str, dict[str, object]], spark: Any = None, memory_limit: str | None = None
+) -> None:
+    """The differential tests' body: `engine` gives the row engine's plan, byte for byte, or declines
+    (DuckDB out of core, its input tables read from files, under `memory_limit`)."""
     text, data = case
     policy = drawn_policy(text, data)
     if policy is None:
@@ -128,7 +131,7 @@ def compare(engine: str, case: tuple[str, dict[str, object]], spark: Any = None)
             plan = make_plan_batch(policy, raw, None, csv=True)
             assert render_plan(plan, "csv") == render_csv(row), "the CSV plans differ"
         else:
-            plan = batch_plan_on(engine, policy, raw, None, spark)
+            plan = batch_plan_on(engine, policy, raw, None, spark, memory_limit)
     except Unsupported as unsupported:
         event(f"unsupported: {str(unsupported)[:50]}")
         return

@@ -31,21 +31,31 @@ Source = RawSnapshot | Frames | Tables | str | Path
 """A snapshot in rows, in frames already bound, in tables handed in (`batch/memory.py`), or its path."""
 
 
-def load_frames(policy: Policy, source: Source, as_of: dt.date | None = None, *, early_digest: bool = True) -> Frames:
-    """Frames for a snapshot: a RawSnapshot, tables, a snapshot file or folder (CSV or Parquet), or Frames."""
+def load_frames(
+    policy: Policy,
+    source: Source,
+    as_of: dt.date | None = None,
+    *,
+    early_digest: bool = True,
+    lazy_history: bool = False,
+) -> Frames:
+    """Frames for a snapshot: a RawSnapshot, tables, a snapshot file or folder (CSV or Parquet), or Frames.
+
+    With `lazy_history` the history attached to its invoices is left as a plan where it can be
+    (`Frames.history_plan`), for an engine that streams it rather than holds it."""
     if isinstance(source, Frames):
         if policy.currency is not None and "fx_rate" not in source.invoices.columns:
             raise RowEngineOnly("a base currency (SPEC 7.1): these frames carry no `fx_rate`")
         return source
     if isinstance(source, Tables):
         given = as_of if as_of is not None else own_as_of(source.as_of)
-        return load_tables(policy, source, given, early_digest=early_digest)
+        return load_tables(policy, source, given, early_digest=early_digest, lazy_history=lazy_history)
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
-            return load_folder(policy, path, as_of, early_digest=early_digest)
+            return load_folder(policy, path, as_of, early_digest=early_digest, lazy_history=lazy_history)
         source = read_snapshot(path)
-    return load_rows(policy, source, as_of, early_digest=early_digest)
+    return load_rows(policy, source, as_of, early_digest=early_digest, lazy_history=lazy_history)
 
 
 def lowered(policy: Policy) -> Program:

@@ -51,6 +51,9 @@ class Frames:
     guarded_customers: set[str] = field(default_factory=set)
     param_values: Callable[[pl.Series, str, Type], tuple[list[pl.Series], pl.Series]] | None = None
     warnings: Sequence[SnapshotWarning] = field(default_factory=list)  # SPEC 7.3, in place order
+    # The history still to be computed, when the loader was asked to leave it so (`history` is then
+    # empty): the SQL engines' bounded path streams it to a file rather than holding it.
+    history_plan: pl.LazyFrame | None = None
 
     @property
     def invoice_count(self) -> int:
@@ -73,6 +76,7 @@ class Frames:
             invoices=self.invoices.select(invoices),
             customers=self.customers.select(customers),
             history=self.history.clear(),
+            history_plan=None,
             read_params=_no_history,
         )
 

@@ -60,11 +60,14 @@ NOTICES_KEY = "arrears.notices"
 ROW_GROUP = 131_072
 
 
-def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_digest: bool = True) -> Frames:
+def load_folder(
+    policy: Policy, folder: Path, as_of: dt.date | None, *, early_digest: bool = True, lazy_history: bool = False
+) -> Frames:
     """Frames for a CSV or Parquet folder, bound in columns; InputError for a malformed snapshot.
 
     With `early_digest` the snapshot digest starts in a background thread at once (it
-    then overlaps evaluation); else it is computed only if a plan asks for it.
+    then overlaps evaluation); else it is computed only if a plan asks for it. With
+    `lazy_history` the history is left as a plan (`Frames.history_plan`, see `_frames`).
     """
     try:
         tables = read_tables(folder)
@@ -72,11 +75,17 @@ def load_folder(policy: Policy, folder: Path, as_of: dt.date | None, *, early_di
         raw = read_snapshot(folder)
         snapshot = bind(raw, policy, as_of)
         return from_snapshot(snapshot, policy, lambda ids: fallback.subset(raw, ids))
-    return load_tables(policy, tables, as_of, early_digest=early_digest, from_folder=True)
+    return load_tables(policy, tables, as_of, early_digest=early_digest, from_folder=True, lazy_history=lazy_history)
 
 
 def load_tables(
-    policy: Policy, tables: Tables, as_of: dt.date | None, *, early_digest: bool = True, from_folder: bool = False
+    policy: Policy,
+    tables: Tables,
+    as_of: dt.date | None,
+    *,
+    early_digest: bool = True,
+    from_folder: bool = False,
+    lazy_history: bool = False,
 ) -> Frames:
     """Frames for tables already read (a folder's, or a day of a replayed ledger), bound in columns.
 
@@ -92,7 +101,7 @@ def load_tables(
         return from_snapshot(snapshot, policy, tables.raw)
     assert as_of is not None
     digest = _background(tables.digest) if early_digest else _once(tables.digest)
-    frames = _frames(policy, bound, as_of, digest, _read_again(folder) if from_folder else tables.raw)
+    frames = _frames(policy, bound, as_of, digest, _read_again(folder) if from_folder else tables.raw, lazy_history)
     # Placed as the row reader places a folder's rows (reading it again only when there are warnings).
     frames.warnings = column_warnings(policy, bound, tables.customers.height, _place_rows(tables, from_folder))
     return frames
@@ -123,7 +132,9 @@ def _place_rows(tables: Tables, from_folder: bool) -> Locate:
     return locate
 
 
-def load_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_digest: bool = True) -> Frames:
+def load_rows(
+    policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_digest: bool = True, lazy_history: bool = False
+) -> Frames:
     """Frames for a snapshot read as rows (JSON, YAML), bound in columns when its columns allow.
 
     Otherwise, and whenever a value does not read, the row binder binds the snapshot (or
@@ -135,7 +146,7 @@ def load_rows(policy: Policy, raw: RawSnapshot, as_of: dt.date | None, *, early_
         return from_snapshot(bind(raw, policy, as_of), policy, subset)
     bound, effective = found
     digest = _background(raw.digest) if early_digest else _once(raw.digest)
-    frames = _frames(policy, bound, effective, digest, subset)
+    frames = _frames(policy, bound, effective, digest, subset, lazy_history)
     frames.warnings = column_warnings(policy, bound, len(raw.customers), raw.locate)
     return frames
 
@@ -195,11 +206,15 @@ def _frames(
     as_of: dt.date,
     digest: Callable[[], str],
     raw_subset: Callable[[set[str]], RawSnapshot],
+    lazy_history: bool = False,
 ) -> Frames:
     """Frames from bound tables: derived dates, rows ordered by customer, history by row.
 
     The built-in customer aggregates are not computed here: the translator computes those a
     policy reads from their definitions in the program, as it computes the policy's own.
+    With `lazy_history` the history attached to its rows is left as a plan
+    (`Frames.history_plan`): the SQL engines' bounded path streams it to a file, where the
+    attached 20M rows of a 10M-invoice portfolio took 1.7 GB (docs/benchmarks.md).
     """
     invoice_types, customer_types = field_types(policy)
     invoices = bound.invoices.with_columns(
@@ -221,10 +236,12 @@ def _frames(
     invoices = invoices.with_columns(
         customers["customer.id"].search_sorted(invoices["customer_id"], side="left").cast(pl.Int64).alias("__ci")
     )
-    history = _attach(bound.history, invoices, customers)
+    plan = _attach(bound.history.lazy(), invoices, customers)
+    history = plan.clear().collect() if lazy_history else plan.collect()
 
     def read_params(action: str, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
-        return _params(history, action, param, t)
+        # Left as a plan, the history is read whole if a parameter is asked for (the SQL engines never ask).
+        return _params(plan.collect() if lazy_history else history, action, param, t)
 
     return Frames(
         as_of=as_of,
@@ -237,6 +254,7 @@ def _frames(
         read_params=read_params,
         raw_subset=raw_subset,
         param_values=param_values,
+        history_plan=plan if lazy_history else None,
     )
 
 
@@ -269,25 +287,22 @@ def _background(work: Callable[[], str]) -> Callable[[], str]:
     return future.result
 
 
-def _attach(history: pl.DataFrame, invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.DataFrame:
+def _attach(history: pl.LazyFrame, invoices: pl.DataFrame, customers: pl.DataFrame) -> pl.LazyFrame:
     """History entries on the invoice (or, without invoice_id, the customer) they belong to, by row."""
-    rows = invoices.select(
+    rows = invoices.lazy().select(
         pl.col("id"),
         pl.int_range(pl.len(), dtype=pl.Int64).alias("__ii"),
         pl.col("__ci"),
         pl.col("customer_id").alias("__cust"),
     )
-    on_invoice = (
-        history.lazy()
-        .filter(pl.col("invoice_id").is_not_null())
-        .join(rows.lazy(), left_on="invoice_id", right_on="id", how="inner")
-        .collect()
+    on_invoice = history.filter(pl.col("invoice_id").is_not_null()).join(
+        rows, left_on="invoice_id", right_on="id", how="inner"
     )
     ids = customers["customer.id"]
     on_customer = history.filter(pl.col("invoice_id").is_null() & pl.col("customer_id").is_in(ids.implode()))
     on_customer = on_customer.with_columns(
         pl.lit(None, dtype=pl.Int64).alias("__ii"),
-        ids.search_sorted(on_customer["customer_id"], side="left").cast(pl.Int64).alias("__ci"),
+        pl.lit(ids).search_sorted(pl.col("customer_id"), side="left").cast(pl.Int64).alias("__ci"),
         pl.col("customer_id").alias("__cust"),
     )
     columns = ["__ii", "__ci", "__cust", "rule", "step", "action", "at", pl.col("params").alias("__params")]

@@ -22,6 +22,7 @@ from arrears.engine.batch.errors import Unsupported
 from arrears.engine.batch.plan import FramePlan
 from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import engine_query, materialized
+from arrears.engine.sql.tables import computed
 from arrears.rules.model import Policy
 
 
@@ -40,55 +41,86 @@ def make_plan_duckdb(
     the portfolio to an engine that holds it all in memory.
     """
     setting = _setting(memory_limit)
+    bounded = memory_limit is not None
     # Bounded, the digest is computed alone, after the evaluation's columns are let go (below),
     # rather than beside the loading: this costs the seconds it took in parallel, and saves the
-    # gigabytes the two held together (docs/benchmarks.md).
-    frames = load_frames(policy, source, as_of, early_digest=memory_limit is None)
+    # gigabytes the two held together (docs/benchmarks.md). The history is left as a plan, to be
+    # streamed to a file rather than held.
+    frames = load_frames(policy, source, as_of, early_digest=not bounded, lazy_history=bounded)
     # One query gives the actions and the guarded customers (rows whose rule is null): the
     # chains are computed once, where a separate guard query took as long again.
-    tree, tables = engine_query(policy, frames)
-    # The query reads `tables` from here: the evaluation's columns and history go before it runs.
-    frames = frames.for_assembly()
-    if memory_limit is not None:
-        frames.digest()  # and the rows it read are let go before DuckDB takes its memory
+    tree, plans = engine_query(policy, frames)
     query = materialized(tree).sql("duckdb", copy=False)  # the tree is not read again
+    del tree
     # What DuckDB spills beyond its memory limit goes to a folder of its own, removed after
     # the run (by default it would be `.tmp` in the user's working directory, left behind).
     with tempfile.TemporaryDirectory(prefix="arrears-duckdb-") as spill:
-        written = Path(spill) / "actions.parquet"
-        connection = duckdb.connect(":memory:", config={"temp_directory": spill})
-        rows: pl.DataFrame | None = None
-        try:
-            if setting is not None:
-                connection.execute("SET memory_limit = ?", [setting])
-            # The rows come in no order (the assembly sorts them): no operator keeps the order
-            # rows arrived in, which costs memory.
-            connection.execute("SET preserve_insertion_order = false")
-            for name, table in tables.items():
-                # Polars' own string layout (Arrow string views), which DuckDB reads as it is:
-                # the default conversion copies every text (3 GB and 1.8 s at 10M invoices).
-                connection.register(name, table.to_arrow(compat_level=pl.CompatLevel.newest()))
-            try:
-                result = connection.sql(query)
-                if memory_limit is None:
-                    rows = result.pl()
-                else:
-                    # Bounded, the rows go to a Parquet file beside the spilled data, read once
-                    # DuckDB has closed: collected from the query (`.pl()`) they were held in
-                    # DuckDB's layout and in Arrow's at once, beside DuckDB's own memory (the
-                    # 40M rows of the plan-heavy 10M portfolio then took more than the machine's
-                    # 23 GB). Unbounded, `.pl()` is the faster (0.7 s of 9 at 1M plan-heavy).
-                    result.write_parquet(str(written))
-            except duckdb.OutOfMemoryException:
-                raise InputError(_out_of_memory(memory_limit)) from None
-            except duckdb.Error as error:  # pragma: no cover - a translation the database refuses
-                raise Unsupported(f"DuckDB could not run the query: {error}") from None
-        finally:
-            connection.close()
-        del tables  # the input tables' copies, before the action table is read and assembled
-        if rows is None:
-            rows = pl.read_parquet(written)
+        folder = Path(spill)
+        if bounded:
+            # Out of core: the input tables are streamed to Parquet files in the run's folder and
+            # DuckDB reads them from there, so that neither the snapshot's history nor the tables
+            # are held in memory while DuckDB takes its own (the 10M-invoice benchmark's peak,
+            # docs/benchmarks.md). Then the rows that were read are let go, once the digest has
+            # read them.
+            files = {name: folder / f"input-{name}.parquet" for name in plans}
+            for name, plan in plans.items():
+                plan.sink_parquet(files[name], compression="lz4", engine="streaming")
+            del plans
+            frames = frames.for_assembly()
+            frames.digest()
+            rows = _query(query, setting, folder, memory_limit, files=files)
+        else:
+            tables = computed(plans)
+            del plans
+            frames = frames.for_assembly()  # the query reads `tables` from here
+            rows = _query(query, setting, folder, memory_limit, tables=tables)
+            del tables  # the input tables, before the action table is assembled
     return assemble(policy, frames, rows, csv=csv)
+
+
+def _query(
+    query: str,
+    setting: str | None,
+    folder: Path,
+    memory_limit: str | None,
+    *,
+    files: dict[str, Path] | None = None,
+    tables: dict[str, pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """The query's rows, over input tables read from `files` or handed over as `tables`."""
+    written = folder / "actions.parquet"
+    connection = duckdb.connect(":memory:", config={"temp_directory": str(folder)})
+    rows: pl.DataFrame | None = None
+    try:
+        if setting is not None:
+            connection.execute("SET memory_limit = ?", [setting])
+        # The rows come in no order (the assembly sorts them): no operator keeps the order
+        # rows arrived in, which costs memory.
+        connection.execute("SET preserve_insertion_order = false")
+        for name, path in (files or {}).items():
+            connection.read_parquet(str(path)).create_view(name)
+        for name, table in (tables or {}).items():
+            # Polars' own string layout (Arrow string views), which DuckDB reads as it is:
+            # the default conversion copies every text (3 GB and 1.8 s at 10M invoices).
+            connection.register(name, table.to_arrow(compat_level=pl.CompatLevel.newest()))
+        try:
+            result = connection.sql(query)
+            if memory_limit is None:
+                rows = result.pl()
+            else:
+                # Bounded, the rows go to a Parquet file beside the spilled data, read once
+                # DuckDB has closed: collected from the query (`.pl()`) they were held in
+                # DuckDB's layout and in Arrow's at once, beside DuckDB's own memory (the
+                # 40M rows of the plan-heavy 10M portfolio then took more than the machine's
+                # 23 GB). Unbounded, `.pl()` is the faster (0.7 s of 9 at 1M plan-heavy).
+                result.write_parquet(str(written))
+        except duckdb.OutOfMemoryException:
+            raise InputError(_out_of_memory(memory_limit)) from None
+        except duckdb.Error as error:  # pragma: no cover - a translation the database refuses
+            raise Unsupported(f"DuckDB could not run the query: {error}") from None
+    finally:
+        connection.close()
+    return rows if rows is not None else pl.read_parquet(written)
 
 
 def _setting(memory_limit: str | None) -> str | None:

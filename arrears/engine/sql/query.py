@@ -14,7 +14,7 @@ from arrears.engine.batch.typed import COMPACT
 from arrears.engine.sql.inputs import FX_RATE
 from arrears.engine.sql.known import Facts
 from arrears.engine.sql.optimize import optimize
-from arrears.engine.sql.tables import data_facts, input_tables
+from arrears.engine.sql.tables import data_facts, input_plans
 from arrears.engine.sql.translate import Translator, translate
 from arrears.engine.tablefiles import HISTORY_COLUMNS
 from arrears.program import Program, lower
@@ -97,12 +97,13 @@ def combined_tree(
     return optimize(translator.query(with_guards=True, ordered=False))
 
 
-def engine_query(policy: Policy, frames: Frames) -> tuple[exp.Select, dict[str, pl.DataFrame]]:
-    """What an engine (DuckDB, Spark) runs: the combined query and the tables it reads, made
-    together, as the query reads the facts and the rank columns that those tables carry."""
+def engine_query(policy: Policy, frames: Frames) -> tuple[exp.Select, dict[str, pl.LazyFrame]]:
+    """What an engine (DuckDB, Spark) runs: the combined query and the plans of the tables it
+    reads (`tables.input_plans`), made together, as the query reads the facts and the rank
+    columns that those tables carry."""
     facts = data_facts(frames)
     # Params and facts written compact, as the plan's action rows hold them (batch/typed.py).
-    return combined_tree(policy, frames.as_of, COMPACT, facts), input_tables(frames, facts)
+    return combined_tree(policy, frames.as_of, COMPACT, facts), input_plans(frames, facts)
 
 
 def _translated(

@@ -48,6 +48,7 @@ from arrears.engine.batch.plan import FramePlan
 from arrears.engine.engines import DEFAULT_SPARK_MASTER
 from arrears.engine.sql.assemble import assemble
 from arrears.engine.sql.query import engine_query
+from arrears.engine.sql.tables import computed
 from arrears.rules.model import Policy
 
 INSTALL = "pip install 'arrears[spark]'"
@@ -174,7 +175,9 @@ def make_plan_spark(
     from pyspark.errors import PySparkException
 
     frames = load_frames(policy, source, as_of)
-    tree, tables = engine_query(policy, frames)
+    tree, plans = engine_query(policy, frames)
+    tables = computed(plans)
+    del plans
     frames = frames.for_assembly()  # the query reads `tables` from here (duck.py)
     for key, value in SEMANTICS.items():
         session.conf.set(key, value)

@@ -4,7 +4,8 @@ The loader has already read the snapshot (JSON, YAML with the project's reader; 
 Parquet with Polars), checked it whole and applied the defaults; here decimals become
 their exact text (the SQL reads the coefficient and exponent back from it) and history
 rows name their invoice and customer again. The frames are then handed to the database
-as Arrow tables, without a copy per row.
+as Arrow tables, without a copy per row, or (DuckDB under a memory limit) streamed to
+Parquet files that the database reads from disk.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from arrears.engine.batch.stage import Stage
 from arrears.engine.sql.known import Facts
 
 
-def _texts(frame: pl.DataFrame, table: str, facts: Facts, strip: str = "") -> pl.DataFrame:
+def _texts(frame: pl.DataFrame, table: str, facts: Facts, strip: str = "") -> pl.LazyFrame:
     stage = Stage(frame.lazy(), "t")
     out: dict[str, pl.Expr] = {}
     for name in frame.columns:
@@ -43,7 +44,7 @@ def _texts(frame: pl.DataFrame, table: str, facts: Facts, strip: str = "") -> pl
             out[column] = D.to_text(dec, stage)
         else:
             out[column] = pl.col(name)
-    return stage.frame().select([e.alias(n) for n, e in out.items()]).collect()
+    return stage.frame().select([e.alias(n) for n, e in out.items()])
 
 
 def fixed_exponents(frames: Frames) -> dict[str, tuple[int, bool]]:
@@ -106,41 +107,45 @@ def data_facts(frames: Frames) -> Facts:
 
 
 def input_tables(frames: Frames, facts: Facts | None = None) -> dict[str, pl.DataFrame]:
+    """`input_plans` computed: the tables an engine hands its database."""
+    return computed(input_plans(frames, facts))
+
+
+def computed(plans: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
+    """Input plans computed together (Polars runs them in parallel)."""
+    return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
+
+
+def input_plans(frames: Frames, facts: Facts | None = None) -> dict[str, pl.LazyFrame]:
     """`invoices`, `customers` and `history` with the columns of SPEC section 3, for the
     query translated with `facts`: a decimal input is its text, or its coefficient where
     `Facts.coefficient` says so. Invoices and customers also carry their place in the
-    snapshot (`translate.RANKS`), which the engines' query gives with each action."""
+    snapshot (`translate.RANKS`), which the engines' query gives with each action.
+
+    As plans: collected (`input_tables`), or streamed to files by an engine that reads its
+    tables from disk (duck.py, under a memory limit), the history from `Frames.history_plan`.
+    """
     facts = facts or Facts()
     invoices = _texts(frames.invoices, "invoices", facts).with_columns(_place("__irank", frames.invoices.height))
     customers = _texts(frames.customers, "customers", facts, "customer.").with_columns(
         _place("__crank", frames.customers.height)
     )
-    history = frames.history
-    ids = frames.invoices["id"]
-    invoice_id = pl.Series("invoice_id", [None] * history.height, dtype=pl.String)
-    if history.height:
-        index = history["__ii"]
-        taken = ids.gather(index.fill_null(0))
-        invoice_id = pl.Series("invoice_id", taken).set(index.is_null(), None)
-    params = (
-        history["__params"]
-        if "__params" in history.columns
-        else pl.Series("params", [None] * history.height, dtype=pl.String)
-    )
-    table = pl.DataFrame(
-        {
-            "invoice_id": invoice_id,
-            "customer_id": history["__cust"].cast(pl.String),
-            "rule": history["rule"],
-            "step": history["step"],
-            "action": history["action"],
-            "params": params.alias("params"),
-            "at": history["at"],
-        }
+    history = frames.history_plan if frames.history_plan is not None else frames.history.lazy()
+    names = history.collect_schema().names()
+    params = pl.col("__params") if "__params" in names else pl.lit(None, dtype=pl.String)
+    table = history.select(
+        # An entry's invoice by its row (null for a customer's entry): gathered, not joined again.
+        pl.lit(frames.invoices["id"]).gather(pl.col("__ii")).alias("invoice_id"),
+        pl.col("__cust").cast(pl.String).alias("customer_id"),
+        pl.col("rule"),
+        pl.col("step"),
+        pl.col("action"),
+        params.alias("params"),
+        pl.col("at"),
     )
     tables = {"invoices": invoices, "customers": customers, "history": table}
     if FX_RATE in frames.invoices.columns:
-        tables["rates"] = rates_in_force(frames)
+        tables["rates"] = rates_in_force(frames).lazy()
     return tables
 
 
@@ -162,6 +167,6 @@ def rates_in_force(frames: Frames) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"currency": pl.String, "rate": pl.String, "from": pl.Date})
 
 
-def _place(name: str, rows: int) -> pl.Series:
+def _place(name: str, rows: int) -> pl.Expr:
     """Each row's place, as a signed 64-bit number (Spark has no unsigned integers)."""
-    return pl.Series(name, range(rows), dtype=pl.Int64)
+    return pl.int_range(rows, dtype=pl.Int64).alias(name)

@@ -356,8 +356,10 @@ def test_no_engine_is_said_to_have_planned_a_snapshot_the_row_engine_refuses(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 @given(cases())
-def test_duckdb_equals_row_engine(case: tuple[str, dict[str, object]]) -> None:
-    compare("duckdb", case)
+@pytest.mark.parametrize("memory_limit", [None, "1GB"], ids=["in-memory", "out-of-core"])
+def test_duckdb_equals_row_engine(memory_limit: str | None, case: tuple[str, dict[str, object]]) -> None:
+    """Under a memory limit DuckDB reads its input tables from Parquet files, and its rows come through one."""
+    compare("duckdb", case, memory_limit=memory_limit)
 
 
 CHARGES_POLICY = """
