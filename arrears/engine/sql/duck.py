@@ -62,11 +62,7 @@ def make_plan_duckdb(
             # are held in memory while DuckDB takes its own (the 10M-invoice benchmark's peak,
             # docs/benchmarks.md). Then the rows that were read are let go, once the digest has
             # read them.
-            files = {name: folder / f"input-{name}.parquet" for name in plans}
-            for name in files:
-                # Taken out of `plans` as it is written: a plan still named (a loop's variable)
-                # holds the snapshot's history and the evaluation's invoices (2.4 GB at 10M).
-                plans.pop(name).sink_parquet(files[name], compression="lz4", engine="streaming")
+            files = _written(plans, folder)
             frames = frames.for_assembly()
             frames.digest()
             rows = _query(query, setting, folder, memory_limit, files=files)
@@ -117,11 +113,38 @@ def _query(
                 result.write_parquet(str(written))
         except duckdb.OutOfMemoryException:
             raise InputError(_out_of_memory(memory_limit)) from None
+        except duckdb.IOException as error:  # its spilled data or its files: the file system's, not SQL's
+            raise InputError(_no_room(folder, error)) from None
         except duckdb.Error as error:  # pragma: no cover - a translation the database refuses
             raise Unsupported(f"DuckDB could not run the query: {error}") from None
     finally:
         connection.close()
     return rows if rows is not None else pl.read_parquet(written)
+
+
+def _written(plans: dict[str, pl.LazyFrame], folder: Path) -> dict[str, Path]:
+    """The input tables streamed to Parquet files in `folder`; InputError when they do not fit."""
+    files = {name: folder / f"input-{name}.parquet" for name in plans}
+    try:
+        for name in files:
+            # Taken out of `plans` as it is written: a plan still named (a loop's variable)
+            # holds the snapshot's history and the evaluation's invoices (2.4 GB at 10M).
+            plans.pop(name).sink_parquet(files[name], compression="lz4", engine="streaming")
+    except (OSError, pl.exceptions.ComputeError) as error:
+        if not isinstance(error, OSError) and "os error" not in str(error):
+            raise  # pragma: no cover - not the file system's: a bug, reported as one
+        raise InputError(_no_room(folder, error)) from None
+    return files
+
+
+def _no_room(folder: Path, error: Exception) -> Diagnostic:
+    reason = str(error).rsplit(": ", 1)[-1] if "os error" in str(error) else str(error)
+    return Diagnostic(
+        f"DuckDB's tables could not be written to the run's temporary folder ({folder.parent}): {reason}",
+        hint="under --memory-limit, DuckDB reads its input tables from there and spills to it:"
+        " point TMPDIR at a folder with room",
+        code="io",
+    )
 
 
 def _setting(memory_limit: str | None) -> str | None:

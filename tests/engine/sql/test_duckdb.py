@@ -233,6 +233,35 @@ def test_running_out_of_the_memory_limit_is_an_error_not_a_fallback(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pl.exceptions.ComputeError("parquet: underlying IO error: No space left on device (os error 28)"),
+        PermissionError(13, "Permission denied"),
+    ],
+    ids=["disk-full", "denied"],
+)
+def test_input_tables_that_do_not_fit_the_temporary_folder_are_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    """Out of core, the input tables go to the run's temporary folder: a full disk there is said
+    so (exit 2, nothing written), not an internal error, nor a reason to plan in memory instead."""
+
+    def cannot_write(self: pl.LazyFrame, path: object, **options: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(pl.LazyFrame, "sink_parquet", cannot_write)
+    out = tmp_path / "plan.json"
+    args = ["run", str(POLICIES[0]), str(SNAPSHOTS[0]), "--engine", "duckdb", "--memory-limit", "1GB", "-o", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: DuckDB's tables could not be written to the run's temporary folder" in err
+    assert ("No space left on device (os error 28)" if "space" in str(failure) else "Permission denied") in err
+    assert "hint: under --memory-limit, DuckDB reads its input tables from there" in err
+    assert "internal error" not in err and "planned it" not in err
+    assert not out.exists()
+
+
 def test_csv_cells_are_neutralised_by_type_on_every_engine(tmp_path: Path) -> None:
     """A text parameter or fact starting like a formula is neutralised; a negative decimal is not."""
     policy = tmp_path / "p.yaml"
