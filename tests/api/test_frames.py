@@ -63,13 +63,18 @@ def expected(portfolio: tuple[dict[str, Any], list[pl.DataFrame]]) -> str:
     return arrears.load_policy(POLICY).evaluate(arrears.Snapshot.from_dict(data), engine="row").to_json()
 
 
-@pytest.mark.parametrize("engine", ["auto", "row", "batch", "duckdb"])
+@pytest.mark.parametrize(
+    ("engine", "memory_limit"),
+    [("auto", None), ("row", None), ("batch", None), ("duckdb", None), ("duckdb", "1GB")],
+    ids=["auto", "row", "batch", "duckdb", "duckdb-out-of-core"],
+)
 def test_frames_plan_as_their_rows_on_every_engine(
-    portfolio: tuple[dict[str, Any], list[pl.DataFrame]], expected: str, engine: Any
+    portfolio: tuple[dict[str, Any], list[pl.DataFrame]], expected: str, engine: Any, memory_limit: str | None
 ) -> None:
     _, frames = portfolio
     snapshot = arrears.Snapshot.from_frames(*frames, as_of=AS_OF)
-    assert arrears.load_policy(POLICY).evaluate(snapshot, engine=engine).to_json() == expected
+    plan = arrears.load_policy(POLICY).evaluate(snapshot, engine=engine, memory_limit=memory_limit)
+    assert plan.to_json() == expected
 
 
 def test_frames_plan_as_their_rows_on_spark(

@@ -233,6 +233,24 @@ def test_running_out_of_the_memory_limit_is_an_error_not_a_fallback(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_snapshot_folders_out_of_core_give_the_row_engines_plan(tmp_path: Path, form: str) -> None:
+    """A folder's tables, checked by the shared loader, streamed to files that DuckDB reads."""
+    folder, as_of = EXAMPLES_DIR / "snapshots" / "ibm-2013-06-30", dt.date(2013, 6, 30)
+    if form == "parquet":  # the small example, whose history holds reminders and a promise
+        data = json.loads(SNAPSHOTS[0].read_text(encoding="utf-8"))
+        for row in data["history"]:
+            row["params"] = json.dumps(row.get("params") or {})
+        for table in ("invoices", "customers", "history"):
+            pl.DataFrame(data[table], infer_schema_length=None).write_parquet(tmp_path / f"{table}.parquet")
+        folder, as_of = tmp_path, dt.date.fromisoformat(data["as_of"])
+        assert pl.read_parquet(folder / "history.parquet").height == 8
+    policy = load_policy(POLICIES[0])
+    row = plan_on("row", policy, folder, as_of)
+    assert json.loads(row)["actions"]
+    assert plan_on("duckdb", policy, folder, as_of, memory_limit="1GB") == row
+
+
 @pytest.mark.parametrize(
     "failure",
     [
