@@ -77,7 +77,8 @@ def _memory_limit(value: str | None) -> str | None:
     "--memory-limit",
     callback=lambda _context, _param, value: _memory_limit(value),
     help="duckdb: the database's memory limit (4GB, 512MiB, or a share of this machine's memory: 50%); "
-    "beyond it DuckDB works out of core.",
+    "with it DuckDB works out of core, reading its input tables from the temporary folder (TMPDIR) "
+    "and spilling there beyond the limit.",
 )
 @click.option(
     "--spark-master",
