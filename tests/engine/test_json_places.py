@@ -86,6 +86,16 @@ def test_position_counts_lines_and_columns(offset: int) -> None:
     assert jsontext.Places(text).position(offset) == expected
 
 
+@pytest.mark.parametrize("block", [1, 3, 7, 64])
+def test_position_across_blocks(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """The line table counts blocks of the text; every offset is placed as counting from the start places it."""
+    monkeypatch.setattr(jsontext, "_BLOCK", block)
+    text = 'ab\ncdef\n\n\nghijklmnopqrstu\nv{"w": 1}x\n\ny'
+    places = jsontext.Places(text)
+    for offset in [*range(len(text)), *reversed(range(len(text)))]:
+        assert places.position(offset) == jsontext.position(text, offset), offset
+
+
 def test_a_problem_deep_in_a_large_snapshot_is_located() -> None:
     """Beyond 5 MB the rows were not located at all: every problem said line 1, column 1."""
     invoices = [
