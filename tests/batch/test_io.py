@@ -27,6 +27,7 @@ from arrears.engine.batch.plan import FrameActions
 from arrears.engine.engines import choose_engine
 from arrears.engine.plan import make_plan, render_csv, render_jsonl
 from arrears.engine.snapshot import bind, read_snapshot
+from arrears.engine.sql.duck import make_plan_duckdb
 from arrears.engine.tablefiles import REQUIRED_COLUMNS
 from arrears.rules.loader import load_policy, load_policy_text
 from tests.batch.strategies import policies, snapshots
@@ -480,3 +481,44 @@ def test_history_left_as_a_plan_is_the_history_held(tmp_path: Path, form: str) -
         .equals(held.read_params("remind", "tone", tone.type)[0][0].sort())
     )
     assert left.for_assembly().history_plan is None
+
+
+def test_columns_typed_null_read_as_nulls_on_every_engine(tmp_path: Path) -> None:
+    """A column no row sets is typed `null` by Parquet writers (pandas' all-None columns): its values
+    are absent, on every engine. The columnar engines refused such a column ("reading a string
+    field from a Null column") and handed the whole portfolio to the row engine."""
+    invoices = pl.DataFrame(
+        {
+            "id": ["A", "B"],
+            "customer_id": ["C1", "C1"],
+            "amount": ["100.50", "20"],
+            "due_date": [dt.date(2026, 10, 1), dt.date(2026, 11, 1)],
+            "disputed": [None, None],
+            "currency": [None, None],
+            "open_amount": [None, None],
+        }
+    )
+    customers = pl.DataFrame({"id": ["C1"], "name": [None], "credit_limit": [None]})
+    history = pl.DataFrame(
+        {
+            "invoice_id": ["A"],
+            "customer_id": [None],
+            "rule": ["dunning"],
+            "step": [1],
+            "action": ["remind"],
+            "params": [None],
+            "at": [dt.date(2026, 10, 5)],
+        }
+    )
+    for name, frame in (("invoices", invoices), ("customers", customers), ("history", history)):
+        frame.write_parquet(tmp_path / f"{name}.parquet")
+    read = pl.read_parquet(tmp_path / "invoices.parquet")
+    assert (
+        read.schema["disputed"] == pl.Null and pl.read_parquet(tmp_path / "history.parquet").schema["params"] == pl.Null
+    )
+    policy = load_policy(EXAMPLES / "policies" / "smb-standard.yaml")
+    as_of = dt.date(2026, 11, 23)
+    row = make_plan(policy, bind(read_snapshot(tmp_path), policy, as_of)).to_json()
+    assert make_plan_batch(policy, tmp_path, as_of).to_json() == row  # Unsupported before
+    assert make_plan_duckdb(policy, tmp_path, as_of).to_json() == row
+    assert [a["action"] for a in json.loads(row)["actions"]] == ["remind", "late_fee", "remind"]

@@ -140,6 +140,9 @@ def coerce_column(column: pl.Expr, dtype: pl.DataType, t: Type, name: str) -> tu
     kind = t.kind
     if dtype == pl.String:
         return coerce_text(column, t, name)
+    if dtype == pl.Null:
+        # A column no row sets, as Parquet writers type one (pandas' all-None columns): nulls of any type.
+        return coerce_text(column.cast(pl.String), t, name)
     if isinstance(dtype, pl.Decimal):
         scale = dtype.scale or 0
         coef = column.cast(pl.Decimal(38, scale)).to_physical().cast(pl.Int128)

@@ -443,6 +443,8 @@ def _params_text(frame: pl.DataFrame) -> pl.Expr | None:
     dtype = frame.schema["params"]
     if dtype == pl.String:
         return pl.col("params")
+    if dtype == pl.Null:  # no entry has parameters: a column of nulls, as a Parquet writer types it
+        return pl.col("params").cast(pl.String)
     if isinstance(dtype, pl.Struct):
         return pl.col("params").struct.json_encode()
     return None
