@@ -101,6 +101,9 @@ def load_yaml(text: str, file: str) -> YNode | None:
             Diagnostic(
                 f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB",
                 Location(file, Position(1, 1)),
+                # YAML is read keeping every value's place, which takes time and memory at this size.
+                hint="YAML is read up to this size: write a larger snapshot as JSON, or as a folder of"
+                " CSV or Parquet tables",
                 code="yaml",
             )
         )

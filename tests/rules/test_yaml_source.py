@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from arrears.diagnostics import InputError
+from arrears.diagnostics import InputError, Location, Position
+from arrears.rules import yaml_source
 from arrears.rules.yaml_source import SourceMap, load_yaml
 
 STYLES = """\
@@ -80,3 +81,18 @@ def test_absurd_nesting_is_refused(text: str) -> None:
     with pytest.raises(InputError) as caught:
         load_yaml(text, "deep.yaml")
     assert "nest" in caught.value.diagnostics[0].message
+
+
+def test_a_yaml_file_beyond_the_size_limit_is_refused_with_what_to_write_instead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(yaml_source, "MAX_BYTES", 1024 * 1024)
+    text = "as_of: 2026-11-23\ninvoices:\n" + "  - {id: A, customer_id: C, amount: 1, due_date: 2026-01-01}\n" * 20_000
+    with pytest.raises(InputError) as caught:
+        yaml_source.load_yaml(text, "big.yaml")
+    [problem] = caught.value.diagnostics
+    assert problem.message == "file is larger than 1 MiB"
+    assert problem.location == Location("big.yaml", Position(1, 1))
+    assert problem.hint == (
+        "YAML is read up to this size: write a larger snapshot as JSON, or as a folder of CSV or Parquet tables"
+    )
