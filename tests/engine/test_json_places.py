@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from arrears.diagnostics import InputError, Location, Position
 from arrears.engine import jsontext
 from arrears.engine.snapshot import bind, from_json_text
-from arrears.engine.sources import json_locator
+from arrears.engine.sources import _row_location, json_locator
 from arrears.rules.loader import load_policy_text
 from arrears.rules.yaml_source import YNode, load_yaml
 
@@ -47,12 +47,7 @@ snapshots = st.fixed_dictionaries(
 def _yaml_location(root: YNode | None, section: str, index: int, key: str | None) -> Location | None:
     """Where the YAML reader (which keeps every node's place) puts a row, or its key's value."""
     assert root is not None
-    rows = root.get(section) if root.kind == "mapping" else None
-    if rows is None or rows.kind != "sequence" or index >= len(rows.items):
-        return None
-    row = rows.items[index]
-    node = row.get(key) if key and row.kind == "mapping" else None
-    return (node or row).location()
+    return _row_location(root, section, index, key)
 
 
 @settings(max_examples=150, deadline=None)

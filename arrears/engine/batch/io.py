@@ -237,7 +237,8 @@ def _frames(
         customers["customer.id"].search_sorted(invoices["customer_id"], side="left").cast(pl.Int64).alias("__ci")
     )
     plan = _attach(bound.history.lazy(), invoices, customers)
-    history = plan.clear().collect() if lazy_history else plan.collect()
+    # Left as a plan, the frames' history is its empty schema: nothing of the plan runs here.
+    history = pl.DataFrame(schema=plan.collect_schema()) if lazy_history else plan.collect()
 
     def read_params(action: str, param: str, t: Type) -> tuple[list[pl.Series], pl.Series]:
         # Left as a plan, the history is read whole if a parameter is asked for (the SQL engines never ask).
