@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
@@ -214,25 +214,25 @@ def write_document(document: dict[str, Any], write: Callable[[str], object]) -> 
     write("}\n")
 
 
-def one_line(document: dict[str, Any]) -> str:
-    """The document as `json.dumps(document, ensure_ascii=False)` writes it on one line, `Rendered`
-    lists spliced in as their texts (`compact` spells items with the same separators).
+def one_line(document: dict[str, Any]) -> Iterator[str]:
+    """The document as `json.dumps(document, ensure_ascii=False)` writes it on one line, in pieces
+    to be joined, `Rendered` lists spliced in as their texts (`compact` spells items with the
+    same separators).
 
-    Joined once at the end: a plan's warnings can run to tens of megabytes, each copy of
-    them counts.
+    In pieces: a plan's warnings can run to hundreds of megabytes, each copy of them counts,
+    and a Parquet plan cuts the text into parts anyway (`batch/io.py`).
     """
-    parts = ["{"]
+    yield "{"
     for i, (key, value) in enumerate(document.items()):
-        parts.append((", " if i else "") + json.dumps(key, ensure_ascii=False) + ": ")
+        yield (", " if i else "") + json.dumps(key, ensure_ascii=False) + ": "
         if isinstance(value, Rendered):
-            parts.append("[")
+            yield "["
             for j, chunk in enumerate(chunk for chunk in value.chunks() if chunk):
-                parts += [", " if j else "", ", ".join(chunk)]
-            parts.append("]")
+                yield (", " if j else "") + ", ".join(chunk)
+            yield "]"
         else:
-            parts.append(json.dumps(value, ensure_ascii=False))
-    parts.append("}")
-    return "".join(parts)
+            yield json.dumps(value, ensure_ascii=False)
+    yield "}"
 
 
 def dumps(document: dict[str, Any]) -> str:

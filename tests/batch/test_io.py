@@ -522,3 +522,27 @@ def test_columns_typed_null_read_as_nulls_on_every_engine(tmp_path: Path) -> Non
     assert make_plan_batch(policy, tmp_path, as_of).to_json() == row  # Unsupported before
     assert make_plan_duckdb(policy, tmp_path, as_of).to_json() == row
     assert [a["action"] for a in json.loads(row)["actions"]] == ["remind", "late_fee", "remind"]
+
+
+@pytest.mark.parametrize(
+    ("pieces", "size", "parts"),
+    [
+        (["{}"], 10, {"k": "{}"}),
+        ([""], 3, {"k": ""}),
+        (["abc"], 3, {"k": "abc"}),
+        (["ab", "cd"], 3, {"k": "abc", "k.1": "d"}),
+        (["abcdefg"], 3, {"k": "abc", "k.1": "def", "k.2": "g"}),
+        (["a", "bcdef", "", "g", "hi"], 3, {"k": "abc", "k.1": "def", "k.2": "ghi"}),
+        (["é€", "𝄞x"], 2, {"k": "é€", "k.1": "𝄞x"}),  # characters, never a UTF-8 sequence cut
+    ],
+)
+def test_metadata_parts(pieces: list[str], size: int, parts: dict[str, str]) -> None:
+    assert io.metadata_parts("k", pieces, size) == parts
+
+
+@given(st.lists(st.text(max_size=12), max_size=8), st.integers(1, 7))
+def test_metadata_parts_join_again(pieces: list[str], size: int) -> None:
+    parts = io.metadata_parts("arrears.plan", pieces, size)
+    assert io.metadata_text({**parts, "arrears.notices": "[]"}, "arrears.plan") == "".join(pieces)
+    assert all(len(part) == size for part in list(parts.values())[:-1])
+    assert 0 < len(list(parts.values())[-1]) <= size or len(parts) == 1

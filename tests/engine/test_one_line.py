@@ -1,4 +1,4 @@
-"""`one_line`: a document with lists already spelled as JSON texts, written as json.dumps writes it."""
+"""`one_line`: a document with lists already spelled as JSON texts, in pieces that join into what json.dumps writes."""
 
 from __future__ import annotations
 
@@ -22,4 +22,4 @@ def test_rendered_lists_are_spliced_as_json_dumps_writes_them(sizes: list[int]) 
     document: dict[str, Any] = {"plan": 1, "summary": {"by": {"x": 1}}, "warnings": Rendered(lambda: chunks)}
     document["errors"] = []
     expected = {**document, "warnings": ITEMS[:start]}
-    assert one_line(document) == json.dumps(expected, ensure_ascii=False)
+    assert "".join(one_line(document)) == json.dumps(expected, ensure_ascii=False)

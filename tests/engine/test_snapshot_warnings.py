@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq  # type: ignore[import-untyped]  # pyarrow ships no type hints
 import pytest
 
 from arrears.diagnostics import InputError
+from arrears.engine.batch import io as batch_io
 from arrears.engine.batch import make_plan_batch
 from arrears.engine.batch.io import read_plan_parquet, write_plan
+from arrears.engine.batch.plan import FramePlan
 from arrears.engine.batch.warned import FrameWarnings
 from arrears.engine.plan import make_plan
 from arrears.engine.snapshot import bind, from_data, from_json_text, load_snapshot
@@ -243,6 +246,43 @@ def test_the_parquet_header_is_the_document_as_json_writes_it(policy: Policy, tm
     header = pl.read_parquet_metadata(parquet)["arrears.plan"]
     del document["actions"], document["notices"]
     assert header == json.dumps(document, ensure_ascii=False)
+
+
+def test_a_long_parquet_header_is_cut_into_parts_every_parquet_reader_takes(
+    policy: Policy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyarrow (and pandas) refuses a footer text beyond its thrift string limit, 100 MB by
+    # default: a plan-heavy portfolio's warnings passed it. Here the limits are made small.
+    data = copy.deepcopy(MIXED)
+    for day in range(1, 29):  # history of a rule renamed since: a warning each
+        data["history"] += [
+            {"invoice_id": "A", "rule": "dunnin", "step": 0, "action": "remind", "at": f"2026-10-{day:02}"}
+        ] * 20
+    path = tmp_path / "renamed.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    batch = make_plan_batch(policy, path)
+    document = json.loads(batch.to_json())
+    assert len(document["warnings"]) > 560
+    header = pl.read_parquet_metadata(_written(batch, tmp_path / "whole.parquet"))["arrears.plan"]
+    limit = len(header.encode("utf-8")) // 3
+    with pytest.raises(OSError, match="size limit"):
+        pq.ParquetFile(tmp_path / "whole.parquet", thrift_string_size_limit=limit)
+    monkeypatch.setattr(batch_io, "METADATA_PART", limit // 4)
+    parquet = _written(batch, tmp_path / "cut.parquet")
+    footer = pq.ParquetFile(parquet, thrift_string_size_limit=limit).metadata.metadata
+    parts = -(-len(header) // (limit // 4))
+    assert {k for k in footer if b"plan" in k} == {b"arrears.plan"} | {
+        f"arrears.plan.{n}".encode() for n in range(1, parts)
+    }
+    actions, read = read_plan_parquet(parquet)
+    assert actions.height == len(document["actions"])
+    del document["actions"]
+    assert read == document
+
+
+def _written(plan: FramePlan, path: Path) -> Path:
+    write_plan(plan, path, "parquet")
+    return path
 
 
 def _csv_folder(folder: Path) -> None:

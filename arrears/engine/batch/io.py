@@ -9,7 +9,8 @@ Output: `write_plan(plan, path, fmt)`. JSONL and CSV are byte-identical to the r
 engine's `render_jsonl`/`render_csv`; JSON is the plan document; Parquet holds one
 row per action (params and facts as JSON text) and the rest of the document (header,
 notices, summary, errors) as JSON in the file's key-value metadata under `arrears.plan` (the
-notices under `arrears.notices`).
+notices under `arrears.notices`; a text beyond 24 million characters continued under
+`arrears.plan.1`, `arrears.plan.2`..., see docs/output.md).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import concurrent.futures
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -58,6 +59,10 @@ NOTICES_KEY = "arrears.notices"
 # Rows per Parquet row group, fixed: Polars would otherwise follow the frame's chunks, which
 # differ by engine (one sorted frame, or a database's batches), and the files would differ.
 ROW_GROUP = 131_072
+# pyarrow, and so pandas, reads no text beyond 100 MB in a Parquet footer (its
+# `thrift_string_size_limit`): a longer text is cut into parts, continued under `KEY.1`,
+# `KEY.2`... (`metadata_text` joins them). Counted in characters, at most 4 bytes each.
+METADATA_PART = 24_000_000
 
 
 def load_folder(
@@ -389,9 +394,41 @@ def plan_metadata(plan: FramePlan, digest: bool = True) -> dict[str, str]:
         document["warnings"] = warning_items(plan.warnings)
     document["errors"] = plan.errors()
     return {
-        METADATA_KEY: one_line(document),
-        NOTICES_KEY: notices_json(plan.actions.notice_frame),
+        **metadata_parts(METADATA_KEY, one_line(document)),
+        **metadata_parts(NOTICES_KEY, [notices_json(plan.actions.notice_frame)]),
     }
+
+
+def metadata_parts(key: str, pieces: Iterable[str], size: int | None = None) -> dict[str, str]:
+    """The text of `pieces` joined, under `key` when it is at most `size` characters (by default
+    `METADATA_PART`), else cut into parts of `size` under `key`, `key.1`, `key.2`..."""
+    limit = METADATA_PART if size is None else size
+    parts: list[str] = []
+    held: list[str] = []
+    length = 0
+    for piece in pieces:
+        held.append(piece)
+        length += len(piece)
+        if length > limit:
+            # Joined only when a part is full, so that the whole text never exists at once.
+            text = "".join(held)
+            start = 0
+            while len(text) - start > limit:
+                parts.append(text[start : start + limit])
+                start += limit
+            held, length = [text[start:]], len(text) - start
+    parts.append("".join(held))
+    return {key if number == 0 else f"{key}.{number}": part for number, part in enumerate(parts)}
+
+
+def metadata_text(metadata: Mapping[str, str], key: str) -> str | None:
+    """The text `metadata_parts` cut under `key`, joined again; None where `key` is absent."""
+    if key not in metadata:
+        return None
+    parts = [metadata[key]]
+    while f"{key}.{len(parts)}" in metadata:
+        parts.append(metadata[f"{key}.{len(parts)}"])
+    return "".join(parts)
 
 
 def csv_header(plan: FramePlan) -> str:
@@ -477,9 +514,9 @@ def render_plan(plan: FramePlan, fmt: Format) -> str:
 def read_plan_parquet(path: str | Path) -> tuple[pl.DataFrame, dict[str, object]]:
     """The actions and the rest of the document from a plan written as Parquet."""
     metadata = pl.read_parquet_metadata(path)
-    raw = metadata.get(METADATA_KEY)
+    raw = metadata_text(metadata, METADATA_KEY)
     document: dict[str, object] = json.loads(raw) if raw else {}
-    document["notices"] = json.loads(metadata.get(NOTICES_KEY) or "[]")
+    document["notices"] = json.loads(metadata_text(metadata, NOTICES_KEY) or "[]")
     return pl.read_parquet(path), document
 
 
