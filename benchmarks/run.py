@@ -124,7 +124,7 @@ def _planned(
 
 def _batch(policy_name: str, data: Path, out: Path, digest: bool) -> dict[str, Any]:
     from arrears.engine.batch import make_plan_batch
-    from arrears.engine.batch.io import write_plan
+    from arrears.engine.batch.planfiles import write_plan
     from arrears.rules.loader import load_policy
 
     started = time.perf_counter()
@@ -138,7 +138,7 @@ def _batch(policy_name: str, data: Path, out: Path, digest: bool) -> dict[str, A
 
 def _sql(engine: str, policy_name: str, data: Path, out: Path, memory_limit: str | None) -> dict[str, Any]:
     """DuckDB or Spark (local[2]), from `load_policy` to the written Parquet plan; Spark's start-up apart."""
-    from arrears.engine.batch.io import write_plan
+    from arrears.engine.batch.planfiles import write_plan
     from arrears.rules.loader import load_policy
 
     started = time.perf_counter()

@@ -220,7 +220,7 @@ def one_line(document: dict[str, Any]) -> Iterator[str]:
     same separators).
 
     In pieces: a plan's warnings can run to hundreds of megabytes, each copy of them counts,
-    and a Parquet plan cuts the text into parts anyway (`batch/io.py`).
+    and a Parquet plan cuts the text into parts anyway (`batch/planfiles.py`).
     """
     yield "{"
     for i, (key, value) in enumerate(document.items()):

@@ -162,7 +162,7 @@ def deliver(
     their plan reaches the user, is the same. A `table` is the row engine's rendering of
     the same plan type (`render_table`, with its width options).
     """
-    from arrears.engine.batch.io import render_plan, write_plan  # Polars, loaded with the plan
+    from arrears.engine.batch.planfiles import render_plan, write_plan  # Polars, loaded with the plan
 
     if strict:
         if progress is not None:

@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.diagnostics import InputError
-from arrears.engine.batch import io, make_plan_batch
+from arrears.engine.batch import io, make_plan_batch, planfiles
 from arrears.engine.batch.digest import snapshot_digest
 from arrears.engine.batch.engine import load_frames
 from arrears.engine.batch.folder import Tables, bind_tables, read_tables
-from arrears.engine.batch.io import ROW_GROUP, read_plan_parquet, render_plan, write_plan
 from arrears.engine.batch.plan import FrameActions
+from arrears.engine.batch.planfiles import ROW_GROUP, read_plan_parquet, render_plan, write_plan
 from arrears.engine.engines import choose_engine
 from arrears.engine.plan import make_plan, render_csv, render_jsonl
 from arrears.engine.snapshot import bind, read_snapshot
@@ -537,12 +537,12 @@ def test_columns_typed_null_read_as_nulls_on_every_engine(tmp_path: Path) -> Non
     ],
 )
 def test_metadata_parts(pieces: list[str], size: int, parts: dict[str, str]) -> None:
-    assert io.metadata_parts("k", pieces, size) == parts
+    assert planfiles.metadata_parts("k", pieces, size) == parts
 
 
 @given(st.lists(st.text(max_size=12), max_size=8), st.integers(1, 7))
 def test_metadata_parts_join_again(pieces: list[str], size: int) -> None:
-    parts = io.metadata_parts("arrears.plan", pieces, size)
-    assert io.metadata_text({**parts, "arrears.notices": "[]"}, "arrears.plan") == "".join(pieces)
+    parts = planfiles.metadata_parts("arrears.plan", pieces, size)
+    assert planfiles.metadata_text({**parts, "arrears.notices": "[]"}, "arrears.plan") == "".join(pieces)
     assert all(len(part) == size for part in list(parts.values())[:-1])
     assert 0 < len(list(parts.values())[-1]) <= size or len(parts) == 1

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from arrears.engine.batch import make_plan_batch
-from arrears.engine.batch.io import write_plan
+from arrears.engine.batch.planfiles import write_plan
 from arrears.rules.loader import load_policy
 from benchmarks.generate import generate
 from benchmarks.peers import handwritten, handwritten_heavy

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from arrears.cli import main
+from arrears.engine.batch import planfiles
 from tests.conftest import EXAMPLES, REPO
 
 POLICY = EXAMPLES / "policies" / "smb-standard.yaml"
@@ -248,3 +249,23 @@ def test_a_full_standard_error_keeps_the_exit_code(work: Path) -> None:
             timeout=120,
         )
     assert done.returncode == 2 and done.stdout == b""
+
+
+def test_a_plan_beyond_a_parquet_footer_is_refused_and_nothing_written(
+    capsys: pytest.CaptureFixture[str], work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Parquet footer holds 2 GiB at most; here the room is made small. Polars would write the
+    # file first and then fail: the run is refused before, the old file left as it was.
+    monkeypatch.setattr(planfiles, "FOOTER_ROOM", 200)
+    (work / "plan.parquet").write_text("old")
+    code, out, err = _run(capsys, "run", "policy.yaml", "snapshot.json", "--format", "parquet", "-o", "plan.parquet")
+    assert code == 2 and out == ""
+    size = len(json.dumps(json.loads(_run(capsys, "run", "policy.yaml", "snapshot.json")[1]) | {"actions": 0}))
+    assert err.startswith("error: --format parquet: the plan's document (")
+    assert "bytes, with 2 snapshot warnings) does not fit in a Parquet file's metadata (2 GiB at most)" in err
+    assert 0 < int(err.split("(")[1].split(" bytes")[0].replace(",", "")) < size
+    assert "hint: write --format json or jsonl" in err and "Traceback" not in err
+    assert (work / "plan.parquet").read_text() == "old"
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith(".")) == []
+    monkeypatch.setattr(planfiles, "FOOTER_ROOM", 2**20)
+    assert _run(capsys, "run", "policy.yaml", "snapshot.json", "--format", "parquet", "-o", "plan.parquet")[0] == 0

@@ -20,8 +20,8 @@ from arrears.diagnostics import ArrearsError
 from arrears.engine.batch import Unsupported, make_plan_batch
 from arrears.engine.batch.engine import Source
 from arrears.engine.batch.errors import RowEngineOnly
-from arrears.engine.batch.io import render_plan
 from arrears.engine.batch.plan import FramePlan
+from arrears.engine.batch.planfiles import render_plan
 from arrears.engine.plan import make_plan, render_csv
 from arrears.engine.snapshot import RawSnapshot, bind, from_data, load_snapshot
 from arrears.engine.sql.duck import make_plan_duckdb

@@ -14,10 +14,9 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]  # pyarrow ships no
 import pytest
 
 from arrears.diagnostics import InputError
-from arrears.engine.batch import io as batch_io
-from arrears.engine.batch import make_plan_batch
-from arrears.engine.batch.io import read_plan_parquet, write_plan
+from arrears.engine.batch import make_plan_batch, planfiles
 from arrears.engine.batch.plan import FramePlan
+from arrears.engine.batch.planfiles import read_plan_parquet, write_plan
 from arrears.engine.batch.warned import FrameWarnings
 from arrears.engine.plan import make_plan
 from arrears.engine.snapshot import bind, from_data, from_json_text, load_snapshot
@@ -267,7 +266,7 @@ def test_a_long_parquet_header_is_cut_into_parts_every_parquet_reader_takes(
     limit = len(header.encode("utf-8")) // 3
     with pytest.raises(OSError, match="size limit"):
         pq.ParquetFile(tmp_path / "whole.parquet", thrift_string_size_limit=limit)
-    monkeypatch.setattr(batch_io, "METADATA_PART", limit // 4)
+    monkeypatch.setattr(planfiles, "METADATA_PART", limit // 4)
     parquet = _written(batch, tmp_path / "cut.parquet")
     footer = pq.ParquetFile(parquet, thrift_string_size_limit=limit).metadata.metadata
     parts = -(-len(header) // (limit // 4))

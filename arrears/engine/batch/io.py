@@ -1,16 +1,9 @@
-"""Parquet and CSV snapshot folders in, plans out as Parquet, JSONL, CSV or JSON.
+"""Parquet and CSV snapshot folders in, bound in columns (plans go out through `batch/planfiles.py`).
 
 Input: a folder with `invoices.parquet`, `customers.parquet` and `history.parquet`
 (or the three `.csv` files of SPEC section 3) is read and bound in columns
 (folder.py). `Tables.raw()` gives the same rows to the row engine (its `read_snapshot`
 reads Parquet folders so), so both engines see the same snapshot, with the same digest.
-
-Output: `write_plan(plan, path, fmt)`. JSONL and CSV are byte-identical to the row
-engine's `render_jsonl`/`render_csv`; JSON is the plan document; Parquet holds one
-row per action (params and facts as JSON text) and the rest of the document (header,
-notices, summary, errors) as JSON in the file's key-value metadata under `arrears.plan` (the
-notices under `arrears.notices`; a text beyond 24 million characters continued under
-`arrears.plan.1`, `arrears.plan.2`..., see docs/output.md).
 """
 
 from __future__ import annotations
@@ -18,10 +11,8 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import functools
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 
@@ -41,28 +32,12 @@ from arrears.engine.batch.folder import (
     source_columns,
 )
 from arrears.engine.batch.frames import Frames, field_types, from_snapshot
-from arrears.engine.batch.plan import FramePlan, notices_json
-from arrears.engine.batch.render import ACTION_COLUMNS, action_line
 from arrears.engine.batch.rows import tables_of_rows
-from arrears.engine.batch.typed import DECIMAL_KINDS, neutralised
+from arrears.engine.batch.typed import DECIMAL_KINDS
 from arrears.engine.batch.warned import column_warnings
-from arrears.engine.document import one_line, warning_items
-from arrears.engine.plan import CsvLayout
 from arrears.engine.snapshot import RawSnapshot, bind, read_snapshot
 from arrears.engine.snapshot_warnings import Locate
 from arrears.rules.model import Policy
-
-Format = Literal["parquet", "jsonl", "csv", "json"]
-FORMATS: tuple[Format, ...] = ("parquet", "jsonl", "csv", "json")
-METADATA_KEY = "arrears.plan"
-NOTICES_KEY = "arrears.notices"
-# Rows per Parquet row group, fixed: Polars would otherwise follow the frame's chunks, which
-# differ by engine (one sorted frame, or a database's batches), and the files would differ.
-ROW_GROUP = 131_072
-# pyarrow, and so pandas, reads no text beyond 100 MB in a Parquet footer (its
-# `thrift_string_size_limit`): a longer text is cut into parts, continued under `KEY.1`,
-# `KEY.2`... (`metadata_text` joins them). Counted in characters, at most 4 bytes each.
-METADATA_PART = 24_000_000
 
 
 def load_folder(
@@ -379,145 +354,4 @@ def param_values(texts: pl.Series, param: str, t: Type) -> tuple[list[pl.Series]
     return [subset[name] for name in parts], subset["__odd"]
 
 
-# -- writing plans ------------------------------------------------------------------------
-
-
-def plan_metadata(plan: FramePlan, digest: bool = True) -> dict[str, str]:
-    """The plan document without its actions: the header, summary and errors, and the notices.
-
-    `digest=False` leaves the snapshot digest out (null): it reads every row of the
-    snapshot, which at portfolio scale costs as much as evaluating the policy.
-    """
-    document = plan.header(digest)
-    document["summary"] = plan.summary()
-    if plan.warnings:
-        document["warnings"] = warning_items(plan.warnings)
-    document["errors"] = plan.errors()
-    return {
-        **metadata_parts(METADATA_KEY, one_line(document)),
-        **metadata_parts(NOTICES_KEY, [notices_json(plan.actions.notice_frame)]),
-    }
-
-
-def metadata_parts(key: str, pieces: Iterable[str], size: int | None = None) -> dict[str, str]:
-    """The text of `pieces` joined, under `key` when it is at most `size` characters (by default
-    `METADATA_PART`), else cut into parts of `size` under `key`, `key.1`, `key.2`..."""
-    limit = METADATA_PART if size is None else size
-    parts: list[str] = []
-    held: list[str] = []
-    length = 0
-    for piece in pieces:
-        held.append(piece)
-        length += len(piece)
-        if length > limit:
-            # Joined only when a part is full, so that the whole text never exists at once.
-            text = "".join(held)
-            start = 0
-            while len(text) - start > limit:
-                parts.append(text[start : start + limit])
-                start += limit
-            held, length = [text[start:]], len(text) - start
-    parts.append("".join(held))
-    return {key if number == 0 else f"{key}.{number}": part for number, part in enumerate(parts)}
-
-
-def metadata_text(metadata: Mapping[str, str], key: str) -> str | None:
-    """The text `metadata_parts` cut under `key`, joined again; None where `key` is absent."""
-    if key not in metadata:
-        return None
-    parts = [metadata[key]]
-    while f"{key}.{len(parts)}" in metadata:
-        parts.append(metadata[f"{key}.{len(parts)}"])
-    return "".join(parts)
-
-
-def csv_header(plan: FramePlan) -> str:
-    return ",".join(_csv_layout(plan).header) + "\n"
-
-
-def _csv_layout(plan: FramePlan) -> CsvLayout:
-    if plan.actions.csv_layout is None:
-        raise ValueError("a CSV plan needs its flat columns: make it with make_plan_batch(..., csv=True)")
-    return plan.actions.csv_layout
-
-
-def csv_lines(plan: FramePlan) -> pl.Series:
-    """Action rows as CSV lines, as the row engine's `render_csv` writes them.
-
-    Quoted as Python's csv module quotes (QUOTE_MINIMAL); text neutralised against
-    formulas (the parameter and fact cells already are, by their type).
-    """
-    layout = _csv_layout(plan)
-
-    def field(expr: pl.Expr) -> pl.Expr:
-        expr = expr.fill_null("")
-        needs = expr.str.contains(r'[,"\r\n]')
-        return pl.when(needs).then('"' + expr.str.replace_all('"', '""', literal=True) + '"').otherwise(expr)
-
-    def text(name: str) -> pl.Expr:
-        return field(neutralised(pl.col(name)))
-
-    line = pl.concat_str(
-        [
-            text("customer"),
-            text("customer_name"),
-            text("invoice"),
-            text("rule"),
-            pl.col("step").cast(pl.String).fill_null(""),
-            text("action"),
-            *(field(pl.col(f"param.{name}")) for name in layout.params),
-            text("because"),
-            *(field(pl.col(f"fact.{name}")) for name in layout.facts),
-        ],
-        separator=",",
-    )
-    return plan.actions.frame.select(line.alias("line"))["line"]
-
-
-def write_plan(plan: FramePlan, path: str | Path, fmt: Format = "parquet", *, digest: bool = True) -> None:
-    """Write a plan: `parquet`, `jsonl` or `csv` (the row engine's renderings) or `json` (the document).
-
-    `digest=False` (Parquet only) writes the header without the snapshot digest.
-    """
-    target = Path(path)
-    if fmt == "parquet":
-        metadata = plan_metadata(plan, digest)
-        plan.actions.frame.select(ACTION_COLUMNS).write_parquet(
-            target, compression="zstd", metadata=metadata, row_group_size=ROW_GROUP
-        )
-        return
-    if fmt == "json":
-        with target.open("w", encoding="utf-8", newline="") as out:
-            plan.write_json(out.write)
-        return
-    lines = plan.actions.frame.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
-    with target.open("w", encoding="utf-8", newline="") as out:
-        if fmt == "csv":
-            out.write(csv_header(plan))
-        for start in range(0, lines.len(), 100_000):
-            chunk = lines.slice(start, 100_000).to_list()
-            out.write("\n".join(chunk) + "\n")
-
-
-def render_plan(plan: FramePlan, fmt: Format) -> str:
-    """A plan as text for stdout: `json` (the document), `jsonl` or `csv` (as the row engine renders them)."""
-    if fmt == "json":
-        return plan.to_json()
-    if fmt == "parquet":
-        raise ValueError("a Parquet plan is written to a file: use write_plan")
-    lines = plan.actions.frame.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
-    header = csv_header(plan) if fmt == "csv" else ""
-    body: str = lines.str.join("\n").item() if lines.len() else ""
-    return header + (body + "\n" if body else "")
-
-
-def read_plan_parquet(path: str | Path) -> tuple[pl.DataFrame, dict[str, object]]:
-    """The actions and the rest of the document from a plan written as Parquet."""
-    metadata = pl.read_parquet_metadata(path)
-    raw = metadata_text(metadata, METADATA_KEY)
-    document: dict[str, object] = json.loads(raw) if raw else {}
-    document["notices"] = json.loads(metadata_text(metadata, NOTICES_KEY) or "[]")
-    return pl.read_parquet(path), document
-
-
-__all__ = ["FORMATS", "frames_of_bound", "load_folder", "load_tables", "read_plan_parquet", "render_plan", "write_plan"]
+__all__ = ["frames_of_bound", "load_folder", "load_tables"]
