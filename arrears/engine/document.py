@@ -148,16 +148,15 @@ class Plan(Generic[T]):
 class WarningTexts(Protocol):
     """Warnings that spell themselves as JSON (the columnar engines': a frame, not an object each)."""
 
-    def json_texts(self) -> Sequence[str]:
-        """Each warning's `to_dict()` as `compact` spells it, in order."""
+    def json_chunks(self) -> Iterable[Sequence[str]]:
+        """Each warning's `to_dict()` as `compact` spells it, in order, in chunks."""
         ...
 
 
 def warning_items(warnings: Sequence[SnapshotWarning]) -> Rendered | list[dict[str, Any]]:
     """The document's `warnings`: texts the warnings spell themselves, or each one's dict."""
     if isinstance(warnings, WarningTexts):
-        texts = warnings.json_texts()
-        return Rendered(lambda: [texts])
+        return Rendered(warnings.json_chunks)
     return [w.to_dict() for w in warnings]
 
 
