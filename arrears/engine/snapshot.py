@@ -21,7 +21,7 @@ from arrears.engine.bulk import paused_gc
 from arrears.engine.reading import read_snapshot
 from arrears.engine.snapshot_history import HistoryEntry, Reader, bind_history, optional_step, optional_text
 from arrears.engine.snapshot_warnings import HistoryRow, InvoiceRow, SnapshotWarning, row_warnings
-from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text
+from arrears.engine.sources import Locator, RawSnapshot, diagnostic, from_data, from_json_text, missing_as_of
 from arrears.program.on_values import base_fields, customer_aggregates, derive
 from arrears.rules.calendar import Calendar
 from arrears.rules.fx import Rate, currency_problem, fx_rate, invoice_currency, read_rates
@@ -101,7 +101,7 @@ def _bind(raw: RawSnapshot, policy: Policy, as_of: dt.date | None) -> Snapshot:
     effective = as_of
     if effective is None:
         if raw.as_of is None:
-            problems.append(diagnostic(raw.file, "as_of: missing; give it in the snapshot or with --as-of", None))
+            problems.append(missing_as_of(raw.file))
         else:
             try:
                 effective = parse_date(raw.as_of)

@@ -372,4 +372,15 @@ def _csv_rows(text: str, file: str, section: str) -> tuple[list[dict[str, Any]],
 
 
 def diagnostic(file: str, message: str, location: Location | None) -> Diagnostic:
+    """A snapshot problem at `location`; one of the snapshot as a whole is placed at its top,
+    but a folder's, which has no line to point at, names the folder alone."""
+    if location is None and Path(file).is_dir():
+        return Diagnostic(message, path=file, code="snapshot")
     return Diagnostic(message, location or Location(file, Position(1, 1)), code="snapshot")
+
+
+def missing_as_of(file: str) -> Diagnostic:
+    """No as_of from the command nor the snapshot; a folder of tables has none of its own to give."""
+    if Path(file).is_dir():
+        return diagnostic(file, "as_of: missing; a snapshot folder has none of its own: give it with --as-of", None)
+    return diagnostic(file, "as_of: missing; give it in the snapshot or with --as-of", None)

@@ -22,7 +22,7 @@ from arrears.engine.evaluate import plan_actions
 from arrears.engine.outcomes import EvaluationProblem, PlannedAction
 from arrears.engine.snapshot import Invoice, Snapshot, aggregate_customer, derive_base, derive_days
 from arrears.engine.snapshot_history import HistoryEntry, Reader, history_params_typed
-from arrears.engine.sources import RawSnapshot, diagnostic
+from arrears.engine.sources import RawSnapshot, diagnostic, missing_as_of
 from arrears.replay.ledger import MAX_YEARS, BoundLedger, Ledger, bind_ledger, check_window, frozen_ledger
 from arrears.rules.calendar import Calendar
 from arrears.rules.model import Policy
@@ -224,7 +224,7 @@ def forecast(
         except CoercionError as error:
             raise InputError(diagnostic(raw.file, f"as_of: {error}", None)) from None
         if start is None:
-            raise InputError(diagnostic(raw.file, "as_of: missing; give it in the snapshot or with --as-of", None))
+            raise InputError(missing_as_of(raw.file))
     if days < 1:
         raise InputError(Diagnostic(f"--days must be at least 1, not {days}", code="usage"))
     if days > MAX_DAYS:

@@ -252,6 +252,23 @@ def test_parquet_plan_from_a_csv_folder(capsys: pytest.CaptureFixture[str], tmp_
 
 
 @pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--engine", "row"],
+        ["run", "--engine", "batch"],
+        ["run", "--engine", "duckdb"],
+        ["forecast", "--days", "3"],
+    ],
+)
+def test_a_folder_without_as_of_is_named_as_a_folder(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    # A folder has no line 1 to point at, nor an as_of of its own to give.
+    folder = str(EXAMPLES / "snapshots" / "ibm-2013-06-30")
+    code, out, err = cli(capsys, command[0], str(EXAMPLES / "policies" / "smb-standard.yaml"), folder, *command[1:])
+    assert (code, out) == (2, "")
+    assert err == f"{folder}: error: as_of: missing; a snapshot folder has none of its own: give it with --as-of\n"
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--format", "parquet"], "--format parquet writes a file"),
