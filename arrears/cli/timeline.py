@@ -125,12 +125,12 @@ def forecast_command(policy: str, snapshot: str, days: int, as_of: str | None, f
 
 @cli.command("record")
 @click.argument("plan", type=click.Path())
-@click.option("--history", required=True, help="The history file: .jsonl (JSON lines) or .csv.")
+@click.option("--history", required=True, help="The history file: .jsonl (JSON lines), .csv or .parquet.")
 def record_command(plan: str, history: str) -> None:
-    """Append PLAN's actions (the JSON of `arrears run`) to a history file, dated the plan's as_of.
+    """Append PLAN's actions to a history file, dated the plan's as_of.
 
-    The file is replaced whole (never half-written); a plan it already holds is refused
-    with exit code 1.
+    PLAN is the JSON of `arrears run`, or its Parquet plan (--format parquet). The file is
+    replaced whole (never half-written); a plan it already holds is refused with exit code 1.
     """
     with user_errors():
         count = record(read_plan(plan), history, plan_file=plan)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from arrears.diagnostics import InputError
@@ -123,7 +125,7 @@ def test_the_file_is_replaced_whole_not_appended_in_place(tmp_path: Path, plan: 
     [
         ("id,x\n1,2\n", "history.csv", "not a history's"),
         ("{not json\n", "history.jsonl", "invalid JSON"),
-        ("", "history.txt", "a history file is .jsonl"),
+        ("", "history.txt", "a history file is .jsonl (JSON lines), .csv or .parquet"),
     ],
 )
 def test_unreadable_history_is_refused_exit_2(
@@ -143,3 +145,129 @@ def test_not_a_plan_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 2
     assert "not a plan" in err
     assert not (tmp_path / "h.jsonl").exists()
+
+
+@pytest.fixture
+def parquet_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    path = tmp_path / "plan.parquet"
+    code, _, err = run_cli(capsys, "run", str(SMB), str(SMALL), "--format", "parquet", "-o", str(path))
+    assert code == 0, err
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_a_parquet_plan_records_as_its_json_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], plan: Path, parquet_plan: Path, suffix: str
+) -> None:
+    from_json, from_parquet = tmp_path / f"json{suffix}", tmp_path / f"parquet{suffix}"
+    assert run_cli(capsys, "record", str(plan), "--history", str(from_json))[0] == 0
+    code, _, err = run_cli(capsys, "record", str(parquet_plan), "--history", str(from_parquet))
+    assert code == 0, err
+    assert f"recorded {len(json.loads(plan.read_text())['actions'])} actions" in err
+    assert from_parquet.read_bytes() == from_json.read_bytes()
+    # Either plan is the same actions: the other is refused on the file one of them wrote.
+    code, _, err = run_cli(capsys, "record", str(plan), "--history", str(from_parquet))
+    assert code == 1 and "already holds" in err
+
+
+def test_a_parquet_history_holds_the_plans_actions_typed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], plan: Path
+) -> None:
+    history = tmp_path / "history.parquet"
+    assert run_cli(capsys, "record", str(plan), "--history", str(history))[0] == 0
+    doc = json.loads(plan.read_text())
+    table = pl.read_parquet(history)
+    assert table.schema == pl.Schema(recording.PARQUET_TYPES)
+    assert table.select(pl.exclude("params", "at")).rows() == [
+        (a["invoice"], a["customer"], a["rule"], a["step"], a["action"]) for a in doc["actions"]
+    ]
+    assert [json.loads(p) for p in table["params"]] == [a["params"] for a in doc["actions"]]
+    assert set(table["at"]) == {dt.date.fromisoformat(doc["as_of"])}
+    before = history.read_bytes()
+    code, _, err = run_cli(capsys, "record", str(plan), "--history", str(history))
+    assert (code, history.read_bytes()) == (1, before)
+    assert "nothing was recorded" in err
+
+
+def test_a_parquet_history_keeps_its_own_rows_columns_and_types(tmp_path: Path, plan: Path) -> None:
+    # pandas' way: a timestamp for the day, a float step; columns in another order.
+    history = tmp_path / "history.parquet"
+    own = pl.DataFrame(
+        {
+            "at": [dt.datetime(2026, 10, 1)],
+            "invoice_id": ["X"],
+            "customer_id": ["C"],
+            "rule": ["dunning"],
+            "step": [0.0],
+            "action": ["remind"],
+            "params": ['{"tone":"friendly"}'],
+        }
+    )
+    own.write_parquet(history)
+    count = recording.record(recording.read_plan(plan), history)
+    table = pl.read_parquet(history)
+    assert table.schema == own.schema and table.height == 1 + count
+    assert table.row(0) == own.row(0)
+    assert table["at"][1] == dt.datetime.fromisoformat(json.loads(plan.read_text())["as_of"])
+
+
+def test_a_parquet_history_read_back_as_a_snapshot_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], parquet_plan: Path
+) -> None:
+    """A Parquet folder whose history is the recorded file: the recorded actions are not planned again."""
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    data = json.loads(SMALL.read_text())
+    for section in ("invoices", "customers"):
+        pl.DataFrame(data[section], infer_schema_length=None).write_parquet(folder / f"{section}.parquet")
+    assert run_cli(capsys, "record", str(parquet_plan), "--history", str(folder / "history.parquet"))[0] == 0
+    again = tmp_path / "again.json"
+    code, _, err = run_cli(capsys, "run", str(SMB), str(folder), "--as-of", data["as_of"], "-o", str(again))
+    assert code == 0, err
+    done = {(a[1], a[2], a[3]) for a in pl.read_parquet(parquet_plan).rows()}
+    replanned = {(a["invoice"], a["rule"], a["step"]) for a in json.loads(again.read_text())["actions"]}
+    assert done and not done & replanned
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (pl.DataFrame({"id": ["A"]}), "not a plan (a Parquet file `arrears run --format parquet` writes)"),
+        (b"PAR1 and then nothing", "not a plan (a Parquet file"),
+    ],
+    ids=["a table", "broken"],
+)
+def test_a_parquet_file_that_is_no_plan_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: pl.DataFrame | bytes, message: str
+) -> None:
+    path = tmp_path / "plan.parquet"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        content.write_parquet(path)
+    code, _, err = run_cli(capsys, "record", str(path), "--history", str(tmp_path / "h.parquet"))
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "h.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (pl.DataFrame({"id": ["A"]}), "the columns are `id`, not a history's"),
+        (
+            pl.DataFrame({c: [[1]] if c == "step" else ["x"] for c in recording.COLUMNS}),
+            "its columns' types (invoice_id String",
+        ),
+    ],
+    ids=["columns", "types"],
+)
+def test_a_parquet_history_that_does_not_take_the_plan_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], plan: Path, table: pl.DataFrame, message: str
+) -> None:
+    history = tmp_path / "history.parquet"
+    table.write_parquet(history)
+    before = history.read_bytes()
+    code, _, err = run_cli(capsys, "record", str(plan), "--history", str(history))
+    assert code == 2 and message in err and "Traceback" not in err
+    assert history.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.parquet", "plan.json"]
