@@ -18,7 +18,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,34 +52,56 @@ class AlreadyRecorded(ArrearsError):
     exit_code = 1
 
 
-def history_rows(plan: dict[str, Any], file: str = "<plan>") -> list[dict[str, Any]]:
-    """The history entries of a plan document (`arrears run --format json`), dated its `as_of`."""
+Plan = dict[str, Any] | pl.DataFrame
+"""A plan document (the JSON `arrears run` prints), or the entries of a Parquet plan (`read_plan`)."""
+
+
+def history_entries(plan: Plan, file: str = "<plan>") -> pl.DataFrame:
+    """The history entries of a plan, dated its `as_of`: `COLUMNS` typed as `PARQUET_TYPES`, the
+    parameters as compact JSON text. A frame is taken as the entries already."""
+    if isinstance(plan, pl.DataFrame):
+        return plan
     if not isinstance(plan, dict) or plan.get("plan") != 1 or not isinstance(plan.get("actions"), list):
         raise InputError(Diagnostic(f"{file}: not a plan (the JSON `arrears run` prints)", code="plan"))
-    try:
-        at = parse_date(plan.get("as_of")).isoformat()
-    except CoercionError as error:
-        raise InputError(Diagnostic(f"{file}: as_of: {error}", code="plan")) from None
-    rows: list[dict[str, Any]] = []
+    at = _as_of(plan, file)
+    columns: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     for index, action in enumerate(plan["actions"]):
         if not isinstance(action, dict) or not action.get("action") or not action.get("customer"):
             raise InputError(Diagnostic(f"{file}: actions[{index}]: not a plan action", code="plan"))
-        rows.append(
-            {
-                "invoice_id": action.get("invoice"),
-                "customer_id": action["customer"],
-                "rule": action.get("rule"),
-                "step": action.get("step"),
-                "action": action["action"],
-                "params": action.get("params") or {},
-                "at": at,
-            }
-        )
-    return rows
+        step = action.get("step")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+            raise InputError(Diagnostic(f"{file}: actions[{index}].step: not a whole number", code="plan"))
+        for column, value in (
+            ("invoice_id", action.get("invoice")),
+            ("customer_id", action["customer"]),
+            ("rule", action.get("rule")),
+            ("step", step),
+            ("action", action["action"]),
+            ("params", _compact(action.get("params") or {})),
+            ("at", at),
+        ):
+            columns[column].append(value)
+    try:
+        return pl.DataFrame(columns, schema=PARQUET_TYPES)
+    except (TypeError, pl.exceptions.PolarsError):
+        raise InputError(
+            Diagnostic(f"{file}: its actions are not a plan's (ids and names are text)", code="plan")
+        ) from None
 
 
-def read_plan(path: str | Path) -> dict[str, Any]:
-    """The plan document of a file: the JSON `arrears run` prints, or a Parquet plan."""
+def _as_of(plan: dict[str, Any], file: str) -> dt.date:
+    try:
+        return parse_date(plan.get("as_of"))
+    except CoercionError as error:
+        raise InputError(Diagnostic(f"{file}: as_of: {error}", code="plan")) from None
+
+
+def _compact(params: object) -> str:
+    return json.dumps(params, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def read_plan(path: str | Path) -> Plan:
+    """A plan file: the document of the JSON `arrears run` prints, or a Parquet plan's entries."""
     p = Path(path)
     try:
         with p.open("rb") as handle:
@@ -90,7 +112,7 @@ def read_plan(path: str | Path) -> dict[str, Any]:
             Diagnostic(f"cannot read {path}: {getattr(error, 'strerror', None) or error}", code="io")
         ) from None
     if parquet:
-        return _parquet_plan(p)
+        return _parquet_entries(p)
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
@@ -101,8 +123,8 @@ def read_plan(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _parquet_plan(path: Path) -> dict[str, Any]:
-    """A Parquet plan as the document its JSON would be (the notices left out: recording does not read them)."""
+def _parquet_entries(path: Path) -> pl.DataFrame:
+    """A Parquet plan's history entries, in columns: the same entries as its JSON's."""
     not_a_plan = Diagnostic(f"{path}: not a plan (a Parquet file `arrears run --format parquet` writes)", code="plan")
     try:
         frame, document = read_plan_parquet(path)
@@ -110,31 +132,68 @@ def _parquet_plan(path: Path) -> dict[str, Any]:
         raise InputError(not_a_plan) from None
     if document.get("plan") != 1 or any(frame.schema.get(c) is None for c in ACTION_COLUMNS):
         raise InputError(not_a_plan)
-    params = frame["params"]
-    # Parsed once per distinct text: a plan's parameters repeat over its actions.
-    parsed = {text: json.loads(text, parse_float=Decimal) for text in params.drop_nulls().unique().to_list()}
-    document["actions"] = [
-        {**row, "params": parsed.get(row["params"], {})}
-        for row in frame.select("customer", "invoice", "rule", "step", "action", "params").iter_rows(named=True)
-    ]
-    return document
+    at = _as_of(document, str(path))
+    # The plan's parameters are compact JSON already; spelled again as the JSON plan's would
+    # be, once per distinct text (a plan's parameters repeat over its actions).
+    texts = frame["params"].drop_nulls().unique()
+    spelled = [_compact(json.loads(text, parse_float=Decimal)) for text in texts.to_list()]
+    try:
+        return frame.select(
+            pl.col("invoice").alias("invoice_id"),
+            pl.col("customer").alias("customer_id"),
+            "rule",
+            "step",
+            "action",
+            pl.col("params").replace_strict(texts, spelled, default="{}", return_dtype=pl.String),
+            pl.lit(at).alias("at"),
+        ).cast(PARQUET_TYPES)  # type: ignore[arg-type]
+    except pl.exceptions.PolarsError:
+        raise InputError(not_a_plan) from None
 
 
-def _key(row: dict[str, Any]) -> tuple[str, ...]:
-    """What makes two entries the same recorded action (params compared as canonical JSON)."""
-    params = row.get("params")
-    if isinstance(params, str):
-        params = history_params(params)
-    step = row.get("step")
-    return (
-        str(row.get("invoice_id") or ""),
-        str(row.get("customer_id") or ""),
-        str(row.get("rule") or ""),
-        "" if step in (None, "") else str(step),
-        str(row.get("action") or ""),
-        json.dumps(params or {}, sort_keys=True, default=str),
-        str(row.get("at") or ""),
+KEYS = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")
+
+
+def _keys(entries: pl.DataFrame) -> pl.DataFrame:
+    """What makes two entries the same recorded action, as text columns (`KEYS`): ids, rule and
+    action as given (missing: empty), the step as a whole number's text, the parameters as
+    canonical JSON (keys sorted), the day as ISO text. One definition for every history file."""
+    schema = entries.schema
+
+    def step() -> pl.Expr:
+        column = pl.col("step")
+        if schema["step"].is_float():  # pandas writes a step with nulls as a float
+            whole = column == column.floor()
+            return pl.when(whole).then(column.cast(pl.Int64).cast(pl.String)).otherwise(column.cast(pl.String))
+        return column.cast(pl.String).str.strip_chars()
+
+    def day() -> pl.Expr:
+        column = pl.col("at")
+        if isinstance(schema["at"], pl.Datetime):
+            midnight = column.dt.time() == dt.time(0)
+            return pl.when(midnight).then(column.dt.date().cast(pl.String)).otherwise(column.cast(pl.String))
+        return column.cast(pl.String)
+
+    params = entries["params"]
+    if params.dtype == pl.String:
+        texts = params.drop_nulls().unique()
+        canonical = pl.col("params").replace_strict(
+            texts, [_canonical(t) for t in texts.to_list()], default=_canonical(None), return_dtype=pl.String
+        )
+    else:
+        canonical = pl.col("params").map_elements(_canonical, return_dtype=pl.String, skip_nulls=False)
+    return entries.select(
+        *(pl.col(c).cast(pl.String).fill_null("") for c in ("invoice_id", "customer_id", "rule")),
+        step().fill_null(""),
+        pl.col("action").cast(pl.String).fill_null(""),
+        canonical.alias("params"),
+        day().fill_null(""),
     )
+
+
+def _canonical(params: object) -> str:
+    value = history_params(params) if isinstance(params, str) or params is None else params
+    return json.dumps(value or {}, sort_keys=True, default=str)
 
 
 def _is_jsonl(path: Path) -> bool:
@@ -145,32 +204,10 @@ def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() == PARQUET_SUFFIX
 
 
-def _existing_parquet(path: Path) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
-    """A Parquet history's table and its rows (dates as ISO text, as the other files hold them)."""
-    try:
-        table = pl.read_parquet(path)
-    except (OSError, pl.exceptions.PolarsError) as error:
-        raise InputError(Diagnostic(f"cannot read {path} as Parquet: {error}", code="io")) from None
-    if sorted(table.columns) != sorted(COLUMNS):
-        raise InputError(
-            Diagnostic(
-                f"{path}: the columns are `{','.join(table.columns)}`, not a history's `{','.join(COLUMNS)}`", code="io"
-            )
-        )
-    return table, [{**row, "at": _day(row["at"])} for row in table.iter_rows(named=True)]
-
-
-def _day(at: object) -> object:
-    """A Parquet history's date as the text files spell it (a timestamp at midnight is its day)."""
-    if isinstance(at, dt.datetime) and at.time() == dt.time(0) and at.tzinfo is None:
-        return at.date().isoformat()
-    return at.isoformat() if isinstance(at, dt.date) else at
-
-
-def _existing(path: Path) -> tuple[str, list[dict[str, Any]]]:
-    """The file's text and its rows; a file that does not read is refused, never overwritten."""
+def _existing(path: Path) -> tuple[str, pl.DataFrame]:
+    """A text history's content and its entries; a file that does not read is refused, never overwritten."""
     if not path.exists():
-        return "", []
+        return "", pl.DataFrame(schema=PARQUET_TYPES)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -188,30 +225,79 @@ def _existing(path: Path) -> tuple[str, list[dict[str, Any]]]:
             if not isinstance(row, dict):
                 raise InputError(Diagnostic("not an object", Location(str(path), Position(number, 1)), code="json"))
             rows.append(row)
-        return text, rows
-    reader = csv.DictReader(io.StringIO(text))
-    if text.strip() and tuple(reader.fieldnames or ()) != COLUMNS:
-        found = ",".join(reader.fieldnames or ())
-        raise InputError(
-            Diagnostic(
-                f"{path}: the header is `{found}`, not a history's `{','.join(COLUMNS)}`",
-                Location(str(path), Position(1, 1)),
-                code="io",
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        if text.strip() and tuple(reader.fieldnames or ()) != COLUMNS:
+            found = ",".join(reader.fieldnames or ())
+            raise InputError(
+                Diagnostic(
+                    f"{path}: the header is `{found}`, not a history's `{','.join(COLUMNS)}`",
+                    Location(str(path), Position(1, 1)),
+                    code="io",
+                )
             )
+        rows.extend(dict(row) for row in reader)
+    # As text, each value as the file gives it (a JSON line's parameters as canonical JSON).
+    columns = {
+        c: [None if row.get(c) is None else row[c] if isinstance(row[c], str) else _cell(c, row[c]) for row in rows]
+        for c in COLUMNS
+    }
+    return text, pl.DataFrame(columns, schema=dict.fromkeys(COLUMNS, pl.String()))
+
+
+def _cell(column: str, value: object) -> str:
+    return _canonical(value) if column == "params" else json.dumps(value, default=str)
+
+
+def _existing_parquet(path: Path) -> pl.DataFrame:
+    """A Parquet history's table."""
+    if not path.exists():
+        return pl.DataFrame(schema=PARQUET_TYPES)
+    try:
+        table = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as error:
+        raise InputError(Diagnostic(f"cannot read {path} as Parquet: {error}", code="io")) from None
+    if sorted(table.columns) != sorted(COLUMNS):
+        found = ",".join(table.columns)
+        raise InputError(
+            Diagnostic(f"{path}: the columns are `{found}`, not a history's `{','.join(COLUMNS)}`", code="io")
         )
-    rows.extend(dict(row) for row in reader)
-    return text, rows
+    if not all(_readable(column, dtype) for column, dtype in table.schema.items()):
+        raise InputError(_types_refused(path, table, "they are not a history's"))
+    return table
 
 
-def _lines(path: Path, rows: Iterable[dict[str, Any]], header: bool) -> str:
+def _readable(column: str, dtype: pl.DataType) -> bool:
+    """Whether a Parquet history's column holds what a history's does (as a snapshot folder reads it)."""
+    if dtype in (pl.String, pl.Null):
+        return True
+    if column == "step":
+        return dtype.is_integer() or dtype.is_float()
+    if column == "at":
+        return dtype == pl.Date or isinstance(dtype, pl.Datetime)
+    return column == "params" and isinstance(dtype, pl.Struct)
+
+
+def _types_refused(path: Path, table: pl.DataFrame, why: str) -> Diagnostic:
+    types = ", ".join(f"{name} {dtype}" for name, dtype in table.schema.items())
+    return Diagnostic(f"{path}: its columns' types ({types}): {why}", code="io")
+
+
+def _lines(path: Path, entries: pl.DataFrame, header: bool) -> str:
+    parsed: dict[str, Any] = {}
+    rows = []
+    for row in entries.iter_rows(named=True):
+        text = row["params"]
+        if text not in parsed:
+            parsed[text] = json.loads(text, parse_float=Decimal)
+        rows.append({**row, "params": parsed[text], "at": row["at"].isoformat()})
     if _is_jsonl(path):
-        return "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
+        return "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str) + "\n" for row in rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if header:
         writer.writerow(COLUMNS)
     for row in rows:
-        params = json.dumps(row["params"], ensure_ascii=False, separators=(",", ":"))
         step = "" if row["step"] is None else row["step"]
         writer.writerow(
             [
@@ -220,71 +306,57 @@ def _lines(path: Path, rows: Iterable[dict[str, Any]], header: bool) -> str:
                 row["rule"] or "",
                 step,
                 row["action"],
-                params,
+                _compact(row["params"]),
                 row["at"],
             ]
         )
     return buffer.getvalue()
 
 
-def record(plan: dict[str, Any], history: str | Path, *, plan_file: str = "<plan>") -> int:
+def record(plan: Plan, history: str | Path, *, plan_file: str = "<plan>") -> int:
     """Append the plan's actions to `history` atomically; return how many were appended."""
     path = Path(history)
     if path.suffix.lower() not in (*JSONL_SUFFIXES, ".csv", PARQUET_SUFFIX):
         raise InputError(Diagnostic(f"{path}: a history file is .jsonl (JSON lines), .csv or .parquet", code="usage"))
-    rows = history_rows(plan, plan_file)
-    table: pl.DataFrame | None = None
+    entries = history_entries(plan, plan_file)
     text = ""
     if _is_parquet(path):
-        table, existing = _existing_parquet(path) if path.exists() else (None, [])
+        table = _existing_parquet(path)
     else:
-        text, existing = _existing(path)
-    held = {_key(row) for row in existing}
-    already = [row for row in rows if _key(row) in held]
-    if already:
-        first = already[0]
+        text, table = _existing(path)
+    held = _keys(table).unique()
+    already = _keys(entries).join(held, on=list(KEYS), how="semi", maintain_order="left", nulls_equal=True)
+    if already.height:
+        first = already.row(0, named=True)
         target = first["invoice_id"] or f"customer {first['customer_id']}"
         raise AlreadyRecorded(
             Diagnostic(
-                f"{path} already holds {len(already)} of this plan's {len(rows)} actions"
+                f"{path} already holds {already.height} of this plan's {entries.height} actions"
                 f" (the first: {target}, {first['rule']}, {first['action']} on {first['at']}); nothing was recorded",
                 hint="a plan is recorded once; recording it again would count its actions twice",
                 code="recorded",
             )
         )
-    if not rows:
+    if not entries.height:
         return 0
     if _is_parquet(path):
-        whole = _appended(path, table, rows)
+        whole = _appended(path, table, entries)
         write_atomically(path, lambda temp: whole.write_parquet(temp, compression="zstd"))
-        return len(rows)
+        return entries.height
     if text and not text.endswith("\n"):
         text += "\n"
-    write_atomically(path, text + _lines(path, rows, header=not text.strip()))
-    return len(rows)
+    write_atomically(path, text + _lines(path, entries, header=not text.strip()))
+    return entries.height
 
 
-def _appended(path: Path, table: pl.DataFrame | None, rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """The Parquet history with `rows` after its own, in its columns' order and types."""
-    added = pl.DataFrame(
-        {
-            **{c: [row[c] for row in rows] for c in COLUMNS if c not in ("params", "at")},
-            "params": [
-                json.dumps(row["params"], ensure_ascii=False, separators=(",", ":"), default=str) for row in rows
-            ],
-            "at": [parse_date(row["at"]) for row in rows],
-        },
-        schema=PARQUET_TYPES,
-    )
-    if table is None:
-        return added.select(COLUMNS)
+def _appended(path: Path, table: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
+    """The Parquet history with the plan's entries after its own rows, in its columns' order and types."""
+    if not table.height and table.schema == pl.Schema(PARQUET_TYPES):
+        return entries
     try:
-        return pl.concat([table, added.select(table.columns).cast(table.schema)])
+        return pl.concat([table, entries.select(table.columns).cast(table.schema)])
     except pl.exceptions.PolarsError as error:
-        types = ", ".join(f"{name} {dtype}" for name, dtype in table.schema.items())
-        raise InputError(
-            Diagnostic(f"{path}: its columns' types ({types}) do not take the plan's actions: {error}", code="io")
-        ) from None
+        raise InputError(_types_refused(path, table, f"they do not take the plan's actions: {error}")) from None
 
 
 def write_atomically(path: Path, content: str | Callable[[Path], object]) -> None:
@@ -330,4 +402,4 @@ def _umask() -> int:
     return mask
 
 
-__all__ = ["COLUMNS", "AlreadyRecorded", "history_rows", "read_plan", "record", "write_atomically"]
+__all__ = ["COLUMNS", "AlreadyRecorded", "Plan", "history_entries", "read_plan", "record", "write_atomically"]

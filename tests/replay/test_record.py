@@ -209,6 +209,10 @@ def test_a_parquet_history_keeps_its_own_rows_columns_and_types(tmp_path: Path, 
     assert table.schema == own.schema and table.height == 1 + count
     assert table.row(0) == own.row(0)
     assert table["at"][1] == dt.datetime.fromisoformat(json.loads(plan.read_text())["as_of"])
+    assert table["step"].drop_nulls().len() > 1, "the plan's ladder steps, as floats"
+    # Its float steps and midnight timestamps are the same entries as the plan's whole steps and days.
+    with pytest.raises(recording.AlreadyRecorded, match=f"already holds {count} of this plan's {count} actions"):
+        recording.record(recording.read_plan(plan), history)
 
 
 def test_a_parquet_history_read_back_as_a_snapshot_folders(
