@@ -68,6 +68,9 @@ def history_entries(plan: Plan, file: str = "<plan>") -> pl.DataFrame:
     for index, action in enumerate(plan["actions"]):
         if not isinstance(action, dict) or not action.get("action") or not action.get("customer"):
             raise InputError(Diagnostic(f"{file}: actions[{index}]: not a plan action", code="plan"))
+        params = action.get("params") or {}
+        if not isinstance(params, dict):
+            raise InputError(Diagnostic(f"{file}: actions[{index}].params: not an object", code="plan"))
         step = action.get("step")
         if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
             raise InputError(Diagnostic(f"{file}: actions[{index}].step: not a whole number", code="plan"))
@@ -77,7 +80,7 @@ def history_entries(plan: Plan, file: str = "<plan>") -> pl.DataFrame:
             ("rule", action.get("rule")),
             ("step", step),
             ("action", action["action"]),
-            ("params", _compact(action.get("params") or {})),
+            ("params", _compact(params)),
             ("at", at),
         ):
             columns[column].append(value)
@@ -136,7 +139,7 @@ def _parquet_entries(path: Path) -> pl.DataFrame:
     # The plan's parameters are compact JSON already; spelled again as the JSON plan's would
     # be, once per distinct text (a plan's parameters repeat over its actions).
     texts = frame["params"].drop_nulls().unique()
-    spelled = [_compact(json.loads(text, parse_float=Decimal)) for text in texts.to_list()]
+    spelled = [_compact(_object(text, path)) for text in texts.to_list()]
     try:
         return frame.select(
             pl.col("invoice").alias("invoice_id"),
@@ -149,6 +152,18 @@ def _parquet_entries(path: Path) -> pl.DataFrame:
         ).cast(PARQUET_TYPES)  # type: ignore[arg-type]
     except pl.exceptions.PolarsError:
         raise InputError(not_a_plan) from None
+
+
+def _object(text: str, path: Path) -> dict[str, Any]:
+    """A Parquet plan's parameters: a JSON object, as every plan's are."""
+    try:
+        value = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise InputError(Diagnostic(f"{path}: params: not a JSON object: {json.dumps(shown)}", code="plan"))
+    return value
 
 
 KEYS = ("invoice_id", "customer_id", "rule", "step", "action", "params", "at")

@@ -275,3 +275,33 @@ def test_a_parquet_history_that_does_not_take_the_plan_is_refused(
     assert code == 2 and message in err and "Traceback" not in err
     assert history.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.parquet", "plan.json"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [("{not json", 'params: not a JSON object: "{not json"'), ("[1, 2]", 'params: not a JSON object: "[1, 2]"')],
+)
+def test_a_parquet_plan_whose_params_are_no_object_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], parquet_plan: Path, params: str, message: str
+) -> None:
+    metadata = pl.read_parquet_metadata(parquet_plan)
+    frame = pl.read_parquet(parquet_plan).with_columns(pl.lit(params).alias("params"))
+    frame.write_parquet(parquet_plan, metadata={k: v for k, v in metadata.items() if k.startswith("arrears.")})
+    code, _, err = run_cli(capsys, "record", str(parquet_plan), "--history", str(tmp_path / "h.parquet"))
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "h.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"params": [1]}, "actions[0].params: not an object"), ({"step": "2"}, "actions[0].step: not a whole number")],
+)
+def test_a_json_plan_whose_actions_are_not_a_plans_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], plan: Path, change: dict[str, object], message: str
+) -> None:
+    document = json.loads(plan.read_text())
+    document["actions"][0].update(change)
+    plan.write_text(json.dumps(document))
+    code, _, err = run_cli(capsys, "record", str(plan), "--history", str(tmp_path / "h.jsonl"))
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "h.jsonl").exists()
