@@ -146,7 +146,7 @@ def test_a_parquet_plan_does_not_depend_on_how_its_rows_are_chunked(tmp_path: Pa
     batches = pl.concat(chunks, rechunk=False)
     assert batches.n_chunks() == 4 and rows.n_chunks() == 1
     for name, frame in (("one.parquet", rows), ("batches.parquet", batches)):
-        actions = FrameActions(frame, plan.actions.notice_frame)
+        actions = FrameActions(frame, plan.actions.notice_frame, counted=plan.actions.counts())
         write_plan(dataclasses.replace(plan, actions=actions), tmp_path / name, "parquet")
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "batches.parquet").read_bytes()
 
