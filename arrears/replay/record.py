@@ -261,7 +261,13 @@ def _existing(path: Path) -> tuple[str, pl.DataFrame]:
 
 
 def _cell(column: str, value: object) -> str:
-    return _canonical(value) if column == "params" else json.dumps(value, default=str)
+    """A JSON line's value that is not text, as text: parameters canonical, a whole step (`1`,
+    `1.0`) as the integer it is, anything else as Python spells it."""
+    if column == "params":
+        return _canonical(value)
+    if column == "step" and isinstance(value, int | Decimal) and not isinstance(value, bool) and value == int(value):
+        return str(int(value))
+    return str(value)
 
 
 def _existing_parquet(path: Path) -> pl.DataFrame:

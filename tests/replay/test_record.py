@@ -305,3 +305,15 @@ def test_a_json_plan_whose_actions_are_not_a_plans_is_refused(
     code, _, err = run_cli(capsys, "record", str(plan), "--history", str(tmp_path / "h.jsonl"))
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "h.jsonl").exists()
+
+
+def test_a_json_lines_history_with_float_steps_holds_the_same_entries(tmp_path: Path, plan: Path) -> None:
+    history = tmp_path / "history.jsonl"
+    count = recording.record(recording.read_plan(plan), history)
+    rows = [json.loads(line) for line in history.read_text().splitlines()]
+    assert any(row["step"] is not None for row in rows), "the plan's ladder steps"
+    history.write_text(
+        "".join(json.dumps({**r, "step": None if r["step"] is None else float(r["step"])}) + "\n" for r in rows)
+    )
+    with pytest.raises(recording.AlreadyRecorded, match=f"already holds {count} of this plan's {count} actions"):
+        recording.record(recording.read_plan(plan), history)
