@@ -305,32 +305,26 @@ def _types_refused(path: Path, table: pl.DataFrame, why: str) -> Diagnostic:
 
 
 def _lines(path: Path, entries: pl.DataFrame, header: bool) -> str:
-    parsed: dict[str, Any] = {}
-    rows = []
-    for row in entries.iter_rows(named=True):
-        text = row["params"]
-        if text not in parsed:
-            parsed[text] = json.loads(text, parse_float=Decimal)
-        rows.append({**row, "params": parsed[text], "at": row["at"].isoformat()})
+    """The entries as a text history's lines: a JSON line holds its parameters as an object
+    (parsed once per distinct text), a CSV row the entry's compact text as it is."""
+    rows = entries.with_columns(pl.col("at").cast(pl.String)).iter_rows(named=True)
     if _is_jsonl(path):
-        return "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str) + "\n" for row in rows)
+        parsed: dict[str, Any] = {}
+        lines = []
+        for row in rows:
+            text = row["params"]
+            if text not in parsed:
+                parsed[text] = json.loads(text, parse_float=Decimal)
+            lines.append(
+                json.dumps({**row, "params": parsed[text]}, ensure_ascii=False, separators=(",", ":"), default=str)
+            )
+        return "".join(line + "\n" for line in lines)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if header:
         writer.writerow(COLUMNS)
     for row in rows:
-        step = "" if row["step"] is None else row["step"]
-        writer.writerow(
-            [
-                row["invoice_id"] or "",
-                row["customer_id"] or "",
-                row["rule"] or "",
-                step,
-                row["action"],
-                _compact(row["params"]),
-                row["at"],
-            ]
-        )
+        writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
     return buffer.getvalue()
 
 
