@@ -27,6 +27,11 @@ from arrears.rules.model import Policy
 PLAN_FORMAT = 1
 
 
+# The keys of a plan's action, in the order the plan writes them (SPEC section 4): the
+# columns of every engine's action table and of a Parquet plan.
+ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
+
+
 @dataclass(frozen=True)
 class Counts:
     """What the summary counts over the actions."""

@@ -19,10 +19,10 @@ from arrears.dsl.values import Value, to_json
 from arrears.engine.batch.program import CallOut, Evaluated, Param
 from arrears.engine.batch.stage import Stage
 from arrears.engine.batch.typed import COMPACT, Val, cell_text, json_object, json_string, json_text
+from arrears.engine.document import ACTION_COLUMNS
 from arrears.engine.plan import CsvLayout, csv_cell
 
 CUSTOMER = "customer_id"
-ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
 KEY_COLUMNS = ("__crank", "__scope", "__irank", "__rank", "__index")
 SCHEMA: dict[str, pl.DataType] = {
     "customer": pl.String(),

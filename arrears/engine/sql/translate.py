@@ -22,6 +22,7 @@ from sqlglot import exp
 from arrears.dsl.types import Type
 from arrears.dsl.values import Value
 from arrears.engine.batch.errors import Unsupported
+from arrears.engine.document import ACTION_COLUMNS
 from arrears.engine.sql import build as B
 from arrears.engine.sql.aggregates import aggregate_inputs, aggregate_value
 from arrears.engine.sql.build import CUST, INV, Chain
@@ -38,7 +39,6 @@ from arrears.program.registry import DECIMAL_KINDS
 
 SCOPES: tuple[ScopeKind, ...] = ("invoice", "customer")
 ORDER = ("customer", "__scope", "invoice", "__rank", "__index")
-ACTION_COLUMNS = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
 # The plan's sort keys an engine's input tables carry (`tables.input_tables`): each customer's
 # and invoice's place in the snapshot, read through the query instead of joined back to its
 # rows by id (two joins of 4M action rows took 0.8 s of the plan-heavy benchmark).
