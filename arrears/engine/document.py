@@ -46,8 +46,9 @@ class Counts:
 class ActionTable(Protocol):
     """The actions of a plan as an engine computed them, in plan order (SPEC section 4)."""
 
-    def json_chunks(self) -> Iterable[Sequence[str]]:
-        """The actions as JSON texts spelled as the document spells them (`compact`), in chunks."""
+    def joined_json(self, separator: str) -> Iterable[str]:
+        """The actions as JSON texts spelled as the document spells them (`compact`), joined by
+        `separator`, a slice of them at a time (see `Rendered`)."""
         ...
 
     def notice_dicts(self) -> list[dict[str, Any]]:
@@ -125,7 +126,7 @@ class Plan(Generic[T]):
     def document(self, digest: bool = True) -> dict[str, Any]:
         """The plan document, its actions as JSON texts produced chunk by chunk (see `write_document`)."""
         document = self.header(digest)
-        document["actions"] = Rendered(self.actions.json_chunks)
+        document["actions"] = Rendered(self.actions.joined_json)
         document["notices"] = self.notices
         document["summary"] = self.summary()
         if self.warnings:  # a plan without warnings has no `warnings` key
@@ -153,15 +154,15 @@ class Plan(Generic[T]):
 class WarningTexts(Protocol):
     """Warnings that spell themselves as JSON (the columnar engines': a frame, not an object each)."""
 
-    def json_chunks(self) -> Iterable[Sequence[str]]:
-        """Each warning's `to_dict()` as `compact` spells it, in order, in chunks."""
+    def joined_json(self, separator: str) -> Iterable[str]:
+        """Each warning's `to_dict()` as `compact` spells it, in order, joined by `separator`, a slice at a time."""
         ...
 
 
 def warning_items(warnings: Sequence[SnapshotWarning]) -> Rendered | list[dict[str, Any]]:
     """The document's `warnings`: texts the warnings spell themselves, or each one's dict."""
     if isinstance(warnings, WarningTexts):
-        return Rendered(warnings.json_chunks)
+        return Rendered(warnings.joined_json)
     return [w.to_dict() for w in warnings]
 
 
@@ -187,9 +188,14 @@ def compact(value: object) -> str:
 @dataclass(frozen=True)
 class Rendered:
     """A list of the document whose items are already JSON text (spelled as `compact`
-    spells them), in chunks: a large plan's actions are written without a Python object each."""
+    spells them): given the separator the layout puts between items, the items joined by it,
+    a slice at a time (an empty text: a slice without items). A large plan's actions and
+    warnings are written without a Python object each, joined where they were spelled."""
 
-    chunks: Callable[[], Iterable[Sequence[str]]]
+    joined: Callable[[str], Iterable[str]]
+
+
+_ITEM_LINE = ",\n    "  # between two items of a list: each item on a line of its own
 
 
 def write_document(document: dict[str, Any], write: Callable[[str], object]) -> None:
@@ -199,20 +205,20 @@ def write_document(document: dict[str, Any], write: Callable[[str], object]) -> 
     last = len(document) - 1
     for i, (key, value) in enumerate(document.items()):
         comma = "," if i < last else ""
-        chunks: Iterable[Sequence[str]]
+        texts: Iterable[str]
         if isinstance(value, Rendered):
-            chunks = value.chunks()
+            texts = value.joined(_ITEM_LINE)
         elif isinstance(value, list):
-            chunks = [[compact(item) for item in value]]
+            texts = [_ITEM_LINE.join(compact(item) for item in value)]
         else:
             write(f"  {compact(key)}: {compact(value)}{comma}\n")
             continue
         opened = False
-        for chunk in chunks:
-            if not chunk:
+        for text in texts:
+            if not text:
                 continue
-            write(f"  {compact(key)}: [\n    " if not opened else ",\n    ")
-            write(",\n    ".join(chunk))
+            write(f"  {compact(key)}: [\n    " if not opened else _ITEM_LINE)
+            write(text)
             opened = True
         write(f"\n  ]{comma}\n" if opened else f"  {compact(key)}: []{comma}\n")
     write("}\n")
@@ -231,8 +237,8 @@ def one_line(document: dict[str, Any]) -> Iterator[str]:
         yield (", " if i else "") + json.dumps(key, ensure_ascii=False) + ": "
         if isinstance(value, Rendered):
             yield "["
-            for j, chunk in enumerate(chunk for chunk in value.chunks() if chunk):
-                yield (", " if j else "") + ", ".join(chunk)
+            for j, text in enumerate(text for text in value.joined(", ") if text):
+                yield (", " if j else "") + text
             yield "]"
         else:
             yield json.dumps(value, ensure_ascii=False)

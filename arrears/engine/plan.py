@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -35,8 +35,8 @@ class RowActions(list[PlannedAction]):
         super().__init__(actions)
         self.snapshot = snapshot
 
-    def json_chunks(self) -> Iterable[Sequence[str]]:
-        return [[compact(action_dict(a)) for a in self]]
+    def joined_json(self, separator: str) -> Iterable[str]:
+        return [separator.join(compact(action_dict(a)) for a in self)]
 
     def notice_dicts(self) -> list[dict[str, Any]]:
         return notices(self, self.snapshot)

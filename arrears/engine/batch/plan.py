@@ -46,11 +46,12 @@ class FrameActions:
     csv_layout: CsvLayout | None = None  # set when the plan was made for CSV (its flat columns are in `frame`)
     counted: Counts | None = None  # `counts()`, once counted (from columns `frame` may no longer hold)
 
-    def json_chunks(self) -> Iterator[list[str]]:
+    def joined_json(self, separator: str) -> Iterator[str]:
         for start in range(0, self.frame.height, _CHUNK):
             part = self.frame.slice(start, _CHUNK)
             part = part.with_columns(spaced(part["params"]), spaced(part["facts"]))
-            yield part.select(action_line(document=True).alias("line"))["line"].to_list()
+            # Joined by Polars: one Python text a slice, where a text an action took longer than spelling them.
+            yield part.select(action_line(document=True).str.join(separator).alias("line")).item()
 
     def notice_dicts(self) -> list[dict[str, Any]]:
         return self.notice_frame.to_dicts()

@@ -27,7 +27,7 @@ from arrears.engine.batch.typed import json_escaped
 from arrears.engine.snapshot_warnings import SECTIONS, Locate, SnapshotWarning, WarningRules
 from arrears.rules.model import Policy
 
-# Warnings spelled as Python texts at a time (the plan's header, `json_chunks`).
+# Warnings joined into one Python text at a time (the plan's header, `joined_json`).
 _CHUNK = 100_000
 # Relative slack of the float shortlist: far above double rounding, so no exact case is missed.
 _SLACK = 1e-9
@@ -44,7 +44,7 @@ class FrameWarnings(Sequence[SnapshotWarning]):
     """Warnings held as a frame in place order (as `snapshot_warnings.ordered` sorts them).
 
     A sequence of `SnapshotWarning` like the row binder's list; the objects (each placed
-    by `locate`) are made on first access. `json_chunks` spells each warning as the plan
+    by `locate`) are made on first access. `joined_json` spells each warning as the plan
     document does, from the frame.
     """
 
@@ -87,7 +87,7 @@ class FrameWarnings(Sequence[SnapshotWarning]):
     def __repr__(self) -> str:
         return f"FrameWarnings({self.frame.height} warnings)"
 
-    def json_chunks(self) -> Iterator[list[str]]:
+    def joined_json(self, separator: str) -> Iterator[str]:
         """Each warning's `to_dict()` as `document.compact` spells it, a slice of warnings at a
         time: a text object each, for millions of warnings at once, took several times their text."""
         # `where` is `section[index].key`: brackets, a point and digits never need escaping.
@@ -102,9 +102,9 @@ class FrameWarnings(Sequence[SnapshotWarning]):
             self._escaped("message"),
             pl.lit('"}'),
         )
-        texts = self.frame.select(text.alias("t"))["t"]
-        for start in range(0, texts.len(), _CHUNK):
-            yield texts.slice(start, _CHUNK).to_list()
+        texts = self.frame.select(text.alias("t"))
+        for start in range(0, texts.height, _CHUNK):
+            yield texts.slice(start, _CHUNK).select(pl.col("t").str.join(separator)).item()
 
     def _escaped(self, column: str) -> pl.Expr:
         """A column's texts JSON-escaped, each distinct text once: a few messages repeat over many rows."""
