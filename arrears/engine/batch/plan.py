@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -39,16 +39,34 @@ _CHUNK = 200_000  # actions rendered per slice: bounded memory for plans of mill
 
 @dataclass
 class FrameActions:
-    """A columnar engine's action table: the action rows in plan order, and their notices."""
+    """A columnar engine's action table: the action rows in plan order, and their notices.
 
-    frame: pl.DataFrame
+    The rows are a frame, or sorted files a database engine wrote a range of customers at a
+    time (`batch/parts.py`): `scan` and `slices` read those a file at a time, `frame` whole.
+    """
+
+    rows: pl.DataFrame | RowFiles
     notice_frame: pl.DataFrame
-    csv_layout: CsvLayout | None = None  # set when the plan was made for CSV (its flat columns are in `frame`)
-    counted: Counts | None = None  # `counts()`, once counted (from columns `frame` may no longer hold)
+    csv_layout: CsvLayout | None = None  # set when the plan was made for CSV (its flat columns are in the rows)
+    counted: Counts | None = None  # `counts()`, once counted (from columns the rows may no longer hold)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The action rows, whole."""
+        return self.rows if isinstance(self.rows, pl.DataFrame) else self.rows.scan().collect()
+
+    def scan(self) -> pl.LazyFrame:
+        return self.rows.lazy() if isinstance(self.rows, pl.DataFrame) else self.rows.scan()
+
+    def slices(self, size: int) -> Iterator[pl.DataFrame]:
+        """The action rows in order, `size` at a time (the last of each file may hold fewer)."""
+        frames = [self.rows] if isinstance(self.rows, pl.DataFrame) else self.rows.frames()
+        for frame in frames:
+            for start in range(0, frame.height, size):
+                yield frame.slice(start, size)
 
     def joined_json(self, separator: str) -> Iterator[str]:
-        for start in range(0, self.frame.height, _CHUNK):
-            part = self.frame.slice(start, _CHUNK)
+        for part in self.slices(_CHUNK):
             part = part.with_columns(spaced(part["params"]), spaced(part["facts"]))
             # Joined by Polars: one Python text a slice, where a text an action took longer than spelling them.
             yield part.select(action_line(document=True).str.join(separator).alias("line")).item()
@@ -66,6 +84,16 @@ class FrameActions:
         if self.counted is None:
             self.counted = _counts(self.frame)
         return self.counted
+
+
+class RowFiles(Protocol):
+    """Action rows held in files, in plan order (`batch/parts.py`)."""
+
+    def scan(self) -> pl.LazyFrame: ...
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """Each file's rows, one file at a time."""
+        ...
 
 
 def _counts(frame: pl.DataFrame) -> Counts:
@@ -106,21 +134,57 @@ def assemble(
     program reads it, SPEC 7.1, is one of the engine's guards). With a CSV `layout`,
     `names` maps `customer.id` to `customer.name` for the plan's `customer_name` column.
     """
-    left_out = set(guarded) | set(frames.guarded_customers)
-    if left_out:
-        rows = rows.filter(~pl.col("customer").is_in(sorted(left_out)))
-    problems: list[EvaluationProblem] = []
-    if left_out:
-        ranks = {item.id: rank for rank, item in enumerate(policy.ordered())}
-        planned, problems = fallback.evaluate_customers(policy, frames.raw_subset(left_out), frames.as_of)
-        extra = fallback.rows_of(
-            planned,
-            ranks,
-            frames.customers.select("customer.id").with_row_index("__crank"),
-            frames.invoices.select("id").with_row_index("__irank"),
-            layout,
-        )
-        rows = pl.concat([rows, extra.select(rows.columns)])
+    share = row_engine_share(policy, frames, guarded, layout)
+    actions, plan_notices, counted = finished(frames, rows, share, layout=layout, names=names, ordered=ordered)
+    return plan_of(policy, frames, FrameActions(actions, plan_notices, layout, counted=counted), share)
+
+
+@dataclass(frozen=True)
+class Share:
+    """The row engine's share of a columnar engine's portfolio: the customers left out of the
+    engine's rows (guarded by the engine, or by the loader), their action rows and their errors."""
+
+    left_out: frozenset[str]
+    rows: pl.DataFrame | None  # `render.SCHEMA` (and a CSV layout's cells); None when no customer is left out
+    problems: list[EvaluationProblem]
+
+
+def row_engine_share(policy: Policy, frames: Frames, guarded: Iterable[str], layout: CsvLayout | None = None) -> Share:
+    left_out = frozenset(guarded) | frozenset(frames.guarded_customers)
+    if not left_out:
+        return Share(left_out, None, [])
+    ranks = {item.id: rank for rank, item in enumerate(policy.ordered())}
+    planned, problems = fallback.evaluate_customers(policy, frames.raw_subset(set(left_out)), frames.as_of)
+    rows = fallback.rows_of(
+        planned,
+        ranks,
+        frames.customers.select("customer.id").with_row_index("__crank"),
+        frames.invoices.select("id").with_row_index("__irank"),
+        layout,
+    )
+    return Share(left_out, rows, problems)
+
+
+def finished(
+    frames: Frames,
+    rows: pl.DataFrame,
+    share: Share,
+    *,
+    layout: CsvLayout | None = None,
+    names: pl.DataFrame | None = None,
+    ordered: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame, Counts]:
+    """Action rows made a plan's, with the row engine's `share` of them: in plan order, named
+    for a CSV layout; their notices and their counts. The rows come back without the sort and
+    notice columns (`render.SCHEMA`'s own): nothing reads them after, and they were a fifth of
+    the rows' memory (2.4 GB of the plan-heavy 10M portfolio's 40M rows).
+
+    The rows may be all of a plan's, or those of a range of its customers (`batch/parts.py`,
+    with the share's rows of that range): notices and counts never cross customers."""
+    if share.left_out:
+        rows = rows.filter(~pl.col("customer").is_in(sorted(share.left_out)))
+    if share.rows is not None and share.rows.height:
+        rows = pl.concat([rows, share.rows.select(rows.columns)])
         ordered = False
     if not ordered:
         rows = in_plan_order(rows)
@@ -129,11 +193,11 @@ def assemble(
         rows = rows.join(named, on="customer", how="left", maintain_order="left")
     open_amount = schema(frames.invoices, {"open_amount": frames.invoice_types["open_amount"]})["open_amount"]
     plan_notices = notices(rows, frames.invoices, open_amount, "currency" in frames.invoices.columns)
-    # Counted here, so that the plan keeps none of the sort and notice columns (`render.SCHEMA`'s
-    # own): nothing reads them after, and they were a fifth of the rows' memory (2.4 GB of the
-    # plan-heavy 10M portfolio's 40M rows), held until the plan was written.
     helpers = [c for c in SCHEMA if c not in ACTION_COLUMNS and c in rows.columns]
-    actions = FrameActions(rows.drop(helpers), plan_notices, layout, counted=_counts(rows))
+    return rows.drop(helpers), plan_notices, _counts(rows)
+
+
+def plan_of(policy: Policy, frames: Frames, actions: FrameActions, share: Share) -> FramePlan:
     return Plan(
         policy=policy,
         as_of=frames.as_of,
@@ -141,8 +205,8 @@ def assemble(
         customer_count=frames.customer_count,
         digest_source=frames.digest,
         actions=actions,
-        problems=problems,
-        fallback_customers=len(left_out),
+        problems=share.problems,
+        fallback_customers=len(share.left_out),
         warnings=frames.warnings,
     )
 

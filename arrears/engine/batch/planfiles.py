@@ -11,7 +11,7 @@ notices under `arrears.notices`; a text beyond 24 million characters continued u
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -99,8 +99,8 @@ def _csv_layout(plan: FramePlan) -> CsvLayout:
     return plan.actions.csv_layout
 
 
-def csv_lines(plan: FramePlan) -> pl.Series:
-    """Action rows as CSV lines, as the row engine's `render_csv` writes them.
+def _csv_line(plan: FramePlan) -> pl.Expr:
+    """An action row as a CSV line, as the row engine's `render_csv` writes it.
 
     Quoted as Python's csv module quotes (QUOTE_MINIMAL); text neutralised against
     formulas (the parameter and fact cells already are, by their type).
@@ -129,7 +129,17 @@ def csv_lines(plan: FramePlan) -> pl.Series:
         ],
         separator=",",
     )
-    return plan.actions.frame.select(line.alias("line"))["line"]
+    return line
+
+
+def _lines(plan: FramePlan, fmt: Format) -> Iterator[pl.Series]:
+    """The plan's `jsonl` or `csv` lines (without the CSV header), a slice of rows at a time."""
+    line = action_line() if fmt == "jsonl" else _csv_line(plan)
+    for part in plan.actions.slices(_WRITTEN_ROWS):
+        yield part.select(line.alias("line"))["line"]
+
+
+_WRITTEN_ROWS = 100_000  # action rows spelled and written at a time
 
 
 def write_plan(plan: FramePlan, path: str | Path, fmt: Format = "parquet", *, digest: bool = True) -> None:
@@ -141,7 +151,8 @@ def write_plan(plan: FramePlan, path: str | Path, fmt: Format = "parquet", *, di
     if fmt == "parquet":
         metadata = plan_metadata(plan, digest)
         _refuse_beyond_footer(metadata, plan)
-        plan.actions.frame.select(ACTION_COLUMNS).write_parquet(
+        # Streamed from the rows' frame or files: `write_parquet` is this same sink of a frame.
+        plan.actions.scan().select(ACTION_COLUMNS).sink_parquet(
             target, compression="zstd", metadata=metadata, row_group_size=ROW_GROUP
         )
         return
@@ -149,13 +160,12 @@ def write_plan(plan: FramePlan, path: str | Path, fmt: Format = "parquet", *, di
         with target.open("w", encoding="utf-8", newline="") as out:
             plan.write_json(out.write)
         return
-    lines = plan.actions.frame.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
     with target.open("w", encoding="utf-8", newline="") as out:
         if fmt == "csv":
             out.write(csv_header(plan))
-        for start in range(0, lines.len(), 100_000):
-            chunk = lines.slice(start, 100_000).to_list()
-            out.write("\n".join(chunk) + "\n")
+        for lines in _lines(plan, fmt):
+            if lines.len():
+                out.write(lines.str.join("\n").item() + "\n")
 
 
 def _refuse_beyond_footer(metadata: Mapping[str, str], plan: FramePlan) -> None:
@@ -179,10 +189,8 @@ def render_plan(plan: FramePlan, fmt: Format) -> str:
         return plan.to_json()
     if fmt == "parquet":
         raise ValueError("a Parquet plan is written to a file: use write_plan")
-    lines = plan.actions.frame.select(action_line().alias("line"))["line"] if fmt == "jsonl" else csv_lines(plan)
     header = csv_header(plan) if fmt == "csv" else ""
-    body: str = lines.str.join("\n").item() if lines.len() else ""
-    return header + (body + "\n" if body else "")
+    return header + "".join(lines.str.join("\n").item() + "\n" for lines in _lines(plan, fmt) if lines.len())
 
 
 def read_plan_parquet(path: str | Path) -> tuple[pl.DataFrame, dict[str, object]]:

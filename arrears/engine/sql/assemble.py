@@ -1,12 +1,17 @@
-"""From the database's action rows to the plan: the sort and notice columns, then the columnar engines' one assembly."""
+"""From the database's action rows to the plan: the sort and notice columns, then the columnar engines' one assembly
+(all rows at once, or a range of customers at a time from files the database wrote)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
 
 import polars as pl
 
 from arrears.engine.batch.engine import lowered
 from arrears.engine.batch.frames import Frames
-from arrears.engine.batch.plan import FramePlan
+from arrears.engine.batch.parts import Ranges
+from arrears.engine.batch.plan import FramePlan, finished, plan_of, row_engine_share
 from arrears.engine.batch.plan import assemble as plan_of_rows
 from arrears.engine.batch.render import SCHEMA, sort_in_plan_order
 from arrears.engine.batch.typed import neutralised
@@ -74,3 +79,31 @@ def assemble(policy: Policy, frames: Frames, rows: pl.DataFrame, *, csv: bool = 
     flat = _flat(lowered(policy), actions, layout)
     names = frames.customers.select("customer.id", "customer.name")
     return plan_of_rows(policy, frames, flat, guarded, layout=layout, names=names, ordered=True)
+
+
+def assemble_ranges(
+    policy: Policy, frames: Frames, read: Callable[[int], pl.DataFrame], count: int, width: int, *, csv: bool = False
+) -> FramePlan:
+    """The plan from the combined query's rows written a range of customers at a time
+    (`batch/parts.py`): `read(n)` gives the rows whose customer is the `width * n`-th to the
+    `width * (n + 1) - 1`-th of the snapshot's (`__crank`), `n` in `range(count)`; `read(-1)` the
+    guard rows (`rule` null). Each range is sorted and assembled on its own; the plan's rows
+    are then held in files, not in memory."""
+    guarded = {str(c) for c in read(-1)["customer"].to_list()}
+    layout = csv_layout(policy) if csv else None
+    program = lowered(policy) if csv else None
+    names = frames.customers.select("customer.id", "customer.name") if csv else None
+    share = row_engine_share(policy, frames, guarded, layout)
+    ranges = Ranges()
+    for number in range(count):
+        rows = read(number)
+        sort_in_plan_order(rows)
+        actions = _ranked(rows)
+        if program is not None and layout is not None:
+            actions = _flat(program, actions, layout)
+        mine = share
+        if share.rows is not None:
+            mine = replace(share, rows=share.rows.filter(pl.col("__crank") // width == number))
+        ranges.add(*finished(frames, actions, mine, layout=layout, names=names, ordered=True))
+        del rows, actions
+    return plan_of(policy, frames, ranges.actions(layout), share)

@@ -8,21 +8,28 @@ code as the batch engine's (`batch/plan.py`), so it is byte-identical to the row
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 import polars as pl
+from sqlglot import exp
 
 from arrears.diagnostics import Diagnostic, InputError
 from arrears.engine import engines
 from arrears.engine.batch.engine import Source, load_frames
 from arrears.engine.batch.errors import Unsupported
+from arrears.engine.batch.frames import Frames
 from arrears.engine.batch.plan import FramePlan
-from arrears.engine.sql.assemble import assemble
+from arrears.engine.batch.render import SCHEMA
+from arrears.engine.document import ACTION_COLUMNS
+from arrears.engine.sql.assemble import assemble, assemble_ranges
 from arrears.engine.sql.query import engine_query, materialized
 from arrears.engine.sql.tables import computed
+from arrears.engine.sql.translate import RANKS
 from arrears.rules.model import Policy
 
 
@@ -50,6 +57,9 @@ def make_plan_duckdb(
     # One query gives the actions and the guarded customers (rows whose rule is null): the
     # chains are computed once, where a separate guard query took as long again.
     tree, plans = engine_query(policy, frames)
+    ranges = _ranges(frames) if bounded else None
+    if ranges is not None:
+        tree = tree.select(exp.alias_(_range_of_row(ranges[1]), RANGE), copy=False)
     query = materialized(tree).sql("duckdb", copy=False)  # the tree is not read again
     del tree
     # What DuckDB spills beyond its memory limit goes to a folder of its own, removed after
@@ -65,6 +75,11 @@ def make_plan_duckdb(
             files = _written(plans, folder)
             frames = frames.for_assembly()
             frames.digest()
+            if ranges is not None:
+                # Written a range of customers to a folder each, and assembled a range at a
+                # time: the plan's rows are never all in memory (`batch/parts.py`).
+                written = _query_ranges(query, setting, folder, memory_limit, files)
+                return assemble_ranges(policy, frames, _range_reader(written), *ranges, csv=csv)
             rows = _query(query, setting, folder, memory_limit, files=files)
         else:
             tables = computed(plans)
@@ -86,31 +101,51 @@ def _query(
 ) -> pl.DataFrame:
     """The query's rows, over input tables read from `files` or handed over as `tables`."""
     written = folder / "actions.parquet"
+    with _running(setting, folder, memory_limit, files or {}, tables or {}) as connection:
+        result = connection.sql(query)
+        if memory_limit is None:
+            rows: pl.DataFrame = result.pl()
+            return rows
+        # Bounded, the rows go to a Parquet file beside the spilled data, read once DuckDB has
+        # closed: collected from the query (`.pl()`) they were held in DuckDB's layout and in
+        # Arrow's at once, beside DuckDB's own memory (the 40M rows of the plan-heavy 10M
+        # portfolio then took more than the machine's 23 GB). Unbounded, `.pl()` is the faster
+        # (0.7 s of 9 at 1M plan-heavy).
+        result.write_parquet(str(written))
+    return pl.read_parquet(written)
+
+
+def _query_ranges(
+    query: str, setting: str | None, folder: Path, memory_limit: str | None, files: dict[str, Path]
+) -> Path:
+    """The folder of the query's rows, a range of customers to a folder each (`RANGE=n`, `_ranges`)."""
+    written = folder / "ranges"
+    with _running(setting, folder, memory_limit, files, {}) as connection:
+        # Read back once, a range at a time: written fast rather than small.
+        connection.sql(query).write_parquet(str(written), partition_by=[RANGE], compression="lz4")
+    return written
+
+
+@contextlib.contextmanager
+def _running(
+    setting: str | None, folder: Path, memory_limit: str | None, files: dict[str, Path], tables: dict[str, pl.DataFrame]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection over the input tables, under the memory limit; what goes wrong in it an error of ours."""
     connection = duckdb.connect(":memory:", config={"temp_directory": str(folder)})
-    rows: pl.DataFrame | None = None
     try:
         if setting is not None:
             connection.execute("SET memory_limit = ?", [setting])
         # The rows come in no order (the assembly sorts them): no operator keeps the order
         # rows arrived in, which costs memory.
         connection.execute("SET preserve_insertion_order = false")
-        for name, path in (files or {}).items():
+        for name, path in files.items():
             connection.read_parquet(str(path)).create_view(name)
-        for name, table in (tables or {}).items():
+        for name, table in tables.items():
             # Polars' own string layout (Arrow string views), which DuckDB reads as it is:
             # the default conversion copies every text (3 GB and 1.8 s at 10M invoices).
             connection.register(name, table.to_arrow(compat_level=pl.CompatLevel.newest()))
         try:
-            result = connection.sql(query)
-            if memory_limit is None:
-                rows = result.pl()
-            else:
-                # Bounded, the rows go to a Parquet file beside the spilled data, read once
-                # DuckDB has closed: collected from the query (`.pl()`) they were held in
-                # DuckDB's layout and in Arrow's at once, beside DuckDB's own memory (the
-                # 40M rows of the plan-heavy 10M portfolio then took more than the machine's
-                # 23 GB). Unbounded, `.pl()` is the faster (0.7 s of 9 at 1M plan-heavy).
-                result.write_parquet(str(written))
+            yield connection
         except duckdb.OutOfMemoryException:
             raise InputError(_out_of_memory(memory_limit)) from None
         except duckdb.IOException as error:  # its spilled data or its files: the file system's, not SQL's
@@ -119,7 +154,53 @@ def _query(
             raise Unsupported(f"DuckDB could not run the query: {error}") from None
     finally:
         connection.close()
-    return rows if rows is not None else pl.read_parquet(written)
+
+
+# -- a range of customers at a time (under --memory-limit) ---------------------------
+
+RANGE = "__range"
+# About how many invoices' actions a range holds: ten ranges for the 10M-invoice portfolio,
+# whose plan-heavy policy gives 40M action rows, 4M a range (docs/benchmarks.md).
+RANGE_INVOICES = 1_000_000
+
+
+def _ranges(frames: Frames) -> tuple[int, int] | None:
+    """How many ranges of customers a bounded plan is assembled in, and how many customers each
+    holds (by their row, `__crank`); None for one range: the rows are then assembled at once."""
+    count = -(-frames.invoice_count // RANGE_INVOICES)
+    if count < 2:
+        return None
+    return count, -(-frames.customers.height // count)
+
+
+def _range_of_row(width: int) -> exp.Expr:
+    """A row's range: its customer's row divided by `width`; -1 for a guard row (no customer row)."""
+    return exp.Coalesce(
+        this=exp.IntDiv(this=exp.column("__crank"), expression=exp.Literal.number(width)),
+        expressions=[exp.Literal.number(-1)],
+    )
+
+
+def _range_reader(folder: Path) -> Callable[[int], pl.DataFrame]:
+    """The rows of range `n` as DuckDB wrote them (no file where the range has no rows)."""
+    schema: list[pl.Schema] = []
+
+    def read(number: int) -> pl.DataFrame:
+        files = sorted((folder / f"{RANGE}={number}").glob("*.parquet"))
+        if files:
+            rows = pl.read_parquet(files)
+            schema[:] = [rows.schema]
+            return rows
+        if not schema:  # the query's columns, typed as the rows of a range are
+            first = next(iter(sorted(folder.glob("*/*.parquet"))), None)
+            schema.append(pl.Schema(pl.read_parquet_schema(first) if first else _EMPTY))
+        return pl.DataFrame(schema=schema[0])
+
+    return read
+
+
+# Where the query gave no row at all: its columns, typed as the assembly reads them.
+_EMPTY = {name: SCHEMA[name] for name in (*ACTION_COLUMNS, "__scope", "__rank", "__index", *RANKS)}
 
 
 def _written(plans: dict[str, pl.LazyFrame], folder: Path) -> dict[str, Path]:

@@ -29,7 +29,7 @@ from arrears.rules.loader import load_policy, load_policy_text
 from tests.conftest import EXAMPLES as EXAMPLES_DIR
 from tests.conftest import REPO
 from tests.engine.helpers import plain
-from tests.engine.on_engines import cases, compare, plan_on
+from tests.engine.on_engines import RANGED, cases, compare, plan_on
 
 POLICIES = sorted(p for p in (EXAMPLES_DIR / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
 SNAPSHOTS = [EXAMPLES_DIR / "snapshots" / "small.json", EXAMPLES_DIR / "snapshots" / "small.yaml"]
@@ -44,10 +44,11 @@ def test_example_policies_give_the_row_engines_plan(policy_path: Path, snapshot:
     assert plan_on("duckdb", policy, snapshot) == plan_on("row", policy, snapshot)
 
 
-@pytest.mark.parametrize("memory_limit", [None, "1GB"], ids=["in-memory", "memory-limit"])
+@pytest.mark.parametrize("memory_limit", [None, "1GB", RANGED], ids=["in-memory", "memory-limit", "in-ranges"])
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_semantics_fixtures_give_the_row_engines_plan(path: Path, memory_limit: str | None) -> None:
-    """In memory the rows are collected from DuckDB; under a memory limit they come through Parquet."""
+    """In memory the rows are collected from DuckDB; under a memory limit they come through Parquet,
+    all at once or a range of customers at a time."""
     case = yaml.safe_load(path.read_text(encoding="utf-8"))
     policy = load_policy_text(case["policy"], "policy.yaml")
     raw = from_data(plain(case["snapshot"]), "snapshot.json")
@@ -450,9 +451,10 @@ def test_no_engine_is_said_to_have_planned_a_snapshot_the_row_engine_refuses(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 @given(cases())
-@pytest.mark.parametrize("memory_limit", [None, "1GB"], ids=["in-memory", "out-of-core"])
+@pytest.mark.parametrize("memory_limit", [None, "1GB", RANGED], ids=["in-memory", "out-of-core", "in-ranges"])
 def test_duckdb_equals_row_engine(memory_limit: str | None, case: tuple[str, dict[str, object]]) -> None:
-    """Under a memory limit DuckDB reads its input tables from Parquet files, and its rows come through one."""
+    """Under a memory limit DuckDB reads its input tables from Parquet files, and its rows come
+    through one, or through a file a range of customers (the plan then in CSV and JSON lines too)."""
     compare("duckdb", case, memory_limit=memory_limit)
 
 
