@@ -12,7 +12,7 @@ import pytest
 from arrears.engine.batch import planfiles
 from arrears.engine.batch.parts import PartFiles
 from arrears.engine.batch.plan import FramePlan
-from arrears.engine.batch.planfiles import render_plan, write_plan
+from arrears.engine.batch.planfiles import FORMATS, render_plan, write_plan
 from arrears.engine.sql import duck
 from arrears.engine.sql.duck import make_plan_duckdb
 from arrears.rules.loader import load_policy
@@ -46,9 +46,9 @@ def test_a_plan_in_ranges_is_the_plan_assembled_at_once(
     # cut the frame of the plan assembled at once, to the same bytes.
     monkeypatch.setattr(planfiles, "ROW_GROUP", 5)
     for plan, name in ((ranged, "ranged"), (whole, "whole")):
-        for fmt in ("parquet", "json", "jsonl", "csv"):
+        for fmt in FORMATS:
             write_plan(plan, tmp_path / f"{name}.{fmt}", fmt)
-    for fmt in ("parquet", "json", "jsonl", "csv"):
+    for fmt in FORMATS:
         assert (tmp_path / f"ranged.{fmt}").read_bytes() == (tmp_path / f"whole.{fmt}").read_bytes(), fmt
 
 
