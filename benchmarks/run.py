@@ -115,7 +115,7 @@ def _planned(
         "seconds": done - started,
         "plan_s": planned - started,
         "write_s": done - planned,
-        "actions": plan.actions.frame.height,
+        "actions": plan.actions.counts().actions,  # not `frame`: a plan in ranges would read its files whole
         "row_engine_customers": plan.fallback_customers,
         **extra,
         **_same_as_floor(out, policy_name, target),
