@@ -26,6 +26,7 @@ from arrears.engine.snapshot import from_data, load_snapshot
 from arrears.engine.sql.query import combined_tree, materialized, policy_sql
 from arrears.engine.sql.tables import input_tables
 from arrears.rules.loader import load_policy, load_policy_text
+from arrears.rules.model import Policy
 from tests.conftest import EXAMPLES as EXAMPLES_DIR
 from tests.conftest import REPO
 from tests.engine.helpers import plain
@@ -148,6 +149,22 @@ def _raw_tables(connection: duckdb.DuckDBPyConnection, snapshot: dict[str, Any],
         connection.execute(f"CREATE TABLE {table} AS SELECT * FROM read_json_auto('{path.as_posix()}')")
 
 
+def _printed_rows(
+    connection: duckdb.DuckDBPyConnection, policy: Policy, as_of: dt.date
+) -> tuple[set[str], list[dict[str, Any]]]:
+    """The printed guard query's customers and actions query's rows (params and facts parsed),
+    run over the connection's tables by DuckDB, which is then closed."""
+    actions_sql, guard_sql = policy_sql(policy, as_of, "duckdb")
+    guarded = {r[0] for r in connection.sql(guard_sql).fetchall()}
+    rows = connection.sql(actions_sql).fetchall()
+    connection.close()
+    keys = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
+    got = [
+        dict(zip(keys, row, strict=True)) | {"params": json.loads(row[5]), "facts": json.loads(row[7])} for row in rows
+    ]
+    return guarded, got
+
+
 @pytest.mark.parametrize("how", ["read_json", "pandas"])
 @pytest.mark.parametrize("policy_path", POLICIES, ids=lambda p: p.stem)
 def test_printed_sql_runs_over_tables_with_only_the_snapshots_columns(
@@ -158,16 +175,9 @@ def test_printed_sql_runs_over_tables_with_only_the_snapshots_columns(
     snapshot = json.loads(SNAPSHOTS[0].read_text(encoding="utf-8"))
     policy = load_policy(policy_path)
     plan = json.loads(make_plan(policy, load_snapshot(SNAPSHOTS[0], policy)).to_json())
-    actions_sql, guard_sql = policy_sql(policy, dt.date.fromisoformat(snapshot["as_of"]), "duckdb")
     connection = duckdb.connect()
     _raw_tables(connection, snapshot, tmp_path, how)
-    guarded = {r[0] for r in connection.sql(guard_sql).fetchall()}
-    rows = connection.sql(actions_sql).fetchall()
-    connection.close()
-    keys = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
-    got = [
-        dict(zip(keys, row, strict=True)) | {"params": json.loads(row[5]), "facts": json.loads(row[7])} for row in rows
-    ]
+    guarded, got = _printed_rows(connection, policy, dt.date.fromisoformat(snapshot["as_of"]))
     expected = [a for a in plan["actions"] if a["customer"] not in guarded]
     assert [a for a in got if a["customer"] not in guarded] == expected and expected
 
@@ -196,20 +206,13 @@ def test_printed_sql_runs_over_csv_files_read_by_duckdb(policy_path: Path, typed
     as_of = "2013-06-30"
     policy = load_policy(policy_path)
     plan = json.loads(make_plan(policy, load_snapshot(IBM, policy, dt.date.fromisoformat(as_of))).to_json())
-    actions_sql, guard_sql = policy_sql(policy, dt.date.fromisoformat(as_of), "duckdb")
     connection = duckdb.connect()
     for table in ("invoices", "customers", "history"):
         read = f"read_csv('{(IBM / f'{table}.csv').as_posix()}'{'' if typed else ', all_varchar = true'})"
         connection.execute(f"CREATE TABLE {table} AS SELECT * FROM {read}")
     types = connection.sql("SELECT DISTINCT data_type FROM information_schema.columns WHERE column_name = 'amount'")
     assert types.fetchall() == [("DOUBLE",) if typed else ("VARCHAR",)]
-    guarded = {r[0] for r in connection.sql(guard_sql).fetchall()}
-    rows = connection.sql(actions_sql).fetchall()
-    connection.close()
-    keys = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
-    got = [
-        dict(zip(keys, row, strict=True)) | {"params": json.loads(row[5]), "facts": json.loads(row[7])} for row in rows
-    ]
+    guarded, got = _printed_rows(connection, policy, dt.date.fromisoformat(as_of))
     expected = [a for a in plan["actions"] if a["customer"] not in guarded]
     assert not guarded  # the IBM sample holds nothing the SQL cannot decide
     if typed:
@@ -549,15 +552,9 @@ def _printed_actions(policy_text: str, snapshot: dict[str, Any], folder: Path) -
     """The rows of the printed query over tables made from the snapshot's rows, and the row engine's plan."""
     policy = load_policy_text(policy_text, "policy.yaml")
     plan = json.loads(plan_on("row", policy, from_data(snapshot, "snapshot.json")))
-    actions_sql, _ = policy_sql(policy, dt.date.fromisoformat(snapshot["as_of"]), "duckdb")
     connection = duckdb.connect()
     _raw_tables(connection, snapshot, folder, "pandas")
-    rows = connection.sql(actions_sql).fetchall()
-    connection.close()
-    keys = ("customer", "invoice", "rule", "step", "action", "params", "because", "facts")
-    got = [
-        dict(zip(keys, row, strict=True)) | {"params": json.loads(row[5]), "facts": json.loads(row[7])} for row in rows
-    ]
+    _, got = _printed_rows(connection, policy, dt.date.fromisoformat(snapshot["as_of"]))
     return got, plan
 
 
