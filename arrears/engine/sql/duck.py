@@ -79,7 +79,8 @@ def make_plan_duckdb(
                 # Written a range of customers to a folder each, and assembled a range at a
                 # time: the plan's rows are never all in memory (`batch/parts.py`).
                 written = _query_ranges(query, setting, folder, memory_limit, files)
-                return assemble_ranges(policy, frames, _range_reader(written), *ranges, csv=csv)
+                with _room(folder):  # the ranges' sorted files go beside the run's folder
+                    return assemble_ranges(policy, frames, _range_reader(written), *ranges, csv=csv)
             rows = _query(query, setting, folder, memory_limit, files=files)
         else:
             tables = computed(plans)
@@ -183,18 +184,14 @@ def _range_of_row(width: int) -> exp.Expr:
 
 def _range_reader(folder: Path) -> Callable[[int], pl.DataFrame]:
     """The rows of range `n` as DuckDB wrote them (no file where the range has no rows)."""
-    schema: list[pl.Schema] = []
 
     def read(number: int) -> pl.DataFrame:
         files = sorted((folder / f"{RANGE}={number}").glob("*.parquet"))
         if files:
-            rows = pl.read_parquet(files)
-            schema[:] = [rows.schema]
-            return rows
-        if not schema:  # the query's columns, typed as the rows of a range are
-            first = next(iter(sorted(folder.glob("*/*.parquet"))), None)
-            schema.append(pl.Schema(pl.read_parquet_schema(first) if first else _EMPTY))
-        return pl.DataFrame(schema=schema[0])
+            return pl.read_parquet(files)
+        # No rows: the query's columns, typed as another range's rows are.
+        other = next(iter(sorted(folder.glob("*/*.parquet"))), None)
+        return pl.DataFrame(schema=pl.read_parquet_schema(other) if other else _EMPTY)
 
     return read
 
@@ -206,24 +203,32 @@ _EMPTY = {name: SCHEMA[name] for name in (*ACTION_COLUMNS, "__scope", "__rank", 
 def _written(plans: dict[str, pl.LazyFrame], folder: Path) -> dict[str, Path]:
     """The input tables streamed to Parquet files in `folder`; InputError when they do not fit."""
     files = {name: folder / f"input-{name}.parquet" for name in plans}
-    try:
+    with _room(folder):
         for name in files:
             # Taken out of `plans` as it is written: a plan still named (a loop's variable)
             # holds the snapshot's history and the evaluation's invoices (2.4 GB at 10M).
             plans.pop(name).sink_parquet(files[name], compression="lz4", engine="streaming")
+    return files
+
+
+@contextlib.contextmanager
+def _room(folder: Path) -> Iterator[None]:
+    """Polars' writing of the run's files failing for the file system (a full disk, no
+    permission): an InputError naming the folder, not an internal error."""
+    try:
+        yield
     except (OSError, pl.exceptions.ComputeError) as error:
         if not isinstance(error, OSError) and "os error" not in str(error):
             raise  # pragma: no cover - not the file system's: a bug, reported as one
         raise InputError(_no_room(folder, error)) from None
-    return files
 
 
 def _no_room(folder: Path, error: Exception) -> Diagnostic:
     reason = str(error).rsplit(": ", 1)[-1] if "os error" in str(error) else str(error)
     return Diagnostic(
         f"DuckDB's tables could not be written to the run's temporary folder ({folder.parent}): {reason}",
-        hint="under --memory-limit, DuckDB reads its input tables from there and spills to it:"
-        " point TMPDIR at a folder with room",
+        hint="under --memory-limit, DuckDB reads its input tables from there and spills to it, and a large"
+        " plan is sorted there a range of customers at a time: point TMPDIR at a folder with room",
         code="io",
     )
 

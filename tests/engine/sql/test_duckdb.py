@@ -23,6 +23,7 @@ from arrears.engine.batch.engine import load_frames
 from arrears.engine.batch.errors import Unsupported
 from arrears.engine.plan import make_plan
 from arrears.engine.snapshot import from_data, load_snapshot
+from arrears.engine.sql import duck
 from arrears.engine.sql.query import combined_tree, materialized, policy_sql
 from arrears.engine.sql.tables import input_tables
 from arrears.rules.loader import load_policy, load_policy_text
@@ -329,6 +330,30 @@ def test_input_tables_that_do_not_fit_the_temporary_folder_are_an_error(
     assert "hint: under --memory-limit, DuckDB reads its input tables from there" in err
     assert "internal error" not in err and "planned it" not in err
     assert not out.exists()
+
+
+def test_ranges_that_do_not_fit_the_temporary_folder_are_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan assembled a range of customers at a time keeps each range in a file beside the run's
+    folder (`batch/parts.py`): a full disk there is said as for the input tables."""
+    written: list[object] = []
+
+    def cannot_write(self: pl.DataFrame, path: object, **options: object) -> None:
+        written.append(path)
+        raise pl.exceptions.ComputeError("parquet: underlying IO error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(duck, "RANGE_INVOICES", 1)
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", cannot_write)
+    out = tmp_path / "plan.json"
+    args = ["run", str(POLICIES[0]), str(SNAPSHOTS[0]), "--engine", "duckdb", "--memory-limit", "1GB", "-o", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: DuckDB's tables could not be written to the run's temporary folder" in err
+    assert "No space left on device (os error 28)" in err
+    assert "internal error" not in err
+    assert not out.exists()
+    assert [Path(str(p)).name for p in written] == ["part-000000.parquet"]
 
 
 def test_csv_cells_are_neutralised_by_type_on_every_engine(tmp_path: Path) -> None:
