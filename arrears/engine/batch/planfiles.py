@@ -18,6 +18,7 @@ from typing import Literal
 import polars as pl
 
 from arrears.diagnostics import Diagnostic, InputError
+from arrears.engine.batch.footer import add_metadata
 from arrears.engine.batch.plan import FramePlan, notices_json
 from arrears.engine.batch.render import ACTION_COLUMNS, action_line
 from arrears.engine.batch.typed import neutralised
@@ -151,10 +152,11 @@ def write_plan(plan: FramePlan, path: str | Path, fmt: Format = "parquet", *, di
     if fmt == "parquet":
         metadata = plan_metadata(plan, digest)
         _refuse_beyond_footer(metadata, plan)
-        # Streamed from the rows' frame or files: `write_parquet` is this same sink of a frame.
-        plan.actions.scan().select(ACTION_COLUMNS).sink_parquet(
-            target, compression="zstd", metadata=metadata, row_group_size=ROW_GROUP
-        )
+        # Streamed from the rows' frame or files (`write_parquet` is this same sink of a frame);
+        # the header appended after, to the bytes Polars writes with it but without its five
+        # copies of the text (`batch/footer.py`).
+        plan.actions.scan().select(ACTION_COLUMNS).sink_parquet(target, compression="zstd", row_group_size=ROW_GROUP)
+        add_metadata(target, metadata)
         return
     if fmt == "json":
         with target.open("w", encoding="utf-8", newline="") as out:
