@@ -62,9 +62,18 @@ def test_every_reader_opens_the_file(tmp_path: Path) -> None:
     connection.close()
 
 
-def test_a_file_that_is_not_parquet_is_refused(tmp_path: Path) -> None:
+NOT_PARQUET = {
+    "no magic": b"not a parquet file at all",
+    "a length beyond the file": b"PAR1" + b"\x15\x02\x00" + (1000).to_bytes(4, "little") + b"PAR1",
+    "a footer cut in a value": b"PAR1" + b"\x15\x02\x19\x2c\x48\x04ro" + (8).to_bytes(4, "little") + b"PAR1",
+    "a value of no Thrift type": b"PAR1" + b"\x1e\x00" + (2).to_bytes(4, "little") + b"PAR1",
+}
+
+
+@pytest.mark.parametrize("content", NOT_PARQUET.values(), ids=NOT_PARQUET.keys())
+def test_a_file_that_is_not_parquet_is_refused_untouched(content: bytes, tmp_path: Path) -> None:
     path = tmp_path / "plan.parquet"
-    path.write_bytes(b"not a parquet file at all")
-    with pytest.raises(ValueError, match="not a Parquet file"):
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a Parquet"):
         add_metadata(path, {"k": "v"})
-    assert path.read_bytes() == b"not a parquet file at all"
+    assert path.read_bytes() == content

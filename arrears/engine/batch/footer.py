@@ -32,23 +32,41 @@ def add_metadata(path: Path, metadata: Mapping[str, str]) -> None:
         if tail[4:] != MAGIC:
             raise ValueError(f"{path}: not a Parquet file")
         start = end - int.from_bytes(tail[:4], "little")
+        if start < 4:
+            raise ValueError(f"{path}: not a Parquet file (its footer's length is beyond the file)")
         file.seek(start)
         footer = file.read(end - start)
+        try:
+            pieces = _with_key_values(footer, metadata)
+        except IndexError:
+            raise ValueError(f"{path}: not a Parquet file (its footer ends within a value)") from None
         file.seek(start)
         file.truncate()
         size = 0
-        for piece in _with_key_values(footer, metadata):
+        for piece in pieces:
             file.write(piece)
             size += len(piece)
         file.write(size.to_bytes(4, "little") + MAGIC)
 
 
 def _with_key_values(footer: bytes, metadata: Mapping[str, str]) -> Iterator[bytes]:
-    """The footer's struct again, its key-value list followed by `metadata`'s items."""
+    """The footer's struct again, its key-value list followed by `metadata`'s items. The footer
+    is read whole here, before a piece is given: a footer that does not read is refused before
+    the file is touched."""
     fields = _Reader(footer).fields()
     if not any(number == _KEY_VALUES for number, _, _, _ in fields):
         at = next((i for i, (number, _, _, _) in enumerate(fields) if number > _KEY_VALUES), len(fields))
         fields.insert(at, (_KEY_VALUES, _LIST, 0, 0))
+    kept = {start: _Reader(footer[start:end]).list_items() for n, _, start, end in fields if n == _KEY_VALUES and end}
+    return _pieces(footer, fields, kept, metadata)
+
+
+def _pieces(
+    footer: bytes,
+    fields: list[tuple[int, int, int, int]],
+    kept: dict[int, tuple[int, bytes]],
+    metadata: Mapping[str, str],
+) -> Iterator[bytes]:
     last = 0
     for number, kind, start, end in fields:
         yield _field_header(number - last, number, kind)
@@ -56,9 +74,9 @@ def _with_key_values(footer: bytes, metadata: Mapping[str, str]) -> Iterator[byt
         if number != _KEY_VALUES:
             yield footer[start:end]
             continue
-        kept = _Reader(footer[start:end]).list_items() if end > start else (0, b"")
-        yield _list_header(kept[0] + len(metadata), _STRUCT)
-        yield kept[1]
+        size, items = kept.get(start, (0, b""))
+        yield _list_header(size + len(metadata), _STRUCT)
+        yield items
         for key, value in metadata.items():
             # KeyValue {1: key, 2: value}, both binary (UTF-8 text), then the struct's stop.
             encoded = value.encode("utf-8")
