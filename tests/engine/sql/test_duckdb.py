@@ -303,24 +303,39 @@ def test_snapshot_folders_out_of_core_give_the_row_engines_plan(tmp_path: Path, 
     assert plan_on("duckdb", policy, folder, as_of, memory_limit="1GB") == row
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [
-        pl.exceptions.ComputeError("parquet: underlying IO error: No space left on device (os error 28)"),
-        PermissionError(13, "Permission denied"),
-    ],
-    ids=["disk-full", "denied"],
-)
-def test_input_tables_that_do_not_fit_the_temporary_folder_are_an_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, failure: Exception
-) -> None:
-    """Out of core, the input tables go to the run's temporary folder: a full disk there is said
-    so (exit 2, nothing written), not an internal error, nor a reason to plan in memory instead."""
+DISK_FULL = pl.exceptions.ComputeError("parquet: underlying IO error: No space left on device (os error 28)")
+# Where the run's files go under --memory-limit, and how Polars writes them: DuckDB's input
+# tables (streamed) and, for a plan assembled a range of customers at a time, each range's
+# sorted rows (`batch/parts.py`, from the first range on).
+RUN_FILES = {
+    "input tables, disk full": (pl.LazyFrame, "sink_parquet", DISK_FULL, False),
+    "input tables, denied": (pl.LazyFrame, "sink_parquet", PermissionError(13, "Permission denied"), False),
+    "ranges, disk full": (pl.DataFrame, "write_parquet", DISK_FULL, True),
+}
 
-    def cannot_write(self: pl.LazyFrame, path: object, **options: object) -> None:
+
+@pytest.mark.parametrize(("kind", "method", "failure", "ranged"), RUN_FILES.values(), ids=RUN_FILES.keys())
+def test_files_that_do_not_fit_the_temporary_folder_are_an_error(
+    kind: type,
+    method: str,
+    failure: Exception,
+    ranged: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Out of core, the run's files go to its temporary folder: a full disk there is said so
+    (exit 2, nothing written), not an internal error, nor a reason to plan in memory instead."""
+
+    written: list[str] = []
+
+    def cannot_write(self: object, path: object, **options: object) -> None:
+        written.append(Path(str(path)).name)
         raise failure
 
-    monkeypatch.setattr(pl.LazyFrame, "sink_parquet", cannot_write)
+    if ranged:
+        monkeypatch.setattr(duck, "RANGE_INVOICES", 1)
+    monkeypatch.setattr(kind, method, cannot_write)
     out = tmp_path / "plan.json"
     args = ["run", str(POLICIES[0]), str(SNAPSHOTS[0]), "--engine", "duckdb", "--memory-limit", "1GB", "-o", str(out)]
     assert main(args) == 2
@@ -330,30 +345,7 @@ def test_input_tables_that_do_not_fit_the_temporary_folder_are_an_error(
     assert "hint: under --memory-limit, DuckDB reads its input tables from there" in err
     assert "internal error" not in err and "planned it" not in err
     assert not out.exists()
-
-
-def test_ranges_that_do_not_fit_the_temporary_folder_are_an_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A plan assembled a range of customers at a time keeps each range in a file beside the run's
-    folder (`batch/parts.py`): a full disk there is said as for the input tables."""
-    written: list[object] = []
-
-    def cannot_write(self: pl.DataFrame, path: object, **options: object) -> None:
-        written.append(path)
-        raise pl.exceptions.ComputeError("parquet: underlying IO error: No space left on device (os error 28)")
-
-    monkeypatch.setattr(duck, "RANGE_INVOICES", 1)
-    monkeypatch.setattr(pl.DataFrame, "write_parquet", cannot_write)
-    out = tmp_path / "plan.json"
-    args = ["run", str(POLICIES[0]), str(SNAPSHOTS[0]), "--engine", "duckdb", "--memory-limit", "1GB", "-o", str(out)]
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert "error: DuckDB's tables could not be written to the run's temporary folder" in err
-    assert "No space left on device (os error 28)" in err
-    assert "internal error" not in err
-    assert not out.exists()
-    assert [Path(str(p)).name for p in written] == ["part-000000.parquet"]
+    assert written == (["part-000000.parquet"] if ranged else ["input-invoices.parquet"])
 
 
 def test_csv_cells_are_neutralised_by_type_on_every_engine(tmp_path: Path) -> None:
