@@ -54,18 +54,18 @@ def _with_key_values(footer: bytes, metadata: Mapping[str, str]) -> Iterator[byt
     is read whole here, before a piece is given: a footer that does not read is refused before
     the file is touched."""
     fields = _Reader(footer).fields()
-    if not any(number == _KEY_VALUES for number, _, _, _ in fields):
+    found = [(start, end) for number, _, start, end in fields if number == _KEY_VALUES]
+    if found:
+        kept = _Reader(footer[slice(*found[0])]).list_items()
+    else:
         at = next((i for i, (number, _, _, _) in enumerate(fields) if number > _KEY_VALUES), len(fields))
         fields.insert(at, (_KEY_VALUES, _LIST, 0, 0))
-    kept = {start: _Reader(footer[start:end]).list_items() for n, _, start, end in fields if n == _KEY_VALUES and end}
+        kept = (0, b"")
     return _pieces(footer, fields, kept, metadata)
 
 
 def _pieces(
-    footer: bytes,
-    fields: list[tuple[int, int, int, int]],
-    kept: dict[int, tuple[int, bytes]],
-    metadata: Mapping[str, str],
+    footer: bytes, fields: list[tuple[int, int, int, int]], kept: tuple[int, bytes], metadata: Mapping[str, str]
 ) -> Iterator[bytes]:
     last = 0
     for number, kind, start, end in fields:
@@ -74,7 +74,7 @@ def _pieces(
         if number != _KEY_VALUES:
             yield footer[start:end]
             continue
-        size, items = kept.get(start, (0, b""))
+        size, items = kept  # the items the list holds already
         yield _list_header(size + len(metadata), _STRUCT)
         yield items
         for key, value in metadata.items():

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from arrears.engine.batch.plan import FrameActions
+from arrears.engine.batch.plan import FrameActions, in_notice_order
 from arrears.engine.document import Counts
 from arrears.engine.plan import CsvLayout
 
@@ -75,14 +75,7 @@ class Ranges:
         """The plan's action table: its rows in the files, its notices and counts put together."""
         if self.files is None:
             raise ValueError("a plan assembled in ranges has at least one range")
-        return FrameActions(self.files, _notices(self.notices), layout, counted=_summed(self.counts))
-
-
-def _notices(ranges: list[pl.DataFrame]) -> pl.DataFrame:
-    """The ranges' notices in the order the whole plan's are (`plan.notices`): by customer, channel and
-    currency (a notice without one as the empty text), each of which one notice at most has."""
-    whole = pl.concat(ranges, how="vertical")
-    return whole.sort(pl.col("customer"), pl.col("channel"), pl.col("currency").fill_null(""))
+        return FrameActions(self.files, in_notice_order(pl.concat(self.notices)), layout, counted=_summed(self.counts))
 
 
 def _summed(ranges: list[Counts]) -> Counts:

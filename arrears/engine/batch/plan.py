@@ -293,7 +293,7 @@ def notices(actions: pl.DataFrame, invoices: pl.DataFrame, open_amount: Val, has
         pl.lit(False).alias("__unsafe"),
     )
     columns = [*keys, "tone", "currency", "invoices", "__sum", "__low", "__unsafe"]
-    table = pl.concat([joined.select(columns), alone.select(columns)], how="vertical_relaxed").sort(keys)
+    table = pl.concat([joined.select(columns), alone.select(columns)], how="vertical_relaxed")
     stage = Stage(table, "t")
     total = D.to_text(D.Dec(pl.col("__sum"), pl.col("__low"), False, D.LIMIT, -40, 0), stage)
     frame = (
@@ -317,7 +317,13 @@ def notices(actions: pl.DataFrame, invoices: pl.DataFrame, open_amount: Val, has
             for ids in frame["invoices"].gather(unsafe).to_list()
         ]
         frame = frame.with_columns(frame["total"].scatter(unsafe, pl.Series(exact, dtype=pl.String)))
-    return frame.drop("__unsafe")
+    return in_notice_order(frame.drop("__unsafe"))
+
+
+def in_notice_order(notices: pl.DataFrame) -> pl.DataFrame:
+    """Notices in the plan's order: by customer, channel and currency (none as the empty text),
+    each of which one notice at most has; the notices of ranges of customers put together so too."""
+    return notices.sort(pl.col("customer"), pl.col("channel"), pl.col("currency").fill_null(""))
 
 
 def notices_json(frame: pl.DataFrame) -> str:

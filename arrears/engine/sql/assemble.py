@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -71,14 +71,9 @@ def assemble(policy: Policy, frames: Frames, rows: pl.DataFrame, *, csv: bool = 
     guarded = {str(c) for c in rows.filter(guard_rows)["customer"].to_list()}
     if guarded:  # a filter copies the whole table: only where a customer was guarded
         rows = rows.filter(~guard_rows)
-    sort_in_plan_order(rows)
-    actions = _ranked(rows)
-    if not csv:
-        return plan_of_rows(policy, frames, actions, guarded, ordered=True)
-    layout = csv_layout(policy)
-    flat = _flat(lowered(policy), actions, layout)
-    names = frames.customers.select("customer.id", "customer.name")
-    return plan_of_rows(policy, frames, flat, guarded, layout=layout, names=names, ordered=True)
+    csv_plan = _CsvPlan.of(policy, frames) if csv else None
+    layout, names = (csv_plan.layout, csv_plan.names) if csv_plan else (None, None)
+    return plan_of_rows(policy, frames, _actions(rows, csv_plan), guarded, layout=layout, names=names, ordered=True)
 
 
 def assemble_ranges(
@@ -90,20 +85,37 @@ def assemble_ranges(
     guard rows (`rule` null). Each range is sorted and assembled on its own; the plan's rows
     are then held in files, not in memory."""
     guarded = {str(c) for c in read(-1)["customer"].to_list()}
-    layout = csv_layout(policy) if csv else None
-    program = lowered(policy) if csv else None
-    names = frames.customers.select("customer.id", "customer.name") if csv else None
+    csv_plan = _CsvPlan.of(policy, frames) if csv else None
+    layout, names = (csv_plan.layout, csv_plan.names) if csv_plan else (None, None)
     share = row_engine_share(policy, frames, guarded, layout)
     ranges = Ranges()
     for number in range(count):
-        rows = read(number)
-        sort_in_plan_order(rows)
-        actions = _ranked(rows)
-        if program is not None and layout is not None:
-            actions = _flat(program, actions, layout)
+        actions = _actions(read(number), csv_plan)
         mine = share
         if share.rows is not None:
             mine = replace(share, rows=share.rows.filter(pl.col("__crank") // width == number))
         ranges.add(*finished(frames, actions, mine, layout=layout, names=names, ordered=True))
-        del rows, actions
+        del actions
     return plan_of(policy, frames, ranges.actions(layout), share)
+
+
+@dataclass(frozen=True)
+class _CsvPlan:
+    """What a plan made for CSV needs beyond its rows: the program, the flat columns, the customers' names."""
+
+    program: Program
+    layout: CsvLayout
+    names: pl.DataFrame
+
+    @staticmethod
+    def of(policy: Policy, frames: Frames) -> _CsvPlan:
+        names = frames.customers.select("customer.id", "customer.name")
+        return _CsvPlan(lowered(policy), csv_layout(policy), names)
+
+
+def _actions(rows: pl.DataFrame, csv_plan: _CsvPlan | None) -> pl.DataFrame:
+    """The database's action rows (all, or a range's) as the one assembly reads them: sorted in
+    place, with their sort and notice columns, and for CSV their flat cells."""
+    sort_in_plan_order(rows)
+    actions = _ranked(rows)
+    return actions if csv_plan is None else _flat(csv_plan.program, actions, csv_plan.layout)
